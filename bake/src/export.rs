@@ -1,0 +1,189 @@
+//! The versioned export format: the one shape in which approved comments leave
+//! the receiver, whether through `kiln export` or the export API, and the shape
+//! every bake source is turned into. Documented in `docs/export-format.md`.
+
+use std::collections::BTreeMap;
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+
+/// The value of the `format` field; anything else is not a kiln export.
+pub const FORMAT: &str = "kiln-export";
+/// The current version of the format. Readers refuse newer versions.
+pub const VERSION: u32 = 1;
+
+/// A whole export: every thread that has at least one published comment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Export {
+    pub format: String,
+    pub version: u32,
+    /// When the export was made, RFC 3339 in UTC.
+    pub generated_at: String,
+    pub threads: Vec<Thread>,
+}
+
+/// One thread: the comments shown by every placeholder with this id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Thread {
+    /// The opaque id the site chose (by default the page's URL path).
+    pub id: String,
+    /// The page URL the thread's first comment was posted from.
+    pub url: String,
+    /// Published comments, oldest first. Parents always come before replies.
+    pub comments: Vec<Comment>,
+}
+
+/// One published comment. E-mail addresses and IP addresses are never exported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Comment {
+    pub id: i64,
+    /// The comment this one answers, in the same thread.
+    pub parent: Option<i64>,
+    /// `approved`, or `deleted` for a removed comment kept because it has replies.
+    pub status: CommentStatus,
+    pub author: String,
+    pub website: Option<String>,
+    /// The text as the commenter wrote it, in Markdown. Rendering happens at bake time.
+    pub text: String,
+    /// RFC 3339 in UTC.
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CommentStatus {
+    Approved,
+    Deleted,
+}
+
+impl Export {
+    /// An export stamped with the current time.
+    pub fn new(threads: Vec<Thread>) -> Self {
+        Export {
+            format: FORMAT.to_owned(),
+            version: VERSION,
+            generated_at: now_rfc3339(),
+            threads,
+        }
+    }
+
+    /// Parses and checks an export document.
+    pub fn parse(json: &str) -> Result<Self> {
+        // Look at the header first, so a newer version gets a clear message
+        // instead of an unknown-field error.
+        #[derive(Deserialize)]
+        struct Header {
+            format: Option<String>,
+            version: Option<u32>,
+        }
+        let header: Header = serde_json::from_str(json).context("not a JSON object")?;
+        if header.format.as_deref() != Some(FORMAT) {
+            bail!("`format` is not \"{FORMAT}\"; this is not a kiln export");
+        }
+        match header.version {
+            Some(v) if v > VERSION => {
+                bail!("export version {v} is newer than this kiln understands ({VERSION}); upgrade kiln")
+            }
+            Some(_) => {}
+            None => bail!("`version` is missing"),
+        }
+        let export: Export = serde_json::from_str(json).context("malformed kiln export")?;
+        export.check()?;
+        Ok(export)
+    }
+
+    /// Checks the invariants readers rely on: unique thread ids, unique
+    /// comment ids, and parents that exist earlier in the same thread.
+    pub fn check(&self) -> Result<()> {
+        let mut threads = std::collections::HashSet::new();
+        let mut comments = std::collections::HashSet::new();
+        for thread in &self.threads {
+            if !threads.insert(thread.id.as_str()) {
+                bail!("thread {:?} appears twice", thread.id);
+            }
+            let mut seen = std::collections::HashSet::new();
+            for comment in &thread.comments {
+                if let Some(parent) = comment.parent {
+                    if !seen.contains(&parent) {
+                        bail!(
+                            "comment {} in thread {:?} answers {parent}, which is not earlier in the same thread",
+                            comment.id,
+                            thread.id
+                        );
+                    }
+                }
+                if !comments.insert(comment.id) {
+                    bail!("comment id {} appears twice", comment.id);
+                }
+                seen.insert(comment.id);
+            }
+        }
+        Ok(())
+    }
+
+    /// The threads keyed by id, for lookups during a bake.
+    pub fn into_map(self) -> BTreeMap<String, Thread> {
+        self.threads.into_iter().map(|t| (t.id.clone(), t)).collect()
+    }
+}
+
+/// The current time as RFC 3339 in UTC, to the second.
+pub fn now_rfc3339() -> String {
+    unix_to_rfc3339(time::OffsetDateTime::now_utc().unix_timestamp())
+}
+
+/// Formats seconds since the epoch as RFC 3339 in UTC (`2026-11-23T12:00:00Z`).
+pub fn unix_to_rfc3339(secs: i64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp(secs).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn comment(id: i64, parent: Option<i64>) -> Comment {
+        Comment {
+            id,
+            parent,
+            status: CommentStatus::Approved,
+            author: "Ann".into(),
+            website: None,
+            text: "hi".into(),
+            created_at: unix_to_rfc3339(0),
+        }
+    }
+
+    #[test]
+    fn round_trips() {
+        let export = Export::new(vec![Thread {
+            id: "/a/".into(),
+            url: "https://example.org/a/".into(),
+            comments: vec![comment(1, None), comment(2, Some(1))],
+        }]);
+        let json = serde_json::to_string(&export).unwrap();
+        assert_eq!(Export::parse(&json).unwrap(), export);
+    }
+
+    #[test]
+    fn refuses_newer_versions_and_foreign_documents() {
+        let err = Export::parse(r#"{"format":"kiln-export","version":99,"threads":[]}"#).unwrap_err();
+        assert!(err.to_string().contains("newer"), "{err}");
+        let err = Export::parse(r#"{"format":"isso","version":1}"#).unwrap_err();
+        assert!(err.to_string().contains("not a kiln export"), "{err}");
+    }
+
+    #[test]
+    fn refuses_orphan_replies() {
+        let export = Export::new(vec![Thread {
+            id: "/a/".into(),
+            url: "https://example.org/a/".into(),
+            comments: vec![comment(2, Some(1))],
+        }]);
+        assert!(export.check().unwrap_err().to_string().contains("answers 1"));
+    }
+}
