@@ -1,1 +1,4 @@
+//! kiln's receiver: accepts comment submissions from a plain HTML form or
+//! JSON, stores them, and serves published comments to bake.
 
+pub mod store;

@@ -1,0 +1,519 @@
+//! The store owns every SQL statement kiln runs. The receiver, the moderation
+//! commands and bake's SQLite source all go through it, so the schema has one
+//! home and one set of invariants: a comment is stored whole or not at all,
+//! a reply's parent is approved and in the same thread, and every change to
+//! what a thread shows bumps that thread's change sequence.
+
+mod source;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
+
+pub use source::SqliteSource;
+
+/// The schema, one migration per entry; `PRAGMA user_version` counts how many ran.
+const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_initial.sql")];
+
+/// Where a comment is in moderation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pending,
+    Approved,
+    Spam,
+    /// Removed, but kept as a "deleted" marker because it has replies.
+    Deleted,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::Approved => "approved",
+            Status::Spam => "spam",
+            Status::Deleted => "deleted",
+        }
+    }
+
+    fn parse(s: &str) -> rusqlite::Result<Self> {
+        Ok(match s {
+            "pending" => Status::Pending,
+            "approved" => Status::Approved,
+            "spam" => Status::Spam,
+            "deleted" => Status::Deleted,
+            other => {
+                return Err(rusqlite::Error::FromSqlConversionFailure(
+                    0,
+                    rusqlite::types::Type::Text,
+                    format!("unknown comment status {other:?}").into(),
+                ))
+            }
+        })
+    }
+
+    /// Whether a comment in this state appears on the page.
+    fn is_published(self) -> bool {
+        matches!(self, Status::Approved | Status::Deleted)
+    }
+}
+
+/// A checked submission, ready to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewComment {
+    pub thread: String,
+    pub page_url: String,
+    pub parent: Option<i64>,
+    pub author: String,
+    pub email: Option<String>,
+    pub website: Option<String>,
+    pub text: String,
+    pub remote_addr: Option<String>,
+}
+
+/// A comment as stored, with its thread's key.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct StoredComment {
+    pub id: i64,
+    pub thread: String,
+    pub parent: Option<i64>,
+    pub status: Status,
+    pub author: String,
+    #[serde(skip)]
+    pub email: Option<String>,
+    pub website: Option<String>,
+    pub text: String,
+    pub page_url: String,
+    #[serde(skip)]
+    pub remote_addr: Option<String>,
+    pub created_at: i64,
+}
+
+/// Why a store operation was refused. Each names what the caller got wrong.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum Refusal {
+    #[error("comment {0} does not exist")]
+    ParentMissing(i64),
+    #[error("comment {0} is not published, so it cannot be answered yet")]
+    ParentNotPublished(i64),
+    #[error("comment {0} belongs to another thread")]
+    ParentInOtherThread(i64),
+    #[error("there is no comment with id {0}")]
+    Unknown(i64),
+    #[error("comment {0} is not pending (it is {1})")]
+    NotPending(i64, &'static str),
+}
+
+/// A connection to kiln's SQLite database.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database for reading and writing and
+    /// brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Self> {
+        let conn = Connection::open(path)
+            .with_context(|| format!("cannot open database {}", path.display()))?;
+        // WAL lets bake read while the receiver writes; synchronous=FULL makes
+        // a committed comment durable before we acknowledge it.
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .and_then(|_| conn.pragma_update(None, "synchronous", "FULL"))
+            .and_then(|_| conn.pragma_update(None, "foreign_keys", "ON"))
+            .and_then(|_| conn.busy_timeout(std::time::Duration::from_secs(5)))
+            .with_context(|| format!("cannot configure database {}", path.display()))?;
+        let mut store = Store {
+            conn,
+            path: path.to_owned(),
+        };
+        store
+            .migrate()
+            .with_context(|| format!("cannot migrate database {}", path.display()))?;
+        Ok(store)
+    }
+
+    /// Opens an existing database without writing to it (bake's source).
+    pub fn open_read_only(path: &Path) -> Result<Self> {
+        if !path.is_file() {
+            bail!("database {} does not exist", path.display());
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .with_context(|| format!("cannot open database {}", path.display()))?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let version: usize = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .with_context(|| format!("{} is not a kiln database", path.display()))?;
+        if version != MIGRATIONS.len() {
+            bail!(
+                "database {} has schema version {version}, this kiln expects {}; \
+                 run `kiln serve` or `kiln queue` with this kiln once to upgrade it",
+                path.display(),
+                MIGRATIONS.len()
+            );
+        }
+        Ok(Store {
+            conn,
+            path: path.to_owned(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let current: usize = self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if current > MIGRATIONS.len() {
+            bail!(
+                "schema version {current} is newer than this kiln knows ({}); upgrade kiln",
+                MIGRATIONS.len()
+            );
+        }
+        for (index, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+            let tx = self.conn.transaction()?;
+            tx.execute_batch(sql)
+                .with_context(|| format!("migration {} failed", index + 1))?;
+            if index == 0 {
+                tx.execute(
+                    "INSERT INTO meta (key, value) VALUES ('instance', ?1)",
+                    [random_hex(16)],
+                )?;
+                tx.execute("INSERT INTO meta (key, value) VALUES ('seq', '0')", [])?;
+            }
+            tx.pragma_update(None, "user_version", index + 1)?;
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    /// A random id made when the database was created; bake uses it to know
+    /// that remembered change sequences belong to this database.
+    pub fn instance_id(&self) -> Result<String> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = 'instance'", [], |r| {
+                r.get(0)
+            })?)
+    }
+
+    /// Stores a submission in one transaction: the thread is created by its
+    /// first comment, and a parent must be published and in the same thread.
+    /// When this returns `Ok`, the comment is committed to disk.
+    pub fn insert(
+        &mut self,
+        new: &NewComment,
+        status: Status,
+        now: i64,
+    ) -> Result<std::result::Result<StoredComment, Refusal>> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO threads (key, url, created_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (key) DO NOTHING",
+            params![new.thread, new.page_url, now],
+        )?;
+        let thread_id: i64 = tx.query_row(
+            "SELECT id FROM threads WHERE key = ?1",
+            [&new.thread],
+            |r| r.get(0),
+        )?;
+        if let Some(parent) = new.parent {
+            let found: Option<(i64, String)> = tx
+                .query_row(
+                    "SELECT thread_id, status FROM comments WHERE id = ?1",
+                    [parent],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            let refusal = match found {
+                None => Some(Refusal::ParentMissing(parent)),
+                Some((t, _)) if t != thread_id => Some(Refusal::ParentInOtherThread(parent)),
+                Some((_, s)) if s != "approved" => Some(Refusal::ParentNotPublished(parent)),
+                Some(_) => None,
+            };
+            if let Some(refusal) = refusal {
+                // Dropping the transaction rolls back the thread insert too.
+                return Ok(Err(refusal));
+            }
+        }
+        tx.execute(
+            "INSERT INTO comments (thread_id, parent_id, status, author, email, website, text,
+                                   page_url, remote_addr, created_at, approved_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            params![
+                thread_id,
+                new.parent,
+                status.as_str(),
+                new.author,
+                new.email,
+                new.website,
+                new.text,
+                new.page_url,
+                new.remote_addr,
+                now,
+                (status == Status::Approved).then_some(now),
+            ],
+        )?;
+        let id = tx.last_insert_rowid();
+        if status.is_published() {
+            touch_thread(&tx, thread_id, 1)?;
+        }
+        tx.commit()?;
+        Ok(Ok(StoredComment {
+            id,
+            thread: new.thread.clone(),
+            parent: new.parent,
+            status,
+            author: new.author.clone(),
+            email: new.email.clone(),
+            website: new.website.clone(),
+            text: new.text.clone(),
+            page_url: new.page_url.clone(),
+            remote_addr: new.remote_addr.clone(),
+            created_at: now,
+        }))
+    }
+
+    pub fn get(&self, id: i64) -> Result<Option<StoredComment>> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("{SELECT_COMMENT} WHERE c.id = ?1"),
+                [id],
+                row_to_comment,
+            )
+            .optional()?)
+    }
+
+    /// Comments in one state, newest first.
+    pub fn by_status(&self, status: Status) -> Result<Vec<StoredComment>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "{SELECT_COMMENT} WHERE c.status = ?1 ORDER BY c.created_at DESC, c.id DESC"
+        ))?;
+        let rows = stmt.query_map([status.as_str()], row_to_comment)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Publishes pending comments. All or nothing: an unknown or non-pending
+    /// id refuses the whole batch.
+    pub fn approve(&mut self, ids: &[i64], now: i64) -> Result<std::result::Result<(), Refusal>> {
+        self.change_each(ids, |tx, id, status, thread_id| {
+            if status != Status::Pending {
+                return Ok(Err(Refusal::NotPending(id, status.as_str())));
+            }
+            tx.execute(
+                "UPDATE comments SET status = 'approved', approved_at = ?2 WHERE id = ?1",
+                params![id, now],
+            )?;
+            touch_thread(tx, thread_id, 1)?;
+            Ok(Ok(()))
+        })
+    }
+
+    /// Throws away pending comments (moderation's "reject").
+    pub fn reject(&mut self, ids: &[i64]) -> Result<std::result::Result<(), Refusal>> {
+        self.change_each(ids, |tx, id, status, _| {
+            if status != Status::Pending {
+                return Ok(Err(Refusal::NotPending(id, status.as_str())));
+            }
+            tx.execute("DELETE FROM comments WHERE id = ?1", [id])?;
+            Ok(Ok(()))
+        })
+    }
+
+    /// Deletes comments in any state. A published comment with replies stays
+    /// as a "deleted" marker, emptied of its author and text, so the replies
+    /// keep their place; anything else is removed.
+    pub fn delete(&mut self, ids: &[i64]) -> Result<std::result::Result<(), Refusal>> {
+        self.change_each(ids, |tx, id, status, thread_id| {
+            let replies: i64 = tx.query_row(
+                "SELECT count(*) FROM comments WHERE parent_id = ?1",
+                [id],
+                |r| r.get(0),
+            )?;
+            if replies > 0 {
+                tx.execute(
+                    "UPDATE comments SET status = 'deleted', author = '', email = NULL,
+                            website = NULL, text = '', remote_addr = NULL WHERE id = ?1",
+                    [id],
+                )?;
+                let delta = if status.is_published() { 0 } else { 1 };
+                touch_thread(tx, thread_id, delta)?;
+            } else {
+                tx.execute("DELETE FROM comments WHERE id = ?1", [id])?;
+                if status.is_published() {
+                    touch_thread(tx, thread_id, -1)?;
+                }
+            }
+            Ok(Ok(()))
+        })
+    }
+
+    /// Runs `change` for each id inside one transaction, committing only if
+    /// every id exists and every change agreed.
+    fn change_each(
+        &mut self,
+        ids: &[i64],
+        mut change: impl FnMut(
+            &Transaction,
+            i64,
+            Status,
+            i64,
+        ) -> Result<std::result::Result<(), Refusal>>,
+    ) -> Result<std::result::Result<(), Refusal>> {
+        let tx = self.conn.transaction()?;
+        for &id in ids {
+            let found: Option<(String, i64)> = tx
+                .query_row(
+                    "SELECT status, thread_id FROM comments WHERE id = ?1",
+                    [id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            let Some((status, thread_id)) = found else {
+                return Ok(Err(Refusal::Unknown(id)));
+            };
+            if let Err(refusal) = change(&tx, id, Status::parse(&status)?, thread_id)? {
+                return Ok(Err(refusal));
+            }
+        }
+        tx.commit()?;
+        Ok(Ok(()))
+    }
+
+    /// Every published comment, in the export format.
+    pub fn export(&self) -> Result<kiln_bake::export::Export> {
+        Ok(kiln_bake::export::Export::new(
+            self.published_threads(None)?,
+        ))
+    }
+
+    /// Threads with their published comments, oldest first, optionally only
+    /// those with the given keys.
+    pub fn published_threads(
+        &self,
+        keys: Option<&[String]>,
+    ) -> Result<Vec<kiln_bake::export::Thread>> {
+        use kiln_bake::export::{unix_to_rfc3339, Comment, CommentStatus, Thread};
+        let mut threads: Vec<Thread> = Vec::new();
+        let mut push = |key: String, url: String, comment: Comment| match threads.last_mut() {
+            Some(t) if t.id == key => t.comments.push(comment),
+            _ => threads.push(Thread {
+                id: key,
+                url,
+                comments: vec![comment],
+            }),
+        };
+        let sql = "SELECT t.key, t.url, c.id, c.parent_id, c.status, c.author, c.website, c.text,
+                          c.created_at
+                   FROM comments c JOIN threads t ON t.id = c.thread_id
+                   WHERE c.status IN ('approved', 'deleted') AND (?1 IS NULL OR t.key = ?1)
+                   ORDER BY t.key, c.created_at, c.id";
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        let mut read = |key: Option<&str>| -> Result<()> {
+            let mut rows = stmt.query([key])?;
+            while let Some(r) = rows.next()? {
+                let status = match r.get_ref(4)?.as_str()? {
+                    "deleted" => CommentStatus::Deleted,
+                    _ => CommentStatus::Approved,
+                };
+                push(
+                    r.get(0)?,
+                    r.get(1)?,
+                    Comment {
+                        id: r.get(2)?,
+                        parent: r.get(3)?,
+                        status,
+                        author: r.get(5)?,
+                        website: r.get(6)?,
+                        text: r.get(7)?,
+                        created_at: unix_to_rfc3339(r.get(8)?),
+                    },
+                );
+            }
+            Ok(())
+        };
+        match keys {
+            None => read(None)?,
+            Some(keys) => {
+                for key in keys {
+                    read(Some(key))?;
+                }
+            }
+        }
+        Ok(threads)
+    }
+
+    /// For every thread that ever showed a comment: its change sequence and
+    /// how many comments it shows. One indexed scan of the threads table.
+    pub fn thread_stamps(&self) -> Result<Vec<(String, u64, u64)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT key, changed_seq, published_count FROM threads WHERE changed_seq > 0",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Counts of comments per state, for `kiln queue` and health checks.
+    pub fn count(&self, status: Status) -> Result<u64> {
+        Ok(self.conn.query_row(
+            "SELECT count(*) FROM comments WHERE status = ?1",
+            [status.as_str()],
+            |r| r.get(0),
+        )?)
+    }
+}
+
+const SELECT_COMMENT: &str = "SELECT c.id, t.key, c.parent_id, c.status, c.author, c.email,
+        c.website, c.text, c.page_url, c.remote_addr, c.created_at
+     FROM comments c JOIN threads t ON t.id = c.thread_id";
+
+fn row_to_comment(r: &rusqlite::Row) -> rusqlite::Result<StoredComment> {
+    Ok(StoredComment {
+        id: r.get(0)?,
+        thread: r.get(1)?,
+        parent: r.get(2)?,
+        status: Status::parse(r.get_ref(3)?.as_str()?)?,
+        author: r.get(4)?,
+        email: r.get(5)?,
+        website: r.get(6)?,
+        text: r.get(7)?,
+        page_url: r.get(8)?,
+        remote_addr: r.get(9)?,
+        created_at: r.get(10)?,
+    })
+}
+
+/// Marks a thread as changed (so bake re-renders it) and adjusts how many
+/// comments it shows.
+fn touch_thread(tx: &Transaction, thread_id: i64, published_delta: i64) -> rusqlite::Result<()> {
+    tx.execute(
+        "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'seq'",
+        [],
+    )?;
+    tx.execute(
+        "UPDATE threads SET
+             changed_seq = (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'seq'),
+             published_count = published_count + ?2
+         WHERE id = ?1",
+        params![thread_id, published_delta],
+    )?;
+    Ok(())
+}
+
+/// `n` random bytes as lowercase hex.
+pub fn random_hex(n: usize) -> String {
+    use rand::RngCore;
+    let mut bytes = vec![0u8; n];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests;

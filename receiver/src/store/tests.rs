@@ -1,0 +1,181 @@
+use super::*;
+use std::collections::HashMap;
+
+fn new(thread: &str, parent: Option<i64>, text: &str) -> NewComment {
+    NewComment {
+        thread: thread.into(),
+        page_url: format!("https://example.org{thread}"),
+        parent,
+        author: "Ann".into(),
+        email: Some("ann@example.org".into()),
+        website: None,
+        text: text.into(),
+        remote_addr: Some("192.0.2.0".into()),
+    }
+}
+
+fn store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("kiln.sqlite3")).unwrap();
+    (dir, store)
+}
+
+#[test]
+fn first_comment_creates_the_thread_and_waits_for_approval() {
+    let (_dir, mut store) = store();
+    let c = store
+        .insert(&new("/a/", None, "hi"), Status::Pending, 10)
+        .unwrap()
+        .unwrap();
+    assert_eq!(c.status, Status::Pending);
+    assert_eq!(store.by_status(Status::Pending).unwrap(), vec![c.clone()]);
+    assert!(
+        store.export().unwrap().threads.is_empty(),
+        "pending is not exported"
+    );
+    store.approve(&[c.id], 20).unwrap().unwrap();
+    let export = store.export().unwrap();
+    assert_eq!(export.threads.len(), 1);
+    assert_eq!(export.threads[0].comments[0].text, "hi");
+}
+
+#[test]
+fn replies_need_a_published_parent_in_the_same_thread() {
+    let (_dir, mut store) = store();
+    let parent = store
+        .insert(&new("/a/", None, "p"), Status::Pending, 1)
+        .unwrap()
+        .unwrap();
+    let refused = store
+        .insert(&new("/a/", Some(parent.id), "r"), Status::Pending, 2)
+        .unwrap();
+    assert_eq!(refused, Err(Refusal::ParentNotPublished(parent.id)));
+    store.approve(&[parent.id], 3).unwrap().unwrap();
+    let refused = store
+        .insert(&new("/b/", Some(parent.id), "r"), Status::Pending, 4)
+        .unwrap();
+    assert_eq!(refused, Err(Refusal::ParentInOtherThread(parent.id)));
+    let refused = store
+        .insert(&new("/a/", Some(999), "r"), Status::Pending, 4)
+        .unwrap();
+    assert_eq!(refused, Err(Refusal::ParentMissing(999)));
+    // The refused reply to thread /b/ must not have left the thread behind.
+    assert!(store
+        .thread_stamps()
+        .unwrap()
+        .iter()
+        .all(|(k, _, _)| k != "/b/"));
+    let count: i64 = store
+        .conn
+        .query_row("SELECT count(*) FROM threads WHERE key = '/b/'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(count, 0, "nothing half-stored");
+    assert!(store
+        .insert(&new("/a/", Some(parent.id), "r"), Status::Pending, 5)
+        .unwrap()
+        .is_ok());
+}
+
+#[test]
+fn moderation_batches_are_all_or_nothing() {
+    let (_dir, mut store) = store();
+    let a = store
+        .insert(&new("/a/", None, "a"), Status::Pending, 1)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        store.approve(&[a.id, 42], 2).unwrap(),
+        Err(Refusal::Unknown(42))
+    );
+    assert_eq!(
+        store.count(Status::Pending).unwrap(),
+        1,
+        "the batch rolled back"
+    );
+    store.approve(&[a.id], 2).unwrap().unwrap();
+    assert_eq!(
+        store.approve(&[a.id], 3).unwrap(),
+        Err(Refusal::NotPending(a.id, "approved"))
+    );
+    assert_eq!(
+        store.reject(&[a.id]).unwrap(),
+        Err(Refusal::NotPending(a.id, "approved"))
+    );
+}
+
+#[test]
+fn stamps_move_only_for_changed_threads() {
+    let (_dir, mut store) = store();
+    let a = store
+        .insert(&new("/a/", None, "a"), Status::Pending, 1)
+        .unwrap()
+        .unwrap();
+    let b = store
+        .insert(&new("/b/", None, "b"), Status::Pending, 1)
+        .unwrap()
+        .unwrap();
+    store.approve(&[a.id, b.id], 2).unwrap().unwrap();
+    let before: HashMap<_, _> = store
+        .thread_stamps()
+        .unwrap()
+        .into_iter()
+        .map(|(k, v, c)| (k, (v, c)))
+        .collect();
+    let a2 = store
+        .insert(&new("/a/", Some(a.id), "a2"), Status::Pending, 3)
+        .unwrap()
+        .unwrap();
+    store.approve(&[a2.id], 4).unwrap().unwrap();
+    let after: HashMap<_, _> = store
+        .thread_stamps()
+        .unwrap()
+        .into_iter()
+        .map(|(k, v, c)| (k, (v, c)))
+        .collect();
+    assert_eq!(before["/b/"], after["/b/"]);
+    assert_ne!(before["/a/"].0, after["/a/"].0);
+    assert_eq!(after["/a/"].1, 2);
+}
+
+#[test]
+fn deleting_a_comment_with_replies_keeps_a_marker() {
+    let (_dir, mut store) = store();
+    let a = store
+        .insert(&new("/a/", None, "secret"), Status::Approved, 1)
+        .unwrap()
+        .unwrap();
+    let r = store
+        .insert(&new("/a/", Some(a.id), "reply"), Status::Approved, 2)
+        .unwrap()
+        .unwrap();
+    store.delete(&[a.id]).unwrap().unwrap();
+    let thread = &store.export().unwrap().threads[0];
+    assert_eq!(thread.comments.len(), 2);
+    assert_eq!(
+        thread.comments[0].status,
+        kiln_bake::export::CommentStatus::Deleted
+    );
+    assert_eq!(thread.comments[0].text, "", "the text is gone");
+    store.delete(&[r.id]).unwrap().unwrap();
+    assert_eq!(store.export().unwrap().threads[0].comments.len(), 1);
+}
+
+#[test]
+fn read_only_source_sees_committed_comments() {
+    let (dir, mut store) = store();
+    let a = store
+        .insert(&new("/a/", None, "a"), Status::Approved, 1)
+        .unwrap()
+        .unwrap();
+    let mut source = SqliteSource::open(&dir.path().join("kiln.sqlite3")).unwrap();
+    use kiln_bake::source::Source;
+    assert_eq!(source.stamps().unwrap()["/a/"].count, 1);
+    let threads = source
+        .threads(Some(&["/a/".to_owned(), "/none/".to_owned()]))
+        .unwrap();
+    assert_eq!(threads.len(), 1);
+    assert_eq!(threads[0].comments[0].id, a.id);
+    assert!(source.identity().unwrap().starts_with("sqlite:"));
+}
