@@ -450,6 +450,57 @@ impl Store {
         Ok(threads)
     }
 
+    /// Loads an export's published comments, keeping their ids, in one
+    /// transaction: restoring a backup, moving hosts, or seeding a benchmark.
+    /// Fails without changing anything if an id is already taken.
+    pub fn import(&mut self, export: &kiln_bake::export::Export) -> Result<()> {
+        export.check()?;
+        let tx = self.conn.transaction()?;
+        for thread in &export.threads {
+            let created = thread
+                .comments
+                .first()
+                .map_or(Ok(0), |c| parse_time(&c.created_at))?;
+            tx.execute(
+                "INSERT INTO threads (key, url, created_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (key) DO NOTHING",
+                params![thread.id, thread.url, created],
+            )?;
+            let thread_id: i64 =
+                tx.query_row("SELECT id FROM threads WHERE key = ?1", [&thread.id], |r| {
+                    r.get(0)
+                })?;
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO comments (id, thread_id, parent_id, status, author, website, text,
+                                       page_url, created_at, approved_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+            )?;
+            for c in &thread.comments {
+                let status = match c.status {
+                    kiln_bake::export::CommentStatus::Approved => "approved",
+                    kiln_bake::export::CommentStatus::Deleted => "deleted",
+                };
+                insert
+                    .execute(params![
+                        c.id,
+                        thread_id,
+                        c.parent,
+                        status,
+                        c.author,
+                        c.website,
+                        c.text,
+                        thread.url,
+                        parse_time(&c.created_at)?
+                    ])
+                    .with_context(|| format!("cannot import comment {}", c.id))?;
+            }
+            drop(insert);
+            touch_thread(&tx, thread_id, thread.comments.len() as i64)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     /// For every thread that ever showed a comment: its change sequence and
     /// how many comments it shows. One indexed scan of the threads table.
     pub fn thread_stamps(&self) -> Result<Vec<(String, u64, u64)>> {
@@ -505,6 +556,12 @@ fn touch_thread(tx: &Transaction, thread_id: i64, published_delta: i64) -> rusql
         params![thread_id, published_delta],
     )?;
     Ok(())
+}
+
+fn parse_time(rfc3339: &str) -> Result<i64> {
+    let t = time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339)
+        .with_context(|| format!("{rfc3339:?} is not an RFC 3339 time"))?;
+    Ok(t.unix_timestamp())
 }
 
 /// `n` random bytes as lowercase hex.

@@ -179,3 +179,31 @@ fn read_only_source_sees_committed_comments() {
     assert_eq!(threads[0].comments[0].id, a.id);
     assert!(source.identity().unwrap().starts_with("sqlite:"));
 }
+
+#[test]
+fn import_round_trips_an_export() {
+    let (_dir, mut store) = store();
+    let a = store
+        .insert(&new("/a/", None, "a"), Status::Approved, 1)
+        .unwrap()
+        .unwrap();
+    store
+        .insert(&new("/a/", Some(a.id), "r"), Status::Approved, 2)
+        .unwrap()
+        .unwrap();
+    store
+        .insert(&new("/b/", None, "b"), Status::Approved, 3)
+        .unwrap()
+        .unwrap();
+    let export = store.export().unwrap();
+    let (_dir2, mut copy) = self::store();
+    copy.import(&export).unwrap();
+    assert_eq!(copy.export().unwrap().threads, export.threads);
+    assert_eq!(copy.thread_stamps().unwrap().len(), 2);
+    assert!(copy.import(&export).is_err(), "ids already taken");
+    assert_eq!(
+        copy.export().unwrap().threads,
+        export.threads,
+        "a failed import changes nothing"
+    );
+}

@@ -1,0 +1,483 @@
+//! kiln's configuration: one TOML file (`kiln.toml`), overridable key by key
+//! from the environment (`KILN_<SECTION>_<KEY>`), then by command-line flags.
+//! With no file at all, the embedded defaults run a receiver on 127.0.0.1
+//! with an SQLite file in the current directory and moderation on.
+//! Every validation error names the key and says what to do.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context, Result};
+use serde::{Deserialize, Serialize};
+
+/// The whole configuration; one struct per TOML section.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub server: Server,
+    pub database: Database,
+    pub sites: Sites,
+    pub moderation: Moderation,
+    pub limits: Limits,
+    pub bake: Bake,
+    pub templates: Templates,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Server {
+    /// Address and port to listen on. Default: `127.0.0.1:8080`.
+    pub listen: String,
+    /// The URL readers' browsers reach the receiver at; forms post to
+    /// `{public_url}/comments`. Default: empty, meaning `http://{listen}`.
+    pub public_url: String,
+    /// Bearer token for `GET /api/export`. Default: empty, which disables the
+    /// export API. Set it from the environment (`KILN_SERVER_EXPORT_TOKEN`)
+    /// rather than in a file you commit.
+    pub export_token: String,
+    /// Largest request body accepted, in bytes; larger bodies get 413.
+    /// Default: 131072 (128 KiB).
+    pub max_body_bytes: usize,
+}
+
+impl Default for Server {
+    fn default() -> Self {
+        Server {
+            listen: "127.0.0.1:8080".into(),
+            public_url: String::new(),
+            export_token: String::new(),
+            max_body_bytes: 128 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Database {
+    /// The SQLite file. Relative paths are relative to the current directory.
+    /// Default: `kiln.sqlite3`.
+    pub path: PathBuf,
+}
+
+impl Default for Database {
+    fn default() -> Self {
+        Database {
+            path: PathBuf::from("kiln.sqlite3"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Sites {
+    /// Origins (`scheme://host[:port]`) whose pages may post comments and be
+    /// redirected back to. Default: the local dev servers of Hugo (1313),
+    /// Jekyll (4000), Astro (4321) and Pelican (8000) on 127.0.0.1 and localhost.
+    pub origins: Vec<String>,
+}
+
+impl Default for Sites {
+    fn default() -> Self {
+        let mut origins = Vec::new();
+        for host in ["127.0.0.1", "localhost"] {
+            for port in [1313, 4000, 4321, 8000] {
+                origins.push(format!("http://{host}:{port}"));
+            }
+        }
+        Sites { origins }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Moderation {
+    /// Hold new comments for approval. Default: true. When false, comments
+    /// are published as soon as they are received.
+    pub enabled: bool,
+}
+
+impl Default for Moderation {
+    fn default() -> Self {
+        Moderation { enabled: true }
+    }
+}
+
+/// Field limits, in characters (Unicode scalar values).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Default: 100.
+    pub name: usize,
+    /// Default: 254 (the longest address SMTP allows).
+    pub email: usize,
+    /// Default: 300.
+    pub website: usize,
+    /// Default: 10000.
+    pub text: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            name: 100,
+            email: 254,
+            website: 300,
+            text: 10_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Bake {
+    /// The site's public base URL (e.g. `https://example.org`), used to build
+    /// each page's URL in the form. Default: empty, meaning the first of
+    /// `sites.origins`.
+    pub site_url: String,
+    /// How many levels of replies are shown nested; deeper replies are shown
+    /// flat under the deepest level. Default: 4.
+    pub max_depth: usize,
+}
+
+impl Default for Bake {
+    fn default() -> Self {
+        Bake {
+            site_url: String::new(),
+            max_depth: 4,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct Templates {
+    /// A directory of templates that override the built-in ones by name
+    /// (`thread.html`, `comment.html`, `form.html`, ...). Default: none.
+    pub dir: Option<PathBuf>,
+}
+
+/// Absolute ceilings for configured limits, so a typo cannot make a field
+/// unbounded.
+const MAX_TEXT: usize = 100_000;
+const MAX_FIELD: usize = 2_000;
+
+/// Environment variables that start with `KILN_` but are not config keys.
+const NOT_CONFIG: &[&str] = &["KILN_CONFIG", "KILN_TOKEN", "KILN_LOG"];
+
+impl Config {
+    /// Parses a TOML document (no environment, no validation).
+    pub fn parse(toml_text: &str) -> Result<Self> {
+        toml::from_str(toml_text).map_err(|e| anyhow!("{}", e.to_string().trim_end()))
+    }
+
+    /// Loads the configuration: the file if given (or `kiln.toml` in the
+    /// current directory if it exists), then `KILN_*` environment overrides.
+    /// It is not validated yet, because flags may still change it.
+    pub fn load(path: Option<&Path>) -> Result<Self> {
+        let default_path = Path::new("kiln.toml");
+        let path = match path {
+            Some(p) => Some(p),
+            None if default_path.is_file() => Some(default_path),
+            None => None,
+        };
+        let mut table = match path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .with_context(|| format!("cannot read config file {}", p.display()))?;
+                text.parse::<toml::Table>()
+                    .map_err(|e| anyhow!("{}", e.to_string().trim_end()))
+                    .with_context(|| format!("invalid config file {}", p.display()))?
+            }
+            None => toml::Table::new(),
+        };
+        apply_env(&mut table, std::env::vars())?;
+        let config: Config = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| anyhow!("{}", e.to_string().trim_end()))
+            .with_context(|| match path {
+                Some(p) => format!("invalid config in {}", p.display()),
+                None => "invalid config from the environment".to_owned(),
+            })?;
+        Ok(config)
+    }
+
+    /// Checks every key; the first problem is reported by its key name.
+    pub fn validate(&self) -> Result<()> {
+        self.listen_addr()?;
+        if !self.server.public_url.is_empty() {
+            check_base_url("server.public_url", &self.server.public_url)?;
+        }
+        if self.server.max_body_bytes < 1024 {
+            bail!("`server.max_body_bytes` must be at least 1024");
+        }
+        if self.database.path.as_os_str().is_empty() {
+            bail!("`database.path` is empty; name an SQLite file such as kiln.sqlite3");
+        }
+        if self.sites.origins.is_empty() {
+            bail!("`sites.origins` is empty; list the origins your pages are served from, e.g. [\"https://example.org\"]");
+        }
+        for (i, origin) in self.sites.origins.iter().enumerate() {
+            let parsed = url::Url::parse(origin).ok();
+            let ok = parsed.as_ref().is_some_and(|u| {
+                matches!(u.scheme(), "http" | "https")
+                    && u.host_str().is_some()
+                    && u.path() == "/"
+                    && u.query().is_none()
+                    && u.fragment().is_none()
+                    && u.username().is_empty()
+                    && !origin.ends_with('/')
+            });
+            if !ok {
+                bail!("`sites.origins[{i}]` = {origin:?} is not an origin; write it as scheme://host[:port] with no path, e.g. \"https://example.org\"");
+            }
+        }
+        if !self.bake.site_url.is_empty() {
+            check_base_url("bake.site_url", &self.bake.site_url)?;
+        }
+        if !(1..=32).contains(&self.bake.max_depth) {
+            bail!("`bake.max_depth` must be between 1 and 32");
+        }
+        let limits = [
+            ("limits.name", self.limits.name, MAX_FIELD),
+            ("limits.email", self.limits.email, MAX_FIELD),
+            ("limits.website", self.limits.website, MAX_FIELD),
+            ("limits.text", self.limits.text, MAX_TEXT),
+        ];
+        for (key, value, max) in limits {
+            if value == 0 || value > max {
+                bail!("`{key}` must be between 1 and {max}");
+            }
+        }
+        // A percent-encoded form can take up to 9 bytes per character (three
+        // %XX triples for a 3-byte UTF-8 sequence); make sure a text at its
+        // limit is never refused as a too-large body instead of by its field.
+        let worst_case = 9 * (self.limits.text + self.limits.name + self.limits.website)
+            + 3 * self.limits.email
+            + 8 * 1024;
+        if self.server.max_body_bytes < worst_case {
+            bail!(
+                "`server.max_body_bytes` ({}) is too small for the field limits; raise it to at least {worst_case} or lower `limits.text`",
+                self.server.max_body_bytes
+            );
+        }
+        if let Some(dir) = &self.templates.dir {
+            if !dir.is_dir() {
+                bail!("`templates.dir` = {} is not a directory", dir.display());
+            }
+        }
+        Ok(())
+    }
+
+    pub fn listen_addr(&self) -> Result<SocketAddr> {
+        self.server.listen.parse().map_err(|_| {
+            anyhow!(
+                "`server.listen` = {:?} is not an address like 127.0.0.1:8080",
+                self.server.listen
+            )
+        })
+    }
+
+    /// The URL forms post to, without a trailing slash.
+    pub fn public_url(&self, bound: Option<SocketAddr>) -> String {
+        if !self.server.public_url.is_empty() {
+            return self.server.public_url.trim_end_matches('/').to_owned();
+        }
+        let addr = bound
+            .map(|a| a.to_string())
+            .unwrap_or_else(|| self.server.listen.clone());
+        format!("http://{addr}")
+    }
+
+    /// The site's base URL for page URLs in baked forms.
+    pub fn site_url(&self) -> String {
+        let url = if self.bake.site_url.is_empty() {
+            self.sites.origins.first().cloned().unwrap_or_default()
+        } else {
+            self.bake.site_url.clone()
+        };
+        url.trim_end_matches('/').to_owned()
+    }
+
+    /// Whether `url`'s origin is one of `sites.origins`.
+    pub fn allows_origin(&self, url: &url::Url) -> bool {
+        let origin = url.origin().ascii_serialization();
+        self.sites
+            .origins
+            .iter()
+            .any(|o| o.eq_ignore_ascii_case(&origin))
+    }
+}
+
+fn check_base_url(key: &str, value: &str) -> Result<()> {
+    let ok = url::Url::parse(value)
+        .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
+    if !ok {
+        bail!("`{key}` = {value:?} is not an http(s) URL");
+    }
+    Ok(())
+}
+
+/// Applies `KILN_<SECTION>_<KEY>` variables onto the parsed file. Values are
+/// read with the type of the key's default: numbers, booleans, and
+/// comma-separated lists for list keys.
+fn apply_env(table: &mut toml::Table, vars: impl Iterator<Item = (String, String)>) -> Result<()> {
+    let defaults = toml::Table::try_from(Config::default()).expect("defaults serialize");
+    for (name, value) in vars {
+        let Some(rest) = name.strip_prefix("KILN_") else {
+            continue;
+        };
+        if NOT_CONFIG.contains(&name.as_str()) {
+            continue;
+        }
+        let rest = rest.to_ascii_lowercase();
+        let Some((section, key)) = SECTIONS.iter().find_map(|s| {
+            rest.strip_prefix(s)
+                .and_then(|k| k.strip_prefix('_'))
+                .map(|k| (*s, k.to_owned()))
+        }) else {
+            continue;
+        };
+        let default = defaults
+            .get(section)
+            .and_then(|s| s.as_table())
+            .and_then(|s| s.get(&key));
+        let typed = match (default, key.as_str()) {
+            (Some(toml::Value::Integer(_)), _) => toml::Value::Integer(
+                value
+                    .trim()
+                    .parse()
+                    .map_err(|_| anyhow!("environment variable {name} must be a whole number"))?,
+            ),
+            (Some(toml::Value::Boolean(_)), _) => {
+                toml::Value::Boolean(match value.trim().to_ascii_lowercase().as_str() {
+                    "1" | "true" | "yes" | "on" => true,
+                    "0" | "false" | "no" | "off" => false,
+                    _ => bail!("environment variable {name} must be true or false"),
+                })
+            }
+            (Some(toml::Value::Array(_)), _) => toml::Value::Array(
+                value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(|s| toml::Value::String(s.to_owned()))
+                    .collect(),
+            ),
+            (Some(_), _) | (None, "dir") => toml::Value::String(value),
+            (None, _) => bail!(
+                "environment variable {name} does not match a config key in [{section}]; see `kiln serve --help`"
+            ),
+        };
+        table
+            .entry(section)
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+            .as_table_mut()
+            .ok_or_else(|| anyhow!("`{section}` in the config file must be a table"))?
+            .insert(key, typed);
+    }
+    Ok(())
+}
+
+const SECTIONS: &[&str] = &[
+    "server",
+    "database",
+    "sites",
+    "moderation",
+    "limits",
+    "bake",
+    "templates",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Iterator<Item = (String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect::<Vec<_>>()
+            .into_iter()
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        Config::default().validate().unwrap();
+        assert!(Config::default().moderation.enabled);
+        assert_eq!(
+            Config::default().listen_addr().unwrap().ip().to_string(),
+            "127.0.0.1"
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let err = Config::parse("[server]\nlisten_on = \"x\"").unwrap_err();
+        assert!(err.to_string().contains("listen_on"), "{err}");
+    }
+
+    #[test]
+    fn validation_names_the_key() {
+        let cases = [
+            ("[server]\nlisten = \"nope\"", "server.listen"),
+            (
+                "[sites]\norigins = [\"https://example.org/blog\"]",
+                "sites.origins[0]",
+            ),
+            ("[sites]\norigins = []", "sites.origins"),
+            ("[limits]\ntext = 0", "limits.text"),
+            ("[bake]\nmax_depth = 0", "bake.max_depth"),
+            ("[server]\npublic_url = \"ftp://x\"", "server.public_url"),
+            ("[server]\nmax_body_bytes = 2000", "server.max_body_bytes"),
+        ];
+        for (toml_text, key) in cases {
+            let err = Config::parse(toml_text).unwrap().validate().unwrap_err();
+            assert!(err.to_string().contains(key), "{toml_text}: {err}");
+        }
+    }
+
+    #[test]
+    fn environment_overrides_keys_with_their_types() {
+        let mut table: toml::Table = "[server]\nlisten = \"127.0.0.1:1\"".parse().unwrap();
+        apply_env(
+            &mut table,
+            env(&[
+                ("KILN_SERVER_LISTEN", "127.0.0.1:9"),
+                ("KILN_SITES_ORIGINS", "https://a.example, https://b.example"),
+                ("KILN_MODERATION_ENABLED", "false"),
+                ("KILN_LIMITS_TEXT", "500"),
+                ("KILN_TOKEN", "not config"),
+                ("PATH", "/bin"),
+            ]),
+        )
+        .unwrap();
+        let config: Config = toml::Value::Table(table).try_into().unwrap();
+        assert_eq!(config.server.listen, "127.0.0.1:9");
+        assert_eq!(
+            config.sites.origins,
+            ["https://a.example", "https://b.example"]
+        );
+        assert!(!config.moderation.enabled);
+        assert_eq!(config.limits.text, 500);
+    }
+
+    #[test]
+    fn environment_errors_name_the_variable() {
+        let mut table = toml::Table::new();
+        let err = apply_env(&mut table, env(&[("KILN_LIMITS_TEXT", "lots")])).unwrap_err();
+        assert!(err.to_string().contains("KILN_LIMITS_TEXT"), "{err}");
+        let err = apply_env(&mut table, env(&[("KILN_SERVER_COLOUR", "red")])).unwrap_err();
+        assert!(err.to_string().contains("KILN_SERVER_COLOUR"), "{err}");
+    }
+
+    #[test]
+    fn origins_match_exactly() {
+        let config = Config::parse("[sites]\norigins = [\"https://example.org\"]").unwrap();
+        let ok = url::Url::parse("https://example.org/posts/a/").unwrap();
+        let other_port = url::Url::parse("https://example.org:8443/posts/a/").unwrap();
+        let lookalike = url::Url::parse("https://example.org.evil.test/").unwrap();
+        assert!(config.allows_origin(&ok));
+        assert!(!config.allows_origin(&other_port));
+        assert!(!config.allows_origin(&lookalike));
+    }
+}

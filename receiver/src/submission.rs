@@ -1,0 +1,379 @@
+//! A submission as the reader typed it, and the checks that turn it into a
+//! comment the store accepts. Browser forms and JSON clients share these
+//! checks, so both get the same limits and the same field-named errors.
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+use crate::store::NewComment;
+
+/// Longest thread id accepted: ids are chosen by the site, usually a path.
+pub const MAX_THREAD: usize = 500;
+/// Longest page URL accepted.
+pub const MAX_URL: usize = 2_000;
+
+/// The fields of the comment form, exactly as received, so an error page can
+/// show the reader everything they typed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Submission {
+    pub thread: String,
+    pub url: String,
+    pub parent: String,
+    pub name: String,
+    pub email: String,
+    pub website: String,
+    pub text: String,
+}
+
+/// One problem with one field. `field` is the form field's name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: &'static str,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: &'static str, code: &'static str, message: impl Into<String>) -> Self {
+        FieldError {
+            field,
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// A submission that passed every check that needs no database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checked {
+    pub comment: NewComment,
+    /// The page URL without its fragment: where the reader goes back to.
+    pub page: url::Url,
+}
+
+impl Submission {
+    /// Assigns one decoded form field; unknown fields are ignored so that
+    /// later form versions keep working against this receiver.
+    pub fn set(&mut self, field: &str, value: String) {
+        let slot = match field {
+            "thread" => &mut self.thread,
+            "url" => &mut self.url,
+            "parent" => &mut self.parent,
+            "name" => &mut self.name,
+            "email" => &mut self.email,
+            "website" => &mut self.website,
+            "text" => &mut self.text,
+            _ => return,
+        };
+        *slot = value;
+    }
+
+    /// Runs every check and reports every problem, in form order.
+    pub fn check(
+        &self,
+        config: &Config,
+        remote_addr: Option<String>,
+    ) -> Result<Checked, Vec<FieldError>> {
+        let limits = &config.limits;
+        let mut errors = Vec::new();
+
+        let thread = self.thread.trim();
+        if thread.is_empty() {
+            errors.push(FieldError::new(
+                "thread",
+                "required",
+                "The thread id is missing. Reload the page and try again.",
+            ));
+        } else if thread.len() > MAX_THREAD {
+            errors.push(FieldError::new(
+                "thread",
+                "too_long",
+                format!("The thread id is longer than {MAX_THREAD} bytes."),
+            ));
+        } else if has_control(thread) {
+            errors.push(FieldError::new(
+                "thread",
+                "invalid",
+                "The thread id contains control characters.",
+            ));
+        }
+
+        let page = match check_page_url(&self.url, config) {
+            Ok(page) => Some(page),
+            Err(e) => {
+                errors.push(e);
+                None
+            }
+        };
+
+        let parent = match self.parent.trim() {
+            "" => None,
+            p => match p.parse::<i64>() {
+                Ok(id) if id > 0 => Some(id),
+                _ => {
+                    errors.push(FieldError::new(
+                        "parent",
+                        "invalid",
+                        "The comment you are replying to is not a valid comment id.",
+                    ));
+                    None
+                }
+            },
+        };
+
+        let name = self.name.trim();
+        if let Err(e) = check_length("name", "Name", name, limits.name) {
+            errors.push(e);
+        } else if has_control(name) {
+            errors.push(FieldError::new(
+                "name",
+                "invalid",
+                "Name must not contain control characters.",
+            ));
+        }
+
+        let email = self.email.trim();
+        if let Err(e) = check_length("email", "E-mail", email, limits.email) {
+            errors.push(e);
+        } else if !email.is_empty() && !looks_like_email(email) {
+            errors.push(FieldError::new(
+                "email",
+                "invalid",
+                "E-mail must look like name@example.org, or be left empty.",
+            ));
+        }
+
+        let website = self.website.trim();
+        if let Err(e) = check_length("website", "Website", website, limits.website) {
+            errors.push(e);
+        } else if !website.is_empty() && !is_web_url(website) {
+            errors.push(FieldError::new(
+                "website",
+                "invalid",
+                "Website must be an http:// or https:// address, or be left empty.",
+            ));
+        }
+
+        let text = self.text.trim();
+        if text.is_empty() {
+            errors.push(FieldError::new(
+                "text",
+                "required",
+                "Please write a comment before posting.",
+            ));
+        } else if let Err(e) = check_length("text", "Comment", text, limits.text) {
+            errors.push(e);
+        } else if text
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        {
+            errors.push(FieldError::new(
+                "text",
+                "invalid",
+                "Comment contains control characters; remove them and post again.",
+            ));
+        }
+
+        match (errors.is_empty(), page) {
+            (true, Some(page)) => Ok(Checked {
+                comment: NewComment {
+                    thread: thread.to_owned(),
+                    page_url: page.to_string(),
+                    parent,
+                    author: name.to_owned(),
+                    email: non_empty(email),
+                    website: non_empty(website),
+                    // Keep the reader's line breaks, but one kind of them.
+                    text: text.replace("\r\n", "\n"),
+                    remote_addr,
+                },
+                page,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+/// The page URL must be http(s) on a configured origin: it is where the
+/// reader is sent back to, so anything else would be an open redirect.
+pub fn check_page_url(raw: &str, config: &Config) -> Result<url::Url, FieldError> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Err(FieldError::new(
+            "url",
+            "required",
+            "The page address is missing. Reload the page and try again.",
+        ));
+    }
+    if raw.len() > MAX_URL {
+        return Err(FieldError::new(
+            "url",
+            "too_long",
+            format!("The page address is longer than {MAX_URL} bytes."),
+        ));
+    }
+    let mut url = match url::Url::parse(raw) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => u,
+        _ => {
+            return Err(FieldError::new(
+                "url",
+                "invalid",
+                "The page address is not an http(s) URL.",
+            ))
+        }
+    };
+    if !config.allows_origin(&url) {
+        return Err(FieldError::new(
+            "url",
+            "origin_not_allowed",
+            "This page's site is not one this comment service accepts comments for.",
+        ));
+    }
+    url.set_fragment(None);
+    Ok(url)
+}
+
+fn check_length(
+    field: &'static str,
+    label: &str,
+    value: &str,
+    limit: usize,
+) -> Result<(), FieldError> {
+    let chars = value.chars().count();
+    if chars > limit {
+        return Err(FieldError::new(
+            field,
+            "too_long",
+            format!("{label} is {chars} characters long; the limit is {limit}. Please shorten it."),
+        ));
+    }
+    Ok(())
+}
+
+fn has_control(s: &str) -> bool {
+    s.chars().any(char::is_control)
+}
+
+fn non_empty(s: &str) -> Option<String> {
+    (!s.is_empty()).then(|| s.to_owned())
+}
+
+/// A deliberately loose check: one `@` with something on both sides and no
+/// spaces. Real validation of an address is sending mail to it.
+fn looks_like_email(s: &str) -> bool {
+    match s.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !domain.contains('@')
+                && !s
+                    .chars()
+                    .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"'))
+        }
+        None => false,
+    }
+}
+
+/// An absolute http(s) URL with a host; no credentials.
+pub fn is_web_url(s: &str) -> bool {
+    url::Url::parse(s).is_ok_and(|u| {
+        matches!(u.scheme(), "http" | "https")
+            && u.host_str().is_some_and(|h| !h.is_empty())
+            && u.username().is_empty()
+            && u.password().is_none()
+    })
+}
+
+/// Decodes an `application/x-www-form-urlencoded` body strictly: a field
+/// whose bytes are not UTF-8 is an error naming that field, never a silent
+/// replacement character.
+pub fn parse_form(body: &[u8]) -> Result<Submission, FieldError> {
+    let mut submission = Submission::default();
+    for pair in body.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
+        let (key, value) = match pair.iter().position(|&b| b == b'=') {
+            Some(i) => (&pair[..i], &pair[i + 1..]),
+            None => (pair, &[][..]),
+        };
+        let key = String::from_utf8(percent_decode(key)).map_err(|_| {
+            FieldError::new(
+                "body",
+                "invalid_utf8",
+                "The form contains a field name that is not valid UTF-8 text.",
+            )
+        })?;
+        let field: &'static str = match key.as_str() {
+            "thread" => "thread",
+            "url" => "url",
+            "parent" => "parent",
+            "name" => "name",
+            "email" => "email",
+            "website" => "website",
+            "text" => "text",
+            _ => continue,
+        };
+        let value = String::from_utf8(percent_decode(value)).map_err(|_| {
+            FieldError::new(
+                field,
+                "invalid_utf8",
+                format!("The {field} field is not valid UTF-8 text; re-enter it and post again."),
+            )
+        })?;
+        submission.set(field, value);
+    }
+    Ok(submission)
+}
+
+fn percent_decode(input: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(input.len());
+    let mut i = 0;
+    while i < input.len() {
+        match input[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < input.len() => match (hex(input[i + 1]), hex(input[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h << 4 | l);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    out
+}
+
+fn hex(b: u8) -> Option<u8> {
+    (b as char).to_digit(16).map(|d| d as u8)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_decoding_is_strict_about_utf8() {
+        let s =
+            parse_form(b"name=Ann+B%C3%A9&text=line1%0D%0Aline2&extra=1&thread=%2Fa%2F").unwrap();
+        assert_eq!(s.name, "Ann Bé");
+        assert_eq!(s.text, "line1\r\nline2");
+        assert_eq!(s.thread, "/a/");
+        let err = parse_form(b"text=%FF%FE").unwrap_err();
+        assert_eq!((err.field, err.code), ("text", "invalid_utf8"));
+        // A stray percent sign is kept literally, as browsers never send one
+        // unencoded but people typing URLs by hand do.
+        assert_eq!(parse_form(b"text=100%").unwrap().text, "100%");
+        assert_eq!(parse_form(b"text=%4").unwrap().text, "%4");
+    }
+
+    #[test]
+    fn web_urls_only() {
+        assert!(is_web_url("https://example.org/me"));
+        assert!(!is_web_url("javascript:alert(1)"));
+        assert!(!is_web_url("https://user:pw@example.org/"));
+        assert!(!is_web_url("example.org"));
+    }
+}
