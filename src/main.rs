@@ -1,1 +1,130 @@
-fn main() {}
+//! The `kiln` binary: parses the command line, loads the configuration, runs
+//! one subcommand, and turns its outcome into an exit code. Errors are
+//! printed with their whole cause chain.
+
+mod bake;
+mod cli;
+mod moderate;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use kiln_receiver::config::Config;
+
+use cli::{Cli, Command};
+
+/// Bad usage or invalid configuration; clap uses 2 for usage errors too.
+const EXIT_USAGE: u8 = 2;
+
+/// An error that is the user's configuration or arguments, not a failure.
+#[derive(Debug)]
+struct UsageError;
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("invalid configuration")
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) => {
+            let mut stderr = std::io::stderr().lock();
+            let mut chain = err.chain().filter(|c| !c.is::<UsageError>());
+            if let Some(first) = chain.next() {
+                let _ = writeln!(stderr, "Error: {first}");
+            }
+            for cause in chain {
+                let _ = writeln!(stderr, "Reason: {cause}");
+            }
+            if err.chain().any(|c| c.is::<UsageError>()) {
+                ExitCode::from(EXIT_USAGE)
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let mut config = Config::load(cli.global.config.as_deref()).context(UsageError)?;
+    if let Some(db) = &cli.global.db {
+        config.database.path = db.clone();
+    }
+    match cli.command {
+        Command::Serve(args) => {
+            if let Some(listen) = args.listen {
+                config.server.listen = listen;
+            }
+            if !args.origins.is_empty() {
+                config.sites.origins = args.origins;
+            }
+            if let Some(url) = args.public_url {
+                config.server.public_url = url;
+            }
+            config.validate().context(UsageError)?;
+            serve(config)
+        }
+        Command::Queue => moderate::queue(&config),
+        Command::Approve(args) => moderate::approve(&config, &args.ids),
+        Command::Reject(args) => moderate::reject(&config, &args.ids),
+        Command::Delete(args) => moderate::delete(&config, &args.ids),
+        Command::Export(args) => moderate::export(&config, args.output.as_deref()),
+        Command::Bake(args) => bake::run(&config, args),
+    }
+}
+
+fn serve(config: Config) -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("KILN_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stdout)
+        .init();
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let addr = config.listen_addr()?;
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr}"))?;
+        kiln_receiver::http::launch(config, listener, shutdown_signal()).await
+    })
+}
+
+/// Resolves on Ctrl-C or SIGTERM, so in-flight requests finish cleanly.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

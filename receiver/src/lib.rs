@@ -2,5 +2,7 @@
 //! JSON, stores them, and serves published comments to bake.
 
 pub mod config;
+pub mod http;
+pub mod pages;
 pub mod store;
 pub mod submission;

@@ -1,0 +1,110 @@
+//! The receiver's own HTML pages (the form again with errors, the reply page,
+//! error pages) and the HTML of a single comment for JSON clients. They are
+//! rendered by bake's renderer with the same templates, so they look like
+//! the baked threads and honour the site's template overrides.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use kiln_bake::export::{unix_to_rfc3339, Comment, CommentStatus};
+use kiln_bake::render::{FormContext, FormLimits, FormValues, RenderOptions, Renderer};
+
+use crate::config::Config;
+use crate::store::StoredComment;
+use crate::submission::{FieldError, Submission};
+
+pub struct Pages {
+    renderer: Renderer,
+}
+
+impl Pages {
+    pub fn new(config: &Config, public_url: &str) -> Result<Self> {
+        Ok(Pages {
+            renderer: Renderer::new(render_options(config, public_url))?,
+        })
+    }
+
+    /// The form again, with every value the reader typed and each error next
+    /// to its field.
+    pub fn form_error(&self, submission: &Submission, errors: &[FieldError]) -> Result<String> {
+        let mut form = self.form(submission);
+        for error in errors {
+            form.errors
+                .entry(error.field.to_owned())
+                .or_insert_with(|| error.message.clone());
+        }
+        self.renderer.render_form_error(&form)
+    }
+
+    /// The no-JS reply page: the comment being answered, then the form.
+    pub fn reply(&self, submission: &Submission, parent: &StoredComment) -> Result<String> {
+        let parent_html = self.comment(parent)?;
+        self.renderer
+            .render_reply(&self.form(submission), Some(&parent_html))
+    }
+
+    /// A generic error page; falls back to plain text if a user's template
+    /// is broken, so an error never hides behind another.
+    pub fn error(&self, status: u16, message: &str) -> String {
+        self.renderer
+            .render_error(status, message)
+            .unwrap_or_else(|_| {
+                format!(
+                    "<!doctype html><title>Error {status}</title><p>{}</p>",
+                    escape(message)
+                )
+            })
+    }
+
+    /// One comment as bake would render it.
+    pub fn comment(&self, stored: &StoredComment) -> Result<String> {
+        let comment = Comment {
+            id: stored.id,
+            parent: stored.parent,
+            status: CommentStatus::Approved,
+            author: stored.author.clone(),
+            website: stored.website.clone(),
+            text: stored.text.clone(),
+            created_at: unix_to_rfc3339(stored.created_at),
+        };
+        self.renderer
+            .render_comment(&stored.thread, &stored.page_url, &comment)
+    }
+
+    fn form(&self, submission: &Submission) -> FormContext {
+        let mut form = self.renderer.form_context(
+            &submission.thread,
+            &submission.url,
+            submission.parent.trim().parse().ok(),
+        );
+        form.values = FormValues {
+            name: submission.name.clone(),
+            email: submission.email.clone(),
+            website: submission.website.clone(),
+            text: submission.text.clone(),
+        };
+        form.errors = BTreeMap::new();
+        form
+    }
+}
+
+/// The render options the configuration implies; bake uses the same.
+pub fn render_options(config: &Config, receiver_url: &str) -> RenderOptions {
+    RenderOptions {
+        templates_dir: config.templates.dir.clone(),
+        max_depth: config.bake.max_depth,
+        receiver_url: receiver_url.trim_end_matches('/').to_owned(),
+        limits: FormLimits {
+            name: config.limits.name,
+            email: config.limits.email,
+            website: config.limits.website,
+            text: config.limits.text,
+        },
+    }
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}

@@ -1,0 +1,144 @@
+//! The command line: every subcommand and flag of `kiln`, with the help text
+//! a user learns the tool from.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+const AFTER_HELP: &str = "\
+Configuration comes from kiln.toml in the current directory (or --config FILE),
+then KILN_<SECTION>_<KEY> environment variables (e.g. KILN_SERVER_LISTEN,
+KILN_SITES_ORIGINS=https://a.example,https://b.example), then flags.
+With no configuration at all kiln uses kiln.sqlite3 in the current directory,
+listens on 127.0.0.1:8080 and holds every comment for moderation.
+
+Exit codes:
+  0  success
+  1  the command failed (I/O, database, network, refused moderation action)
+  2  bad usage or invalid configuration
+
+Quick start:
+  kiln serve --origin http://127.0.0.1:1313      # accept comments
+  kiln queue                                      # see what awaits moderation
+  kiln approve 1                                  # publish comment 1
+  hugo && kiln bake public/                       # put comments into the site";
+
+/// kiln: comments baked into static sites.
+///
+/// A small receiver accepts comments from a plain HTML form (no JavaScript
+/// needed) and holds them for moderation; `kiln bake` renders the approved
+/// ones into the HTML your static site generator produced.
+#[derive(Debug, Parser)]
+#[command(name = "kiln", version, after_help = AFTER_HELP, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Configuration file [default: kiln.toml in the current directory, if present]
+    #[arg(
+        long,
+        short = 'c',
+        global = true,
+        env = "KILN_CONFIG",
+        value_name = "FILE"
+    )]
+    pub config: Option<PathBuf>,
+    /// SQLite database file (overrides database.path) [default: kiln.sqlite3]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the receiver: accept comment submissions and serve the export API
+    Serve(ServeArgs),
+    /// List comments waiting for moderation, newest first
+    Queue,
+    /// Publish pending comments
+    Approve(IdsArgs),
+    /// Throw away pending comments
+    Reject(IdsArgs),
+    /// Delete comments in any state (a published comment with replies stays as "deleted")
+    Delete(IdsArgs),
+    /// Write every published comment as export JSON (the format the export API serves)
+    Export(ExportArgs),
+    /// Render approved comments into a built site's HTML
+    Bake(BakeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on, e.g. 127.0.0.1:8080 (port 0 picks a free port)
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// An origin whose pages may post comments, e.g. https://example.org (repeatable; replaces sites.origins)
+    #[arg(long = "origin", value_name = "URL")]
+    pub origins: Vec<String>,
+    /// URL at which browsers reach this receiver [default: http://LISTEN]
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct IdsArgs {
+    /// Comment ids, as shown by `kiln queue`
+    #[arg(required = true, value_name = "ID")]
+    pub ids: Vec<i64>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Write to FILE (atomically) instead of standard output
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+SOURCE is one of:
+  a kiln SQLite database      kiln bake --from kiln.sqlite3 public/
+  a receiver's URL            kiln bake --from https://comments.example.org public/
+                              (token from --token or KILN_TOKEN)
+  an export JSON file         kiln bake --from comments.json public/
+
+Every element with data-kiln-thread=\"ID\" gets the thread and a reply form; an
+empty ID means the page's path (/posts/a/ for posts/a/index.html). Elements with
+data-kiln-count=\"ID\" get the number of comments. Files are only rewritten when
+their bytes change, each atomically. Running bake twice changes nothing.")]
+pub struct BakeArgs {
+    /// The built site to bake into (e.g. Hugo's public/)
+    #[arg(value_name = "OUTPUT_DIR")]
+    pub output_dir: PathBuf,
+    /// Where the comments come from [default: the configured database]
+    #[arg(long, value_name = "SOURCE")]
+    pub from: Option<String>,
+    /// Token for a receiver URL source
+    #[arg(long, env = "KILN_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    pub token: Option<String>,
+    /// The site's public base URL, for page URLs in forms [default: bake.site_url, else the first of sites.origins]
+    #[arg(long, value_name = "URL")]
+    pub site_url: Option<String>,
+    /// The receiver's public URL that forms post to [default: server.public_url, or the source URL]
+    #[arg(long, value_name = "URL")]
+    pub receiver_url: Option<String>,
+    /// Directory of templates overriding the built-in ones [default: templates.dir]
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+    /// Nesting levels shown before replies are shown flat [default: bake.max_depth, 4]
+    #[arg(long, value_name = "N")]
+    pub max_depth: Option<usize>,
+    /// Ignore what the last bake remembered and process every page
+    #[arg(long)]
+    pub full: bool,
+    /// File where bake remembers what it wrote, to make re-bakes fast [default: in the user's cache directory]
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Never show a progress bar
+    #[arg(long)]
+    pub quiet: bool,
+}

@@ -1,0 +1,46 @@
+//! Crash safety: a submission is acknowledged only after it is committed, so
+//! one acknowledged just before `kill -9` is in the database after restart.
+
+use crate::support::*;
+
+#[test]
+fn acknowledged_submissions_survive_kill_9() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let db = dir.join("kiln.sqlite3");
+    let site = "https://blog.example";
+    let receiver = Receiver::start(ReceiverOptions {
+        dir,
+        db: &db,
+        origin: site,
+        token: None,
+        extra_env: &[],
+    });
+    let page = format!("{site}/posts/crash/");
+    let mut acknowledged = Vec::new();
+    for i in 0..25 {
+        let text = format!("comment number {i} before the crash");
+        let (status, _, _) = post_form(
+            &receiver,
+            &[("thread", "/posts/crash/"), ("url", &page), ("text", &text)],
+        );
+        assert_eq!(status, 303);
+        acknowledged.push(text);
+    }
+    // The last acknowledgement has just arrived; crash now.
+    receiver.kill_9();
+
+    // Restart on the same file: every acknowledged comment is there.
+    let _restarted = Receiver::start(ReceiverOptions {
+        dir,
+        db: &db,
+        origin: site,
+        token: None,
+        extra_env: &[],
+    });
+    let queue = kiln_ok(dir, &["--db", db.to_str().unwrap(), "queue"]);
+    for text in &acknowledged {
+        assert!(queue.contains(text.as_str()), "lost after kill -9: {text}");
+    }
+    assert_eq!(count_rows(&db, "comments"), 25);
+}

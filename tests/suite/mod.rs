@@ -1,0 +1,5 @@
+//! The end-to-end tests, one module per behaviour the issue tracker promised.
+
+mod bad_input;
+mod crash;
+mod the_loop;

@@ -1,0 +1,329 @@
+//! Shared helpers for the end-to-end tests: run the real `kiln` binary, start
+//! a real receiver on port 0 and wait until it says where it listens, find
+//! the real static site generators, and read the real SQLite file.
+
+#![allow(dead_code)]
+
+// pub mod browser; (enabled once tests/support/browser.rs lands)
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+pub const KILN: &str = env!("CARGO_BIN_EXE_kiln");
+
+/// The repository root (where `examples/` lives).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Tools must be present in CI (and whenever KILN_REQUIRE_TOOLS is set); a
+/// developer without them is told which test did not run.
+pub fn tools_required() -> bool {
+    std::env::var_os("KILN_REQUIRE_TOOLS").is_some() || std::env::var_os("CI").is_some()
+}
+
+/// Finds a tool on PATH (or at the path in `override_var`), or explains why not.
+pub fn find_tool(name: &str, override_var: &str) -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os(override_var) {
+        return Some(PathBuf::from(p));
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
+/// The tool, or `None` after printing why the calling test does nothing.
+/// Panics instead when tools are required.
+pub fn require_tool(name: &str, override_var: &str) -> Option<PathBuf> {
+    match find_tool(name, override_var) {
+        Some(p) => Some(p),
+        None if tools_required() => {
+            panic!("{name} is required but not installed; run scripts/test, which installs it")
+        }
+        None => {
+            eprintln!("NOTICE: {name} not found; this test did not run. scripts/test installs it.");
+            None
+        }
+    }
+}
+
+/// Runs `kiln` with arguments in `dir`, with no stray KILN_* configuration.
+pub fn kiln(dir: &Path, args: &[&str]) -> Output {
+    kiln_cmd(dir).args(args).output().expect("run kiln")
+}
+
+pub fn kiln_cmd(dir: &Path) -> Command {
+    let mut cmd = Command::new(KILN);
+    cmd.current_dir(dir);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("KILN_") && k != "KILN_REQUIRE_TOOLS" {
+            cmd.env_remove(k);
+        }
+    }
+    cmd
+}
+
+/// Runs `kiln` and insists that it succeeded; returns its stdout.
+pub fn kiln_ok(dir: &Path, args: &[&str]) -> String {
+    let out = kiln(dir, args);
+    assert!(
+        out.status.success(),
+        "kiln {args:?} failed with {}\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 stdout")
+}
+
+/// A `kiln serve` process on a free port.
+pub struct Receiver {
+    child: Child,
+    pub url: String,
+    pub db: PathBuf,
+}
+
+pub struct ReceiverOptions<'a> {
+    pub dir: &'a Path,
+    pub db: &'a Path,
+    pub origin: &'a str,
+    pub token: Option<&'a str>,
+    pub extra_env: &'a [(&'a str, &'a str)],
+}
+
+impl Receiver {
+    pub fn start(opts: ReceiverOptions) -> Receiver {
+        let mut cmd = kiln_cmd(opts.dir);
+        cmd.args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--origin",
+            opts.origin,
+            "--db",
+        ])
+        .arg(opts.db)
+        .env("KILN_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+        if let Some(token) = opts.token {
+            cmd.env("KILN_SERVER_EXPORT_TOKEN", token);
+        }
+        for (k, v) in opts.extra_env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("start kiln serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut sent = false;
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if !sent {
+                    if let Some(at) = line.find("listening on http://") {
+                        let url = line[at + "listening on ".len()..]
+                            .split_whitespace()
+                            .next()
+                            .unwrap_or_default()
+                            .to_owned();
+                        let _ = tx.send(url);
+                        sent = true;
+                    }
+                }
+                // Keep draining so the receiver never blocks on a full pipe.
+                eprintln!("[receiver] {line}");
+            }
+        });
+        let url = match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(url) => url,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("kiln serve did not report its address within 30 s");
+            }
+        };
+        Receiver {
+            child,
+            url,
+            db: opts.db.to_owned(),
+        }
+    }
+
+    /// Ends the process the hard way, as a crash would.
+    pub fn kill_9(mut self) {
+        self.child.kill().expect("SIGKILL the receiver");
+        self.child.wait().expect("reap the receiver");
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A blocking HTTP client that does not follow redirects, so tests see the 303.
+pub fn http() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("http client")
+}
+
+/// Percent-encodes form fields the way a browser does.
+pub fn form_body(fields: &[(&str, &str)]) -> String {
+    fields
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' => {
+                out.push(b as char)
+            }
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// Posts a form as a browser would and returns (status, Location, body).
+pub fn post_form(receiver: &Receiver, fields: &[(&str, &str)]) -> (u16, Option<String>, String) {
+    let resp = http()
+        .post(format!("{}/comments", receiver.url))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form_body(fields))
+        .send()
+        .expect("POST /comments");
+    let status = resp.status().as_u16();
+    let location = resp
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (status, location, resp.text().unwrap())
+}
+
+/// Counts rows in the real database file.
+pub fn count_rows(db: &Path, table: &str) -> i64 {
+    let conn = rusqlite::Connection::open(db).expect("open db");
+    conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+        .expect("count")
+}
+
+/// Builds `examples/<name>` with Hugo into `dest`. `None` if Hugo is absent
+/// and not required.
+pub fn hugo_build(example: &str, dest: &Path) -> Option<()> {
+    let hugo = require_tool("hugo", "KILN_HUGO")?;
+    let out = Command::new(hugo)
+        .arg("--source")
+        .arg(repo_root().join("examples").join(example))
+        .arg("--destination")
+        .arg(dest)
+        .arg("--quiet")
+        .output()
+        .expect("run hugo");
+    assert!(
+        out.status.success(),
+        "hugo failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(())
+}
+
+/// Every file under `dir` with its bytes and modification time.
+pub fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>, std::time::SystemTime)> {
+    let mut files: Vec<_> = walk(dir)
+        .into_iter()
+        .map(|p| {
+            let bytes = std::fs::read(&p).unwrap();
+            let mtime = std::fs::metadata(&p).unwrap().modified().unwrap();
+            (p, bytes, mtime)
+        })
+        .collect();
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+    files
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// The HTML files under `dir` whose text contains `needle`, relative to `dir`.
+pub fn pages_containing(dir: &Path, needle: &str) -> Vec<String> {
+    let mut hits: Vec<String> = walk(dir)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "html"))
+        .filter(|p| std::fs::read_to_string(p).unwrap().contains(needle))
+        .map(|p| {
+            p.strip_prefix(dir)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/")
+        })
+        .collect();
+    hits.sort();
+    hits
+}
+
+/// The comments on a baked page as (comment id, id of the comment it is
+/// nested in), read with a real HTML parser rather than string searches.
+pub fn comment_nesting(html: &str) -> Vec<(i64, Option<i64>)> {
+    use lol_html::{element, HtmlRewriter, Settings};
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    let stack: Rc<RefCell<Vec<i64>>> = Rc::default();
+    let found: Rc<RefCell<Vec<(i64, Option<i64>)>>> = Rc::default();
+    {
+        let (stack, found) = (stack.clone(), found.clone());
+        let mut rewriter = HtmlRewriter::new(
+            Settings::new().append_element_content_handler(element!(
+                "article[id^='kiln-comment-']",
+                move |el| {
+                    let id: i64 = el
+                        .get_attribute("id")
+                        .and_then(|v| v.strip_prefix("kiln-comment-").and_then(|n| n.parse().ok()))
+                        .expect("numeric comment id");
+                    found
+                        .borrow_mut()
+                        .push((id, stack.borrow().last().copied()));
+                    stack.borrow_mut().push(id);
+                    let stack = stack.clone();
+                    if let Some(handlers) = el.end_tag_handlers() {
+                        let pop: lol_html::EndTagHandler<'static> = Box::new(move |_end| {
+                            stack.borrow_mut().pop();
+                            Ok(())
+                        });
+                        handlers.push(pop);
+                    }
+                    Ok(())
+                }
+            )),
+            |_: &[u8]| {},
+        );
+        rewriter.write(html.as_bytes()).expect("parse html");
+        rewriter.end().expect("parse html");
+    }
+    let result = found.borrow().clone();
+    result
+}
