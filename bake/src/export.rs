@@ -126,7 +126,10 @@ impl Export {
 
     /// The threads keyed by id, for lookups during a bake.
     pub fn into_map(self) -> BTreeMap<String, Thread> {
-        self.threads.into_iter().map(|t| (t.id.clone(), t)).collect()
+        self.threads
+            .into_iter()
+            .map(|t| (t.id.clone(), t))
+            .collect()
     }
 }
 
@@ -137,7 +140,8 @@ pub fn now_rfc3339() -> String {
 
 /// Formats seconds since the epoch as RFC 3339 in UTC (`2026-11-23T12:00:00Z`).
 pub fn unix_to_rfc3339(secs: i64) -> String {
-    let t = time::OffsetDateTime::from_unix_timestamp(secs).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let t =
+        time::OffsetDateTime::from_unix_timestamp(secs).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     t.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_owned())
 }
@@ -171,7 +175,8 @@ mod tests {
 
     #[test]
     fn refuses_newer_versions_and_foreign_documents() {
-        let err = Export::parse(r#"{"format":"kiln-export","version":99,"threads":[]}"#).unwrap_err();
+        let err =
+            Export::parse(r#"{"format":"kiln-export","version":99,"threads":[]}"#).unwrap_err();
         assert!(err.to_string().contains("newer"), "{err}");
         let err = Export::parse(r#"{"format":"isso","version":1}"#).unwrap_err();
         assert!(err.to_string().contains("not a kiln export"), "{err}");
@@ -184,6 +189,10 @@ mod tests {
             url: "https://example.org/a/".into(),
             comments: vec![comment(2, Some(1))],
         }]);
-        assert!(export.check().unwrap_err().to_string().contains("answers 1"));
+        assert!(export
+            .check()
+            .unwrap_err()
+            .to_string()
+            .contains("answers 1"));
     }
 }

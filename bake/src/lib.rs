@@ -1,5 +1,354 @@
 //! kiln's bake pipeline: read published comments from a source, render each
 //! thread with the templates, and inject the result into a static site's HTML.
+//!
+//! `source` → `render` (with `markdown`) → `inject`, driven by [`bake`];
+//! `walk` finds the pages and `state` lets a re-bake skip pages that cannot
+//! have changed.
 
 pub mod export;
+pub mod inject;
+pub mod markdown;
+pub mod render;
 pub mod source;
+mod state;
+mod walk;
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+
+use crate::export::Thread;
+use crate::inject::{
+    has_marker, rewrite_page, scan_page, write_atomic, FileMeta, PageReport, Placing,
+};
+pub use crate::render::{FormContext, FormLimits, FormValues, RenderOptions, Renderer, ThreadArgs};
+pub use crate::source::{ExportFile, Receiver, Source, Stamp};
+use crate::state::{FileState, State};
+use crate::walk::PageFile;
+
+/// Past this many new or changed pages, a re-bake loads every thread instead
+/// of first scanning those pages for the ids they need.
+const SCAN_LIMIT: usize = 200;
+
+/// How to bake.
+#[derive(Debug, Clone)]
+pub struct BakeOptions {
+    /// The static site generator's output (e.g. `public/`).
+    pub output_dir: PathBuf,
+    /// The site's public URL without a trailing slash (e.g.
+    /// `https://example.org`); prefixes each page's path to make the URL the
+    /// form posts. Default: empty (a relative URL).
+    pub site_url: String,
+    pub render: RenderOptions,
+    /// Draw a progress bar on stderr. Default: false.
+    pub progress: bool,
+    /// Where to remember what was baked, for fast re-bakes. Default: none
+    /// (every bake reads every page).
+    pub state_file: Option<PathBuf>,
+    /// Ignore the state file and bake every page. Default: false.
+    pub full: bool,
+}
+
+impl BakeOptions {
+    pub fn new(output_dir: impl Into<PathBuf>) -> Self {
+        BakeOptions {
+            output_dir: output_dir.into(),
+            site_url: String::new(),
+            render: RenderOptions::default(),
+            progress: false,
+            state_file: None,
+            full: false,
+        }
+    }
+}
+
+/// What a bake did. `pages_with_threads`, `threads` and `comments` cover the
+/// pages read in this bake: a re-bake that skips unchanged pages reports only
+/// what it placed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// HTML files found under the output directory.
+    pub pages_scanned: usize,
+    /// Pages not even read, because the state showed them current.
+    pub pages_skipped: usize,
+    /// Pages read that hold at least one thread placeholder.
+    pub pages_with_threads: usize,
+    /// Thread placeholders filled.
+    pub threads: usize,
+    /// Comments shown in those placeholders (approved ones).
+    pub comments: u64,
+    /// Files whose bytes changed and were rewritten.
+    pub files_changed: usize,
+    /// Things the user should know about, e.g. skipped placeholders.
+    pub warnings: Vec<String>,
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "scanned {} pages: {} {}, {} {} shown, {} {} changed",
+            self.pages_scanned,
+            self.threads,
+            plural(self.threads as u64, "thread", "threads"),
+            self.comments,
+            plural(self.comments, "comment", "comments"),
+            self.files_changed,
+            plural(self.files_changed as u64, "file", "files"),
+        )?;
+        if self.pages_skipped > 0 {
+            write!(f, " ({} unchanged pages not read)", self.pages_skipped)?;
+        }
+        Ok(())
+    }
+}
+
+fn plural(n: u64, one: &'static str, many: &'static str) -> &'static str {
+    if n == 1 {
+        one
+    } else {
+        many
+    }
+}
+
+/// Bakes the comments from `source` into every page under `opts.output_dir`.
+pub fn bake(source: &mut dyn Source, opts: &BakeOptions) -> Result<Summary> {
+    let renderer = Renderer::new(opts.render.clone())?;
+    let root = opts.output_dir.as_path();
+    let site_url = opts.site_url.trim_end_matches('/');
+    let fingerprint = bake_fingerprint(&renderer, site_url, root);
+    let described = source.describe();
+    let identity = source
+        .identity()
+        .with_context(|| format!("reading comments from {described}"))?;
+
+    let mut summary = Summary::default();
+    let loaded = opts.state_file.as_deref().map(|path| {
+        let (loaded, warning) = State::load(path);
+        summary.warnings.extend(warning);
+        loaded
+    });
+    let (previous_raw, prior) = match loaded {
+        Some(loaded) => (loaded.raw, loaded.state),
+        None => (None, None),
+    };
+    let prior = prior.filter(|s| !opts.full && s.matches(&identity, &fingerprint));
+
+    // Stamps before threads: if a comment is approved in between, the state
+    // records the older stamp and the next bake catches up.
+    let stamps = source
+        .stamps()
+        .with_context(|| format!("reading comments from {described}"))?;
+    let listing = walk::list(root, prior.as_ref().map(|s| &s.dirs))?;
+    summary.pages_scanned = listing.files.len();
+
+    let plan = Plan::new(&listing.files, prior.as_ref(), &stamps)?;
+    summary.pages_skipped = plan.skipped.len();
+    let threads = match &plan.needed {
+        None => source.threads(None),
+        Some(ids) if ids.is_empty() => Ok(Vec::new()),
+        Some(ids) => source.threads(Some(ids)),
+    }
+    .with_context(|| format!("reading comments from {described}"))?;
+    let threads: HashMap<String, Thread> = threads.into_iter().map(|t| (t.id.clone(), t)).collect();
+
+    let placing = Placing {
+        renderer: &renderer,
+        threads: &threads,
+        stamps: &stamps,
+        site_url,
+    };
+    let bar = progress_bar(opts.progress, plan.todo.len());
+    let results: Vec<Processed> = plan
+        .todo
+        .par_iter()
+        .map(|file| {
+            let result = process(file, &placing);
+            bar.inc(1);
+            result
+        })
+        .collect::<Result<_>>()?;
+    bar.finish_and_clear();
+
+    let mut state = State::new(identity, fingerprint);
+    state.files = plan.skipped;
+    let mut dirs = listing.dirs;
+    for (file, done) in plan.todo.iter().zip(results) {
+        summary.threads += done.report.threads.len();
+        summary.comments += done.report.comments;
+        summary.pages_with_threads += usize::from(!done.report.threads.is_empty());
+        summary.warnings.extend(done.report.warnings);
+        if done.written {
+            summary.files_changed += 1;
+            // Our rename moved the directory's mtime; remember the new one so
+            // the next bake can still trust its listing.
+            let dir = file.relative.rsplit_once('/').map_or("", |(dir, _)| dir);
+            if let Some(entry) = dirs.get_mut(dir) {
+                entry.mtime_ns = walk::dir_mtime(root, dir).unwrap_or(0);
+            }
+        }
+        if file.tracked && !done.report.unparsable {
+            let recorded = FileState {
+                meta: done.meta,
+                threads: done.report.threads,
+                counts: done.report.counts,
+            };
+            state.files.insert(file.relative.clone(), recorded);
+        }
+    }
+    state.dirs = dirs;
+    state.record_stamps(&stamps);
+    if let Some(path) = &opts.state_file {
+        state.save(path, previous_raw.as_deref())?;
+    }
+    Ok(summary)
+}
+
+/// Reads every page and writes it back unchanged, atomically, with the same
+/// walk, parallelism and write path as [`bake`] but no rendering: the floor a
+/// full bake is measured against. Returns the number of pages.
+pub fn rewrite_floor(output_dir: &Path) -> Result<usize> {
+    let listing = walk::list(output_dir, None)?;
+    listing
+        .files
+        .par_iter()
+        .try_for_each(|file| -> Result<()> {
+            let bytes = std::fs::read(&file.path)
+                .with_context(|| format!("reading {}", file.path.display()))?;
+            write_atomic(&file.path, &bytes, Some(file.meta.permissions()))?;
+            Ok(())
+        })?;
+    Ok(listing.files.len())
+}
+
+/// Which pages to read and which threads to load.
+struct Plan<'a> {
+    todo: Vec<&'a PageFile>,
+    /// Pages the state shows current, carried over as they were.
+    skipped: std::collections::BTreeMap<String, FileState>,
+    /// `None`: load every thread.
+    needed: Option<Vec<String>>,
+}
+
+impl<'a> Plan<'a> {
+    fn new(
+        files: &'a [PageFile],
+        prior: Option<&State>,
+        stamps: &HashMap<String, Stamp>,
+    ) -> Result<Self> {
+        let Some(prior) = prior else {
+            return Ok(Plan {
+                todo: files.iter().collect(),
+                skipped: Default::default(),
+                needed: None,
+            });
+        };
+        let mut todo = Vec::new();
+        let mut unknown = Vec::new();
+        let mut skipped = std::collections::BTreeMap::new();
+        let mut needed = BTreeSet::new();
+        for file in files {
+            let recorded = prior
+                .files
+                .get(&file.relative)
+                .filter(|r| file.tracked && r.meta == FileMeta::of(&file.meta));
+            match recorded {
+                Some(r) if prior.is_current(r, stamps) => {
+                    skipped.insert(file.relative.clone(), r.clone());
+                }
+                Some(r) => {
+                    needed.extend(r.threads.iter().cloned());
+                    todo.push(file);
+                }
+                None => {
+                    unknown.push(file);
+                    todo.push(file);
+                }
+            }
+        }
+        if unknown.len() > SCAN_LIMIT {
+            return Ok(Plan {
+                todo,
+                skipped,
+                needed: None,
+            });
+        }
+        let found: Vec<PageReport> = unknown
+            .par_iter()
+            .map(|file| {
+                let bytes = std::fs::read(&file.path)
+                    .with_context(|| format!("reading {}", file.path.display()))?;
+                if has_marker(&bytes) {
+                    scan_page(&bytes, &file.relative)
+                } else {
+                    Ok(PageReport::default())
+                }
+            })
+            .collect::<Result<_>>()?;
+        for report in found {
+            needed.extend(report.threads);
+        }
+        Ok(Plan {
+            todo,
+            skipped,
+            needed: Some(needed.into_iter().collect()),
+        })
+    }
+}
+
+/// One page after baking.
+struct Processed {
+    report: PageReport,
+    /// The file as it is now on disk.
+    meta: FileMeta,
+    written: bool,
+}
+
+fn process(file: &PageFile, placing: &Placing<'_>) -> Result<Processed> {
+    let bytes =
+        std::fs::read(&file.path).with_context(|| format!("reading {}", file.path.display()))?;
+    let unchanged = |report| Processed {
+        report,
+        meta: FileMeta::of(&file.meta),
+        written: false,
+    };
+    if !has_marker(&bytes) {
+        return Ok(unchanged(PageReport::default()));
+    }
+    let (output, report) = rewrite_page(&bytes, &file.relative, placing)?;
+    if report.unparsable || output == bytes {
+        return Ok(unchanged(report));
+    }
+    let meta = write_atomic(&file.path, &output, Some(file.meta.permissions()))?;
+    Ok(Processed {
+        report,
+        meta,
+        written: true,
+    })
+}
+
+fn bake_fingerprint(renderer: &Renderer, site_url: &str, root: &Path) -> String {
+    let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_owned());
+    let mut hash = Sha256::new();
+    for part in [renderer.fingerprint(), site_url, &root.to_string_lossy()] {
+        hash.update((part.len() as u64).to_le_bytes());
+        hash.update(part.as_bytes());
+    }
+    render::hex(&hash.finalize())
+}
+
+fn progress_bar(enabled: bool, len: usize) -> ProgressBar {
+    if !enabled {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(len as u64), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template("baking {bar:30} {pos}/{len} pages ({eta})") {
+        bar.set_style(style);
+    }
+    bar
+}

@@ -2,11 +2,15 @@
 //! trait; the SQLite implementation lives with the receiver's store (which owns
 //! all SQL), the export-file and receiver-URL implementations live here.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{bail, Context, Result};
+use sha2::{Digest, Sha256};
 
-use crate::export::Thread;
+use crate::export::{CommentStatus, Export, Thread};
 
 /// What a source says about one thread without loading its comments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -35,4 +39,204 @@ pub trait Source {
     /// The threads with these ids (all threads when `ids` is `None`).
     /// Unknown ids are simply absent from the answer: an empty thread.
     fn threads(&mut self, ids: Option<&[String]>) -> Result<Vec<Thread>>;
+}
+
+/// A whole export held in memory. Both of our sources fetch everything in one
+/// go, so their stamps come from hashing what they fetched.
+#[derive(Debug, Default)]
+struct Loaded {
+    threads: BTreeMap<String, Thread>,
+}
+
+impl Loaded {
+    fn new(export: Export) -> Self {
+        Loaded {
+            threads: export.into_map(),
+        }
+    }
+
+    fn stamps(&self) -> HashMap<String, Stamp> {
+        self.threads
+            .iter()
+            .map(|(id, thread)| (id.clone(), stamp_of(thread)))
+            .collect()
+    }
+
+    fn threads(&self, ids: Option<&[String]>) -> Vec<Thread> {
+        match ids {
+            None => self.threads.values().cloned().collect(),
+            Some(ids) => ids
+                .iter()
+                .filter_map(|id| self.threads.get(id).cloned())
+                .collect(),
+        }
+    }
+}
+
+/// The stamp of a thread known only by its contents: a hash of the thread as
+/// exported (any change to a comment changes it) and its approved comments.
+pub fn stamp_of(thread: &Thread) -> Stamp {
+    // Serializing a derived struct is deterministic, so the hash is stable
+    // across runs and machines.
+    let json = serde_json::to_vec(thread).expect("a thread always serializes");
+    let digest = Sha256::digest(&json);
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    Stamp {
+        version: u64::from_be_bytes(first),
+        count: approved_count(thread),
+    }
+}
+
+/// The number of comments a reader sees (deleted ones are placeholders).
+pub fn approved_count(thread: &Thread) -> u64 {
+    thread
+        .comments
+        .iter()
+        .filter(|c| c.status == CommentStatus::Approved)
+        .count() as u64
+}
+
+/// An export JSON file, as written by `kiln export`.
+#[derive(Debug)]
+pub struct ExportFile {
+    path: PathBuf,
+    loaded: Option<Loaded>,
+}
+
+impl ExportFile {
+    /// The file is read on first use, so errors surface from the bake.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        ExportFile {
+            path: path.into(),
+            loaded: None,
+        }
+    }
+
+    fn load(&mut self) -> Result<&Loaded> {
+        if self.loaded.is_none() {
+            let text = std::fs::read_to_string(&self.path)
+                .with_context(|| format!("reading export file {}", self.path.display()))?;
+            let export = Export::parse(&text)
+                .with_context(|| format!("reading export file {}", self.path.display()))?;
+            self.loaded = Some(Loaded::new(export));
+        }
+        Ok(self.loaded.as_ref().expect("loaded above"))
+    }
+}
+
+impl Source for ExportFile {
+    fn describe(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    fn identity(&mut self) -> Result<String> {
+        // Versions are content hashes, so any file may share a bake's state.
+        Ok("export-file".to_owned())
+    }
+
+    fn stamps(&mut self) -> Result<HashMap<String, Stamp>> {
+        Ok(self.load()?.stamps())
+    }
+
+    fn threads(&mut self, ids: Option<&[String]>) -> Result<Vec<Thread>> {
+        Ok(self.load()?.threads(ids))
+    }
+}
+
+/// A running receiver's export API (`GET {base_url}/api/export`).
+pub struct Receiver {
+    base_url: String,
+    token: Option<String>,
+    timeout: Duration,
+    loaded: Option<Loaded>,
+}
+
+impl fmt::Debug for Receiver {
+    // Hand-written so the token can never reach a log or an error message.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Receiver")
+            .field("base_url", &self.base_url)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Receiver {
+    /// `base_url` is the receiver's public root (a trailing slash is fine).
+    /// The export is fetched on first use.
+    pub fn new(base_url: impl Into<String>, token: Option<String>) -> Self {
+        let base_url = base_url.into().trim_end_matches('/').to_owned();
+        Receiver {
+            base_url,
+            token,
+            timeout: Duration::from_secs(120),
+            loaded: None,
+        }
+    }
+
+    fn export_url(&self) -> String {
+        format!("{}/api/export", self.base_url)
+    }
+
+    fn load(&mut self) -> Result<&Loaded> {
+        if self.loaded.is_none() {
+            let export = self.fetch()?;
+            self.loaded = Some(Loaded::new(export));
+        }
+        Ok(self.loaded.as_ref().expect("loaded above"))
+    }
+
+    fn fetch(&self) -> Result<Export> {
+        let url = self.export_url();
+        let client = reqwest::blocking::Client::builder()
+            .timeout(self.timeout)
+            .user_agent(concat!("kiln/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .context("setting up the HTTP client")?;
+        let mut request = client.get(&url);
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        // reqwest's errors name the URL but never the headers.
+        let response = request
+            .send()
+            .with_context(|| format!("fetching comments from {url}"))?;
+        let status = response.status();
+        if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
+            let what = if self.token.is_some() {
+                "refused the token"
+            } else {
+                "requires a token"
+            };
+            bail!(
+                "{url} {what} ({status}); pass the receiver's export token with --token or set KILN_TOKEN"
+            );
+        }
+        if !status.is_success() {
+            bail!("fetching comments from {url} failed: the receiver answered {status}");
+        }
+        let body = response
+            .text()
+            .with_context(|| format!("reading the answer from {url}"))?;
+        Export::parse(&body).with_context(|| format!("reading the export from {url}"))
+    }
+}
+
+impl Source for Receiver {
+    fn describe(&self) -> String {
+        self.base_url.clone()
+    }
+
+    fn identity(&mut self) -> Result<String> {
+        Ok(format!("receiver {}", self.base_url))
+    }
+
+    fn stamps(&mut self) -> Result<HashMap<String, Stamp>> {
+        Ok(self.load()?.stamps())
+    }
+
+    fn threads(&mut self, ids: Option<&[String]>) -> Result<Vec<Thread>> {
+        Ok(self.load()?.threads(ids))
+    }
 }

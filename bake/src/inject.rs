@@ -1,0 +1,499 @@
+//! Puts rendered threads into a page: finds the placeholders with lol_html
+//! (a streaming rewriter, so the rest of the page passes through byte for
+//! byte) and replaces the file atomically, only when its bytes change.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::fs::{self, File, Permissions};
+use std::hash::{BuildHasher, Hasher};
+use std::io::Write;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::UNIX_EPOCH;
+
+use anyhow::{Context, Result};
+use lol_html::errors::RewritingError;
+use lol_html::html_content::{ContentType, Element};
+use lol_html::{element, HtmlRewriter, Settings};
+
+use crate::export::Thread;
+use crate::render::{Renderer, ThreadArgs};
+use crate::source::{approved_count, Stamp};
+
+/// Every placeholder attribute starts with this; a page without it is left
+/// alone without being parsed.
+pub const MARKER: &[u8] = b"data-kiln-";
+const THREAD_ATTR: &str = "data-kiln-thread";
+const COUNT_ATTR: &str = "data-kiln-count";
+const URL_ATTR: &str = "data-kiln-url";
+/// Longer ids are refused: they are almost certainly a templating mistake.
+pub const MAX_ID_BYTES: usize = 500;
+
+/// Whether the bytes mention a placeholder at all.
+pub fn has_marker(bytes: &[u8]) -> bool {
+    bytes.windows(MARKER.len()).any(|w| w == MARKER)
+}
+
+/// The URL path a page is published under, from its path relative to the
+/// output directory with `/` separators: `posts/a/index.html` → `/posts/a/`,
+/// `index.html` → `/`, `posts/a.html` → `/posts/a.html`. Characters a
+/// browser would escape in `location.pathname` are percent-encoded.
+pub fn published_path(relative: &str) -> String {
+    let path = match relative.rsplit_once('/') {
+        Some((dir, "index.html" | "index.htm")) => format!("/{dir}/"),
+        None if matches!(relative, "index.html" | "index.htm") => "/".to_owned(),
+        _ => format!("/{relative}"),
+    };
+    if path
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"/-._~".contains(&b))
+    {
+        return path;
+    }
+    let mut url = url::Url::parse("http://kiln.invalid/").expect("a valid base URL");
+    url.set_path(&path);
+    url.path().to_owned()
+}
+
+/// Decodes character references in an attribute value, which lol_html hands
+/// over raw: numeric ones (`&#39;`, `&#x2F;`) and the named ones templating
+/// engines emit (`&amp;`, `&lt;`, `&gt;`, `&quot;`, `&apos;`, `&nbsp;`).
+/// Anything else is kept as written.
+pub fn decode_attribute(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut rest = raw;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        let decoded = rest
+            .find(';')
+            .and_then(|end| Some((reference(&rest[1..end])?, end)));
+        match decoded {
+            Some((c, end)) => {
+                out.push(c);
+                rest = &rest[end + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The character a reference (between `&` and `;`) stands for.
+fn reference(name: &str) -> Option<char> {
+    let number = |digits: &str, radix| {
+        let valid = !digits.is_empty() && digits.len() <= 8;
+        let code = u32::from_str_radix(digits, radix).ok().filter(|_| valid)?;
+        // Like a browser: NUL, surrogates and out-of-range become U+FFFD.
+        Some(
+            char::from_u32(code)
+                .filter(|&c| c != '\0')
+                .unwrap_or('\u{fffd}'),
+        )
+    };
+    match name {
+        "amp" => Some('&'),
+        "lt" => Some('<'),
+        "gt" => Some('>'),
+        "quot" => Some('"'),
+        "apos" => Some('\''),
+        "nbsp" => Some('\u{a0}'),
+        _ => match name.strip_prefix('#')? {
+            hex if hex.starts_with(['x', 'X']) => number(&hex[1..], 16),
+            dec => number(dec, 10),
+        },
+    }
+}
+
+/// Why a thread id cannot be used, if it cannot.
+pub fn check_id(id: &str) -> Result<(), String> {
+    if id.len() > MAX_ID_BYTES {
+        return Err(format!("is longer than {MAX_ID_BYTES} bytes"));
+    }
+    if id.chars().any(char::is_control) {
+        return Err(format!("{id:?} contains control characters"));
+    }
+    Ok(())
+}
+
+/// What a page needs in order to be rewritten.
+pub struct Placing<'a> {
+    pub renderer: &'a Renderer,
+    pub threads: &'a HashMap<String, Thread>,
+    pub stamps: &'a HashMap<String, Stamp>,
+    /// Prefix of page URLs, without a trailing slash.
+    pub site_url: &'a str,
+}
+
+/// What one pass over a page found (and, when rewriting, produced).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct PageReport {
+    /// Thread ids of the placeholders filled, in page order.
+    pub threads: Vec<String>,
+    /// Ids of the count placeholders filled.
+    pub counts: Vec<String>,
+    /// Comments shown across the page's threads (approved ones).
+    pub comments: u64,
+    pub warnings: Vec<String>,
+    /// lol_html could not rewrite the page safely; it must be left as is.
+    pub unparsable: bool,
+}
+
+impl PageReport {
+    pub fn has_placeholders(&self) -> bool {
+        !self.threads.is_empty() || !self.counts.is_empty()
+    }
+}
+
+/// Finds the ids a page's placeholders refer to, without rendering anything.
+pub fn scan_page(bytes: &[u8], relative: &str) -> Result<PageReport> {
+    let (_, report) = run(bytes, relative, None)?;
+    Ok(report)
+}
+
+/// The page with every placeholder filled in.
+pub fn rewrite_page(
+    bytes: &[u8],
+    relative: &str,
+    placing: &Placing<'_>,
+) -> Result<(Vec<u8>, PageReport)> {
+    run(bytes, relative, Some(placing))
+}
+
+/// One lol_html pass; with `placing` it rewrites, without it it only looks.
+fn run(
+    bytes: &[u8],
+    relative: &str,
+    placing: Option<&Placing<'_>>,
+) -> Result<(Vec<u8>, PageReport)> {
+    let path = published_path(relative);
+    let report = RefCell::new(PageReport::default());
+    let mut placed = 0usize;
+    let thread_handler = |el: &mut Element<'_, '_>| -> lol_html::HandlerResult {
+        let Some(id) = placeholder_id(el, THREAD_ATTR, &path, relative, &report) else {
+            return Ok(());
+        };
+        if let Some(placing) = placing {
+            placed += 1;
+            let page_url = el
+                .get_attribute(URL_ATTR)
+                .map(|u| decode_attribute(&u))
+                .filter(|u| !u.is_empty())
+                .unwrap_or_else(|| format!("{}{path}", placing.site_url));
+            let thread = placing.threads.get(&id);
+            let html = placing
+                .renderer
+                .render_thread(&ThreadArgs {
+                    id: &id,
+                    thread,
+                    page_url: &page_url,
+                    id_prefix: &format!("kiln-{placed}"),
+                })
+                .map_err(|e| format!("{e:#}"))?;
+            el.set_inner_content(&html, ContentType::Html);
+            report.borrow_mut().comments += thread.map_or(0, approved_count);
+        }
+        report.borrow_mut().threads.push(id);
+        Ok(())
+    };
+    let count_handler = |el: &mut Element<'_, '_>| -> lol_html::HandlerResult {
+        let Some(id) = placeholder_id(el, COUNT_ATTR, &path, relative, &report) else {
+            return Ok(());
+        };
+        if let Some(placing) = placing {
+            let count = placing.stamps.get(&id).map_or(0, |s| s.count);
+            let text = placing
+                .renderer
+                .render_count(count)
+                .map_err(|e| format!("{e:#}"))?;
+            el.set_inner_content(&text, ContentType::Html);
+        }
+        report.borrow_mut().counts.push(id);
+        Ok(())
+    };
+    let settings = Settings::new()
+        .append_element_content_handler(element!("[data-kiln-thread]", thread_handler))
+        .append_element_content_handler(element!("[data-kiln-count]", count_handler));
+    let mut output = Vec::with_capacity(if placing.is_some() {
+        bytes.len() + 16 * 1024
+    } else {
+        0
+    });
+    let keep = placing.is_some();
+    let mut rewriter = HtmlRewriter::new(settings, |chunk: &[u8]| {
+        if keep {
+            output.extend_from_slice(chunk);
+        }
+    });
+    let result = rewriter.write(bytes).and_then(|()| rewriter.end());
+    let mut report = report.into_inner();
+    match result {
+        Ok(()) => {}
+        // Our own failure (a template error): the whole bake should stop.
+        Err(RewritingError::ContentHandlerError(e)) => anyhow::bail!("{relative}: {e}"),
+        // lol_html refuses input it cannot parse unambiguously; leave it be.
+        Err(e) => {
+            report.unparsable = true;
+            report
+                .warnings
+                .push(format!("{relative}: left unchanged: {e}"));
+        }
+    }
+    Ok((output, report))
+}
+
+/// The id a placeholder refers to, or `None` (with a warning) if it is unusable.
+fn placeholder_id(
+    el: &Element<'_, '_>,
+    attr: &str,
+    path: &str,
+    relative: &str,
+    report: &RefCell<PageReport>,
+) -> Option<String> {
+    let raw = el.get_attribute(attr).unwrap_or_default();
+    let id = if raw.is_empty() {
+        path.to_owned()
+    } else {
+        decode_attribute(&raw)
+    };
+    let problem = match check_id(&id) {
+        Err(why) => Some(format!("its id {why}")),
+        Ok(()) if !el.can_have_content() => {
+            Some(format!("<{}> cannot have content", el.tag_name()))
+        }
+        Ok(()) => None,
+    };
+    if let Some(problem) = problem {
+        let line = format!("{relative}: skipped a {attr} placeholder: {problem}");
+        report.borrow_mut().warnings.push(line);
+        return None;
+    }
+    Some(id)
+}
+
+/// A file's identity for change detection: if all three match what we
+/// recorded after our last write, nobody has written it since.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FileMeta {
+    pub len: u64,
+    pub mtime_ns: u64,
+    /// Catches writers that replace files by renaming (0 where unsupported).
+    pub ino: u64,
+}
+
+impl FileMeta {
+    pub fn of(meta: &fs::Metadata) -> Self {
+        FileMeta {
+            len: meta.len(),
+            mtime_ns: mtime_ns(meta),
+            ino: inode(meta),
+        }
+    }
+}
+
+pub fn mtime_ns(meta: &fs::Metadata) -> u64 {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
+#[cfg(unix)]
+fn inode(meta: &fs::Metadata) -> u64 {
+    std::os::unix::fs::MetadataExt::ino(meta)
+}
+
+#[cfg(not(unix))]
+fn inode(_: &fs::Metadata) -> u64 {
+    0
+}
+
+/// Replaces `path` with `bytes` so that a concurrent reader sees the old file
+/// or the new one, never a mix: write a hidden temp file beside it, then
+/// rename it over. `permissions` (the original file's) are kept.
+///
+/// There is no fsync: atomicity here protects readers (a web server serving
+/// the site while we bake), and after a crash the site can simply be baked
+/// again. Syncing every page would multiply the time of a full bake.
+///
+/// Returns the metadata of the new file.
+pub fn write_atomic(
+    path: &Path,
+    bytes: &[u8],
+    permissions: Option<Permissions>,
+) -> Result<FileMeta> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .with_context(|| format!("{} is not a file path", path.display()))?;
+    let temp = dir.join(format!(
+        ".{}.kiln-tmp-{:016x}",
+        name.to_string_lossy(),
+        random()
+    ));
+    let result = (|| {
+        let mut file = File::options()
+            .write(true)
+            .create_new(true)
+            .open(&temp)
+            .with_context(|| format!("creating {}", temp.display()))?;
+        file.write_all(bytes)
+            .with_context(|| format!("writing {}", temp.display()))?;
+        if let Some(permissions) = permissions {
+            file.set_permissions(permissions)
+                .with_context(|| format!("setting permissions of {}", temp.display()))?;
+        }
+        // Renaming keeps the file's mtime, so this is what a later stat sees.
+        let meta = file
+            .metadata()
+            .with_context(|| format!("reading metadata of {}", temp.display()))?;
+        drop(file);
+        fs::rename(&temp, path).with_context(|| format!("replacing {}", path.display()))?;
+        Ok(FileMeta::of(&meta))
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&temp);
+    }
+    result
+}
+
+/// Unpredictable enough that two bakes never pick the same temp name.
+fn random() -> u64 {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    hasher.write_u32(std::process::id());
+    hasher.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn published_paths() {
+        assert_eq!(published_path("index.html"), "/");
+        assert_eq!(published_path("index.htm"), "/");
+        assert_eq!(published_path("posts/a/index.html"), "/posts/a/");
+        assert_eq!(published_path("posts/a.html"), "/posts/a.html");
+        assert_eq!(
+            published_path("posts/index.html.bak.html"),
+            "/posts/index.html.bak.html"
+        );
+        assert_eq!(published_path("notindex.html"), "/notindex.html");
+        assert_eq!(published_path("a b/café/index.html"), "/a%20b/caf%C3%A9/");
+    }
+
+    #[test]
+    fn id_rules() {
+        assert!(check_id("/posts/a/").is_ok());
+        assert!(check_id(&"x".repeat(500)).is_ok());
+        assert!(check_id(&"x".repeat(501)).is_err());
+        assert!(check_id("a\nb").is_err());
+        assert!(check_id("a\u{7f}b").is_err());
+        assert!(
+            check_id("../../etc/passwd").is_ok(),
+            "ids are opaque, never paths"
+        );
+    }
+
+    #[test]
+    fn attribute_references() {
+        assert_eq!(decode_attribute("/a&amp;b/"), "/a&b/");
+        assert_eq!(
+            decode_attribute("it&#39;s &#x2F; &#X41;&quot;&lt;&gt;"),
+            "it's / A\"<>"
+        );
+        assert_eq!(
+            decode_attribute("a & b &copy; &#; &#xZZ; &amp"),
+            "a & b &copy; &#; &#xZZ; &amp"
+        );
+        assert_eq!(
+            decode_attribute("&#0;&#xD800;&#99999999;"),
+            "\u{fffd}\u{fffd}\u{fffd}"
+        );
+        assert_eq!(decode_attribute("plain"), "plain");
+    }
+
+    #[test]
+    fn marker() {
+        assert!(has_marker(b"<div data-kiln-thread></div>"));
+        assert!(!has_marker(b"<div data-kiln></div>"));
+        assert!(!has_marker(b""));
+    }
+
+    #[test]
+    fn scan_finds_ids_and_skips_bad_ones() {
+        let long = "y".repeat(501);
+        let html = format!(
+            "<div data-kiln-thread></div><span data-kiln-count=\"/b/\"></span>\
+             <div data-kiln-thread=\"{long}\"></div><div data-kiln-thread=\"a&#10;b\"></div>\
+             <img data-kiln-thread=\"x\">"
+        );
+        let report = scan_page(html.as_bytes(), "a/index.html").unwrap();
+        assert_eq!(report.threads, ["/a/"]);
+        assert_eq!(report.counts, ["/b/"]);
+        assert_eq!(report.warnings.len(), 3, "{:?}", report.warnings);
+        assert!(
+            report.warnings[0].contains("longer than 500"),
+            "{:?}",
+            report.warnings
+        );
+        assert!(
+            report.warnings[1].contains("control characters"),
+            "{:?}",
+            report.warnings
+        );
+        assert!(
+            report.warnings[2].contains("<img> cannot have content"),
+            "{:?}",
+            report.warnings
+        );
+    }
+
+    #[test]
+    fn atomic_write_keeps_permissions_and_leaves_no_temp_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("page.html");
+        fs::write(&path, "old").unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(&path, Permissions::from_mode(0o640)).unwrap();
+        }
+        let permissions = fs::metadata(&path).unwrap().permissions();
+        let meta = write_atomic(&path, b"new!", Some(permissions.clone())).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"new!");
+        assert_eq!(FileMeta::of(&fs::metadata(&path).unwrap()), meta);
+        assert_eq!(fs::metadata(&path).unwrap().permissions(), permissions);
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["page.html"]);
+    }
+
+    #[test]
+    fn failed_atomic_write_cleans_up() {
+        let dir = tempfile::tempdir().unwrap();
+        // Renaming a file over a non-empty directory fails after the temp
+        // file was written.
+        let target = dir.path().join("taken.html");
+        fs::create_dir(&target).unwrap();
+        fs::write(target.join("inside"), "x").unwrap();
+        let err = write_atomic(&target, b"data", None).unwrap_err();
+        assert!(format!("{err:#}").contains("taken.html"), "{err:#}");
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["taken.html"]);
+    }
+}

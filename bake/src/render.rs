@@ -1,0 +1,630 @@
+//! Turns threads into HTML fragments with the tera templates in `templates/`.
+//!
+//! The receiver renders its own pages (the no-JS form after an error, the
+//! "received" page, the reply page) through the same `Renderer`, so a site
+//! that overrides a template sees it everywhere.
+//!
+//! Comment nesting is done here in Rust rather than with recursion in tera:
+//! each comment is rendered once with its replies passed in as finished HTML.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context as _, Result};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use tera::{Context, Tera};
+
+use crate::export::{Comment, CommentStatus, Thread};
+use crate::markdown;
+use crate::source::approved_count;
+
+/// The built-in templates, embedded so a bare `kiln bake` needs no files.
+const BUILTINS: &[(&str, &str)] = &[
+    ("thread.html", include_str!("../../templates/thread.html")),
+    ("comment.html", include_str!("../../templates/comment.html")),
+    ("form.html", include_str!("../../templates/form.html")),
+    ("count.html", include_str!("../../templates/count.html")),
+    ("page.html", include_str!("../../templates/page.html")),
+    (
+        "form_error.html",
+        include_str!("../../templates/form_error.html"),
+    ),
+    (
+        "received.html",
+        include_str!("../../templates/received.html"),
+    ),
+    ("reply.html", include_str!("../../templates/reply.html")),
+    ("error.html", include_str!("../../templates/error.html")),
+    ("style.css", include_str!("../../templates/style.css")),
+];
+
+/// How threads are rendered; everything here is part of the bake fingerprint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderOptions {
+    /// A directory whose templates replace the built-ins of the same name.
+    /// Default: none.
+    pub templates_dir: Option<PathBuf>,
+    /// How many levels replies nest before they are listed flat. Default: 4.
+    pub max_depth: usize,
+    /// The receiver's public URL, without a trailing slash; forms post to
+    /// `{receiver_url}/comments`. Default: empty (forms post to `/comments`).
+    pub receiver_url: String,
+    /// The `maxlength` of each form field; should match the receiver's limits.
+    pub limits: FormLimits,
+}
+
+impl Default for RenderOptions {
+    fn default() -> Self {
+        RenderOptions {
+            templates_dir: None,
+            max_depth: 4,
+            receiver_url: String::new(),
+            limits: FormLimits::default(),
+        }
+    }
+}
+
+/// What the reader typed, echoed back into the form.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct FormValues {
+    pub name: String,
+    pub email: String,
+    pub website: String,
+    pub text: String,
+}
+
+/// Maximum lengths, in characters, of the form fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct FormLimits {
+    /// Default: 100.
+    pub name: usize,
+    /// Default: 254 (the longest valid address).
+    pub email: usize,
+    /// Default: 500.
+    pub website: usize,
+    /// Default: 10000.
+    pub text: usize,
+}
+
+impl Default for FormLimits {
+    fn default() -> Self {
+        FormLimits {
+            name: 100,
+            email: 254,
+            website: 500,
+            text: 10_000,
+        }
+    }
+}
+
+/// Everything `form.html` needs. The same form is baked into pages and shown
+/// again by the receiver when a submission has errors.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FormContext {
+    /// Where the form posts: `{receiver_url}/comments`.
+    pub action: String,
+    pub thread: String,
+    /// The page the comment is posted from (hidden field `url`).
+    pub url: String,
+    /// The comment being answered, if any.
+    pub parent: Option<i64>,
+    pub values: FormValues,
+    /// Field name (`name`, `email`, `website`, `text`, ...) → message.
+    pub errors: BTreeMap<String, String>,
+    pub limits: FormLimits,
+    /// Prefix for element ids, unique within a page (e.g. `kiln-1`).
+    pub id_prefix: String,
+}
+
+/// One placement of a thread in a page.
+#[derive(Debug, Clone, Copy)]
+pub struct ThreadArgs<'a> {
+    pub id: &'a str,
+    /// `None` when the thread has no published comments yet.
+    pub thread: Option<&'a Thread>,
+    /// The page's public URL, for the form's `url` field and reply links.
+    pub page_url: &'a str,
+    /// Unique within the page, so two threads on one page keep distinct ids.
+    pub id_prefix: &'a str,
+}
+
+/// Human labels for form fields, for error summaries.
+const FIELD_LABELS: &[(&str, &str)] = &[
+    ("name", "Name"),
+    ("email", "Email"),
+    ("website", "Website"),
+    ("text", "Comment"),
+    ("thread", "Thread"),
+    ("url", "Page address"),
+    ("parent", "Reply"),
+];
+
+/// Renders threads, comments, counts and the receiver's pages.
+#[derive(Debug)]
+pub struct Renderer {
+    tera: Tera,
+    opts: RenderOptions,
+    fingerprint: String,
+}
+
+impl Renderer {
+    pub fn new(opts: RenderOptions) -> Result<Self> {
+        let mut sources: BTreeMap<String, String> = BUILTINS
+            .iter()
+            .map(|(name, text)| ((*name).to_owned(), (*text).to_owned()))
+            .collect();
+        if let Some(dir) = &opts.templates_dir {
+            sources.extend(read_template_dir(dir)?);
+        }
+        let mut tera = Tera::default();
+        // Tera's default also escapes `/`, which makes every URL unreadable
+        // (`https:&#x2F;&#x2F;`); these five are what HTML needs.
+        tera.set_escape_fn(escape_html);
+        tera.add_raw_templates(sources.iter().map(|(n, t)| (n.as_str(), t.as_str())))
+            .map_err(|e| anyhow::anyhow!(tera_chain(&e)))
+            .with_context(|| match &opts.templates_dir {
+                Some(dir) => format!("loading templates (with overrides from {})", dir.display()),
+                None => "loading the built-in templates".to_owned(),
+            })?;
+        let fingerprint = fingerprint(&sources, &opts);
+        Ok(Renderer {
+            tera,
+            opts,
+            fingerprint,
+        })
+    }
+
+    pub fn options(&self) -> &RenderOptions {
+        &self.opts
+    }
+
+    /// A hash of everything that shapes the output: kiln's version, the
+    /// templates' text and the render options.
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+
+    /// Markdown to sanitized HTML (see `markdown`).
+    pub fn markdown(text: &str) -> String {
+        markdown::to_html(text)
+    }
+
+    /// `{receiver_url}/comments`.
+    pub fn form_action(&self) -> String {
+        format!("{}/comments", self.opts.receiver_url)
+    }
+
+    /// An empty form for a thread, with this renderer's action and limits.
+    pub fn form_context(&self, thread: &str, url: &str, parent: Option<i64>) -> FormContext {
+        FormContext {
+            action: self.form_action(),
+            thread: thread.to_owned(),
+            url: url.to_owned(),
+            parent,
+            values: FormValues::default(),
+            errors: BTreeMap::new(),
+            limits: self.opts.limits,
+            id_prefix: "kiln".to_owned(),
+        }
+    }
+
+    /// The reply form on its own (`form.html`).
+    pub fn render_form(&self, form: &FormContext) -> Result<String> {
+        self.render_fragment("form.html", &Context::from_serialize(form)?)
+    }
+
+    /// The count text for `data-kiln-count` (`count.html`).
+    pub fn render_count(&self, count: u64) -> Result<String> {
+        let mut ctx = Context::new();
+        ctx.insert("count", &count);
+        self.render_fragment("count.html", &ctx)
+    }
+
+    /// One comment without replies, e.g. for a JSON client that just posted
+    /// it (`comment.html`).
+    pub fn render_comment(
+        &self,
+        thread: &str,
+        page_url: &str,
+        comment: &Comment,
+    ) -> Result<String> {
+        let view = self.comment_view(thread, page_url, comment, None);
+        self.render_comment_view(view, String::new(), 1)
+    }
+
+    /// A whole thread: heading, notice, nested comments and the form
+    /// (`thread.html`). This becomes the placeholder's inner HTML.
+    pub fn render_thread(&self, args: &ThreadArgs<'_>) -> Result<String> {
+        let comments = match args.thread {
+            Some(thread) => self.render_tree(thread, args.page_url)?,
+            None => String::new(),
+        };
+        let mut form = self.form_context(args.id, args.page_url, None);
+        form.id_prefix = args.id_prefix.to_owned();
+        let form = self.render_form(&form)?;
+        let mut ctx = Context::new();
+        ctx.insert("thread_id", args.id);
+        ctx.insert("page_url", args.page_url);
+        ctx.insert("count", &args.thread.map_or(0, approved_count));
+        ctx.insert("comments", &comments);
+        ctx.insert("form", &form);
+        ctx.insert("id_prefix", args.id_prefix);
+        self.render_fragment("thread.html", &ctx)
+    }
+
+    /// Any template, e.g. one of the receiver's pages.
+    pub fn render_page(&self, name: &str, ctx: &Context) -> Result<String> {
+        self.render(name, ctx)
+    }
+
+    /// The page a no-JS reader sees when a submission has errors
+    /// (`form_error.html`): what is wrong, then the form with their values.
+    pub fn render_form_error(&self, form: &FormContext) -> Result<String> {
+        let mut ctx = Context::from_serialize(form)?;
+        ctx.insert("form", &self.render_form(form)?);
+        ctx.insert("back_url", &http_url(&form.url));
+        ctx.insert("labels", &labels());
+        self.render("form_error.html", &ctx)
+    }
+
+    /// The reply page behind each comment's Reply link (`reply.html`).
+    /// `parent_html` is the answered comment as `render_comment` made it.
+    pub fn render_reply(&self, form: &FormContext, parent_html: Option<&str>) -> Result<String> {
+        let mut ctx = Context::from_serialize(form)?;
+        ctx.insert("form", &self.render_form(form)?);
+        ctx.insert("back_url", &http_url(&form.url));
+        ctx.insert("parent_html", &parent_html);
+        self.render("reply.html", &ctx)
+    }
+
+    /// "Received, awaiting moderation" (`received.html`); `page_url` is only
+    /// linked if it is an http(s) URL.
+    pub fn render_received(&self, page_url: &str) -> Result<String> {
+        let mut ctx = Context::new();
+        ctx.insert("back_url", &http_url(page_url));
+        self.render("received.html", &ctx)
+    }
+
+    /// A generic error page (`error.html`).
+    pub fn render_error(&self, status: u16, message: &str) -> Result<String> {
+        let mut ctx = Context::new();
+        ctx.insert("status", &status);
+        ctx.insert("message", message);
+        self.render("error.html", &ctx)
+    }
+
+    /// A piece of a page: the whitespace around it (doc comments, the final
+    /// newline of the file) is dropped so placeholders stay tidy.
+    fn render_fragment(&self, name: &str, ctx: &Context) -> Result<String> {
+        let mut html = self.render(name, ctx)?;
+        html.truncate(html.trim_end().len());
+        let start = html.len() - html.trim_start().len();
+        html.drain(..start);
+        Ok(html)
+    }
+
+    fn render(&self, name: &str, ctx: &Context) -> Result<String> {
+        self.tera
+            .render(name, ctx)
+            .map_err(|e| anyhow::anyhow!(tera_chain(&e)))
+            .with_context(|| format!("rendering template {name}"))
+    }
+
+    fn render_tree(&self, thread: &Thread, page_url: &str) -> Result<String> {
+        let tree = Tree::new(thread);
+        let walk = TreeWalk {
+            renderer: self,
+            thread,
+            tree: &tree,
+            page_url,
+            max_depth: self.opts.max_depth.max(1),
+        };
+        walk.render(&tree.roots, 1, None)
+    }
+
+    fn comment_view<'a>(
+        &self,
+        thread: &str,
+        page_url: &str,
+        comment: &'a Comment,
+        reply_to: Option<ReplyTo<'a>>,
+    ) -> CommentView<'a> {
+        let deleted = comment.status == CommentStatus::Deleted;
+        let reply_url = format!(
+            "{}/reply?{}",
+            self.opts.receiver_url,
+            url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("thread", thread)
+                .append_pair("url", page_url)
+                .append_pair("parent", &comment.id.to_string())
+                .finish()
+        );
+        CommentView {
+            id: comment.id,
+            anchor: anchor(comment.id),
+            parent: comment.parent,
+            deleted,
+            author: if deleted { "" } else { &comment.author },
+            website: if deleted {
+                None
+            } else {
+                comment.website.as_deref().and_then(http_url)
+            },
+            created_at: &comment.created_at,
+            date: human_date(&comment.created_at),
+            html: if deleted {
+                String::new()
+            } else {
+                markdown::to_html(&comment.text)
+            },
+            reply_url,
+            reply_to,
+        }
+    }
+
+    fn render_comment_view(
+        &self,
+        view: CommentView<'_>,
+        replies: String,
+        depth: usize,
+    ) -> Result<String> {
+        let ctx = Context::from_serialize(CommentContext {
+            comment: view,
+            replies,
+            depth,
+        })?;
+        self.render_fragment("comment.html", &ctx)
+    }
+}
+
+/// Parent/child links of a thread, by position in `thread.comments`.
+struct Tree {
+    roots: Vec<usize>,
+    children: Vec<Vec<usize>>,
+    parent: Vec<Option<usize>>,
+}
+
+impl Tree {
+    fn new(thread: &Thread) -> Self {
+        let mut position: HashMap<i64, usize> = HashMap::with_capacity(thread.comments.len());
+        let mut roots = Vec::new();
+        let mut children: Vec<Vec<usize>> = vec![Vec::new(); thread.comments.len()];
+        let mut parents = Vec::with_capacity(thread.comments.len());
+        for (i, comment) in thread.comments.iter().enumerate() {
+            // Only a parent seen earlier counts, which also rules out cycles;
+            // anything else is shown at the top rather than dropped.
+            let parent = comment.parent.and_then(|p| position.get(&p).copied());
+            match parent {
+                Some(parent) => children[parent].push(i),
+                None => roots.push(i),
+            }
+            parents.push(parent);
+            position.insert(comment.id, i);
+        }
+        Tree {
+            roots,
+            children,
+            parent: parents,
+        }
+    }
+
+    fn descendants(&self, of: usize, into: &mut Vec<usize>) {
+        for &child in &self.children[of] {
+            into.push(child);
+            self.descendants(child, into);
+        }
+    }
+}
+
+struct TreeWalk<'a> {
+    renderer: &'a Renderer,
+    thread: &'a Thread,
+    tree: &'a Tree,
+    page_url: &'a str,
+    max_depth: usize,
+}
+
+impl TreeWalk<'_> {
+    /// Renders `nodes` at `depth`. At the deepest level a node's whole
+    /// subtree is listed flat in date order, each entry saying whom it answers.
+    fn render(&self, nodes: &[usize], depth: usize, owner: Option<usize>) -> Result<String> {
+        let mut html = String::new();
+        if depth >= self.max_depth {
+            let mut flat = Vec::with_capacity(nodes.len());
+            for &node in nodes {
+                flat.push(node);
+                self.tree.descendants(node, &mut flat);
+            }
+            let comments = &self.thread.comments;
+            flat.sort_by(|&a, &b| {
+                (&comments[a].created_at, comments[a].id)
+                    .cmp(&(&comments[b].created_at, comments[b].id))
+            });
+            for node in flat {
+                html.push_str(&self.render_one(node, String::new(), depth, owner)?);
+            }
+        } else {
+            for &node in nodes {
+                let replies = self.render(&self.tree.children[node], depth + 1, Some(node))?;
+                html.push_str(&self.render_one(node, replies, depth, owner)?);
+            }
+        }
+        Ok(html)
+    }
+
+    fn render_one(
+        &self,
+        node: usize,
+        replies: String,
+        depth: usize,
+        owner: Option<usize>,
+    ) -> Result<String> {
+        let comments = &self.thread.comments;
+        let comment = &comments[node];
+        // Say whom a comment answers when its position no longer shows it.
+        let reply_to = self.tree.parent[node].and_then(|parent| {
+            if owner == Some(parent) {
+                return None;
+            }
+            let parent = &comments[parent];
+            Some(ReplyTo {
+                anchor: anchor(parent.id),
+                author: if parent.status == CommentStatus::Deleted {
+                    "a deleted comment"
+                } else {
+                    &parent.author
+                },
+            })
+        });
+        let view = self
+            .renderer
+            .comment_view(&self.thread.id, self.page_url, comment, reply_to);
+        self.renderer.render_comment_view(view, replies, depth)
+    }
+}
+
+/// `comment.html`'s context.
+#[derive(Serialize)]
+struct CommentContext<'a> {
+    comment: CommentView<'a>,
+    /// The replies, already rendered (HTML).
+    replies: String,
+    /// 1 for top-level comments.
+    depth: usize,
+}
+
+#[derive(Serialize)]
+struct CommentView<'a> {
+    id: i64,
+    /// `kiln-comment-{id}`, the element id and permalink fragment.
+    anchor: String,
+    parent: Option<i64>,
+    deleted: bool,
+    author: &'a str,
+    /// Only an http(s) URL, re-checked here whatever the store holds.
+    website: Option<String>,
+    /// RFC 3339, for `datetime`.
+    created_at: &'a str,
+    /// E.g. `23 Nov 2026` (UTC).
+    date: String,
+    /// The sanitized body.
+    html: String,
+    reply_url: String,
+    /// Set when the comment is listed away from the comment it answers.
+    reply_to: Option<ReplyTo<'a>>,
+}
+
+#[derive(Serialize)]
+struct ReplyTo<'a> {
+    anchor: String,
+    author: &'a str,
+}
+
+fn anchor(id: i64) -> String {
+    format!("kiln-comment-{id}")
+}
+
+fn labels() -> BTreeMap<&'static str, &'static str> {
+    FIELD_LABELS.iter().copied().collect()
+}
+
+fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The URL, normalized, if it is an absolute http(s) URL with a host.
+pub fn http_url(text: &str) -> Option<String> {
+    let url = url::Url::parse(text.trim()).ok()?;
+    let ok =
+        matches!(url.scheme(), "http" | "https") && url.host_str().is_some_and(|h| !h.is_empty());
+    ok.then(|| url.to_string())
+}
+
+/// `2026-11-23T12:00:00Z` → `23 Nov 2026`; anything unparsable is shown as is.
+fn human_date(rfc3339: &str) -> String {
+    let format = time::macros::format_description!("[day padding:none] [month repr:short] [year]");
+    time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .and_then(|t| t.to_offset(time::UtcOffset::UTC).format(&format).ok())
+        .unwrap_or_else(|| rfc3339.to_owned())
+}
+
+/// Every `.html`/`.css` file under `dir`, named by its `/`-separated relative path.
+fn read_template_dir(dir: &Path) -> Result<Vec<(String, String)>> {
+    if !dir.is_dir() {
+        bail!("template directory {} does not exist", dir.display());
+    }
+    let mut templates = Vec::new();
+    for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
+        let entry =
+            entry.with_context(|| format!("reading template directory {}", dir.display()))?;
+        let path = entry.path();
+        let wanted = entry.file_type().is_file()
+            && matches!(
+                path.extension().and_then(|e| e.to_str()),
+                Some("html" | "css")
+            );
+        if !wanted {
+            continue;
+        }
+        let name = path
+            .strip_prefix(dir)
+            .expect("walkdir stays under its root")
+            .components()
+            .map(|c| c.as_os_str().to_str())
+            .collect::<Option<Vec<_>>>()
+            .with_context(|| format!("template name {} is not UTF-8", path.display()))?
+            .join("/");
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading template {}", path.display()))?;
+        templates.push((name, text));
+    }
+    Ok(templates)
+}
+
+fn fingerprint(sources: &BTreeMap<String, String>, opts: &RenderOptions) -> String {
+    let mut hash = Sha256::new();
+    let mut field = |bytes: &[u8]| {
+        // Length-prefixed so that no two different inputs hash alike.
+        hash.update((bytes.len() as u64).to_le_bytes());
+        hash.update(bytes);
+    };
+    field(env!("CARGO_PKG_VERSION").as_bytes());
+    for (name, text) in sources {
+        field(name.as_bytes());
+        field(text.as_bytes());
+    }
+    field(opts.max_depth.to_string().as_bytes());
+    field(opts.receiver_url.as_bytes());
+    let l = opts.limits;
+    field(format!("{} {} {} {}", l.name, l.email, l.website, l.text).as_bytes());
+    hex(&hash.finalize())
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Tera's own message is terse ("Failed to render 'x'"); the cause says where.
+fn tera_chain(err: &tera::Error) -> String {
+    let mut message = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message
+}

@@ -1,0 +1,162 @@
+//! What a bake remembers for the next one, so that a re-bake after one
+//! approval touches one page instead of reading the whole site.
+//!
+//! The state is only trusted when it was made from the same data set (source
+//! identity) with the same templates, options and kiln version (fingerprint).
+//! A page is skipped when its length, mtime and inode are what we left
+//! behind and the stamps of every thread it shows are unchanged.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::inject::{write_atomic, FileMeta};
+use crate::source::Stamp;
+use crate::walk::DirState;
+
+/// Bumped whenever the shape below changes; other versions are ignored.
+const FORMAT: u32 = 1;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct State {
+    pub format: u32,
+    /// `Source::identity` of the data the pages were baked from.
+    pub source: String,
+    /// Hash of the kiln version, templates, render options, site URL and
+    /// output directory.
+    pub fingerprint: String,
+    pub dirs: BTreeMap<String, DirState>,
+    /// Every page seen, by relative path.
+    pub files: BTreeMap<String, FileState>,
+    /// The stamp each thread shown on some page had when it was rendered.
+    pub stamps: BTreeMap<String, Stamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileState {
+    pub meta: FileMeta,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub threads: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub counts: Vec<String>,
+}
+
+impl FileState {
+    /// The ids whose stamps decide whether the page is current.
+    pub fn ids(&self) -> impl Iterator<Item = &String> {
+        self.threads.iter().chain(&self.counts)
+    }
+}
+
+/// A state file as read, kept raw so an unchanged state is not rewritten.
+pub struct Loaded {
+    pub state: Option<State>,
+    pub raw: Option<Vec<u8>>,
+}
+
+impl State {
+    pub fn new(source: String, fingerprint: String) -> Self {
+        State {
+            format: FORMAT,
+            source,
+            fingerprint,
+            ..State::default()
+        }
+    }
+
+    /// Reads a state file. A missing, unreadable or foreign file just means
+    /// a full bake; the reason is returned for a warning.
+    pub fn load(path: &Path) -> (Loaded, Option<String>) {
+        let raw = match std::fs::read(path) {
+            Ok(raw) => raw,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return (
+                    Loaded {
+                        state: None,
+                        raw: None,
+                    },
+                    None,
+                );
+            }
+            Err(e) => {
+                let why = format!(
+                    "could not read bake state {}: {e}; baking everything",
+                    path.display()
+                );
+                return (
+                    Loaded {
+                        state: None,
+                        raw: None,
+                    },
+                    Some(why),
+                );
+            }
+        };
+        match serde_json::from_slice::<State>(&raw) {
+            Ok(state) if state.format == FORMAT => (
+                Loaded {
+                    state: Some(state),
+                    raw: Some(raw),
+                },
+                None,
+            ),
+            Ok(_) => (
+                Loaded {
+                    state: None,
+                    raw: Some(raw),
+                },
+                None,
+            ),
+            Err(e) => {
+                let why = format!("ignoring unreadable bake state {}: {e}", path.display());
+                (
+                    Loaded {
+                        state: None,
+                        raw: Some(raw),
+                    },
+                    Some(why),
+                )
+            }
+        }
+    }
+
+    /// Whether this state describes pages baked from `source` with `fingerprint`.
+    pub fn matches(&self, source: &str, fingerprint: &str) -> bool {
+        self.source == source && self.fingerprint == fingerprint
+    }
+
+    /// Whether a page recorded here still shows what the source holds.
+    pub fn is_current(&self, file: &FileState, stamps: &HashMap<String, Stamp>) -> bool {
+        file.ids().all(|id| self.stamps.get(id) == stamps.get(id))
+    }
+
+    /// Keeps the stamps of exactly the ids some page shows.
+    pub fn record_stamps(&mut self, stamps: &HashMap<String, Stamp>) {
+        let mut kept = BTreeMap::new();
+        for file in self.files.values() {
+            for id in file.ids() {
+                if let Some(stamp) = stamps.get(id) {
+                    kept.insert(id.clone(), *stamp);
+                }
+            }
+        }
+        self.stamps = kept;
+    }
+
+    /// Writes the state atomically, unless it is byte-identical to `previous`.
+    pub fn save(&self, path: &Path, previous: Option<&[u8]>) -> Result<bool> {
+        let bytes = serde_json::to_vec(self).context("serializing the bake state")?;
+        if previous == Some(bytes.as_slice()) {
+            return Ok(false);
+        }
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        write_atomic(path, &bytes, None)
+            .with_context(|| format!("saving bake state {}", path.display()))?;
+        Ok(true)
+    }
+}
