@@ -4,7 +4,7 @@
 
 #![allow(dead_code)]
 
-// pub mod browser; (enabled once tests/support/browser.rs lands)
+pub mod browser;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -326,4 +326,66 @@ pub fn comment_nesting(html: &str) -> Vec<(i64, Option<i64>)> {
     }
     let result = found.borrow().clone();
     result
+}
+
+/// Serves a built site's files over HTTP on a free loopback port, as a
+/// static host would (`/posts/a/` serves `posts/a/index.html`), so the browser
+/// sees the baked page at a real http:// origin.
+pub struct StaticSite {
+    pub url: String,
+}
+
+impl StaticSite {
+    pub fn serve(root: &Path) -> StaticSite {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind static site");
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let root = root.to_owned();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().map_while(Result::ok) {
+                let root = root.clone();
+                std::thread::spawn(move || serve_one(&root, stream));
+            }
+        });
+        StaticSite { url }
+    }
+}
+
+fn serve_one(root: &Path, mut stream: std::net::TcpStream) {
+    use std::io::{Read, Write};
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") && head.len() < 16 * 1024 {
+        match stream.read(&mut byte) {
+            Ok(1) => head.push(byte[0]),
+            _ => return,
+        }
+    }
+    let head = String::from_utf8_lossy(&head);
+    let path = head.split_whitespace().nth(1).unwrap_or("/");
+    let path = path.split(['?', '#']).next().unwrap_or("/");
+    let mut file = root.to_path_buf();
+    for part in path.split('/').filter(|p| !p.is_empty() && *p != "..") {
+        file.push(part);
+    }
+    if path.ends_with('/') || file.is_dir() {
+        file.push("index.html");
+    }
+    let (status, body, kind) = match std::fs::read(&file) {
+        Ok(body) => {
+            let kind = match file.extension().and_then(|e| e.to_str()) {
+                Some("html") => "text/html; charset=utf-8",
+                Some("css") => "text/css",
+                Some("xml") => "application/xml",
+                _ => "application/octet-stream",
+            };
+            ("200 OK", body, kind)
+        }
+        Err(_) => ("404 Not Found", b"not found".to_vec(), "text/plain"),
+    };
+    let _ = write!(
+        stream,
+        "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    let _ = stream.write_all(&body);
 }

@@ -114,7 +114,6 @@ pub async fn submit(
             let html = state.pages.comment(&stored)?;
             Ok((
                 StatusCode::CREATED,
-                [(header::LOCATION, format!("/comments/{}", stored.id))],
                 axum::Json(json!({ "comment": stored, "html": html })),
             )
                 .into_response())

@@ -1,0 +1,149 @@
+//! A reader with JavaScript switched off, in real headless Chromium: posts
+//! through the baked form, meets an error page that keeps what they typed,
+//! fixes it, lands back on the page with the "received" notice, and replies
+//! through the no-JS reply link.
+
+use crate::support::browser::{Browser, BrowserOptions};
+use crate::support::*;
+
+const SUBMIT: &str = "form.kiln-form button[type=submit]";
+
+#[test]
+fn a_reader_without_javascript_posts_fixes_an_error_and_replies() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let public = dir.join("public");
+    let Some(()) = hugo_build("hugo", &public) else {
+        return;
+    };
+    let Some(browser) = Browser::start_or_skip(BrowserOptions { javascript: false }).unwrap()
+    else {
+        return;
+    };
+    let site = StaticSite::serve(&public);
+    let db = dir.join("kiln.sqlite3");
+    let receiver = Receiver::start(ReceiverOptions {
+        dir,
+        db: &db,
+        origin: &site.url,
+        token: None,
+        extra_env: &[],
+    });
+    let db_arg = db.to_str().unwrap();
+    let bake = || {
+        kiln_ok(
+            dir,
+            &[
+                "--db",
+                db_arg,
+                "bake",
+                "--from",
+                db_arg,
+                "--site-url",
+                &site.url,
+                "--receiver-url",
+                &receiver.url,
+                "--state",
+                dir.join("state.json").to_str().unwrap(),
+                public.to_str().unwrap(),
+            ],
+        )
+    };
+    bake();
+    let page = format!("{}/posts/hello-world/", site.url);
+
+    browser.goto(&page).unwrap();
+    assert_eq!(
+        browser.text("#kiln-received").unwrap(),
+        "",
+        "the notice is hidden until a post lands"
+    );
+
+    // An address the browser accepts (type=email) but the receiver does not.
+    let typed = "Hello from a browser without JavaScript.\nA second line, with ünïcode ✓";
+    browser.fill("textarea[name=text]", typed).unwrap();
+    browser.fill("input[name=name]", "Grace").unwrap();
+    browser
+        .fill("input[name=email]", "grace@localhost")
+        .unwrap();
+    browser.submit(SUBMIT).unwrap();
+
+    assert!(
+        browser.current_url().unwrap().starts_with(&receiver.url),
+        "on the receiver's error page"
+    );
+    let summary = browser.text(".kiln-error-summary").unwrap();
+    assert!(
+        summary.contains("Email") && summary.contains("name@example.org"),
+        "the error names the field: {summary}"
+    );
+    assert_eq!(
+        browser.value("textarea[name=text]").unwrap(),
+        typed,
+        "the text is kept"
+    );
+    assert_eq!(browser.value("input[name=name]").unwrap(), "Grace");
+    assert_eq!(
+        browser.value("input[name=email]").unwrap(),
+        "grace@localhost"
+    );
+    assert_eq!(count_rows(&db, "comments"), 0, "nothing stored");
+
+    // Fixed, it goes through and the reader lands back on the page.
+    browser
+        .fill("input[name=email]", "grace@example.org")
+        .unwrap();
+    browser.submit(SUBMIT).unwrap();
+    assert_eq!(
+        browser.current_url().unwrap(),
+        format!("{page}#kiln-received")
+    );
+    let notice = browser.text("#kiln-received").unwrap();
+    assert!(
+        notice.contains("received") && notice.contains("moderator"),
+        "notice shown: {notice:?}"
+    );
+    let queue = kiln_ok(dir, &["--db", db_arg, "queue"]);
+    assert!(
+        queue.contains("Grace") && queue.contains("A second line, with ünïcode ✓"),
+        "{queue}"
+    );
+
+    // Approved and baked, it is on the page; a reader replies without JS.
+    kiln_ok(dir, &["--db", db_arg, "approve", "1"]);
+    bake();
+    browser.goto(&page).unwrap();
+    assert!(browser
+        .text("#kiln-comment-1")
+        .unwrap()
+        .contains("Hello from a browser without JavaScript."));
+    browser.submit("#kiln-comment-1 a.kiln-reply").unwrap();
+    assert!(browser
+        .current_url()
+        .unwrap()
+        .starts_with(&format!("{}/reply?", receiver.url)));
+    assert!(
+        browser
+            .source()
+            .unwrap()
+            .contains("Hello from a browser without JavaScript."),
+        "the reply page shows the comment answered"
+    );
+    browser
+        .fill("textarea[name=text]", "A reply, still without JavaScript.")
+        .unwrap();
+    browser.fill("input[name=name]", "Alan").unwrap();
+    browser.submit(SUBMIT).unwrap();
+    assert_eq!(
+        browser.current_url().unwrap(),
+        format!("{page}#kiln-received")
+    );
+
+    kiln_ok(dir, &["--db", db_arg, "approve", "2"]);
+    bake();
+    browser.goto(&page).unwrap();
+    assert_eq!(
+        comment_nesting(&browser.source().unwrap()),
+        [(1, None), (2, Some(1))]
+    );
+}
