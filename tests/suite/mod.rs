@@ -3,4 +3,5 @@
 mod bad_input;
 mod browser_form;
 mod crash;
+mod hostile;
 mod the_loop;

@@ -389,3 +389,35 @@ fn serve_one(root: &Path, mut stream: std::net::TcpStream) {
     );
     let _ = stream.write_all(&body);
 }
+
+/// Every element inside the page's threads as (tag, [(attribute, value)]),
+/// read with a real HTML parser, to check that hostile input came out inert.
+pub fn thread_elements(html: &str) -> Vec<(String, Vec<(String, String)>)> {
+    use lol_html::{element, HtmlRewriter, Settings};
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    let found: Rc<RefCell<Vec<(String, Vec<(String, String)>)>>> = Rc::default();
+    {
+        let found = found.clone();
+        let mut rewriter = HtmlRewriter::new(
+            Settings::new().append_element_content_handler(element!(
+                "[data-kiln-thread] *",
+                move |el| {
+                    let attrs = el
+                        .attributes()
+                        .iter()
+                        .map(|a| (a.name(), a.value()))
+                        .collect();
+                    found.borrow_mut().push((el.tag_name(), attrs));
+                    Ok(())
+                }
+            )),
+            |_: &[u8]| {},
+        );
+        rewriter.write(html.as_bytes()).expect("parse html");
+        rewriter.end().expect("parse html");
+    }
+    let result = found.borrow().clone();
+    result
+}
