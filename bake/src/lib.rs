@@ -144,10 +144,12 @@ pub fn bake(source: &mut dyn Source, opts: &BakeOptions) -> Result<Summary> {
     let stamps = source
         .stamps()
         .with_context(|| format!("reading comments from {described}"))?;
-    let listing = walk::list(root, prior.as_ref().map(|s| &s.dirs))?;
+    let mut prior = prior;
+    let dirs = prior.as_mut().map(|s| std::mem::take(&mut s.dirs));
+    let listing = walk::list(root, dirs)?;
     summary.pages_scanned = listing.files.len();
 
-    let plan = Plan::new(&listing.files, prior.as_ref(), &stamps)?;
+    let plan = Plan::new(&listing.files, prior, &stamps)?;
     summary.pages_skipped = plan.skipped.len();
     let threads = match &plan.needed {
         None => source.threads(None),
@@ -238,10 +240,10 @@ struct Plan<'a> {
 impl<'a> Plan<'a> {
     fn new(
         files: &'a [PageFile],
-        prior: Option<&State>,
+        prior: Option<State>,
         stamps: &HashMap<String, Stamp>,
     ) -> Result<Self> {
-        let Some(prior) = prior else {
+        let Some(mut prior) = prior else {
             return Ok(Plan {
                 todo: files.iter().collect(),
                 skipped: Default::default(),
@@ -250,19 +252,25 @@ impl<'a> Plan<'a> {
         };
         let mut todo = Vec::new();
         let mut unknown = Vec::new();
-        let mut skipped = std::collections::BTreeMap::new();
+        let mut skipped = Vec::new();
         let mut needed = BTreeSet::new();
+        // Both sides are sorted by relative path: merge rather than look up.
+        let mut recorded = std::mem::take(&mut prior.files).into_iter().peekable();
         for file in files {
-            let recorded = prior
-                .files
-                .get(&file.relative)
+            while recorded
+                .next_if(|(path, _)| *path < file.relative)
+                .is_some()
+            {}
+            let same = recorded
+                .next_if(|(path, _)| *path == file.relative)
+                .map(|(_, r)| r)
                 .filter(|r| file.tracked && r.meta == FileMeta::of(&file.meta));
-            match recorded {
-                Some(r) if prior.is_current(r, stamps) => {
-                    skipped.insert(file.relative.clone(), r.clone());
+            match same {
+                Some(r) if prior.is_current(&r, stamps) => {
+                    skipped.push((file.relative.clone(), r));
                 }
                 Some(r) => {
-                    needed.extend(r.threads.iter().cloned());
+                    needed.extend(r.threads);
                     todo.push(file);
                 }
                 None => {
@@ -271,6 +279,7 @@ impl<'a> Plan<'a> {
                 }
             }
         }
+        let skipped = skipped.into_iter().collect();
         if unknown.len() > SCAN_LIMIT {
             return Ok(Plan {
                 todo,

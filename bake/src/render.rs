@@ -247,6 +247,8 @@ impl Renderer {
         ctx.insert("thread_id", args.id);
         ctx.insert("page_url", args.page_url);
         ctx.insert("count", &args.thread.map_or(0, approved_count));
+        // Tera escapes a variable to test it in `{% if %}`: a flag is cheaper.
+        ctx.insert("has_comments", &!comments.is_empty());
         ctx.insert("comments", &comments);
         ctx.insert("form", &form);
         ctx.insert("id_prefix", args.id_prefix);
@@ -371,6 +373,7 @@ impl Renderer {
     ) -> Result<String> {
         let ctx = Context::from_serialize(CommentContext {
             comment: view,
+            has_replies: !replies.is_empty(),
             replies,
             depth,
         })?;
@@ -490,6 +493,8 @@ struct CommentContext<'a> {
     comment: CommentView<'a>,
     /// The replies, already rendered (HTML).
     replies: String,
+    /// Whether there are any, for `{% if %}` (cheaper than testing `replies`).
+    has_replies: bool,
     /// 1 for top-level comments.
     depth: usize,
 }
@@ -530,17 +535,22 @@ fn labels() -> BTreeMap<&'static str, &'static str> {
 }
 
 fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + text.len() / 8);
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut copied = 0;
+    for (at, byte) in text.bytes().enumerate() {
+        let entity = match byte {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            b'\'' => "&#39;",
+            _ => continue,
+        };
+        out.push_str(&text[copied..at]);
+        out.push_str(entity);
+        copied = at + 1;
     }
+    out.push_str(&text[copied..]);
     out
 }
 

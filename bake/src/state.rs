@@ -18,7 +18,7 @@ use crate::source::Stamp;
 use crate::walk::DirState;
 
 /// Bumped whenever the shape below changes; other versions are ignored.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct State {
@@ -31,17 +31,44 @@ pub struct State {
     pub dirs: BTreeMap<String, DirState>,
     /// Every page seen, by relative path.
     pub files: BTreeMap<String, FileState>,
-    /// The stamp each thread shown on some page had when it was rendered.
-    pub stamps: BTreeMap<String, Stamp>,
+    /// The stamp (`[version, count]`) each thread shown on some page had
+    /// when it was rendered.
+    pub stamps: BTreeMap<String, (u64, u64)>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Stored as a JSON array `[len, mtime_ns, ino, [threads], [counts]]`: there
+/// is one per page, and parsing 10,000 objects is a visible part of a re-bake.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(from = "FileRow")]
 pub struct FileState {
     pub meta: FileMeta,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub threads: Vec<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub counts: Vec<String>,
+}
+
+type FileRow = (u64, u64, u64, Vec<String>, Vec<String>);
+
+impl From<FileRow> for FileState {
+    fn from((len, mtime_ns, ino, threads, counts): FileRow) -> Self {
+        FileState {
+            meta: FileMeta { len, mtime_ns, ino },
+            threads,
+            counts,
+        }
+    }
+}
+
+impl Serialize for FileState {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeTuple;
+        let mut row = serializer.serialize_tuple(5)?;
+        row.serialize_element(&self.meta.len)?;
+        row.serialize_element(&self.meta.mtime_ns)?;
+        row.serialize_element(&self.meta.ino)?;
+        row.serialize_element(&self.threads)?;
+        row.serialize_element(&self.counts)?;
+        row.end()
+    }
 }
 
 impl FileState {
@@ -130,7 +157,8 @@ impl State {
 
     /// Whether a page recorded here still shows what the source holds.
     pub fn is_current(&self, file: &FileState, stamps: &HashMap<String, Stamp>) -> bool {
-        file.ids().all(|id| self.stamps.get(id) == stamps.get(id))
+        file.ids()
+            .all(|id| self.stamps.get(id).copied() == stamps.get(id).map(|s| (s.version, s.count)))
     }
 
     /// Keeps the stamps of exactly the ids some page shows.
@@ -139,7 +167,7 @@ impl State {
         for file in self.files.values() {
             for id in file.ids() {
                 if let Some(stamp) = stamps.get(id) {
-                    kept.insert(id.clone(), *stamp);
+                    kept.insert(id.clone(), (stamp.version, stamp.count));
                 }
             }
         }

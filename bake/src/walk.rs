@@ -5,7 +5,7 @@
 //! moved has the same entries (adding, removing or renaming an entry updates
 //! it), and only its files are stat'ed again. Symlinks are never followed.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, Metadata};
 use std::io;
 use std::path::{Path, PathBuf};
@@ -28,14 +28,32 @@ pub struct PageFile {
     pub tracked: bool,
 }
 
-/// What a directory held at the last bake, for reuse by the next.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// What a directory held at the last bake, for reuse by the next. Stored as
+/// `[mtime_ns, [files], [dirs]]` to keep the state file quick to parse.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(from = "(u64, Vec<String>, Vec<String>)")]
 pub struct DirState {
     pub mtime_ns: u64,
     /// Names of the HTML files in it.
     pub files: Vec<String>,
     /// Names of its subdirectories.
     pub dirs: Vec<String>,
+}
+
+impl From<(u64, Vec<String>, Vec<String>)> for DirState {
+    fn from((mtime_ns, files, dirs): (u64, Vec<String>, Vec<String>)) -> Self {
+        DirState {
+            mtime_ns,
+            files,
+            dirs,
+        }
+    }
+}
+
+impl Serialize for DirState {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        (self.mtime_ns, &self.files, &self.dirs).serialize(serializer)
+    }
 }
 
 #[derive(Debug, Default)]
@@ -48,17 +66,124 @@ pub struct Listing {
 
 /// Lists every page under `root`, reusing `cache` for directories whose
 /// mtime is unchanged.
-pub fn list(root: &Path, cache: Option<&BTreeMap<String, DirState>>) -> Result<Listing> {
+pub fn list(root: &Path, cache: Option<BTreeMap<String, DirState>>) -> Result<Listing> {
     let meta = fs::metadata(root)
         .with_context(|| format!("reading output directory {}", root.display()))?;
     if !meta.is_dir() {
         anyhow::bail!("output directory {} is not a directory", root.display());
     }
-    let mut listing = visit(root.to_owned(), String::new(), true, cache)?;
+    let mut listing = match cache {
+        Some(cache) => list_cached(root, cache)?,
+        None => visit(root.to_owned(), String::new(), true, None)?,
+    };
     listing
         .files
         .sort_unstable_by(|a, b| a.relative.cmp(&b.relative));
     Ok(listing)
+}
+
+/// The re-bake path: stat every known directory at once; when none moved
+/// (the usual case after an approval) the page list is the cached one, and
+/// every page is stat'ed at once. Otherwise walk the tree in memory, listing
+/// only the directories that changed.
+fn list_cached(root: &Path, cache: BTreeMap<String, DirState>) -> Result<Listing> {
+    let known: Vec<(String, DirState)> = cache.into_iter().collect();
+    let mtimes: Vec<Option<u64>> = known
+        .par_iter()
+        .map(|(relative, _)| {
+            let meta = fs::symlink_metadata(path_of(root, relative)).ok()?;
+            meta.is_dir().then(|| mtime_ns(&meta))
+        })
+        .collect();
+    let all_unchanged = known
+        .iter()
+        .zip(&mtimes)
+        .all(|((_, state), mtime)| Some(state.mtime_ns) == *mtime);
+
+    let mut listing = Listing::default();
+    let mut pages: Vec<(String, PathBuf)> = Vec::new();
+    if all_unchanged {
+        for (relative, state) in &known {
+            let dir = path_of(root, relative);
+            pages.extend(
+                state
+                    .files
+                    .iter()
+                    .map(|name| (join(relative, name), dir.join(name))),
+            );
+        }
+        // Sorted input, so this builds the map in one pass.
+        listing.dirs = known.into_iter().collect();
+    } else {
+        let mut cache: HashMap<String, (DirState, Option<u64>)> = known
+            .into_iter()
+            .zip(mtimes)
+            .map(|((r, s), m)| (r, (s, m)))
+            .collect();
+        let mut pending = vec![String::new()];
+        while let Some(relative) = pending.pop() {
+            let dir = path_of(root, &relative);
+            let state = match cache.remove(&relative) {
+                Some((state, Some(mtime))) if state.mtime_ns == mtime => state,
+                stale => {
+                    // New or changed: list it afresh, reusing what is known
+                    // below it (and its old record if its entries are the same).
+                    let mut below: BTreeMap<String, DirState> = BTreeMap::new();
+                    if let Some((state, _)) = stale {
+                        below.insert(relative.clone(), state);
+                    }
+                    let prefix = format!("{relative}/");
+                    let under: Vec<String> = cache
+                        .keys()
+                        .filter(|k| relative.is_empty() || k.starts_with(&prefix))
+                        .cloned()
+                        .collect();
+                    for key in under {
+                        let (state, _) = cache.remove(&key).expect("listed above");
+                        below.insert(key, state);
+                    }
+                    let sub = visit(dir, relative, true, Some(&below))?;
+                    listing.files.extend(sub.files);
+                    listing.dirs.extend(sub.dirs);
+                    continue;
+                }
+            };
+            pages.extend(
+                state
+                    .files
+                    .iter()
+                    .map(|name| (join(&relative, name), dir.join(name))),
+            );
+            pending.extend(state.dirs.iter().map(|name| join(&relative, name)));
+            listing.dirs.insert(relative, state);
+        }
+    }
+
+    let found: Vec<PageFile> = pages
+        .into_par_iter()
+        .map(|(relative, path)| match fs::symlink_metadata(&path) {
+            Ok(meta) if meta.is_file() => Ok(Some(PageFile {
+                relative,
+                path,
+                meta,
+                tracked: true,
+            })),
+            Ok(_) => Ok(None),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+        })
+        .filter_map(Result::transpose)
+        .collect::<Result<_>>()?;
+    listing.files.extend(found);
+    Ok(listing)
+}
+
+fn path_of(root: &Path, relative: &str) -> PathBuf {
+    if relative.is_empty() {
+        root.to_owned()
+    } else {
+        root.join(relative)
+    }
 }
 
 /// Whether a file name is an HTML page.
