@@ -36,15 +36,18 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
+            // UsageError is only ever the outermost context: it sets the
+            // exit code and is not worth a line of its own.
+            let usage = err.downcast_ref::<UsageError>().is_some();
             let mut stderr = std::io::stderr().lock();
-            let mut chain = err.chain().filter(|c| !c.is::<UsageError>());
+            let mut chain = err.chain().skip(usize::from(usage));
             if let Some(first) = chain.next() {
                 let _ = writeln!(stderr, "Error: {first}");
             }
             for cause in chain {
                 let _ = writeln!(stderr, "Reason: {cause}");
             }
-            if err.chain().any(|c| c.is::<UsageError>()) {
+            if usage {
                 ExitCode::from(EXIT_USAGE)
             } else {
                 ExitCode::FAILURE
@@ -58,20 +61,22 @@ fn run(cli: Cli) -> Result<()> {
     if let Some(db) = &cli.global.db {
         config.database.path = db.clone();
     }
-    match cli.command {
-        Command::Serve(args) => {
-            if let Some(listen) = args.listen {
-                config.server.listen = listen;
-            }
-            if !args.origins.is_empty() {
-                config.sites.origins = args.origins;
-            }
-            if let Some(url) = args.public_url {
-                config.server.public_url = url;
-            }
-            config.validate().context(UsageError)?;
-            serve(config)
+    if let Command::Serve(args) = &cli.command {
+        if let Some(listen) = &args.listen {
+            config.server.listen = listen.clone();
         }
+        if !args.origins.is_empty() {
+            config.sites.origins = args.origins.clone();
+        }
+        if let Some(url) = &args.public_url {
+            config.server.public_url = url.clone();
+        }
+    }
+    // Every command checks the whole configuration: a typo in a key that one
+    // command ignores would otherwise surface later, somewhere else.
+    config.validate().context(UsageError)?;
+    match cli.command {
+        Command::Serve(_) => serve(config),
         Command::Queue => moderate::queue(&config),
         Command::Approve(args) => moderate::approve(&config, &args.ids),
         Command::Reject(args) => moderate::reject(&config, &args.ids),

@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod browser_form;
+mod cli;
 mod crash;
 mod hostile;
 mod the_loop;

@@ -87,7 +87,13 @@ pub struct StoredComment {
     pub page_url: String,
     #[serde(skip)]
     pub remote_addr: Option<String>,
+    /// Seconds since the epoch; serialized as RFC 3339.
+    #[serde(serialize_with = "as_rfc3339")]
     pub created_at: i64,
+}
+
+fn as_rfc3339<S: serde::Serializer>(secs: &i64, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(&kiln_bake::export::unix_to_rfc3339(*secs))
 }
 
 /// Why a store operation was refused. Each names what the caller got wrong.

@@ -1,0 +1,89 @@
+//! The command line as a user meets it: help that teaches, configuration
+//! errors that name the key and exit with 2, and environment overrides.
+
+use crate::support::*;
+
+#[test]
+fn help_explains_sources_configuration_and_exit_codes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let help = kiln_ok(tmp.path(), &["--help"]);
+    for expected in [
+        "serve",
+        "queue",
+        "approve",
+        "bake",
+        "export",
+        "Exit codes",
+        "KILN_",
+    ] {
+        assert!(
+            help.contains(expected),
+            "kiln --help lacks {expected:?}:\n{help}"
+        );
+    }
+    let bake = kiln_ok(tmp.path(), &["bake", "--help"]);
+    for expected in [
+        "--from",
+        "KILN_TOKEN",
+        "data-kiln-thread",
+        "data-kiln-count",
+        "export JSON file",
+    ] {
+        assert!(
+            bake.contains(expected),
+            "kiln bake --help lacks {expected:?}:\n{bake}"
+        );
+    }
+}
+
+#[test]
+fn invalid_configuration_names_the_key_and_exits_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(
+        dir.join("kiln.toml"),
+        "[sites]\norigins = [\"https://example.org/blog\"]\n",
+    )
+    .unwrap();
+    let out = kiln(dir, &["queue"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("sites.origins[0]") && stderr.contains("scheme://host"),
+        "{stderr}"
+    );
+
+    std::fs::write(
+        dir.join("kiln.toml"),
+        "[server]\nlisten_on = \"127.0.0.1:1\"\n",
+    )
+    .unwrap();
+    let out = kiln(dir, &["serve"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("listen_on"));
+
+    std::fs::remove_file(dir.join("kiln.toml")).unwrap();
+    let out = kiln_cmd(dir)
+        .args(["serve"])
+        .env("KILN_SERVER_LISTEN", "not-an-address")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("server.listen"));
+
+    let out = kiln(dir, &["frobnicate"]);
+    assert_eq!(out.status.code(), Some(2), "usage errors exit with 2");
+}
+
+#[test]
+fn bake_errors_say_what_to_do() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let out = kiln(dir, &["bake", "--from", "missing.sqlite3", "."]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("missing.sqlite3"), "{stderr}");
+    let out = kiln(dir, &["bake", "no-such-dir"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("build the site first"));
+}
