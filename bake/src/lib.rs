@@ -118,7 +118,13 @@ fn plural(n: u64, one: &'static str, many: &'static str) -> &'static str {
 
 /// Bakes the comments from `source` into every page under `opts.output_dir`.
 pub fn bake(source: &mut dyn Source, opts: &BakeOptions) -> Result<Summary> {
-    let renderer = Renderer::new(opts.render.clone())?;
+    // Parsing templates and parsing the state are independent; on a re-bake
+    // every millisecond counts.
+    let (renderer, loaded) = rayon::join(
+        || Renderer::new(opts.render.clone()),
+        || opts.state_file.as_deref().map(State::load),
+    );
+    let renderer = renderer?;
     let root = opts.output_dir.as_path();
     let site_url = opts.site_url.trim_end_matches('/');
     let fingerprint = bake_fingerprint(&renderer, site_url, root);
@@ -128,8 +134,7 @@ pub fn bake(source: &mut dyn Source, opts: &BakeOptions) -> Result<Summary> {
         .with_context(|| format!("reading comments from {described}"))?;
 
     let mut summary = Summary::default();
-    let loaded = opts.state_file.as_deref().map(|path| {
-        let (loaded, warning) = State::load(path);
+    let loaded = loaded.map(|(loaded, warning)| {
         summary.warnings.extend(warning);
         loaded
     });
@@ -208,6 +213,11 @@ pub fn bake(source: &mut dyn Source, opts: &BakeOptions) -> Result<Summary> {
     if let Some(path) = &opts.state_file {
         state.save(path, previous_raw.as_deref())?;
     }
+    // Freeing tens of thousands of small allocations takes milliseconds the
+    // caller need not wait for.
+    drop(plan.todo);
+    let leftovers = (state, listing.files, threads, stamps, previous_raw);
+    std::thread::spawn(move || drop(leftovers));
     Ok(summary)
 }
 

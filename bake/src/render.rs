@@ -257,7 +257,7 @@ impl Renderer {
 
     /// Any template, e.g. one of the receiver's pages.
     pub fn render_page(&self, name: &str, ctx: &Context) -> Result<String> {
-        self.render(name, ctx)
+        self.render_fragment(name, ctx)
     }
 
     /// The page a no-JS reader sees when a submission has errors
@@ -267,7 +267,7 @@ impl Renderer {
         ctx.insert("form", &self.render_form(form)?);
         ctx.insert("back_url", &http_url(&form.url));
         ctx.insert("labels", &labels());
-        self.render("form_error.html", &ctx)
+        self.render_fragment("form_error.html", &ctx)
     }
 
     /// The reply page behind each comment's Reply link (`reply.html`).
@@ -277,7 +277,7 @@ impl Renderer {
         ctx.insert("form", &self.render_form(form)?);
         ctx.insert("back_url", &http_url(&form.url));
         ctx.insert("parent_html", &parent_html);
-        self.render("reply.html", &ctx)
+        self.render_fragment("reply.html", &ctx)
     }
 
     /// "Received, awaiting moderation" (`received.html`); `page_url` is only
@@ -285,7 +285,7 @@ impl Renderer {
     pub fn render_received(&self, page_url: &str) -> Result<String> {
         let mut ctx = Context::new();
         ctx.insert("back_url", &http_url(page_url));
-        self.render("received.html", &ctx)
+        self.render_fragment("received.html", &ctx)
     }
 
     /// A generic error page (`error.html`).
@@ -293,11 +293,12 @@ impl Renderer {
         let mut ctx = Context::new();
         ctx.insert("status", &status);
         ctx.insert("message", message);
-        self.render("error.html", &ctx)
+        self.render_fragment("error.html", &ctx)
     }
 
-    /// A piece of a page: the whitespace around it (doc comments, the final
-    /// newline of the file) is dropped so placeholders stay tidy.
+    /// A fragment or page with the whitespace around it (doc comments, the
+    /// final newline of the file) dropped, so placeholders stay tidy and
+    /// pages start with their doctype.
     fn render_fragment(&self, name: &str, ctx: &Context) -> Result<String> {
         let mut html = self.render(name, ctx)?;
         html.truncate(html.trim_end().len());
@@ -489,7 +490,10 @@ impl TreeWalk<'_> {
 
 /// `comment.html`'s context.
 #[derive(Serialize)]
+/// Flat, because tera allocates for every dotted lookup (`comment.author`),
+/// and this template runs once per comment.
 struct CommentContext<'a> {
+    #[serde(flatten)]
     comment: CommentView<'a>,
     /// The replies, already rendered (HTML).
     replies: String,
@@ -517,12 +521,15 @@ struct CommentView<'a> {
     html: String,
     reply_url: String,
     /// Set when the comment is listed away from the comment it answers.
+    #[serde(flatten)]
     reply_to: Option<ReplyTo<'a>>,
 }
 
 #[derive(Serialize)]
 struct ReplyTo<'a> {
+    #[serde(rename = "reply_to_anchor")]
     anchor: String,
+    #[serde(rename = "reply_to_author")]
     author: &'a str,
 }
 

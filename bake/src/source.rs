@@ -240,3 +240,128 @@ impl Source for Receiver {
         Ok(self.load()?.threads(ids))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::export::{unix_to_rfc3339, Comment};
+
+    fn export() -> Export {
+        let comment = |id, status| Comment {
+            id,
+            parent: None,
+            status,
+            author: "Ann".into(),
+            website: None,
+            text: "hi".into(),
+            created_at: unix_to_rfc3339(0),
+        };
+        Export::new(vec![Thread {
+            id: "/a/".into(),
+            url: "https://example.org/a/".into(),
+            comments: vec![
+                comment(1, CommentStatus::Approved),
+                comment(2, CommentStatus::Deleted),
+            ],
+        }])
+    }
+
+    #[test]
+    fn export_file_stamps_and_threads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("export.json");
+        std::fs::write(&path, serde_json::to_string(&export()).unwrap()).unwrap();
+        let mut source = ExportFile::new(&path);
+        let stamps = source.stamps().unwrap();
+        assert_eq!(stamps["/a/"].count, 1, "deleted comments are not counted");
+        assert_eq!(
+            stamps["/a/"],
+            stamp_of(&export().threads[0]),
+            "stable across loads"
+        );
+        assert_eq!(
+            source
+                .threads(Some(&["/a/".into(), "/b/".into()]))
+                .unwrap()
+                .len(),
+            1
+        );
+
+        let mut changed = export();
+        changed.threads[0].comments[0].text = "edited".into();
+        assert_ne!(stamp_of(&changed.threads[0]).version, stamps["/a/"].version);
+    }
+
+    #[test]
+    fn export_file_errors_name_the_file() {
+        let err = ExportFile::new("/nonexistent/kiln.json")
+            .stamps()
+            .unwrap_err();
+        assert!(
+            format!("{err:#}").contains("/nonexistent/kiln.json"),
+            "{err:#}"
+        );
+    }
+
+    #[test]
+    fn receiver_never_shows_its_token() {
+        let receiver = Receiver::new("http://127.0.0.1:9/", Some("s3cret-token".into()));
+        assert!(!format!("{receiver:?}").contains("s3cret"));
+        assert_eq!(receiver.describe(), "http://127.0.0.1:9");
+        let mut receiver = receiver;
+        let err = format!("{:#}", receiver.stamps().unwrap_err());
+        assert!(err.contains("http://127.0.0.1:9/api/export"), "{err}");
+        assert!(!err.contains("s3cret"), "{err}");
+    }
+
+    /// Answers one request with `status`, returning what was asked.
+    fn serve_once(status: &str) -> (String, std::thread::JoinHandle<String>) {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let status = status.to_owned();
+        let handle = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut request = vec![0u8; 4096];
+            let n = stream.read(&mut request).unwrap();
+            let reply =
+                format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            stream.write_all(reply.as_bytes()).unwrap();
+            String::from_utf8_lossy(&request[..n]).into_owned()
+        });
+        (url, handle)
+    }
+
+    #[test]
+    fn receiver_refused_token_says_what_to_do() {
+        let (url, server) = serve_once("401 Unauthorized");
+        let mut receiver = Receiver::new(url, Some("s3cret-token".into()));
+        let err = format!("{:#}", receiver.stamps().unwrap_err());
+        let request = server.join().unwrap();
+        assert!(request.starts_with("GET /api/export "), "{request}");
+        assert!(
+            request
+                .to_ascii_lowercase()
+                .contains("authorization: bearer s3cret-token"),
+            "{request}"
+        );
+        assert!(
+            err.contains("refused the token")
+                && err.contains("--token")
+                && err.contains("KILN_TOKEN"),
+            "{err}"
+        );
+        assert!(!err.contains("s3cret"), "{err}");
+
+        let (url, server) = serve_once("500 Internal Server Error");
+        let err = format!(
+            "{:#}",
+            Receiver::new(url.clone(), None).stamps().unwrap_err()
+        );
+        server.join().unwrap();
+        assert!(
+            err.contains("500") && err.contains(&format!("{url}/api/export")),
+            "{err}"
+        );
+    }
+}

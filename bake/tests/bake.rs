@@ -390,7 +390,7 @@ fn override_templates_win_over_builtins() {
     let templates = tempfile::tempdir().unwrap();
     fs::write(
         templates.path().join("comment.html"),
-        "<p class=\"mine\">{{ comment.author }} said {{ comment.html | safe }}</p>{{ replies | safe }}",
+        "<p class=\"mine\">{{ author }} said {{ html | safe }}</p>{{ replies | safe }}",
     )
     .unwrap();
     let mut opts = site.options();
