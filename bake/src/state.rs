@@ -18,7 +18,7 @@ use crate::source::Stamp;
 use crate::walk::DirState;
 
 /// Bumped whenever the shape below changes; other versions are ignored.
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct State {
@@ -36,8 +36,8 @@ pub struct State {
     pub stamps: BTreeMap<String, (u64, u64)>,
 }
 
-/// Stored as a JSON array `[len, mtime_ns, ino, [threads], [counts]]`: there
-/// is one per page, and parsing 10,000 objects is a visible part of a re-bake.
+/// Stored as a tuple `(len, mtime_ns, ino, threads, counts)`: there is one
+/// per page, and decoding 10,000 of them is a visible part of a re-bake.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(from = "FileRow")]
 pub struct FileState {
@@ -122,7 +122,7 @@ impl State {
                 );
             }
         };
-        match serde_json::from_slice::<State>(&raw) {
+        match postcard::from_bytes::<State>(&raw) {
             Ok(state) if state.format == FORMAT => (
                 Loaded {
                     state: Some(state),
@@ -176,7 +176,7 @@ impl State {
 
     /// Writes the state atomically, unless it is byte-identical to `previous`.
     pub fn save(&self, path: &Path, previous: Option<&[u8]>) -> Result<bool> {
-        let bytes = serde_json::to_vec(self).context("serializing the bake state")?;
+        let bytes = postcard::to_stdvec(self).context("serializing the bake state")?;
         if previous == Some(bytes.as_slice()) {
             return Ok(false);
         }

@@ -416,14 +416,22 @@ impl Store {
                 comments: vec![comment],
             }),
         };
-        let sql = "SELECT t.key, t.url, c.id, c.parent_id, c.status, c.author, c.website, c.text,
-                          c.created_at
-                   FROM comments c JOIN threads t ON t.id = c.thread_id
-                   WHERE c.status IN ('approved', 'deleted') AND (?1 IS NULL OR t.key = ?1)
-                   ORDER BY t.key, c.created_at, c.id";
-        let mut stmt = self.conn.prepare_cached(sql)?;
+        // Two statements rather than `?1 IS NULL OR t.key = ?1`, which would
+        // stop SQLite from using the thread index for one thread.
+        let columns =
+            "SELECT t.key, t.url, c.id, c.parent_id, c.status, c.author, c.website, c.text,
+                              c.created_at
+                       FROM comments c JOIN threads t ON t.id = c.thread_id
+                       WHERE c.status IN ('approved', 'deleted')";
+        let all = format!("{columns} ORDER BY t.key, c.created_at, c.id");
+        let one = format!("{columns} AND t.key = ?1 ORDER BY c.created_at, c.id");
+        let mut stmt_all = self.conn.prepare_cached(&all)?;
+        let mut stmt_one = self.conn.prepare_cached(&one)?;
         let mut read = |key: Option<&str>| -> Result<()> {
-            let mut rows = stmt.query([key])?;
+            let mut rows = match key {
+                None => stmt_all.query([])?,
+                Some(key) => stmt_one.query([key])?,
+            };
             while let Some(r) = rows.next()? {
                 let status = match r.get_ref(4)?.as_str()? {
                     "deleted" => CommentStatus::Deleted,
