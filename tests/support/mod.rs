@@ -293,7 +293,8 @@ pub fn comment_nesting(html: &str) -> Vec<(i64, Option<i64>)> {
     use std::rc::Rc;
 
     let stack: Rc<RefCell<Vec<i64>>> = Rc::default();
-    let found: Rc<RefCell<Vec<(i64, Option<i64>)>>> = Rc::default();
+    type Nesting = Vec<(i64, Option<i64>)>;
+    let found: Rc<RefCell<Nesting>> = Rc::default();
     {
         let (stack, found) = (stack.clone(), found.clone());
         let mut rewriter = HtmlRewriter::new(
@@ -397,7 +398,8 @@ pub fn thread_elements(html: &str) -> Vec<(String, Vec<(String, String)>)> {
     use std::cell::RefCell;
     use std::rc::Rc;
 
-    let found: Rc<RefCell<Vec<(String, Vec<(String, String)>)>>> = Rc::default();
+    type Elements = Vec<(String, Vec<(String, String)>)>;
+    let found: Rc<RefCell<Elements>> = Rc::default();
     {
         let found = found.clone();
         let mut rewriter = HtmlRewriter::new(

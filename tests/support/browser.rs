@@ -1,0 +1,769 @@
+//! A real headless Chromium for the end-to-end tests, driven through the real
+//! chromedriver over WebDriver.
+//!
+//! kiln promises that a reader can post with JavaScript switched off, so the
+//! tests need a browser whose JavaScript really is off, submitting a real form
+//! and following a real redirect. This is a small blocking WebDriver client
+//! (plain JSON over loopback HTTP with `reqwest::blocking`): the tests are
+//! synchronous, it needs no async runtime of its own, and every command it
+//! sends is visible right here. Being blocking, it must not be used on an
+//! async runtime's thread; call it from a plain `#[test]` (or
+//! `spawn_blocking`).
+
+// Each test binary that includes `support` uses a different part of this.
+#![allow(dead_code)]
+
+use std::fs::File;
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context, Result};
+use serde_json::{json, Value};
+
+/// Chromium on two busy cores is slow to start and to load pages: every wait
+/// here is this long before it gives up and says what it waited for.
+const WAIT: Duration = Duration::from_secs(30);
+
+/// The key under which WebDriver returns an element reference.
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// How the browser is set up.
+#[derive(Debug, Clone, Copy)]
+pub struct BrowserOptions {
+    /// Whether pages may run JavaScript. WebDriver commands work either way.
+    pub javascript: bool,
+}
+
+/// One chromedriver process with one Chromium session. Dropping it ends the
+/// session and kills chromedriver and everything it started.
+pub struct Browser {
+    driver: Child,
+    /// `http://127.0.0.1:PORT/session/ID`, the prefix of every command.
+    session: String,
+    http: reqwest::blocking::Client,
+    javascript: bool,
+    /// Holds the Chromium profile and chromedriver's log; removed after the
+    /// processes are gone.
+    scratch: tempfile::TempDir,
+}
+
+/// Where chromedriver and Chromium are, or why they cannot be used.
+pub struct BrowserTools {
+    pub chromedriver: PathBuf,
+    pub chromium: PathBuf,
+}
+
+impl BrowserTools {
+    /// `KILN_CHROMEDRIVER` / `KILN_CHROMIUM` if set, else Debian's paths,
+    /// else the first match on PATH.
+    pub fn find() -> Result<BrowserTools> {
+        let chromedriver = find_program("KILN_CHROMEDRIVER", &["chromedriver"]).context(
+            "chromedriver not found (Debian package chromium-driver; or set KILN_CHROMEDRIVER)",
+        )?;
+        let chromium = find_program("KILN_CHROMIUM", &["chromium", "chromium-browser"])
+            .context("chromium not found (Debian package chromium; or set KILN_CHROMIUM)")?;
+        Ok(BrowserTools {
+            chromedriver,
+            chromium,
+        })
+    }
+}
+
+fn find_program(override_var: &str, names: &[&str]) -> Result<PathBuf> {
+    if let Some(path) = std::env::var_os(override_var) {
+        let path = PathBuf::from(path);
+        if path.is_file() {
+            return Ok(path);
+        }
+        bail!(
+            "{override_var} is set to {}, which is not a file",
+            path.display()
+        );
+    }
+    let mut dirs = vec![PathBuf::from("/usr/bin")];
+    if let Some(path) = std::env::var_os("PATH") {
+        dirs.extend(std::env::split_paths(&path));
+    }
+    for dir in &dirs {
+        for name in names {
+            let candidate = dir.join(name);
+            if candidate.is_file() {
+                return Ok(candidate);
+            }
+        }
+    }
+    bail!("none of {names:?} is in /usr/bin or on PATH")
+}
+
+/// In CI (and with `KILN_REQUIRE_TOOLS`) a missing browser is a failure, never
+/// a silent skip.
+fn tools_required() -> bool {
+    std::env::var_os("KILN_REQUIRE_TOOLS").is_some() || std::env::var_os("CI").is_some()
+}
+
+impl Browser {
+    /// Starts chromedriver on a free loopback port and opens a session.
+    pub fn start(options: BrowserOptions) -> Result<Browser> {
+        let tools = BrowserTools::find()?;
+        Browser::start_with(&tools, options)
+    }
+
+    /// Like [`Browser::start`], but when chromium or chromedriver is missing
+    /// on a developer's machine it prints a notice and returns `Ok(None)`, so
+    /// the calling test can return early. With `CI` or `KILN_REQUIRE_TOOLS`
+    /// set it panics instead, so CI never passes by skipping.
+    pub fn start_or_skip(options: BrowserOptions) -> Result<Option<Browser>> {
+        match BrowserTools::find() {
+            Ok(tools) => Browser::start_with(&tools, options).map(Some),
+            Err(err) if tools_required() => {
+                panic!("a browser test needs chromium and chromedriver: {err:#}; scripts/test installs them")
+            }
+            Err(err) => {
+                eprintln!("NOTICE: browser test not run: {err:#}. scripts/test installs chromium and chromedriver.");
+                Ok(None)
+            }
+        }
+    }
+
+    pub fn start_with(tools: &BrowserTools, options: BrowserOptions) -> Result<Browser> {
+        let scratch = tempfile::Builder::new()
+            .prefix("kiln-browser-")
+            .tempdir()
+            .context("create a temp dir for the browser profile")?;
+        let http = reqwest::blocking::Client::builder()
+            // Longer than the page-load timeout given to chromedriver, so a
+            // slow page is reported by chromedriver, which says what it was.
+            .timeout(WAIT + Duration::from_secs(30))
+            .build()
+            .context("build the WebDriver HTTP client")?;
+
+        // The port is free when we look but could be taken before
+        // chromedriver binds it; a second try with a new port covers that.
+        let mut last_err = None;
+        for _ in 0..3 {
+            match spawn_driver(tools, scratch.path(), &http) {
+                Ok((driver, base)) => {
+                    let mut browser = Browser {
+                        driver,
+                        session: String::new(),
+                        http,
+                        javascript: options.javascript,
+                        scratch,
+                    };
+                    // If this fails, Drop still kills chromedriver.
+                    browser.session = browser
+                        .new_session(&base, tools, options)
+                        .with_context(|| browser.driver_log_hint())?;
+                    return Ok(browser);
+                }
+                Err(err) => last_err = Some(err),
+            }
+        }
+        Err(last_err.expect("at least one attempt"))
+    }
+
+    fn new_session(
+        &self,
+        base: &str,
+        tools: &BrowserTools,
+        options: BrowserOptions,
+    ) -> Result<String> {
+        let profile = self.scratch.path().join("profile");
+        let mut args = vec![
+            "--headless".to_string(),
+            "--no-sandbox".to_string(),
+            "--disable-gpu".to_string(),
+            "--no-first-run".to_string(),
+            "--no-default-browser-check".to_string(),
+            "--disable-background-networking".to_string(),
+            "--disable-component-update".to_string(),
+            "--disable-sync".to_string(),
+            "--disable-quic".to_string(),
+            // Containers often have a tiny /dev/shm, and Chromium crashes
+            // when it fills up.
+            "--disable-dev-shm-usage".to_string(),
+            "--password-store=basic".to_string(),
+            "--window-size=1280,1024".to_string(),
+            format!("--user-data-dir={}", profile.display()),
+        ];
+        let mut prefs = json!({});
+        if !options.javascript {
+            // Two independent switches, both honoured by Chromium 156: the
+            // content setting a managed policy would set, and Blink's own
+            // setting. WebDriver's own scripts (used to find elements, read
+            // text and check readiness) run outside the page's settings and
+            // keep working. `javascript_off_means_off` below proves both.
+            args.push("--blink-settings=scriptEnabled=false".to_string());
+            prefs = json!({ "profile.managed_default_content_settings.javascript": 2 });
+        }
+        let capabilities = json!({
+            "capabilities": {
+                "alwaysMatch": {
+                    "browserName": "chrome",
+                    "pageLoadStrategy": "normal",
+                    "timeouts": {
+                        "implicit": 0,
+                        "pageLoad": WAIT.as_millis() as u64,
+                        "script": WAIT.as_millis() as u64,
+                    },
+                    "goog:chromeOptions": {
+                        "binary": tools.chromium.to_string_lossy(),
+                        "args": args,
+                        "prefs": prefs,
+                    },
+                }
+            }
+        });
+        let value = send(
+            &self.http,
+            reqwest::Method::POST,
+            &format!("{base}/session"),
+            Some(&capabilities),
+        )
+        .with_context(|| format!("start a Chromium session with {}", tools.chromium.display()))?;
+        let id = value["sessionId"].as_str().ok_or_else(|| {
+            anyhow!("chromedriver's new-session answer has no sessionId: {value}")
+        })?;
+        Ok(format!("{base}/session/{id}"))
+    }
+
+    pub fn javascript_enabled(&self) -> bool {
+        self.javascript
+    }
+
+    /// Loads `url` and waits until it has loaded.
+    pub fn goto(&self, url: &str) -> Result<()> {
+        self.post("/url", json!({ "url": url }))
+            .with_context(|| format!("open {url}"))?;
+        Ok(())
+    }
+
+    pub fn current_url(&self) -> Result<String> {
+        string(self.get("/url")?, "current URL")
+    }
+
+    /// The current DOM serialised as HTML. With JavaScript off this is the
+    /// HTML the server sent, as parsed.
+    pub fn source(&self) -> Result<String> {
+        string(self.get("/source")?, "page source")
+    }
+
+    /// Whether an element matches `selector` right now.
+    pub fn exists(&self, selector: &str) -> Result<bool> {
+        Ok(self.count(selector)? > 0)
+    }
+
+    /// How many elements match `selector` right now.
+    pub fn count(&self, selector: &str) -> Result<usize> {
+        let found = self
+            .post(
+                "/elements",
+                json!({ "using": "css selector", "value": selector }),
+            )
+            .with_context(|| format!("find all {selector}"))?;
+        Ok(found.as_array().map_or(0, Vec::len))
+    }
+
+    /// Clears the field and types `text` into it, as a reader would. Line
+    /// breaks are typed as Enter (a new line in a textarea; in an `<input>`
+    /// it would submit the form), and any Unicode, emoji included, is typed
+    /// as is.
+    pub fn fill(&self, selector: &str, text: &str) -> Result<()> {
+        let id = self.find(selector)?;
+        self.post(&format!("/element/{id}/clear"), json!({}))
+            .with_context(|| format!("clear {selector}"))?;
+        let text = text.replace("\r\n", "\n");
+        self.post(&format!("/element/{id}/value"), json!({ "text": text }))
+            .with_context(|| format!("type into {selector}"))?;
+        Ok(())
+    }
+
+    /// Clicks the element. If the click starts a navigation, use
+    /// [`Browser::submit`] instead, which waits for the new page.
+    pub fn click(&self, selector: &str) -> Result<()> {
+        let id = self.find(selector)?;
+        self.post(&format!("/element/{id}/click"), json!({}))
+            .with_context(|| format!("click {selector}"))?;
+        Ok(())
+    }
+
+    /// Clicks the element (a submit button or a link) and waits until the
+    /// browser has left the current document and the new one has loaded.
+    /// This works whatever the new URL is, even when it is the same one.
+    pub fn submit(&self, selector: &str) -> Result<()> {
+        // A mark on the current window object; a new document gets a new one.
+        // (Asking whether the old <html> element went stale is less reliable:
+        // chromedriver 156 sometimes answers that with an "unknown error".)
+        self.script("window.__kilnOldDocument = true; return null")
+            .context("mark the current page")?;
+        self.click(selector)?;
+        let deadline = Instant::now() + WAIT;
+        let mut last;
+        loop {
+            // Errors are expected while the browser switches documents, so
+            // they only count if they last until the deadline.
+            last = self.script(
+                "return window.__kilnOldDocument === true ? 'the old page' : document.readyState",
+            );
+            if matches!(&last, Ok(state) if state == "complete") {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                break;
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+        let url = self.current_url().unwrap_or_default();
+        match last {
+            Ok(state) if state == "the old page" => bail!(
+                "clicking {selector} did not lead to a new page within {WAIT:?} (still at {url}); \
+                 a form with an empty required field, or a button outside the form, does this"
+            ),
+            Ok(state) => bail!("after clicking {selector}, {url} was still {state} after {WAIT:?}"),
+            Err(err) => Err(err.context(format!("wait for the page after clicking {selector}"))),
+        }
+    }
+
+    /// Runs a WebDriver script (allowed even when the page's JavaScript is
+    /// off) and returns its result.
+    fn script(&self, script: &str) -> Result<Value> {
+        self.post("/execute/sync", json!({ "script": script, "args": [] }))
+    }
+
+    /// The element's rendered text.
+    pub fn text(&self, selector: &str) -> Result<String> {
+        let id = self.find(selector)?;
+        string(self.get(&format!("/element/{id}/text"))?, selector)
+    }
+
+    /// The element's attribute as written in the HTML, if it has one.
+    pub fn attr(&self, selector: &str, name: &str) -> Result<Option<String>> {
+        let id = self.find(selector)?;
+        let value = self.post(
+            "/execute/sync",
+            json!({
+                "script": "return arguments[0].getAttribute(arguments[1])",
+                "args": [{ ELEMENT_KEY: id }, name],
+            }),
+        )?;
+        Ok(value.as_str().map(str::to_string))
+    }
+
+    /// A form field's current value (what would be submitted).
+    pub fn value(&self, selector: &str) -> Result<String> {
+        let id = self.find(selector)?;
+        string(
+            self.get(&format!("/element/{id}/property/value"))?,
+            selector,
+        )
+    }
+
+    /// Saves a PNG of the viewport, for looking at a failing test.
+    pub fn screenshot(&self, path: &Path) -> Result<()> {
+        let encoded = string(self.get("/screenshot")?, "screenshot")?;
+        let png = decode_base64(&encoded).context("decode the screenshot")?;
+        std::fs::write(path, png).with_context(|| format!("write {}", path.display()))
+    }
+
+    fn find(&self, selector: &str) -> Result<String> {
+        let value = self
+            .post(
+                "/element",
+                json!({ "using": "css selector", "value": selector }),
+            )
+            .with_context(|| {
+                format!(
+                    "find {selector} on {}",
+                    self.current_url().unwrap_or_default()
+                )
+            })?;
+        value[ELEMENT_KEY]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| anyhow!("find {selector}: unexpected answer {value}"))
+    }
+
+    fn get(&self, path: &str) -> Result<Value> {
+        send(
+            &self.http,
+            reqwest::Method::GET,
+            &format!("{}{path}", self.session),
+            None,
+        )
+    }
+
+    fn post(&self, path: &str, body: Value) -> Result<Value> {
+        send(
+            &self.http,
+            reqwest::Method::POST,
+            &format!("{}{path}", self.session),
+            Some(&body),
+        )
+    }
+
+    fn driver_log_hint(&self) -> String {
+        format!(
+            "chromedriver's log is {}",
+            self.scratch.path().join("chromedriver.log").display()
+        )
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        if !self.session.is_empty() {
+            // Lets chromedriver close Chromium in an orderly way; errors are
+            // irrelevant because the kill below follows either way.
+            let _ = self
+                .http
+                .delete(&self.session)
+                .timeout(Duration::from_secs(10))
+                .send();
+        }
+        // chromedriver was made a process group leader, so this also reaches
+        // any Chromium process that outlived the session. The shell's own
+        // `kill` builtin is used because it is present everywhere.
+        let group = format!("kill -KILL -- -{} 2>/dev/null", self.driver.id());
+        let _ = Command::new("sh").arg("-c").arg(group).status();
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+/// Starts chromedriver in its own process group and waits until it says it
+/// is ready. Returns the process and its base URL.
+fn spawn_driver(
+    tools: &BrowserTools,
+    scratch: &Path,
+    http: &reqwest::blocking::Client,
+) -> Result<(Child, String)> {
+    use std::os::unix::process::CommandExt;
+
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|addr| addr.port())
+        .context("find a free loopback port for chromedriver")?;
+    let log = scratch.join("chromedriver.log");
+    let out = File::create(scratch.join("chromedriver.out"))
+        .context("create chromedriver's output file")?;
+    let mut driver = Command::new(&tools.chromedriver)
+        .arg(format!("--port={port}"))
+        .arg(format!("--log-path={}", log.display()))
+        .stdin(Stdio::null())
+        .stdout(
+            out.try_clone()
+                .context("share chromedriver's output file")?,
+        )
+        .stderr(out)
+        .process_group(0)
+        .spawn()
+        .with_context(|| format!("start {}", tools.chromedriver.display()))?;
+
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if let Some(status) = driver.try_wait().context("check on chromedriver")? {
+            let said =
+                std::fs::read_to_string(scratch.join("chromedriver.out")).unwrap_or_default();
+            bail!("chromedriver on port {port} exited with {status} before it was ready: {said}");
+        }
+        let ready = http
+            .get(format!("{base}/status"))
+            .timeout(Duration::from_secs(2))
+            .send()
+            .ok()
+            .and_then(|r| r.json::<Value>().ok())
+            .is_some_and(|v| v["value"]["ready"] == true);
+        if ready {
+            return Ok((driver, base));
+        }
+        if Instant::now() > deadline {
+            let _ = driver.kill();
+            let _ = driver.wait();
+            bail!(
+                "chromedriver on port {port} did not report ready at {base}/status within {WAIT:?}"
+            );
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn send(
+    http: &reqwest::blocking::Client,
+    method: reqwest::Method,
+    url: &str,
+    body: Option<&Value>,
+) -> Result<Value> {
+    let mut request = http.request(method.clone(), url);
+    if let Some(body) = body {
+        request = request.json(body);
+    }
+    let response = request
+        .send()
+        .with_context(|| format!("WebDriver {method} {url}"))?;
+    let status = response.status();
+    let mut answer: Value = response
+        .json()
+        .with_context(|| format!("WebDriver {method} {url}: answer ({status}) is not JSON"))?;
+    let value = answer["value"].take();
+    if let Some(error) = value["error"].as_str() {
+        // chromedriver appends a session-info line and a stack trace of
+        // addresses; the first line is the useful part.
+        let message = value["message"].as_str().unwrap_or_default();
+        let first = message.lines().next().unwrap_or_default();
+        bail!("WebDriver {method} {url}: {error}: {first}");
+    }
+    Ok(value)
+}
+
+fn string(value: Value, what: &str) -> Result<String> {
+    match value {
+        Value::String(s) => Ok(s),
+        other => bail!("{what}: expected a string from WebDriver, got {other}"),
+    }
+}
+
+/// Standard base64 (WebDriver screenshots), without pulling in a crate.
+fn decode_base64(text: &str) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let mut bits = 0u32;
+    let mut count = 0;
+    for byte in text
+        .bytes()
+        .filter(|b| !b.is_ascii_whitespace() && *b != b'=')
+    {
+        let sextet = match byte {
+            b'A'..=b'Z' => byte - b'A',
+            b'a'..=b'z' => byte - b'a' + 26,
+            b'0'..=b'9' => byte - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => bail!("not base64: byte {byte:#04x}"),
+        };
+        bits = (bits << 6) | u32::from(sextet);
+        count += 6;
+        if count >= 8 {
+            count -= 8;
+            out.push((bits >> count) as u8);
+        }
+    }
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------
+// Self-tests: this module's promises, against a tiny HTTP server.
+
+/// A minimal HTTP/1.1 server for the self-tests: a page with a form and an
+/// inline script, a POST handler that answers 303, and the page it leads to.
+/// It hands every POST body it receives to the test through a channel.
+struct FormServer {
+    addr: SocketAddr,
+    posts: std::sync::mpsc::Receiver<String>,
+}
+
+const FORM_PAGE: &str = r#"<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>form</title></head>
+<body>
+<p id="js">no script</p>
+<script>document.getElementById("js").textContent = "script ran";</script>
+<form method="post" action="/submit">
+  <input type="text" name="author" id="author" value="prefilled">
+  <textarea name="body" id="body"></textarea>
+  <a id="about" href="/done" data-kind="link">about</a>
+  <button type="submit" id="send">Send</button>
+</form>
+</body></html>"#;
+
+const DONE_PAGE: &str = r#"<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>done</title></head>
+<body><h1 id="done">Thanks</h1></body></html>"#;
+
+impl FormServer {
+    fn start() -> FormServer {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the form server");
+        let addr = listener.local_addr().expect("form server address");
+        let (tx, posts) = std::sync::mpsc::channel();
+        // The thread lives until the test process ends; it only ever answers
+        // this test's browser.
+        thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let tx = tx.clone();
+                // One thread per connection: Chromium opens speculative
+                // connections that may never send a request.
+                thread::spawn(move || {
+                    let _ = serve_one(stream, &tx);
+                });
+            }
+        });
+        FormServer { addr, posts }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+}
+
+fn serve_one(
+    stream: std::net::TcpStream,
+    posts: &std::sync::mpsc::Sender<String>,
+) -> std::io::Result<()> {
+    use std::io::{BufRead, BufReader, Read, Write};
+
+    stream.set_read_timeout(Some(WAIT))?;
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut request_line = String::new();
+    reader.read_line(&mut request_line)?;
+    let mut length = 0;
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line)?;
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse().unwrap_or(0);
+            }
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body)?;
+
+    let mut parts = request_line.split_whitespace();
+    let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    let response = match (method, path) {
+        ("GET", "/form") => page("200 OK", FORM_PAGE),
+        ("GET", "/done") => page("200 OK", DONE_PAGE),
+        ("POST", "/submit") => {
+            let _ = posts.send(String::from_utf8_lossy(&body).into_owned());
+            "HTTP/1.1 303 See Other\r\nLocation: /done\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_string()
+        }
+        _ => page("404 Not Found", "not found"),
+    };
+    let mut stream = stream;
+    stream.write_all(response.as_bytes())?;
+    stream.flush()
+}
+
+fn page(status: &str, html: &str) -> String {
+    format!(
+        "HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{html}",
+        html.len()
+    )
+}
+
+/// Decodes an `application/x-www-form-urlencoded` body into pairs.
+fn form_pairs(body: &str) -> Vec<(String, String)> {
+    fn decode(s: &str) -> String {
+        let bytes = s.as_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'+' => out.push(b' '),
+                b'%' if i + 2 < bytes.len() => {
+                    let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
+                    match u8::from_str_radix(hex, 16) {
+                        Ok(b) => {
+                            out.push(b);
+                            i += 2;
+                        }
+                        Err(_) => out.push(b'%'),
+                    }
+                }
+                b => out.push(b),
+            }
+            i += 1;
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+    body.split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode(name), decode(value))
+        })
+        .collect()
+}
+
+#[test]
+fn javascript_off_means_off_and_forms_still_post() -> Result<()> {
+    let Some(browser) = Browser::start_or_skip(BrowserOptions { javascript: false })? else {
+        return Ok(());
+    };
+    let server = FormServer::start();
+
+    browser.goto(&server.url("/form"))?;
+    // The inline script would have replaced this text.
+    assert_eq!(browser.text("#js")?, "no script");
+    assert!(browser.source()?.contains(r#"<p id="js">no script</p>"#));
+    assert_eq!(browser.value("#author")?, "prefilled");
+    assert_eq!(
+        browser.attr("#about", "data-kind")?.as_deref(),
+        Some("link")
+    );
+    assert_eq!(browser.attr("#about", "missing")?, None);
+    assert!(browser.exists("#send")?);
+    assert!(!browser.exists("#nothing-here")?);
+    assert_eq!(browser.count("form > *")?, 4);
+
+    let body = "First line, with ünïcödé — 日本語 🎉\nsecond line\n\n  indented <b>&amp;</b> last";
+    browser.fill("#author", "Ada Lovelace")?;
+    browser.fill("#body", body)?;
+    assert_eq!(browser.value("#author")?, "Ada Lovelace");
+    assert_eq!(browser.value("#body")?, body);
+
+    browser.submit("#send")?;
+    let posted = server
+        .posts
+        .recv_timeout(Duration::from_secs(5))
+        .expect("the form's POST reached the server");
+    let pairs = form_pairs(&posted);
+    assert_eq!(
+        pairs,
+        vec![
+            ("author".to_string(), "Ada Lovelace".to_string()),
+            // Browsers send a textarea's line breaks as CRLF.
+            ("body".to_string(), body.replace('\n', "\r\n")),
+        ],
+        "raw body: {posted}"
+    );
+    // The browser followed the 303 and has loaded the page it named.
+    assert_eq!(browser.current_url()?, server.url("/done"));
+    assert_eq!(browser.text("#done")?, "Thanks");
+
+    let shot = tempfile::NamedTempFile::new()?;
+    browser.screenshot(shot.path())?;
+    let png = std::fs::read(shot.path())?;
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "screenshot is a PNG");
+    Ok(())
+}
+
+#[test]
+fn javascript_on_runs_page_scripts() -> Result<()> {
+    let Some(browser) = Browser::start_or_skip(BrowserOptions { javascript: true })? else {
+        return Ok(());
+    };
+    let server = FormServer::start();
+    browser.goto(&server.url("/form"))?;
+    assert_eq!(browser.text("#js")?, "script ran");
+    // A link is followed by `submit` too, and a missing element is an error
+    // that names the selector.
+    browser.submit("#about")?;
+    assert_eq!(browser.current_url()?, server.url("/done"));
+    let err = browser.text("#js").unwrap_err();
+    assert!(format!("{err:#}").contains("find #js"), "{err:#}");
+    Ok(())
+}
+
+#[test]
+fn base64_decodes() {
+    assert_eq!(decode_base64("aGVsbG8=").unwrap(), b"hello");
+    assert_eq!(decode_base64("aGk=").unwrap(), b"hi");
+    assert_eq!(decode_base64("").unwrap(), b"");
+    assert!(decode_base64("a*b").is_err());
+}
