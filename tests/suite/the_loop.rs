@@ -143,6 +143,19 @@ fn a_comment_travels_from_the_form_to_the_baked_hugo_page() {
         hello.contains(&format!("action=\"{}/comments\"", receiver.url)),
         "the form posts to the receiver"
     );
+    let list = std::fs::read_to_string(public.join("posts/index.html")).unwrap();
+    assert_eq!(
+        texts_of(&list, "[data-kiln-count='/posts/hello-world/']"),
+        ["2 comments"]
+    );
+    assert_eq!(
+        texts_of(&list, "[data-kiln-count='/posts/second-post/']"),
+        ["1 comment"]
+    );
+    assert_eq!(
+        texts_of(&list, "[data-kiln-count='/posts/third/']"),
+        ["No comments yet"]
+    );
     let about = std::fs::read_to_string(public.join("about/index.html")).unwrap();
     assert!(
         !about.contains("kiln-comment"),

@@ -423,3 +423,33 @@ pub fn thread_elements(html: &str) -> Vec<(String, Vec<(String, String)>)> {
     let result = found.borrow().clone();
     result
 }
+
+/// The text inside each element matching `selector`, read with a real parser.
+pub fn texts_of(html: &str, selector: &str) -> Vec<String> {
+    use lol_html::{element, text, HtmlRewriter, Settings};
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    let found: Rc<RefCell<Vec<String>>> = Rc::default();
+    {
+        let (starts, texts) = (found.clone(), found.clone());
+        let mut rewriter = HtmlRewriter::new(
+            Settings::new()
+                .append_element_content_handler(element!(selector, move |_| {
+                    starts.borrow_mut().push(String::new());
+                    Ok(())
+                }))
+                .append_element_content_handler(text!(selector, move |chunk| {
+                    if let Some(last) = texts.borrow_mut().last_mut() {
+                        last.push_str(chunk.as_str());
+                    }
+                    Ok(())
+                })),
+            |_: &[u8]| {},
+        );
+        rewriter.write(html.as_bytes()).expect("parse html");
+        rewriter.end().expect("parse html");
+    }
+    let result = found.borrow().iter().map(|t| t.trim().to_owned()).collect();
+    result
+}
