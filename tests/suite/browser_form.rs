@@ -10,47 +10,17 @@ const SUBMIT: &str = "form.kiln-form button[type=submit]";
 
 #[test]
 fn a_reader_without_javascript_posts_fixes_an_error_and_replies() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
-    let public = dir.join("public");
-    let Some(()) = hugo_build("hugo", &public) else {
+    let Some(served) = ServedSite::start() else {
         return;
     };
     let Some(browser) = Browser::start_or_skip(BrowserOptions { javascript: false }).unwrap()
     else {
         return;
     };
-    let site = StaticSite::serve(&public);
-    let db = dir.join("kiln.sqlite3");
-    let receiver = Receiver::start(ReceiverOptions {
-        dir,
-        db: &db,
-        origin: &site.url,
-        token: None,
-        extra_env: &[],
-    });
-    let db_arg = db.to_str().unwrap();
-    let bake = || {
-        kiln_ok(
-            dir,
-            &[
-                "--db",
-                db_arg,
-                "bake",
-                "--from",
-                db_arg,
-                "--site-url",
-                &site.url,
-                "--receiver-url",
-                &receiver.url,
-                "--state",
-                dir.join("state.json").to_str().unwrap(),
-                public.to_str().unwrap(),
-            ],
-        )
-    };
+    let (db, receiver) = (&served.db, &served.receiver);
+    let bake = || served.bake_from(None, "state.bin");
     bake();
-    let page = format!("{}/posts/hello-world/", site.url);
+    let page = served.page("/posts/hello-world/");
 
     browser.goto(&page).unwrap();
     assert_eq!(
@@ -87,7 +57,7 @@ fn a_reader_without_javascript_posts_fixes_an_error_and_replies() {
         browser.value("input[name=email]").unwrap(),
         "grace@localhost"
     );
-    assert_eq!(count_rows(&db, "comments"), 0, "nothing stored");
+    assert_eq!(count_rows(db, "comments"), 0, "nothing stored");
 
     // Fixed, it goes through and the reader lands back on the page.
     browser
@@ -103,14 +73,14 @@ fn a_reader_without_javascript_posts_fixes_an_error_and_replies() {
         notice.contains("received") && notice.contains("moderator"),
         "notice shown: {notice:?}"
     );
-    let queue = kiln_ok(dir, &["--db", db_arg, "queue"]);
+    let queue = served.moderate(&["queue"]);
     assert!(
         queue.contains("Grace") && queue.contains("A second line, with ünïcode ✓"),
         "{queue}"
     );
 
     // Approved and baked, it is on the page; a reader replies without JS.
-    kiln_ok(dir, &["--db", db_arg, "approve", "1"]);
+    served.moderate(&["approve", "1"]);
     bake();
     browser.goto(&page).unwrap();
     assert!(browser
@@ -139,7 +109,7 @@ fn a_reader_without_javascript_posts_fixes_an_error_and_replies() {
         format!("{page}#kiln-received")
     );
 
-    kiln_ok(dir, &["--db", db_arg, "approve", "2"]);
+    served.moderate(&["approve", "2"]);
     bake();
     browser.goto(&page).unwrap();
     assert_eq!(

@@ -52,22 +52,11 @@ fn assert_inert(html: &str, context: &str) {
 
 #[test]
 fn hostile_comments_are_inert_on_the_page_and_in_a_browser() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
-    let public = dir.join("public");
-    let Some(()) = hugo_build("hugo", &public) else {
+    let Some(served) = ServedSite::start() else {
         return;
     };
-    let site = StaticSite::serve(&public);
-    let db = dir.join("kiln.sqlite3");
-    let receiver = Receiver::start(ReceiverOptions {
-        dir,
-        db: &db,
-        origin: &site.url,
-        token: None,
-        extra_env: &[],
-    });
-    let page = format!("{}/posts/hello-world/", site.url);
+    let (receiver, public) = (&served.receiver, &served.public);
+    let page = served.page("/posts/hello-world/");
 
     // Through the receiver: a javascript: website is refused outright...
     let base = [
@@ -78,7 +67,7 @@ fn hostile_comments_are_inert_on_the_page_and_in_a_browser() {
     ];
     let mut with_js_site = base.to_vec();
     with_js_site.push(("website", "javascript:document.title='pwned'"));
-    let (status, _, body) = post_form(&receiver, &with_js_site);
+    let (status, _, body) = post_form(receiver, &with_js_site);
     assert_eq!(status, 422);
     assert!(
         !body.contains("<script>document"),
@@ -90,38 +79,20 @@ fn hostile_comments_are_inert_on_the_page_and_in_a_browser() {
         "website",
         "https://evil.example/\"onmouseover=\"document.title='pwned'",
     ));
-    assert_eq!(post_form(&receiver, &with_quote_site).0, 303);
-    let db_arg = db.to_str().unwrap();
-    kiln_ok(dir, &["--db", db_arg, "approve", "1"]);
+    assert_eq!(post_form(receiver, &with_quote_site).0, 303);
+    served.moderate(&["approve", "1"]);
 
     // Through an export file, which skips the receiver's checks entirely.
     let export = json!({
         "format": "kiln-export", "version": 1, "generated_at": "2026-11-23T12:00:00Z",
-        "threads": [{ "id": "/posts/second-post/", "url": format!("{}/posts/second-post/", site.url), "comments": [{
+        "threads": [{ "id": "/posts/second-post/", "url": served.page("/posts/second-post/"), "comments": [{
             "id": 7, "parent": null, "status": "approved", "author": NAME,
             "website": "javascript:document.title='pwned'", "text": TEXT, "created_at": "2026-11-23T12:00:00Z"
         }]}]
     });
-    let export_file = dir.join("hostile.json");
+    let export_file = served.dir().join("hostile.json");
     std::fs::write(&export_file, serde_json::to_vec(&export).unwrap()).unwrap();
 
-    let bake = |from: &str, state: &str| {
-        kiln_ok(
-            dir,
-            &[
-                "bake",
-                "--from",
-                from,
-                "--site-url",
-                &site.url,
-                "--receiver-url",
-                &receiver.url,
-                "--state",
-                dir.join(state).to_str().unwrap(),
-                public.to_str().unwrap(),
-            ],
-        )
-    };
     // A real browser with JavaScript on must run none of it.
     let browser = Browser::start_or_skip(BrowserOptions { javascript: true }).unwrap();
     let check_in_browser = |url: &str| {
@@ -140,7 +111,7 @@ fn hostile_comments_are_inert_on_the_page_and_in_a_browser() {
         );
     };
 
-    bake(db_arg, "a.json");
+    served.bake_from(None, "a.bin");
     let hello = std::fs::read_to_string(public.join("posts/hello-world/index.html")).unwrap();
     assert_inert(&hello, "from the receiver");
     assert!(
@@ -150,12 +121,12 @@ fn hostile_comments_are_inert_on_the_page_and_in_a_browser() {
     check_in_browser(&page);
 
     // The export file replaces the database as the source of every thread.
-    bake(export_file.to_str().unwrap(), "b.json");
+    served.bake_from(export_file.to_str(), "b.bin");
     let second = std::fs::read_to_string(public.join("posts/second-post/index.html")).unwrap();
     assert_inert(&second, "from an export file");
     assert!(
         !second.to_ascii_lowercase().contains("href=\"javascript:"),
         "a javascript: website is not linked"
     );
-    check_in_browser(&format!("{}/posts/second-post/", site.url));
+    check_in_browser(&served.page("/posts/second-post/"));
 }

@@ -285,10 +285,18 @@ pub fn pages_containing(dir: &Path, needle: &str) -> Vec<String> {
     hits
 }
 
+/// Runs lol_html over `html` with the given handlers, discarding the output:
+/// the tests read pages with a real HTML parser, never with string searches.
+fn parse(html: &str, settings: lol_html::Settings<'_, '_>) {
+    let mut rewriter = lol_html::HtmlRewriter::new(settings, |_: &[u8]| {});
+    rewriter.write(html.as_bytes()).expect("parse html");
+    rewriter.end().expect("parse html");
+}
+
 /// The comments on a baked page as (comment id, id of the comment it is
-/// nested in), read with a real HTML parser rather than string searches.
+/// nested in).
 pub fn comment_nesting(html: &str) -> Vec<(i64, Option<i64>)> {
-    use lol_html::{element, HtmlRewriter, Settings};
+    use lol_html::{element, Settings};
     use std::cell::RefCell;
     use std::rc::Rc;
 
@@ -297,7 +305,8 @@ pub fn comment_nesting(html: &str) -> Vec<(i64, Option<i64>)> {
     let found: Rc<RefCell<Nesting>> = Rc::default();
     {
         let (stack, found) = (stack.clone(), found.clone());
-        let mut rewriter = HtmlRewriter::new(
+        parse(
+            html,
             Settings::new().append_element_content_handler(element!(
                 "article[id^='kiln-comment-']",
                 move |el| {
@@ -320,10 +329,7 @@ pub fn comment_nesting(html: &str) -> Vec<(i64, Option<i64>)> {
                     Ok(())
                 }
             )),
-            |_: &[u8]| {},
         );
-        rewriter.write(html.as_bytes()).expect("parse html");
-        rewriter.end().expect("parse html");
     }
     let result = found.borrow().clone();
     result
@@ -394,7 +400,7 @@ fn serve_one(root: &Path, mut stream: std::net::TcpStream) {
 /// Every element inside the page's threads as (tag, [(attribute, value)]),
 /// read with a real HTML parser, to check that hostile input came out inert.
 pub fn thread_elements(html: &str) -> Vec<(String, Vec<(String, String)>)> {
-    use lol_html::{element, HtmlRewriter, Settings};
+    use lol_html::{element, Settings};
     use std::cell::RefCell;
     use std::rc::Rc;
 
@@ -402,7 +408,8 @@ pub fn thread_elements(html: &str) -> Vec<(String, Vec<(String, String)>)> {
     let found: Rc<RefCell<Elements>> = Rc::default();
     {
         let found = found.clone();
-        let mut rewriter = HtmlRewriter::new(
+        parse(
+            html,
             Settings::new().append_element_content_handler(element!(
                 "[data-kiln-thread] *",
                 move |el| {
@@ -415,10 +422,7 @@ pub fn thread_elements(html: &str) -> Vec<(String, Vec<(String, String)>)> {
                     Ok(())
                 }
             )),
-            |_: &[u8]| {},
         );
-        rewriter.write(html.as_bytes()).expect("parse html");
-        rewriter.end().expect("parse html");
     }
     let result = found.borrow().clone();
     result
@@ -426,14 +430,15 @@ pub fn thread_elements(html: &str) -> Vec<(String, Vec<(String, String)>)> {
 
 /// The text inside each element matching `selector`, read with a real parser.
 pub fn texts_of(html: &str, selector: &str) -> Vec<String> {
-    use lol_html::{element, text, HtmlRewriter, Settings};
+    use lol_html::{element, text, Settings};
     use std::cell::RefCell;
     use std::rc::Rc;
 
     let found: Rc<RefCell<Vec<String>>> = Rc::default();
     {
         let (starts, texts) = (found.clone(), found.clone());
-        let mut rewriter = HtmlRewriter::new(
+        parse(
+            html,
             Settings::new()
                 .append_element_content_handler(element!(selector, move |_| {
                     starts.borrow_mut().push(String::new());
@@ -445,11 +450,83 @@ pub fn texts_of(html: &str, selector: &str) -> Vec<String> {
                     }
                     Ok(())
                 })),
-            |_: &[u8]| {},
         );
-        rewriter.write(html.as_bytes()).expect("parse html");
-        rewriter.end().expect("parse html");
     }
     let result = found.borrow().iter().map(|t| t.trim().to_owned()).collect();
     result
+}
+
+/// The example Hugo site built by the real `hugo`, served over HTTP, with a
+/// receiver that accepts comments from it: what a reader's browser meets.
+pub struct ServedSite {
+    pub tmp: tempfile::TempDir,
+    pub public: PathBuf,
+    pub site: StaticSite,
+    pub db: PathBuf,
+    pub receiver: Receiver,
+}
+
+impl ServedSite {
+    /// `None` when Hugo is missing and not required.
+    pub fn start() -> Option<ServedSite> {
+        let tmp = tempfile::tempdir().unwrap();
+        let public = tmp.path().join("public");
+        hugo_build("hugo", &public)?;
+        let site = StaticSite::serve(&public);
+        let db = tmp.path().join("kiln.sqlite3");
+        let receiver = Receiver::start(ReceiverOptions {
+            dir: tmp.path(),
+            db: &db,
+            origin: &site.url,
+            token: None,
+            extra_env: &[],
+        });
+        Some(ServedSite {
+            tmp,
+            public,
+            site,
+            db,
+            receiver,
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.tmp.path()
+    }
+
+    /// The public URL of a page, e.g. `page("/posts/hello-world/")`.
+    pub fn page(&self, path: &str) -> String {
+        format!("{}{path}", self.site.url)
+    }
+
+    /// Bakes from `from` (the database when `None`), remembering state in
+    /// `state` inside the scratch directory.
+    pub fn bake_from(&self, from: Option<&str>, state: &str) -> String {
+        let db = self.db.to_str().unwrap();
+        let state = self.dir().join(state);
+        kiln_ok(
+            self.dir(),
+            &[
+                "--db",
+                db,
+                "bake",
+                "--from",
+                from.unwrap_or(db),
+                "--site-url",
+                &self.site.url,
+                "--receiver-url",
+                &self.receiver.url,
+                "--state",
+                state.to_str().unwrap(),
+                self.public.to_str().unwrap(),
+            ],
+        )
+    }
+
+    /// Runs a moderation command (`approve`, `queue`, ...) on the database.
+    pub fn moderate(&self, args: &[&str]) -> String {
+        let mut all = vec!["--db", self.db.to_str().unwrap()];
+        all.extend_from_slice(args);
+        kiln_ok(self.dir(), &all)
+    }
 }
