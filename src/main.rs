@@ -6,7 +6,7 @@ mod bake;
 mod cli;
 mod moderate;
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
@@ -87,13 +87,18 @@ fn run(cli: Cli) -> Result<()> {
 }
 
 fn serve(config: Config) -> Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("KILN_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stdout)
-        .init();
+    // Logs go to stdout: human-readable by default, one JSON object per line
+    // with KILN_LOG_FORMAT=json for log collectors. KILN_LOG sets the level.
+    let filter = tracing_subscriber::EnvFilter::try_from_env("KILN_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stdout);
+    if std::env::var("KILN_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
+        logs.json().init();
+    } else {
+        logs.with_ansi(std::io::stdout().is_terminal()).init();
+    }
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let addr = config.listen_addr()?;

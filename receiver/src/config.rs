@@ -162,7 +162,7 @@ const MAX_TEXT: usize = 100_000;
 const MAX_FIELD: usize = 2_000;
 
 /// Environment variables that start with `KILN_` but are not config keys.
-const NOT_CONFIG: &[&str] = &["KILN_CONFIG", "KILN_TOKEN", "KILN_LOG"];
+const NOT_CONFIG: &[&str] = &["KILN_CONFIG", "KILN_TOKEN", "KILN_LOG", "KILN_LOG_FORMAT"];
 
 impl Config {
     /// Parses a TOML document (no environment, no validation).

@@ -85,6 +85,7 @@ pub struct Receiver {
     child: Child,
     pub url: String,
     pub db: PathBuf,
+    logs: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 pub struct ReceiverOptions<'a> {
@@ -119,6 +120,8 @@ impl Receiver {
         let mut child = cmd.spawn().expect("start kiln serve");
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = mpsc::channel();
+        let logs = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = logs.clone();
         std::thread::spawn(move || {
             let mut sent = false;
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -135,6 +138,7 @@ impl Receiver {
                 }
                 // Keep draining so the receiver never blocks on a full pipe.
                 eprintln!("[receiver] {line}");
+                kept.lock().unwrap().push(line);
             }
         });
         let url = match rx.recv_timeout(Duration::from_secs(30)) {
@@ -148,7 +152,13 @@ impl Receiver {
             child,
             url,
             db: opts.db.to_owned(),
+            logs,
         }
+    }
+
+    /// Everything the receiver has logged so far.
+    pub fn logs(&self) -> String {
+        self.logs.lock().unwrap().join("\n")
     }
 
     /// Ends the process the hard way, as a crash would.
