@@ -182,6 +182,7 @@ fn synthetic_export(threads: usize, comments: usize) -> Export {
             website: (id % 5 == 0).then(|| format!("https://reader{}.example/", id % 500)),
             text,
             created_at: unix_to_rfc3339(1_700_000_000 + id * 60),
+            html: None,
         });
     }
     Export::new(out)

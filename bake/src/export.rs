@@ -50,6 +50,11 @@ pub struct Comment {
     pub text: String,
     /// RFC 3339 in UTC.
     pub created_at: String,
+    /// `text` already rendered and sanitized by this kiln's Markdown renderer
+    /// (see `markdown::VERSION`), when the source kept it. Never read from or
+    /// written to the export format: HTML from outside is never trusted.
+    #[serde(skip)]
+    pub html: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -159,6 +164,7 @@ mod tests {
             website: None,
             text: "hi".into(),
             created_at: unix_to_rfc3339(0),
+            html: None,
         }
     }
 

@@ -29,6 +29,10 @@ static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
     builder
 });
 
+/// Names this renderer and sanitizer policy. HTML stored by a source under
+/// another version is rendered again; every kiln release counts as a change.
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "/md1");
+
 /// Renders Markdown to sanitized HTML.
 pub fn to_html(markdown: &str) -> String {
     let parser = Parser::new_ext(

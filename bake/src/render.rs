@@ -356,10 +356,10 @@ impl Renderer {
             },
             created_at: &comment.created_at,
             date: human_date(&comment.created_at),
-            html: if deleted {
-                String::new()
-            } else {
-                markdown::to_html(&comment.text)
+            html: match (&comment.html, deleted) {
+                (_, true) => String::new(),
+                (Some(html), false) => html.clone(),
+                (None, false) => markdown::to_html(&comment.text),
             },
             reply_url,
             reply_to,

@@ -255,6 +255,7 @@ mod tests {
             website: None,
             text: "hi".into(),
             created_at: unix_to_rfc3339(0),
+            html: None,
         };
         Export::new(vec![Thread {
             id: "/a/".into(),

@@ -66,6 +66,7 @@ impl Pages {
             website: stored.website.clone(),
             text: stored.text.clone(),
             created_at: unix_to_rfc3339(stored.created_at),
+            html: None,
         };
         self.renderer
             .render_comment(&stored.thread, &stored.page_url, &comment)

@@ -9,12 +9,16 @@ mod source;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
+use kiln_bake::markdown;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
 
 pub use source::SqliteSource;
 
 /// The schema, one migration per entry; `PRAGMA user_version` counts how many ran.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_initial.sql"),
+    include_str!("migrations/0002_rendered_html.sql"),
+];
 
 /// Where a comment is in moderation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -250,8 +254,9 @@ impl Store {
         }
         tx.execute(
             "INSERT INTO comments (thread_id, parent_id, status, author, email, website, text,
-                                   page_url, remote_addr, created_at, approved_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                                   page_url, remote_addr, created_at, approved_at, html,
+                                   html_version)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             params![
                 thread_id,
                 new.parent,
@@ -264,6 +269,8 @@ impl Store {
                 new.remote_addr,
                 now,
                 (status == Status::Approved).then_some(now),
+                markdown::to_html(&new.text),
+                markdown::VERSION,
             ],
         )?;
         let id = tx.last_insert_rowid();
@@ -346,7 +353,8 @@ impl Store {
             if replies > 0 {
                 tx.execute(
                     "UPDATE comments SET status = 'deleted', author = '', email = NULL,
-                            website = NULL, text = '', remote_addr = NULL WHERE id = ?1",
+                            website = NULL, text = '', remote_addr = NULL, html = NULL
+                     WHERE id = ?1",
                     [id],
                 )?;
                 let delta = if status.is_published() { 0 } else { 1 };
@@ -420,7 +428,7 @@ impl Store {
         // stop SQLite from using the thread index for one thread.
         let columns =
             "SELECT t.key, t.url, c.id, c.parent_id, c.status, c.author, c.website, c.text,
-                              c.created_at
+                              c.created_at, c.html, c.html_version
                        FROM comments c JOIN threads t ON t.id = c.thread_id
                        WHERE c.status IN ('approved', 'deleted')";
         let all = format!("{columns} ORDER BY t.key, c.created_at, c.id");
@@ -448,6 +456,11 @@ impl Store {
                         website: r.get(6)?,
                         text: r.get(7)?,
                         created_at: unix_to_rfc3339(r.get(8)?),
+                        // Stored HTML is used only if this kiln made it.
+                        html: match r.get_ref(10)?.as_str_or_null()? {
+                            Some(markdown::VERSION) => r.get(9)?,
+                            _ => None,
+                        },
                     },
                 );
             }
@@ -486,8 +499,8 @@ impl Store {
                 })?;
             let mut insert = tx.prepare_cached(
                 "INSERT INTO comments (id, thread_id, parent_id, status, author, website, text,
-                                       page_url, created_at, approved_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+                                       page_url, created_at, approved_at, html, html_version)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11)",
             )?;
             for c in &thread.comments {
                 let status = match c.status {
@@ -504,7 +517,9 @@ impl Store {
                         c.website,
                         c.text,
                         thread.url,
-                        parse_time(&c.created_at)?
+                        parse_time(&c.created_at)?,
+                        markdown::to_html(&c.text),
+                        markdown::VERSION,
                     ])
                     .with_context(|| format!("cannot import comment {}", c.id))?;
             }

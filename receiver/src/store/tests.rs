@@ -207,3 +207,31 @@ fn import_round_trips_an_export() {
         "a failed import changes nothing"
     );
 }
+
+#[test]
+fn rendered_html_is_stored_but_never_exported_and_only_trusted_from_this_version() {
+    let (_dir, mut store) = store();
+    let c = store
+        .insert(&new("/a/", None, "*hi* <b>"), Status::Approved, 1)
+        .unwrap()
+        .unwrap();
+    let thread = &store.published_threads(None).unwrap()[0];
+    assert_eq!(
+        thread.comments[0].html.as_deref(),
+        Some(kiln_bake::markdown::to_html("*hi* <b>").as_str())
+    );
+    let json = serde_json::to_string(&store.export().unwrap()).unwrap();
+    assert!(!json.contains("\"html\""), "{json}");
+    store
+        .conn
+        .execute(
+            "UPDATE comments SET html = '<script>x</script>', html_version = 'old' WHERE id = ?1",
+            [c.id],
+        )
+        .unwrap();
+    assert_eq!(
+        store.published_threads(None).unwrap()[0].comments[0].html,
+        None,
+        "other versions are rendered again"
+    );
+}

@@ -1,0 +1,5 @@
+-- Each comment's text rendered and sanitized once, when it is stored, so a
+-- bake from the database renders no Markdown. `html_version` names the
+-- renderer that made it; HTML from another version is ignored and redone.
+ALTER TABLE comments ADD COLUMN html TEXT;
+ALTER TABLE comments ADD COLUMN html_version TEXT;
