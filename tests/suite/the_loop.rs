@@ -244,3 +244,31 @@ fn moderating_an_unknown_comment_is_a_clear_error() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("there is no database"));
 }
+
+#[test]
+fn without_moderation_comments_are_published_at_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let db = dir.join("kiln.sqlite3");
+    let receiver = Receiver::start(ReceiverOptions {
+        dir,
+        db: &db,
+        origin: SITE,
+        token: None,
+        extra_env: &[("KILN_MODERATION_ENABLED", "false")],
+    });
+    let page = format!("{SITE}/posts/hello-world/");
+    let post = [
+        ("thread", "/posts/hello-world/"),
+        ("url", page.as_str()),
+        ("text", "straight out"),
+    ];
+    let (status, location, _) = post_form(&receiver, &post);
+    assert_eq!(status, 303);
+    assert_eq!(
+        location.as_deref(),
+        Some(format!("{page}#kiln-published").as_str())
+    );
+    let export = kiln_ok(dir, &["--db", db.to_str().unwrap(), "export"]);
+    assert!(export.contains("straight out"), "{export}");
+}

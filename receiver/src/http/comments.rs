@@ -106,8 +106,12 @@ pub async fn submit(
 
     match client {
         Client::Form => {
+            // The baked thread holds a notice for each outcome, shown by :target.
             let mut back = checked.page;
-            back.set_fragment(Some("kiln-received"));
+            back.set_fragment(Some(match stored.status {
+                Status::Approved => "kiln-published",
+                _ => "kiln-received",
+            }));
             Ok(Redirect::to(back.as_str()).into_response())
         }
         Client::Json => {
