@@ -214,7 +214,15 @@ impl Receiver {
             );
         }
         if !status.is_success() {
-            bail!("fetching comments from {url} failed: the receiver answered {status}");
+            // A kiln receiver explains itself in its JSON error shape
+            // (e.g. that the export API is switched off); pass that on.
+            let explained = response
+                .json::<serde_json::Value>()
+                .ok()
+                .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
+                .map(|m| format!(": {m}"))
+                .unwrap_or_default();
+            bail!("fetching comments from {url} failed: the receiver answered {status}{explained}");
         }
         let body = response
             .text()
