@@ -233,6 +233,13 @@ fn moderating_an_unknown_comment_is_a_clear_error() {
         1,
         "the batch changed nothing"
     );
+    // A receiver without an export token says so to a bake that asks.
+    let out = kiln(
+        dir,
+        &["bake", "--from", &receiver.url, dir.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("export API is off"));
     let out = kiln(
         dir,
         &[
