@@ -1,3 +1,7 @@
+//! Store tests against real SQLite files in temp directories: the
+//! invariants every caller relies on (whole-or-nothing writes, parent rules,
+//! change stamps, deletion markers, stored HTML).
+
 use super::*;
 use std::collections::HashMap;
 
