@@ -3,3 +3,8 @@
 -- renderer that made it; HTML from another version is ignored and redone.
 ALTER TABLE comments ADD COLUMN html TEXT;
 ALTER TABLE comments ADD COLUMN html_version TEXT;
+
+-- Published comments of a thread in the order they were posted, so loading
+-- every thread for a bake streams from this index instead of sorting.
+CREATE INDEX comments_published ON comments (thread_id, id)
+    WHERE status IN ('approved', 'deleted');
