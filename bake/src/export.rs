@@ -31,7 +31,8 @@ pub struct Thread {
     pub id: String,
     /// The page URL the thread's first comment was posted from.
     pub url: String,
-    /// Published comments, oldest first. Parents always come before replies.
+    /// Published comments in the order they were posted (by id). Parents
+    /// always come before replies.
     pub comments: Vec<Comment>,
 }
 
