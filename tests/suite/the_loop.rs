@@ -199,18 +199,24 @@ fn a_comment_travels_from_the_form_to_the_baked_hugo_page() {
     );
 }
 
-#[test]
-fn moderating_an_unknown_comment_is_a_clear_error() {
+/// A receiver for `SITE` on a fresh database in a fresh directory.
+fn receiver_for_site(extra_env: &[(&str, &str)]) -> (tempfile::TempDir, Receiver) {
     let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
-    let db = dir.join("kiln.sqlite3");
+    let db = tmp.path().join("kiln.sqlite3");
     let receiver = Receiver::start(ReceiverOptions {
-        dir,
+        dir: tmp.path(),
         db: &db,
         origin: SITE,
         token: None,
-        extra_env: &[],
+        extra_env,
     });
+    (tmp, receiver)
+}
+
+#[test]
+fn moderating_an_unknown_comment_is_a_clear_error() {
+    let (tmp, receiver) = receiver_for_site(&[]);
+    let (dir, db) = (tmp.path(), receiver.db.clone());
     let page = format!("{SITE}/posts/hello-world/");
     let post = [
         ("thread", "/posts/hello-world/"),
@@ -254,16 +260,8 @@ fn moderating_an_unknown_comment_is_a_clear_error() {
 
 #[test]
 fn without_moderation_comments_are_published_at_once() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
-    let db = dir.join("kiln.sqlite3");
-    let receiver = Receiver::start(ReceiverOptions {
-        dir,
-        db: &db,
-        origin: SITE,
-        token: None,
-        extra_env: &[("KILN_MODERATION_ENABLED", "false")],
-    });
+    let (tmp, receiver) = receiver_for_site(&[("KILN_MODERATION_ENABLED", "false")]);
+    let (dir, db) = (tmp.path(), receiver.db.clone());
     let page = format!("{SITE}/posts/hello-world/");
     let post = [
         ("thread", "/posts/hello-world/"),
