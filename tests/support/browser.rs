@@ -191,11 +191,12 @@ impl Browser {
         ];
         let mut prefs = json!({});
         if !options.javascript {
-            // Two independent switches, both honoured by Chromium 156: the
-            // content setting a managed policy would set, and Blink's own
-            // setting. WebDriver's own scripts (used to find elements, read
-            // text and check readiness) run outside the page's settings and
-            // keep working. `javascript_off_means_off` below proves both.
+            // Two independent switches, each enough on its own with Chromium
+            // 156: the content setting a managed policy would set, and
+            // Blink's own setting. WebDriver's own scripts (used to read
+            // attributes and check readiness) are not the page's and keep
+            // working. The self-test `javascript_off_means_off_and_forms_still_post`
+            // fails if page scripts run.
             args.push("--blink-settings=scriptEnabled=false".to_string());
             prefs = json!({ "profile.managed_default_content_settings.javascript": 2 });
         }
