@@ -98,12 +98,6 @@ fn find_program(override_var: &str, names: &[&str]) -> Result<PathBuf> {
     bail!("none of {names:?} is in /usr/bin or on PATH")
 }
 
-/// In CI (and with `KILN_REQUIRE_TOOLS`) a missing browser is a failure, never
-/// a silent skip.
-fn tools_required() -> bool {
-    std::env::var_os("KILN_REQUIRE_TOOLS").is_some() || std::env::var_os("CI").is_some()
-}
-
 impl Browser {
     /// Starts chromedriver on a free loopback port and opens a session.
     pub fn start(options: BrowserOptions) -> Result<Browser> {
@@ -118,7 +112,7 @@ impl Browser {
     pub fn start_or_skip(options: BrowserOptions) -> Result<Option<Browser>> {
         match BrowserTools::find() {
             Ok(tools) => Browser::start_with(&tools, options).map(Some),
-            Err(err) if tools_required() => {
+            Err(err) if super::tools_required() => {
                 panic!("a browser test needs chromium and chromedriver: {err:#}; scripts/test installs them")
             }
             Err(err) => {
