@@ -170,15 +170,8 @@ struct Fixture {
 /// A receiver with an approved comment (1) and a pending one (2) in /t/, and
 /// an approved one (3) in /other/.
 fn fixture() -> Fixture {
-    let tmp = tempfile::tempdir().unwrap();
-    let db = tmp.path().join("kiln.sqlite3");
-    let receiver = Receiver::start(ReceiverOptions {
-        dir: tmp.path(),
-        db: &db,
-        origin: SITE,
-        token: None,
-        extra_env: &[],
-    });
+    let (tmp, receiver) = fresh_receiver(SITE, &[]);
+    let db = receiver.db.clone();
     let t = format!("{SITE}/t/");
     let other = format!("{SITE}/other/");
     for (thread, url) in [("/t/", &t), ("/t/", &t), ("/other/", &other)] {

@@ -199,23 +199,9 @@ fn a_comment_travels_from_the_form_to_the_baked_hugo_page() {
     );
 }
 
-/// A receiver for `SITE` on a fresh database in a fresh directory.
-fn receiver_for_site(extra_env: &[(&str, &str)]) -> (tempfile::TempDir, Receiver) {
-    let tmp = tempfile::tempdir().unwrap();
-    let db = tmp.path().join("kiln.sqlite3");
-    let receiver = Receiver::start(ReceiverOptions {
-        dir: tmp.path(),
-        db: &db,
-        origin: SITE,
-        token: None,
-        extra_env,
-    });
-    (tmp, receiver)
-}
-
 #[test]
 fn moderating_an_unknown_comment_is_a_clear_error() {
-    let (tmp, receiver) = receiver_for_site(&[]);
+    let (tmp, receiver) = fresh_receiver(SITE, &[]);
     let (dir, db) = (tmp.path(), receiver.db.clone());
     let page = format!("{SITE}/posts/hello-world/");
     let post = [
@@ -260,7 +246,7 @@ fn moderating_an_unknown_comment_is_a_clear_error() {
 
 #[test]
 fn without_moderation_comments_are_published_at_once() {
-    let (tmp, receiver) = receiver_for_site(&[("KILN_MODERATION_ENABLED", "false")]);
+    let (tmp, receiver) = fresh_receiver(SITE, &[("KILN_MODERATION_ENABLED", "false")]);
     let (dir, db) = (tmp.path(), receiver.db.clone());
     let page = format!("{SITE}/posts/hello-world/");
     let post = [

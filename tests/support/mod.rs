@@ -175,6 +175,21 @@ impl Drop for Receiver {
     }
 }
 
+/// A receiver for pages on `origin`, on a fresh database in a fresh
+/// directory (`kiln.sqlite3` inside it).
+pub fn fresh_receiver(origin: &str, extra_env: &[(&str, &str)]) -> (tempfile::TempDir, Receiver) {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("kiln.sqlite3");
+    let receiver = Receiver::start(ReceiverOptions {
+        dir: tmp.path(),
+        db: &db,
+        origin,
+        token: None,
+        extra_env,
+    });
+    (tmp, receiver)
+}
+
 /// A blocking HTTP client that does not follow redirects, so tests see the 303.
 pub fn http() -> reqwest::blocking::Client {
     reqwest::blocking::Client::builder()
