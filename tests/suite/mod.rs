@@ -6,3 +6,7 @@ mod cli;
 mod crash;
 mod hostile;
 mod the_loop;
+mod ssg_astro;
+mod ssg_hugo;
+mod ssg_jekyll;
+mod ssg_pelican;

@@ -1,0 +1,1 @@
+//! The astro adapter end to end (filled in with the adapter).

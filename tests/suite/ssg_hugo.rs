@@ -1,0 +1,1 @@
+//! The hugo adapter end to end (filled in with the adapter).

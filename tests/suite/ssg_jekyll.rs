@@ -1,0 +1,1 @@
+//! The jekyll adapter end to end (filled in with the adapter).

@@ -1,0 +1,1 @@
+//! The pelican adapter end to end (filled in with the adapter).
