@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use kiln_bake::{BakeOptions, ExportFile, Receiver, Source};
+use kiln_bake::{BakeOptions, ExportFile, FragmentOptions, Receiver, Source};
 use kiln_receiver::config::Config;
 use kiln_receiver::pages::render_options;
 use kiln_receiver::store::SqliteSource;
@@ -16,16 +16,19 @@ use crate::cli::BakeArgs;
 const SQLITE_MAGIC: &[u8] = b"SQLite format 3\0";
 
 pub fn run(config: &Config, args: BakeArgs) -> Result<()> {
-    if !args.output_dir.is_dir() {
-        bail!(
-            "{} is not a directory; build the site first (e.g. `hugo`) and pass its output directory",
-            args.output_dir.display()
-        );
+    if let Some(dir) = &args.output_dir {
+        if !dir.is_dir() {
+            bail!(
+                "{} is not a directory; build the site first (e.g. `hugo`) and pass its output directory",
+                dir.display()
+            );
+        }
     }
-    let from = args
-        .from
-        .clone()
-        .unwrap_or_else(|| config.database.path.display().to_string());
+    let from = match &args.from {
+        Some(from) => from.clone(),
+        None if !config.bake.from.is_empty() => config.bake.from.clone(),
+        None => config.database.path.display().to_string(),
+    };
     let is_url = from.starts_with("http://") || from.starts_with("https://");
     let mut source = open_source(&from, is_url, args.token.clone())?;
 
@@ -46,19 +49,38 @@ pub fn run(config: &Config, args: BakeArgs) -> Result<()> {
         }
         render.max_depth = depth;
     }
+    let site_url = args.site_url.clone().unwrap_or_else(|| config.site_url());
+    let Some(output_dir) = args.output_dir else {
+        // clap requires one of the two.
+        let dir = args
+            .fragments
+            .expect("--fragments when there is no OUTPUT_DIR");
+        let options = FragmentOptions {
+            dir: dir.clone(),
+            site_url,
+            render,
+        };
+        let summary = kiln_bake::bake_fragments(source.as_mut(), &options)
+            .with_context(|| format!("cannot write fragments to {}", dir.display()))?;
+        for warning in &summary.warnings {
+            eprintln!("warning: {warning}");
+        }
+        println!("{summary}");
+        return Ok(());
+    };
     let options = BakeOptions {
-        output_dir: args.output_dir.clone(),
-        site_url: args.site_url.clone().unwrap_or_else(|| config.site_url()),
+        output_dir: output_dir.clone(),
+        site_url,
         render,
         progress: !args.quiet && std::io::stderr().is_terminal(),
         state_file: args
             .state
             .clone()
-            .or_else(|| default_state_file(&args.output_dir)),
+            .or_else(|| default_state_file(&output_dir)),
         full: args.full,
     };
     let summary = kiln_bake::bake(source.as_mut(), &options)
-        .with_context(|| format!("cannot bake {}", args.output_dir.display()))?;
+        .with_context(|| format!("cannot bake {}", output_dir.display()))?;
     for warning in &summary.warnings {
         eprintln!("warning: {warning}");
     }

@@ -107,14 +107,24 @@ SOURCE is one of:
   an export JSON file         kiln bake --from comments.json public/
 
 Every element with data-kiln-thread=\"ID\" gets the thread and a reply form; an
-empty ID means the page's path (/posts/a/ for posts/a/index.html). Elements with
+empty ID means the page's path (/posts/a/ for posts/a/index.html, after the path
+of --site-url when the site lives under one, e.g. /blog/posts/a/). Elements with
 data-kiln-count=\"ID\" get the number of comments. Files are only rewritten when
-their bytes change, each atomically. Running bake twice changes nothing.")]
+their bytes change, each atomically. Running bake twice changes nothing.
+
+Dev servers (hugo server, astro dev) keep pages in memory, so there is nothing
+to bake. With --fragments DIR, bake writes DIR/<sha256 of the thread id>.html
+holding what that thread's placeholder would get, and DIR/counts.json; the SSG
+adapters include them. Only files whose bytes change are written:
+  kiln bake --fragments assets/kiln                # beside `hugo server`")]
 pub struct BakeArgs {
     /// The built site to bake into (e.g. Hugo's public/)
-    #[arg(value_name = "OUTPUT_DIR")]
-    pub output_dir: PathBuf,
-    /// Where the comments come from [default: the configured database]
+    #[arg(value_name = "OUTPUT_DIR", required_unless_present = "fragments")]
+    pub output_dir: Option<PathBuf>,
+    /// Instead of baking a built site, write one fragment file per thread into DIR, for SSG dev servers (see below)
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["output_dir", "state", "full"])]
+    pub fragments: Option<PathBuf>,
+    /// Where the comments come from [default: bake.from, else the configured database]
     #[arg(long, value_name = "SOURCE")]
     pub from: Option<String>,
     /// Token for a receiver URL source

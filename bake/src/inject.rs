@@ -55,6 +55,16 @@ pub fn published_path(relative: &str) -> String {
     url.path().to_owned()
 }
 
+/// The path of the site's base URL without its trailing slash: `/blog` for
+/// `https://example.org/blog/`, empty for a site at the root (or a relative
+/// or unparsable URL). It prefixes the default thread id, so an empty
+/// `data-kiln-thread` means the path a browser shows, base path included.
+pub fn base_path(site_url: &str) -> String {
+    url::Url::parse(site_url)
+        .map(|u| u.path().trim_end_matches('/').to_owned())
+        .unwrap_or_default()
+}
+
 /// Decodes character references in an attribute value, which lol_html hands
 /// over raw: numeric ones (`&#39;`, `&#x2F;`) and the named ones templating
 /// engines emit (`&amp;`, `&lt;`, `&gt;`, `&quot;`, `&apos;`, `&nbsp;`).
@@ -127,6 +137,8 @@ pub struct Placing<'a> {
     pub stamps: &'a HashMap<String, Stamp>,
     /// Prefix of page URLs, without a trailing slash.
     pub site_url: &'a str,
+    /// The site's [`base_path`], which prefixes default thread ids.
+    pub base: &'a str,
 }
 
 /// What one pass over a page found (and, when rewriting, produced).
@@ -150,8 +162,9 @@ impl PageReport {
 }
 
 /// Finds the ids a page's placeholders refer to, without rendering anything.
-pub fn scan_page(bytes: &[u8], relative: &str) -> Result<PageReport> {
-    let (_, report) = run(bytes, relative, None)?;
+/// `base` is the site's [`base_path`].
+pub fn scan_page(bytes: &[u8], relative: &str, base: &str) -> Result<PageReport> {
+    let (_, report) = run(bytes, relative, base, None)?;
     Ok(report)
 }
 
@@ -161,20 +174,22 @@ pub fn rewrite_page(
     relative: &str,
     placing: &Placing<'_>,
 ) -> Result<(Vec<u8>, PageReport)> {
-    run(bytes, relative, Some(placing))
+    run(bytes, relative, placing.base, Some(placing))
 }
 
 /// One lol_html pass; with `placing` it rewrites, without it it only looks.
 fn run(
     bytes: &[u8],
     relative: &str,
+    base: &str,
     placing: Option<&Placing<'_>>,
 ) -> Result<(Vec<u8>, PageReport)> {
     let path = published_path(relative);
+    let default_id = format!("{base}{path}");
     let report = RefCell::new(PageReport::default());
     let mut placed = 0usize;
     let thread_handler = |el: &mut Element<'_, '_>| -> lol_html::HandlerResult {
-        let Some(id) = placeholder_id(el, THREAD_ATTR, &path, relative, &report) else {
+        let Some(id) = placeholder_id(el, THREAD_ATTR, &default_id, relative, &report) else {
             return Ok(());
         };
         if let Some(placing) = placing {
@@ -201,7 +216,7 @@ fn run(
         Ok(())
     };
     let count_handler = |el: &mut Element<'_, '_>| -> lol_html::HandlerResult {
-        let Some(id) = placeholder_id(el, COUNT_ATTR, &path, relative, &report) else {
+        let Some(id) = placeholder_id(el, COUNT_ATTR, &default_id, relative, &report) else {
             return Ok(());
         };
         if let Some(placing) = placing {
@@ -250,13 +265,13 @@ fn run(
 fn placeholder_id(
     el: &Element<'_, '_>,
     attr: &str,
-    path: &str,
+    default_id: &str,
     relative: &str,
     report: &RefCell<PageReport>,
 ) -> Option<String> {
     let raw = el.get_attribute(attr).unwrap_or_default();
     let id = if raw.is_empty() {
-        path.to_owned()
+        default_id.to_owned()
     } else {
         decode_attribute(&raw)
     };
@@ -437,7 +452,7 @@ mod tests {
              <div data-kiln-thread=\"{long}\"></div><div data-kiln-thread=\"a&#10;b\"></div>\
              <img data-kiln-thread=\"x\">"
         );
-        let report = scan_page(html.as_bytes(), "a/index.html").unwrap();
+        let report = scan_page(html.as_bytes(), "a/index.html", "").unwrap();
         assert_eq!(report.threads, ["/a/"]);
         assert_eq!(report.counts, ["/b/"]);
         assert_eq!(report.warnings.len(), 3, "{:?}", report.warnings);

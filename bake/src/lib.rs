@@ -3,9 +3,11 @@
 //!
 //! `source` → `render` (with `markdown`) → `inject`, driven by [`bake`];
 //! `walk` finds the pages and `state` lets a re-bake skip pages that cannot
-//! have changed.
+//! have changed. [`bake_fragments`] is the dev-server mode: one file per
+//! thread instead of rewritten pages.
 
 pub mod export;
+pub mod fragments;
 pub mod inject;
 pub mod markdown;
 pub mod render;
@@ -23,6 +25,7 @@ use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::export::Thread;
+pub use crate::fragments::{bake_fragments, fragment_name, FragmentOptions, FragmentSummary};
 use crate::inject::{
     has_marker, rewrite_page, scan_page, write_atomic, FileMeta, PageReport, Placing,
 };
@@ -154,7 +157,8 @@ pub fn bake(source: &mut dyn Source, opts: &BakeOptions) -> Result<Summary> {
     let listing = walk::list(root, dirs)?;
     summary.pages_scanned = listing.files.len();
 
-    let plan = Plan::new(&listing.files, prior, &stamps)?;
+    let base = inject::base_path(site_url);
+    let plan = Plan::new(&listing.files, prior, &stamps, &base)?;
     summary.pages_skipped = plan.skipped.len();
     let threads = match &plan.needed {
         None => source.threads(None),
@@ -169,6 +173,7 @@ pub fn bake(source: &mut dyn Source, opts: &BakeOptions) -> Result<Summary> {
         threads: &threads,
         stamps: &stamps,
         site_url,
+        base: &base,
     };
     let bar = progress_bar(opts.progress, plan.todo.len());
     let results: Vec<Processed> = plan
@@ -252,6 +257,7 @@ impl<'a> Plan<'a> {
         files: &'a [PageFile],
         prior: Option<State>,
         stamps: &HashMap<String, Stamp>,
+        base: &str,
     ) -> Result<Self> {
         let Some(mut prior) = prior else {
             return Ok(Plan {
@@ -303,7 +309,7 @@ impl<'a> Plan<'a> {
                 let bytes = std::fs::read(&file.path)
                     .with_context(|| format!("reading {}", file.path.display()))?;
                 if has_marker(&bytes) {
-                    scan_page(&bytes, &file.relative)
+                    scan_page(&bytes, &file.relative, base)
                 } else {
                     Ok(PageReport::default())
                 }

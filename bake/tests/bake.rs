@@ -567,3 +567,136 @@ fn missing_output_dir_is_a_clear_error() {
         "{err:#}"
     );
 }
+
+#[test]
+fn an_empty_id_includes_the_base_path_of_the_site_url() {
+    let site = Site::new(&[(
+        "posts/a/index.html",
+        page("A", "<div data-kiln-thread></div><b data-kiln-count></b>"),
+    )]);
+    let mut source = MemorySource::new(vec![thread(
+        "/blog/posts/a/",
+        vec![comment(1, None, "Ann", "Under a base path")],
+    )]);
+    let mut opts = site.options();
+    opts.site_url = "https://example.org/blog".into();
+    bake(&mut source, &opts).unwrap();
+    let a = site.read("posts/a/index.html");
+    assert!(a.contains("Under a base path"), "{a}");
+    assert!(
+        a.contains("name=\"thread\" value=\"/blog/posts/a/\""),
+        "{a}"
+    );
+    assert!(
+        a.contains("name=\"url\" value=\"https://example.org/blog/posts/a/\""),
+        "{a}"
+    );
+    assert!(a.contains("<b data-kiln-count>1 comment</b>"), "{a}");
+}
+
+mod fragments {
+    use super::*;
+    use kiln_bake::{bake_fragments, fragment_name, FragmentOptions};
+
+    fn options(dir: &Path) -> FragmentOptions {
+        FragmentOptions {
+            dir: dir.to_owned(),
+            site_url: "http://127.0.0.1:1313/blog".into(),
+            render: RenderOptions {
+                receiver_url: "http://127.0.0.1:8080".into(),
+                ..RenderOptions::default()
+            },
+        }
+    }
+
+    /// Name, bytes and mtime of every file in `dir`.
+    fn files(dir: &Path) -> Vec<(String, Vec<u8>, SystemTime)> {
+        let mut out: Vec<_> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                let meta = e.metadata().unwrap();
+                (
+                    e.file_name().into_string().unwrap(),
+                    fs::read(e.path()).unwrap(),
+                    meta.modified().unwrap(),
+                )
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn one_file_per_thread_rewritten_only_when_it_changes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("frags");
+        fs::create_dir(&dir).unwrap();
+        fs::write(dir.join("notes.html"), "the author's own file").unwrap();
+        let stale = fragment_name("/blog/gone/");
+        fs::write(dir.join(&stale), "a thread that no longer exists").unwrap();
+        let mut source = MemorySource::new(vec![
+            thread(
+                "/blog/posts/a/",
+                vec![
+                    comment(1, None, "Ann", "First"),
+                    comment(2, Some(1), "Bo", "Reply"),
+                ],
+            ),
+            thread("legacy-42", vec![comment(3, None, "Cy", "Imported")]),
+        ]);
+
+        let summary = bake_fragments(&mut source, &options(&dir)).unwrap();
+        assert_eq!(
+            (summary.threads, summary.files_changed, summary.removed),
+            (2, 3, 1)
+        );
+        let a = fs::read_to_string(dir.join(fragment_name("/blog/posts/a/"))).unwrap();
+        assert!(a.starts_with("<div class=\"kiln-thread\""), "{a}");
+        assert!(a.contains("First") && a.contains("Reply") && !a.contains("Imported"));
+        assert!(
+            a.contains("name=\"url\" value=\"http://127.0.0.1:1313/blog/posts/a/\""),
+            "{a}"
+        );
+        let legacy = fs::read_to_string(dir.join(fragment_name("legacy-42"))).unwrap();
+        assert!(
+            legacy.contains("name=\"url\" value=\"http://127.0.0.1:1313/blog/\""),
+            "an id that is not a path returns readers to the site: {legacy}"
+        );
+        let counts: serde_json::Value =
+            serde_json::from_slice(&fs::read(dir.join("counts.json")).unwrap()).unwrap();
+        assert_eq!(
+            counts,
+            serde_json::json!({"/blog/posts/a/": 2, "legacy-42": 1})
+        );
+        assert!(!dir.join(&stale).exists(), "stale fragments are removed");
+        assert_eq!(
+            fs::read_to_string(dir.join("notes.html")).unwrap(),
+            "the author's own file",
+            "other files are left alone"
+        );
+
+        // Nothing changed: nothing is written.
+        let before = files(&dir);
+        std::thread::sleep(Duration::from_millis(20));
+        let again = bake_fragments(&mut source, &options(&dir)).unwrap();
+        assert_eq!(again.files_changed, 0);
+        assert_eq!(files(&dir), before);
+
+        // A new comment on one thread: its fragment and the counts change.
+        source.add("legacy-42", comment(4, None, "Di", "Another"));
+        let third = bake_fragments(&mut source, &options(&dir)).unwrap();
+        assert_eq!(third.files_changed, 2);
+        let after = files(&dir);
+        let changed: Vec<&str> = before
+            .iter()
+            .zip(&after)
+            .filter(|(b, a)| b != a)
+            .map(|(b, _)| b.0.as_str())
+            .collect();
+        let legacy_name = fragment_name("legacy-42");
+        let mut expected = vec!["counts.json", legacy_name.as_str()];
+        expected.sort();
+        assert_eq!(changed, expected);
+    }
+}

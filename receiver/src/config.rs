@@ -130,6 +130,11 @@ impl Default for Limits {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Bake {
+    /// Where `kiln bake` reads comments when `--from` is not given: a
+    /// receiver's URL (with `KILN_TOKEN`), an SQLite file or an export file.
+    /// Default: empty, meaning `database.path`. SSG adapters run bake in the
+    /// site's directory, so this is how a site points them at its receiver.
+    pub from: String,
     /// The site's public base URL (e.g. `https://example.org`), used to build
     /// each page's URL in the form. Default: empty, meaning the first of
     /// `sites.origins`.
@@ -142,6 +147,7 @@ pub struct Bake {
 impl Default for Bake {
     fn default() -> Self {
         Bake {
+            from: String::new(),
             site_url: String::new(),
             max_depth: 4,
         }
