@@ -5,6 +5,9 @@
 #![allow(dead_code)]
 
 pub mod browser;
+mod sites;
+
+pub use sites::*;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
