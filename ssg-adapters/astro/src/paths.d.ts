@@ -1,0 +1,2 @@
+// Types for kiln-astro/paths.
+export function publishedPath(path: string): string;
