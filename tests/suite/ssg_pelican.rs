@@ -2,8 +2,9 @@
 //! `scripts/install-tools` fills with pip builds `examples/pelican` in both
 //! of Pelican's URL styles (`{slug}.html`, `{slug}/index.html`), at the root
 //! and under a `SITEURL` with a path. The plugin's `finalized` hook bakes
-//! against a real receiver, and a rebuild changes nothing. A third build shows
-//! the fragments that `kiln bake --fragments` wrote, with no bake at all.
+//! against a real receiver, and a rebuild changes nothing. Another build shows
+//! the fragments that `kiln bake --fragments` wrote, with no bake at all. The
+//! plugin in the venv must be the repository's, and its unit tests pass.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -143,6 +144,8 @@ fn ssg_pelican_includes_fragments_when_nothing_is_baked() {
             (_, Err(e)) => panic!("no fragment for {id}: {e}"),
         }
     }
+    let form = attribute_values(&site.read(style.posts[0].0), "action");
+    assert_eq!(form, [format!("{}/comments", site.seeded.receiver.url)]);
     let nesting = |file: &str| comment_nesting(&site.read(file));
     assert_eq!(nesting(style.posts[0].0), [(1, None), (2, Some(1))]);
     assert_eq!(nesting(style.posts[1].0), [(4, None)]);
