@@ -84,22 +84,17 @@ module Jekyll
     end
 
     # The thread id of a page (a page, post or document as Liquid sees it), or
-    # nil when it has `comments: false`. By default the published URL path,
-    # base path included, exactly as a browser's `location.pathname` shows it;
-    # `kiln_thread` in the front matter overrides it.
-    def thread_id(site, page)
+    # nil when it has `comments: false`. By default the page's published path,
+    # base path included, exactly as a browser's `location.pathname` shows it:
+    # what `{{ page.url | relative_url }}` gives, which is `site.baseurl` +
+    # `page.url`. A `kiln_thread` in the front matter overrides it.
+    def thread_id(context, page)
       return nil if page["comments"] == false
 
       own = page["kiln_thread"]
-      return own.to_s unless own.nil? || own.to_s.empty?
+      return own.to_s if own && !own.to_s.empty?
 
-      base_path(site) + page["url"].to_s
-    end
-
-    # `site.baseurl` as a path prefix: "" or "/blog" (never a trailing slash).
-    def base_path(site)
-      base = site.config["baseurl"].to_s.sub(%r!/+\z!, "")
-      base.empty? || base.start_with?("/") ? base : "/#{base}"
+      context.invoke("relative_url", page["url"]).to_s
     end
 
     def escape(value)
@@ -126,7 +121,9 @@ module Jekyll
       dir = fragments_dir(site) or return ""
       path = File.join(dir, "counts.json")
       depend_on(site, page, path)
-      count = counts(path)[id]
+      counts = counts(path) or return ""
+      # counts.json lists every thread with comments; any other has none.
+      count = counts.fetch(id, 0)
       return "" unless count.is_a?(Integer)
 
       case count
@@ -136,8 +133,11 @@ module Jekyll
       end
     end
 
-    # counts.json, parsed once per version of the file.
+    # counts.json as a Hash (parsed once per version of the file), or nil
+    # when there is none.
     def counts(path)
+      return nil unless File.file?(path)
+
       stat = File.stat(path)
       key = [path, stat.mtime, stat.size]
       return @counts[1] if @counts && @counts[0] == key
@@ -146,10 +146,10 @@ module Jekyll
       @counts = [key, parsed.is_a?(Hash) ? parsed : {}]
       @counts[1]
     rescue SystemCallError
-      {}
+      nil
     rescue JSON::ParserError => e
       Jekyll.logger.warn "kiln:", "ignoring #{path}: #{e.message}"
-      {}
+      nil
     end
 
     # Under `--incremental`, a page must be rebuilt when its fragment changes.
@@ -213,7 +213,7 @@ module Jekyll
       def render(context)
         site = context.registers[:site]
         page = context.registers[:page]
-        id = Kiln.thread_id(site, page) or return ""
+        id = Kiln.thread_id(context, page) or return ""
 
         %(<section class="kiln-comments" data-kiln-thread="#{Kiln.escape(id)}">) +
           Kiln.fragment(site, page, id) + "</section>"
@@ -238,7 +238,7 @@ module Jekyll
         target = context.evaluate(@target)
         id = case target
              when String then target
-             when Hash, Liquid::Drop then Kiln.thread_id(site, target)
+             when Hash, Liquid::Drop then Kiln.thread_id(context, target)
              else
                raise Liquid::ArgumentError, "kiln_count: `#{@markup}` is #{target.inspect}, " \
                                             "not a page or post"
