@@ -252,7 +252,7 @@ fn ssg_jekyll_includes_fragments_when_nothing_is_baked() {
         run_ok(&mut bake);
     };
     bake_fragments();
-    let log = site.build(&jekyll);
+    let log = site.build_with(&jekyll, &[], &["--incremental"]);
     assert!(
         !log.contains("kiln: scanned"),
         "bake: false bakes nothing:\n{log}"
@@ -302,24 +302,39 @@ fn ssg_jekyll_includes_fragments_when_nothing_is_baked() {
         );
     }
 
-    // A first comment on the third post: new fragments, and the next build
-    // shows it.
-    let (file, id) = &site.posts[2];
-    let new = site.seeded.add_approved(
-        id,
-        &format!("{ORIGIN}{id}"),
-        "A comment for the dev server.",
-    );
+    // New comments on the first post (whose fragment changes) and on the
+    // third (whose fragment appears): an incremental build, which rebuilds
+    // only pages whose sources changed, shows both, because each page
+    // depends on its fragment and the lists on counts.json.
+    let add = |i: usize| {
+        let id = &site.posts[i].1;
+        let text = "A comment for the dev server.";
+        site.seeded.add_approved(id, &format!("{ORIGIN}{id}"), text)
+    };
+    let (first, third) = (add(0), add(2));
     bake_fragments();
-    site.build(&jekyll);
-    assert_eq!(comment_nesting(&site.read(file)), [(new, None)]);
+    site.build_with(&jekyll, &[], &["--incremental"]);
     assert_eq!(
-        texts_of(
-            &site.read("index.html"),
-            &format!("[data-kiln-count=\"{id}\"]")
-        ),
-        ["1 comment"]
+        comment_nesting(&site.read(&site.posts[0].0)),
+        [(1, None), (2, Some(1)), (first, None)]
     );
+    assert_eq!(
+        comment_nesting(&site.read(&site.posts[2].0)),
+        [(third, None)]
+    );
+    let list = site.read("index.html");
+    for ((_, id), words) in site
+        .posts
+        .iter()
+        .zip(["3 comments", "1 comment", "1 comment"])
+    {
+        let counted = texts_of(&list, &format!("[data-kiln-count=\"{id}\"]"));
+        assert_eq!(
+            counted,
+            [words],
+            "the count of {id} after an incremental build"
+        );
+    }
 }
 
 #[test]
