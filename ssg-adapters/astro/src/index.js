@@ -46,11 +46,20 @@ export default function kiln(options = {}) {
         const dir = shared.fragmentsDir;
         if (!dir) return;
         server.watcher.add(dir);
+        // One bake rewrites a fragment and counts.json together: wait a
+        // moment so the browser reloads once, with both in place.
+        const changed = new Set();
+        let timer;
         const reload = (file) => {
           const rel = relative(dir, file);
           if (!rel || rel.startsWith('..') || isAbsolute(rel)) return;
-          logger.info(`comments changed (${rel}), reloading`);
-          server.ws.send({ type: 'full-reload', path: '*' });
+          changed.add(rel);
+          clearTimeout(timer);
+          timer = setTimeout(() => {
+            logger.info(`comments changed (${changed.size} file(s) in ${relative(root, dir) || dir}), reloading`);
+            changed.clear();
+            server.ws.send({ type: 'full-reload', path: '*' });
+          }, 100);
         };
         server.watcher.on('add', reload);
         server.watcher.on('change', reload);
