@@ -119,9 +119,34 @@ fn ssg_jekyll_hook_bakes_extensionless_permalinks() {
             ("third.html", "/third"),
         ],
     });
+    // A `kiln_thread` with characters HTML gives meaning to: the tags
+    // escape it, and bake reads back the same id.
+    let odd = r#"welcome "2019" & <more>"#;
+    let moved = site.dir.join("_posts/2024-04-01-moved.md");
+    let text = std::fs::read_to_string(&moved).unwrap().replace(
+        "kiln_thread: welcome-2019",
+        &format!("kiln_thread: '{odd}'"),
+    );
+    std::fs::write(&moved, text).unwrap();
+    let new = site
+        .seeded
+        .add_approved(odd, &format!("{ORIGIN}/moved"), "Under an odd id.");
     site.build(&jekyll);
     site.check();
     site.rebuild_changes_nothing(&jekyll);
+    // The attribute as written (the parser hands it over undecoded), and
+    // the comment filed under the decoded id on that page.
+    let escaped = "welcome &quot;2019&quot; &amp; &lt;more&gt;";
+    let page = site.read("moved.html");
+    assert_eq!(attribute_values(&page, "data-kiln-thread"), [escaped]);
+    assert_eq!(comment_nesting(&page), [(new, None)]);
+    assert_eq!(
+        texts_of(
+            &site.read("index.html"),
+            &format!("[data-kiln-count='{escaped}']")
+        ),
+        ["1 comment"]
+    );
 }
 
 #[test]
