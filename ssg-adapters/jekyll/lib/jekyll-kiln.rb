@@ -255,13 +255,16 @@ end
 Liquid::Template.register_tag("kiln_comments", Jekyll::Kiln::CommentsTag)
 Liquid::Template.register_tag("kiln_count", Jekyll::Kiln::CountTag)
 
-# Never publish kiln's own files. (Before the settings are checked: this hook
-# runs outside the build, where an error would end in a backtrace.)
+# Never publish kiln's own files: its configuration, the fragments, and a
+# comment database kept beside the site (`kiln serve` run in the site's
+# directory creates kiln.sqlite3 there, e-mail addresses and all). (Before the
+# settings are checked: this hook runs outside the build, where an error
+# would end in a backtrace.)
 Jekyll::Hooks.register :site, :after_init do |site|
   kiln = site.config["kiln"]
   fragments = kiln["fragments"] if kiln.is_a?(Hash)
   fragments = Jekyll::Kiln::DEFAULTS["fragments"] unless fragments.is_a?(String)
-  site.exclude = (site.exclude || []) | ["kiln.toml", fragments]
+  site.exclude = (site.exclude || []) | ["kiln.toml", fragments, "*.sqlite3", "*.sqlite3-*"]
 end
 
 # Check the settings at the start of every build, so a mistake stops it with
