@@ -70,6 +70,20 @@ fn astro_7_file_format_under_a_base_path() {
     });
 }
 
+/// The adapter's own unit tests of its thread-id rules (`npm test` there),
+/// with node's test runner.
+#[test]
+fn thread_id_rules() {
+    let Some(node) = require_tool("node", "KILN_NODE") else {
+        return;
+    };
+    run_ok(
+        Command::new(node)
+            .current_dir(repo_root().join("ssg-adapters/astro"))
+            .args(["--test", "test/"]),
+    );
+}
+
 /// One URL style of the example site, the Astro that builds it, and what
 /// its pages must carry.
 struct Variant<'a> {
