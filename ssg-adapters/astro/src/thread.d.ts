@@ -8,3 +8,4 @@ export function fragmentName(thread: string): string;
 export function threadFor(pathname: string, settings?: UrlSettings): string;
 export function readFragment(dir: string | null | undefined, thread: string): string | undefined;
 export function readCount(dir: string | null | undefined, thread: string): number | undefined;
+export function countWords(count: number): string;

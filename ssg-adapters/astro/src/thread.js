@@ -61,8 +61,8 @@ export function readFragment(dir, thread) {
 }
 
 /**
- * The approved-comment count for `thread` from `<dir>/counts.json`, or
- * `undefined` when fragments were never baked or the thread has none.
+ * The approved-comment count for `thread` from `<dir>/counts.json`: 0 for a
+ * thread it does not list, `undefined` when fragments were never baked.
  */
 export function readCount(dir, thread) {
   if (!dir) return undefined;
@@ -73,6 +73,13 @@ export function readCount(dir, thread) {
     if (err.code === 'ENOENT') return undefined;
     throw err;
   }
-  const count = JSON.parse(text)[thread];
+  const count = JSON.parse(text)[thread] ?? 0;
   return Number.isInteger(count) ? count : undefined;
+}
+
+/** A count in the words of kiln's built-in count template. */
+export function countWords(count) {
+  if (count === 0) return 'No comments yet';
+  if (count === 1) return '1 comment';
+  return `${count} comments`;
 }

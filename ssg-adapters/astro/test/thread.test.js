@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fragmentName, readCount, readFragment, threadFor } from '../src/thread.js';
+import { countWords, fragmentName, readCount, readFragment, threadFor } from '../src/thread.js';
 
 test("'directory' pages end in a slash", () => {
   for (const path of ['/posts/a', '/posts/a/', '/posts/a?page=2', '/posts/a#kiln-received']) {
@@ -54,6 +54,12 @@ test('fragments are found by the sha256 of the thread id', () => {
   writeFileSync(join(dir, 'counts.json'), JSON.stringify({ '/posts/a/': 3 }));
   assert.equal(readFragment(dir, '/posts/a/'), '<p>thread</p>');
   assert.equal(readCount(dir, '/posts/a/'), 3);
-  assert.equal(readCount(dir, '/posts/b/'), undefined);
+  assert.equal(readCount(dir, '/posts/b/'), 0, 'a thread counts.json does not list has none');
   assert.equal(readFragment(null, '/posts/a/'), undefined);
+});
+
+test("counts read as kiln's built-in count template says them", () => {
+  assert.equal(countWords(0), 'No comments yet');
+  assert.equal(countWords(1), '1 comment');
+  assert.equal(countWords(12), '12 comments');
 });
