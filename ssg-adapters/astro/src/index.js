@@ -12,8 +12,15 @@ import { fileURLToPath } from 'node:url';
 const VIRTUAL_CONFIG = 'virtual:kiln-astro/config';
 const RESOLVED_CONFIG = `\0${VIRTUAL_CONFIG}`;
 
+const OPTIONS = ['bake', 'bin', 'args', 'strict', 'fragments'];
+
 /** @param {import('./index.d.ts').KilnOptions} [options] */
 export default function kiln(options = {}) {
+  for (const key of Object.keys(options)) {
+    if (!OPTIONS.includes(key)) {
+      throw new TypeError(`kiln-astro: unknown option \`${key}\`; the options are ${OPTIONS.join(', ')}`);
+    }
+  }
   const settings = {
     bake: options.bake ?? true,
     bin: options.bin,
@@ -23,6 +30,9 @@ export default function kiln(options = {}) {
   };
   if (!Array.isArray(settings.args) || settings.args.some((a) => typeof a !== 'string')) {
     throw new TypeError('kiln-astro: `args` must be an array of strings');
+  }
+  if (settings.fragments !== false && typeof settings.fragments !== 'string') {
+    throw new TypeError('kiln-astro: `fragments` must be a folder name or false');
   }
   // What the components need, filled in once Astro's config is final.
   const shared = { format: 'directory', base: '/', fragmentsDir: null };
