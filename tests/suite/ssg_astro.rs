@@ -70,10 +70,10 @@ fn astro_7_file_format_under_a_base_path() {
     });
 }
 
-/// The adapter's own unit tests of its thread-id rules (`npm test` there),
-/// with node's test runner.
+/// The adapter's own unit tests (`npm test` there: thread-id rules and
+/// option checks), with node's test runner.
 #[test]
-fn thread_id_rules() {
+fn adapter_unit_tests() {
     let Some(node) = require_tool("node", "KILN_NODE") else {
         return;
     };
