@@ -21,7 +21,8 @@ Quick start:
   kiln serve --origin http://127.0.0.1:1313      # accept comments
   kiln queue                                      # see what awaits moderation
   kiln approve 1                                  # publish comment 1
-  hugo && kiln bake public/                       # put comments into the site";
+  hugo && kiln bake public/                       # put comments into the site
+  kiln init hugo                                  # or jekyll, pelican, astro: set up a site";
 
 /// kiln: comments baked into static sites.
 ///
@@ -69,6 +70,32 @@ pub enum Command {
     Export(ExportArgs),
     /// Render approved comments into a built site's HTML
     Bake(BakeArgs),
+    /// Set kiln up in a Hugo, Jekyll, Pelican or Astro site: kiln.toml and the adapter
+    Init(InitArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Writes SITE_DIR/kiln.toml (commented) and copies the adapter's files into the
+site, then prints what to add to your templates and configuration. A file that
+exists with other contents is never replaced without --force; nothing is
+written at all if any would be. --print shows everything instead of writing.
+
+  kiln init hugo my-site/
+  kiln init               # in a site's directory: the generator is detected")]
+pub struct InitArgs {
+    /// The site's generator [default: detected from its configuration file]
+    #[arg(value_enum, value_name = "SSG")]
+    pub ssg: Option<crate::init::Ssg>,
+    /// The site's directory [default: the current directory]
+    #[arg(value_name = "SITE_DIR")]
+    pub site_dir: Option<PathBuf>,
+    /// Replace files that exist with other contents
+    #[arg(long)]
+    pub force: bool,
+    /// Print the files and instructions instead of writing anything
+    #[arg(long, conflicts_with = "force")]
+    pub print: bool,
 }
 
 #[derive(Debug, Args)]

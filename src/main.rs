@@ -4,6 +4,7 @@
 
 mod bake;
 mod cli;
+mod init;
 mod moderate;
 
 use std::io::{IsTerminal, Write};
@@ -57,6 +58,10 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<()> {
+    // `init` prepares a site that may have no (valid) kiln.toml yet.
+    if let Command::Init(args) = cli.command {
+        return init::run(args);
+    }
     let mut config = Config::load(cli.global.config.as_deref()).context(UsageError)?;
     if let Some(db) = &cli.global.db {
         config.database.path = db.clone();
@@ -83,6 +88,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Delete(args) => moderate::delete(&config, &args.ids),
         Command::Export(args) => moderate::export(&config, args.output.as_deref()),
         Command::Bake(args) => bake::run(&config, args),
+        Command::Init(_) => unreachable!("handled before the configuration is loaded"),
     }
 }
 

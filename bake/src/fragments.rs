@@ -134,6 +134,10 @@ pub fn bake_fragments(source: &mut dyn Source, opts: &FragmentOptions) -> Result
         counts.insert(thread.id.as_str(), approved_count(thread));
         summary.threads += 1;
     }
+    // counts.json goes last, after every fragment: Hugo (0.123 and later)
+    // remembers a missing resource until something the page read changes, so
+    // the Hugo adapter has a page without a fragment read counts.json, and
+    // must see the new fragment by the time that file changes.
     let mut json = serde_json::to_vec_pretty(&counts)?;
     json.push(b'\n');
     summary.files_changed += usize::from(write_if_changed(&opts.dir.join(COUNTS_FILE), &json)?);

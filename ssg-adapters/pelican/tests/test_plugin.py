@@ -89,7 +89,7 @@ class Placeholders(unittest.TestCase):
 
     def test_unbaked_placeholders(self):
         html = placeholders.comments(article("a/"), self.settings)
-        self.assertTrue(html.startswith('<section class="kiln-section" data-kiln-thread="/a/">'))
+        self.assertTrue(html.startswith('<section class="kiln-comments" data-kiln-thread="/a/">'))
         self.assertIn(placeholders.UNBAKED_THREAD, html)
         self.assertEqual(
             placeholders.count(article("a/"), self.settings),

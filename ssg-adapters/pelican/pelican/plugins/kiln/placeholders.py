@@ -124,7 +124,7 @@ def comments(content: Any, settings: Mapping[str, Any]) -> Markup:
         attributes += f' data-kiln-url="{escape(url)}"'
     inner = _read_fragment(os.path.join(fragments_dir(settings), fragment_name(thread)))
     body = Markup(inner) if inner is not None else Markup(UNBAKED_THREAD)
-    return Markup(f'<section class="kiln-section"{attributes}>\n{body}\n</section>')
+    return Markup(f'<section class="kiln-comments"{attributes}>\n{body}\n</section>')
 
 
 def count(content: Any, settings: Mapping[str, Any]) -> Markup:
