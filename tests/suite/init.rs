@@ -227,6 +227,9 @@ fn a_jekyll_site_set_up_by_init_bakes_on_every_build() {
         "---\n---\n<html><body><ul>{% for post in site.posts %}<li>{{ post.title }} {% kiln_count post %}</li>{% endfor %}</ul></body></html>\n",
     );
     kiln_ok(site, &["init", "jekyll"]);
+    // `kiln serve` run in the site's directory keeps its database there.
+    write(site, "kiln.sqlite3", "e-mail addresses live here");
+    write(site, "kiln.sqlite3-wal", "and here");
 
     let seeded = seed("http://127.0.0.1:1313", THREADS);
     let mut build = Command::new(&jekyll);
@@ -237,8 +240,7 @@ fn a_jekyll_site_set_up_by_init_bakes_on_every_build() {
     run_ok(&mut build);
     let out = site.join("_site");
     check_baked(&seeded, &pages(&out));
-    assert!(
-        !out.join("kiln.toml").exists(),
-        "kiln's configuration is never published"
-    );
+    for private in ["kiln.toml", "kiln.sqlite3", "kiln.sqlite3-wal"] {
+        assert!(!out.join(private).exists(), "{private} is never published");
+    }
 }
