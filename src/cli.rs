@@ -66,6 +66,13 @@ pub enum Command {
     Reject(IdsArgs),
     /// Delete comments in any state (a published comment with replies stays as "deleted")
     Delete(IdsArgs),
+    /// Mark pending comments as spam: kept on record, never published
+    Spam(IdsArgs),
+    /// Show everything about one comment: status, thread, page, author, e-mail, IP, text, HTML
+    Show(ShowArgs),
+    /// Manage the admin page (/admin): set its password
+    #[command(subcommand)]
+    Admin(AdminCommand),
     /// Write every published comment as export JSON (the format the export API serves)
     Export(ExportArgs),
     /// Render approved comments into a built site's HTML
@@ -116,6 +123,27 @@ pub struct IdsArgs {
     /// Comment ids, as shown by `kiln queue`
     #[arg(required = true, value_name = "ID")]
     pub ids: Vec<i64>,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Comment id, as shown by `kiln queue`
+    #[arg(value_name = "ID")]
+    pub id: i64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Set the admin page's password (read from standard input, or prompted for without echo)
+    #[command(after_help = "\
+The password is never taken from the command line, where other users and the
+shell history would see it. On a terminal you are asked for it twice, without
+echo; otherwise the first line of standard input is used:
+  kiln admin set-password
+  printf '%s\\n' \"$KILN_ADMIN_PASSWORD\" | kiln admin set-password
+It is stored as an argon2id hash in the database, and every admin session is
+logged out. At least 10 characters.")]
+    SetPassword,
 }
 
 #[derive(Debug, Args)]

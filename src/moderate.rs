@@ -1,12 +1,16 @@
-//! Moderation from the command line: list the queue, approve, reject and
-//! delete by id, and export what is published. Each works on the configured
-//! database and treats an unknown id as an error that changes nothing.
+//! Moderation from the command line: list the queue, show one comment,
+//! approve, reject, mark as spam and delete by id (through the receiver's
+//! `moderation` module, which the admin page and e-mail links use too), set
+//! the admin password, and export what is published. Each works on the
+//! configured database and treats an unknown id as an error that changes
+//! nothing.
 
 use std::io::Write;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use kiln_receiver::config::Config;
+use kiln_receiver::moderation::{self, Action};
 use kiln_receiver::store::{Refusal, Status, Store};
 
 /// Opens the configured database, which must exist: moderating an empty,
@@ -71,19 +75,99 @@ pub fn queue(config: &Config) -> Result<()> {
 }
 
 pub fn approve(config: &Config, ids: &[i64]) -> Result<()> {
-    let mut store = open(config)?;
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    settle(store.approve(ids, now)?, "approved", ids)
+    act(config, Action::Approve, ids)
 }
 
 pub fn reject(config: &Config, ids: &[i64]) -> Result<()> {
-    let mut store = open(config)?;
-    settle(store.reject(ids)?, "rejected", ids)
+    act(config, Action::Reject, ids)
 }
 
 pub fn delete(config: &Config, ids: &[i64]) -> Result<()> {
+    act(config, Action::Delete, ids)
+}
+
+pub fn spam(config: &Config, ids: &[i64]) -> Result<()> {
+    act(config, Action::Spam, ids)
+}
+
+fn act(config: &Config, action: Action, ids: &[i64]) -> Result<()> {
     let mut store = open(config)?;
-    settle(store.delete(ids)?, "deleted", ids)
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    settle(
+        moderation::apply(&mut store, action, ids, now)?,
+        action.done(),
+        ids,
+    )
+}
+
+/// Everything stored about one comment, for a moderator deciding about it.
+pub fn show(config: &Config, id: i64) -> Result<()> {
+    let store = open(config)?;
+    let Some(c) = store.get(id)? else {
+        bail!("{}", Refusal::Unknown(id));
+    };
+    let none = "(none)";
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "comment  #{}", c.id)?;
+    writeln!(out, "status   {}", c.status.as_str())?;
+    writeln!(out, "thread   {}", c.thread)?;
+    writeln!(out, "page     {}", c.page_url)?;
+    match c.parent {
+        Some(p) => writeln!(out, "reply to #{p}")?,
+        None => writeln!(out, "reply to {none}")?,
+    }
+    writeln!(
+        out,
+        "posted   {} ({} ago)",
+        kiln_bake::export::unix_to_rfc3339(c.created_at),
+        age(time::OffsetDateTime::now_utc().unix_timestamp() - c.created_at)
+    )?;
+    writeln!(out, "name     {}", one_line(&c.author, 200))?;
+    writeln!(out, "email    {}", c.email.as_deref().unwrap_or(none))?;
+    writeln!(out, "website  {}", c.website.as_deref().unwrap_or(none))?;
+    writeln!(out, "ip       {}", c.remote_addr.as_deref().unwrap_or(none))?;
+    writeln!(out, "\ntext:")?;
+    for line in c.text.lines() {
+        writeln!(out, "    {line}")?;
+    }
+    writeln!(out, "\nrendered HTML (as bake publishes it):")?;
+    for line in kiln_bake::markdown::to_html(&c.text).lines() {
+        writeln!(out, "    {line}")?;
+    }
+    Ok(())
+}
+
+/// `kiln admin set-password`: from a no-echo prompt (asked twice) on a
+/// terminal, else the first line of standard input; never from argv.
+pub fn set_password(config: &Config) -> Result<()> {
+    use std::io::{BufRead, IsTerminal};
+    let password = if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("New admin password: ")
+            .context("cannot read the password")?;
+        let again =
+            rpassword::prompt_password("The same again: ").context("cannot read the password")?;
+        if first != again {
+            bail!("the two passwords differ; nothing was changed");
+        }
+        first
+    } else {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("cannot read the password from standard input")?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    };
+    let hash = kiln_receiver::password::hash(&password)?;
+    // Unlike the moderation commands, this may create the database: setting
+    // the password is often the first thing done on a new install.
+    let mut store = Store::open(&config.database.path)?;
+    store.set_admin_password_hash(&hash)?;
+    println!(
+        "The admin password is set (every admin session was logged out). Log in at {}/admin",
+        config.public_url(None)
+    );
+    Ok(())
 }
 
 fn settle(outcome: std::result::Result<(), Refusal>, verb: &str, ids: &[i64]) -> Result<()> {

@@ -21,6 +21,7 @@ pub struct Config {
     pub limits: Limits,
     pub bake: Bake,
     pub templates: Templates,
+    pub admin: Admin,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -162,6 +163,33 @@ pub struct Templates {
     pub dir: Option<PathBuf>,
 }
 
+/// The admin page (`/admin`). Its password is set with `kiln admin set-password`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Admin {
+    /// How long a login lasts, in hours. Default: 12.
+    pub session_hours: u64,
+    /// Failed logins allowed from one IP address within
+    /// `login_window_minutes` before further attempts get 429. Default: 5.
+    pub login_failures_per_ip: u32,
+    /// Failed logins allowed from all addresses together within the window,
+    /// against guessing from many addresses. Default: 50.
+    pub login_failures_global: u32,
+    /// The window failed logins are counted in, in minutes. Default: 15.
+    pub login_window_minutes: u64,
+}
+
+impl Default for Admin {
+    fn default() -> Self {
+        Admin {
+            session_hours: 12,
+            login_failures_per_ip: 5,
+            login_failures_global: 50,
+            login_window_minutes: 15,
+        }
+    }
+}
+
 /// Absolute ceilings for configured limits, so a typo cannot make a field
 /// unbounded.
 const MAX_TEXT: usize = 100_000;
@@ -270,6 +298,18 @@ impl Config {
             if !dir.is_dir() {
                 bail!("`templates.dir` = {} is not a directory", dir.display());
             }
+        }
+        if !(1..=24 * 90).contains(&self.admin.session_hours) {
+            bail!("`admin.session_hours` must be between 1 and 2160 (90 days)");
+        }
+        if self.admin.login_failures_per_ip == 0 {
+            bail!("`admin.login_failures_per_ip` must be at least 1");
+        }
+        if self.admin.login_failures_global < self.admin.login_failures_per_ip {
+            bail!("`admin.login_failures_global` must be at least `admin.login_failures_per_ip`");
+        }
+        if !(1..=24 * 60).contains(&self.admin.login_window_minutes) {
+            bail!("`admin.login_window_minutes` must be between 1 and 1440 (a day)");
         }
         Ok(())
     }
@@ -392,6 +432,7 @@ const SECTIONS: &[&str] = &[
     "limits",
     "bake",
     "templates",
+    "admin",
 ];
 
 #[cfg(test)]
@@ -435,6 +476,15 @@ mod tests {
             ("[bake]\nmax_depth = 0", "bake.max_depth"),
             ("[server]\npublic_url = \"ftp://x\"", "server.public_url"),
             ("[server]\nmax_body_bytes = 2000", "server.max_body_bytes"),
+            ("[admin]\nsession_hours = 0", "admin.session_hours"),
+            (
+                "[admin]\nlogin_failures_per_ip = 0",
+                "admin.login_failures_per_ip",
+            ),
+            (
+                "[admin]\nlogin_window_minutes = 0",
+                "admin.login_window_minutes",
+            ),
         ];
         for (toml_text, key) in cases {
             let err = Config::parse(toml_text).unwrap().validate().unwrap_err();

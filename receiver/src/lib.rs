@@ -3,6 +3,8 @@
 
 pub mod config;
 pub mod http;
+pub mod moderation;
 pub mod pages;
+pub mod password;
 pub mod store;
 pub mod submission;

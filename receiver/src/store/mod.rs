@@ -4,6 +4,8 @@
 //! a reply's parent is approved and in the same thread, and every change to
 //! what a thread shows bumps that thread's change sequence.
 
+mod admin;
+mod review;
 mod source;
 
 use std::path::{Path, PathBuf};
@@ -12,12 +14,14 @@ use anyhow::{bail, Context, Result};
 use kiln_bake::markdown;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
 
+pub use review::{CommentEdit, Search};
 pub use source::SqliteSource;
 
 /// The schema, one migration per entry; `PRAGMA user_version` counts how many ran.
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_rendered_html.sql"),
+    include_str!("migrations/0003_admin.sql"),
 ];
 
 /// Where a comment is in moderation.
@@ -39,6 +43,11 @@ impl Status {
             Status::Spam => "spam",
             Status::Deleted => "deleted",
         }
+    }
+
+    /// The status by its stored name (`pending`, `approved`, `spam`, `deleted`).
+    pub fn from_name(s: &str) -> Option<Self> {
+        Status::parse(s).ok()
     }
 
     fn parse(s: &str) -> rusqlite::Result<Self> {
@@ -113,6 +122,12 @@ pub enum Refusal {
     Unknown(i64),
     #[error("comment {0} is not pending (it is {1})")]
     NotPending(i64, &'static str),
+    #[error("comment {0} is not published (it is {1})")]
+    NotPublished(i64, &'static str),
+    #[error("comment {0} has published replies; delete it instead, which keeps a \"deleted\" marker for them")]
+    HasPublishedReplies(i64),
+    #[error("comment {0} was deleted and cannot be edited")]
+    DeletedMarker(i64),
 }
 
 /// A connection to kiln's SQLite database.

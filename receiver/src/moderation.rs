@@ -1,0 +1,145 @@
+//! Every moderation action, in one place, for every way a moderator acts:
+//! the command line (`kiln approve`, `kiln spam`, ...), the admin page, and
+//! the signed links in notification e-mails. Ids go in, a result comes out;
+//! each call is one transaction, all or nothing.
+//!
+//! - [`apply`]`(store, action, ids, now)` approves, rejects, marks as spam,
+//!   unpublishes or deletes. `Ok(Err(refusal))` means nothing changed and
+//!   says why (an unknown id, a comment in the wrong state).
+//! - [`edit`]`(store, config, id, fields)` re-checks the fields with the same
+//!   rules as `POST /comments` and stores them.
+
+use anyhow::Result;
+
+use crate::config::Config;
+use crate::store::{CommentEdit, Refusal, Store, StoredComment};
+use crate::submission::{FieldError, Submission};
+
+/// A moderation action on one or more comments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Pending → approved (published).
+    Approve,
+    /// Pending → gone.
+    Reject,
+    /// Pending → spam (kept on record, never shown).
+    Spam,
+    /// Approved → pending (off the page, back in the queue).
+    Unpublish,
+    /// Any state → gone, or a "deleted" marker if it has replies.
+    Delete,
+}
+
+impl Action {
+    pub const ALL: [Action; 5] = [
+        Action::Approve,
+        Action::Reject,
+        Action::Spam,
+        Action::Unpublish,
+        Action::Delete,
+    ];
+
+    /// The verb, as used in forms, links and the command line: `approve`, ...
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Approve => "approve",
+            Action::Reject => "reject",
+            Action::Spam => "spam",
+            Action::Unpublish => "unpublish",
+            Action::Delete => "delete",
+        }
+    }
+
+    /// The action named by [`Action::as_str`].
+    pub fn parse(name: &str) -> Option<Action> {
+        Action::ALL.into_iter().find(|a| a.as_str() == name)
+    }
+
+    /// What happened, for messages: "approved", "marked as spam", ...
+    pub fn done(self) -> &'static str {
+        match self {
+            Action::Approve => "approved",
+            Action::Reject => "rejected",
+            Action::Spam => "marked as spam",
+            Action::Unpublish => "unpublished",
+            Action::Delete => "deleted",
+        }
+    }
+}
+
+/// Applies `action` to every id in one transaction. `now` is seconds since
+/// the epoch (the approval time).
+pub fn apply(
+    store: &mut Store,
+    action: Action,
+    ids: &[i64],
+    now: i64,
+) -> Result<std::result::Result<(), Refusal>> {
+    match action {
+        Action::Approve => store.approve(ids, now),
+        Action::Reject => store.reject(ids),
+        Action::Spam => store.spam(ids),
+        Action::Unpublish => store.unpublish(ids),
+        Action::Delete => store.delete(ids),
+    }
+}
+
+/// New field values for a comment, as a moderator typed them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(default)]
+pub struct EditFields {
+    pub name: String,
+    pub email: String,
+    pub website: String,
+    pub text: String,
+}
+
+/// Why an edit was not stored.
+#[derive(Debug, PartialEq, Eq)]
+pub enum EditRefused {
+    /// The fields break the same rules a submission must follow.
+    Fields(Vec<FieldError>),
+    /// The comment cannot be edited (unknown, or a deleted marker).
+    Comment(Refusal),
+}
+
+/// Re-validates `fields` exactly as `POST /comments` would (limits, control
+/// characters, e-mail and website shape) and stores them.
+pub fn edit(
+    store: &mut Store,
+    config: &Config,
+    id: i64,
+    fields: &EditFields,
+) -> Result<std::result::Result<StoredComment, EditRefused>> {
+    let Some(current) = store.get(id)? else {
+        return Ok(Err(EditRefused::Comment(Refusal::Unknown(id))));
+    };
+    // The thread, page and parent are not editable; checking them again
+    // as they are stored only runs the field checks on the new values. The
+    // page URL is taken as stored, so a change of `sites.origins` since the
+    // comment arrived does not block editing it.
+    let mut config = config.clone();
+    if let Ok(page) = url::Url::parse(&current.page_url) {
+        config.sites.origins = vec![page.origin().ascii_serialization()];
+    }
+    let submission = Submission {
+        thread: current.thread.clone(),
+        url: current.page_url.clone(),
+        parent: String::new(),
+        name: fields.name.clone(),
+        email: fields.email.clone(),
+        website: fields.website.clone(),
+        text: fields.text.clone(),
+    };
+    let checked = match submission.check(&config, None) {
+        Ok(checked) => checked.comment,
+        Err(errors) => return Ok(Err(EditRefused::Fields(errors))),
+    };
+    let edit = CommentEdit {
+        author: checked.author,
+        email: checked.email,
+        website: checked.website,
+        text: checked.text,
+    };
+    Ok(store.edit(id, &edit)?.map_err(EditRefused::Comment))
+}

@@ -1,0 +1,115 @@
+//! The admin page's state in the database: the password's argon2 hash and
+//! the login sessions. Hashing and checking live in `crate::password`; this
+//! only stores what they produce, so every SQL statement stays in the store.
+
+use anyhow::Result;
+use rusqlite::{params, OptionalExtension};
+
+use super::Store;
+
+/// The `meta` key holding the admin password's PHC string.
+const PASSWORD_KEY: &str = "admin_password";
+
+impl Store {
+    /// The stored password hash (a PHC string), if a password was ever set.
+    pub fn admin_password_hash(&self) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = ?1",
+                [PASSWORD_KEY],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Replaces the password hash and ends every session, in one transaction:
+    /// a new password logs everybody out.
+    pub fn set_admin_password_hash(&mut self, phc: &str) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![PASSWORD_KEY, phc],
+        )?;
+        tx.execute("DELETE FROM admin_sessions", [])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Records a new session (by the hash of its cookie value) and drops
+    /// expired ones.
+    pub fn create_admin_session(
+        &mut self,
+        id_hash: &str,
+        csrf: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        tx.execute("DELETE FROM admin_sessions WHERE expires_at <= ?1", [now])?;
+        tx.execute(
+            "INSERT INTO admin_sessions (id_hash, csrf, created_at, expires_at)
+             VALUES (?1, ?2, ?3, ?4)",
+            params![id_hash, csrf, now, expires_at],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The CSRF token of a live session, or `None` if there is no such
+    /// session or it has expired.
+    pub fn admin_session(&self, id_hash: &str, now: i64) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT csrf FROM admin_sessions WHERE id_hash = ?1 AND expires_at > ?2",
+                params![id_hash, now],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Ends a session (logout). Ending an unknown session is not an error.
+    pub fn end_admin_session(&mut self, id_hash: &str) -> Result<()> {
+        self.conn
+            .execute("DELETE FROM admin_sessions WHERE id_hash = ?1", [id_hash])?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sessions_expire_end_and_die_with_a_new_password() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("kiln.sqlite3")).unwrap();
+        assert_eq!(store.admin_password_hash().unwrap(), None);
+        store.set_admin_password_hash("$argon2id$one").unwrap();
+        store.create_admin_session("s1", "t1", 100, 200).unwrap();
+        store.create_admin_session("s2", "t2", 100, 200).unwrap();
+        assert_eq!(
+            store.admin_session("s1", 150).unwrap().as_deref(),
+            Some("t1")
+        );
+        assert_eq!(store.admin_session("s1", 200).unwrap(), None, "expired");
+        store.end_admin_session("s1").unwrap();
+        assert_eq!(store.admin_session("s1", 150).unwrap(), None, "logged out");
+        assert_eq!(
+            store.admin_session("s2", 150).unwrap().as_deref(),
+            Some("t2")
+        );
+        store.set_admin_password_hash("$argon2id$two").unwrap();
+        assert_eq!(
+            store.admin_password_hash().unwrap().as_deref(),
+            Some("$argon2id$two")
+        );
+        assert_eq!(
+            store.admin_session("s2", 150).unwrap(),
+            None,
+            "all logged out"
+        );
+    }
+}

@@ -1,0 +1,303 @@
+//! The store's side of moderation beyond approve/reject/delete: marking spam,
+//! unpublishing, editing, and the queries behind the admin page (search and
+//! counts per state). `crate::moderation` is the one caller-facing entry.
+
+use anyhow::Result;
+use kiln_bake::markdown;
+use rusqlite::params;
+
+use super::{row_to_comment, touch_thread, Refusal, Status, Store, StoredComment, SELECT_COMMENT};
+
+/// New values for a comment's fields, already checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommentEdit {
+    pub author: String,
+    pub email: Option<String>,
+    pub website: Option<String>,
+    pub text: String,
+}
+
+/// What the admin page lists. Every part is optional; empty means "any".
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Search {
+    pub status: Option<Status>,
+    /// Exactly this thread (the per-thread view).
+    pub thread: Option<String>,
+    /// Found in the text, author, e-mail or thread id (case-insensitive for ASCII).
+    pub words: Option<String>,
+    pub limit: usize,
+}
+
+impl Store {
+    /// Marks pending comments as spam: kept out of the queue and off the
+    /// page, but on record. All or nothing.
+    pub fn spam(&mut self, ids: &[i64]) -> Result<std::result::Result<(), Refusal>> {
+        self.change_each(ids, |tx, id, status, _| {
+            if status != Status::Pending {
+                return Ok(Err(Refusal::NotPending(id, status.as_str())));
+            }
+            tx.execute("UPDATE comments SET status = 'spam' WHERE id = ?1", [id])?;
+            Ok(Ok(()))
+        })
+    }
+
+    /// Takes approved comments off the page and back into the queue. A
+    /// comment with published replies is refused: its replies would lose
+    /// their parent. All or nothing.
+    pub fn unpublish(&mut self, ids: &[i64]) -> Result<std::result::Result<(), Refusal>> {
+        self.change_each(ids, |tx, id, status, thread_id| {
+            if status != Status::Approved {
+                return Ok(Err(Refusal::NotPublished(id, status.as_str())));
+            }
+            let replies: i64 = tx.query_row(
+                "SELECT count(*) FROM comments
+                 WHERE parent_id = ?1 AND status IN ('approved', 'deleted')",
+                [id],
+                |r| r.get(0),
+            )?;
+            if replies > 0 {
+                return Ok(Err(Refusal::HasPublishedReplies(id)));
+            }
+            tx.execute(
+                "UPDATE comments SET status = 'pending', approved_at = NULL WHERE id = ?1",
+                [id],
+            )?;
+            touch_thread(tx, thread_id, -1)?;
+            Ok(Ok(()))
+        })
+    }
+
+    /// Replaces a comment's author, e-mail, website and text (and its stored
+    /// HTML). A published comment's thread is marked changed so bake
+    /// re-renders it. Deleted markers cannot be edited.
+    pub fn edit(
+        &mut self,
+        id: i64,
+        edit: &CommentEdit,
+    ) -> Result<std::result::Result<StoredComment, Refusal>> {
+        let outcome = self.change_each(&[id], |tx, id, status, thread_id| {
+            if status == Status::Deleted {
+                return Ok(Err(Refusal::DeletedMarker(id)));
+            }
+            tx.execute(
+                "UPDATE comments SET author = ?2, email = ?3, website = ?4, text = ?5,
+                        html = ?6, html_version = ?7
+                 WHERE id = ?1",
+                params![
+                    id,
+                    edit.author,
+                    edit.email,
+                    edit.website,
+                    edit.text,
+                    markdown::to_html(&edit.text),
+                    markdown::VERSION,
+                ],
+            )?;
+            if status.is_published() {
+                touch_thread(tx, thread_id, 0)?;
+            }
+            Ok(Ok(()))
+        })?;
+        match outcome {
+            Ok(()) => Ok(Ok(self.get(id)?.expect("edited comment exists"))),
+            Err(refusal) => Ok(Err(refusal)),
+        }
+    }
+
+    /// Comments matching `search`, newest first.
+    pub fn search(&self, search: &Search) -> Result<Vec<StoredComment>> {
+        let pattern = search.words.as_deref().map(|w| {
+            // LIKE with `\` as the escape, so `%` and `_` match themselves.
+            let escaped = w
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            format!("%{escaped}%")
+        });
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "{SELECT_COMMENT}
+             WHERE (?1 IS NULL OR c.status = ?1)
+               AND (?2 IS NULL OR t.key = ?2)
+               AND (?3 IS NULL OR c.text LIKE ?3 ESCAPE '\\' OR c.author LIKE ?3 ESCAPE '\\'
+                    OR c.email LIKE ?3 ESCAPE '\\' OR t.key LIKE ?3 ESCAPE '\\')
+             ORDER BY c.created_at DESC, c.id DESC
+             LIMIT ?4"
+        ))?;
+        let rows = stmt.query_map(
+            params![
+                search.status.map(Status::as_str),
+                search.thread,
+                pattern,
+                search.limit as i64,
+            ],
+            row_to_comment,
+        )?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// How many comments are in each state, in the order pending, approved,
+    /// spam, deleted.
+    pub fn counts(&self) -> Result<Vec<(Status, u64)>> {
+        [
+            Status::Pending,
+            Status::Approved,
+            Status::Spam,
+            Status::Deleted,
+        ]
+        .into_iter()
+        .map(|s| Ok((s, self.count(s)?)))
+        .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::NewComment;
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("kiln.sqlite3")).unwrap();
+        (dir, store)
+    }
+
+    fn add(store: &mut Store, thread: &str, author: &str, text: &str, at: i64) -> i64 {
+        let new = NewComment {
+            thread: thread.into(),
+            page_url: format!("https://example.org{thread}"),
+            parent: None,
+            author: author.into(),
+            email: Some(format!("{}@example.org", author.to_lowercase())),
+            website: None,
+            text: text.into(),
+            remote_addr: None,
+        };
+        store.insert(&new, Status::Pending, at).unwrap().unwrap().id
+    }
+
+    fn stamp(store: &Store, thread: &str) -> Option<(u64, u64)> {
+        store
+            .thread_stamps()
+            .unwrap()
+            .into_iter()
+            .find(|(k, _, _)| k == thread)
+            .map(|(_, seq, n)| (seq, n))
+    }
+
+    #[test]
+    fn spam_is_all_or_nothing_and_only_for_pending() {
+        let (_dir, mut store) = store();
+        let a = add(&mut store, "/a/", "Ann", "buy now", 1);
+        let b = add(&mut store, "/a/", "Bob", "hello", 2);
+        store.approve(&[b], 3).unwrap().unwrap();
+        assert_eq!(
+            store.spam(&[a, b]).unwrap(),
+            Err(Refusal::NotPending(b, "approved"))
+        );
+        assert_eq!(store.get(a).unwrap().unwrap().status, Status::Pending);
+        store.spam(&[a]).unwrap().unwrap();
+        assert_eq!(store.get(a).unwrap().unwrap().status, Status::Spam);
+        assert_eq!(
+            store.counts().unwrap(),
+            vec![
+                (Status::Pending, 0),
+                (Status::Approved, 1),
+                (Status::Spam, 1),
+                (Status::Deleted, 0)
+            ]
+        );
+    }
+
+    #[test]
+    fn unpublish_returns_to_the_queue_unless_replies_are_published() {
+        let (_dir, mut store) = store();
+        let a = add(&mut store, "/a/", "Ann", "parent", 1);
+        store.approve(&[a], 2).unwrap().unwrap();
+        let before = stamp(&store, "/a/").unwrap();
+        store.unpublish(&[a]).unwrap().unwrap();
+        let after = stamp(&store, "/a/").unwrap();
+        assert_eq!(store.get(a).unwrap().unwrap().status, Status::Pending);
+        assert!(after.0 > before.0, "thread marked changed");
+        assert_eq!(after.1, 0, "no longer counted");
+        assert_eq!(
+            store.unpublish(&[a]).unwrap(),
+            Err(Refusal::NotPublished(a, "pending"))
+        );
+
+        store.approve(&[a], 3).unwrap().unwrap();
+        let mut reply = NewComment {
+            thread: "/a/".into(),
+            page_url: "https://example.org/a/".into(),
+            parent: Some(a),
+            author: "Bob".into(),
+            email: None,
+            website: None,
+            text: "reply".into(),
+            remote_addr: None,
+        };
+        let r = store.insert(&reply, Status::Approved, 4).unwrap().unwrap();
+        assert_eq!(
+            store.unpublish(&[a]).unwrap(),
+            Err(Refusal::HasPublishedReplies(a))
+        );
+        reply.text = "unused".into();
+        store.unpublish(&[r.id]).unwrap().unwrap();
+    }
+
+    #[test]
+    fn edit_replaces_fields_and_html_and_marks_published_threads() {
+        let (_dir, mut store) = store();
+        let a = add(&mut store, "/a/", "Ann", "*old*", 1);
+        store.approve(&[a], 2).unwrap().unwrap();
+        let before = stamp(&store, "/a/").unwrap();
+        let edit = CommentEdit {
+            author: "Ann B.".into(),
+            email: None,
+            website: Some("https://ann.example".into()),
+            text: "**new**".into(),
+        };
+        let edited = store.edit(a, &edit).unwrap().unwrap();
+        assert_eq!(
+            (edited.author.as_str(), edited.email, edited.text.as_str()),
+            ("Ann B.", None, "**new**")
+        );
+        assert!(stamp(&store, "/a/").unwrap().0 > before.0);
+        let export = store.export().unwrap();
+        let html = export.threads[0].comments[0].html.clone().unwrap();
+        assert!(html.contains("<strong>new</strong>"), "{html}");
+        assert_eq!(store.edit(99, &edit).unwrap(), Err(Refusal::Unknown(99)));
+    }
+
+    #[test]
+    fn search_finds_text_author_email_and_thread_newest_first() {
+        let (_dir, mut store) = store();
+        let a = add(&mut store, "/a/", "Ann", "about 100% cotton", 1);
+        let b = add(&mut store, "/b/", "Bob", "about wool", 2);
+        let c = add(&mut store, "/b/", "Cy", "something else", 3);
+        store.approve(&[c], 4).unwrap().unwrap();
+        let ids = |s: Search| -> Vec<i64> {
+            store
+                .search(&Search { limit: 100, ..s })
+                .unwrap()
+                .iter()
+                .map(|c| c.id)
+                .collect()
+        };
+        let words = |w: &str| Search {
+            words: Some(w.into()),
+            ..Search::default()
+        };
+        assert_eq!(ids(words("ABOUT")), vec![b, a], "newest first, any case");
+        assert_eq!(ids(words("100%")), vec![a]);
+        assert_eq!(ids(words("%")), vec![a], "% matches itself");
+        assert_eq!(ids(words("bob@")), vec![b], "by e-mail");
+        assert_eq!(ids(words("Cy")), vec![c], "by author");
+        assert_eq!(ids(words("/b/")), vec![c, b], "by thread");
+        let pending_b = Search {
+            status: Some(Status::Pending),
+            thread: Some("/b/".into()),
+            ..Search::default()
+        };
+        assert_eq!(ids(pending_b), vec![b]);
+    }
+}
