@@ -7,7 +7,8 @@
 //! Comment nesting is done here in Rust rather than with recursion in tera:
 //! each comment is rendered once with its replies passed in as finished HTML.
 
-use std::collections::{BTreeMap, HashMap};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _, Result};
@@ -17,6 +18,7 @@ use tera::{Context, Tera};
 
 use crate::export::{Comment, CommentStatus, Thread};
 use crate::markdown;
+use crate::skeleton::{hole, Skeleton};
 use crate::source::approved_count;
 
 /// The built-in templates, embedded so a bare `kiln bake` needs no files.
@@ -146,7 +148,19 @@ pub struct Renderer {
     tera: Tera,
     opts: RenderOptions,
     fingerprint: String,
+    /// The built-in thread, comment and form templates pre-rendered, when
+    /// the site overrides none of them (see `skeleton`).
+    fast: Option<Fast>,
 }
+
+/// Templates the fast path stands in for, with those they include.
+const FAST_TEMPLATES: &[&str] = &[
+    "thread.html",
+    "comment.html",
+    "form.html",
+    "count.html",
+    "style.css",
+];
 
 impl Renderer {
     pub fn new(opts: RenderOptions) -> Result<Self> {
@@ -154,8 +168,12 @@ impl Renderer {
             .iter()
             .map(|(name, text)| ((*name).to_owned(), (*text).to_owned()))
             .collect();
+        let mut overridden = BTreeSet::new();
         if let Some(dir) = &opts.templates_dir {
-            sources.extend(read_template_dir(dir)?);
+            for (name, text) in read_template_dir(dir)? {
+                overridden.insert(name.clone());
+                sources.insert(name, text);
+            }
         }
         let mut tera = Tera::default();
         // Tera's default also escapes `/`, which makes every URL unreadable
@@ -168,11 +186,16 @@ impl Renderer {
                 None => "loading the built-in templates".to_owned(),
             })?;
         let fingerprint = fingerprint(&sources, &opts);
-        Ok(Renderer {
+        let mut renderer = Renderer {
             tera,
             opts,
             fingerprint,
-        })
+            fast: None,
+        };
+        if !FAST_TEMPLATES.iter().any(|name| overridden.contains(*name)) {
+            renderer.fast = Some(Fast::new(&renderer)?);
+        }
+        Ok(renderer)
     }
 
     pub fn options(&self) -> &RenderOptions {
@@ -229,7 +252,7 @@ impl Renderer {
         page_url: &str,
         comment: &Comment,
     ) -> Result<String> {
-        let view = self.comment_view(thread, page_url, comment, None);
+        let view = self.comment_view(&self.reply_url_prefix(thread, page_url), comment, None);
         self.render_comment_view(view, String::new(), 1)
     }
 
@@ -240,13 +263,29 @@ impl Renderer {
             Some(thread) => self.render_tree(thread, args.page_url)?,
             None => String::new(),
         };
+        let count = args.thread.map_or(0, approved_count);
+        // The skeleton always has the `itemid` an empty page URL leaves out.
+        if let Some(fast) = self.fast.as_ref().filter(|_| !args.page_url.is_empty()) {
+            let (id, page_url) = (escape(args.id), escape(args.page_url));
+            let id_prefix = escape(args.id_prefix);
+            let mut form = String::new();
+            fast.form.fill(&mut form, &[&id, &page_url, &id_prefix]);
+            let shape = &fast.thread[usize::from(!comments.is_empty())][count.min(2) as usize];
+            let mut html = String::new();
+            let count = count.to_string();
+            shape.fill(
+                &mut html,
+                &[&id, &page_url, &count, &comments, &form, &id_prefix],
+            );
+            return Ok(html);
+        }
         let mut form = self.form_context(args.id, args.page_url, None);
         form.id_prefix = args.id_prefix.to_owned();
         let form = self.render_form(&form)?;
         let mut ctx = Context::new();
         ctx.insert("thread_id", args.id);
         ctx.insert("page_url", args.page_url);
-        ctx.insert("count", &args.thread.map_or(0, approved_count));
+        ctx.insert("count", &count);
         // Tera escapes a variable to test it in `{% if %}`: a flag is cheaper.
         ctx.insert("has_comments", &!comments.is_empty());
         ctx.insert("comments", &comments);
@@ -320,29 +359,31 @@ impl Renderer {
             renderer: self,
             thread,
             tree: &tree,
-            page_url,
+            reply_url_prefix: self.reply_url_prefix(&thread.id, page_url),
             max_depth: self.opts.max_depth.max(1),
         };
         walk.render(&tree.roots, 1, None)
     }
 
-    fn comment_view<'a>(
-        &self,
-        thread: &str,
-        page_url: &str,
-        comment: &'a Comment,
-        reply_to: Option<ReplyTo<'a>>,
-    ) -> CommentView<'a> {
-        let deleted = comment.status == CommentStatus::Deleted;
-        let reply_url = format!(
-            "{}/reply?{}",
+    /// The start of every Reply link in a thread; the comment id ends it.
+    fn reply_url_prefix(&self, thread: &str, page_url: &str) -> String {
+        format!(
+            "{}/reply?{}&parent=",
             self.opts.receiver_url,
             url::form_urlencoded::Serializer::new(String::new())
                 .append_pair("thread", thread)
                 .append_pair("url", page_url)
-                .append_pair("parent", &comment.id.to_string())
                 .finish()
-        );
+        )
+    }
+
+    fn comment_view<'a>(
+        &self,
+        reply_url_prefix: &str,
+        comment: &'a Comment,
+        reply_to: Option<ReplyTo<'a>>,
+    ) -> CommentView<'a> {
+        let deleted = comment.status == CommentStatus::Deleted;
         CommentView {
             id: comment.id,
             anchor: anchor(comment.id),
@@ -357,11 +398,11 @@ impl Renderer {
             created_at: &comment.created_at,
             date: human_date(&comment.created_at),
             html: match (&comment.html, deleted) {
-                (_, true) => String::new(),
-                (Some(html), false) => html.clone(),
-                (None, false) => markdown::to_html(&comment.text),
+                (_, true) => Cow::Borrowed(""),
+                (Some(html), false) => Cow::Borrowed(html),
+                (None, false) => Cow::Owned(markdown::to_html(&comment.text)),
             },
-            reply_url,
+            reply_url: format!("{reply_url_prefix}{}", comment.id),
             reply_to,
         }
     }
@@ -372,6 +413,9 @@ impl Renderer {
         replies: String,
         depth: usize,
     ) -> Result<String> {
+        if let Some(fast) = &self.fast {
+            return Ok(fast.comment(&view, &replies, depth));
+        }
         let ctx = Context::from_serialize(CommentContext {
             comment: view,
             has_replies: !replies.is_empty(),
@@ -425,7 +469,8 @@ struct TreeWalk<'a> {
     renderer: &'a Renderer,
     thread: &'a Thread,
     tree: &'a Tree,
-    page_url: &'a str,
+    /// Every Reply link but the comment id, built once per thread.
+    reply_url_prefix: String,
     max_depth: usize,
 }
 
@@ -483,7 +528,7 @@ impl TreeWalk<'_> {
         });
         let view = self
             .renderer
-            .comment_view(&self.thread.id, self.page_url, comment, reply_to);
+            .comment_view(&self.reply_url_prefix, comment, reply_to);
         self.renderer.render_comment_view(view, replies, depth)
     }
 }
@@ -518,7 +563,7 @@ struct CommentView<'a> {
     /// E.g. `23 Nov 2026` (UTC).
     date: String,
     /// The sanitized body.
-    html: String,
+    html: Cow<'a, str>,
     reply_url: String,
     /// Set when the comment is listed away from the comment it answers.
     #[serde(flatten)]
@@ -533,12 +578,149 @@ struct ReplyTo<'a> {
     author: &'a str,
 }
 
+/// The built-in templates as skeletons: each shape a template can take is
+/// rendered once, with holes where the values go, in the order listed.
+#[derive(Debug)]
+struct Fast {
+    /// `form.html` as bake places it (no parent, values or errors).
+    /// Holes: thread, url, id_prefix.
+    form: Skeleton,
+    /// `thread.html` by [has comments][count 0, 1, more]. Holes: thread_id,
+    /// page_url, count, comments, form, id_prefix.
+    thread: [[Skeleton; 3]; 2],
+    /// `comment.html` by shape: bit 0 deleted, bit 1 has a website, bit 2
+    /// says whom it answers, bit 3 has replies. Holes: id, anchor, parent,
+    /// author, website, created_at, date, html, reply_url, reply_to_anchor,
+    /// reply_to_author, replies, depth.
+    comment: Vec<Skeleton>,
+}
+
+impl Fast {
+    fn new(renderer: &Renderer) -> Result<Self> {
+        let mut form = renderer.form_context(&hole(0), &hole(1), None);
+        form.id_prefix = hole(2);
+        let form = Skeleton::parse(&renderer.render_form(&form)?, 3)?;
+
+        let thread_shape = |has_comments: bool, count: usize| -> Result<Skeleton> {
+            let mut ctx = Context::new();
+            ctx.insert("thread_id", &hole(0));
+            ctx.insert("page_url", &hole(1));
+            match count {
+                0 | 1 => ctx.insert("count", &count),
+                _ => ctx.insert("count", &hole(2)),
+            }
+            ctx.insert("has_comments", &has_comments);
+            ctx.insert(
+                "comments",
+                &if has_comments { hole(3) } else { String::new() },
+            );
+            ctx.insert("form", &hole(4));
+            ctx.insert("id_prefix", &hole(5));
+            Skeleton::parse(&renderer.render_fragment("thread.html", &ctx)?, 6)
+        };
+        let mut thread = Vec::with_capacity(2);
+        for has_comments in [false, true] {
+            thread.push([
+                thread_shape(has_comments, 0)?,
+                thread_shape(has_comments, 1)?,
+                thread_shape(has_comments, 2)?,
+            ]);
+        }
+        let thread = thread.try_into().expect("two shapes");
+
+        let mut comment = Vec::with_capacity(16);
+        for shape in 0..16 {
+            let (deleted, website, reply_to, replies) = (
+                shape & 1 != 0,
+                shape & 2 != 0,
+                shape & 4 != 0,
+                shape & 8 != 0,
+            );
+            let mut ctx = Context::new();
+            for (i, name) in ["id", "anchor", "parent", "author"].iter().enumerate() {
+                ctx.insert(*name, &hole(i));
+            }
+            ctx.insert("deleted", &deleted);
+            ctx.insert("website", &website.then(|| hole(4)));
+            for (i, name) in ["created_at", "date", "html", "reply_url"]
+                .iter()
+                .enumerate()
+            {
+                ctx.insert(*name, &hole(5 + i));
+            }
+            if reply_to {
+                ctx.insert("reply_to_anchor", &hole(9));
+                ctx.insert("reply_to_author", &hole(10));
+            }
+            ctx.insert("replies", &if replies { hole(11) } else { String::new() });
+            ctx.insert("has_replies", &replies);
+            ctx.insert("depth", &hole(12));
+            comment.push(Skeleton::parse(
+                &renderer.render_fragment("comment.html", &ctx)?,
+                13,
+            )?);
+        }
+        Ok(Fast {
+            form,
+            thread,
+            comment,
+        })
+    }
+
+    /// `comment.html` for one comment, as tera would render it.
+    fn comment(&self, view: &CommentView<'_>, replies: &str, depth: usize) -> String {
+        let shape = usize::from(view.deleted)
+            | usize::from(view.website.is_some()) << 1
+            | usize::from(view.reply_to.is_some()) << 2
+            | usize::from(!replies.is_empty()) << 3;
+        let id = view.id.to_string();
+        let parent = view.parent.map(|p| p.to_string()).unwrap_or_default();
+        let (reply_to_anchor, reply_to_author) = match &view.reply_to {
+            Some(r) => (escape(&r.anchor), escape(r.author)),
+            None => (Cow::Borrowed(""), Cow::Borrowed("")),
+        };
+        let depth = depth.to_string();
+        let mut html = String::new();
+        self.comment[shape].fill(
+            &mut html,
+            &[
+                &id,
+                &escape(&view.anchor),
+                &parent,
+                &escape(view.author),
+                &escape(view.website.as_deref().unwrap_or_default()),
+                &escape(view.created_at),
+                &escape(&view.date),
+                &view.html,
+                &escape(&view.reply_url),
+                &reply_to_anchor,
+                &reply_to_author,
+                replies,
+                &depth,
+            ],
+        );
+        html
+    }
+}
+
 fn anchor(id: i64) -> String {
     format!("kiln-comment-{id}")
 }
 
 fn labels() -> BTreeMap<&'static str, &'static str> {
     FIELD_LABELS.iter().copied().collect()
+}
+
+/// [`escape_html`], without copying text that needs no escaping.
+fn escape(text: &str) -> Cow<'_, str> {
+    if text
+        .bytes()
+        .any(|b| matches!(b, b'&' | b'<' | b'>' | b'"' | b'\''))
+    {
+        Cow::Owned(escape_html(text))
+    } else {
+        Cow::Borrowed(text)
+    }
 }
 
 fn escape_html(text: &str) -> String {
@@ -644,4 +826,141 @@ fn tera_chain(err: &tera::Error) -> String {
         source = cause.source();
     }
     message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::export::unix_to_rfc3339;
+
+    fn comment(id: i64, parent: Option<i64>, author: &str, website: Option<&str>) -> Comment {
+        Comment {
+            id,
+            parent,
+            status: CommentStatus::Approved,
+            author: author.into(),
+            website: website.map(Into::into),
+            text: format!("Comment {id} by {author}: *emphasis* & <b>bold</b> \"quoted\" 'single'"),
+            created_at: unix_to_rfc3339(1_795_000_000 + id * 3_600),
+            html: None,
+        }
+    }
+
+    /// Every shape the fast path knows, with values that need escaping.
+    fn threads() -> Vec<Thread> {
+        let hostile = "<script>alert('x')</script> & \"Ann\"";
+        let mut deleted = comment(3, Some(1), "gone", None);
+        deleted.status = CommentStatus::Deleted;
+        let mut deep = vec![
+            comment(1, None, hostile, Some("https://ann.example/?a=1&b=\"2\"")),
+            comment(2, Some(1), "Bo", None),
+            deleted,
+            comment(4, Some(3), "Cy", Some("http://cy.example")),
+            comment(5, None, "Dee ünïcode", Some("javascript:alert(1)")),
+        ];
+        // Deeper than max_depth, so the deepest replies are listed flat and
+        // say whom they answer.
+        for id in 6..14 {
+            deep.push(comment(id, Some(id - 1), &format!("Level {id}"), None));
+        }
+        let mut unparsable = comment(20, None, "Eve", None);
+        unparsable.created_at = "yesterday <b>".into();
+        unparsable.html = Some("<p>stored &amp; sanitized</p>".into());
+        vec![
+            Thread {
+                id: "/posts/a/".into(),
+                url: String::new(),
+                comments: deep,
+            },
+            Thread {
+                id: "x\"<y>&'z".into(),
+                url: String::new(),
+                comments: vec![comment(30, None, "One", None)],
+            },
+            Thread {
+                id: "/posts/b.html".into(),
+                url: String::new(),
+                comments: vec![unparsable],
+            },
+            Thread {
+                id: "/only-deleted/".into(),
+                url: String::new(),
+                comments: vec![{
+                    let mut c = comment(40, None, "Zed", None);
+                    c.status = CommentStatus::Deleted;
+                    c
+                }],
+            },
+        ]
+    }
+
+    #[test]
+    fn the_fast_path_renders_exactly_what_tera_renders() {
+        let opts = RenderOptions {
+            receiver_url: "https://comments.example/base".into(),
+            ..RenderOptions::default()
+        };
+        let fast = Renderer::new(opts.clone()).unwrap();
+        assert!(
+            fast.fast.is_some(),
+            "the built-in templates take the fast path"
+        );
+        let mut slow = Renderer::new(opts).unwrap();
+        slow.fast = None;
+
+        let threads = threads();
+        let mut cases: Vec<(Option<&Thread>, &str)> = threads
+            .iter()
+            .map(|t| (Some(t), "https://site.example/p?q=1&r=\"2\""))
+            .collect();
+        cases.push((None, "https://site.example/empty/"));
+        cases.push((None, ""));
+        cases.push((Some(&threads[0]), ""));
+        for (i, (thread, page_url)) in cases.into_iter().enumerate() {
+            let args = ThreadArgs {
+                id: thread.map_or("/never-commented/", |t| t.id.as_str()),
+                thread,
+                page_url,
+                id_prefix: &format!("kiln-{i}"),
+            };
+            let (a, b) = (
+                fast.render_thread(&args).unwrap(),
+                slow.render_thread(&args).unwrap(),
+            );
+            assert_eq!(a, b, "case {i}");
+            assert!(!a.contains('\u{F8FF}'), "no marker is left behind");
+        }
+        let one = &threads[0].comments[0];
+        assert_eq!(
+            fast.render_comment("/posts/a/", "https://site.example/a/", one)
+                .unwrap(),
+            slow.render_comment("/posts/a/", "https://site.example/a/", one)
+                .unwrap()
+        );
+    }
+
+    #[test]
+    fn an_overridden_template_always_goes_through_tera() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("comment.html"),
+            "<article id=\"{{ anchor }}\">{% if author == \"Bo\" %}Bo!{% else %}{{ author | upper }}{% endif %}{{ replies | safe }}</article>",
+        )
+        .unwrap();
+        let renderer = Renderer::new(RenderOptions {
+            templates_dir: Some(dir.path().to_owned()),
+            ..RenderOptions::default()
+        })
+        .unwrap();
+        assert!(renderer.fast.is_none());
+        let html = renderer
+            .render_thread(&ThreadArgs {
+                id: "/posts/a/",
+                thread: Some(&threads()[0]),
+                page_url: "https://site.example/a/",
+                id_prefix: "kiln-1",
+            })
+            .unwrap();
+        assert!(html.contains("Bo!") && html.contains("LEVEL 6"), "{html}");
+    }
 }
