@@ -363,6 +363,38 @@ impl Browser {
         std::fs::write(path, png).with_context(|| format!("write {}", path.display()))
     }
 
+    /// Resizes the window, e.g. to a phone's width. Headless Chromium's
+    /// viewport is then this size.
+    pub fn set_window_size(&self, width: u32, height: u32) -> Result<()> {
+        self.post("/window/rect", json!({ "width": width, "height": height }))
+            .with_context(|| format!("resize the window to {width}x{height}"))?;
+        Ok(())
+    }
+
+    /// The value of the cookie `name` that the current page's URL would
+    /// send, HttpOnly cookies included (WebDriver sees them all).
+    pub fn cookie(&self, name: &str) -> Result<Option<String>> {
+        let all = self.get("/cookie").context("read the cookies")?;
+        Ok(all
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|c| c["name"] == name)
+            .and_then(|c| c["value"].as_str())
+            .map(str::to_string))
+    }
+
+    /// Whether the page is wider than the window, i.e. scrolls sideways:
+    /// what a layout that fails on a phone does.
+    pub fn scrolls_sideways(&self) -> Result<bool> {
+        let value = self.script(
+            "return document.documentElement.scrollWidth > document.documentElement.clientWidth",
+        )?;
+        value
+            .as_bool()
+            .ok_or_else(|| anyhow!("scroll width check: expected a boolean, got {value}"))
+    }
+
     fn find(&self, selector: &str) -> Result<String> {
         let value = self
             .post(

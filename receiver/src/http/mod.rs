@@ -2,6 +2,7 @@
 //! state handlers get, and `launch`, which serves on a listener the caller
 //! bound (tests bind port 0) until the shutdown future resolves.
 
+mod admin;
 mod comments;
 mod error;
 mod export;
@@ -29,6 +30,8 @@ pub struct Inner {
     pub config: Config,
     pub store: Mutex<Store>,
     pub pages: Pages,
+    /// The admin page's templates, login limiter and cookie settings.
+    pub admin: admin::AdminState,
 }
 
 impl std::ops::Deref for AppState {
@@ -64,6 +67,14 @@ pub fn router(state: AppState) -> Router {
         .route("/reply", get(comments::reply_page))
         .route("/api/export", get(export::export))
         .route("/healthz", get(healthz))
+        .route("/admin", get(admin::index))
+        .route("/admin/login", post(admin::login))
+        .route("/admin/logout", post(admin::logout))
+        .route("/admin/act", post(admin::act))
+        .route(
+            "/admin/comments/{id}",
+            get(admin::edit_page).post(admin::edit),
+        )
         .fallback(not_found)
         .layer(
             tower_http::trace::TraceLayer::new_for_http().make_span_with(
@@ -96,7 +107,9 @@ pub async fn launch(
 ) -> Result<()> {
     let bound = listener.local_addr().context("listener has no address")?;
     let store = Store::open(&config.database.path)?;
-    let pages = Pages::new(&config, &config.public_url(Some(bound)))?;
+    let public_url = config.public_url(Some(bound));
+    let pages = Pages::new(&config, &public_url)?;
+    let admin = admin::AdminState::new(&config, &public_url)?;
     tracing::info!(
         database = %config.database.path.display(),
         origins = ?config.sites.origins,
@@ -108,6 +121,7 @@ pub async fn launch(
         config,
         store: Mutex::new(store),
         pages,
+        admin,
     }));
     axum::serve(
         listener,

@@ -1,0 +1,564 @@
+//! The admin page, `/admin`: log in with the one password, then work through
+//! the queue (newest first, across all threads), search, look at one thread,
+//! unpublish or delete what is published, and edit a comment's fields. It is
+//! plain HTML forms, so it works without JavaScript and on a phone.
+//!
+//! Every state change is a POST that must come from this receiver's own
+//! pages (`Origin`/`Sec-Fetch-Site`), with a live session cookie and that
+//! session's CSRF token; anything else gets 403 and changes nothing. The
+//! actions themselves are `crate::moderation`'s, shared with the CLI and
+//! the e-mail links.
+
+mod auth;
+mod view;
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{ApiError, AppState};
+use crate::config::Config;
+use crate::moderation::{self, Action, EditFields, EditRefused};
+use crate::store::{Search, Status};
+
+use auth::{CookiePolicy, LoginLimiter, Session};
+use view::{Row, Views};
+
+/// Most comments listed at once; a search narrows further.
+const PAGE_LIMIT: usize = 200;
+/// Longest search text accepted.
+const MAX_QUERY: usize = 200;
+
+/// What the admin page keeps for the life of the receiver.
+pub struct AdminState {
+    views: Views,
+    limiter: LoginLimiter,
+    cookie: CookiePolicy,
+    /// The receiver's public URL (no trailing slash); every link and
+    /// redirect is built on it, never on anything a request says.
+    base: String,
+    /// Its origin, which the `Origin` of a POST must equal.
+    origin: String,
+}
+
+impl AdminState {
+    pub fn new(config: &Config, public_url: &str) -> anyhow::Result<Self> {
+        let base = public_url.trim_end_matches('/').to_owned();
+        let origin = url::Url::parse(&base)
+            .map(|u| u.origin().ascii_serialization())
+            .unwrap_or_else(|_| base.clone());
+        Ok(AdminState {
+            views: Views::new(config.templates.dir.as_deref())?,
+            limiter: LoginLimiter::new(config),
+            cookie: CookiePolicy::new(config, &base),
+            base,
+            origin,
+        })
+    }
+}
+
+/// `GET /admin`: the login page, or the queue for a logged-in moderator.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ListQuery {
+    status: String,
+    q: String,
+    thread: String,
+    done: String,
+    n: String,
+}
+
+pub async fn index(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<ListQuery>,
+) -> Result<Response, ApiError> {
+    let has_password = state
+        .with_store(|store| Ok(store.admin_password_hash()?.is_some()))
+        .await?;
+    if !has_password {
+        return login_page(&state, StatusCode::OK, None, false);
+    }
+    let Some(session) = session(&state, &headers).await? else {
+        return login_page(&state, StatusCode::OK, None, true);
+    };
+    let status = match query.status.as_str() {
+        "" => Some(Status::Pending),
+        "all" => None,
+        name => Some(Status::from_name(name).ok_or_else(|| {
+            bad_request(
+                &state,
+                "The status must be pending, approved, spam, deleted or all.",
+            )
+        })?),
+    };
+    let words = query.q.trim().to_owned();
+    if words.chars().count() > MAX_QUERY {
+        return Err(bad_request(
+            &state,
+            &format!("The search is longer than {MAX_QUERY} characters."),
+        ));
+    }
+    let thread = query.thread.trim().to_owned();
+    let search = Search {
+        status,
+        thread: (!thread.is_empty()).then(|| thread.clone()),
+        words: (!words.is_empty()).then(|| words.clone()),
+        limit: PAGE_LIMIT,
+    };
+    let (rows, counts) = state
+        .with_store(move |store| Ok((store.search(&search)?, store.counts()?)))
+        .await?;
+    let now = now();
+    let rows: Vec<Row> = rows.iter().map(|c| Row::new(c, now)).collect();
+    let status_name = status.map_or("all", Status::as_str);
+    let done = done_message(&query.done, &query.n);
+    let counts: Vec<_> = counts
+        .iter()
+        .map(|(s, n)| json!({ "status": s.as_str(), "count": n }))
+        .collect();
+    let html = state.admin.views.render(
+        "admin.html",
+        &json!({
+            "base": state.admin.base,
+            "csrf": session.csrf,
+            "status": status_name,
+            "q": words,
+            "thread": thread,
+            "counts": counts,
+            "rows": rows,
+            "limit": PAGE_LIMIT,
+            "done": done,
+        }),
+    )?;
+    Ok(page(StatusCode::OK, html))
+}
+
+/// `POST /admin/login`.
+pub async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    if !auth::same_origin(&headers, &state.admin.origin) {
+        return Err(forbidden(
+            &state,
+            "This form must be sent from the admin page itself.",
+        ));
+    }
+    let form = Form::parse(&body);
+    let Some(hash) = state
+        .with_store(|store| store.admin_password_hash())
+        .await?
+    else {
+        return login_page(&state, StatusCode::FORBIDDEN, None, false);
+    };
+    let ip = peer.ip().to_canonical();
+    if let Some(wait) = state.admin.limiter.blocked(ip, Instant::now()) {
+        tracing::warn!(client = %super::comments::anonymize(ip), "admin login refused: too many failures");
+        let minutes = wait.div_ceil(60);
+        let message = format!(
+            "Too many failed logins. Try again in {minutes} minute{}.",
+            if minutes == 1 { "" } else { "s" }
+        );
+        let mut response = login_page(&state, StatusCode::TOO_MANY_REQUESTS, Some(&message), true)?;
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(wait));
+        return Ok(response);
+    }
+    let password = form.get("password").to_owned();
+    let ok = tokio::task::spawn_blocking(move || crate::password::verify(&hash, &password))
+        .await
+        .map_err(|e| anyhow::anyhow!("password check failed: {e}"))??;
+    if !ok {
+        state.admin.limiter.failed(ip, Instant::now());
+        tracing::warn!(client = %super::comments::anonymize(ip), "admin login failed");
+        return login_page(
+            &state,
+            StatusCode::UNAUTHORIZED,
+            Some("That password is not right."),
+            true,
+        );
+    }
+    state.admin.limiter.succeeded(ip);
+    let (id, id_hash) = auth::new_session_id();
+    let csrf = crate::store::random_hex(32);
+    let now = now();
+    let expires = now + state.admin.cookie.max_age as i64;
+    state
+        .with_store(move |store| store.create_admin_session(&id_hash, &csrf, now, expires))
+        .await?;
+    tracing::info!(client = %super::comments::anonymize(ip), "admin logged in");
+    let mut response = redirect(&format!("{}/admin", state.admin.base));
+    set_cookie(&mut response, &state.admin.cookie.set(&id));
+    Ok(response)
+}
+
+/// `POST /admin/logout`.
+pub async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let form = Form::parse(&body);
+    let session = guard(&state, &headers, &form).await?;
+    state
+        .with_store(move |store| store.end_admin_session(&session.id_hash))
+        .await?;
+    let mut response = redirect(&format!("{}/admin", state.admin.base));
+    set_cookie(&mut response, &state.admin.cookie.clear());
+    Ok(response)
+}
+
+/// `POST /admin/act`: one button of one row (`one=ACTION:ID`), or a bulk
+/// button (`bulk=ACTION`) with the ticked boxes (`id=ID`, repeated).
+pub async fn act(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let form = Form::parse(&body);
+    guard(&state, &headers, &form).await?;
+    let (action, ids) = if let Some((action, id)) = form.get("one").split_once(':') {
+        let id = id
+            .parse::<i64>()
+            .map_err(|_| bad_request(&state, "The comment id is not a number."))?;
+        (action.to_owned(), vec![id])
+    } else {
+        let ids = form
+            .all("id")
+            .map(|v| v.parse::<i64>())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| bad_request(&state, "A selected comment id is not a number."))?;
+        (form.get("bulk").to_owned(), ids)
+    };
+    let action = Action::parse(&action)
+        .ok_or_else(|| bad_request(&state, "There is no such moderation action."))?;
+    let back = |done: &str, n: usize| {
+        list_url(
+            &state.admin.base,
+            form.get("status"),
+            form.get("q"),
+            form.get("thread"),
+            done,
+            n,
+        )
+    };
+    if ids.is_empty() {
+        return Ok(redirect(&back("none", 0)));
+    }
+    let count = ids.len();
+    let logged: Vec<i64> = ids.clone();
+    let outcome = state
+        .with_store(move |store| moderation::apply(store, action, &ids, now()))
+        .await?;
+    match outcome {
+        Ok(()) => {
+            tracing::info!(action = action.as_str(), comments = ?logged, "moderated on the admin page");
+            Ok(redirect(&back(action.as_str(), count)))
+        }
+        Err(refusal) => Err(conflict(
+            &state,
+            &format!("Nothing was {}: {refusal}.", action.done()),
+        )),
+    }
+}
+
+/// `GET /admin/comments/{id}`: the edit form.
+pub async fn edit_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    let Some(session) = session(&state, &headers).await? else {
+        return Ok(redirect(&format!("{}/admin", state.admin.base)));
+    };
+    let comment = state.with_store(move |store| store.get(id)).await?;
+    let Some(comment) = comment else {
+        return Err(not_found(&state, id));
+    };
+    let fields = EditFields {
+        name: comment.author.clone(),
+        email: comment.email.clone().unwrap_or_default(),
+        website: comment.website.clone().unwrap_or_default(),
+        text: comment.text.clone(),
+    };
+    let row = Row::new(&comment, now());
+    edit_form(&state, StatusCode::OK, &session, &row, &fields, &[])
+}
+
+/// `POST /admin/comments/{id}`: saves an edit, re-checked like a submission.
+pub async fn edit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let form = Form::parse(&body);
+    let session = guard(&state, &headers, &form).await?;
+    let fields = EditFields {
+        name: form.get("name").to_owned(),
+        email: form.get("email").to_owned(),
+        website: form.get("website").to_owned(),
+        text: form.get("text").to_owned(),
+    };
+    let config = state.config.clone();
+    let submitted = fields.clone();
+    let outcome = state
+        .with_store(move |store| {
+            let outcome = moderation::edit(store, &config, id, &submitted)?;
+            let current = store.get(id)?;
+            Ok((outcome, current))
+        })
+        .await?;
+    match outcome {
+        (Ok(saved), _) => {
+            tracing::info!(comment = id, "edited on the admin page");
+            Ok(redirect(&list_url(
+                &state.admin.base,
+                saved.status.as_str(),
+                "",
+                "",
+                "edit",
+                1,
+            )))
+        }
+        (Err(EditRefused::Fields(errors)), Some(current)) => {
+            let row = Row::new(&current, now());
+            edit_form(
+                &state,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &session,
+                &row,
+                &fields,
+                &errors,
+            )
+        }
+        (Err(EditRefused::Fields(_)), None) => Err(not_found(&state, id)),
+        (Err(EditRefused::Comment(refusal)), _) => {
+            Err(conflict(&state, &format!("Nothing was saved: {refusal}.")))
+        }
+    }
+}
+
+fn edit_form(
+    state: &AppState,
+    status: StatusCode,
+    session: &Session,
+    row: &Row,
+    fields: &EditFields,
+    errors: &[crate::submission::FieldError],
+) -> Result<Response, ApiError> {
+    let errors: std::collections::BTreeMap<&str, &str> = errors
+        .iter()
+        .map(|e| {
+            (
+                if e.field == "name" { "name" } else { e.field },
+                e.message.as_str(),
+            )
+        })
+        .collect();
+    let limits = &state.config.limits;
+    let html = state.admin.views.render(
+        "admin_edit.html",
+        &json!({
+            "base": state.admin.base,
+            "csrf": session.csrf,
+            "comment": row,
+            "values": {
+                "name": fields.name,
+                "email": fields.email,
+                "website": fields.website,
+                "text": fields.text,
+            },
+            "errors": errors,
+            "limits": {
+                "name": limits.name,
+                "email": limits.email,
+                "website": limits.website,
+                "text": limits.text,
+            },
+        }),
+    )?;
+    Ok(page(status, html))
+}
+
+/// The login form, or (without a password) how to set one.
+fn login_page(
+    state: &AppState,
+    status: StatusCode,
+    message: Option<&str>,
+    has_password: bool,
+) -> Result<Response, ApiError> {
+    let html = state.admin.views.render(
+        "admin_login.html",
+        &json!({
+            "base": state.admin.base,
+            "message": message,
+            "has_password": has_password,
+        }),
+    )?;
+    Ok(page(status, html))
+}
+
+/// The session the request's cookie names, if it is live.
+async fn session(state: &AppState, headers: &HeaderMap) -> Result<Option<Session>, ApiError> {
+    let Some(id) = auth::cookie_value(headers) else {
+        return Ok(None);
+    };
+    let id_hash = auth::hash_id(&id);
+    let lookup = id_hash.clone();
+    let csrf = state
+        .with_store(move |store| store.admin_session(&lookup, now()))
+        .await?;
+    Ok(csrf.map(|csrf| Session { id_hash, csrf }))
+}
+
+/// What every state-changing request must pass: sent from our own page,
+/// with a live session and that session's CSRF token.
+async fn guard(state: &AppState, headers: &HeaderMap, form: &Form) -> Result<Session, ApiError> {
+    if !auth::same_origin(headers, &state.admin.origin) {
+        return Err(forbidden(
+            state,
+            "This form must be sent from the admin page itself.",
+        ));
+    }
+    let Some(session) = session(state, headers).await? else {
+        return Err(forbidden(
+            state,
+            "You are not logged in, or your session has ended. Log in again at /admin.",
+        ));
+    };
+    if !auth::csrf_matches(&session, form.get("csrf")) {
+        return Err(forbidden(state, "This form is out of date or was not sent from the admin page. Reload the admin page and try again."));
+    }
+    Ok(session)
+}
+
+/// A urlencoded form body; repeated fields are kept.
+struct Form(Vec<(String, String)>);
+
+impl Form {
+    fn parse(body: &[u8]) -> Form {
+        Form(url::form_urlencoded::parse(body).into_owned().collect())
+    }
+
+    /// The first value of `name`, or "".
+    fn get(&self, name: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map_or("", |(_, v)| v.as_str())
+    }
+
+    fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.0
+            .iter()
+            .filter(move |(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// `{base}/admin?...`: the list view to return to after an action.
+fn list_url(base: &str, status: &str, q: &str, thread: &str, done: &str, n: usize) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    for (key, value) in [("status", status), ("q", q), ("thread", thread)] {
+        if !value.is_empty() {
+            query.append_pair(key, value);
+        }
+    }
+    query.append_pair("done", done);
+    query.append_pair("n", &n.to_string());
+    format!("{base}/admin?{}", query.finish())
+}
+
+/// The notice after an action, from a fixed list: a crafted link can only
+/// make the page say one of these.
+fn done_message(done: &str, n: &str) -> Option<String> {
+    let n: usize = n.parse().ok()?;
+    let comments = if n == 1 { "comment" } else { "comments" };
+    match done {
+        "none" => Some("Nothing was selected, so nothing changed.".to_owned()),
+        "edit" => Some("The comment was saved.".to_owned()),
+        action => Action::parse(action).map(|a| format!("{n} {comments} {}.", a.done())),
+    }
+}
+
+/// An admin page: never cached, never framed, no scripts.
+fn page(status: StatusCode, html: String) -> Response {
+    let mut response = (status, axum::response::Html(html)).into_response();
+    secure_headers(response.headers_mut());
+    response
+}
+
+/// `same-origin` rather than `no-referrer` for the referrer: with
+/// `no-referrer`, browsers send `Origin: null` on the admin's own forms.
+fn secure_headers(headers: &mut HeaderMap) {
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; \
+             frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+}
+
+fn redirect(location: &str) -> Response {
+    let mut response = (
+        StatusCode::SEE_OTHER,
+        [(header::LOCATION, location.to_owned())],
+    )
+        .into_response();
+    secure_headers(response.headers_mut());
+    response
+}
+
+fn set_cookie(response: &mut Response, cookie: &str) {
+    if let Ok(value) = HeaderValue::from_str(cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+}
+
+fn error_page(state: &AppState, status: StatusCode, code: &'static str, message: &str) -> ApiError {
+    let html = state.pages.error(status.as_u16(), message);
+    ApiError::new(status, code, message).with_html(html)
+}
+
+fn forbidden(state: &AppState, message: &str) -> ApiError {
+    error_page(state, StatusCode::FORBIDDEN, "forbidden", message)
+}
+
+fn bad_request(state: &AppState, message: &str) -> ApiError {
+    error_page(state, StatusCode::BAD_REQUEST, "bad_request", message)
+}
+
+fn conflict(state: &AppState, message: &str) -> ApiError {
+    error_page(state, StatusCode::CONFLICT, "refused", message)
+}
+
+fn not_found(state: &AppState, id: i64) -> ApiError {
+    error_page(
+        state,
+        StatusCode::NOT_FOUND,
+        "not_found",
+        &format!("There is no comment with id {id}."),
+    )
+}
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}

@@ -1,0 +1,148 @@
+//! The admin page's templates: built in (`templates/admin*.html`, on the
+//! receiver pages' base `page.html` and `style.css`), each replaceable by a
+//! file of the same name in `templates.dir`, like every kiln template. Tera
+//! escapes every value; only comment HTML that ammonia sanitized (the same
+//! HTML bake publishes) is marked safe.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+use tera::Tera;
+
+use crate::store::{Status, StoredComment};
+
+const BUILTINS: &[(&str, &str)] = &[
+    ("page.html", include_str!("../../../../templates/page.html")),
+    ("style.css", include_str!("../../../../templates/style.css")),
+    ("admin.css", include_str!("../../../../templates/admin.css")),
+    (
+        "admin_login.html",
+        include_str!("../../../../templates/admin_login.html"),
+    ),
+    (
+        "admin.html",
+        include_str!("../../../../templates/admin.html"),
+    ),
+    (
+        "admin_edit.html",
+        include_str!("../../../../templates/admin_edit.html"),
+    ),
+];
+
+pub struct Views {
+    tera: Tera,
+}
+
+impl Views {
+    pub fn new(templates_dir: Option<&Path>) -> Result<Self> {
+        let mut sources: Vec<(String, String)> = Vec::new();
+        for (name, builtin) in BUILTINS {
+            let text = match templates_dir.map(|d| d.join(name)) {
+                Some(path) if path.is_file() => std::fs::read_to_string(&path)
+                    .with_context(|| format!("reading template {}", path.display()))?,
+                _ => (*builtin).to_owned(),
+            };
+            sources.push(((*name).to_owned(), text));
+        }
+        let mut tera = Tera::default();
+        // The five characters HTML needs; Tera's default also escapes `/`,
+        // which makes URLs unreadable.
+        tera.set_escape_fn(escape);
+        tera.add_raw_templates(sources.iter().map(|(n, t)| (n.as_str(), t.as_str())))
+            .map_err(|e| anyhow::anyhow!("{}", chain(&e)))
+            .context("loading the admin page's templates")?;
+        Ok(Views { tera })
+    }
+
+    pub fn render(&self, name: &str, ctx: &impl Serialize) -> Result<String> {
+        let ctx = tera::Context::from_serialize(ctx)?;
+        self.tera
+            .render(name, &ctx)
+            .map_err(|e| anyhow::anyhow!("{}", chain(&e)))
+            .with_context(|| format!("rendering {name}"))
+    }
+}
+
+/// One comment as the admin page lists it.
+#[derive(Debug, Serialize)]
+pub struct Row {
+    pub id: i64,
+    pub status: &'static str,
+    pub thread: String,
+    /// The thread id URL-encoded, for the per-thread view's link.
+    pub thread_q: String,
+    pub page_url: String,
+    pub parent: Option<i64>,
+    pub author: String,
+    pub email: Option<String>,
+    /// Only http(s) URLs, so the link is never `javascript:`.
+    pub website: Option<String>,
+    pub ip: Option<String>,
+    pub age: String,
+    pub posted: String,
+    /// The text rendered and sanitized exactly as bake publishes it.
+    pub html: String,
+}
+
+impl Row {
+    pub fn new(c: &StoredComment, now: i64) -> Row {
+        Row {
+            id: c.id,
+            status: c.status.as_str(),
+            thread: c.thread.clone(),
+            thread_q: url::form_urlencoded::byte_serialize(c.thread.as_bytes()).collect(),
+            page_url: c.page_url.clone(),
+            parent: c.parent,
+            author: c.author.clone(),
+            email: c.email.clone(),
+            website: c
+                .website
+                .clone()
+                .filter(|w| crate::submission::is_web_url(w)),
+            ip: c.remote_addr.clone(),
+            age: age(now - c.created_at),
+            posted: kiln_bake::export::unix_to_rfc3339(c.created_at),
+            html: if c.status == Status::Deleted {
+                String::new()
+            } else {
+                kiln_bake::markdown::to_html(&c.text)
+            },
+        }
+    }
+}
+
+pub fn age(secs: i64) -> String {
+    match secs.max(0) {
+        s if s < 60 => "just now".to_owned(),
+        s if s < 3600 => format!("{} min ago", s / 60),
+        s if s < 86_400 => format!("{} h ago", s / 3600),
+        s => format!("{} days ago", s / 86_400),
+    }
+}
+
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#x27;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn chain(err: &tera::Error) -> String {
+    let mut message = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message
+}

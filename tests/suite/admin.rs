@@ -1,0 +1,409 @@
+//! The admin page in real headless Chromium against the real `kiln serve`,
+//! checked in the real SQLite file: no password means no access, logins
+//! fail and succeed, one approval and a bulk rejection land in the
+//! database, a cross-site form and a token-less POST change nothing, logout
+//! ends the session, failed logins are rate limited, and the page fits a
+//! phone. Plus the command line: `kiln admin set-password`, `spam`, `show`.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::Stdio;
+
+use crate::support::browser::{Browser, BrowserOptions};
+use crate::support::*;
+
+const PASSWORD: &str = "correct horse battery staple";
+
+fn status_of(db: &Path, id: i64) -> Option<String> {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.query_row("SELECT status FROM comments WHERE id = ?1", [id], |r| {
+        r.get(0)
+    })
+    .ok()
+}
+
+fn set_password(dir: &Path, db: &Path, password: &str) -> std::process::Output {
+    let mut child = kiln_cmd(dir)
+        .args(["--db", db.to_str().unwrap(), "admin", "set-password"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// Posts a comment as a no-JS browser would; returns nothing, asserts 303.
+fn post(receiver: &Receiver, site: &str, thread: &str, name: &str, text: &str) {
+    let url = format!("{site}{thread}");
+    let (status, _, body) = post_form(
+        receiver,
+        &[
+            ("thread", thread),
+            ("url", &url),
+            ("name", name),
+            ("email", "reader@example.org"),
+            ("text", text),
+        ],
+    );
+    assert_eq!(status, 303, "{body}");
+}
+
+/// A POST to the admin page from outside a browser, with the given cookie.
+fn admin_post(receiver: &Receiver, path: &str, cookie: &str, body: &str) -> u16 {
+    http()
+        .post(format!("{}{path}", receiver.url))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("cookie", format!("kiln_admin={cookie}"))
+        .body(body.to_owned())
+        .send()
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[test]
+fn a_moderator_clears_the_queue_in_a_real_browser_safely() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    // Another site on another port: the attacker's page, and the origin
+    // comments are posted from.
+    let evil_dir = dir.join("site");
+    std::fs::create_dir(&evil_dir).unwrap();
+    let site = StaticSite::serve(&evil_dir);
+    let db = dir.join("kiln.sqlite3");
+    let receiver = Receiver::start(ReceiverOptions {
+        dir,
+        db: &db,
+        origin: &site.url,
+        token: None,
+        extra_env: &[("KILN_ADMIN_LOGIN_FAILURES_PER_IP", "3")],
+    });
+    let Some(browser) = Browser::start_or_skip(BrowserOptions { javascript: false }).unwrap()
+    else {
+        return;
+    };
+    for i in 1..=6 {
+        post(
+            &receiver,
+            &site.url,
+            "/posts/a/",
+            &format!("Reader {i}"),
+            &format!("Comment number {i} with *emphasis* and <script>x()</script>"),
+        );
+    }
+    post(&receiver, &site.url, "/posts/b/", "Zed", "On another page");
+    let admin = format!("{}/admin", receiver.url);
+
+    // No password yet: the page says how to set one and grants nothing.
+    browser.goto(&admin).unwrap();
+    let setup = browser.text("#ka-no-password").unwrap();
+    assert!(setup.contains("kiln admin set-password"), "{setup}");
+    assert!(!browser.exists("input[type=password]").unwrap());
+    assert!(!browser.exists("#ka-list").unwrap());
+    let refused = http()
+        .post(format!("{admin}/login"))
+        .form(&[("password", "")])
+        .send()
+        .unwrap();
+    assert_eq!(refused.status().as_u16(), 403);
+    assert!(refused.headers().get("set-cookie").is_none());
+
+    let out = set_password(dir, &db, PASSWORD);
+    assert!(out.status.success(), "{out:?}");
+
+    // A wrong password fails; the right one opens the queue.
+    browser.goto(&admin).unwrap();
+    browser.fill("#ka-password", "not the password").unwrap();
+    browser.submit("#ka-login button").unwrap();
+    assert!(browser.text("#ka-message").unwrap().contains("not right"));
+    assert!(!browser.exists("#ka-list").unwrap());
+    assert_eq!(browser.cookie("kiln_admin").unwrap(), None);
+
+    browser.fill("#ka-password", PASSWORD).unwrap();
+    browser.submit("#ka-login button").unwrap();
+    assert_eq!(browser.current_url().unwrap(), admin);
+    assert_eq!(browser.count(".ka-row").unwrap(), 7, "the whole queue");
+    assert_eq!(browser.text("#ka-count-pending b").unwrap(), "7");
+    // Newest first, with everything a moderator needs to decide.
+    assert_eq!(
+        browser.attr(".ka-row", "id").unwrap().as_deref(),
+        Some("ka-comment-7")
+    );
+    let row = "#ka-comment-3";
+    assert_eq!(
+        browser.text(&format!("{row} .ka-author")).unwrap(),
+        "Reader 3"
+    );
+    assert_eq!(
+        browser.text(&format!("{row} .ka-email")).unwrap(),
+        "reader@example.org"
+    );
+    assert_eq!(browser.text(&format!("{row} .ka-ip")).unwrap(), "127.0.0.0");
+    assert_eq!(
+        browser.attr(&format!("{row} .ka-page"), "href").unwrap(),
+        Some(format!("{}/posts/a/", site.url))
+    );
+    assert_eq!(
+        browser.text(&format!("{row} .ka-text em")).unwrap(),
+        "emphasis",
+        "the text as bake renders it"
+    );
+    assert!(
+        !browser.exists(&format!("{row} .ka-text script")).unwrap(),
+        "and sanitized as bake does"
+    );
+    let cookie = browser
+        .cookie("kiln_admin")
+        .unwrap()
+        .expect("a session cookie");
+    let csrf = browser.value("#ka-list input[name=csrf]").unwrap();
+    assert_eq!(csrf.len(), 64);
+
+    // Screenshots to look at (assertions stay on the DOM): desktop, phone.
+    let shots = repo_root().join("target").join("admin-screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    browser
+        .screenshot(&shots.join("queue-desktop.png"))
+        .unwrap();
+    browser.set_window_size(390, 844).unwrap();
+    browser.goto(&admin).unwrap();
+    assert!(
+        !browser.scrolls_sideways().unwrap(),
+        "the queue fits a phone's width"
+    );
+    browser.screenshot(&shots.join("queue-phone.png")).unwrap();
+
+    // Approve one comment, from its own row.
+    browser
+        .submit("#ka-comment-6 button[value='approve:6']")
+        .unwrap();
+    assert_eq!(browser.text("#ka-done").unwrap(), "1 comment approved.");
+    assert_eq!(status_of(&db, 6).as_deref(), Some("approved"));
+    assert!(!browser.exists("#ka-comment-6").unwrap(), "off the queue");
+
+    // Bulk: tick three and reject them.
+    for id in [1, 2, 3] {
+        browser
+            .click(&format!("#ka-comment-{id} input[type=checkbox]"))
+            .unwrap();
+    }
+    browser.submit("#ka-bulk button[value=reject]").unwrap();
+    assert_eq!(browser.text("#ka-done").unwrap(), "3 comments rejected.");
+    browser
+        .screenshot(&shots.join("after-bulk-phone.png"))
+        .unwrap();
+    for id in [1, 2, 3] {
+        assert_eq!(status_of(&db, id), None, "comment {id} is gone");
+    }
+    for id in [4, 5, 7] {
+        assert_eq!(status_of(&db, id).as_deref(), Some("pending"));
+    }
+    assert_eq!(browser.text("#ka-count-pending b").unwrap(), "3");
+    assert_eq!(browser.text("#ka-count-approved b").unwrap(), "1");
+    browser.set_window_size(1280, 1024).unwrap();
+
+    // Search by author, and the per-thread view.
+    browser
+        .fill(".ka-search input[name=q]", "Reader 4")
+        .unwrap();
+    browser.submit(".ka-search button").unwrap();
+    assert_eq!(browser.count(".ka-row").unwrap(), 1);
+    assert!(browser.exists("#ka-comment-4").unwrap());
+    browser.submit("#ka-comment-4 .ka-thread").unwrap();
+    assert!(browser.exists("#ka-thread-filter").unwrap());
+    let ids: Vec<String> = (0..browser.count(".ka-row").unwrap())
+        .map(|i| {
+            browser
+                .attr(&format!(".ka-row:nth-child({})", i + 1), "id")
+                .unwrap()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(
+        ids,
+        ["ka-comment-6", "ka-comment-5", "ka-comment-4"],
+        "thread /posts/a/ in every state, without /posts/b/"
+    );
+
+    // Edit: re-validated like a submission, then stored with its new HTML.
+    browser.goto(&format!("{admin}/comments/4")).unwrap();
+    browser.fill("#ka-email", "not an address").unwrap();
+    browser.fill("#ka-text", "Edited **text**").unwrap();
+    browser.submit("#ka-edit-form button").unwrap();
+    assert!(browser.text("#ka-errors").unwrap().contains("E-mail"));
+    assert_eq!(browser.value("#ka-text").unwrap(), "Edited **text**");
+    browser.fill("#ka-email", "").unwrap();
+    browser.submit("#ka-edit-form button").unwrap();
+    assert_eq!(browser.text("#ka-done").unwrap(), "The comment was saved.");
+    assert_eq!(
+        browser.text("#ka-comment-4 .ka-text strong").unwrap(),
+        "text"
+    );
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let (text, email): (String, Option<String>) = conn
+        .query_row("SELECT text, email FROM comments WHERE id = 4", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!((text.as_str(), email), ("Edited **text**", None));
+
+    // A page on another site posts to the admin page with the moderator's
+    // browser: refused, nothing changed.
+    std::fs::write(
+        evil_dir.join("evil.html"),
+        format!(
+            r#"<!DOCTYPE html><form method="post" action="{}/act">
+<input type="hidden" name="one" value="approve:5">
+<button id="go">Win a prize</button></form>"#,
+            admin
+        ),
+    )
+    .unwrap();
+    browser.goto(&format!("{}/evil.html", site.url)).unwrap();
+    browser.submit("#go").unwrap();
+    assert!(browser.source().unwrap().contains("Error 403"));
+    assert_eq!(status_of(&db, 5).as_deref(), Some("pending"));
+    // The same without a browser's headers, with the session cookie but
+    // without the token, or with a wrong one: 403 and nothing changed.
+    assert_eq!(
+        admin_post(&receiver, "/admin/act", &cookie, "one=approve%3A5"),
+        403
+    );
+    let wrong = "0".repeat(64);
+    assert_eq!(
+        admin_post(
+            &receiver,
+            "/admin/act",
+            &cookie,
+            &format!("one=approve%3A5&csrf={wrong}")
+        ),
+        403
+    );
+    assert_eq!(status_of(&db, 5).as_deref(), Some("pending"));
+
+    // Logout ends the session: its cookie and token no longer work.
+    browser.goto(&admin).unwrap();
+    browser.submit("#ka-logout button").unwrap();
+    assert!(browser.exists("#ka-login").unwrap());
+    assert_eq!(browser.cookie("kiln_admin").unwrap(), None);
+    assert_eq!(
+        admin_post(
+            &receiver,
+            "/admin/act",
+            &cookie,
+            &format!("one=approve%3A5&csrf={csrf}")
+        ),
+        403
+    );
+    assert_eq!(status_of(&db, 5).as_deref(), Some("pending"));
+
+    // Failed logins are limited: after three, even the right password waits.
+    for _ in 0..3 {
+        let r = http()
+            .post(format!("{admin}/login"))
+            .form(&[("password", "guess")])
+            .send()
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 401);
+    }
+    let limited = http()
+        .post(format!("{admin}/login"))
+        .form(&[("password", PASSWORD)])
+        .send()
+        .unwrap();
+    assert_eq!(limited.status().as_u16(), 429);
+    assert!(limited.headers().get("retry-after").is_some());
+    assert!(limited.headers().get("set-cookie").is_none());
+    assert!(limited.text().unwrap().contains("Too many failed logins"));
+    assert!(
+        !receiver.logs().contains(PASSWORD) && !receiver.logs().contains("reader@example.org"),
+        "no secrets or addresses in the logs"
+    );
+}
+
+#[test]
+fn set_password_spam_and_show_on_the_command_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let db = dir.join("kiln.sqlite3");
+    let hash = || -> Option<String> {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.query_row(
+            "SELECT value FROM meta WHERE key = 'admin_password'",
+            [],
+            |r| r.get(0),
+        )
+        .ok()
+    };
+
+    let out = set_password(dir, &db, "short");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 10"));
+    let out = set_password(dir, &db, PASSWORD);
+    assert!(out.status.success(), "{out:?}");
+    let stored = hash().expect("a hash is stored");
+    assert!(stored.starts_with("$argon2id$"), "{stored}");
+    assert!(!stored.contains(PASSWORD));
+    let help = kiln_ok(dir, &["admin", "set-password", "--help"]);
+    assert!(help.contains("standard input"), "{help}");
+
+    let (_site_dir, receiver) = fresh_receiver("https://example.org", &[]);
+    let page = "https://example.org/posts/a/";
+    let fields = |name: &'static str, text: &'static str| {
+        vec![
+            ("thread", "/posts/a/"),
+            ("url", page),
+            ("name", name),
+            ("email", "ann@example.org"),
+            ("website", "https://ann.example"),
+            ("text", text),
+        ]
+    };
+    assert_eq!(
+        post_form(&receiver, &fields("Ann", "Buy *cheap* things")).0,
+        303
+    );
+    assert_eq!(post_form(&receiver, &fields("Bob", "A fine post")).0, 303);
+    let db = receiver.db.to_str().unwrap().to_owned();
+    let run = |args: &[&str]| {
+        let mut all = vec!["--db", db.as_str()];
+        all.extend_from_slice(args);
+        kiln(dir, &all)
+    };
+
+    let shown = run(&["show", "1"]);
+    assert!(shown.status.success());
+    let shown = String::from_utf8(shown.stdout).unwrap();
+    for expected in [
+        "#1",
+        "pending",
+        "/posts/a/",
+        page,
+        "Ann",
+        "ann@example.org",
+        "https://ann.example",
+        "127.0.0.0",
+        "Buy *cheap* things",
+        "<p>Buy <em>cheap</em> things</p>",
+    ] {
+        assert!(
+            shown.contains(expected),
+            "show lacks {expected:?}:\n{shown}"
+        );
+    }
+
+    let out = run(&["spam", "1"]);
+    assert!(out.status.success());
+    assert_eq!(status_of(&receiver.db, 1).as_deref(), Some("spam"));
+    assert!(run(&["approve", "2"]).status.success());
+    // Only pending comments can be spam; a refusal changes nothing.
+    assert_eq!(status_of(&receiver.db, 2).as_deref(), Some("approved"));
+    let out = run(&["spam", "2"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not pending"));
+    let out = run(&["show", "99"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("99"));
+}
