@@ -73,6 +73,9 @@ pub enum Command {
     /// Manage the admin page (/admin): set its password
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Email: check the [mail] settings by sending a test message
+    #[command(subcommand)]
+    Mail(MailCommand),
     /// Write every published comment as export JSON (the format the export API serves)
     Export(ExportArgs),
     /// Render approved comments into a built site's HTML
@@ -144,6 +147,25 @@ echo; otherwise the first line of standard input is used:
 It is stored as an argon2id hash in the database, and every admin session is
 logged out. At least 10 characters.")]
     SetPassword,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MailCommand {
+    /// Send a test message now, through the configured SMTP server, and show its answer
+    #[command(after_help = "\
+Uses the [mail] settings (host, port, security, username, from; the password
+preferably from KILN_MAIL_PASSWORD) exactly as `kiln serve` does, but sends at
+once instead of through the outbox, so any SMTP error is shown here:
+  kiln mail test                          # to every address in mail.moderators
+  kiln mail test --to me@example.org")]
+    Test(MailTestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MailTestArgs {
+    /// Recipient [default: every address in mail.moderators]
+    #[arg(long, value_name = "ADDRESS")]
+    pub to: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -5,6 +5,7 @@
 mod bake;
 mod cli;
 mod init;
+mod mail;
 mod moderate;
 
 use std::io::{IsTerminal, Write};
@@ -89,6 +90,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Spam(args) => moderate::spam(&config, &args.ids),
         Command::Show(args) => moderate::show(&config, args.id),
         Command::Admin(cli::AdminCommand::SetPassword) => moderate::set_password(&config),
+        Command::Mail(cli::MailCommand::Test(args)) => mail::test(&config, args.to.as_deref()),
         Command::Export(args) => moderate::export(&config, args.output.as_deref()),
         Command::Bake(args) => bake::run(&config, args),
         Command::Init(_) => unreachable!("handled before the configuration is loaded"),

@@ -21,6 +21,7 @@ pub struct Config {
     pub limits: Limits,
     pub bake: Bake,
     pub templates: Templates,
+    pub mail: Mail,
     pub admin: Admin,
 }
 
@@ -39,6 +40,10 @@ pub struct Server {
     /// Largest request body accepted, in bytes; larger bodies get 413.
     /// Default: 131072 (128 KiB).
     pub max_body_bytes: usize,
+    /// The key that signs links in emails (and other tokens). Default: empty,
+    /// meaning a random key created once and kept in the database. Set it
+    /// (32+ characters, from `KILN_SERVER_SECRET`) to share it between hosts.
+    pub secret: String,
 }
 
 impl Default for Server {
@@ -48,6 +53,7 @@ impl Default for Server {
             public_url: String::new(),
             export_token: String::new(),
             max_body_bytes: 128 * 1024,
+            secret: String::new(),
         }
     }
 }
@@ -161,6 +167,134 @@ pub struct Templates {
     /// A directory of templates that override the built-in ones by name
     /// (`thread.html`, `comment.html`, `form.html`, ...). Default: none.
     pub dir: Option<PathBuf>,
+}
+
+/// Email over SMTP: moderators hear of new comments, readers of replies.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Mail {
+    /// Send mail at all. Default: true, but mail is off while `host` is empty.
+    pub enabled: bool,
+    /// The SMTP server's host name. Default: empty (no mail).
+    pub host: String,
+    /// The SMTP port. Default: 0, meaning 587 for starttls, 465 for tls and
+    /// 25 for plain.
+    pub port: u16,
+    /// `starttls` (upgrade a plain connection; required), `tls` (TLS from the
+    /// first byte) or `plain` (no encryption: only for a relay on the same
+    /// host). Default: `starttls`.
+    pub security: String,
+    /// SMTP login. Default: empty (no authentication).
+    pub username: String,
+    /// SMTP password. Default: empty. Set it from the environment
+    /// (`KILN_MAIL_PASSWORD`) rather than in a file you commit; it is never
+    /// logged.
+    pub password: String,
+    /// The sender, e.g. `"Comments <comments@example.org>"`. Required when
+    /// mail is on.
+    pub from: String,
+    /// Who is told about each new comment, with links to moderate it.
+    /// Default: nobody.
+    pub moderators: Vec<String>,
+    /// Days a moderation or confirmation link stays valid. Default: 7.
+    pub link_expiry_days: u32,
+}
+
+impl Default for Mail {
+    fn default() -> Self {
+        Mail {
+            enabled: true,
+            host: String::new(),
+            port: 0,
+            security: "starttls".into(),
+            username: String::new(),
+            password: String::new(),
+            from: String::new(),
+            moderators: Vec::new(),
+            link_expiry_days: 7,
+        }
+    }
+}
+
+/// Written by hand so that the password never reaches a log line.
+impl std::fmt::Debug for Mail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mail")
+            .field("enabled", &self.enabled)
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("security", &self.security)
+            .field("username", &self.username)
+            .field(
+                "password",
+                &if self.password.is_empty() {
+                    ""
+                } else {
+                    "(set)"
+                },
+            )
+            .field("from", &self.from)
+            .field("moderators", &self.moderators)
+            .field("link_expiry_days", &self.link_expiry_days)
+            .finish()
+    }
+}
+
+impl Mail {
+    /// Whether mail is sent: enabled and a host is configured.
+    pub fn is_on(&self) -> bool {
+        self.enabled && !self.host.is_empty()
+    }
+
+    /// The port to connect to, with the security mode's usual default.
+    pub fn port(&self) -> u16 {
+        match (self.port, self.security.as_str()) {
+            (0, "tls") => 465,
+            (0, "plain") => 25,
+            (0, _) => 587,
+            (p, _) => p,
+        }
+    }
+
+    fn validate(&self) -> Result<()> {
+        if !matches!(self.security.as_str(), "starttls" | "tls" | "plain") {
+            bail!(
+                "`mail.security` = {:?} is not one of \"starttls\", \"tls\" or \"plain\"",
+                self.security
+            );
+        }
+        if !(1..=365).contains(&self.link_expiry_days) {
+            bail!("`mail.link_expiry_days` must be between 1 and 365");
+        }
+        if !self.is_on() {
+            return Ok(());
+        }
+        if self
+            .host
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '/')
+        {
+            bail!("`mail.host` = {:?} is not a host name", self.host);
+        }
+        if self.from.is_empty() {
+            bail!("`mail.from` is empty; mail needs a sender such as \"Comments <comments@example.org>\"");
+        }
+        if self.from.parse::<lettre::message::Mailbox>().is_err() {
+            bail!(
+                "`mail.from` = {:?} is not an address like \"Comments <comments@example.org>\"",
+                self.from
+            );
+        }
+        for (i, m) in self.moderators.iter().enumerate() {
+            if m.parse::<lettre::message::Mailbox>().is_err() {
+                bail!("`mail.moderators[{i}]` = {m:?} is not an email address");
+            }
+        }
+        if self.username.is_empty() != self.password.is_empty() {
+            bail!("`mail.username` and `mail.password` go together; set both (the password from KILN_MAIL_PASSWORD) or neither");
+        }
+        Ok(())
+    }
 }
 
 /// The admin page (`/admin`). Its password is set with `kiln admin set-password`.
@@ -311,6 +445,10 @@ impl Config {
         if !(1..=24 * 60).contains(&self.admin.login_window_minutes) {
             bail!("`admin.login_window_minutes` must be between 1 and 1440 (a day)");
         }
+        if !self.server.secret.is_empty() && self.server.secret.len() < 32 {
+            bail!("`server.secret` is shorter than 32 characters; use a long random value, or leave it empty to let kiln keep one in the database");
+        }
+        self.mail.validate()?;
         Ok(())
     }
 
@@ -432,6 +570,7 @@ const SECTIONS: &[&str] = &[
     "limits",
     "bake",
     "templates",
+    "mail",
     "admin",
 ];
 
@@ -535,5 +674,36 @@ mod tests {
         assert!(config.allows_origin(&ok));
         assert!(!config.allows_origin(&other_port));
         assert!(!config.allows_origin(&lookalike));
+    }
+
+    #[test]
+    fn mail_keys_are_checked_by_name() {
+        let mail = |extra: &str| {
+            Config::parse(&format!("[mail]\nhost = \"smtp.example.org\"\n{extra}")).unwrap()
+        };
+        let err = mail("").validate().unwrap_err();
+        assert!(err.to_string().contains("`mail.from`"), "{err}");
+        let ok = "from = \"Comments <c@example.org>\"\n";
+        mail(ok).validate().unwrap();
+        assert_eq!(mail(ok).mail.port(), 587);
+        let err = mail(&format!("{ok}security = \"ssl\""))
+            .validate()
+            .unwrap_err();
+        assert!(err.to_string().contains("`mail.security`"), "{err}");
+        let err = mail(&format!("{ok}moderators = [\"not an address\"]"))
+            .validate()
+            .unwrap_err();
+        assert!(err.to_string().contains("`mail.moderators[0]`"), "{err}");
+        let err = mail(&format!("{ok}username = \"u\""))
+            .validate()
+            .unwrap_err();
+        assert!(err.to_string().contains("`mail.password`"), "{err}");
+        // The password comes from the environment and never shows in Debug.
+        let mut table = toml::Table::new();
+        apply_env(&mut table, env(&[("KILN_MAIL_PASSWORD", "hunter2hunter2")])).unwrap();
+        let config: Config = toml::Value::Table(table).try_into().unwrap();
+        assert_eq!(config.mail.password, "hunter2hunter2");
+        assert!(!format!("{config:?}").contains("hunter2"));
+        assert!(!Config::default().mail.is_on());
     }
 }

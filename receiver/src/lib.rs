@@ -3,8 +3,10 @@
 
 pub mod config;
 pub mod http;
+pub mod mail;
 pub mod moderation;
 pub mod pages;
 pub mod password;
+pub mod signing;
 pub mod store;
 pub mod submission;

@@ -326,6 +326,50 @@ pub fn parse_form(body: &[u8]) -> Result<Submission, FieldError> {
     Ok(submission)
 }
 
+/// Whether a form body ticks the reply-notification box (`notify`). It is
+/// read beside `Submission`, not in it: it is a choice about mail, not part
+/// of the comment, and an error page shows the form without it.
+pub fn form_wants_notify(body: &[u8]) -> bool {
+    body.split(|&b| b == b'&').any(|pair| {
+        let (key, value) = match pair.iter().position(|&b| b == b'=') {
+            Some(i) => (&pair[..i], &pair[i + 1..]),
+            None => (pair, &[][..]),
+        };
+        percent_decode(key) == b"notify" && is_yes(&String::from_utf8_lossy(&percent_decode(value)))
+    })
+}
+
+/// The `notify` field of a JSON submission: a boolean, or a form's words for
+/// one ("on", "true", "1", "yes" and their opposites).
+pub fn json_wants_notify(value: Option<&serde_json::Value>) -> Result<bool, FieldError> {
+    use serde_json::Value;
+    match value {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(Value::String(s)) if is_yes(s) => Ok(true),
+        Some(Value::String(s))
+            if matches!(
+                s.trim().to_ascii_lowercase().as_str(),
+                "" | "off" | "false" | "0" | "no"
+            ) =>
+        {
+            Ok(false)
+        }
+        Some(_) => Err(FieldError::new(
+            "notify",
+            "invalid_type",
+            "`notify` must be true or false.",
+        )),
+    }
+}
+
+fn is_yes(s: &str) -> bool {
+    matches!(
+        s.trim().to_ascii_lowercase().as_str(),
+        "on" | "true" | "1" | "yes"
+    )
+}
+
 fn percent_decode(input: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(input.len());
     let mut i = 0;
@@ -367,6 +411,18 @@ mod tests {
         // unencoded but people typing URLs by hand do.
         assert_eq!(parse_form(b"text=100%").unwrap().text, "100%");
         assert_eq!(parse_form(b"text=%4").unwrap().text, "%4");
+    }
+
+    #[test]
+    fn the_notify_box_is_read_from_forms_and_json() {
+        assert!(form_wants_notify(b"text=x&notify=on"));
+        assert!(form_wants_notify(b"notify=1"));
+        assert!(!form_wants_notify(b"text=notify%3Don"));
+        assert!(!form_wants_notify(b"text=x"));
+        assert!(json_wants_notify(Some(&serde_json::json!(true))).unwrap());
+        assert!(!json_wants_notify(None).unwrap());
+        let err = json_wants_notify(Some(&serde_json::json!(5))).unwrap_err();
+        assert_eq!((err.field, err.code), ("notify", "invalid_type"));
     }
 
     #[test]

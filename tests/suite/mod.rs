@@ -7,6 +7,7 @@ mod cli;
 mod crash;
 mod hostile;
 mod init;
+mod mail;
 mod ssg_astro;
 mod ssg_hugo;
 mod ssg_jekyll;

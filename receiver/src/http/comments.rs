@@ -13,7 +13,9 @@ use serde_json::{json, Value};
 
 use super::{ApiError, AppState};
 use crate::store::{Refusal, Status};
-use crate::submission::{check_page_url, parse_form, FieldError, Submission};
+use crate::submission::{
+    check_page_url, form_wants_notify, json_wants_notify, parse_form, FieldError, Submission,
+};
 
 /// How the client wants its answer.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -61,9 +63,9 @@ pub async fn submit(
         ));
     };
 
-    let submission = match client {
-        Client::Form => parse_form(&bytes),
-        Client::Json => parse_json(&bytes),
+    let (submission, notify) = match client {
+        Client::Form => parse_form(&bytes).map(|s| (s, form_wants_notify(&bytes))),
+        Client::Json => parse_json(&bytes).and_then(|s| Ok((s, parse_json_notify(&bytes)?))),
     }
     .map_err(|e| refuse(&state, client, StatusCode::BAD_REQUEST, &[e], None))?;
 
@@ -84,9 +86,23 @@ pub async fn submit(
     } else {
         Status::Approved
     };
+    if notify && checked.comment.email.is_none() {
+        let error = FieldError::new(
+            "email",
+            "required",
+            "To get an email when someone replies, give your email address (or untick the box).",
+        );
+        return Err(refuse(
+            &state,
+            client,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &[error],
+            Some(&submission),
+        ));
+    }
     let comment = checked.comment.clone();
     let stored = state
-        .with_store(move |store| store.insert(&comment, status, now()))
+        .with_store(move |store| store.insert_opted(&comment, notify, status, now()))
         .await?;
     let stored = match stored {
         Ok(stored) => stored,
@@ -103,6 +119,10 @@ pub async fn submit(
     };
     // Ids only: the author's name and address stay out of the logs.
     tracing::info!(comment = stored.id, thread = %stored.thread, status = stored.status.as_str(), "comment received");
+    if let Some(mail) = &state.mail {
+        // The insert queued the moderators' message; send it now.
+        mail.wake.notify_one();
+    }
 
     match client {
         Client::Form => {
@@ -261,6 +281,12 @@ fn parse_json(bytes: &[u8]) -> Result<Submission, FieldError> {
         submission.set(field, value);
     }
     Ok(submission)
+}
+
+/// The `notify` choice of a JSON body that `parse_json` accepted.
+fn parse_json_notify(bytes: &[u8]) -> Result<bool, FieldError> {
+    let value: Value = serde_json::from_slice(bytes).unwrap_or(Value::Null);
+    json_wants_notify(value.get("notify"))
 }
 
 /// The static name of a known field, for error values that outlive the map.

@@ -6,6 +6,7 @@ mod admin;
 mod comments;
 mod error;
 mod export;
+mod mail_links;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -17,7 +18,9 @@ use axum::Router;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
+use crate::mail::outbox::MailService;
 use crate::pages::Pages;
+use crate::signing::Signer;
 use crate::store::Store;
 
 pub use error::ApiError;
@@ -32,6 +35,10 @@ pub struct Inner {
     pub pages: Pages,
     /// The admin page's templates, login limiter and cookie settings.
     pub admin: admin::AdminState,
+    /// Signs and checks the tokens in links (see `crate::signing`).
+    pub signer: Signer,
+    /// Email, when `[mail]` is on.
+    pub mail: Option<Arc<MailService>>,
 }
 
 impl std::ops::Deref for AppState {
@@ -75,6 +82,18 @@ pub fn router(state: AppState) -> Router {
             "/admin/comments/{id}",
             get(admin::edit_page).post(admin::edit),
         )
+        .route(
+            "/mail/moderate/{token}",
+            get(mail_links::moderate_page).post(mail_links::moderate),
+        )
+        .route(
+            "/mail/confirm/{token}",
+            get(mail_links::confirm_page).post(mail_links::confirm),
+        )
+        .route(
+            "/mail/unsubscribe/{token}",
+            get(mail_links::unsubscribe_page).post(mail_links::unsubscribe),
+        )
         .fallback(not_found)
         .layer(
             tower_http::trace::TraceLayer::new_for_http().make_span_with(
@@ -106,15 +125,24 @@ pub async fn launch(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
     let bound = listener.local_addr().context("listener has no address")?;
-    let store = Store::open(&config.database.path)?;
+    let mut store = Store::open(&config.database.path)?;
+    store.set_mail_events(config.mail.is_on());
     let public_url = config.public_url(Some(bound));
     let pages = Pages::new(&config, &public_url)?;
     let admin = admin::AdminState::new(&config, &public_url)?;
+    let signer = crate::mail::signer(&config, &mut store)?;
+    let mail = if config.mail.is_on() {
+        let links = crate::mail::Links::new(&config, &public_url, signer.clone());
+        Some(Arc::new(MailService::new(&config, links)?))
+    } else {
+        None
+    };
     tracing::info!(
         database = %config.database.path.display(),
         origins = ?config.sites.origins,
         moderation = config.moderation.enabled,
         export_api = !config.server.export_token.is_empty(),
+        mail = mail.as_ref().map(|m| m.mailer.server()),
         "listening on http://{bound}"
     );
     let state = AppState(Arc::new(Inner {
@@ -122,7 +150,12 @@ pub async fn launch(
         store: Mutex::new(store),
         pages,
         admin,
+        signer,
+        mail: mail.clone(),
     }));
+    if let Some(mail) = mail {
+        tokio::spawn(crate::mail::outbox::run(state.clone(), mail));
+    }
     axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<SocketAddr>(),

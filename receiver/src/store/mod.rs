@@ -5,6 +5,7 @@
 //! what a thread shows bumps that thread's change sequence.
 
 mod admin;
+mod mail;
 mod review;
 mod source;
 
@@ -14,6 +15,7 @@ use anyhow::{bail, Context, Result};
 use kiln_bake::markdown;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
 
+pub use mail::{OutboxItem, OutboxKind};
 pub use review::{CommentEdit, Search};
 pub use source::SqliteSource;
 
@@ -22,6 +24,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_rendered_html.sql"),
     include_str!("migrations/0003_admin.sql"),
+    include_str!("migrations/0004_mail.sql"),
 ];
 
 /// Where a comment is in moderation.
@@ -134,6 +137,8 @@ pub enum Refusal {
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// Whether changes queue the mail they cause (see `set_mail_events`).
+    mail_events: bool,
 }
 
 impl Store {
@@ -152,6 +157,7 @@ impl Store {
         let mut store = Store {
             conn,
             path: path.to_owned(),
+            mail_events: false,
         };
         store
             .migrate()
@@ -184,6 +190,7 @@ impl Store {
         Ok(Store {
             conn,
             path: path.to_owned(),
+            mail_events: false,
         })
     }
 
@@ -237,6 +244,20 @@ impl Store {
         status: Status,
         now: i64,
     ) -> Result<std::result::Result<StoredComment, Refusal>> {
+        self.insert_opted(new, false, status, now)
+    }
+
+    /// `insert`, with the author's choice about reply notifications: with
+    /// `notify` and an address, the comment is subscribed, and the mail this
+    /// causes is queued in the same transaction.
+    pub fn insert_opted(
+        &mut self,
+        new: &NewComment,
+        notify: bool,
+        status: Status,
+        now: i64,
+    ) -> Result<std::result::Result<StoredComment, Refusal>> {
+        let mail_events = self.mail_events;
         let tx = self.conn.transaction()?;
         tx.execute(
             "INSERT INTO threads (key, url, created_at) VALUES (?1, ?2, ?3)
@@ -292,6 +313,7 @@ impl Store {
         if status.is_published() {
             touch_thread(&tx, thread_id, 1)?;
         }
+        mail::after_insert(&tx, mail_events, id, notify, status, now)?;
         tx.commit()?;
         Ok(Ok(StoredComment {
             id,
@@ -331,6 +353,7 @@ impl Store {
     /// Publishes pending comments. All or nothing: an unknown or non-pending
     /// id refuses the whole batch.
     pub fn approve(&mut self, ids: &[i64], now: i64) -> Result<std::result::Result<(), Refusal>> {
+        let mail_events = self.mail_events;
         self.change_each(ids, |tx, id, status, thread_id| {
             if status != Status::Pending {
                 return Ok(Err(Refusal::NotPending(id, status.as_str())));
@@ -340,6 +363,9 @@ impl Store {
                 params![id, now],
             )?;
             touch_thread(tx, thread_id, 1)?;
+            if mail_events {
+                mail::after_approve(tx, id, now)?;
+            }
             Ok(Ok(()))
         })
     }

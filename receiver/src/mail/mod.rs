@@ -1,0 +1,176 @@
+//! Email: the SMTP connection (lettre, from `[mail]`), the signed links that
+//! messages carry, and the messages themselves. Nothing here runs inside a
+//! request: submissions and approvals queue mail in the store's outbox, and
+//! `outbox::run` delivers it in the background with retries.
+
+mod message;
+pub mod outbox;
+
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use lettre::message::Mailbox;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{Message, SmtpTransport, Transport};
+
+use crate::config::{self, Config};
+use crate::signing::Signer;
+
+pub use message::{Letter, LinkPage, PageLink, Quoted};
+
+/// Purposes of the signed tokens in mail links (see `crate::signing`).
+pub const MODERATE: &str = "moderate";
+pub const CONFIRM: &str = "subscribe";
+pub const UNSUBSCRIBE: &str = "unsubscribe";
+
+/// An SMTP connection setting and the sender; cheap to share.
+pub struct Mailer {
+    transport: SmtpTransport,
+    from: Mailbox,
+    /// `host:port (security)`, for messages; holds no credential.
+    server: String,
+}
+
+impl Mailer {
+    /// The transport `[mail]` describes; the configuration must be valid.
+    pub fn new(mail: &config::Mail) -> Result<Self> {
+        let port = mail.port();
+        let builder = match mail.security.as_str() {
+            "tls" => SmtpTransport::relay(&mail.host),
+            "plain" => Ok(SmtpTransport::builder_dangerous(&mail.host)),
+            _ => SmtpTransport::starttls_relay(&mail.host),
+        }
+        .with_context(|| format!("cannot set up TLS for `mail.host` = {:?}", mail.host))?;
+        let mut builder = builder.port(port).timeout(Some(Duration::from_secs(20)));
+        if !mail.username.is_empty() {
+            builder = builder.credentials(Credentials::new(
+                mail.username.clone(),
+                mail.password.clone(),
+            ));
+        }
+        let from = mail
+            .from
+            .parse()
+            .with_context(|| format!("`mail.from` = {:?} is not an address", mail.from))?;
+        Ok(Mailer {
+            transport: builder.build(),
+            from,
+            server: format!("{}:{port} ({})", mail.host, mail.security),
+        })
+    }
+
+    pub fn from(&self) -> &Mailbox {
+        &self.from
+    }
+
+    /// `host:port (security)`.
+    pub fn server(&self) -> &str {
+        &self.server
+    }
+
+    /// Sends one message and returns the server's reply, e.g. "250 OK".
+    /// Blocks: call it off the async threads.
+    pub fn send(&self, message: &Message) -> Result<String> {
+        let response = self
+            .transport
+            .send(message)
+            .with_context(|| format!("SMTP delivery through {} failed", self.server))?;
+        let text: Vec<&str> = response.message().collect();
+        Ok(format!("{} {}", response.code(), text.join(" ")))
+    }
+}
+
+/// Makes the absolute, signed URLs that messages link to.
+#[derive(Clone, Debug)]
+pub struct Links {
+    public_url: String,
+    signer: Signer,
+    expiry_secs: i64,
+}
+
+impl Links {
+    pub fn new(config: &Config, public_url: &str, signer: Signer) -> Self {
+        Links {
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            signer,
+            expiry_secs: i64::from(config.mail.link_expiry_days) * 86_400,
+        }
+    }
+
+    /// The page that confirms `action` (approve, reject, spam) on a comment.
+    pub fn moderate(&self, comment: i64, action: &str, now: i64) -> String {
+        let token = self.signer.sign(
+            MODERATE,
+            &format!("{comment}:{action}"),
+            Some(now + self.expiry_secs),
+        );
+        format!("{}/mail/moderate/{token}", self.public_url)
+    }
+
+    /// The page that confirms an address's opt-in to reply notifications.
+    pub fn confirm(&self, email: &str, now: i64) -> String {
+        let token = self
+            .signer
+            .sign(CONFIRM, &email.to_lowercase(), Some(now + self.expiry_secs));
+        format!("{}/mail/confirm/{token}", self.public_url)
+    }
+
+    /// Unsubscribe links never expire: an old message must still stop mail.
+    pub fn unsubscribe(&self, email: &str) -> String {
+        let token = self.signer.sign(UNSUBSCRIBE, &email.to_lowercase(), None);
+        format!("{}/mail/unsubscribe/{token}", self.public_url)
+    }
+
+    /// The receiver's admin page.
+    pub fn admin(&self) -> String {
+        format!("{}/admin", self.public_url)
+    }
+}
+
+/// The signer for links: keyed by `server.secret` if set, else by the
+/// random secret kept in the database.
+pub fn signer(config: &Config, store: &mut crate::store::Store) -> Result<Signer> {
+    Ok(if config.server.secret.is_empty() {
+        Signer::new(store.secret()?.as_bytes())
+    } else {
+        Signer::new(config.server.secret.as_bytes())
+    })
+}
+
+/// `kiln mail test`: sends one message now, bypassing the outbox, and says
+/// what the server answered.
+pub fn send_test(config: &Config, signer: Signer, to: Option<&str>) -> Result<String> {
+    let mailer = Mailer::new(&config.mail)?;
+    let recipients: Vec<String> = match to {
+        Some(to) => vec![to.to_owned()],
+        None => config.mail.moderators.clone(),
+    };
+    if recipients.is_empty() {
+        anyhow::bail!("no recipient: pass --to ADDRESS or set `mail.moderators`");
+    }
+    let links = Links::new(config, &config.public_url(None), signer);
+    let mut report = Vec::new();
+    for to in recipients {
+        let mailbox: Mailbox = to
+            .parse()
+            .with_context(|| format!("{to:?} is not an email address"))?;
+        let letter = Letter {
+            to: mailbox,
+            reply_to: None,
+            subject: "kiln: test message".to_owned(),
+            lines: vec![
+                "This is a test message from kiln's receiver.".to_owned(),
+                format!(
+                    "It went out through {}; mail about comments will take the same way.",
+                    mailer.server()
+                ),
+            ],
+            quoted: None,
+            actions: Vec::new(),
+            unsubscribe: links.unsubscribe(&to),
+        };
+        let reply = mailer.send(&letter.build(mailer.from())?)?;
+        report.push(format!("sent to {to} through {}: {reply}", mailer.server()));
+    }
+    Ok(report.join("\n"))
+}

@@ -1,0 +1,301 @@
+//! Delivers the outbox in the background of `kiln serve`: due messages are
+//! built from the comments as they are now, sent, and forgotten; a failed
+//! attempt is retried with exponential backoff, from the database, so mail
+//! survives restarts. Logs name outbox ids, never addresses or credentials.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Result;
+use kiln_bake::markdown;
+use lettre::message::Mailbox;
+use lettre::Message;
+use tokio::sync::Notify;
+
+use super::{Letter, Links, Mailer, Quoted};
+use crate::http::AppState;
+use crate::store::{OutboxItem, OutboxKind, Status, Store, StoredComment};
+
+/// How long the outbox sleeps when nobody wakes it: mail queued by another
+/// process (`kiln approve`) waits at most this long.
+const POLL: Duration = Duration::from_secs(5);
+/// The first retry waits this long; each later one twice as long as the last.
+const FIRST_RETRY_SECS: i64 = 5;
+const MAX_RETRY_SECS: i64 = 3600;
+/// After this many failed attempts (about a day) a message is given up.
+const MAX_ATTEMPTS: u32 = 30;
+/// Messages handled per round.
+const BATCH: usize = 20;
+
+/// What the outbox needs besides the store.
+pub struct MailService {
+    pub mailer: Mailer,
+    pub links: Links,
+    pub moderators: Vec<Mailbox>,
+    /// Notified after a change queued mail, so it goes out at once.
+    pub wake: Notify,
+}
+
+impl MailService {
+    pub fn new(config: &crate::config::Config, links: Links) -> Result<Self> {
+        let moderators = config
+            .mail
+            .moderators
+            .iter()
+            .map(|m| m.parse())
+            .collect::<Result<_, _>>()?;
+        Ok(MailService {
+            mailer: Mailer::new(&config.mail)?,
+            links,
+            moderators,
+            wake: Notify::new(),
+        })
+    }
+}
+
+/// Runs forever: delivers what is due, then sleeps until woken or `POLL`.
+pub async fn run(state: AppState, mail: Arc<MailService>) {
+    loop {
+        loop {
+            match deliver_due(&state, &mail).await {
+                // A full batch: there may be more due right away.
+                Ok(n) if n == BATCH => continue,
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::error!(error = format!("{e:#}"), "outbox failed");
+                    break;
+                }
+            }
+        }
+        tokio::select! {
+            _ = mail.wake.notified() => {}
+            _ = tokio::time::sleep(POLL) => {}
+        }
+    }
+}
+
+async fn deliver_due(state: &AppState, mail: &Arc<MailService>) -> Result<usize> {
+    let now = now();
+    let due = state.with_store(move |s| s.due_mail(now, BATCH)).await?;
+    let count = due.len();
+    for item in due {
+        let composed = {
+            let (item, mail) = (item.clone(), mail.clone());
+            state
+                .with_store(move |s| compose(s, &mail, &item, now))
+                .await
+        };
+        let outcome = match composed {
+            Ok(messages) => {
+                let mail = mail.clone();
+                tokio::task::spawn_blocking(move || -> Result<usize> {
+                    for message in &messages {
+                        mail.mailer.send(message)?;
+                    }
+                    Ok(messages.len())
+                })
+                .await
+                .map_err(anyhow::Error::from)
+                .and_then(|r| r)
+            }
+            Err(e) => Err(e),
+        };
+        let id = item.id;
+        match outcome {
+            Ok(sent) => {
+                tracing::info!(outbox = id, kind = ?item.kind, comment = item.comment_id, messages = sent, "mail delivered");
+                state.with_store(move |s| s.mail_done(id)).await?;
+            }
+            Err(e) => {
+                let attempt = item.attempts + 1;
+                let error = format!("{e:#}");
+                let retry_at = (attempt < MAX_ATTEMPTS).then(|| now + backoff(attempt));
+                match retry_at {
+                    Some(at) => {
+                        tracing::warn!(outbox = id, attempt, retry_in_secs = at - now, error = %error, "mail not delivered; will retry")
+                    }
+                    None => {
+                        tracing::error!(outbox = id, attempt, error = %error, "mail not delivered; giving up")
+                    }
+                }
+                state
+                    .with_store(move |s| s.mail_failed(id, &error, retry_at, now))
+                    .await?;
+            }
+        }
+    }
+    Ok(count)
+}
+
+/// Seconds to wait after the `attempt`th failure.
+fn backoff(attempt: u32) -> i64 {
+    let shift = attempt.saturating_sub(1).min(20);
+    (FIRST_RETRY_SECS << shift).min(MAX_RETRY_SECS)
+}
+
+/// The messages an outbox row stands for, built from the database as it is
+/// now. None at all when there is no longer anyone to tell (the comment is
+/// gone, the recipient unsubscribed).
+fn compose(
+    store: &mut Store,
+    mail: &MailService,
+    item: &OutboxItem,
+    now: i64,
+) -> Result<Vec<Message>> {
+    let Some(comment) = store.get(item.comment_id)? else {
+        return Ok(Vec::new());
+    };
+    let links = &mail.links;
+    let from = mail.mailer.from();
+    let letters = match (item.kind, item.recipient.as_deref()) {
+        (OutboxKind::NewComment, _) => {
+            let mut letters = Vec::new();
+            for moderator in &mail.moderators {
+                if store.may_mail(moderator.email.as_ref(), false)? {
+                    letters.push(new_comment(links, moderator, &comment, now));
+                }
+            }
+            letters
+        }
+        (OutboxKind::Confirm, Some(to)) if store.may_mail(to, false)? => {
+            vec![confirm(links, to.parse()?, to, &comment, now)]
+        }
+        (OutboxKind::Reply, Some(to))
+            if comment.status == Status::Approved && store.may_mail(to, true)? =>
+        {
+            vec![reply(links, to.parse()?, to, &comment)]
+        }
+        _ => Vec::new(),
+    };
+    letters.iter().map(|l| l.build(from)).collect()
+}
+
+fn author(c: &StoredComment) -> &str {
+    if c.author.is_empty() {
+        "Someone"
+    } else {
+        &c.author
+    }
+}
+
+fn quoted(caption: String, c: &StoredComment) -> Quoted {
+    Quoted {
+        caption,
+        text: c.text.clone(),
+        html: markdown::to_html(&c.text),
+    }
+}
+
+fn new_comment(links: &Links, to: &Mailbox, c: &StoredComment, now: i64) -> Letter {
+    let mut lines = vec![format!(
+        "{} commented on {} (thread {}){}.",
+        author(c),
+        c.page_url,
+        c.thread,
+        c.parent
+            .map(|p| format!(", replying to comment #{p}"))
+            .unwrap_or_default()
+    )];
+    lines.push(format!(
+        "Name: {} · Email: {} · Website: {} · Network: {}",
+        if c.author.is_empty() {
+            "(none)"
+        } else {
+            &c.author
+        },
+        c.email.as_deref().unwrap_or("(none)"),
+        c.website.as_deref().unwrap_or("(none)"),
+        c.remote_addr.as_deref().unwrap_or("(unknown)"),
+    ));
+    let mut actions = Vec::new();
+    if c.status == Status::Pending {
+        lines.push(
+            "It waits for moderation. Each link below asks you to confirm before anything changes."
+                .to_owned(),
+        );
+        for (label, action) in [
+            ("Approve", "approve"),
+            ("Reject", "reject"),
+            ("Mark as spam", "spam"),
+        ] {
+            actions.push((label.to_owned(), links.moderate(c.id, action, now)));
+        }
+    } else {
+        lines.push(format!("It is {} already.", c.status.as_str()));
+    }
+    actions.push(("Open the page".to_owned(), c.page_url.clone()));
+    actions.push(("Moderation queue".to_owned(), links.admin()));
+    // Replying to the notification reaches the commenter; the name is
+    // encoded by lettre's mailbox header, never pasted.
+    let reply_to = c
+        .email
+        .as_deref()
+        .and_then(|e| e.parse().ok())
+        .map(|address| Mailbox::new((!c.author.is_empty()).then(|| c.author.clone()), address));
+    Letter {
+        to: to.clone(),
+        reply_to,
+        subject: format!("New comment by {} on {}", author(c), c.page_url),
+        lines,
+        quoted: Some(quoted(format!("Comment #{}:", c.id), c)),
+        actions,
+        unsubscribe: links.unsubscribe(to.email.as_ref()),
+    }
+}
+
+fn confirm(links: &Links, to: Mailbox, email: &str, c: &StoredComment, now: i64) -> Letter {
+    Letter {
+        to,
+        reply_to: None,
+        subject: format!("Confirm reply notifications for {}", c.page_url),
+        lines: vec![
+            format!(
+                "Someone, hopefully you, commented on {} with this address and asked to be told about replies.",
+                c.page_url
+            ),
+            "Confirm with the link below. Until you do, nothing else is sent to this address; if it was not you, ignore this message.".to_owned(),
+        ],
+        quoted: None,
+        actions: vec![(
+            "Yes, tell me about replies".to_owned(),
+            links.confirm(email, now),
+        )],
+        unsubscribe: links.unsubscribe(email),
+    }
+}
+
+fn reply(links: &Links, to: Mailbox, email: &str, c: &StoredComment) -> Letter {
+    let mut page = c.page_url.clone();
+    page.push_str(&format!("#kiln-comment-{}", c.id));
+    Letter {
+        to,
+        reply_to: None,
+        subject: format!("{} replied to your comment on {}", author(c), c.page_url),
+        lines: vec![format!(
+            "{} replied to your comment on {}.",
+            author(c),
+            c.page_url
+        )],
+        quoted: Some(quoted(format!("{} wrote:", author(c)), c)),
+        actions: vec![("Read it on the page".to_owned(), page)],
+        unsubscribe: links.unsubscribe(email),
+    }
+}
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_back_off_up_to_an_hour() {
+        assert_eq!(backoff(1), 5);
+        assert_eq!(backoff(2), 10);
+        assert_eq!(backoff(5), 80);
+        assert_eq!(backoff(12), 3600);
+        assert_eq!(backoff(29), 3600);
+    }
+}

@@ -1,0 +1,244 @@
+//! The store's side of email: the outbox that mail is queued in (by the same
+//! transaction as the change that causes it), reply subscriptions with their
+//! double opt-in and unsubscribes, and the receiver's signing secret. The
+//! messages themselves are built and sent by `crate::mail`.
+
+use anyhow::Result;
+use rusqlite::{params, OptionalExtension, Transaction};
+
+use super::{random_hex, Status, Store};
+
+/// What a queued message is about; it is built only when it is sent, from
+/// the comment as it is then.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutboxKind {
+    /// A new comment, to every moderator.
+    NewComment,
+    /// "Did you ask for reply notifications?", to a new subscriber.
+    Confirm,
+    /// A reply to the recipient's comment was published.
+    Reply,
+}
+
+impl OutboxKind {
+    fn parse(s: &str) -> rusqlite::Result<Self> {
+        match s {
+            "new_comment" => Ok(OutboxKind::NewComment),
+            "confirm" => Ok(OutboxKind::Confirm),
+            "reply" => Ok(OutboxKind::Reply),
+            other => Err(rusqlite::Error::FromSqlConversionFailure(
+                1,
+                rusqlite::types::Type::Text,
+                format!("unknown outbox kind {other:?}").into(),
+            )),
+        }
+    }
+}
+
+/// One message waiting in the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxItem {
+    pub id: i64,
+    pub kind: OutboxKind,
+    pub comment_id: i64,
+    /// None for `NewComment`, which goes to the configured moderators.
+    pub recipient: Option<String>,
+    /// Failed attempts so far.
+    pub attempts: u32,
+}
+
+/// Queues what a new comment causes, inside its insert transaction.
+pub(super) fn after_insert(
+    tx: &Transaction,
+    mail_events: bool,
+    id: i64,
+    notify: bool,
+    status: Status,
+    now: i64,
+) -> rusqlite::Result<()> {
+    if notify {
+        tx.execute(
+            "UPDATE comments SET notify = 1 WHERE id = ?1 AND email IS NOT NULL",
+            [id],
+        )?;
+    }
+    if !mail_events {
+        return Ok(());
+    }
+    enqueue(tx, "new_comment", id, None, now)?;
+    let email: Option<String> = tx
+        .query_row(
+            "SELECT email FROM comments WHERE id = ?1 AND notify = 1",
+            [id],
+            |r| r.get(0),
+        )
+        .optional()?
+        .flatten();
+    if let Some(email) = email {
+        // A first opt-in (or the first after an unsubscribe) asks for
+        // confirmation; a pending or confirmed address is left alone, so
+        // nobody can make kiln mail a stranger twice.
+        let asked = tx.execute(
+            "INSERT INTO subscribers (email, created_at) VALUES (?1, ?2)
+             ON CONFLICT (email) DO UPDATE SET created_at = excluded.created_at,
+                 confirmed_at = NULL, unsubscribed_at = NULL
+             WHERE unsubscribed_at IS NOT NULL",
+            params![email, now],
+        )?;
+        if asked == 1 {
+            enqueue(tx, "confirm", id, Some(&email), now)?;
+        }
+    }
+    if status == Status::Approved {
+        after_approve(tx, id, now)?;
+    }
+    Ok(())
+}
+
+/// Queues the reply notification a newly published comment causes: to its
+/// parent's author, if they opted in, confirmed, and are not its author.
+pub(super) fn after_approve(tx: &Transaction, id: i64, now: i64) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT INTO outbox (kind, comment_id, recipient, created_at, next_attempt_at)
+         SELECT 'reply', r.id, p.email, ?2, ?2
+         FROM comments r
+              JOIN comments p ON p.id = r.parent_id
+              JOIN subscribers s ON s.email = p.email
+         WHERE r.id = ?1 AND p.notify = 1
+               AND s.confirmed_at IS NOT NULL AND s.unsubscribed_at IS NULL
+               AND (r.email IS NULL OR r.email <> p.email COLLATE NOCASE)",
+        params![id, now],
+    )?;
+    Ok(())
+}
+
+fn enqueue(
+    tx: &Transaction,
+    kind: &str,
+    comment_id: i64,
+    recipient: Option<&str>,
+    now: i64,
+) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT INTO outbox (kind, comment_id, recipient, created_at, next_attempt_at)
+         VALUES (?1, ?2, ?3, ?4, ?4)",
+        params![kind, comment_id, recipient, now],
+    )?;
+    Ok(())
+}
+
+impl Store {
+    /// Makes this connection's inserts and approvals queue the mail they
+    /// cause. Off by default: without a mail server the outbox would only
+    /// grow. `kiln serve` and the moderation commands turn it on when mail is.
+    pub fn set_mail_events(&mut self, on: bool) {
+        self.mail_events = on;
+    }
+
+    /// Messages due for an attempt, oldest first.
+    pub fn due_mail(&self, now: i64, limit: usize) -> Result<Vec<OutboxItem>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, kind, comment_id, recipient, attempts FROM outbox
+             WHERE failed_at IS NULL AND next_attempt_at <= ?1
+             ORDER BY next_attempt_at, id LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![now, limit as i64], |r| {
+            Ok(OutboxItem {
+                id: r.get(0)?,
+                kind: OutboxKind::parse(r.get_ref(1)?.as_str()?)?,
+                comment_id: r.get(2)?,
+                recipient: r.get(3)?,
+                attempts: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// A message went out (or has nobody left to go to): forget it.
+    pub fn mail_done(&mut self, id: i64) -> Result<()> {
+        self.conn
+            .execute("DELETE FROM outbox WHERE id = ?1", [id])?;
+        Ok(())
+    }
+
+    /// An attempt failed: try again at `retry_at`, or give up when it is None.
+    /// `error` must hold no secret; it is kept for `kiln` to show.
+    pub fn mail_failed(
+        &mut self,
+        id: i64,
+        error: &str,
+        retry_at: Option<i64>,
+        now: i64,
+    ) -> Result<()> {
+        self.conn.execute(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ?2,
+                    next_attempt_at = coalesce(?3, next_attempt_at),
+                    failed_at = CASE WHEN ?3 IS NULL THEN ?4 END
+             WHERE id = ?1",
+            params![id, error, retry_at, now],
+        )?;
+        Ok(())
+    }
+
+    /// Whether `email` may be mailed: it has not unsubscribed and, when
+    /// `confirmed` is asked for, it confirmed its opt-in.
+    pub fn may_mail(&self, email: &str, confirmed: bool) -> Result<bool> {
+        let row: Option<(Option<i64>, Option<i64>)> = self
+            .conn
+            .query_row(
+                "SELECT confirmed_at, unsubscribed_at FROM subscribers WHERE email = ?1",
+                [email],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        Ok(match row {
+            Some((_, Some(_))) => false,
+            Some((confirmed_at, None)) => !confirmed || confirmed_at.is_some(),
+            None => !confirmed,
+        })
+    }
+
+    /// The address confirmed its opt-in (from the link in the confirmation).
+    pub fn confirm_subscriber(&mut self, email: &str, now: i64) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO subscribers (email, created_at, confirmed_at) VALUES (?1, ?2, ?2)
+             ON CONFLICT (email) DO UPDATE SET confirmed_at = ?2, unsubscribed_at = NULL",
+            params![email, now],
+        )?;
+        Ok(())
+    }
+
+    /// The address wants no more mail: it is remembered as unsubscribed, its
+    /// comments stop asking for replies, and its queued mail is dropped.
+    pub fn unsubscribe(&mut self, email: &str, now: i64) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO subscribers (email, created_at, unsubscribed_at) VALUES (?1, ?2, ?2)
+             ON CONFLICT (email) DO UPDATE SET confirmed_at = NULL, unsubscribed_at = ?2",
+            params![email, now],
+        )?;
+        tx.execute(
+            "UPDATE comments SET notify = 0 WHERE email = ?1 COLLATE NOCASE",
+            [email],
+        )?;
+        tx.execute(
+            "DELETE FROM outbox WHERE recipient = ?1 COLLATE NOCASE AND failed_at IS NULL",
+            [email],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The key that signs links: made once, at random, and kept in `meta`.
+    pub fn secret(&mut self) -> Result<String> {
+        self.conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('secret', ?1) ON CONFLICT (key) DO NOTHING",
+            [random_hex(32)],
+        )?;
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = 'secret'", [], |r| {
+                r.get(0)
+            })?)
+    }
+}

@@ -1,0 +1,23 @@
+//! `kiln mail test`: proves the `[mail]` settings work by sending one message
+//! at once and printing the SMTP server's answer, or its refusal with the
+//! whole cause chain (never the password).
+
+use anyhow::{bail, Context, Result};
+use kiln_receiver::config::Config;
+use kiln_receiver::store::Store;
+
+pub fn test(config: &Config, to: Option<&str>) -> Result<()> {
+    if config.mail.host.is_empty() {
+        bail!("mail is off: set `mail.host` (and `mail.from`) in kiln.toml or KILN_MAIL_HOST");
+    }
+    if !config.mail.enabled {
+        bail!("mail is off: `mail.enabled` is false");
+    }
+    // The unsubscribe link is signed with the receiver's key, so it works.
+    let mut store = Store::open(&config.database.path)?;
+    let signer = kiln_receiver::mail::signer(config, &mut store)?;
+    let report = kiln_receiver::mail::send_test(config, signer, to)
+        .context("the test message was not sent")?;
+    println!("{report}");
+    Ok(())
+}
