@@ -23,10 +23,7 @@ fn open(config: &Config) -> Result<Store> {
             path.display()
         );
     }
-    let mut store = Store::open(path)?;
-    // An approval from here queues its reply notifications for `kiln serve`.
-    store.set_mail_events(config.mail.is_on());
-    Ok(store)
+    Store::open(path)
 }
 
 pub fn queue(config: &Config) -> Result<()> {
@@ -72,7 +69,8 @@ pub fn queue(config: &Config) -> Result<()> {
     }
     writeln!(
         out,
-        "Approve with `kiln approve ID…`, reject with `kiln reject ID…`."
+        "Approve with `kiln approve ID…`, reject with `kiln reject ID…`, mark as spam with \
+         `kiln spam ID…`; `kiln show ID` shows everything about one, or use /admin."
     )?;
     Ok(())
 }

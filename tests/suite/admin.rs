@@ -249,6 +249,15 @@ fn a_moderator_clears_the_queue_in_a_real_browser_safely() {
         .unwrap();
     assert_eq!((text.as_str(), email), ("Edited **text**", None));
 
+    // What is published can be taken back into the queue.
+    browser.goto(&format!("{admin}?status=approved")).unwrap();
+    assert_eq!(browser.count(".ka-row").unwrap(), 1);
+    browser
+        .submit("#ka-comment-6 button[value='unpublish:6']")
+        .unwrap();
+    assert_eq!(browser.text("#ka-done").unwrap(), "1 comment unpublished.");
+    assert_eq!(status_of(&db, 6).as_deref(), Some("pending"));
+
     // A page on another site posts to the admin page with the moderator's
     // browser: refused, nothing changed.
     std::fs::write(
