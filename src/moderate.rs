@@ -23,7 +23,10 @@ fn open(config: &Config) -> Result<Store> {
             path.display()
         );
     }
-    Store::open(path)
+    let mut store = Store::open(path)?;
+    // An approval from here queues its reply notifications for `kiln serve`.
+    store.set_mail_events(config.mail.is_on());
+    Ok(store)
 }
 
 pub fn queue(config: &Config) -> Result<()> {
