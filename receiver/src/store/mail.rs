@@ -242,3 +242,134 @@ impl Store {
             })?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::NewComment;
+
+    fn new(parent: Option<i64>, email: &str) -> NewComment {
+        NewComment {
+            thread: "/a/".into(),
+            page_url: "https://example.org/a/".into(),
+            parent,
+            author: "Ann".into(),
+            email: Some(email.into()),
+            website: None,
+            text: "hi".into(),
+            remote_addr: None,
+        }
+    }
+
+    fn kinds(store: &Store) -> Vec<(OutboxKind, Option<String>)> {
+        let mut due = store.due_mail(i64::MAX, 100).unwrap();
+        due.sort_by_key(|i| i.id);
+        due.into_iter().map(|i| (i.kind, i.recipient)).collect()
+    }
+
+    #[test]
+    fn mail_is_queued_with_its_cause_and_only_to_confirmed_subscribers() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("kiln.sqlite3")).unwrap();
+        // Mail off: nothing is queued at all.
+        store
+            .insert_opted(&new(None, "x@example.org"), true, Status::Pending, 1)
+            .unwrap()
+            .unwrap();
+        assert!(kinds(&store).is_empty());
+
+        store.set_mail_events(true);
+        let ann = store
+            .insert_opted(&new(None, "Ann@Example.org"), true, Status::Pending, 2)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            kinds(&store),
+            [
+                (OutboxKind::NewComment, None),
+                (OutboxKind::Confirm, Some("Ann@Example.org".into()))
+            ]
+        );
+        // A second opt-in by the same address asks nobody again.
+        store
+            .insert_opted(&new(None, "ann@example.org"), true, Status::Pending, 3)
+            .unwrap()
+            .unwrap();
+        assert_eq!(kinds(&store).len(), 3);
+        for item in store.due_mail(i64::MAX, 100).unwrap() {
+            store.mail_done(item.id).unwrap();
+        }
+        store.approve(&[ann.id], 4).unwrap().unwrap();
+
+        // Unconfirmed: a published reply tells nobody.
+        let r1 = store
+            .insert(&new(Some(ann.id), "bob@example.org"), Status::Approved, 5)
+            .unwrap()
+            .unwrap();
+        assert_eq!(kinds(&store), [(OutboxKind::NewComment, None)]);
+        store
+            .mail_done(store.due_mail(i64::MAX, 1).unwrap()[0].id)
+            .unwrap();
+
+        // Confirmed: the approval of a reply queues the notification, but
+        // not for the author's own reply.
+        store.confirm_subscriber("ann@example.org", 6).unwrap();
+        assert!(store.may_mail("ANN@example.org", true).unwrap());
+        let r2 = store
+            .insert(&new(Some(ann.id), "bob@example.org"), Status::Pending, 7)
+            .unwrap()
+            .unwrap();
+        let own = store
+            .insert(&new(Some(ann.id), "ann@example.org"), Status::Pending, 7)
+            .unwrap()
+            .unwrap();
+        store.approve(&[r2.id, own.id], 8).unwrap().unwrap();
+        let queued = store.due_mail(i64::MAX, 100).unwrap();
+        let replies: Vec<_> = queued
+            .iter()
+            .filter(|i| i.kind == OutboxKind::Reply)
+            .collect();
+        assert_eq!(replies.len(), 1);
+        assert_eq!(replies[0].comment_id, r2.id);
+        assert_ne!(replies[0].comment_id, r1.id);
+
+        // A failed attempt waits for its retry; giving up stops it.
+        let id = replies[0].id;
+        store
+            .mail_failed(id, "421 try later", Some(100), 9)
+            .unwrap();
+        assert!(store.due_mail(99, 100).unwrap().iter().all(|i| i.id != id));
+        assert_eq!(
+            store
+                .due_mail(100, 100)
+                .unwrap()
+                .iter()
+                .find(|i| i.id == id)
+                .unwrap()
+                .attempts,
+            1
+        );
+
+        // Unsubscribing drops queued mail and stops the next.
+        store.unsubscribe("ANN@example.org", 10).unwrap();
+        assert!(store
+            .due_mail(i64::MAX, 100)
+            .unwrap()
+            .iter()
+            .all(|i| i.kind != OutboxKind::Reply));
+        assert!(!store.may_mail("ann@example.org", false).unwrap());
+        let r3 = store
+            .insert(&new(Some(ann.id), "bob@example.org"), Status::Pending, 11)
+            .unwrap()
+            .unwrap();
+        store.approve(&[r3.id], 12).unwrap().unwrap();
+        assert!(store
+            .due_mail(i64::MAX, 100)
+            .unwrap()
+            .iter()
+            .all(|i| i.kind != OutboxKind::Reply));
+        // The signing secret is made once.
+        assert_eq!(store.secret().unwrap(), store.secret().unwrap());
+        assert_eq!(store.secret().unwrap().len(), 64);
+    }
+}
