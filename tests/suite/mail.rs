@@ -506,3 +506,104 @@ fn mail_reaches_moderators_and_subscribers_through_a_real_smtp_server() {
     assert!(stderr.contains("the test message was not sent"), "{stderr}");
     assert!(stderr.contains(&format!("127.0.0.1:{port}")), "{stderr}");
 }
+
+/// The reply box in the baked form, ticked by a reader in real headless
+/// Chromium (no JavaScript): without an address the form comes back naming
+/// the email field; with one, the comment is subscribed and the double
+/// opt-in message goes out.
+#[test]
+fn a_reader_ticks_the_reply_box_in_a_real_browser() {
+    use crate::support::browser::{Browser, BrowserOptions};
+    let Some(python) = python_with_aiosmtpd() else {
+        return;
+    };
+    let Some(browser) = Browser::start_or_skip(BrowserOptions { javascript: false }).unwrap()
+    else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let inbox = tmp.path().join("inbox");
+    let public = tmp.path().join("public");
+    std::fs::create_dir_all(public.join("posts/mail")).unwrap();
+    std::fs::create_dir(&inbox).unwrap();
+    std::fs::write(
+        public.join("posts/mail/index.html"),
+        "<!doctype html><title>Mail</title><h1>A post</h1><div data-kiln-thread=\"\"></div>",
+    )
+    .unwrap();
+    let site = StaticSite::serve(&public);
+    let port = free_port();
+    let _smtp = Smtp::start(&python, port, &inbox);
+    let port_text = port.to_string();
+    let db = tmp.path().join("kiln.sqlite3");
+    let receiver = Receiver::start(ReceiverOptions {
+        dir: tmp.path(),
+        db: &db,
+        origin: &site.url,
+        token: None,
+        extra_env: &[
+            ("KILN_MAIL_HOST", "127.0.0.1"),
+            ("KILN_MAIL_PORT", &port_text),
+            ("KILN_MAIL_SECURITY", "plain"),
+            ("KILN_MAIL_FROM", "kiln@example.org"),
+            ("KILN_MAIL_MODERATORS", "mod@example.org"),
+        ],
+    });
+    let db_arg = db.to_str().unwrap();
+    kiln_ok(
+        tmp.path(),
+        &[
+            "--db",
+            db_arg,
+            "bake",
+            "--from",
+            db_arg,
+            "--site-url",
+            &site.url,
+            "--receiver-url",
+            &receiver.url,
+            public.to_str().unwrap(),
+        ],
+    );
+    let page = format!("{}/posts/mail/", site.url);
+    browser.goto(&page).unwrap();
+    assert_eq!(
+        browser
+            .attr("input[name=notify]", "type")
+            .unwrap()
+            .as_deref(),
+        Some("checkbox")
+    );
+    browser
+        .fill("textarea[name=text]", "Tell me about replies, please.")
+        .unwrap();
+    browser.fill("input[name=name]", "Dee").unwrap();
+    browser.click("input[name=notify]").unwrap();
+    browser
+        .submit("form.kiln-form button[type=submit]")
+        .unwrap();
+    let summary = browser.text(".kiln-error-summary").unwrap();
+    assert!(summary.contains("email address"), "{summary}");
+    assert_eq!(count_rows(&db, "comments"), 0, "nothing stored");
+
+    browser
+        .fill("input[name=email]", "dee@example.org")
+        .unwrap();
+    browser.click("input[name=notify]").unwrap();
+    browser
+        .submit("form.kiln-form button[type=submit]")
+        .unwrap();
+    assert_eq!(
+        browser.current_url().unwrap(),
+        format!("{page}#kiln-received")
+    );
+    assert_eq!(
+        query_i64(&db, "SELECT notify FROM comments WHERE id = 1"),
+        1
+    );
+    let all = wait_for(&inbox, 2, 20);
+    let confirm = all.iter().find(|m| to(m) == "dee@example.org").unwrap();
+    assert!(header(confirm, "Subject")
+        .unwrap()
+        .starts_with("Confirm reply notifications"));
+}
