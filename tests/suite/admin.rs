@@ -117,6 +117,9 @@ fn a_moderator_clears_the_queue_in_a_real_browser_safely() {
     browser.goto(&admin).unwrap();
     browser.fill("#ka-password", "not the password").unwrap();
     browser.submit("#ka-login button").unwrap();
+    let shots = repo_root().join("target").join("admin-screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    browser.screenshot(&shots.join("login-failed.png")).unwrap();
     assert!(browser.text("#ka-message").unwrap().contains("not right"));
     assert!(!browser.exists("#ka-list").unwrap());
     assert_eq!(browser.cookie("kiln_admin").unwrap(), None);
@@ -162,8 +165,6 @@ fn a_moderator_clears_the_queue_in_a_real_browser_safely() {
     assert_eq!(csrf.len(), 64);
 
     // Screenshots to look at (assertions stay on the DOM): desktop, phone.
-    let shots = repo_root().join("target").join("admin-screenshots");
-    std::fs::create_dir_all(&shots).unwrap();
     browser
         .screenshot(&shots.join("queue-desktop.png"))
         .unwrap();
@@ -233,6 +234,7 @@ fn a_moderator_clears_the_queue_in_a_real_browser_safely() {
     browser.fill("#ka-text", "Edited **text**").unwrap();
     browser.submit("#ka-edit-form button").unwrap();
     assert!(browser.text("#ka-errors").unwrap().contains("E-mail"));
+    browser.screenshot(&shots.join("edit-desktop.png")).unwrap();
     assert_eq!(browser.value("#ka-text").unwrap(), "Edited **text**");
     browser.fill("#ka-email", "").unwrap();
     browser.submit("#ka-edit-form button").unwrap();
