@@ -156,6 +156,9 @@ fn query_i64(db: &Path, sql: &str) -> i64 {
 
 fn get(url: &str) -> (u16, String) {
     let resp = http().get(url).send().unwrap();
+    // The token in the URL must not leak onward or into caches.
+    assert_eq!(resp.headers()["referrer-policy"], "no-referrer");
+    assert_eq!(resp.headers()["cache-control"], "no-store");
     (resp.status().as_u16(), resp.text().unwrap())
 }
 

@@ -5,7 +5,7 @@
 //! altered links get a page saying so, with a 4xx status.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 
 use super::{ApiError, AppState};
@@ -23,8 +23,18 @@ fn moderation_target(payload: &str) -> Option<(i64, Action)> {
         .and(id.parse().ok().map(|id| (id, action)))
 }
 
+/// Link pages carry their token in the URL: never cache them, and never
+/// send it on as a Referer to the pages they link to.
 fn page(status: StatusCode, page: &LinkPage) -> Result<Response, ApiError> {
-    Ok((status, Html(page.render()?)).into_response())
+    Ok((
+        status,
+        [
+            (header::CACHE_CONTROL, "no-store"),
+            (header::REFERRER_POLICY, "no-referrer"),
+        ],
+        Html(page.render()?),
+    )
+        .into_response())
 }
 
 /// The page for a link that cannot be used.
