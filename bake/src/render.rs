@@ -10,6 +10,7 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use anyhow::{bail, Context as _, Result};
 use serde::Serialize;
@@ -145,7 +146,13 @@ const FIELD_LABELS: &[(&str, &str)] = &[
 /// Renders threads, comments, counts and the receiver's pages.
 #[derive(Debug)]
 pub struct Renderer {
+    /// Every template, the site's included, when there is a template
+    /// directory; otherwise only the built-in fragments a bake renders.
     tera: Tera,
+    /// Without a template directory, the built-in receiver pages are parsed
+    /// on first use: a bake never needs them, and parsing costs more than
+    /// a re-bake after one approval does otherwise.
+    pages: Option<OnceLock<Tera>>,
     opts: RenderOptions,
     fingerprint: String,
     /// The built-in thread, comment and form templates pre-rendered, when
@@ -153,8 +160,9 @@ pub struct Renderer {
     fast: Option<Fast>,
 }
 
-/// Templates the fast path stands in for, with those they include.
-const FAST_TEMPLATES: &[&str] = &[
+/// The templates a bake renders, with those they include. The fast path
+/// stands in for them when the site overrides none.
+const FRAGMENT_TEMPLATES: &[&str] = &[
     "thread.html",
     "comment.html",
     "form.html",
@@ -175,24 +183,39 @@ impl Renderer {
                 sources.insert(name, text);
             }
         }
-        let mut tera = Tera::default();
-        // Tera's default also escapes `/`, which makes every URL unreadable
-        // (`https:&#x2F;&#x2F;`); these five are what HTML needs.
-        tera.set_escape_fn(escape_html);
-        tera.add_raw_templates(sources.iter().map(|(n, t)| (n.as_str(), t.as_str())))
-            .map_err(|e| anyhow::anyhow!(tera_chain(&e)))
-            .with_context(|| match &opts.templates_dir {
-                Some(dir) => format!("loading templates (with overrides from {})", dir.display()),
-                None => "loading the built-in templates".to_owned(),
-            })?;
+        let (tera, pages) = match &opts.templates_dir {
+            Some(dir) => {
+                let all = sources.iter().map(|(n, t)| (n.as_str(), t.as_str()));
+                let tera = build_tera(all)
+                    .map_err(|e| anyhow::anyhow!(tera_chain(&e)))
+                    .with_context(|| {
+                        format!("loading templates (with overrides from {})", dir.display())
+                    })?;
+                (tera, None)
+            }
+            None => {
+                let fragments = BUILTINS
+                    .iter()
+                    .filter(|(name, _)| FRAGMENT_TEMPLATES.contains(name))
+                    .copied();
+                let tera = build_tera(fragments)
+                    .map_err(|e| anyhow::anyhow!(tera_chain(&e)))
+                    .context("loading the built-in templates")?;
+                (tera, Some(OnceLock::new()))
+            }
+        };
         let fingerprint = fingerprint(&sources, &opts);
         let mut renderer = Renderer {
             tera,
+            pages,
             opts,
             fingerprint,
             fast: None,
         };
-        if !FAST_TEMPLATES.iter().any(|name| overridden.contains(*name)) {
+        if !FRAGMENT_TEMPLATES
+            .iter()
+            .any(|name| overridden.contains(*name))
+        {
             renderer.fast = Some(Fast::new(&renderer)?);
         }
         Ok(renderer)
@@ -347,8 +370,14 @@ impl Renderer {
     }
 
     fn render(&self, name: &str, ctx: &Context) -> Result<String> {
-        self.tera
-            .render(name, ctx)
+        let tera = match &self.pages {
+            Some(pages) if !FRAGMENT_TEMPLATES.contains(&name) => pages.get_or_init(|| {
+                // Tested, like every built-in: `every_builtin_template_renders`.
+                build_tera(BUILTINS.iter().copied()).expect("the built-in templates parse")
+            }),
+            _ => &self.tera,
+        };
+        tera.render(name, ctx)
             .map_err(|e| anyhow::anyhow!(tera_chain(&e)))
             .with_context(|| format!("rendering template {name}"))
     }
@@ -711,6 +740,19 @@ fn labels() -> BTreeMap<&'static str, &'static str> {
     FIELD_LABELS.iter().copied().collect()
 }
 
+/// A tera instance holding `templates` (name, text), escaping HTML the way
+/// every kiln template expects.
+fn build_tera<'a>(
+    templates: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> std::result::Result<Tera, tera::Error> {
+    let mut tera = Tera::default();
+    // Tera's default also escapes `/`, which makes every URL unreadable
+    // (`https:&#x2F;&#x2F;`); these five are what HTML needs.
+    tera.set_escape_fn(escape_html);
+    tera.add_raw_templates(templates)?;
+    Ok(tera)
+}
+
 /// [`escape_html`], without copying text that needs no escaping.
 fn escape(text: &str) -> Cow<'_, str> {
     if text
@@ -937,6 +979,42 @@ mod tests {
             slow.render_comment("/posts/a/", "https://site.example/a/", one)
                 .unwrap()
         );
+    }
+
+    #[test]
+    fn every_builtin_template_renders() {
+        let renderer = Renderer::new(RenderOptions::default()).unwrap();
+        assert!(renderer.pages.is_some(), "pages wait until they are needed");
+        let form = renderer.form_context("/t/", "https://site.example/t/", Some(3));
+        assert!(renderer
+            .render_error(404, "Not here")
+            .unwrap()
+            .contains("Not here"));
+        assert!(renderer
+            .render_received("https://site.example/t/")
+            .unwrap()
+            .contains("https://site.example/t/"));
+        assert!(renderer
+            .render_reply(&form, Some("<p>parent</p>"))
+            .unwrap()
+            .contains("<p>parent</p>"));
+        assert!(renderer
+            .render_form_error(&form)
+            .unwrap()
+            .contains("name=\"parent\" value=\"3\""));
+        for (name, _) in BUILTINS {
+            assert!(
+                renderer
+                    .pages
+                    .as_ref()
+                    .unwrap()
+                    .get()
+                    .unwrap()
+                    .get_template(name)
+                    .is_ok(),
+                "{name} is loaded"
+            );
+        }
     }
 
     #[test]
