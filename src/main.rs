@@ -7,6 +7,7 @@ mod cli;
 mod init;
 mod mail;
 mod moderate;
+mod watch;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -111,13 +112,18 @@ fn serve(config: Config) -> Result<()> {
         logs.with_ansi(std::io::stdout().is_terminal()).init();
     }
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    runtime.block_on(async move {
+    let served = runtime.block_on(async move {
         let addr = config.listen_addr()?;
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("cannot listen on {addr}"))?;
         kiln_receiver::http::launch(config, listener, shutdown_signal()).await
-    })
+    });
+    // A mail delivery may be waiting on a slow SMTP server. Its message stays
+    // in the outbox until it is sent, so the next start retries it: do not
+    // hold the exit for it.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    served
 }
 
 /// Resolves on Ctrl-C or SIGTERM, so in-flight requests finish cleanly.

@@ -418,3 +418,44 @@ fn set_password_spam_and_show_on_the_command_line() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("99"));
 }
+
+#[test]
+fn keyboard_shortcuts_work_through_the_queue_when_javascript_is_on() {
+    let (tmp, receiver) = fresh_receiver("https://example.org", &[]);
+    let Some(browser) = Browser::start_or_skip(BrowserOptions { javascript: true }).unwrap() else {
+        return;
+    };
+    for name in ["First", "Second", "Third"] {
+        post(&receiver, "https://example.org", "/posts/a/", name, "Hello");
+    }
+    let out = set_password(tmp.path(), &receiver.db, PASSWORD);
+    assert!(out.status.success(), "{out:?}");
+    let admin = format!("{}/admin", receiver.url);
+    browser.goto(&admin).unwrap();
+    browser.fill("#ka-password", PASSWORD).unwrap();
+    browser.submit("#ka-login button").unwrap();
+
+    // The script ran (the page's CSP lets it): the hint shows and the
+    // newest comment has the focus.
+    assert!(browser.text("#ka-keys").unwrap().contains("approve"));
+    let focused = |selector: &str| {
+        browser
+            .attr(selector, "class")
+            .unwrap()
+            .unwrap_or_default()
+            .contains("ka-focus")
+    };
+    assert!(focused("#ka-comment-3"));
+    browser.press_to_navigate("a").unwrap();
+    assert_eq!(browser.text("#ka-done").unwrap(), "1 comment approved.");
+    assert_eq!(status_of(&receiver.db, 3).as_deref(), Some("approved"));
+
+    // j moves down a row; r rejects that one.
+    assert!(focused("#ka-comment-2"));
+    browser.press("j").unwrap();
+    assert!(focused("#ka-comment-1") && !focused("#ka-comment-2"));
+    browser.press_to_navigate("r").unwrap();
+    assert_eq!(browser.text("#ka-done").unwrap(), "1 comment rejected.");
+    assert_eq!(status_of(&receiver.db, 1), None);
+    assert_eq!(status_of(&receiver.db, 2).as_deref(), Some("pending"));
+}

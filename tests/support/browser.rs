@@ -289,12 +289,41 @@ impl Browser {
     /// browser has left the current document and the new one has loaded.
     /// This works whatever the new URL is, even when it is the same one.
     pub fn submit(&self, selector: &str) -> Result<()> {
+        self.leading_to_a_new_page(&format!("clicking {selector}"), || self.click(selector))
+    }
+
+    /// Presses and releases one key, as typed on a keyboard, in whatever
+    /// has the focus (the page itself if nothing does). `key` is a
+    /// character, or a WebDriver key code such as "\u{E007}" (Enter).
+    pub fn press(&self, key: &str) -> Result<()> {
+        let actions = json!({ "actions": [{
+            "type": "key",
+            "id": "keyboard",
+            "actions": [
+                { "type": "keyDown", "value": key },
+                { "type": "keyUp", "value": key },
+            ],
+        }]});
+        self.post("/actions", actions)
+            .with_context(|| format!("press {key:?}"))?;
+        Ok(())
+    }
+
+    /// Presses a key that makes the page navigate (a keyboard shortcut that
+    /// clicks a submit button) and waits for the new page, like `submit`.
+    pub fn press_to_navigate(&self, key: &str) -> Result<()> {
+        self.leading_to_a_new_page(&format!("pressing {key:?}"), || self.press(key))
+    }
+
+    /// Does `act` and waits until the browser has left the current
+    /// document and the new one has loaded. `what` names the act in errors.
+    fn leading_to_a_new_page(&self, what: &str, act: impl FnOnce() -> Result<()>) -> Result<()> {
         // A mark on the current window object; a new document gets a new one.
         // (Asking whether the old <html> element went stale is less reliable:
         // chromedriver 156 sometimes answers that with an "unknown error".)
         self.script("window.__kilnOldDocument = true; return null")
             .context("mark the current page")?;
-        self.click(selector)?;
+        act()?;
         let deadline = Instant::now() + WAIT;
         let mut last;
         loop {
@@ -314,11 +343,11 @@ impl Browser {
         let url = self.current_url().unwrap_or_default();
         match last {
             Ok(state) if state == "the old page" => bail!(
-                "clicking {selector} did not lead to a new page within {WAIT:?} (still at {url}); \
+                "{what} did not lead to a new page within {WAIT:?} (still at {url}); \
                  a form with an empty required field, or a button outside the form, does this"
             ),
-            Ok(state) => bail!("after clicking {selector}, {url} was still {state} after {WAIT:?}"),
-            Err(err) => Err(err.context(format!("wait for the page after clicking {selector}"))),
+            Ok(state) => bail!("after {what}, {url} was still {state} after {WAIT:?}"),
+            Err(err) => Err(err.context(format!("wait for the page after {what}"))),
         }
     }
 

@@ -75,6 +75,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/export", get(export::export))
         .route("/healthz", get(healthz))
         .route("/admin", get(admin::index))
+        .route("/admin/admin.js", get(admin::script))
         .route("/admin/login", post(admin::login))
         .route("/admin/logout", post(admin::logout))
         .route("/admin/act", post(admin::act))

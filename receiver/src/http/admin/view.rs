@@ -16,6 +16,7 @@ const BUILTINS: &[(&str, &str)] = &[
     ("page.html", include_str!("../../../../templates/page.html")),
     ("style.css", include_str!("../../../../templates/style.css")),
     ("admin.css", include_str!("../../../../templates/admin.css")),
+    ("admin.js", include_str!("../../../../templates/admin.js")),
     (
         "admin_login.html",
         include_str!("../../../../templates/admin_login.html"),
