@@ -7,7 +7,6 @@ mod cli;
 mod init;
 mod mail;
 mod moderate;
-mod watch;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
