@@ -165,10 +165,7 @@ pub async fn login(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     if !auth::same_origin(&headers, &state.admin.origin) {
-        return Err(forbidden(
-            &state,
-            "This form must be sent from the admin page itself.",
-        ));
+        return Err(cross_site(&state));
     }
     let form = Form::parse(&body);
     let Some(hash) = state
@@ -443,10 +440,7 @@ async fn session(state: &AppState, headers: &HeaderMap) -> Result<Option<Session
 /// with a live session and that session's CSRF token.
 async fn guard(state: &AppState, headers: &HeaderMap, form: &Form) -> Result<Session, ApiError> {
     if !auth::same_origin(headers, &state.admin.origin) {
-        return Err(forbidden(
-            state,
-            "This form must be sent from the admin page itself.",
-        ));
+        return Err(cross_site(state));
     }
     let Some(session) = session(state, headers).await? else {
         return Err(forbidden(
@@ -557,6 +551,20 @@ fn error_page(state: &AppState, status: StatusCode, code: &'static str, message:
 
 fn forbidden(state: &AppState, message: &str) -> ApiError {
     error_page(state, StatusCode::FORBIDDEN, "forbidden", message)
+}
+
+/// A POST from another site's page, or from this receiver opened at an
+/// address other than `server.public_url` (which the message points out,
+/// since that is the usual cause when it is the moderator's own request).
+fn cross_site(state: &AppState) -> ApiError {
+    forbidden(
+        state,
+        &format!(
+            "This form must be sent from the admin page itself, at {}/admin. If that is not the \
+             address you opened it at, set server.public_url to the receiver's address.",
+            state.admin.base
+        ),
+    )
 }
 
 fn bad_request(state: &AppState, message: &str) -> ApiError {
