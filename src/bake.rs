@@ -3,6 +3,7 @@
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use kiln_bake::{BakeOptions, ExportFile, FragmentOptions, Receiver, Source};
@@ -11,18 +12,23 @@ use kiln_receiver::pages::render_options;
 use kiln_receiver::store::SqliteSource;
 
 use crate::cli::BakeArgs;
+use crate::watch::{self, WatchOptions};
 
 /// The first bytes of every SQLite 3 database file.
 const SQLITE_MAGIC: &[u8] = b"SQLite format 3\0";
 
 pub fn run(config: &Config, args: BakeArgs) -> Result<()> {
     if let Some(dir) = &args.output_dir {
-        if !dir.is_dir() {
+        // A watch waits for the first build; a single bake cannot.
+        if !dir.is_dir() && !args.watch {
             bail!(
                 "{} is not a directory; build the site first (e.g. `hugo`) and pass its output directory",
                 dir.display()
             );
         }
+    }
+    if !(1..=86_400).contains(&args.poll) {
+        bail!("--poll must be between 1 and 86400 seconds");
     }
     let from = match &args.from {
         Some(from) => from.clone(),
@@ -30,7 +36,6 @@ pub fn run(config: &Config, args: BakeArgs) -> Result<()> {
         None => config.database.path.display().to_string(),
     };
     let is_url = from.starts_with("http://") || from.starts_with("https://");
-    let mut source = open_source(&from, is_url, args.token.clone())?;
 
     // Forms post to the receiver: the flag, the configured public URL, or the
     // URL we are baking from, in that order.
@@ -50,42 +55,86 @@ pub fn run(config: &Config, args: BakeArgs) -> Result<()> {
         render.max_depth = depth;
     }
     let site_url = args.site_url.clone().unwrap_or_else(|| config.site_url());
-    let Some(output_dir) = args.output_dir else {
-        // clap requires one of the two.
-        let dir = args
-            .fragments
-            .expect("--fragments when there is no OUTPUT_DIR");
-        let options = FragmentOptions {
-            dir: dir.clone(),
+    let target = match &args.output_dir {
+        Some(output_dir) => Target::Site(BakeOptions {
+            output_dir: output_dir.clone(),
             site_url,
             render,
+            progress: !args.quiet && !args.watch && std::io::stderr().is_terminal(),
+            state_file: args
+                .state
+                .clone()
+                .or_else(|| default_state_file(output_dir)),
+            full: args.full,
+        }),
+        None => Target::Fragments(FragmentOptions {
+            // clap requires one of the two.
+            dir: args
+                .fragments
+                .clone()
+                .expect("--fragments when there is no OUTPUT_DIR"),
+            site_url,
+            render,
+        }),
+    };
+    // Each bake opens the source afresh: a source loads its data once.
+    let once = || -> Result<Vec<PathBuf>> {
+        let mut source = open_source(&from, is_url, args.token.clone())?;
+        target.bake(source.as_mut())
+    };
+    if !args.watch {
+        return once().map(drop);
+    }
+    let options = WatchOptions {
+        source_files: if is_url {
+            Vec::new()
+        } else {
+            vec![PathBuf::from(&from)]
+        },
+        poll: is_url.then(|| Duration::from_secs(args.poll)),
+        debounce: Duration::from_millis(300),
+    };
+    eprintln!(
+        "watching {} and {from} (Ctrl-C stops)",
+        args.output_dir
+            .as_deref()
+            .map_or_else(|| "nothing else".to_owned(), |d| d.display().to_string())
+    );
+    watch::run(args.output_dir.as_deref(), &options, once)
+}
+
+/// What a bake writes: a built site's pages, or one fragment per thread.
+enum Target {
+    Site(BakeOptions),
+    Fragments(FragmentOptions),
+}
+
+impl Target {
+    /// Bakes, prints the summary and warnings, and returns the files written.
+    fn bake(&self, source: &mut dyn Source) -> Result<Vec<PathBuf>> {
+        let (warnings, line, written) = match self {
+            Target::Site(options) => {
+                let summary = kiln_bake::bake(source, options)
+                    .with_context(|| format!("cannot bake {}", options.output_dir.display()))?;
+                (
+                    summary.warnings.clone(),
+                    summary.to_string(),
+                    summary.written,
+                )
+            }
+            Target::Fragments(options) => {
+                let summary = kiln_bake::bake_fragments(source, options).with_context(|| {
+                    format!("cannot write fragments to {}", options.dir.display())
+                })?;
+                (summary.warnings.clone(), summary.to_string(), Vec::new())
+            }
         };
-        let summary = kiln_bake::bake_fragments(source.as_mut(), &options)
-            .with_context(|| format!("cannot write fragments to {}", dir.display()))?;
-        for warning in &summary.warnings {
+        for warning in &warnings {
             eprintln!("warning: {warning}");
         }
-        println!("{summary}");
-        return Ok(());
-    };
-    let options = BakeOptions {
-        output_dir: output_dir.clone(),
-        site_url,
-        render,
-        progress: !args.quiet && std::io::stderr().is_terminal(),
-        state_file: args
-            .state
-            .clone()
-            .or_else(|| default_state_file(&output_dir)),
-        full: args.full,
-    };
-    let summary = kiln_bake::bake(source.as_mut(), &options)
-        .with_context(|| format!("cannot bake {}", output_dir.display()))?;
-    for warning in &summary.warnings {
-        eprintln!("warning: {warning}");
+        println!("{line}");
+        Ok(written)
     }
-    println!("{summary}");
-    Ok(())
 }
 
 fn open_source(from: &str, is_url: bool, token: Option<String>) -> Result<Box<dyn Source>> {

@@ -193,7 +193,13 @@ Dev servers (hugo server, astro dev) keep pages in memory, so there is nothing
 to bake. With --fragments DIR, bake writes DIR/<sha256 of the thread id>.html
 holding what that thread's placeholder would get, and DIR/counts.json; the SSG
 adapters include them. Only files whose bytes change are written:
-  kiln bake --fragments assets/kiln                # beside `hugo server`")]
+  kiln bake --fragments assets/kiln                # beside `hugo server`
+
+--watch keeps bake running: it bakes again when the SSG rewrites its output
+(hugo --watch, jekyll build --watch) or when comments change (the database
+is watched, a receiver URL is polled), never in answer to its own writes:
+  hugo --watch & kiln bake --watch public/
+  kiln bake --fragments assets/kiln --watch & hugo server")]
 pub struct BakeArgs {
     /// The built site to bake into (e.g. Hugo's public/)
     #[arg(value_name = "OUTPUT_DIR", required_unless_present = "fragments")]
@@ -228,4 +234,10 @@ pub struct BakeArgs {
     /// Never show a progress bar
     #[arg(long)]
     pub quiet: bool,
+    /// Keep running: bake again whenever the output or the comments change
+    #[arg(long)]
+    pub watch: bool,
+    /// With --watch and a receiver URL source, check for new comments every SECONDS
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub poll: u64,
 }

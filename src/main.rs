@@ -7,6 +7,7 @@ mod cli;
 mod init;
 mod mail;
 mod moderate;
+mod watch;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;

@@ -88,6 +88,8 @@ pub struct Summary {
     pub comments: u64,
     /// Files whose bytes changed and were rewritten.
     pub files_changed: usize,
+    /// Their paths, so a watcher can tell its own writes from the SSG's.
+    pub written: Vec<PathBuf>,
     /// Things the user should know about, e.g. skipped placeholders.
     pub warnings: Vec<String>,
 }
@@ -198,6 +200,7 @@ pub fn bake(source: &mut dyn Source, opts: &BakeOptions) -> Result<Summary> {
         summary.warnings.extend(done.report.warnings);
         if done.written {
             summary.files_changed += 1;
+            summary.written.push(file.path.clone());
             // Our rename moved the directory's mtime; remember the new one so
             // the next bake can still trust its listing.
             let dir = file.relative.rsplit_once('/').map_or("", |(dir, _)| dir);

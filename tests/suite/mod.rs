@@ -13,3 +13,4 @@ mod ssg_hugo;
 mod ssg_jekyll;
 mod ssg_pelican;
 mod the_loop;
+mod watch;
