@@ -75,6 +75,8 @@ pub struct FormValues {
     pub email: String,
     pub website: String,
     pub text: String,
+    /// The "email me about replies" box was ticked.
+    pub notify: bool,
 }
 
 /// Maximum lengths, in characters, of the form fields.

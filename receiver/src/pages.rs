@@ -26,8 +26,14 @@ impl Pages {
 
     /// The form again, with every value the reader typed and each error next
     /// to its field.
-    pub fn form_error(&self, submission: &Submission, errors: &[FieldError]) -> Result<String> {
+    pub fn form_error(
+        &self,
+        submission: &Submission,
+        notify: bool,
+        errors: &[FieldError],
+    ) -> Result<String> {
         let mut form = self.form(submission);
+        form.values.notify = notify;
         for error in errors {
             form.errors
                 .entry(error.field.to_owned())
@@ -83,6 +89,7 @@ impl Pages {
             email: submission.email.clone(),
             website: submission.website.clone(),
             text: submission.text.clone(),
+            notify: false,
         };
         form.errors = BTreeMap::new();
         form

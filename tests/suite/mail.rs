@@ -589,10 +589,15 @@ fn a_reader_ticks_the_reply_box_in_a_real_browser() {
     assert!(summary.contains("email address"), "{summary}");
     assert_eq!(count_rows(&db, "comments"), 0, "nothing stored");
 
+    // The page with the error keeps everything, the ticked box included.
+    assert_eq!(
+        browser.attr("input[name=notify]", "checked").unwrap(),
+        Some(String::new()),
+        "the notify box is still ticked"
+    );
     browser
         .fill("input[name=email]", "dee@example.org")
         .unwrap();
-    browser.click("input[name=notify]").unwrap();
     browser
         .submit("form.kiln-form button[type=submit]")
         .unwrap();

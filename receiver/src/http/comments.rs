@@ -77,7 +77,7 @@ pub async fn submit(
                 client,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &errors,
-                Some(&submission),
+                Some((&submission, notify)),
             )
         })?;
 
@@ -97,7 +97,7 @@ pub async fn submit(
             client,
             StatusCode::UNPROCESSABLE_ENTITY,
             &[error],
-            Some(&submission),
+            Some((&submission, notify)),
         ));
     }
     let comment = checked.comment.clone();
@@ -113,7 +113,7 @@ pub async fn submit(
                 client,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &[error],
-                Some(&submission),
+                Some((&submission, notify)),
             ));
         }
     };
@@ -201,7 +201,8 @@ fn refuse(
     client: Client,
     status: StatusCode,
     errors: &[FieldError],
-    submission: Option<&Submission>,
+    // What the reader sent, and whether they ticked the notify box.
+    submission: Option<(&Submission, bool)>,
 ) -> ApiError {
     let first = errors
         .first()
@@ -218,7 +219,8 @@ fn refuse(
         Client::Json => error,
         Client::Form => {
             let empty = Submission::default();
-            match state.pages.form_error(submission.unwrap_or(&empty), errors) {
+            let (submission, notify) = submission.unwrap_or((&empty, false));
+            match state.pages.form_error(submission, notify, errors) {
                 Ok(html) => error.with_html(html),
                 Err(e) => ApiError::from(e),
             }
