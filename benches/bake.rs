@@ -91,6 +91,7 @@ fn main() {
         let new = NewComment {
             thread: thread.clone(),
             page_url: format!("{SITE}{thread}"),
+            page_title: String::new(),
             parent: None,
             author: "Bench".into(),
             email: None,

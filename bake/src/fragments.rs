@@ -125,6 +125,8 @@ pub fn bake_fragments(source: &mut dyn Source, opts: &FragmentOptions) -> Result
             id: &thread.id,
             thread: Some(thread),
             page_url: &page_url,
+            // A dev server's page is not known here.
+            page_title: "",
             id_prefix: "kiln-1",
         })?;
         let name = fragment_name(&thread.id);

@@ -187,6 +187,8 @@ fn run(
     let path = published_path(relative);
     let default_id = format!("{base}{path}");
     let report = RefCell::new(PageReport::default());
+    // The page's <title>, which comes before any placeholder in the body.
+    let title = RefCell::new(String::new());
     let mut placed = 0usize;
     let thread_handler = |el: &mut Element<'_, '_>| -> lol_html::HandlerResult {
         let Some(id) = placeholder_id(el, THREAD_ATTR, &default_id, relative, &report) else {
@@ -200,12 +202,15 @@ fn run(
                 .filter(|u| !u.is_empty())
                 .unwrap_or_else(|| format!("{}{path}", placing.site_url));
             let thread = placing.threads.get(&id);
+            let page_title = decode_attribute(title.borrow().trim());
+            let page_title = page_title.split_whitespace().collect::<Vec<_>>().join(" ");
             let html = placing
                 .renderer
                 .render_thread(&ThreadArgs {
                     id: &id,
                     thread,
                     page_url: &page_url,
+                    page_title: &page_title,
                     id_prefix: &format!("kiln-{placed}"),
                 })
                 .map_err(|e| format!("{e:#}"))?;
@@ -230,7 +235,16 @@ fn run(
         report.borrow_mut().counts.push(id);
         Ok(())
     };
-    let settings = Settings::new()
+    let title_handler = |chunk: &mut lol_html::html_content::TextChunk<'_>| {
+        title.borrow_mut().push_str(chunk.as_str());
+        Ok(())
+    };
+    let mut settings = Settings::new();
+    if placing.is_some() {
+        settings =
+            settings.append_element_content_handler(lol_html::text!("head > title", title_handler));
+    }
+    let settings = settings
         .append_element_content_handler(element!("[data-kiln-thread]", thread_handler))
         .append_element_content_handler(element!("[data-kiln-count]", count_handler));
     let mut output = Vec::with_capacity(if placing.is_some() {

@@ -112,6 +112,9 @@ pub struct FormContext {
     pub thread: String,
     /// The page the comment is posted from (hidden field `url`).
     pub url: String,
+    /// The page's title (hidden field `title`), so moderators see which
+    /// page it is; empty when unknown.
+    pub title: String,
     /// The comment being answered, if any.
     pub parent: Option<i64>,
     pub values: FormValues,
@@ -130,6 +133,8 @@ pub struct ThreadArgs<'a> {
     pub thread: Option<&'a Thread>,
     /// The page's public URL, for the form's `url` field and reply links.
     pub page_url: &'a str,
+    /// The page's `<title>`, for the form's `title` field; may be empty.
+    pub page_title: &'a str,
     /// Unique within the page, so two threads on one page keep distinct ids.
     pub id_prefix: &'a str,
 }
@@ -249,6 +254,7 @@ impl Renderer {
             action: self.form_action(),
             thread: thread.to_owned(),
             url: url.to_owned(),
+            title: String::new(),
             parent,
             values: FormValues::default(),
             errors: BTreeMap::new(),
@@ -294,7 +300,9 @@ impl Renderer {
             let (id, page_url) = (escape(args.id), escape(args.page_url));
             let id_prefix = escape(args.id_prefix);
             let mut form = String::new();
-            fast.form.fill(&mut form, &[&id, &page_url, &id_prefix]);
+            let title = escape(args.page_title);
+            fast.form
+                .fill(&mut form, &[&id, &page_url, &id_prefix, &title]);
             let shape = &fast.thread[usize::from(!comments.is_empty())][count.min(2) as usize];
             let mut html = String::new();
             let count = count.to_string();
@@ -306,6 +314,7 @@ impl Renderer {
         }
         let mut form = self.form_context(args.id, args.page_url, None);
         form.id_prefix = args.id_prefix.to_owned();
+        form.title = args.page_title.to_owned();
         let form = self.render_form(&form)?;
         let mut ctx = Context::new();
         ctx.insert("thread_id", args.id);
@@ -614,7 +623,7 @@ struct ReplyTo<'a> {
 #[derive(Debug)]
 struct Fast {
     /// `form.html` as bake places it (no parent, values or errors).
-    /// Holes: thread, url, id_prefix.
+    /// Holes: thread, url, id_prefix, title.
     form: Skeleton,
     /// `thread.html` by [has comments][count 0, 1, more]. Holes: thread_id,
     /// page_url, count, comments, form, id_prefix.
@@ -630,7 +639,8 @@ impl Fast {
     fn new(renderer: &Renderer) -> Result<Self> {
         let mut form = renderer.form_context(&hole(0), &hole(1), None);
         form.id_prefix = hole(2);
-        let form = Skeleton::parse(&renderer.render_form(&form)?, 3)?;
+        form.title = hole(3);
+        let form = Skeleton::parse(&renderer.render_form(&form)?, 4)?;
 
         let thread_shape = |has_comments: bool, count: usize| -> Result<Skeleton> {
             let mut ctx = Context::new();
@@ -965,6 +975,7 @@ mod tests {
                 id: thread.map_or("/never-commented/", |t| t.id.as_str()),
                 thread,
                 page_url,
+                page_title: if i % 2 == 0 { "Ann & Bo's <post>" } else { "" },
                 id_prefix: &format!("kiln-{i}"),
             };
             let (a, b) = (
@@ -1038,6 +1049,7 @@ mod tests {
                 id: "/posts/a/",
                 thread: Some(&threads()[0]),
                 page_url: "https://site.example/a/",
+                page_title: "A",
                 id_prefix: "kiln-1",
             })
             .unwrap();

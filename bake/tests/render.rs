@@ -24,6 +24,7 @@ fn render(renderer: &Renderer, thread: &Thread) -> String {
             id: &thread.id,
             thread: Some(thread),
             page_url: "https://example.org/p/",
+            page_title: "P",
             id_prefix: "kiln-1",
         })
         .unwrap()

@@ -130,6 +130,7 @@ pub fn edit(
         email: fields.email.clone(),
         website: fields.website.clone(),
         text: fields.text.clone(),
+        title: current.page_title.clone(),
     };
     let checked = match submission.check(&config, None) {
         Ok(checked) => checked.comment,

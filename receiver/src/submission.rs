@@ -24,6 +24,8 @@ pub struct Submission {
     pub email: String,
     pub website: String,
     pub text: String,
+    /// The page's title, from a hidden field of the baked form. Optional.
+    pub title: String,
 }
 
 /// One problem with one field. `field` is the form field's name.
@@ -64,6 +66,7 @@ impl Submission {
             "email" => &mut self.email,
             "website" => &mut self.website,
             "text" => &mut self.text,
+            "title" => &mut self.title,
             _ => return,
         };
         *slot = value;
@@ -180,6 +183,7 @@ impl Submission {
                 comment: NewComment {
                     thread: thread.to_owned(),
                     page_url: page.to_string(),
+                    page_title: page_title(&self.title),
                     parent,
                     author: name.to_owned(),
                     email: non_empty(email),
@@ -192,6 +196,29 @@ impl Submission {
             }),
             _ => Err(errors),
         }
+    }
+}
+
+/// The longest page title kept, in characters.
+pub const MAX_TITLE_CHARS: usize = 300;
+
+/// The page title as kept: whitespace runs (and control characters) become
+/// one space, and it is cut at [`MAX_TITLE_CHARS`]. Never an error: the
+/// field is hidden, so a reader could not fix it.
+fn page_title(raw: &str) -> String {
+    let mut title = String::new();
+    for word in raw
+        .split(|c: char| c.is_whitespace() || c.is_control())
+        .filter(|w| !w.is_empty())
+    {
+        if !title.is_empty() {
+            title.push(' ');
+        }
+        title.push_str(word);
+    }
+    match title.char_indices().nth(MAX_TITLE_CHARS) {
+        Some((cut, _)) => title[..cut].trim_end().to_owned(),
+        None => title,
     }
 }
 
@@ -312,6 +339,7 @@ pub fn parse_form(body: &[u8]) -> Result<Submission, FieldError> {
             "email" => "email",
             "website" => "website",
             "text" => "text",
+            "title" => "title",
             _ => continue,
         };
         let value = String::from_utf8(percent_decode(value)).map_err(|_| {
@@ -411,6 +439,16 @@ mod tests {
         // unencoded but people typing URLs by hand do.
         assert_eq!(parse_form(b"text=100%").unwrap().text, "100%");
         assert_eq!(parse_form(b"text=%4").unwrap().text, "%4");
+    }
+
+    #[test]
+    fn page_titles_are_tidied_and_cut_never_refused() {
+        assert_eq!(page_title("  A\n\ttitle \u{7} here "), "A title here");
+        assert_eq!(page_title(""), "");
+        let long = "é".repeat(MAX_TITLE_CHARS + 50);
+        assert_eq!(page_title(&long).chars().count(), MAX_TITLE_CHARS);
+        let form = parse_form(b"text=x&title=Hello+%26+welcome").unwrap();
+        assert_eq!(form.title, "Hello & welcome");
     }
 
     #[test]

@@ -172,7 +172,7 @@ fn a_hugo_site_set_up_by_init_gets_comments() {
     write(
         site,
         "layouts/_default/single.html",
-        "<html><body><h1>{{ .Title }}</h1>{{ .Content }}\n{{ partial \"kiln-comments.html\" . }}\n</body></html>\n",
+        "<html><head><title>{{ .Title }} | Init</title></head><body><h1>{{ .Title }}</h1>{{ .Content }}\n{{ partial \"kiln-comments.html\" . }}\n</body></html>\n",
     );
     write(
         site,
@@ -219,7 +219,7 @@ fn a_jekyll_site_set_up_by_init_bakes_on_every_build() {
     write(
         site,
         "_layouts/post.html",
-        "<html><body><h1>{{ page.title }}</h1>{{ content }}\n{% kiln_comments %}\n</body></html>\n",
+        "<html><head><title>{{ page.title }} &amp; more</title></head><body><h1>{{ page.title }}</h1>{{ content }}\n{% kiln_comments %}\n</body></html>\n",
     );
     write(
         site,

@@ -235,6 +235,14 @@ fn check_form(seeded: &Seeded, pages: &SitePages, file: &str, id: &str, html: &s
     assert_eq!(field("thread"), id, "{file}: the form's thread");
     let page_url = format!("{}{}", pages.site_url.trim_end_matches('/'), url_path(file));
     assert_eq!(field("url"), page_url, "{file}: the form's page URL");
+    // The page's title travels with the form, for moderators' mail.
+    let title = texts_of(html, "head > title")
+        .first()
+        .map(|t| decode(t).split_whitespace().collect::<Vec<_>>().join(" "))
+        .unwrap_or_default();
+    assert!(!title.is_empty(), "{file} has a <title>");
+    let sent = field("title").to_owned();
+    assert_eq!(sent, title, "{file}: the form's page title");
 
     let mut submit: Vec<(&str, &str)> = fields
         .iter()
@@ -249,6 +257,13 @@ fn check_form(seeded: &Seeded, pages: &SitePages, file: &str, id: &str, html: &s
         Some(format!("{page_url}#kiln-received").as_str()),
         "{file}: the reader is sent back to the page"
     );
+    let conn = rusqlite::Connection::open(&seeded.receiver.db).expect("open db");
+    let stored: String = conn
+        .query_row("SELECT title FROM threads WHERE key = ?1", [id], |r| {
+            r.get(0)
+        })
+        .expect("the thread's title");
+    assert_eq!(stored, sent, "{file}: the receiver keeps the page's title");
 }
 
 /// The URL path of a file in the output, as a static host serves it.
@@ -298,9 +313,10 @@ fn hidden_fields(html: &str) -> Vec<(String, String)> {
             Settings::new().append_element_content_handler(element!(
                 "form.kiln-form input[type=hidden]",
                 move |el| {
+                    // As a browser submits them: character references decoded.
                     found.borrow_mut().push((
-                        el.get_attribute("name").unwrap_or_default(),
-                        el.get_attribute("value").unwrap_or_default(),
+                        decode(&el.get_attribute("name").unwrap_or_default()),
+                        decode(&el.get_attribute("value").unwrap_or_default()),
                     ));
                     Ok(())
                 }
@@ -309,6 +325,12 @@ fn hidden_fields(html: &str) -> Vec<(String, String)> {
     }
     let result = found.borrow().clone();
     result
+}
+
+/// Text as the browser reads it from HTML source: character references
+/// decoded (the parser hands attribute values and title text over raw).
+fn decode(raw: &str) -> String {
+    kiln_bake::inject::decode_attribute(raw)
 }
 
 /// Bytes of every `.html` file under `out`, by path relative to it: a rebuild

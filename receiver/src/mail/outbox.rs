@@ -186,11 +186,30 @@ fn quoted(caption: String, c: &StoredComment) -> Quoted {
     }
 }
 
+/// The page as a person names it: its title (as the baked form sent it)
+/// with the address, or the address alone.
+fn page_name(c: &StoredComment) -> String {
+    if c.page_title.is_empty() {
+        c.page_url.clone()
+    } else {
+        format!("\u{201c}{}\u{201d} ({})", c.page_title, c.page_url)
+    }
+}
+
+/// The page's title for a subject line, or its address.
+fn page_short(c: &StoredComment) -> &str {
+    if c.page_title.is_empty() {
+        &c.page_url
+    } else {
+        &c.page_title
+    }
+}
+
 fn new_comment(links: &Links, to: &Mailbox, c: &StoredComment, now: i64) -> Letter {
     let mut lines = vec![format!(
         "{} commented on {} (thread {}){}.",
         author(c),
-        c.page_url,
+        page_name(c),
         c.thread,
         c.parent
             .map(|p| format!(", replying to comment #{p}"))
@@ -235,7 +254,7 @@ fn new_comment(links: &Links, to: &Mailbox, c: &StoredComment, now: i64) -> Lett
     Letter {
         to: to.clone(),
         reply_to,
-        subject: format!("New comment by {} on {}", author(c), c.page_url),
+        subject: format!("New comment by {} on {}", author(c), page_short(c)),
         lines,
         quoted: Some(quoted(format!("Comment #{}:", c.id), c)),
         actions,
@@ -270,11 +289,11 @@ fn reply(links: &Links, to: Mailbox, email: &str, c: &StoredComment) -> Letter {
     Letter {
         to,
         reply_to: None,
-        subject: format!("{} replied to your comment on {}", author(c), c.page_url),
+        subject: format!("{} replied to your comment on {}", author(c), page_short(c)),
         lines: vec![format!(
             "{} replied to your comment on {}.",
             author(c),
-            c.page_url
+            page_name(c)
         )],
         quoted: Some(quoted(format!("{} wrote:", author(c)), c)),
         actions: vec![("Read it on the page".to_owned(), page)],

@@ -252,6 +252,7 @@ mod tests {
         NewComment {
             thread: "/a/".into(),
             page_url: "https://example.org/a/".into(),
+            page_title: String::new(),
             parent,
             author: "Ann".into(),
             email: Some(email.into()),

@@ -25,6 +25,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_rendered_html.sql"),
     include_str!("migrations/0003_admin.sql"),
     include_str!("migrations/0004_mail.sql"),
+    include_str!("migrations/0005_page_title.sql"),
 ];
 
 /// Where a comment is in moderation.
@@ -80,6 +81,8 @@ impl Status {
 pub struct NewComment {
     pub thread: String,
     pub page_url: String,
+    /// The page's title as the form sent it; empty when unknown.
+    pub page_title: String,
     pub parent: Option<i64>,
     pub author: String,
     pub email: Option<String>,
@@ -101,6 +104,8 @@ pub struct StoredComment {
     pub website: Option<String>,
     pub text: String,
     pub page_url: String,
+    /// The title the page's form last sent for the thread; may be empty.
+    pub page_title: String,
     #[serde(skip)]
     pub remote_addr: Option<String>,
     /// Seconds since the epoch; serialized as RFC 3339.
@@ -269,6 +274,12 @@ impl Store {
             [&new.thread],
             |r| r.get(0),
         )?;
+        if !new.page_title.is_empty() {
+            tx.execute(
+                "UPDATE threads SET title = ?2 WHERE id = ?1 AND title <> ?2",
+                params![thread_id, new.page_title],
+            )?;
+        }
         if let Some(parent) = new.parent {
             let found: Option<(i64, String)> = tx
                 .query_row(
@@ -325,6 +336,7 @@ impl Store {
             website: new.website.clone(),
             text: new.text.clone(),
             page_url: new.page_url.clone(),
+            page_title: new.page_title.clone(),
             remote_addr: new.remote_addr.clone(),
             created_at: now,
         }))
@@ -602,7 +614,7 @@ impl Store {
 }
 
 const SELECT_COMMENT: &str = "SELECT c.id, t.key, c.parent_id, c.status, c.author, c.email,
-        c.website, c.text, c.page_url, c.remote_addr, c.created_at
+        c.website, c.text, c.page_url, c.remote_addr, c.created_at, t.title
      FROM comments c JOIN threads t ON t.id = c.thread_id";
 
 fn row_to_comment(r: &rusqlite::Row) -> rusqlite::Result<StoredComment> {
@@ -618,6 +630,7 @@ fn row_to_comment(r: &rusqlite::Row) -> rusqlite::Result<StoredComment> {
         page_url: r.get(8)?,
         remote_addr: r.get(9)?,
         created_at: r.get(10)?,
+        page_title: r.get(11)?,
     })
 }
 

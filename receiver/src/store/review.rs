@@ -176,6 +176,7 @@ mod tests {
         let new = NewComment {
             thread: thread.into(),
             page_url: format!("https://example.org{thread}"),
+            page_title: String::new(),
             parent: None,
             author: author.into(),
             email: Some(format!("{}@example.org", author.to_lowercase())),
@@ -239,6 +240,7 @@ mod tests {
         let mut reply = NewComment {
             thread: "/a/".into(),
             page_url: "https://example.org/a/".into(),
+            page_title: String::new(),
             parent: Some(a),
             author: "Bob".into(),
             email: None,

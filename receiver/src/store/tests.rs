@@ -9,6 +9,7 @@ fn new(thread: &str, parent: Option<i64>, text: &str) -> NewComment {
     NewComment {
         thread: thread.into(),
         page_url: format!("https://example.org{thread}"),
+        page_title: String::new(),
         parent,
         author: "Ann".into(),
         email: Some("ann@example.org".into()),
