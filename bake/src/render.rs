@@ -752,6 +752,24 @@ fn labels() -> BTreeMap<&'static str, &'static str> {
     FIELD_LABELS.iter().copied().collect()
 }
 
+/// Loads a set of built-in templates (name, text), each replaced by a file
+/// of the same name in `dir` when there is one: how every kiln template set
+/// is loaded (bake's, the receiver's pages, the admin page's, mail's).
+/// Escaping is HTML's five characters, like every kiln template expects.
+pub fn load_templates(builtins: &[(&str, &str)], dir: Option<&Path>) -> Result<Tera> {
+    let mut sources: Vec<(String, String)> = Vec::with_capacity(builtins.len());
+    for (name, builtin) in builtins {
+        let text = match dir.map(|d| d.join(name)) {
+            Some(path) if path.is_file() => std::fs::read_to_string(&path)
+                .with_context(|| format!("reading template {}", path.display()))?,
+            _ => (*builtin).to_owned(),
+        };
+        sources.push(((*name).to_owned(), text));
+    }
+    build_tera(sources.iter().map(|(n, t)| (n.as_str(), t.as_str())))
+        .map_err(|e| anyhow::anyhow!(tera_chain(&e)))
+}
+
 /// A tera instance holding `templates` (name, text), escaping HTML the way
 /// every kiln template expects.
 fn build_tera<'a>(
@@ -777,7 +795,9 @@ fn escape(text: &str) -> Cow<'_, str> {
     }
 }
 
-fn escape_html(text: &str) -> String {
+/// Escapes the five characters HTML needs escaped (`&<>"'`); tera's own
+/// escaping also turns `/` into `&#x2F;`, which makes URLs unreadable.
+pub fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 16);
     let mut copied = 0;
     for (at, byte) in text.bytes().enumerate() {

@@ -57,7 +57,7 @@ impl Pages {
             .unwrap_or_else(|_| {
                 format!(
                     "<!doctype html><title>Error {status}</title><p>{}</p>",
-                    escape(message)
+                    kiln_bake::render::escape_html(message)
                 )
             })
     }
@@ -109,10 +109,4 @@ pub fn render_options(config: &Config, receiver_url: &str) -> RenderOptions {
             text: config.limits.text,
         },
     }
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }

@@ -154,22 +154,22 @@ impl LinkPage {
 fn templates() -> &'static tera::Tera {
     static TERA: OnceLock<tera::Tera> = OnceLock::new();
     TERA.get_or_init(|| {
-        let mut tera = tera::Tera::default();
-        tera.set_escape_fn(escape_html);
-        tera.add_raw_templates([
-            ("page.html", include_str!("../../../templates/page.html")),
-            ("style.css", include_str!("../../../templates/style.css")),
-            (
-                "mail_message.html",
-                include_str!("../../../templates/mail_message.html"),
-            ),
-            (
-                "mail_link.html",
-                include_str!("../../../templates/mail_link.html"),
-            ),
-        ])
-        .expect("the built-in mail templates parse");
-        tera
+        kiln_bake::render::load_templates(
+            &[
+                ("page.html", include_str!("../../../templates/page.html")),
+                ("style.css", include_str!("../../../templates/style.css")),
+                (
+                    "mail_message.html",
+                    include_str!("../../../templates/mail_message.html"),
+                ),
+                (
+                    "mail_link.html",
+                    include_str!("../../../templates/mail_link.html"),
+                ),
+            ],
+            None,
+        )
+        .expect("the built-in mail templates parse")
     })
 }
 
@@ -179,21 +179,6 @@ fn render(name: &str, ctx: &tera::Context) -> Result<String> {
         .render(name, ctx)
         .map_err(|e| anyhow!("{e:?}"))
         .with_context(|| format!("rendering template {name}"))
-}
-
-fn escape_html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#x27;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// `List-Unsubscribe: <URL>` (RFC 2369). The URL is ours: an https(s) URL

@@ -37,21 +37,7 @@ pub struct Views {
 
 impl Views {
     pub fn new(templates_dir: Option<&Path>) -> Result<Self> {
-        let mut sources: Vec<(String, String)> = Vec::new();
-        for (name, builtin) in BUILTINS {
-            let text = match templates_dir.map(|d| d.join(name)) {
-                Some(path) if path.is_file() => std::fs::read_to_string(&path)
-                    .with_context(|| format!("reading template {}", path.display()))?,
-                _ => (*builtin).to_owned(),
-            };
-            sources.push(((*name).to_owned(), text));
-        }
-        let mut tera = Tera::default();
-        // The five characters HTML needs; Tera's default also escapes `/`,
-        // which makes URLs unreadable.
-        tera.set_escape_fn(escape);
-        tera.add_raw_templates(sources.iter().map(|(n, t)| (n.as_str(), t.as_str())))
-            .map_err(|e| anyhow::anyhow!("{}", chain(&e)))
+        let tera = kiln_bake::render::load_templates(BUILTINS, templates_dir)
             .context("loading the admin page's templates")?;
         Ok(Views { tera })
     }
@@ -120,21 +106,6 @@ pub fn age(secs: i64) -> String {
         s if s < 86_400 => format!("{} h ago", s / 3600),
         s => format!("{} days ago", s / 86_400),
     }
-}
-
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#x27;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 fn chain(err: &tera::Error) -> String {
