@@ -1,0 +1,553 @@
+//! Publishing after moderation: whenever what a page shows changes (an
+//! approval, unpublish, deletion or edit, from the admin page, a mail link or
+//! the command line), the configured strategies run.
+//!
+//! - **In place**: the receiver re-bakes the deployed site's directory itself,
+//!   at once. `kiln_bake::bake` with a state file (kept beside the database)
+//!   is the thread→pages map: it re-reads only the pages showing a thread
+//!   whose stamp moved, and re-lists only directories whose mtime changed.
+//! - **Build hooks**: POSTs to configured URLs, debounced and retried.
+//! - **Command**: a shell command, debounced, never two at once.
+//!
+//! How changes are noticed: every change to what a thread shows bumps the
+//! store's change sequence (`Store::change_seq`). One thread watches it:
+//! moderation in this process wakes it at once ([`changed`]), and a poll
+//! every `publish.poll_ms` catches the CLI, which runs in another process.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+use crate::store::{SqliteSource, Store};
+
+/// The `[publish]` section.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Publish {
+    /// Directories of the deployed site (what the web server serves) that the
+    /// receiver re-bakes in place after every change. Default: none.
+    pub in_place: Vec<PathBuf>,
+    /// How often to look for changes made by other processes (`kiln approve`
+    /// and friends), in milliseconds. Changes made through this receiver are
+    /// seen at once. Default: 100.
+    pub poll_ms: u64,
+    /// Hooks and the command wait this long after the first change, so a
+    /// burst of approvals makes one call. Default: 10000 (10 s).
+    pub debounce_ms: u64,
+    /// Attempts per hook call, the first included. Default: 5.
+    pub hook_attempts: u32,
+    /// Wait before the first retry, doubled for each further one.
+    /// Default: 2000.
+    pub retry_ms: u64,
+    /// Build hooks, each `[[publish.hooks]]`.
+    pub hooks: Vec<Hook>,
+    /// A command run with `sh -c` after changes, e.g.
+    /// `"hugo && kiln bake public"`. Default: none.
+    pub command: String,
+}
+
+impl Default for Publish {
+    fn default() -> Self {
+        Publish {
+            in_place: Vec::new(),
+            poll_ms: 100,
+            debounce_ms: 10_000,
+            hook_attempts: 5,
+            retry_ms: 2_000,
+            hooks: Vec::new(),
+            command: String::new(),
+        }
+    }
+}
+
+/// One build hook. `url`, header values and `body` may name environment
+/// variables as `${NAME}`; they are read when the hook is called, so secrets
+/// stay out of the config file, and they are never logged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct Hook {
+    /// Shown in logs and on the admin page. Default: the URL's host.
+    pub name: String,
+    pub url: String,
+    pub headers: BTreeMap<String, String>,
+    /// The request body. Default: empty.
+    pub body: String,
+}
+
+impl Hook {
+    fn label(&self) -> String {
+        if !self.name.is_empty() {
+            return self.name.clone();
+        }
+        // The host only: paths and queries of build hooks are often secret.
+        url::Url::parse(&self.url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_else(|| "hook".into())
+    }
+}
+
+impl Publish {
+    /// Checks every key; errors name it. Whether the hooks' environment
+    /// variables are set is checked when the receiver starts (the moderation
+    /// commands read the same file but call no hook).
+    pub fn validate(&self) -> Result<()> {
+        self.check(false)
+    }
+
+    fn check(&self, environment: bool) -> Result<()> {
+        let expand = |text: &str| {
+            if environment {
+                expand(text)
+            } else {
+                expand_with(text, |_| Some("x".into()))
+            }
+        };
+        for (i, dir) in self.in_place.iter().enumerate() {
+            if !dir.is_dir() {
+                bail!(
+                    "`publish.in_place[{i}]` = {} is not a directory; build the site first",
+                    dir.display()
+                );
+            }
+        }
+        if !(10..=60_000).contains(&self.poll_ms) {
+            bail!("`publish.poll_ms` must be between 10 and 60000");
+        }
+        if self.debounce_ms > 3_600_000 {
+            bail!("`publish.debounce_ms` must be at most 3600000 (an hour)");
+        }
+        if !(1..=20).contains(&self.hook_attempts) {
+            bail!("`publish.hook_attempts` must be between 1 and 20");
+        }
+        if self.retry_ms > 600_000 {
+            bail!("`publish.retry_ms` must be at most 600000 (ten minutes)");
+        }
+        for (i, hook) in self.hooks.iter().enumerate() {
+            let key = format!("publish.hooks[{i}]");
+            let url = expand(&hook.url).with_context(|| format!("`{key}.url`"))?;
+            let ok = url::Url::parse(&url)
+                .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
+            if !ok {
+                bail!("`{key}.url` is not an http(s) URL");
+            }
+            for (name, value) in &hook.headers {
+                if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+                    bail!("`{key}.headers` has an invalid header name {name:?}");
+                }
+                let value = expand(value).with_context(|| format!("`{key}.headers.{name}`"))?;
+                if reqwest::header::HeaderValue::from_str(&value).is_err() {
+                    bail!("`{key}.headers.{name}` holds characters a header cannot carry");
+                }
+            }
+            expand(&hook.body).with_context(|| format!("`{key}.body`"))?;
+        }
+        Ok(())
+    }
+
+    fn is_on(&self) -> bool {
+        !self.in_place.is_empty() || !self.hooks.is_empty() || !self.command.trim().is_empty()
+    }
+}
+
+/// Replaces each `${NAME}` with the environment variable's value.
+fn expand(template: &str) -> Result<String> {
+    let mut missing = None;
+    let out = expand_with(template, |name| {
+        let value = std::env::var(name).ok().filter(|v| !v.is_empty());
+        if value.is_none() && missing.is_none() {
+            missing = Some(name.to_owned());
+        }
+        value
+    })?;
+    match missing {
+        Some(name) => bail!("uses ${{{name}}}, which is not set in the environment"),
+        None => Ok(out),
+    }
+}
+
+/// Replaces each `${NAME}` with `lookup(NAME)` (nothing when `None`).
+fn expand_with(template: &str, mut lookup: impl FnMut(&str) -> Option<String>) -> Result<String> {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else {
+            bail!("has an unclosed ${{");
+        };
+        out.push_str(&lookup(&after[..end]).unwrap_or_default());
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// Wakes the publisher in this process right after a change, without waiting
+/// for its poll. Called by `crate::moderation` after every change.
+pub fn changed() {
+    let (count, wake) = &WAKE;
+    *count.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+    wake.notify_all();
+}
+
+static WAKE: (Mutex<u64>, Condvar) = (Mutex::new(0), Condvar::new());
+
+/// Waits until [`changed`] is called (after `seen`) or `timeout` passes;
+/// returns the new count.
+fn wait_for_change(seen: u64, timeout: Duration) -> u64 {
+    let (count, wake) = &WAKE;
+    let guard = count.lock().unwrap_or_else(|p| p.into_inner());
+    let (guard, _) = wake
+        .wait_timeout_while(guard, timeout, |n| *n == seen)
+        .unwrap_or_else(|p| p.into_inner());
+    *guard
+}
+
+/// What the admin page shows: each hook's and the command's last run.
+#[derive(Debug, Default)]
+pub struct Status {
+    runs: Mutex<BTreeMap<String, LastRun>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LastRun {
+    /// `hook` or `command`.
+    pub kind: &'static str,
+    pub name: String,
+    /// Seconds since the epoch.
+    pub at: i64,
+    /// e.g. `HTTP 200`, `exit 1`, `connection failed`.
+    pub outcome: String,
+    pub ok: bool,
+    pub attempts: u32,
+}
+
+impl Status {
+    /// Every hook's and command's last run, by name.
+    pub fn runs(&self) -> Vec<LastRun> {
+        self.lock().values().cloned().collect()
+    }
+
+    fn record(&self, run: LastRun) {
+        self.lock()
+            .insert(format!("{}:{}", run.kind, run.name), run);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, LastRun>> {
+        self.runs.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Starts the publisher threads if `[publish]` asks for any strategy.
+/// `receiver_url` is what baked forms post to.
+pub fn start(config: &Config, receiver_url: &str) -> Result<Arc<Status>> {
+    let status = Arc::new(Status::default());
+    let publish = &config.publish;
+    if !publish.is_on() {
+        return Ok(status);
+    }
+    publish.check(true)?;
+    let mut triggers = Vec::new();
+    let window = Duration::from_millis(publish.debounce_ms);
+    if !publish.hooks.is_empty() {
+        let (hooks, status, publish) = (publish.hooks.clone(), status.clone(), publish.clone());
+        // The blocking client runs its own runtime, so it is made on the
+        // hooks' thread, outside the receiver's.
+        let mut client = None;
+        triggers.push(debounced("hooks", window, move || {
+            let client = match &client {
+                Some(client) => client,
+                None => match reqwest::blocking::Client::builder()
+                    .timeout(Duration::from_secs(30))
+                    .redirect(reqwest::redirect::Policy::none())
+                    .build()
+                {
+                    Ok(made) => client.insert(made),
+                    Err(e) => {
+                        tracing::error!("cannot create the HTTP client for build hooks: {e}");
+                        return;
+                    }
+                },
+            };
+            for hook in &hooks {
+                call_hook(client, hook, &publish, &status);
+            }
+        })?);
+    }
+    if !publish.command.trim().is_empty() {
+        let (command, status) = (publish.command.clone(), status.clone());
+        triggers.push(debounced("command", window, move || {
+            run_command(&command, &status)
+        })?);
+    }
+    let bakes: Vec<kiln_bake::BakeOptions> = publish
+        .in_place
+        .iter()
+        .enumerate()
+        .map(|(i, dir)| {
+            let mut state = config.database.path.clone().into_os_string();
+            state.push(format!(".publish-{i}.state"));
+            kiln_bake::BakeOptions {
+                output_dir: dir.clone(),
+                site_url: config.site_url(),
+                render: crate::pages::render_options(config, receiver_url),
+                progress: false,
+                state_file: Some(PathBuf::from(state)),
+                full: false,
+            }
+        })
+        .collect();
+    let db = config.database.path.clone();
+    let poll = Duration::from_millis(publish.poll_ms);
+    std::thread::Builder::new()
+        .name("kiln-publish".into())
+        .spawn(move || watch(&db, poll, &bakes, &triggers))
+        .context("starting the publisher")?;
+    Ok(status)
+}
+
+/// Watches the change sequence; bakes in place at once and triggers the
+/// debounced strategies.
+fn watch(
+    db: &Path,
+    poll: Duration,
+    bakes: &[kiln_bake::BakeOptions],
+    triggers: &[mpsc::Sender<()>],
+) {
+    let mut store = None;
+    let mut last_seq = None;
+    let mut wakes = 0;
+    loop {
+        let seq = store
+            .get_or_insert_with(|| Store::open_read_only(db))
+            .as_ref()
+            .map_err(|e| format!("{e:#}"))
+            .and_then(|s: &Store| s.change_seq().map_err(|e| format!("{e:#}")));
+        match seq {
+            Ok(seq) if Some(seq) != last_seq => {
+                // The first look bakes too: pages built while we were down.
+                for options in bakes {
+                    bake_in_place(db, options);
+                }
+                if last_seq.is_some() {
+                    for trigger in triggers {
+                        let _ = trigger.send(());
+                    }
+                }
+                last_seq = Some(seq);
+            }
+            Ok(_) => {}
+            Err(err) => {
+                tracing::warn!("publisher cannot read the database: {err}");
+                store = None;
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        }
+        wakes = wait_for_change(wakes, poll);
+    }
+}
+
+fn bake_in_place(db: &Path, options: &kiln_bake::BakeOptions) {
+    let started = Instant::now();
+    let result =
+        SqliteSource::open(db).and_then(|mut source| kiln_bake::bake(&mut source, options));
+    match result {
+        Ok(summary) => {
+            for warning in &summary.warnings {
+                tracing::warn!(dir = %options.output_dir.display(), "{warning}");
+            }
+            tracing::info!(
+                dir = %options.output_dir.display(),
+                files_changed = summary.files_changed,
+                ms = started.elapsed().as_millis() as u64,
+                "published in place"
+            );
+        }
+        Err(err) => tracing::error!(
+            dir = %options.output_dir.display(),
+            "in-place bake failed: {err:#}"
+        ),
+    }
+}
+
+/// A thread that runs `run` after each burst of triggers: it waits `window`
+/// after the first, then runs once for all of them. Triggers that arrive
+/// during a run cause exactly one more run, after another window. Runs never
+/// overlap.
+fn debounced(
+    name: &str,
+    window: Duration,
+    mut run: impl FnMut() + Send + 'static,
+) -> Result<mpsc::Sender<()>> {
+    let (tx, rx) = mpsc::channel::<()>();
+    std::thread::Builder::new()
+        .name(format!("kiln-publish-{name}"))
+        .spawn(move || {
+            while rx.recv().is_ok() {
+                let until = Instant::now() + window;
+                loop {
+                    let left = until.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        break;
+                    }
+                    match rx.recv_timeout(left) {
+                        Ok(()) | Err(mpsc::RecvTimeoutError::Timeout) => {}
+                        Err(mpsc::RecvTimeoutError::Disconnected) => return,
+                    }
+                }
+                while rx.try_recv().is_ok() {}
+                run();
+            }
+        })
+        .with_context(|| format!("starting the {name} publisher"))?;
+    Ok(tx)
+}
+
+fn call_hook(client: &reqwest::blocking::Client, hook: &Hook, publish: &Publish, status: &Status) {
+    let name = hook.label();
+    let mut attempts = 0;
+    let mut delay = Duration::from_millis(publish.retry_ms);
+    loop {
+        attempts += 1;
+        let (outcome, ok) = match send_hook(client, hook) {
+            Ok(code) => (format!("HTTP {}", code.as_u16()), code.is_success()),
+            // The error's text can hold the URL; name only its kind.
+            Err(HookError::Config(why)) => (why, false),
+            Err(HookError::Send(e)) => (describe_send_error(&e), false),
+        };
+        tracing::info!(hook = %name, attempt = attempts, outcome = %outcome, "build hook called");
+        status.record(LastRun {
+            kind: "hook",
+            name: name.clone(),
+            at: now(),
+            outcome,
+            ok,
+            attempts,
+        });
+        if ok || attempts >= publish.hook_attempts {
+            if !ok {
+                tracing::error!(hook = %name, attempts, "build hook failed; giving up until the next change");
+            }
+            return;
+        }
+        std::thread::sleep(delay);
+        delay = delay.saturating_mul(2);
+    }
+}
+
+enum HookError {
+    Config(String),
+    Send(reqwest::Error),
+}
+
+fn send_hook(
+    client: &reqwest::blocking::Client,
+    hook: &Hook,
+) -> std::result::Result<reqwest::StatusCode, HookError> {
+    let expanded = |text: &str| expand(text).map_err(|e| HookError::Config(e.to_string()));
+    let mut request = client.post(expanded(&hook.url)?);
+    for (name, value) in &hook.headers {
+        request = request.header(name.as_str(), expanded(value)?);
+    }
+    let response = request
+        .body(expanded(&hook.body)?)
+        .send()
+        .map_err(HookError::Send)?;
+    Ok(response.status())
+}
+
+fn describe_send_error(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "timed out".into()
+    } else if e.is_connect() {
+        "connection failed".into()
+    } else {
+        "request failed".into()
+    }
+}
+
+fn run_command(command: &str, status: &Status) {
+    let started = Instant::now();
+    let result = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .stdin(std::process::Stdio::null())
+        .status();
+    let (outcome, ok) = match result {
+        Ok(exit) if exit.success() => ("exit 0".to_owned(), true),
+        Ok(exit) => match exit.code() {
+            Some(code) => (format!("exit {code}"), false),
+            None => ("killed by a signal".to_owned(), false),
+        },
+        Err(e) => (format!("could not start sh: {e}"), false),
+    };
+    tracing::info!(
+        outcome = %outcome,
+        ms = started.elapsed().as_millis() as u64,
+        "publish command ran"
+    );
+    status.record(LastRun {
+        kind: "command",
+        name: "command".into(),
+        at: now(),
+        outcome,
+        ok,
+        attempts: 1,
+    });
+}
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expand_reads_the_environment_and_names_missing_variables() {
+        std::env::set_var("KILN_PUBLISH_TEST_SECRET", "s3cret");
+        assert_eq!(
+            expand("Bearer ${KILN_PUBLISH_TEST_SECRET}!").unwrap(),
+            "Bearer s3cret!"
+        );
+        let err = expand("${KILN_PUBLISH_TEST_UNSET}").unwrap_err();
+        assert!(err.to_string().contains("KILN_PUBLISH_TEST_UNSET"), "{err}");
+        assert!(expand("${OPEN").is_err());
+    }
+
+    #[test]
+    fn debounce_runs_once_per_burst_and_once_more_for_changes_during_a_run() {
+        let runs = Arc::new(Mutex::new(Vec::new()));
+        let kept = runs.clone();
+        let tx = debounced("test", Duration::from_millis(100), move || {
+            kept.lock().unwrap().push(Instant::now());
+            std::thread::sleep(Duration::from_millis(300));
+        })
+        .unwrap();
+        for _ in 0..10 {
+            tx.send(()).unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(200)); // the run has started
+        tx.send(()).unwrap();
+        tx.send(()).unwrap();
+        std::thread::sleep(Duration::from_millis(1000));
+        let runs = runs.lock().unwrap();
+        assert_eq!(
+            runs.len(),
+            2,
+            "one run for the burst, one for the changes during it"
+        );
+        assert!(
+            runs[1] - runs[0] >= Duration::from_millis(300),
+            "runs overlapped"
+        );
+    }
+}

@@ -1,0 +1,461 @@
+//! Publishing after approval (`[publish]`), against the real `kiln serve`:
+//! - in place: the receiver re-bakes the served Hugo site itself; a reader
+//!   polling the page over HTTP sees the comment within 100 ms of the
+//!   approval, never a torn or empty page, and only that thread's files move;
+//! - build hooks: a real HTTP server started here gets one call per burst,
+//!   with the secret header read from the environment, and retries;
+//! - command: overlapping triggers make one run plus exactly one more.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::support::*;
+
+const THREAD: &str = "/posts/hello-world/";
+
+fn post(receiver: &Receiver, site: &str, thread: &str, text: &str) {
+    let url = format!("{site}{thread}");
+    let (status, _, body) = post_form(
+        receiver,
+        &[
+            ("thread", thread),
+            ("url", &url),
+            ("name", "Reader"),
+            ("text", text),
+        ],
+    );
+    assert_eq!(status, 303, "{body}");
+}
+
+fn wait_until(what: &str, secs: u64, done: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline {
+        if done() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("{what} did not happen within {secs} s");
+}
+
+#[test]
+fn approval_rebakes_exactly_that_threads_pages_in_place_within_100_ms() {
+    let tmp = tempfile::tempdir().unwrap();
+    let public = tmp.path().join("public");
+    if hugo_build("hugo", &public).is_none() {
+        return;
+    }
+    let site = StaticSite::serve(&public);
+    let db = tmp.path().join("kiln.sqlite3");
+    let receiver = Receiver::start(ReceiverOptions {
+        dir: tmp.path(),
+        db: &db,
+        origin: &site.url,
+        token: None,
+        extra_env: &[
+            ("KILN_PUBLISH_IN_PLACE", public.to_str().unwrap()),
+            ("KILN_PUBLISH_POLL_MS", "20"),
+        ],
+    });
+    // The first look bakes the whole site (forms in, empty threads).
+    wait_until("the first in-place bake", 30, || {
+        receiver.logs().contains("published in place")
+    });
+    post(&receiver, &site.url, THREAD, "Published in place");
+    post(&receiver, &site.url, "/posts/second-post/", "Still pending");
+    let before = snapshot(&public);
+    let page_url = format!("{}{THREAD}", site.url);
+    assert!(http()
+        .get(&page_url)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap()
+        .contains("</html>"));
+
+    // A reader polls the page over HTTP all through the approval.
+    let stop = Arc::new(AtomicBool::new(false));
+    let reads: Arc<Mutex<Vec<(Instant, String)>>> = Arc::default();
+    let reader = {
+        let (stop, reads, page_url) = (stop.clone(), reads.clone(), page_url.clone());
+        std::thread::spawn(move || {
+            let client = http();
+            while !stop.load(Ordering::Relaxed) {
+                let body = client.get(&page_url).send().unwrap().text().unwrap();
+                reads.lock().unwrap().push((Instant::now(), body));
+            }
+        })
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    let dir = tmp.path();
+    kiln_ok(dir, &["--db", db.to_str().unwrap(), "approve", "1"]);
+    let approved = Instant::now();
+    wait_until("the comment on the served page", 5, || {
+        reads
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|(_, body)| body.contains("Published in place"))
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    stop.store(true, Ordering::Relaxed);
+    reader.join().unwrap();
+
+    let reads = reads.lock().unwrap();
+    let first_seen = reads
+        .iter()
+        .find(|(_, body)| body.contains("Published in place"))
+        .map(|(at, _)| *at)
+        .unwrap();
+    let delay = first_seen.saturating_duration_since(approved);
+    eprintln!(
+        "in place: served page changed {} ms after `kiln approve` returned ({} reads)",
+        delay.as_millis(),
+        reads.len()
+    );
+    assert!(
+        delay < Duration::from_millis(100),
+        "the page changed {} ms after the approval",
+        delay.as_millis()
+    );
+    // Every read is a whole page, the old one or the new one.
+    let mut kinds = BTreeSet::new();
+    for (_, body) in reads.iter() {
+        assert!(
+            body.trim_end().ends_with("</html>"),
+            "a torn read: {} bytes",
+            body.len()
+        );
+        kinds.insert(body.contains("Published in place"));
+    }
+    assert_eq!(kinds.len(), 2, "reads saw both the old and the new page");
+    assert!(reads.len() > 20, "only {} reads", reads.len());
+    drop(reads);
+
+    // Exactly the files showing that thread (its page, and pages counting
+    // its comments) changed; nothing else did.
+    let after = snapshot(&public);
+    let changed: BTreeSet<PathBuf> = before
+        .iter()
+        .zip(&after)
+        .filter(|(b, a)| {
+            assert_eq!(b.0, a.0, "the set of files changed");
+            b.1 != a.1 || b.2 != a.2
+        })
+        .map(|(b, _)| b.0.strip_prefix(&public).unwrap().to_owned())
+        .collect();
+    let showing: BTreeSet<PathBuf> = pages_containing(&public, &format!("\"{THREAD}\""))
+        .into_iter()
+        .filter(|p| {
+            // A page links the post too; only kiln's markers count.
+            let html = std::fs::read_to_string(public.join(p)).unwrap();
+            html.contains(&format!("data-kiln-thread=\"{THREAD}\""))
+                || html.contains(&format!("data-kiln-count=\"{THREAD}\""))
+        })
+        .map(PathBuf::from)
+        .collect();
+    eprintln!("in place: changed {changed:?}");
+    assert!(changed.contains(Path::new("posts/hello-world/index.html")));
+    assert_eq!(
+        changed, showing,
+        "changed files vs files showing the thread"
+    );
+    let page = std::fs::read_to_string(public.join("posts/second-post/index.html")).unwrap();
+    assert!(!page.contains("Still pending"));
+
+    // Deleting takes it off the page again, the same way.
+    kiln_ok(dir, &["--db", db.to_str().unwrap(), "delete", "1"]);
+    wait_until("the deleted comment to leave the page", 5, || {
+        !http()
+            .get(&page_url)
+            .send()
+            .unwrap()
+            .text()
+            .unwrap()
+            .contains("Published in place")
+    });
+}
+
+/// A build-hook endpoint: records each request's headers and body, and
+/// answers the first `failures` with 500, the rest with 204.
+struct HookServer {
+    url: String,
+    calls: Arc<Mutex<Vec<(Instant, String, String)>>>,
+}
+
+impl HookServer {
+    fn start(failures: usize) -> HookServer {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/dispatch", listener.local_addr().unwrap());
+        let calls: Arc<Mutex<Vec<(Instant, String, String)>>> = Arc::default();
+        let kept = calls.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().map_while(Result::ok) {
+                let mut reader = BufReader::new(stream);
+                let mut head = String::new();
+                let mut length = 0;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap();
+                    }
+                    head.push_str(&line);
+                }
+                let mut body = vec![0; length];
+                reader.read_exact(&mut body).unwrap();
+                let n = {
+                    let mut calls = kept.lock().unwrap();
+                    calls.push((Instant::now(), head, String::from_utf8(body).unwrap()));
+                    calls.len()
+                };
+                let status = if n <= failures {
+                    "500 Internal Server Error"
+                } else {
+                    "204 No Content"
+                };
+                let _ = write!(
+                    reader.get_mut(),
+                    "HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                );
+            }
+        });
+        HookServer { url, calls }
+    }
+
+    fn count(&self) -> usize {
+        self.calls.lock().unwrap().len()
+    }
+}
+
+const SECRET: &str = "hook-secret-7f3a9c";
+const SITE: &str = "http://127.0.0.1:1313";
+
+/// A receiver whose `kiln.toml` calls `hook` after changes.
+fn receiver_with_hook(tmp: &Path, hook: &HookServer, extra: &str) -> Receiver {
+    std::fs::write(
+        tmp.join("kiln.toml"),
+        format!(
+            "[publish]\n{extra}\n[[publish.hooks]]\nname = \"ci\"\nurl = \"{}\"\n\
+             headers = {{ Authorization = \"Bearer ${{KILN_TEST_HOOK_SECRET}}\", Content-Type = \"application/json\" }}\n\
+             body = '{{\"event_type\":\"kiln-comments\"}}'\n",
+            hook.url
+        ),
+    )
+    .unwrap();
+    let db = tmp.join("kiln.sqlite3");
+    Receiver::start(ReceiverOptions {
+        dir: tmp,
+        db: &db,
+        origin: SITE,
+        token: None,
+        extra_env: &[
+            ("KILN_TEST_HOOK_SECRET", SECRET),
+            // 21 posts from one address in a minute: not a flood here.
+            ("KILN_SPAM_POSTS_PER_IP", "100"),
+        ],
+    })
+}
+
+fn approve(receiver: &Receiver, dir: &Path, id: i64) {
+    kiln_ok(
+        dir,
+        &[
+            "--db",
+            receiver.db.to_str().unwrap(),
+            "approve",
+            &id.to_string(),
+        ],
+    );
+}
+
+#[test]
+fn a_burst_of_approvals_makes_one_hook_call_and_a_later_one_another() {
+    let tmp = tempfile::tempdir().unwrap();
+    let hook = HookServer::start(0);
+    let receiver = receiver_with_hook(tmp.path(), &hook, "debounce_ms = 5000");
+    for i in 1..=21 {
+        post(&receiver, SITE, THREAD, &format!("Comment {i}"));
+    }
+    let started = Instant::now();
+    for id in 1..=20 {
+        approve(&receiver, tmp.path(), id);
+    }
+    let burst = started.elapsed();
+    eprintln!("hooks: 20 approvals took {} ms", burst.as_millis());
+    assert!(
+        burst < Duration::from_secs(4),
+        "the burst outlasted the window"
+    );
+    wait_until("the hook call", 15, || hook.count() >= 1);
+    // Past the window that call opened: still one.
+    std::thread::sleep(Duration::from_secs(6).saturating_sub(started.elapsed()));
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(hook.count(), 1, "20 approvals in one window make one call");
+    {
+        let calls = hook.calls.lock().unwrap();
+        let (_, head, body) = &calls[0];
+        assert!(head.starts_with("POST /dispatch "), "{head}");
+        assert!(
+            head.to_ascii_lowercase()
+                .contains(&format!("authorization: bearer {SECRET}").to_ascii_lowercase()),
+            "{head}"
+        );
+        assert_eq!(body, "{\"event_type\":\"kiln-comments\"}");
+    }
+
+    approve(&receiver, tmp.path(), 21);
+    wait_until("the second hook call", 15, || hook.count() >= 2);
+    std::thread::sleep(Duration::from_secs(6));
+    assert_eq!(
+        hook.count(),
+        2,
+        "a later approval makes exactly one more call"
+    );
+    let logs = receiver.logs();
+    assert!(logs.contains("build hook called"), "{logs}");
+    assert!(!logs.contains(SECRET), "the hook's secret reached the log");
+}
+
+#[test]
+fn a_failing_hook_is_retried_and_the_comment_stays_approved() {
+    let tmp = tempfile::tempdir().unwrap();
+    let hook = HookServer::start(2);
+    let receiver = receiver_with_hook(
+        tmp.path(),
+        &hook,
+        "debounce_ms = 200\nretry_ms = 200\nhook_attempts = 5",
+    );
+    post(&receiver, SITE, THREAD, "Approved whatever the hook says");
+    let password = "publish-test-password";
+    let mut child = kiln_cmd(tmp.path())
+        .args([
+            "--db",
+            receiver.db.to_str().unwrap(),
+            "admin",
+            "set-password",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+    assert!(child.wait().unwrap().success());
+
+    // Approve in the admin page, over HTTP as its form does: the publisher
+    // is woken in-process.
+    let login = http()
+        .post(format!("{}/admin/login", receiver.url))
+        .form(&[("password", password)])
+        .send()
+        .unwrap();
+    let cookie = login
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find_map(|c| {
+            c.strip_prefix("kiln_admin=")
+                .map(|v| v.split(';').next().unwrap().to_owned())
+        })
+        .expect("a session cookie");
+    let admin = |cookie: &str| {
+        http()
+            .get(format!("{}/admin", receiver.url))
+            .header("cookie", format!("kiln_admin={cookie}"))
+            .send()
+            .unwrap()
+            .text()
+            .unwrap()
+    };
+    let page = admin(&cookie);
+    let csrf = attribute_after(&page, "name=\"csrf\" value=\"");
+    let status = http()
+        .post(format!("{}/admin/act", receiver.url))
+        .header("cookie", format!("kiln_admin={cookie}"))
+        .form(&[("one", "approve:1"), ("csrf", &csrf)])
+        .send()
+        .unwrap()
+        .status();
+    assert!(status.is_redirection() || status.is_success(), "{status}");
+
+    wait_until("three attempts (two failures, one success)", 20, || {
+        hook.count() >= 3
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(hook.count(), 3, "no calls after the success");
+    let calls = hook.calls.lock().unwrap();
+    assert!(
+        calls[2].0 - calls[1].0 > calls[1].0 - calls[0].0,
+        "backoff grows"
+    );
+    drop(calls);
+    let conn = rusqlite::Connection::open(&receiver.db).unwrap();
+    let state: String = conn
+        .query_row("SELECT status FROM comments WHERE id = 1", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(state, "approved");
+    // The admin page shows the last call and how many attempts it took.
+    let page = admin(&cookie);
+    let section = texts_of(&page, "#ka-publish li").join("\n");
+    assert!(section.contains("ci"), "{section}");
+    assert!(section.contains("HTTP 204 after 3 attempts"), "{section}");
+    let logs = receiver.logs();
+    assert!(logs.contains("HTTP 500"), "{logs}");
+    assert!(!logs.contains(SECRET), "the hook's secret reached the log");
+}
+
+/// The text after `prefix` up to the next `"`.
+fn attribute_after(html: &str, prefix: &str) -> String {
+    let start = html.find(prefix).expect(prefix) + prefix.len();
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+#[test]
+fn changes_during_a_command_run_make_exactly_one_more_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("runs.log");
+    // Each run notes its start and end and takes a second.
+    std::fs::write(
+        tmp.path().join("kiln.toml"),
+        format!(
+            "[publish]\ndebounce_ms = 200\ncommand = \"echo start >> '{0}'; sleep 1; echo end >> '{0}'\"\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    let db = tmp.path().join("kiln.sqlite3");
+    let receiver = Receiver::start(ReceiverOptions {
+        dir: tmp.path(),
+        db: &db,
+        origin: SITE,
+        token: None,
+        extra_env: &[],
+    });
+    for i in 1..=3 {
+        post(&receiver, SITE, THREAD, &format!("Comment {i}"));
+    }
+    let runs = || std::fs::read_to_string(&log).unwrap_or_default();
+    approve(&receiver, tmp.path(), 1);
+    wait_until("the first run to start", 10, || runs().contains("start"));
+    // Two more changes while it runs.
+    approve(&receiver, tmp.path(), 2);
+    approve(&receiver, tmp.path(), 3);
+    assert_eq!(runs(), "start\n", "the first run is still going");
+    wait_until("two runs", 15, || runs().matches("end").count() >= 2);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        runs(),
+        "start\nend\nstart\nend\n",
+        "one run, then exactly one follow-up, never overlapping"
+    );
+    assert!(receiver.logs().contains("publish command ran"));
+}
