@@ -1,6 +1,7 @@
 //! kiln's receiver: accepts comment submissions from a plain HTML form or
 //! JSON, stores them, and serves published comments to bake.
 
+pub mod abuse;
 pub mod config;
 pub mod http;
 pub mod mail;

@@ -367,6 +367,21 @@ pub fn form_wants_notify(body: &[u8]) -> bool {
     })
 }
 
+/// Whether a form body has `field` with something other than whitespace in
+/// it (the honeypot, `crate::abuse::HONEYPOT_FIELD`).
+pub fn form_has_filled(body: &[u8], field: &str) -> bool {
+    body.split(|&b| b == b'&').any(|pair| {
+        let (key, value) = match pair.iter().position(|&b| b == b'=') {
+            Some(i) => (&pair[..i], &pair[i + 1..]),
+            None => (pair, &[][..]),
+        };
+        percent_decode(key) == field.as_bytes()
+            && !String::from_utf8_lossy(&percent_decode(value))
+                .trim()
+                .is_empty()
+    })
+}
+
 /// The `notify` field of a JSON submission: a boolean, or a form's words for
 /// one ("on", "true", "1", "yes" and their opposites).
 pub fn json_wants_notify(value: Option<&serde_json::Value>) -> Result<bool, FieldError> {

@@ -1,5 +1,6 @@
 //! The end-to-end tests, one module per behaviour the issue tracker promised.
 
+mod abuse;
 mod admin;
 mod bad_input;
 mod browser_form;

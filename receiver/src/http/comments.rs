@@ -7,14 +7,16 @@ use std::net::{IpAddr, SocketAddr};
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde_json::{json, Value};
 
 use super::{ApiError, AppState};
+use crate::abuse::{check_content, Limit, Verdict, HONEYPOT_FIELD};
 use crate::store::{Refusal, Status};
 use crate::submission::{
-    check_page_url, form_wants_notify, json_wants_notify, parse_form, FieldError, Submission,
+    check_page_url, form_has_filled, form_wants_notify, json_wants_notify, parse_form, FieldError,
+    Submission,
 };
 
 /// How the client wants its answer.
@@ -69,8 +71,9 @@ pub async fn submit(
     }
     .map_err(|e| refuse(&state, client, StatusCode::BAD_REQUEST, &[e], None))?;
 
+    let client_ip = state.proxies.client_ip(peer.ip(), &headers);
     let checked = submission
-        .check(&state.config, Some(anonymize(peer.ip())))
+        .check(&state.config, Some(anonymize(client_ip)))
         .map_err(|errors| {
             refuse(
                 &state,
@@ -81,10 +84,107 @@ pub async fn submit(
             )
         })?;
 
-    let status = if state.config.moderation.enabled {
+    // A honeypot hit is answered like a received comment, so a bot learns
+    // nothing, and dropped: nothing is stored.
+    if state.config.spam.honeypot && honeypot_filled(client, &bytes) {
+        state.counters.count("honeypot");
+        tracing::info!(rule = "honeypot", client = %anonymize(client_ip), "submission dropped");
+        return received_but_dropped(&state, client, checked);
+    }
+    if let Err((limit, wait)) = state.limiter.admit(
+        client_ip,
+        &checked.comment.thread,
+        std::time::Instant::now(),
+    ) {
+        let minutes = wait.div_ceil(60);
+        let when = format!("in {minutes} minute{}", if minutes == 1 { "" } else { "s" });
+        let message = match limit {
+            Limit::Client => format!("You have posted several comments in a short time. Please post this one again {when}; your text is kept below."),
+            Limit::Thread => format!("This page is receiving a lot of comments right now. Please post yours again {when}; your text is kept below."),
+            Limit::Global => format!("The comment service is receiving a lot of comments right now. Please post yours again {when}; your text is kept below."),
+        };
+        let error = FieldError::new("text", limit.rule(), message);
+        let mut response = refuse(
+            &state,
+            client,
+            StatusCode::TOO_MANY_REQUESTS,
+            &[error],
+            Some((&submission, notify)),
+        )
+        .into_response();
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(wait));
+        return Ok(response);
+    }
+
+    let spam = &state.config.spam;
+    let mut held = match check_content(spam, &checked.comment, client_ip) {
+        Verdict::Reject(error) => {
+            tracing::info!(rule = error.code, client = %anonymize(client_ip), "submission refused by a spam rule");
+            return Err(refuse(
+                &state,
+                client,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &[error],
+                Some((&submission, notify)),
+            ));
+        }
+        Verdict::Moderate(rule) => Some(rule),
+        Verdict::Pass => None,
+    };
+    let (duplicate, known) = {
+        let (thread, text, addr, email) = (
+            checked.comment.thread.clone(),
+            checked.comment.text.clone(),
+            checked.comment.remote_addr.clone(),
+            checked.comment.email.clone(),
+        );
+        let since = now() - i64::from(spam.duplicate_days) * 86_400;
+        let (check_dup, check_known) = (spam.duplicate_days > 0, spam.auto_approve_known);
+        state
+            .with_store(move |store| {
+                let dup = check_dup
+                    && store.is_duplicate(
+                        &thread,
+                        &text,
+                        addr.as_deref(),
+                        email.as_deref(),
+                        since,
+                    )?;
+                let known = check_known
+                    && match &email {
+                        Some(e) => store.has_approved_comment(e)?,
+                        None => false,
+                    };
+                Ok((dup, known))
+            })
+            .await?
+    };
+    if duplicate {
+        let error = FieldError::new(
+            "text",
+            "duplicate",
+            "You have posted this same comment on this page before. It is waiting for a moderator or already on the page, so there is no need to post it again.",
+        );
+        return Err(refuse(
+            &state,
+            client,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &[error],
+            Some((&submission, notify)),
+        ));
+    }
+    if let Some(rule) = held {
+        state.counters.held(rule);
+        tracing::info!(rule, client = %anonymize(client_ip), "submission held for moderation by a spam rule");
+    }
+    let status = if held.take().is_some() {
         Status::Pending
-    } else {
+    } else if !state.config.moderation.enabled || known {
         Status::Approved
+    } else {
+        Status::Pending
     };
     if notify && checked.comment.email.is_none() {
         let error = FieldError::new(
@@ -119,6 +219,7 @@ pub async fn submit(
     };
     // Ids only: the author's name and address stay out of the logs.
     tracing::info!(comment = stored.id, thread = %stored.thread, status = stored.status.as_str(), "comment received");
+    state.counters.count(crate::abuse::ACCEPTED);
     if let Some(mail) = &state.mail {
         // The insert queued the moderators' message; send it now.
         mail.wake.notify_one();
@@ -139,6 +240,63 @@ pub async fn submit(
             Ok((
                 StatusCode::CREATED,
                 axum::Json(json!({ "comment": stored, "html": html })),
+            )
+                .into_response())
+        }
+    }
+}
+
+/// Whether the submission filled the honeypot field.
+fn honeypot_filled(client: Client, bytes: &[u8]) -> bool {
+    match client {
+        Client::Form => form_has_filled(bytes, HONEYPOT_FIELD),
+        Client::Json => serde_json::from_slice::<Value>(bytes)
+            .ok()
+            .and_then(|v| v.get(HONEYPOT_FIELD).cloned())
+            .is_some_and(|v| {
+                !matches!(v, Value::Null) && v.as_str().is_none_or(|s| !s.trim().is_empty())
+            }),
+    }
+}
+
+/// The answer a stored, pending comment would get, for a submission that is
+/// dropped: the same redirect, or the same JSON shape with no real id.
+fn received_but_dropped(
+    state: &AppState,
+    client: Client,
+    checked: crate::submission::Checked,
+) -> Result<Response, ApiError> {
+    let (status, fragment) = if state.config.moderation.enabled {
+        (Status::Pending, "kiln-received")
+    } else {
+        (Status::Approved, "kiln-published")
+    };
+    match client {
+        Client::Form => {
+            let mut back = checked.page;
+            back.set_fragment(Some(fragment));
+            Ok(Redirect::to(back.as_str()).into_response())
+        }
+        Client::Json => {
+            let c = checked.comment;
+            let fake = crate::store::StoredComment {
+                id: 0,
+                thread: c.thread,
+                parent: c.parent,
+                status,
+                author: c.author,
+                email: None,
+                website: c.website,
+                text: c.text,
+                page_url: c.page_url,
+                page_title: c.page_title,
+                remote_addr: None,
+                created_at: now(),
+            };
+            let html = state.pages.comment(&fake)?;
+            Ok((
+                StatusCode::CREATED,
+                axum::Json(json!({ "comment": fake, "html": html })),
             )
                 .into_response())
         }
@@ -212,8 +370,10 @@ fn refuse(
         status = status.as_u16(),
         field = first.field,
         code = first.code,
+        rule = first.code,
         "submission refused"
     );
+    state.counters.count(first.code);
     let error = ApiError::field(status, &first);
     match client {
         Client::Json => error,

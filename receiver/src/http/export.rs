@@ -45,7 +45,7 @@ pub async fn export(
 
 /// Compares two secrets in time independent of where they differ, by
 /// comparing fixed-length digests byte by byte without stopping early.
-fn same_secret(given: &str, expected: &str) -> bool {
+pub(super) fn same_secret(given: &str, expected: &str) -> bool {
     let a = Sha256::digest(given.as_bytes());
     let b = Sha256::digest(expected.as_bytes());
     a.iter()

@@ -7,6 +7,7 @@ mod comments;
 mod error;
 mod export;
 mod mail_links;
+mod metrics;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -39,6 +40,10 @@ pub struct Inner {
     pub signer: Signer,
     /// Email, when `[mail]` is on.
     pub mail: Option<Arc<MailService>>,
+    /// Trusted proxies, rate limits and refusal counts (`crate::abuse`).
+    pub proxies: crate::abuse::Proxies,
+    pub limiter: crate::abuse::RateLimiter,
+    pub counters: crate::abuse::Counters,
 }
 
 impl std::ops::Deref for AppState {
@@ -74,6 +79,7 @@ pub fn router(state: AppState) -> Router {
         .route("/reply", get(comments::reply_page))
         .route("/api/export", get(export::export))
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics::metrics))
         .route("/admin", get(admin::index))
         .route("/admin/admin.js", get(admin::script))
         .route("/admin/login", post(admin::login))
@@ -147,12 +153,15 @@ pub async fn launch(
         "listening on http://{bound}"
     );
     let state = AppState(Arc::new(Inner {
-        config,
         store: Mutex::new(store),
         pages,
         admin,
         signer,
         mail: mail.clone(),
+        proxies: crate::abuse::Proxies::new(&config),
+        limiter: crate::abuse::RateLimiter::new(&config),
+        counters: crate::abuse::Counters::default(),
+        config,
     }));
     if let Some(mail) = mail {
         tokio::spawn(crate::mail::outbox::run(state.clone(), mail));

@@ -4,6 +4,7 @@
 //! a reply's parent is approved and in the same thread, and every change to
 //! what a thread shows bumps that thread's change sequence.
 
+mod abuse;
 mod admin;
 mod mail;
 mod review;

@@ -1,0 +1,686 @@
+//! Defences against spam and floods that need no third party: who the client
+//! is (the peer, or the forwarded address when the peer is a trusted proxy),
+//! rate limits per client, per thread and for everyone, and the count of
+//! refusals per rule that `/metrics` reports. The checks themselves run in
+//! `http::comments`; this module holds the state they share.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::net::{IpAddr, Ipv6Addr};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use axum::http::HeaderMap;
+
+use crate::config::{Config, Spam};
+use crate::store::NewComment;
+use crate::submission::FieldError;
+
+/// The name of the honeypot field in the baked form. It must sound like a
+/// field worth filling to a bot and is hidden from people.
+pub const HONEYPOT_FIELD: &str = "homepage";
+
+/// An address range: an address and how many leading bits must match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cidr {
+    addr: IpAddr,
+    bits: u8,
+}
+
+impl Cidr {
+    /// Reads `10.0.0.0/8`, `2001:db8::/32` or a single address.
+    pub fn parse(text: &str) -> Option<Cidr> {
+        let text = text.trim();
+        let (addr, bits) = match text.split_once('/') {
+            Some((a, b)) => (a, Some(b)),
+            None => (text, None),
+        };
+        let addr: IpAddr = addr.parse().ok()?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let bits = match bits {
+            Some(b) => b.parse::<u8>().ok().filter(|b| *b <= max)?,
+            None => max,
+        };
+        Some(Cidr { addr, bits })
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = ip.to_canonical();
+        let keep = |width: u32| -> u128 {
+            match self.bits as u32 {
+                0 => 0,
+                b => u128::MAX << (width - b) & (u128::MAX >> (128 - width)),
+            }
+        };
+        match (self.addr, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = keep(32);
+                (u32::from(net) as u128 & mask) == (u32::from(ip) as u128 & mask)
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = keep(128);
+                (u128::from(net) & mask) == (u128::from(ip) & mask)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// The trusted proxies, parsed once.
+#[derive(Debug, Clone, Default)]
+pub struct Proxies(Vec<Cidr>);
+
+impl Proxies {
+    pub fn new(config: &Config) -> Self {
+        // `Config::validate` has refused anything that does not parse.
+        Proxies(
+            config
+                .spam
+                .trusted_proxies
+                .iter()
+                .filter_map(|c| Cidr::parse(c))
+                .collect(),
+        )
+    }
+
+    fn trusts(&self, ip: IpAddr) -> bool {
+        self.0.iter().any(|c| c.contains(ip))
+    }
+
+    /// The client's address. A peer that is not a trusted proxy is the
+    /// client, whatever headers it sends. Behind trusted proxies, the chain
+    /// in `Forwarded` (or else `X-Forwarded-For`) is read from the right,
+    /// skipping trusted hops: the first untrusted address is the client.
+    /// Entries left of it were written by the client and are ignored.
+    pub fn client_ip(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+        let peer = peer.to_canonical();
+        if !self.trusts(peer) {
+            return peer;
+        }
+        let forwarded: Vec<&str> = headers
+            .get_all("forwarded")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        let chain: Vec<String> = if !forwarded.is_empty() {
+            forwarded
+                .iter()
+                .flat_map(|v| v.split(','))
+                .filter_map(|element| {
+                    element.split(';').find_map(|pair| {
+                        let (k, v) = pair.split_once('=')?;
+                        k.trim()
+                            .eq_ignore_ascii_case("for")
+                            .then(|| v.trim().trim_matches('"').to_owned())
+                    })
+                })
+                .collect()
+        } else {
+            headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect()
+        };
+        let mut client = peer;
+        for entry in chain.iter().rev() {
+            let Some(ip) = parse_node(entry) else {
+                // An unknown or obfuscated hop: the last trusted one is all
+                // we can vouch for.
+                return client;
+            };
+            client = ip.to_canonical();
+            if !self.trusts(client) {
+                return client;
+            }
+        }
+        client
+    }
+}
+
+/// An address from a forwarding header: `192.0.2.1`, `192.0.2.1:4711`,
+/// `2001:db8::1` or `[2001:db8::1]:4711`.
+fn parse_node(text: &str) -> Option<IpAddr> {
+    let text = text.trim();
+    if let Some(rest) = text.strip_prefix('[') {
+        return rest.split(']').next()?.parse().ok();
+    }
+    if let Ok(ip) = text.parse() {
+        return Some(ip);
+    }
+    let (host, _port) = text.rsplit_once(':')?;
+    host.parse::<std::net::Ipv4Addr>().ok().map(IpAddr::V4)
+}
+
+/// What the per-client limit keys on: the address, or for IPv6 its /64,
+/// which one subscriber usually holds whole.
+fn client_key(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+        }
+        v4 => v4,
+    }
+}
+
+/// Which limit refused a post.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    Client,
+    Thread,
+    Global,
+}
+
+impl Limit {
+    pub fn rule(self) -> &'static str {
+        match self {
+            Limit::Client => "rate_limit_ip",
+            Limit::Thread => "rate_limit_thread",
+            Limit::Global => "rate_limit_global",
+        }
+    }
+}
+
+/// Sliding-window limits on accepted posts, kept in memory: a restart
+/// forgets them, and counting needs no database write.
+pub struct RateLimiter {
+    per_ip: usize,
+    per_thread: usize,
+    global: usize,
+    window: Duration,
+    times: Mutex<Times>,
+}
+
+#[derive(Default)]
+struct Times {
+    by_ip: HashMap<IpAddr, VecDeque<Instant>>,
+    by_thread: HashMap<String, VecDeque<Instant>>,
+    all: VecDeque<Instant>,
+    last_sweep: Option<Instant>,
+}
+
+impl RateLimiter {
+    pub fn new(config: &Config) -> Self {
+        RateLimiter {
+            per_ip: config.spam.posts_per_ip as usize,
+            per_thread: config.spam.posts_per_thread as usize,
+            global: config.spam.posts_global as usize,
+            window: Duration::from_secs(config.spam.window_minutes * 60),
+            times: Mutex::default(),
+        }
+    }
+
+    /// Counts a post from `ip` into `thread` if every limit allows it;
+    /// otherwise names the limit and the seconds until it allows one.
+    pub fn admit(&self, ip: IpAddr, thread: &str, now: Instant) -> Result<(), (Limit, u64)> {
+        let mut t = self.times.lock().unwrap_or_else(|p| p.into_inner());
+        let cutoff = now.checked_sub(self.window);
+        let prune = |q: &mut VecDeque<Instant>| {
+            while q.front().is_some_and(|f| cutoff.is_some_and(|c| *f <= c)) {
+                q.pop_front();
+            }
+        };
+        // Now and then drop the keys nobody used within the window, so the
+        // maps stay as small as the recent traffic.
+        if t.last_sweep
+            .is_none_or(|s| now.duration_since(s) > self.window)
+        {
+            t.by_ip.retain(|_, q| {
+                prune(q);
+                !q.is_empty()
+            });
+            t.by_thread.retain(|_, q| {
+                prune(q);
+                !q.is_empty()
+            });
+            t.last_sweep = Some(now);
+        }
+        let wait = |q: &VecDeque<Instant>| {
+            let oldest = q.front().copied().unwrap_or(now);
+            (oldest + self.window)
+                .saturating_duration_since(now)
+                .as_secs()
+                + 1
+        };
+        let key = client_key(ip);
+        let times = &mut *t;
+        prune(&mut times.all);
+        let by_ip = times.by_ip.entry(key).or_default();
+        prune(by_ip);
+        if by_ip.len() >= self.per_ip {
+            return Err((Limit::Client, wait(by_ip)));
+        }
+        let by_thread = times.by_thread.entry(thread.to_owned()).or_default();
+        prune(by_thread);
+        if by_thread.len() >= self.per_thread {
+            return Err((Limit::Thread, wait(by_thread)));
+        }
+        if times.all.len() >= self.global {
+            return Err((Limit::Global, wait(&times.all)));
+        }
+        by_thread.push_back(now);
+        times.by_ip.entry(key).or_default().push_back(now);
+        times.all.push_back(now);
+        Ok(())
+    }
+}
+
+/// What the content checks decided about a comment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Pass,
+    /// Hold it for a moderator, whatever `moderation.enabled` says; the
+    /// rule's name.
+    Moderate(&'static str),
+    /// Refuse it, telling the reader why; the error's code is the rule.
+    Reject(FieldError),
+}
+
+/// The checks that need no database: links, and the four blocklists. The
+/// first rule that rejects wins; otherwise the first that holds for
+/// moderation. Reasons name the field without quoting the list.
+pub fn check_content(spam: &Spam, comment: &NewComment, client: IpAddr) -> Verdict {
+    let mut held = None;
+    let mut decide = |action: &str, error: FieldError| -> Option<Verdict> {
+        if action == "reject" {
+            return Some(Verdict::Reject(error));
+        }
+        held.get_or_insert(error.code);
+        None
+    };
+
+    let links = links_in(&comment.text);
+    if links.len() > spam.max_links {
+        return Verdict::Reject(FieldError::new(
+            "text",
+            "too_many_links",
+            format!(
+                "Your comment has {} links; this site accepts at most {}. Please remove some and post again.",
+                links.len(),
+                spam.max_links
+            ),
+        ));
+    }
+    let word = |s: &str| spam.block_words.iter().any(|w| contains_word(s, w));
+    if word(&comment.author) || word(&comment.text) {
+        let field = if word(&comment.text) { "text" } else { "name" };
+        let error = FieldError::new(
+            field,
+            "block_words",
+            "Your comment uses words this site does not accept. Please rephrase it and post again.",
+        );
+        if let Some(v) = decide(&spam.block_words_action, error) {
+            return v;
+        }
+    }
+    if let Some(email) = &comment.email {
+        if spam.block_emails.iter().any(|b| email_matches(email, b)) {
+            let error = FieldError::new(
+                "email",
+                "block_emails",
+                "Comments from this email address are not accepted here. Please contact the site's owner if you think this is a mistake.",
+            );
+            if let Some(v) = decide(&spam.block_emails_action, error) {
+                return v;
+            }
+        }
+    }
+    if spam
+        .block_ips
+        .iter()
+        .filter_map(|c| Cidr::parse(c))
+        .any(|c| c.contains(client))
+    {
+        let error = FieldError::new(
+            "text",
+            "block_ips",
+            "Comments from your network are not accepted here. Please contact the site's owner if you think this is a mistake.",
+        );
+        if let Some(v) = decide(&spam.block_ips_action, error) {
+            return v;
+        }
+    }
+    let blocked_host = |url: &str| {
+        url::Url::parse(url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+            .is_some_and(|h| spam.block_websites.iter().any(|d| in_domain(&h, d)))
+    };
+    let website = comment.website.as_deref().is_some_and(blocked_host);
+    if website || links.iter().any(|l| blocked_host(l)) {
+        let (field, message) = if website {
+            ("website", "This website cannot be linked from comments here. Please leave the field empty or give another address.")
+        } else {
+            ("text", "Your comment links to a website that cannot be linked from comments here. Please remove the link and post again.")
+        };
+        let error = FieldError::new(field, "block_websites", message);
+        if let Some(v) = decide(&spam.block_websites_action, error) {
+            return v;
+        }
+    }
+    match held {
+        Some(rule) => Verdict::Moderate(rule),
+        None => Verdict::Pass,
+    }
+}
+
+/// Every http(s) URL in a text, as written (up to whitespace or a closing
+/// bracket, quote or angle bracket).
+pub fn links_in(text: &str) -> Vec<&str> {
+    let lower = text.to_ascii_lowercase();
+    let mut links = Vec::new();
+    let mut at = 0;
+    while let Some(found) = lower[at..].find("http") {
+        let start = at + found;
+        let rest = &lower[start..];
+        let scheme = if rest.starts_with("https://") {
+            8
+        } else if rest.starts_with("http://") {
+            7
+        } else {
+            at = start + 4;
+            continue;
+        };
+        let end = text[start..]
+            .find(|c: char| c.is_whitespace() || matches!(c, ')' | ']' | '>' | '<' | '"' | '\''))
+            .map_or(text.len(), |e| start + e);
+        if end > start + scheme {
+            links.push(&text[start..end]);
+        }
+        at = end.max(start + scheme);
+    }
+    links
+}
+
+/// Whether `word` occurs in `text` as a whole word, ignoring case.
+fn contains_word(text: &str, word: &str) -> bool {
+    let text = text.to_lowercase();
+    let word = word.trim().to_lowercase();
+    if word.is_empty() {
+        return false;
+    }
+    text.match_indices(&word).any(|(i, _)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + word.len()..].chars().next();
+        !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+    })
+}
+
+/// `host` is `domain` or one of its subdomains.
+fn in_domain(host: &str, domain: &str) -> bool {
+    let host = host.trim_end_matches('.');
+    let domain = domain.trim().trim_end_matches('.').to_ascii_lowercase();
+    host == domain || host.ends_with(&format!(".{domain}"))
+}
+
+/// An entry with `@` is one address; without, a domain and its subdomains.
+fn email_matches(email: &str, entry: &str) -> bool {
+    let email = email.trim().to_ascii_lowercase();
+    let entry = entry.trim().to_ascii_lowercase();
+    if entry.contains('@') {
+        return email == entry;
+    }
+    email
+        .rsplit_once('@')
+        .is_some_and(|(_, domain)| in_domain(domain, entry.trim_start_matches('@')))
+}
+
+/// How many submissions each rule refused (or dropped) since the start,
+/// and how many were accepted.
+#[derive(Default)]
+pub struct Counters(Mutex<BTreeMap<&'static str, u64>>);
+
+/// Held submissions are counted under `held.<rule>`.
+fn held_key(rule: &'static str) -> &'static str {
+    match rule {
+        "block_words" => "held.block_words",
+        "block_emails" => "held.block_emails",
+        "block_ips" => "held.block_ips",
+        "block_websites" => "held.block_websites",
+        _ => "held.other",
+    }
+}
+
+impl Counters {
+    /// Counts a submission a rule held for moderation.
+    pub fn held(&self, rule: &'static str) {
+        self.count(held_key(rule));
+    }
+
+    pub fn count(&self, rule: &'static str) {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(rule)
+            .or_default() += 1;
+    }
+
+    /// The counts in the Prometheus text format.
+    pub fn render(&self) -> String {
+        let counts = self.0.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let mut out = String::from(
+            "# HELP kiln_submissions_refused_total Comment submissions refused or dropped, by rule.\n\
+             # TYPE kiln_submissions_refused_total counter\n",
+        );
+        for (rule, n) in counts
+            .iter()
+            .filter(|(r, _)| **r != ACCEPTED && !r.starts_with("held."))
+        {
+            out.push_str(&format!(
+                "kiln_submissions_refused_total{{rule=\"{rule}\"}} {n}\n"
+            ));
+        }
+        out.push_str(
+            "# HELP kiln_submissions_held_total Comment submissions a rule held for a moderator.\n\
+             # TYPE kiln_submissions_held_total counter\n",
+        );
+        for (rule, n) in counts
+            .iter()
+            .filter_map(|(r, n)| Some((r.strip_prefix("held.")?, n)))
+        {
+            out.push_str(&format!(
+                "kiln_submissions_held_total{{rule=\"{rule}\"}} {n}\n"
+            ));
+        }
+        out.push_str(
+            "# HELP kiln_submissions_accepted_total Comment submissions stored.\n\
+             # TYPE kiln_submissions_accepted_total counter\n",
+        );
+        out.push_str(&format!(
+            "kiln_submissions_accepted_total {}\n",
+            counts.get(ACCEPTED).copied().unwrap_or(0)
+        ));
+        out
+    }
+}
+
+/// The counter of stored submissions.
+pub const ACCEPTED: &str = "accepted";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    fn comment(text: &str) -> NewComment {
+        NewComment {
+            thread: "/t/".into(),
+            page_url: "https://example.org/t/".into(),
+            page_title: String::new(),
+            parent: None,
+            author: "Ann".into(),
+            email: Some("ann@mail.test".into()),
+            website: None,
+            text: text.into(),
+            remote_addr: None,
+        }
+    }
+
+    fn rule(v: Verdict) -> String {
+        match v {
+            Verdict::Pass => "pass".into(),
+            Verdict::Moderate(r) => format!("moderate {r}"),
+            Verdict::Reject(e) => format!("reject {} {}", e.field, e.code),
+        }
+    }
+
+    #[test]
+    fn content_rules_reject_or_hold_by_configuration() {
+        let mut spam = Spam {
+            block_words: vec!["casino".into()],
+            block_emails: vec!["example.com".into(), "bob@example.net".into()],
+            block_ips: vec!["203.0.113.0/24".into()],
+            block_websites: vec!["spam.example".into()],
+            ..Spam::default()
+        };
+        let here = ip("192.0.2.1");
+        assert_eq!(rule(check_content(&spam, &comment("fine"), here)), "pass");
+        let links =
+            "a https://a.example b http://b.example c https://c.example d https://d.example";
+        assert_eq!(
+            rule(check_content(&spam, &comment(links), here)),
+            "reject text too_many_links"
+        );
+        assert_eq!(
+            rule(check_content(&spam, &comment("Best CASINO!"), here)),
+            "moderate block_words"
+        );
+        assert_eq!(
+            rule(check_content(&spam, &comment("occasionally"), here)),
+            "pass",
+            "whole words only"
+        );
+        let mut c = comment("hi");
+        c.email = Some("x@sub.example.com".into());
+        assert_eq!(
+            rule(check_content(&spam, &c, here)),
+            "reject email block_emails"
+        );
+        c.email = Some("bob@example.net".into());
+        assert_eq!(
+            rule(check_content(&spam, &c, here)),
+            "reject email block_emails"
+        );
+        c.email = Some("alice@example.net".into());
+        assert_eq!(rule(check_content(&spam, &c, here)), "pass");
+        assert_eq!(
+            rule(check_content(&spam, &comment("hi"), ip("203.0.113.80"))),
+            "reject text block_ips"
+        );
+        let mut c = comment("see [this](https://www.spam.example/x)");
+        assert_eq!(
+            rule(check_content(&spam, &c, here)),
+            "reject text block_websites"
+        );
+        c.text = "hi".into();
+        c.website = Some("https://spam.example".into());
+        assert_eq!(
+            rule(check_content(&spam, &c, here)),
+            "reject website block_websites"
+        );
+        c.website = Some("https://notspam.example".into());
+        assert_eq!(rule(check_content(&spam, &c, here)), "pass");
+        spam.block_websites_action = "moderate".into();
+        spam.block_words_action = "reject".into();
+        assert_eq!(
+            rule(check_content(&spam, &comment("casino"), here)),
+            "reject text block_words"
+        );
+        let c = comment("https://spam.example");
+        assert_eq!(
+            rule(check_content(&spam, &c, here)),
+            "moderate block_websites"
+        );
+        assert_eq!(
+            links_in("x (https://a.example/b) HTTP://B.example."),
+            ["https://a.example/b", "HTTP://B.example."]
+        );
+    }
+
+    #[test]
+    fn cidrs_match_their_range_only() {
+        let net = Cidr::parse("10.1.0.0/16").unwrap();
+        assert!(net.contains(ip("10.1.200.3")));
+        assert!(!net.contains(ip("10.2.0.1")));
+        assert!(net.contains(ip("::ffff:10.1.0.9")));
+        assert!(Cidr::parse("0.0.0.0/0").unwrap().contains(ip("8.8.8.8")));
+        let one = Cidr::parse("192.0.2.7").unwrap();
+        assert!(one.contains(ip("192.0.2.7")) && !one.contains(ip("192.0.2.8")));
+        let v6 = Cidr::parse("2001:db8::/32").unwrap();
+        assert!(v6.contains(ip("2001:db8:ffff::1")));
+        assert!(!v6.contains(ip("2001:db9::1")));
+        assert!(!v6.contains(ip("10.1.0.1")));
+        for bad in ["10.0.0.0/33", "nope", "10.0.0/8", "::/129", ""] {
+            assert!(Cidr::parse(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn forwarded_addresses_count_only_behind_trusted_proxies() {
+        let mut config = Config::default();
+        config.spam.trusted_proxies = vec!["127.0.0.1".into(), "10.0.0.0/8".into()];
+        let proxies = Proxies::new(&config);
+        let mut h = HeaderMap::new();
+        h.insert(
+            "x-forwarded-for",
+            "6.6.6.6, 198.51.100.4, 10.0.0.2".parse().unwrap(),
+        );
+        assert_eq!(proxies.client_ip(ip("127.0.0.1"), &h), ip("198.51.100.4"));
+        assert_eq!(proxies.client_ip(ip("203.0.113.9"), &h), ip("203.0.113.9"));
+        let mut f = HeaderMap::new();
+        f.insert(
+            "forwarded",
+            "for=6.6.6.6, for=\"[2001:db8::7]:4711\";proto=https"
+                .parse()
+                .unwrap(),
+        );
+        f.insert("x-forwarded-for", "6.6.6.6".parse().unwrap());
+        assert_eq!(proxies.client_ip(ip("10.9.9.9"), &f), ip("2001:db8::7"));
+        let mut unknown = HeaderMap::new();
+        unknown.insert("forwarded", "for=unknown".parse().unwrap());
+        assert_eq!(proxies.client_ip(ip("10.9.9.9"), &unknown), ip("10.9.9.9"));
+        assert_eq!(parse_node("192.0.2.1:80"), Some(ip("192.0.2.1")));
+    }
+
+    #[test]
+    fn limits_count_per_client_thread_and_all_and_expire() {
+        let mut config = Config::default();
+        config.spam.posts_per_ip = 2;
+        config.spam.posts_per_thread = 3;
+        config.spam.posts_global = 4;
+        config.spam.window_minutes = 1;
+        let l = RateLimiter::new(&config);
+        let t0 = Instant::now();
+        assert!(l.admit(ip("192.0.2.1"), "/a/", t0).is_ok());
+        assert!(l.admit(ip("192.0.2.1"), "/a/", t0).is_ok());
+        assert_eq!(
+            l.admit(ip("192.0.2.1"), "/b/", t0).unwrap_err().0,
+            Limit::Client
+        );
+        assert!(l.admit(ip("192.0.2.2"), "/a/", t0).is_ok());
+        assert_eq!(
+            l.admit(ip("192.0.2.3"), "/a/", t0).unwrap_err().0,
+            Limit::Thread
+        );
+        assert!(l.admit(ip("192.0.2.3"), "/b/", t0).is_ok());
+        assert_eq!(
+            l.admit(ip("192.0.2.4"), "/c/", t0).unwrap_err().0,
+            Limit::Global
+        );
+        // One IPv6 /64 is one client.
+        let later = t0 + Duration::from_secs(61);
+        assert!(l.admit(ip("2001:db8::1"), "/c/", later).is_ok());
+        assert!(l.admit(ip("2001:db8::2"), "/c/", later).is_ok());
+        assert_eq!(
+            l.admit(ip("2001:db8::3"), "/d/", later).unwrap_err().0,
+            Limit::Client
+        );
+    }
+}

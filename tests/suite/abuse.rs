@@ -1,0 +1,378 @@
+//! Spam and flood defences against the real receiver: a honeypot hit looks
+//! like success and stores nothing; a flood from one address is cut off with
+//! 429 while another address still posts; behind a trusted proxy the limit
+//! keys on the forwarded client, and forged headers from anyone else are
+//! ignored. Refusals are counted per rule on `/metrics`.
+
+use std::time::Duration;
+
+use crate::support::*;
+
+const ORIGIN: &str = "http://blog.test";
+const TOKEN: &str = "metrics-token-for-the-abuse-tests";
+
+fn post(
+    client: &reqwest::blocking::Client,
+    receiver: &Receiver,
+    fields: &[(&str, &str)],
+    forwarded_for: Option<&str>,
+) -> (u16, reqwest::header::HeaderMap, String) {
+    let mut req = client
+        .post(format!("{}/comments", receiver.url))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form_body(fields));
+    if let Some(xff) = forwarded_for {
+        req = req.header("x-forwarded-for", xff);
+    }
+    let resp = req.send().expect("POST /comments");
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    (status, headers, resp.text().unwrap())
+}
+
+fn metrics(receiver: &Receiver) -> String {
+    let resp = http()
+        .get(format!("{}/metrics", receiver.url))
+        .bearer_auth(TOKEN)
+        .send()
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    resp.text().unwrap()
+}
+
+fn client_from(local: &str) -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .local_address(local.parse::<std::net::IpAddr>().unwrap())
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn a_honeypot_hit_looks_like_success_and_stores_nothing() {
+    let (_tmp, receiver) = fresh_receiver(ORIGIN, &[("KILN_SERVER_EXPORT_TOKEN", TOKEN)]);
+    let page = format!("{ORIGIN}/posts/a/");
+    let bot = [
+        ("thread", "/posts/a/"),
+        ("url", page.as_str()),
+        ("text", "Cheap pills at https://spam.example"),
+        ("homepage", "https://spam.example"),
+    ];
+    let (status, location, _) = post_form(&receiver, &bot);
+    assert_eq!(status, 303);
+    assert_eq!(location.unwrap(), format!("{page}#kiln-received"));
+    let json = http()
+        .post(format!("{}/comments", receiver.url))
+        .json(&serde_json::json!({
+            "thread": "/posts/a/", "url": page, "text": "spam", "homepage": "x"
+        }))
+        .send()
+        .unwrap();
+    assert_eq!(json.status().as_u16(), 201);
+    let body: serde_json::Value = json.json().unwrap();
+    assert_eq!(body["comment"]["status"], "pending");
+    assert_eq!(count_rows(&receiver.db, "comments"), 0, "nothing is stored");
+
+    // A person leaves it empty and is stored.
+    let (status, _, _) = post_form(&receiver, &bot[..3]);
+    assert_eq!(status, 303);
+    assert_eq!(count_rows(&receiver.db, "comments"), 1);
+
+    // The form hides the field from people and screen readers.
+    let (status, _, page_html) = post_form(&receiver, &bot[..2]);
+    assert_eq!(status, 422);
+    let field = page_html
+        .split("<div class=\"kiln-hp\"")
+        .nth(1)
+        .and_then(|rest| rest.split("</div>").next())
+        .expect("the error page's form has the honeypot");
+    for attr in [
+        "aria-hidden=\"true\"",
+        "tabindex=\"-1\"",
+        "autocomplete=\"off\"",
+        "name=\"homepage\"",
+    ] {
+        assert!(field.contains(attr), "{attr} in {field}");
+    }
+    let m = metrics(&receiver);
+    assert!(
+        m.contains("kiln_submissions_refused_total{rule=\"honeypot\"} 2"),
+        "{m}"
+    );
+    assert!(m.contains("kiln_submissions_accepted_total 1"), "{m}");
+    assert!(receiver.logs().contains("rule=\"honeypot\""));
+}
+
+#[test]
+fn a_flood_from_one_address_is_cut_off_and_others_still_post() {
+    let (_tmp, receiver) = fresh_receiver(ORIGIN, &[("KILN_SERVER_EXPORT_TOKEN", TOKEN)]);
+    let page = format!("{ORIGIN}/posts/flood/");
+    let flooder = client_from("127.0.0.1");
+    let (mut accepted, mut limited) = (0, 0);
+    for i in 0..500 {
+        let text = format!("post number {i}");
+        let fields = [
+            ("thread", "/posts/flood/"),
+            ("url", page.as_str()),
+            ("text", text.as_str()),
+        ];
+        // Forged forwarding headers from a peer that is not a trusted proxy
+        // change nothing.
+        let forged = format!("198.51.100.{}", i % 250);
+        let (status, headers, body) = post(&flooder, &receiver, &fields, Some(&forged));
+        match status {
+            303 => accepted += 1,
+            429 => {
+                limited += 1;
+                if limited == 1 {
+                    let wait: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+                    assert!((1..=601).contains(&wait), "Retry-After {wait}");
+                    assert!(body.contains("You have posted several comments in a short time"));
+                    assert!(body.contains(&text), "the no-JS page keeps the text");
+                }
+            }
+            other => panic!("post {i}: status {other}: {body}"),
+        }
+    }
+    assert_eq!(
+        (accepted, limited),
+        (10, 490),
+        "the default is 10 per 10 minutes"
+    );
+    assert_eq!(
+        count_rows(&receiver.db, "comments"),
+        10,
+        "nothing stored past the limit"
+    );
+
+    // Another address still posts; a JSON client gets the JSON error.
+    let other = client_from("127.0.0.2");
+    let fields = [
+        ("thread", "/posts/flood/"),
+        ("url", page.as_str()),
+        ("text", "I am someone else"),
+    ];
+    assert_eq!(post(&other, &receiver, &fields, None).0, 303);
+    assert_eq!(count_rows(&receiver.db, "comments"), 11);
+    let json = flooder
+        .post(format!("{}/comments", receiver.url))
+        .json(&serde_json::json!({"thread": "/posts/flood/", "url": page, "text": "again"}))
+        .send()
+        .unwrap();
+    assert_eq!(json.status().as_u16(), 429);
+    let body: serde_json::Value = json.json().unwrap();
+    assert_eq!(body["error"]["code"], "rate_limit_ip");
+    let m = metrics(&receiver);
+    assert!(
+        m.contains("kiln_submissions_refused_total{rule=\"rate_limit_ip\"} 491"),
+        "{m}"
+    );
+}
+
+#[test]
+fn behind_a_trusted_proxy_the_limit_keys_on_the_forwarded_client() {
+    let (_tmp, receiver) = fresh_receiver(
+        ORIGIN,
+        &[
+            ("KILN_SPAM_TRUSTED_PROXIES", "127.0.0.1/32"),
+            ("KILN_SPAM_POSTS_PER_IP", "3"),
+        ],
+    );
+    let page = format!("{ORIGIN}/posts/proxied/");
+    let proxy = client_from("127.0.0.1");
+    fn fields<'a>(page: &'a str, text: &'a str) -> [(&'a str, &'a str); 3] {
+        [("thread", "/posts/proxied/"), ("url", page), ("text", text)]
+    }
+    // The client writes its own guess to the left; the proxy appends the
+    // address it saw. Only the proxy's entry counts.
+    for i in 0..3 {
+        let xff = Some("6.6.6.6, 203.0.113.50");
+        let text = format!("hello {i}");
+        assert_eq!(post(&proxy, &receiver, &fields(&page, &text), xff).0, 303);
+    }
+    let xff = Some("7.7.7.7, 203.0.113.50");
+    assert_eq!(
+        post(&proxy, &receiver, &fields(&page, "one more"), xff).0,
+        429
+    );
+    let xff = Some("203.0.113.51");
+    assert_eq!(
+        post(&proxy, &receiver, &fields(&page, "from next door"), xff).0,
+        303
+    );
+    // `Forwarded` works too.
+    let (status, _, _) = {
+        let resp = proxy
+            .post(format!("{}/comments", receiver.url))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("forwarded", "for=\"[2001:db8::5]:1234\";proto=https")
+            .body(form_body(&fields(&page, "over IPv6")))
+            .send()
+            .unwrap();
+        (resp.status().as_u16(), (), ())
+    };
+    assert_eq!(status, 303);
+    let conn = rusqlite::Connection::open(&receiver.db).unwrap();
+    let addrs: Vec<String> = conn
+        .prepare("SELECT DISTINCT remote_addr FROM comments ORDER BY remote_addr")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        addrs,
+        ["2001:db8::", "203.0.113.0"],
+        "the forwarded client is stored, anonymized"
+    );
+}
+
+#[test]
+fn each_content_rule_rejects_or_holds_and_the_no_js_page_keeps_the_text() {
+    let (_tmp, receiver) = fresh_receiver(
+        ORIGIN,
+        &[
+            ("KILN_SERVER_EXPORT_TOKEN", TOKEN),
+            // Published at once unless a rule holds it.
+            ("KILN_MODERATION_ENABLED", "false"),
+            ("KILN_SPAM_BLOCK_WORDS", "casino"),
+            ("KILN_SPAM_BLOCK_EMAILS", "spam.example, bob@example.net"),
+            ("KILN_SPAM_BLOCK_IPS", "127.0.0.2"),
+            ("KILN_SPAM_BLOCK_WEBSITES", "pills.example"),
+            ("KILN_SPAM_BLOCK_WEBSITES_ACTION", "moderate"),
+        ],
+    );
+    let page = format!("{ORIGIN}/posts/rules/");
+    let base = [("thread", "/posts/rules/"), ("url", page.as_str())];
+    let with = |extra: &[(&'static str, &'static str)]| {
+        let mut f = base.to_vec();
+        f.extend_from_slice(extra);
+        f
+    };
+    let status_of = |text: &str| -> String {
+        let conn = rusqlite::Connection::open(&receiver.db).unwrap();
+        conn.query_row("SELECT status FROM comments WHERE text = ?1", [text], |r| {
+            r.get(0)
+        })
+        .unwrap()
+    };
+
+    // Rejections: 422, the field named, the text kept, nothing stored.
+    let links = "one https://a.example two https://b.example three https://c.example four https://d.example";
+    let rejected = [
+        (with(&[("text", links)]), "at most 3", links),
+        (
+            with(&[("text", "hello there"), ("email", "me@mail.spam.example")]),
+            "this email address",
+            "hello there",
+        ),
+        (
+            with(&[("text", "hello again"), ("email", "BOB@example.net")]),
+            "this email address",
+            "hello again",
+        ),
+    ];
+    for (fields, reason, text) in &rejected {
+        let (status, _, body) = post_form(&receiver, fields);
+        assert_eq!(status, 422, "{body}");
+        assert!(body.contains(reason), "{reason} in {body}");
+        assert!(body.contains(&text.replace('&', "&amp;")), "text kept");
+    }
+    let blocked_network = client_from("127.0.0.2");
+    let (status, _, body) = post(
+        &blocked_network,
+        &receiver,
+        &with(&[("text", "from a blocked network")]),
+        None,
+    );
+    assert_eq!(status, 422);
+    assert!(body.contains("Comments from your network are not accepted here"));
+    assert!(body.contains("from a blocked network"));
+    assert_eq!(count_rows(&receiver.db, "comments"), 0);
+
+    // Held for a moderator although moderation is off.
+    for text in [
+        "Try the Casino tonight",
+        "cheap https://www.pills.example/buy",
+    ] {
+        let (status, location, _) = post_form(&receiver, &with(&[("text", text)]));
+        assert_eq!(status, 303);
+        assert!(location.unwrap().ends_with("#kiln-received"));
+        assert_eq!(status_of(text), "pending", "{text}");
+    }
+    // Everything else is published, once: the same text again is refused.
+    let ok = with(&[("text", "A fine comment."), ("email", "ann@mail.test")]);
+    let (status, location, _) = post_form(&receiver, &ok);
+    assert_eq!(status, 303);
+    assert!(location.unwrap().ends_with("#kiln-published"));
+    assert_eq!(status_of("A fine comment."), "approved");
+    let (status, _, body) = post_form(&receiver, &ok);
+    assert_eq!(status, 422);
+    assert!(body.contains("You have posted this same comment on this page before"));
+    assert!(body.contains("A fine comment."));
+    // Same text from another address with the same email is still a duplicate.
+    let (status, _, _) = post(&client_from("127.0.0.3"), &receiver, &ok, None);
+    assert_eq!(status, 422);
+    assert_eq!(count_rows(&receiver.db, "comments"), 3);
+
+    let m = metrics(&receiver);
+    for line in [
+        "kiln_submissions_refused_total{rule=\"too_many_links\"} 1",
+        "kiln_submissions_refused_total{rule=\"block_emails\"} 2",
+        "kiln_submissions_refused_total{rule=\"duplicate\"} 2",
+        "kiln_submissions_held_total{rule=\"block_words\"} 1",
+        "kiln_submissions_held_total{rule=\"block_websites\"} 1",
+    ] {
+        assert!(m.contains(line), "{line} in\n{m}");
+    }
+    // The blocked network's refusal (which came first) is counted too; the
+    // log names each rule.
+    assert!(
+        m.contains("kiln_submissions_refused_total{rule=\"block_ips\"} 1"),
+        "{m}"
+    );
+    assert!(receiver.logs().contains("rule=\"too_many_links\""));
+}
+
+#[test]
+fn known_commenters_are_approved_only_when_opted_in() {
+    for (opt_in, expected) in [("false", "pending"), ("true", "approved")] {
+        let (_tmp, receiver) = fresh_receiver(ORIGIN, &[("KILN_SPAM_AUTO_APPROVE_KNOWN", opt_in)]);
+        let page = format!("{ORIGIN}/posts/known/");
+        let post_as = |text: &str| {
+            post_form(
+                &receiver,
+                &[
+                    ("thread", "/posts/known/"),
+                    ("url", &page),
+                    ("email", "Known@Mail.test"),
+                    ("text", text),
+                ],
+            )
+        };
+        assert_eq!(post_as("first").0, 303);
+        let first_is_pending = kiln_ok(
+            receiver.db.parent().unwrap(),
+            &["--db", receiver.db.to_str().unwrap(), "queue"],
+        );
+        assert!(first_is_pending.contains("first"));
+        kiln_ok(
+            receiver.db.parent().unwrap(),
+            &["--db", receiver.db.to_str().unwrap(), "approve", "1"],
+        );
+        let (status, location, _) = post_as("second");
+        assert_eq!(status, 303);
+        let conn = rusqlite::Connection::open(&receiver.db).unwrap();
+        let status: String = conn
+            .query_row("SELECT status FROM comments WHERE id = 2", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(status, expected, "auto_approve_known = {opt_in}");
+        let fragment = if opt_in == "true" {
+            "#kiln-published"
+        } else {
+            "#kiln-received"
+        };
+        assert!(location.unwrap().ends_with(fragment));
+    }
+}
