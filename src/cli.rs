@@ -78,6 +78,8 @@ pub enum Command {
     Mail(MailCommand),
     /// Write every published comment as export JSON (the format the export API serves)
     Export(ExportArgs),
+    /// Remove everything kept about one email address: comments, subscription, queued mail
+    Forget(ForgetArgs),
     /// Render approved comments into a built site's HTML
     Bake(BakeArgs),
     /// Set kiln up in a Hugo, Jekyll, Pelican or Astro site: kiln.toml and the adapter
@@ -173,6 +175,22 @@ pub struct ExportArgs {
     /// Write to FILE (atomically) instead of standard output
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Instead, one person's data: every comment in any state and the
+    /// subscription of this address, with its email and client address
+    #[arg(long, value_name = "EMAIL")]
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Comments of the address (compared ignoring case) are deleted; one that others
+replied to stays on its page as \"deleted\", with its name, text, email,
+website and client address removed. Its subscription and any mail queued for
+it go too. Run `kiln export --email EMAIL` first to give the person a copy.")]
+pub struct ForgetArgs {
+    /// The email address, as the commenter gave it
+    #[arg(value_name = "EMAIL")]
+    pub email: String,
 }
 
 #[derive(Debug, Args)]

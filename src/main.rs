@@ -92,7 +92,10 @@ fn run(cli: Cli) -> Result<()> {
         Command::Show(args) => moderate::show(&config, args.id),
         Command::Admin(cli::AdminCommand::SetPassword) => moderate::set_password(&config),
         Command::Mail(cli::MailCommand::Test(args)) => mail::test(&config, args.to.as_deref()),
-        Command::Export(args) => moderate::export(&config, args.output.as_deref()),
+        Command::Export(args) => {
+            moderate::export(&config, args.output.as_deref(), args.email.as_deref())
+        }
+        Command::Forget(args) => moderate::forget(&config, &args.email),
         Command::Bake(args) => bake::run(&config, args),
         Command::Init(_) => unreachable!("handled before the configuration is loaded"),
     }

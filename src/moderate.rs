@@ -1,7 +1,8 @@
 //! Moderation from the command line: list the queue, show one comment,
 //! approve, reject, mark as spam and delete by id (through the receiver's
 //! `moderation` module, which the admin page and e-mail links use too), set
-//! the admin password, and export what is published. Each works on the
+//! the admin password, export what is published, and export or forget one
+//! person's data by email address. Each works on the
 //! configured database and treats an unknown id as an error that changes
 //! nothing.
 
@@ -185,9 +186,12 @@ fn settle(outcome: std::result::Result<(), Refusal>, verb: &str, ids: &[i64]) ->
     }
 }
 
-pub fn export(config: &Config, output: Option<&Path>) -> Result<()> {
+pub fn export(config: &Config, output: Option<&Path>, email: Option<&str>) -> Result<()> {
     let store = Store::open_read_only(&config.database.path)?;
-    let mut json = serde_json::to_string_pretty(&store.export()?)?;
+    let mut json = match email {
+        None => serde_json::to_string_pretty(&store.export()?)?,
+        Some(email) => serde_json::to_string_pretty(&store.personal_data(checked_email(email)?)?)?,
+    };
     json.push('\n');
     match output {
         None => std::io::stdout().lock().write_all(json.as_bytes())?,
@@ -196,6 +200,32 @@ pub fn export(config: &Config, output: Option<&Path>) -> Result<()> {
             .with_context(|| format!("cannot write {}", path.display()))?,
     }
     Ok(())
+}
+
+/// Removes every comment, subscription and queued message of one address.
+pub fn forget(config: &Config, email: &str) -> Result<()> {
+    let email = checked_email(email)?;
+    let mut store = open(config)?;
+    let done = store.forget(email)?;
+    let plural = |n: u64| if n == 1 { "" } else { "s" };
+    println!(
+        "Forgot {email}: {} comment{} removed, {} kept as \"deleted\" because others replied, {}, {} queued message{} dropped.",
+        done.removed,
+        plural(done.removed),
+        done.kept_as_deleted,
+        if done.subscription { "subscription removed" } else { "no subscription" },
+        done.queued_mail,
+        plural(done.queued_mail),
+    );
+    Ok(())
+}
+
+fn checked_email(email: &str) -> Result<&str> {
+    let email = email.trim();
+    if !email.contains('@') || email.chars().any(char::is_whitespace) {
+        bail!("{email:?} is not an email address; give the address exactly as the commenter typed it (case does not matter)");
+    }
+    Ok(email)
 }
 
 fn age(secs: i64) -> String {

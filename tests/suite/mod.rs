@@ -9,6 +9,7 @@ mod crash;
 mod hostile;
 mod init;
 mod mail;
+mod rights;
 mod ssg_astro;
 mod ssg_hugo;
 mod ssg_jekyll;

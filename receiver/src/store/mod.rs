@@ -7,6 +7,7 @@
 mod abuse;
 mod admin;
 mod mail;
+mod privacy;
 mod review;
 mod source;
 
@@ -17,6 +18,7 @@ use kiln_bake::markdown;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
 
 pub use mail::{OutboxItem, OutboxKind};
+pub use privacy::Forgotten;
 pub use review::{CommentEdit, Search};
 pub use source::SqliteSource;
 
@@ -399,26 +401,7 @@ impl Store {
     /// keep their place; anything else is removed.
     pub fn delete(&mut self, ids: &[i64]) -> Result<std::result::Result<(), Refusal>> {
         self.change_each(ids, |tx, id, status, thread_id| {
-            let replies: i64 = tx.query_row(
-                "SELECT count(*) FROM comments WHERE parent_id = ?1",
-                [id],
-                |r| r.get(0),
-            )?;
-            if replies > 0 {
-                tx.execute(
-                    "UPDATE comments SET status = 'deleted', author = '', email = NULL,
-                            website = NULL, text = '', remote_addr = NULL, html = NULL
-                     WHERE id = ?1",
-                    [id],
-                )?;
-                let delta = if status.is_published() { 0 } else { 1 };
-                touch_thread(tx, thread_id, delta)?;
-            } else {
-                tx.execute("DELETE FROM comments WHERE id = ?1", [id])?;
-                if status.is_published() {
-                    touch_thread(tx, thread_id, -1)?;
-                }
-            }
+            remove_comment(tx, id, status, thread_id)?;
             Ok(Ok(()))
         })
     }
@@ -637,6 +620,38 @@ fn row_to_comment(r: &rusqlite::Row) -> rusqlite::Result<StoredComment> {
 
 /// Marks a thread as changed (so bake re-renders it) and adjusts how many
 /// comments it shows.
+/// Deletes one comment: one with replies stays as a "deleted" marker with
+/// everything its author wrote or gave removed, one without goes entirely.
+/// Used by `delete` and by `forget`.
+fn remove_comment(
+    tx: &Transaction,
+    id: i64,
+    status: Status,
+    thread_id: i64,
+) -> rusqlite::Result<()> {
+    let replies: i64 = tx.query_row(
+        "SELECT count(*) FROM comments WHERE parent_id = ?1",
+        [id],
+        |r| r.get(0),
+    )?;
+    if replies > 0 {
+        tx.execute(
+            "UPDATE comments SET status = 'deleted', author = '', email = NULL,
+                    website = NULL, text = '', remote_addr = NULL, html = NULL
+             WHERE id = ?1",
+            [id],
+        )?;
+        let delta = if status.is_published() { 0 } else { 1 };
+        touch_thread(tx, thread_id, delta)
+    } else {
+        tx.execute("DELETE FROM comments WHERE id = ?1", [id])?;
+        if status.is_published() {
+            touch_thread(tx, thread_id, -1)?;
+        }
+        Ok(())
+    }
+}
+
 fn touch_thread(tx: &Transaction, thread_id: i64, published_delta: i64) -> rusqlite::Result<()> {
     tx.execute(
         "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'seq'",
