@@ -287,7 +287,37 @@ pub fn start(config: &Config, receiver_url: &str) -> Result<Arc<Status>> {
             run_command(&command, &status)
         })?);
     }
-    let bakes: Vec<kiln_bake::BakeOptions> = publish
+    let bakes = in_place_options(config, receiver_url);
+    let db = config.database.path.clone();
+    // Pages built while the receiver was down get their comments before it
+    // serves anything; the sequence is read first, so a change made during
+    // this bake is caught by the watch.
+    let first = Store::open_read_only(&db).and_then(|s| s.change_seq()).ok();
+    for options in &bakes {
+        bake_in_place(&db, options);
+    }
+    let poll = Duration::from_millis(publish.poll_ms);
+    std::thread::Builder::new()
+        .name("kiln-publish".into())
+        .spawn(move || watch(&db, poll, first, &bakes, &triggers))
+        .context("starting the publisher")?;
+    Ok(status)
+}
+
+/// Bakes every `publish.in_place` directory now, as the publisher does after
+/// a change. `kiln demo` calls it so the site has its forms before its URL
+/// is printed.
+pub fn bake_in_place_now(config: &Config, receiver_url: &str) {
+    for options in in_place_options(config, receiver_url) {
+        bake_in_place(&config.database.path, &options);
+    }
+}
+
+/// One bake per in-place directory, each remembering its state beside the
+/// database (`kiln.sqlite3.publish-0.state`, ...).
+fn in_place_options(config: &Config, receiver_url: &str) -> Vec<kiln_bake::BakeOptions> {
+    config
+        .publish
         .in_place
         .iter()
         .enumerate()
@@ -303,14 +333,7 @@ pub fn start(config: &Config, receiver_url: &str) -> Result<Arc<Status>> {
                 full: false,
             }
         })
-        .collect();
-    let db = config.database.path.clone();
-    let poll = Duration::from_millis(publish.poll_ms);
-    std::thread::Builder::new()
-        .name("kiln-publish".into())
-        .spawn(move || watch(&db, poll, &bakes, &triggers))
-        .context("starting the publisher")?;
-    Ok(status)
+        .collect()
 }
 
 /// Watches the change sequence; bakes in place at once and triggers the
@@ -318,11 +341,11 @@ pub fn start(config: &Config, receiver_url: &str) -> Result<Arc<Status>> {
 fn watch(
     db: &Path,
     poll: Duration,
+    mut last_seq: Option<u64>,
     bakes: &[kiln_bake::BakeOptions],
     triggers: &[mpsc::Sender<()>],
 ) {
     let mut store = None;
-    let mut last_seq = None;
     let mut wakes = 0;
     loop {
         let seq = store
@@ -332,7 +355,6 @@ fn watch(
             .and_then(|s: &Store| s.change_seq().map_err(|e| format!("{e:#}")));
         match seq {
             Ok(seq) if Some(seq) != last_seq => {
-                // The first look bakes too: pages built while we were down.
                 for options in bakes {
                     bake_in_place(db, options);
                 }

@@ -423,11 +423,11 @@ fn attribute_after(html: &str, prefix: &str) -> String {
 fn changes_during_a_command_run_make_exactly_one_more_run() {
     let tmp = tempfile::tempdir().unwrap();
     let log = tmp.path().join("runs.log");
-    // Each run notes its start and end and takes a second.
+    // Each run notes its start and end and takes three seconds.
     std::fs::write(
         tmp.path().join("kiln.toml"),
         format!(
-            "[publish]\ndebounce_ms = 200\ncommand = \"echo start >> '{0}'; sleep 1; echo end >> '{0}'\"\n",
+            "[publish]\ndebounce_ms = 200\ncommand = \"echo start >> '{0}'; sleep 3; echo end >> '{0}'\"\n",
             log.display()
         ),
     )
@@ -450,7 +450,7 @@ fn changes_during_a_command_run_make_exactly_one_more_run() {
     approve(&receiver, tmp.path(), 2);
     approve(&receiver, tmp.path(), 3);
     assert_eq!(runs(), "start\n", "the first run is still going");
-    wait_until("two runs", 15, || runs().matches("end").count() >= 2);
+    wait_until("two runs", 20, || runs().matches("end").count() >= 2);
     std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(
         runs(),

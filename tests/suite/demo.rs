@@ -1,0 +1,170 @@
+//! `kiln demo`, as a newcomer meets it: no config, one process, the example
+//! site on 127.0.0.1. In real headless Chromium with JavaScript off they post
+//! a comment, approve it in the admin page, reload the page and see it.
+//! Also: the site embedded in the binary (`examples/demo-site/`) is what the
+//! real Hugo builds from `examples/hugo`.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::support::browser::{Browser, BrowserOptions};
+use crate::support::*;
+
+/// Every file under `dir` by relative path, with Hugo's generator tag (which
+/// names the Hugo version) left out.
+fn site_files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    snapshot(dir)
+        .into_iter()
+        .map(|(path, bytes, _)| {
+            let relative = path
+                .strip_prefix(dir)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            let text = String::from_utf8_lossy(&bytes);
+            let kept: String = text
+                .split_inclusive('\n')
+                .filter(|line| !line.contains("<meta name=\"generator\""))
+                .collect();
+            (relative, kept.into_bytes())
+        })
+        .collect()
+}
+
+#[test]
+fn the_embedded_demo_site_is_what_hugo_builds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(hugo) = require_tool("hugo", "KILN_HUGO") else {
+        return;
+    };
+    let out = std::process::Command::new(hugo)
+        .arg("--source")
+        .arg(repo_root().join("examples/hugo"))
+        .arg("--destination")
+        .arg(tmp.path())
+        .args(["--quiet", "--baseURL", "/"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let built = site_files(tmp.path());
+    let embedded = site_files(&repo_root().join("examples/demo-site"));
+    assert_eq!(
+        built.keys().collect::<Vec<_>>(),
+        embedded.keys().collect::<Vec<_>>(),
+        "examples/demo-site is out of date; rebuild it: \
+         hugo --source examples/hugo --destination \"$PWD/examples/demo-site\" --baseURL /"
+    );
+    for (path, bytes) in &built {
+        assert!(
+            embedded[path] == *bytes,
+            "examples/demo-site/{path} is out of date; rebuild it: \
+             hugo --source examples/hugo --destination \"$PWD/examples/demo-site\" --baseURL /"
+        );
+    }
+}
+
+/// A running `kiln demo` and what it printed.
+struct Demo {
+    child: Child,
+    site: String,
+    admin: String,
+    password: String,
+}
+
+impl Demo {
+    fn start(dir: &Path) -> Demo {
+        let mut child = kiln_cmd(dir)
+            .args(["demo", "--site-port", "0", "--port", "0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start kiln demo");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let (mut site, mut admin, mut password) = (None, None, None);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while password.is_none() && Instant::now() < deadline {
+            let Some(Ok(line)) = lines.next() else { break };
+            eprintln!("[demo] {line}");
+            let word = |n: usize| line.split_whitespace().nth(n).map(str::to_owned);
+            match line.split_whitespace().next() {
+                Some("site:") => site = word(1),
+                Some("admin:") => admin = word(1),
+                Some("password:") => password = word(1),
+                _ => {}
+            }
+        }
+        // Keep draining, so the demo never blocks on a full pipe.
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                eprintln!("[demo] {line}");
+            }
+        });
+        Demo {
+            child,
+            site: site.expect("the demo prints the site's URL"),
+            admin: admin.expect("the demo prints the admin page's URL"),
+            password: password.expect("the demo prints a password"),
+        }
+    }
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_newcomer_posts_approves_and_sees_the_comment_without_javascript() {
+    let Some(browser) = Browser::start_or_skip(BrowserOptions { javascript: false }).unwrap()
+    else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let demo = Demo::start(tmp.path());
+    assert!(demo.site.starts_with("http://127.0.0.1:"), "{}", demo.site);
+    assert!(
+        demo.admin.starts_with("http://127.0.0.1:"),
+        "{}",
+        demo.admin
+    );
+    // The whole bundled site was unpacked, and nothing else.
+    let unpacked = site_files(&tmp.path().join("kiln-demo/site"));
+    let bundled = site_files(&repo_root().join("examples/demo-site"));
+    assert_eq!(
+        unpacked.keys().collect::<Vec<_>>(),
+        bundled.keys().collect::<Vec<_>>()
+    );
+
+    let text = "My first comment through kiln demo.";
+    browser.goto(&demo.site).unwrap();
+    browser.fill("textarea[name=text]", text).unwrap();
+    browser.fill("input[name=name]", "Newcomer").unwrap();
+    browser
+        .submit("form.kiln-form button[type=submit]")
+        .unwrap();
+    assert!(
+        !browser.source().unwrap().contains(text),
+        "held for moderation, not on the page yet"
+    );
+
+    browser.goto(&demo.admin).unwrap();
+    browser
+        .fill("#ka-login input[type=password]", &demo.password)
+        .unwrap();
+    browser.submit("#ka-login button").unwrap();
+    assert!(browser.source().unwrap().contains(text), "in the queue");
+    browser.submit("button[value=\"approve:1\"]").unwrap();
+
+    browser.goto(&demo.site).unwrap();
+    let threads = texts_of(&browser.source().unwrap(), "[data-kiln-thread]").join("\n");
+    assert!(
+        threads.contains(text),
+        "the comment is on the page: {threads}"
+    );
+    assert!(threads.contains("Newcomer"), "{threads}");
+}
