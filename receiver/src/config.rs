@@ -24,6 +24,7 @@ pub struct Config {
     pub mail: Mail,
     pub admin: Admin,
     pub spam: Spam,
+    pub privacy: Privacy,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -448,6 +449,22 @@ impl Spam {
     }
 }
 
+/// What the receiver keeps about commenters beyond what they typed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Privacy {
+    /// Keep each comment's client address, anonymized (/24 for IPv4, /48
+    /// for IPv6), for moderators and the duplicate check. false keeps none;
+    /// rate limits still work, in memory. Default: true.
+    pub store_ip: bool,
+}
+
+impl Default for Privacy {
+    fn default() -> Self {
+        Privacy { store_ip: true }
+    }
+}
+
 /// Absolute ceilings for configured limits, so a typo cannot make a field
 /// unbounded.
 const MAX_TEXT: usize = 100_000;
@@ -698,6 +715,7 @@ const SECTIONS: &[&str] = &[
     "mail",
     "admin",
     "spam",
+    "privacy",
 ];
 
 #[cfg(test)]

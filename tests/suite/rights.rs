@@ -101,3 +101,128 @@ fn export_and_forget_touch_only_that_persons_data() {
     assert!(String::from_utf8_lossy(&failed.stderr).contains("is not an email address"));
     assert_eq!(count_rows(&receiver.db, "comments"), 3);
 }
+
+#[test]
+fn with_store_ip_off_no_address_is_kept() {
+    let (_tmp, receiver) = fresh_receiver(ORIGIN, &[("KILN_PRIVACY_STORE_IP", "false")]);
+    let page = format!("{ORIGIN}/posts/private/");
+    let (status, _, _) = post_form(
+        &receiver,
+        &[
+            ("thread", "/posts/private/"),
+            ("url", &page),
+            ("text", "No trace of where I am"),
+        ],
+    );
+    assert_eq!(status, 303);
+    let conn = rusqlite::Connection::open(&receiver.db).unwrap();
+    let addr: Option<String> = conn
+        .query_row("SELECT remote_addr FROM comments", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(addr, None);
+}
+
+/// What a reader's browser loads from a baked page: every `src`, every
+/// `<link href>` and the form's action. None may leave the site or the
+/// receiver, no page sets a cookie, and no email address is baked.
+#[test]
+fn baked_pages_load_nothing_from_third_parties_and_hold_no_addresses() {
+    let Some(served) = ServedSite::start() else {
+        return;
+    };
+    let page = served.page("/posts/hello-world/");
+    let (status, _, _) = post_form(
+        &served.receiver,
+        &[
+            ("thread", "/posts/hello-world/"),
+            ("url", &page),
+            ("name", "Ada"),
+            ("email", "ada.private@example.org"),
+            ("website", "https://ada.example/"),
+            (
+                "text",
+                "See ![a picture](https://tracker.example/pixel.png) and https://ada.example/",
+            ),
+        ],
+    );
+    assert_eq!(status, 303);
+    served.moderate(&["approve", "1"]);
+    served.bake_from(None, "bake-state.json");
+    let mut pages = 0;
+    for entry in walk(&served.public) {
+        if entry.extension().is_none_or(|e| e != "html") {
+            continue;
+        }
+        let html = std::fs::read_to_string(&entry).unwrap();
+        pages += 1;
+        assert!(
+            !html.contains("ada.private@"),
+            "{}: an email address",
+            entry.display()
+        );
+        assert!(
+            !html.to_ascii_lowercase().contains("cookie"),
+            "{}: something about cookies",
+            entry.display()
+        );
+        for (tag, attrs) in all_elements(&html) {
+            for (name, value) in attrs {
+                let loads = name == "src"
+                    || name == "srcset"
+                    || name == "action"
+                    || (tag == "link" && name == "href");
+                if !loads {
+                    continue;
+                }
+                let v = value.trim();
+                let local =
+                    !(v.starts_with("http:") || v.starts_with("https:") || v.starts_with("//"))
+                        || v.starts_with(&served.site.url)
+                        || v.starts_with(&served.receiver.url);
+                assert!(
+                    local,
+                    "{}: <{tag} {name}={v:?}> loads from elsewhere",
+                    entry.display()
+                );
+            }
+        }
+    }
+    assert!(pages > 3, "the site was baked");
+    let baked =
+        std::fs::read_to_string(served.public.join("posts/hello-world/index.html")).unwrap();
+    assert!(baked.contains("ada.example"), "the comment is on the page");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// Every element of a page as (tag, [(attribute, value)]), by a real parser.
+fn all_elements(html: &str) -> Vec<(String, Vec<(String, String)>)> {
+    use lol_html::{element, HtmlRewriter, Settings};
+    let found = std::cell::RefCell::new(Vec::new());
+    {
+        let settings = Settings::new().append_element_content_handler(element!("*", |el| {
+            let attrs = el
+                .attributes()
+                .iter()
+                .map(|a| (a.name(), a.value()))
+                .collect();
+            found.borrow_mut().push((el.tag_name(), attrs));
+            Ok(())
+        }));
+        let mut rewriter = HtmlRewriter::new(settings, |_: &[u8]| {});
+        rewriter.write(html.as_bytes()).expect("parse a baked page");
+        rewriter.end().expect("parse a baked page");
+    }
+    found.into_inner()
+}

@@ -73,7 +73,10 @@ pub async fn submit(
 
     let client_ip = state.proxies.client_ip(peer.ip(), &headers);
     let checked = submission
-        .check(&state.config, Some(anonymize(client_ip)))
+        .check(
+            &state.config,
+            state.config.privacy.store_ip.then(|| anonymize(client_ip)),
+        )
         .map_err(|errors| {
             refuse(
                 &state,
