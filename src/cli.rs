@@ -84,6 +84,26 @@ pub enum Command {
     Bake(BakeArgs),
     /// Set kiln up in a Hugo, Jekyll, Pelican or Astro site: kiln.toml and the adapter
     Init(InitArgs),
+    /// Try kiln with no setup: the example site, the receiver and the admin page on 127.0.0.1
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Serves the bundled example Hugo site with comments baked in, the receiver and
+its admin page, from this one process, on 127.0.0.1 only. It reads no
+kiln.toml. Each start prints the URLs and a new admin password. An approved
+comment is baked into the served page at once (the in-place strategy).")]
+pub struct DemoArgs {
+    /// Where the demo keeps its site copy and SQLite database
+    #[arg(long, value_name = "DIR", default_value = "kiln-demo")]
+    pub dir: PathBuf,
+    /// Port of the example site (0 picks a free port)
+    #[arg(long, value_name = "PORT", default_value_t = 8080)]
+    pub site_port: u16,
+    /// Port of the receiver and admin page (0 picks a free port)
+    #[arg(long, value_name = "PORT", default_value_t = 8081)]
+    pub port: u16,
 }
 
 #[derive(Debug, Args)]

@@ -4,6 +4,7 @@
 
 mod bake;
 mod cli;
+mod demo;
 mod init;
 mod mail;
 mod moderate;
@@ -64,6 +65,10 @@ fn run(cli: Cli) -> Result<()> {
     if let Command::Init(args) = cli.command {
         return init::run(args);
     }
+    // `demo` runs on its own settings, whatever kiln.toml says.
+    if let Command::Demo(args) = cli.command {
+        return demo::run(args);
+    }
     let mut config = Config::load(cli.global.config.as_deref()).context(UsageError)?;
     if let Some(db) = &cli.global.db {
         config.database.path = db.clone();
@@ -97,23 +102,14 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Forget(args) => moderate::forget(&config, &args.email),
         Command::Bake(args) => bake::run(&config, args),
-        Command::Init(_) => unreachable!("handled before the configuration is loaded"),
+        Command::Init(_) | Command::Demo(_) => {
+            unreachable!("handled before the configuration is loaded")
+        }
     }
 }
 
 fn serve(config: Config) -> Result<()> {
-    // Logs go to stdout: human-readable by default, one JSON object per line
-    // with KILN_LOG_FORMAT=json for log collectors. KILN_LOG sets the level.
-    let filter = tracing_subscriber::EnvFilter::try_from_env("KILN_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let logs = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stdout);
-    if std::env::var("KILN_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
-        logs.json().init();
-    } else {
-        logs.with_ansi(std::io::stdout().is_terminal()).init();
-    }
+    init_logs("info");
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let served = runtime.block_on(async move {
         let addr = config.listen_addr()?;
@@ -127,6 +123,22 @@ fn serve(config: Config) -> Result<()> {
     // hold the exit for it.
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     served
+}
+
+/// Logs go to stdout: human-readable by default, one JSON object per line
+/// with KILN_LOG_FORMAT=json for log collectors. KILN_LOG sets the level
+/// (`default` when unset).
+fn init_logs(default: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("KILN_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stdout);
+    if std::env::var("KILN_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
+        logs.json().init();
+    } else {
+        logs.with_ansi(std::io::stdout().is_terminal()).init();
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM, so in-flight requests finish cleanly.

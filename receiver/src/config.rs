@@ -23,6 +23,7 @@ pub struct Config {
     pub templates: Templates,
     pub mail: Mail,
     pub admin: Admin,
+    pub publish: crate::publish::Publish,
     pub spam: Spam,
     pub privacy: Privacy,
 }
@@ -376,6 +377,15 @@ pub struct Spam {
     /// Publish at once a comment whose email address already has an approved
     /// comment, even with moderation on. Opt-in. Default: false.
     pub auto_approve_known: bool,
+    /// Require the signed token bake puts in each thread's form, so a post
+    /// must come from a form kiln made for that thread. Bake signs with
+    /// `server.secret`, or, baking from the database file, the key kept in
+    /// it. Default: false.
+    pub form_token: bool,
+    /// Days a baked form's token stays valid; re-bake at least this often.
+    /// A post with an expired token gets the form back with a fresh one.
+    /// Default: 30.
+    pub form_token_days: u32,
 }
 
 impl Default for Spam {
@@ -398,6 +408,8 @@ impl Default for Spam {
             block_websites: Vec::new(),
             block_websites_action: "reject".into(),
             auto_approve_known: false,
+            form_token: false,
+            form_token_days: 30,
         }
     }
 }
@@ -415,6 +427,9 @@ impl Spam {
         }
         if !(1..=24 * 60).contains(&self.window_minutes) {
             bail!("`spam.window_minutes` must be between 1 and 1440 (a day)");
+        }
+        if !(1..=365).contains(&self.form_token_days) {
+            bail!("`spam.form_token_days` must be between 1 and 365");
         }
         for (key, action) in [
             ("spam.block_words_action", &self.block_words_action),
@@ -590,6 +605,7 @@ impl Config {
             bail!("`server.secret` is shorter than 32 characters; use a long random value, or leave it empty to let kiln keep one in the database");
         }
         self.mail.validate()?;
+        self.publish.validate()?;
         self.spam.validate()?;
         Ok(())
     }
@@ -714,6 +730,7 @@ const SECTIONS: &[&str] = &[
     "templates",
     "mail",
     "admin",
+    "publish",
     "spam",
     "privacy",
 ];

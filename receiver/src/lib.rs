@@ -8,6 +8,7 @@ pub mod mail;
 pub mod moderation;
 pub mod pages;
 pub mod password;
+pub mod publish;
 pub mod signing;
 pub mod store;
 pub mod submission;

@@ -8,6 +8,11 @@
 //!   says why (an unknown id, a comment in the wrong state).
 //! - [`edit`]`(store, config, id, fields)` re-checks the fields with the same
 //!   rules as `POST /comments` and stores them.
+//!
+//! Every change that went through wakes the publisher (`crate::publish`),
+//! so the configured strategies run whichever way the moderator acted. The
+//! CLI changes the database from another process; the receiver's publisher
+//! notices those by polling the store's change sequence.
 
 use anyhow::Result;
 
@@ -75,13 +80,17 @@ pub fn apply(
     ids: &[i64],
     now: i64,
 ) -> Result<std::result::Result<(), Refusal>> {
-    match action {
+    let result = match action {
         Action::Approve => store.approve(ids, now),
         Action::Reject => store.reject(ids),
         Action::Spam => store.spam(ids),
         Action::Unpublish => store.unpublish(ids),
         Action::Delete => store.delete(ids),
+    };
+    if matches!(result, Ok(Ok(()))) {
+        crate::publish::changed();
     }
+    result
 }
 
 /// New field values for a comment, as a moderator typed them.
@@ -142,5 +151,9 @@ pub fn edit(
         website: checked.website,
         text: checked.text,
     };
-    Ok(store.edit(id, &edit)?.map_err(EditRefused::Comment))
+    let edited = store.edit(id, &edit)?.map_err(EditRefused::Comment);
+    if edited.is_ok() {
+        crate::publish::changed();
+    }
+    Ok(edited)
 }

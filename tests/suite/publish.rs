@@ -459,3 +459,60 @@ fn changes_during_a_command_run_make_exactly_one_more_run() {
     );
     assert!(receiver.logs().contains("publish command ran"));
 }
+
+/// check-jsonschema: `KILN_CHECK_JSONSCHEMA`, PATH, or the venv
+/// scripts/install-tools makes.
+fn check_jsonschema() -> Option<PathBuf> {
+    let venv = repo_root().join("target/kiln-tools/venv/bin/check-jsonschema");
+    if find_tool("check-jsonschema", "KILN_CHECK_JSONSCHEMA").is_none() && venv.is_file() {
+        return Some(venv);
+    }
+    require_tool("check-jsonschema", "KILN_CHECK_JSONSCHEMA")
+}
+
+#[test]
+fn the_ci_recipes_pass_their_schemas_and_their_receiver_config_loads() {
+    let ci = repo_root().join("examples/ci");
+    if let Some(lint) = check_jsonschema() {
+        for (schema, file) in [
+            ("vendor.github-workflows", "github-actions.yml"),
+            ("vendor.gitlab-ci", "gitlab-ci.yml"),
+        ] {
+            let out = std::process::Command::new(&lint)
+                .args(["--builtin-schema", schema])
+                .arg(ci.join(file))
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{file} fails {schema}:\n{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+    // The receiver's config is valid, and `kiln serve` refuses to start
+    // while a secret a hook names is missing, naming key and variable.
+    let tmp = tempfile::tempdir().unwrap();
+    let config = ci.join("kiln.toml");
+    let db = tmp.path().join("kiln.sqlite3");
+    let out = kiln(
+        tmp.path(),
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--db",
+            db.to_str().unwrap(),
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("publish.hooks[0].headers.Authorization")
+            && stderr.contains("GITHUB_DISPATCH_TOKEN"),
+        "{stderr}"
+    );
+}

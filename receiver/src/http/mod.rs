@@ -40,6 +40,8 @@ pub struct Inner {
     pub signer: Signer,
     /// Email, when `[mail]` is on.
     pub mail: Option<Arc<MailService>>,
+    /// The publishing strategies' last runs, for the admin page.
+    pub publish: Arc<crate::publish::Status>,
     /// Trusted proxies, rate limits and refusal counts (`crate::abuse`).
     pub proxies: crate::abuse::Proxies,
     pub limiter: crate::abuse::RateLimiter,
@@ -138,6 +140,11 @@ pub async fn launch(
     let pages = Pages::new(&config, &public_url)?;
     let admin = admin::AdminState::new(&config, &public_url)?;
     let signer = crate::mail::signer(&config, &mut store)?;
+    let pages = if config.spam.form_token {
+        pages.with_form_tokens(signer.clone(), config.spam.form_token_days)
+    } else {
+        pages
+    };
     let mail = if config.mail.is_on() {
         let links = crate::mail::Links::new(&config, &public_url, signer.clone());
         Some(Arc::new(MailService::new(&config, links)?))
@@ -152,12 +159,14 @@ pub async fn launch(
         mail = mail.as_ref().map(|m| m.mailer.server()),
         "listening on http://{bound}"
     );
+    let publish = crate::publish::start(&config, &public_url)?;
     let state = AppState(Arc::new(Inner {
         store: Mutex::new(store),
         pages,
         admin,
         signer,
         mail: mail.clone(),
+        publish,
         proxies: crate::abuse::Proxies::new(&config),
         limiter: crate::abuse::RateLimiter::new(&config),
         counters: crate::abuse::Counters::default(),

@@ -587,6 +587,16 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// The database's change sequence: it moves whenever what some thread
+    /// shows changes (see `touch_thread`). The publisher polls it.
+    pub fn change_seq(&self) -> Result<u64> {
+        Ok(self.conn.query_row(
+            "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'seq'",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
     /// Counts of comments per state, for `kiln queue` and health checks.
     pub fn count(&self, status: Status) -> Result<u64> {
         Ok(self.conn.query_row(

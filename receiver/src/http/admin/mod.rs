@@ -135,9 +135,29 @@ pub async fn index(
             "rows": rows,
             "limit": PAGE_LIMIT,
             "done": done,
+            "publish": publish_runs(&state),
         }),
     )?;
     Ok(page(StatusCode::OK, html))
+}
+
+/// The build hooks' and publish command's last runs (`crate::publish`).
+fn publish_runs(state: &AppState) -> Vec<serde_json::Value> {
+    state
+        .publish
+        .runs()
+        .into_iter()
+        .map(|run| {
+            json!({
+                "kind": run.kind,
+                "name": run.name,
+                "outcome": run.outcome,
+                "ok": run.ok,
+                "attempts": run.attempts,
+                "at_rfc3339": kiln_bake::export::unix_to_rfc3339(run.at),
+            })
+        })
+        .collect()
 }
 
 /// `GET /admin/admin.js`: the optional keyboard shortcuts (`templates/admin.js`).
