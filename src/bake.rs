@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
+use kiln_bake::render::FormTokens;
+use kiln_bake::signing::Signer;
 use kiln_bake::{BakeOptions, ExportFile, FragmentOptions, Receiver, Source};
 use kiln_receiver::config::Config;
 use kiln_receiver::pages::render_options;
@@ -53,6 +55,9 @@ pub fn run(config: &Config, args: BakeArgs) -> Result<()> {
             bail!("--max-depth must be between 1 and 32");
         }
         render.max_depth = depth;
+    }
+    if config.spam.form_token {
+        render.form_tokens = Some(form_tokens(config, &from, is_url)?);
     }
     let site_url = args.site_url.clone().unwrap_or_else(|| config.site_url());
     let target = match &args.output_dir {
@@ -151,6 +156,37 @@ fn open_source(from: &str, is_url: bool, token: Option<String>) -> Result<Box<dy
     } else {
         Ok(Box::new(ExportFile::new(path)))
     }
+}
+
+/// The key and expiry of signed forms (`spam.form_token`). The key is
+/// `server.secret` when set; otherwise the one the receiver keeps in its
+/// database, which only a bake from that database file can read (a bake
+/// from a URL or an export file needs `server.secret`). Tokens expire at the
+/// end of a whole day, so they, and with them the pages, change once a day
+/// rather than on every bake.
+fn form_tokens(config: &Config, from: &str, is_url: bool) -> Result<FormTokens> {
+    let signer = if !config.server.secret.is_empty() {
+        Signer::new(config.server.secret.as_bytes())
+    } else if !is_url && is_sqlite(Path::new(from)) {
+        let mut store = kiln_receiver::store::Store::open(Path::new(from))?;
+        kiln_receiver::mail::signer(config, &mut store)?
+    } else {
+        bail!(
+            "`spam.form_token` is on, but this bake has no key to sign forms with: set server.secret (KILN_SERVER_SECRET) to the receiver's, or bake from the receiver's database file"
+        );
+    };
+    let today = time::OffsetDateTime::now_utc().unix_timestamp() / 86_400;
+    Ok(FormTokens {
+        signer,
+        expires_at: (today + 1 + i64::from(config.spam.form_token_days)) * 86_400,
+    })
+}
+
+fn is_sqlite(path: &Path) -> bool {
+    let mut head = [0u8; 16];
+    std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
+        .is_ok_and(|read| head[..read] == *SQLITE_MAGIC)
 }
 
 /// Bake remembers what it wrote in the user's cache directory, one file per

@@ -11,6 +11,7 @@ pub mod fragments;
 pub mod inject;
 pub mod markdown;
 pub mod render;
+pub mod signing;
 mod skeleton;
 pub mod source;
 mod state;

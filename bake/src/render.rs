@@ -55,6 +55,29 @@ pub struct RenderOptions {
     pub receiver_url: String,
     /// The `maxlength` of each form field; should match the receiver's limits.
     pub limits: FormLimits,
+    /// Sign each thread's form with the receiver's key (`spam.form_token`).
+    /// Default: none (the form's `token` field stays empty).
+    pub form_tokens: Option<FormTokens>,
+}
+
+/// What a signed form token is made with: the receiver's key and the
+/// expiry every form of this bake gets. A token binds one thread.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FormTokens {
+    pub signer: crate::signing::Signer,
+    /// Unix seconds.
+    pub expires_at: i64,
+}
+
+/// The purpose form tokens are signed under (see `signing`).
+pub const FORM_TOKEN_PURPOSE: &str = "form";
+
+impl FormTokens {
+    /// The token for `thread`'s form.
+    pub fn token(&self, thread: &str) -> String {
+        self.signer
+            .sign(FORM_TOKEN_PURPOSE, thread, Some(self.expires_at))
+    }
 }
 
 impl Default for RenderOptions {
@@ -64,6 +87,7 @@ impl Default for RenderOptions {
             max_depth: 4,
             receiver_url: String::new(),
             limits: FormLimits::default(),
+            form_tokens: None,
         }
     }
 }
@@ -123,6 +147,9 @@ pub struct FormContext {
     pub limits: FormLimits,
     /// Prefix for element ids, unique within a page (e.g. `kiln-1`).
     pub id_prefix: String,
+    /// The signed form token (hidden field `token`); empty when forms are
+    /// not signed.
+    pub token: String,
 }
 
 /// One placement of a thread in a page.
@@ -148,6 +175,7 @@ const FIELD_LABELS: &[(&str, &str)] = &[
     ("thread", "Thread"),
     ("url", "Page address"),
     ("parent", "Reply"),
+    ("token", "Form"),
 ];
 
 /// Renders threads, comments, counts and the receiver's pages.
@@ -260,6 +288,12 @@ impl Renderer {
             errors: BTreeMap::new(),
             limits: self.opts.limits,
             id_prefix: "kiln".to_owned(),
+            token: self
+                .opts
+                .form_tokens
+                .as_ref()
+                .map(|t| t.token(thread))
+                .unwrap_or_default(),
         }
     }
 
@@ -301,8 +335,14 @@ impl Renderer {
             let id_prefix = escape(args.id_prefix);
             let mut form = String::new();
             let title = escape(args.page_title);
+            let token = self
+                .opts
+                .form_tokens
+                .as_ref()
+                .map(|t| escape(&t.token(args.id)).into_owned())
+                .unwrap_or_default();
             fast.form
-                .fill(&mut form, &[&id, &page_url, &id_prefix, &title]);
+                .fill(&mut form, &[&id, &page_url, &id_prefix, &title, &token]);
             let shape = &fast.thread[usize::from(!comments.is_empty())][count.min(2) as usize];
             let mut html = String::new();
             let count = count.to_string();
@@ -623,7 +663,7 @@ struct ReplyTo<'a> {
 #[derive(Debug)]
 struct Fast {
     /// `form.html` as bake places it (no parent, values or errors).
-    /// Holes: thread, url, id_prefix, title.
+    /// Holes: thread, url, id_prefix, title, token.
     form: Skeleton,
     /// `thread.html` by [has comments][count 0, 1, more]. Holes: thread_id,
     /// page_url, count, comments, form, id_prefix.
@@ -640,7 +680,8 @@ impl Fast {
         let mut form = renderer.form_context(&hole(0), &hole(1), None);
         form.id_prefix = hole(2);
         form.title = hole(3);
-        let form = Skeleton::parse(&renderer.render_form(&form)?, 4)?;
+        form.token = hole(4);
+        let form = Skeleton::parse(&renderer.render_form(&form)?, 5)?;
 
         let thread_shape = |has_comments: bool, count: usize| -> Result<Skeleton> {
             let mut ctx = Context::new();
@@ -883,6 +924,12 @@ fn fingerprint(sources: &BTreeMap<String, String>, opts: &RenderOptions) -> Stri
     field(opts.receiver_url.as_bytes());
     let l = opts.limits;
     field(format!("{} {} {} {}", l.name, l.email, l.website, l.text).as_bytes());
+    // Signed forms change when their expiry or key does; the key itself is
+    // represented by a MAC of nothing, never by its bytes.
+    if let Some(t) = &opts.form_tokens {
+        field(t.expires_at.to_string().as_bytes());
+        field(t.signer.sign("fingerprint", "", None).as_bytes());
+    }
     hex(&hash.finalize())
 }
 
@@ -966,6 +1013,48 @@ mod tests {
                 }],
             },
         ]
+    }
+
+    #[test]
+    fn signed_forms_carry_their_threads_token_on_both_paths() {
+        let tokens = FormTokens {
+            signer: crate::signing::Signer::new(b"a key of thirty-two bytes or more!"),
+            expires_at: 2_000_000_000,
+        };
+        let opts = RenderOptions {
+            receiver_url: "https://comments.example".into(),
+            form_tokens: Some(tokens.clone()),
+            ..RenderOptions::default()
+        };
+        let fast = Renderer::new(opts.clone()).unwrap();
+        assert!(fast.fast.is_some());
+        let mut slow = Renderer::new(opts.clone()).unwrap();
+        slow.fast = None;
+        for id in ["/a/", "/b/?x=1&y=\"2\""] {
+            let args = ThreadArgs {
+                id,
+                thread: None,
+                page_url: "https://site.example/a/",
+                page_title: "",
+                id_prefix: "kiln",
+            };
+            let html = fast.render_thread(&args).unwrap();
+            assert_eq!(html, slow.render_thread(&args).unwrap());
+            let token = tokens.token(id);
+            assert!(
+                html.contains(&format!("name=\"token\" value=\"{token}\"")),
+                "{html}"
+            );
+            assert_eq!(
+                tokens
+                    .signer
+                    .verify(FORM_TOKEN_PURPOSE, &token, 1_999_999_999)
+                    .unwrap(),
+                id
+            );
+        }
+        let plain = Renderer::new(RenderOptions::default()).unwrap();
+        assert_ne!(plain.fingerprint(), fast.fingerprint());
     }
 
     #[test]

@@ -12,8 +12,10 @@ use std::time::{Duration, Instant};
 use axum::http::HeaderMap;
 
 use crate::config::{Config, Spam};
+use crate::signing::{Signer, TokenError};
 use crate::store::NewComment;
 use crate::submission::FieldError;
+use kiln_bake::render::FORM_TOKEN_PURPOSE;
 
 /// The name of the honeypot field in the baked form. It must sound like a
 /// field worth filling to a bot and is hidden from people.
@@ -428,6 +430,26 @@ fn email_matches(email: &str, entry: &str) -> bool {
         .is_some_and(|(_, domain)| in_domain(domain, entry.trim_start_matches('@')))
 }
 
+/// Checks a form's signed token: made by kiln, for this thread, not expired.
+/// Each failure gets the same plain advice, because the no-JS page that
+/// shows it carries a fresh form with a valid token and the reader's text.
+pub fn check_form_token(
+    signer: &Signer,
+    token: &str,
+    thread: &str,
+    now: i64,
+) -> Result<(), FieldError> {
+    let again = "Everything you typed is below in a fresh form: please post it again.";
+    let (code, why) = match signer.verify(FORM_TOKEN_PURPOSE, token.trim(), now) {
+        Ok(payload) if payload == thread => return Ok(()),
+        Ok(_) => ("form_token_thread", "This comment form was made for another page, so your comment was not posted."),
+        Err(TokenError::Expired) => ("form_token_expired", "This page's comment form has expired, so your comment was not posted."),
+        Err(_) if token.trim().is_empty() => ("form_token_missing", "This comment form is incomplete (it has no form token), so your comment was not posted."),
+        Err(_) => ("form_token_invalid", "This comment form was not made by this site, so your comment was not posted."),
+    };
+    Err(FieldError::new("token", code, format!("{why} {again}")))
+}
+
 /// How many submissions each rule refused (or dropped) since the start,
 /// and how many were accepted.
 #[derive(Default)]
@@ -602,6 +624,28 @@ mod tests {
             links_in("x (https://a.example/b) HTTP://B.example."),
             ["https://a.example/b", "HTTP://B.example."]
         );
+    }
+
+    #[test]
+    fn form_tokens_bind_a_thread_and_expire() {
+        let signer = Signer::new(b"another key, long enough for tests");
+        let token = signer.sign(FORM_TOKEN_PURPOSE, "/a/", Some(1_000));
+        assert!(check_form_token(&signer, &token, "/a/", 999).is_ok());
+        let code = |t: &str, thread: &str, now: i64| {
+            check_form_token(&signer, t, thread, now).unwrap_err().code
+        };
+        assert_eq!(code(&token, "/a/", 1_000), "form_token_expired");
+        assert_eq!(code(&token, "/b/", 999), "form_token_thread");
+        assert_eq!(code("", "/a/", 999), "form_token_missing");
+        let mut forged = token.clone();
+        let last = forged.pop().unwrap();
+        forged.push(if last == '0' { '1' } else { '0' });
+        assert_eq!(code(&forged, "/a/", 999), "form_token_invalid");
+        let other = Signer::new(b"some other key that is long enough!");
+        let foreign = other.sign(FORM_TOKEN_PURPOSE, "/a/", Some(1_000));
+        assert_eq!(code(&foreign, "/a/", 999), "form_token_invalid");
+        let wrong_purpose = signer.sign("moderate", "/a/", Some(1_000));
+        assert_eq!(code(&wrong_purpose, "/a/", 999), "form_token_invalid");
     }
 
     #[test]

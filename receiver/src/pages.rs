@@ -7,21 +7,35 @@ use std::collections::BTreeMap;
 
 use anyhow::Result;
 use kiln_bake::export::{unix_to_rfc3339, Comment, CommentStatus};
-use kiln_bake::render::{FormContext, FormLimits, FormValues, RenderOptions, Renderer};
+use kiln_bake::render::{
+    FormContext, FormLimits, FormValues, RenderOptions, Renderer, FORM_TOKEN_PURPOSE,
+};
 
 use crate::config::Config;
+use crate::signing::Signer;
 use crate::store::StoredComment;
 use crate::submission::{FieldError, Submission};
 
 pub struct Pages {
     renderer: Renderer,
+    /// Signs the forms these pages show (`spam.form_token`): the key and
+    /// how many days a token lasts.
+    form_tokens: Option<(Signer, u32)>,
 }
 
 impl Pages {
     pub fn new(config: &Config, public_url: &str) -> Result<Self> {
         Ok(Pages {
             renderer: Renderer::new(render_options(config, public_url))?,
+            form_tokens: None,
         })
+    }
+
+    /// Puts a fresh signed token, made at request time, in every form
+    /// these pages show, so a refused no-JS post can be sent again as is.
+    pub fn with_form_tokens(mut self, signer: Signer, days: u32) -> Self {
+        self.form_tokens = Some((signer, days));
+        self
     }
 
     /// The form again, with every value the reader typed and each error next
@@ -92,6 +106,11 @@ impl Pages {
             notify: false,
         };
         form.errors = BTreeMap::new();
+        if let Some((signer, days)) = &self.form_tokens {
+            let expires =
+                time::OffsetDateTime::now_utc().unix_timestamp() + i64::from(*days) * 86_400;
+            form.token = signer.sign(FORM_TOKEN_PURPOSE, submission.thread.trim(), Some(expires));
+        }
         form
     }
 }
@@ -108,5 +127,6 @@ pub fn render_options(config: &Config, receiver_url: &str) -> RenderOptions {
             website: config.limits.website,
             text: config.limits.text,
         },
+        form_tokens: None,
     }
 }

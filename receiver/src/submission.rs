@@ -370,15 +370,20 @@ pub fn form_wants_notify(body: &[u8]) -> bool {
 /// Whether a form body has `field` with something other than whitespace in
 /// it (the honeypot, `crate::abuse::HONEYPOT_FIELD`).
 pub fn form_has_filled(body: &[u8], field: &str) -> bool {
-    body.split(|&b| b == b'&').any(|pair| {
+    form_value(body, field).is_some_and(|v| !v.trim().is_empty())
+}
+
+/// The first value of `field` in a form body (lossily decoded), read beside
+/// `Submission` for fields that are not part of the comment: the honeypot
+/// and the form token.
+pub fn form_value(body: &[u8], field: &str) -> Option<String> {
+    body.split(|&b| b == b'&').find_map(|pair| {
         let (key, value) = match pair.iter().position(|&b| b == b'=') {
             Some(i) => (&pair[..i], &pair[i + 1..]),
             None => (pair, &[][..]),
         };
-        percent_decode(key) == field.as_bytes()
-            && !String::from_utf8_lossy(&percent_decode(value))
-                .trim()
-                .is_empty()
+        (percent_decode(key) == field.as_bytes())
+            .then(|| String::from_utf8_lossy(&percent_decode(value)).into_owned())
     })
 }
 

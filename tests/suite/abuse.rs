@@ -376,3 +376,139 @@ fn known_commenters_are_approved_only_when_opted_in() {
         assert!(location.unwrap().ends_with(fragment));
     }
 }
+
+/// The value of the hidden input `name` in a page's (first) form.
+fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} field"))
+        + marker.len();
+    let end = start + html[start..].find('"').unwrap();
+    html[start..end]
+        .replace("&#x2F;", "/")
+        .replace("&amp;", "&")
+}
+
+#[test]
+fn a_post_must_carry_the_token_bake_signed_for_its_thread() {
+    let tmp = tempfile::tempdir().unwrap();
+    let public = tmp.path().join("public");
+    if hugo_build("hugo", &public).is_none() {
+        return;
+    }
+    let db = tmp.path().join("kiln.sqlite3");
+    let on = [("KILN_SPAM_FORM_TOKEN", "true")];
+    let receiver = Receiver::start(ReceiverOptions {
+        dir: tmp.path(),
+        db: &db,
+        origin: ORIGIN,
+        token: None,
+        extra_env: &on,
+    });
+    // Bake from the database: the key the receiver keeps there signs the
+    // forms (no server.secret anywhere).
+    let out = kiln_cmd(tmp.path())
+        .env("KILN_SPAM_FORM_TOKEN", "true")
+        .args(["--db", db.to_str().unwrap(), "bake", "--site-url", ORIGIN])
+        .args(["--receiver-url", &receiver.url])
+        .arg(&public)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read = |p: &str| std::fs::read_to_string(public.join(p)).unwrap();
+    let hello = read("posts/hello-world/index.html");
+    let second = read("posts/second-post/index.html");
+    let (thread, url, token) = (
+        hidden(&hello, "thread"),
+        hidden(&hello, "url"),
+        hidden(&hello, "token"),
+    );
+    assert!(!token.is_empty(), "the baked form is signed");
+    let other_token = hidden(&second, "token");
+    assert_ne!(token, other_token);
+
+    let post_with = |token: Option<&str>, text: &str| {
+        let mut fields = vec![
+            ("thread", thread.as_str()),
+            ("url", url.as_str()),
+            ("text", text),
+        ];
+        if let Some(t) = token {
+            fields.push(("token", t));
+        }
+        post_form(&receiver, &fields)
+    };
+    assert_eq!(post_with(Some(&token), "signed and sealed").0, 303);
+
+    // Missing, for another page, forged, expired: 422 naming the form, the
+    // text kept, and a fresh form token that works.
+    let key: String = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row("SELECT value FROM meta WHERE key = 'secret'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let expired = kiln_bake::signing::Signer::new(key.as_bytes()).sign(
+        kiln_bake::render::FORM_TOKEN_PURPOSE,
+        &thread,
+        Some(1_000_000),
+    );
+    let mut forged = token.clone();
+    let last = forged.pop().unwrap();
+    forged.push(if last == '0' { '1' } else { '0' });
+    let cases = [
+        (None, "has no form token"),
+        (Some(other_token.as_str()), "made for another page"),
+        (Some(forged.as_str()), "not made by this site"),
+        (Some(expired.as_str()), "has expired"),
+    ];
+    for (i, (bad, reason)) in cases.into_iter().enumerate() {
+        let text = format!("attempt {i} to post");
+        let (status, _, page) = post_with(bad, &text);
+        assert_eq!(status, 422, "{reason}");
+        assert!(page.contains(reason), "{reason} in {page}");
+        assert!(page.contains(&text), "the text is kept");
+        let fresh = hidden(&page, "token");
+        let (status, _, _) = post_with(Some(&fresh), &text);
+        assert_eq!(status, 303, "the error page's fresh token works ({reason})");
+    }
+    assert_eq!(count_rows(&db, "comments"), 5);
+    // A JSON client sends the token as a field too.
+    let resp = http()
+        .post(format!("{}/comments", receiver.url))
+        .json(&serde_json::json!({"thread": thread, "url": url, "text": "by JSON", "token": token}))
+        .send()
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 201);
+    // Without a key, a bake from an export file refuses to make unsigned forms.
+    let export = tmp.path().join("comments.json");
+    kiln_ok(
+        tmp.path(),
+        &[
+            "--db",
+            db.to_str().unwrap(),
+            "export",
+            "-o",
+            export.to_str().unwrap(),
+        ],
+    );
+    let out = kiln_cmd(tmp.path())
+        .env("KILN_SPAM_FORM_TOKEN", "true")
+        .args([
+            "bake",
+            "--from",
+            export.to_str().unwrap(),
+            "--site-url",
+            ORIGIN,
+        ])
+        .arg(&public)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("server.secret"));
+}

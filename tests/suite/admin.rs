@@ -425,8 +425,10 @@ fn keyboard_shortcuts_work_through_the_queue_when_javascript_is_on() {
     let Some(browser) = Browser::start_or_skip(BrowserOptions { javascript: true }).unwrap() else {
         return;
     };
+    // Three texts: the same one again would be refused as a duplicate.
     for name in ["First", "Second", "Third"] {
-        post(&receiver, "https://example.org", "/posts/a/", name, "Hello");
+        let text = format!("Hello from {name}");
+        post(&receiver, "https://example.org", "/posts/a/", name, &text);
     }
     let out = set_password(tmp.path(), &receiver.db, PASSWORD);
     assert!(out.status.success(), "{out:?}");

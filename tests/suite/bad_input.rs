@@ -174,11 +174,16 @@ fn fixture() -> Fixture {
     let db = receiver.db.clone();
     let t = format!("{SITE}/t/");
     let other = format!("{SITE}/other/");
-    for (thread, url) in [("/t/", &t), ("/t/", &t), ("/other/", &other)] {
+    // Distinct texts: the same one twice on /t/ would be a duplicate.
+    for (i, (thread, url)) in [("/t/", &t), ("/t/", &t), ("/other/", &other)]
+        .into_iter()
+        .enumerate()
+    {
+        let text = format!("seed {i}");
         assert_eq!(
             post_form(
                 &receiver,
-                &[("thread", thread), ("url", url), ("text", "seed")]
+                &[("thread", thread), ("url", url), ("text", &text)]
             )
             .0,
             303

@@ -12,11 +12,11 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde_json::{json, Value};
 
 use super::{ApiError, AppState};
-use crate::abuse::{check_content, Limit, Verdict, HONEYPOT_FIELD};
+use crate::abuse::{check_content, check_form_token, Limit, Verdict, HONEYPOT_FIELD};
 use crate::store::{Refusal, Status};
 use crate::submission::{
-    check_page_url, form_has_filled, form_wants_notify, json_wants_notify, parse_form, FieldError,
-    Submission,
+    check_page_url, form_has_filled, form_value, form_wants_notify, json_wants_notify, parse_form,
+    FieldError, Submission,
 };
 
 /// How the client wants its answer.
@@ -93,6 +93,20 @@ pub async fn submit(
         state.counters.count("honeypot");
         tracing::info!(rule = "honeypot", client = %anonymize(client_ip), "submission dropped");
         return received_but_dropped(&state, client, checked);
+    }
+    if state.config.spam.form_token {
+        let token = sent_value(client, &bytes, "token").unwrap_or_default();
+        let thread = &checked.comment.thread;
+        if let Err(error) = check_form_token(&state.signer, &token, thread, now()) {
+            tracing::info!(rule = error.code, client = %anonymize(client_ip), "submission refused: form token");
+            return Err(refuse(
+                &state,
+                client,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &[error],
+                Some((&submission, notify)),
+            ));
+        }
     }
     if let Err((limit, wait)) = state.limiter.admit(
         client_ip,
@@ -246,6 +260,19 @@ pub async fn submit(
             )
                 .into_response())
         }
+    }
+}
+
+/// A string field beside the comment's own (the form token), in either
+/// encoding.
+fn sent_value(client: Client, bytes: &[u8], field: &str) -> Option<String> {
+    match client {
+        Client::Form => form_value(bytes, field),
+        Client::Json => serde_json::from_slice::<Value>(bytes)
+            .ok()?
+            .get(field)?
+            .as_str()
+            .map(str::to_owned),
     }
 }
 
