@@ -226,3 +226,112 @@ fn all_elements(html: &str) -> Vec<(String, Vec<(String, String)>)> {
     }
     found.into_inner()
 }
+
+#[test]
+fn the_admin_page_exports_and_forgets_an_address_with_its_csrf_token() {
+    use std::io::Write;
+    let (tmp, receiver) = fresh_receiver(ORIGIN, &[]);
+    let page = format!("{ORIGIN}/posts/admin-rights/");
+    for (email, text) in [
+        ("dora@mail.test", "Dora's words"),
+        ("eve@mail.test", "Eve's words"),
+    ] {
+        let fields = [
+            ("thread", "/posts/admin-rights/"),
+            ("url", page.as_str()),
+            ("email", email),
+            ("text", text),
+        ];
+        assert_eq!(post_form(&receiver, &fields).0, 303);
+    }
+    let mut child = kiln_cmd(tmp.path())
+        .args([
+            "--db",
+            receiver.db.to_str().unwrap(),
+            "admin",
+            "set-password",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "a long enough admin password").unwrap();
+    assert!(child.wait().unwrap().success());
+
+    let admin = format!("{}/admin", receiver.url);
+    let login = http()
+        .post(format!("{admin}/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form_body(&[("password", "a long enough admin password")]))
+        .send()
+        .unwrap();
+    assert_eq!(login.status().as_u16(), 303);
+    let cookie = login.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let html = http()
+        .get(&admin)
+        .header("cookie", &cookie)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(html.contains("A commenter's data"));
+    let marker = "name=\"csrf\" value=\"";
+    let at = html.find(marker).unwrap() + marker.len();
+    let csrf = html[at..at + 64].to_owned();
+    let person = |fields: &[(&str, &str)]| {
+        http()
+            .post(format!("{admin}/person"))
+            .header("cookie", &cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form_body(fields))
+            .send()
+            .unwrap()
+    };
+
+    let export = person(&[
+        ("csrf", &csrf),
+        ("do", "export"),
+        ("email", "DORA@mail.test"),
+    ]);
+    assert_eq!(export.status().as_u16(), 200);
+    assert!(export.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .starts_with("attachment"));
+    let data: serde_json::Value = export.json().unwrap();
+    assert_eq!(data["comments"].as_array().unwrap().len(), 1);
+    assert_eq!(data["comments"][0]["text"], "Dora's words");
+
+    // Without the session's CSRF token nothing happens.
+    let refused = person(&[("csrf", "0"), ("do", "forget"), ("email", "dora@mail.test")]);
+    assert_eq!(refused.status().as_u16(), 403);
+    assert_eq!(count_rows(&receiver.db, "comments"), 2);
+    let bad = person(&[("csrf", &csrf), ("do", "forget"), ("email", "dora")]);
+    assert_eq!(bad.status().as_u16(), 400);
+
+    let forgot = person(&[
+        ("csrf", &csrf),
+        ("do", "forget"),
+        ("email", "dora@mail.test"),
+    ]);
+    assert_eq!(forgot.status().as_u16(), 303);
+    assert!(forgot.headers()["location"]
+        .to_str()
+        .unwrap()
+        .contains("done=forget"));
+    let conn = rusqlite::Connection::open(&receiver.db).unwrap();
+    let left: Vec<String> = conn
+        .prepare("SELECT text FROM comments")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(left, ["Eve's words"]);
+}

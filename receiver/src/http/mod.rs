@@ -87,6 +87,7 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/login", post(admin::login))
         .route("/admin/logout", post(admin::logout))
         .route("/admin/act", post(admin::act))
+        .route("/admin/person", post(admin::person))
         .route(
             "/admin/comments/{id}",
             get(admin::edit_page).post(admin::edit),

@@ -306,6 +306,66 @@ pub async fn act(
     }
 }
 
+/// `POST /admin/person`: one commenter's data by email address, like
+/// `kiln export --email` (`do=export`, a JSON download) and `kiln forget`
+/// (`do=forget`), through the same store functions.
+pub async fn person(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let form = Form::parse(&body);
+    guard(&state, &headers, &form).await?;
+    let email = form.get("email").trim().to_owned();
+    if !email.contains('@') || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad_request(
+            &state,
+            "Email: give the commenter's address exactly as they typed it (case does not matter).",
+        ));
+    }
+    match form.get("do") {
+        "export" => {
+            let data = state
+                .with_store(move |store| store.personal_data(&email))
+                .await?;
+            let json = serde_json::to_string_pretty(&data)
+                .map_err(|e| ApiError::from(anyhow::Error::from(e)))?;
+            let mut response = (
+                [
+                    (header::CONTENT_TYPE, "application/json; charset=utf-8"),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        "attachment; filename=\"kiln-personal-data.json\"",
+                    ),
+                ],
+                json,
+            )
+                .into_response();
+            secure_headers(response.headers_mut());
+            Ok(response)
+        }
+        "forget" => {
+            let done = state.with_store(move |store| store.forget(&email)).await?;
+            // Counts only: the address stays out of the log.
+            tracing::info!(
+                removed = done.removed,
+                kept_as_deleted = done.kept_as_deleted,
+                "an address was forgotten on the admin page"
+            );
+            let n = done.removed + done.kept_as_deleted;
+            Ok(redirect(&list_url(
+                &state.admin.base,
+                "",
+                "",
+                "",
+                "forget",
+                n as usize,
+            )))
+        }
+        _ => Err(bad_request(&state, "Choose export or forget.")),
+    }
+}
+
 /// `GET /admin/comments/{id}`: the edit form.
 pub async fn edit_page(
     State(state): State<AppState>,
@@ -519,6 +579,9 @@ fn done_message(done: &str, n: &str) -> Option<String> {
     match done {
         "none" => Some("Nothing was selected, so nothing changed.".to_owned()),
         "edit" => Some("The comment was saved.".to_owned()),
+        "forget" => Some(format!(
+            "The address was forgotten: {n} {comments} removed or emptied, with its subscription and queued mail."
+        )),
         action => Action::parse(action).map(|a| format!("{n} {comments} {}.", a.done())),
     }
 }
