@@ -58,6 +58,9 @@ pub struct RenderOptions {
     /// Sign each thread's form with the receiver's key (`spam.form_token`).
     /// Default: none (the form's `token` field stays empty).
     pub form_tokens: Option<FormTokens>,
+    /// Reference the receiver's optional script (`{receiver_url}/kiln.js`)
+    /// from every thread. Default: true.
+    pub script: bool,
 }
 
 /// What a signed form token is made with: the receiver's key and the
@@ -88,6 +91,7 @@ impl Default for RenderOptions {
             receiver_url: String::new(),
             limits: FormLimits::default(),
             form_tokens: None,
+            script: true,
         }
     }
 }
@@ -271,6 +275,15 @@ impl Renderer {
         markdown::to_html(text)
     }
 
+    /// `{receiver_url}/kiln.js`, or empty when the script is off.
+    fn script_url(&self) -> String {
+        if self.opts.script {
+            format!("{}/kiln.js", self.opts.receiver_url)
+        } else {
+            String::new()
+        }
+    }
+
     /// `{receiver_url}/comments`.
     pub fn form_action(&self) -> String {
         format!("{}/comments", self.opts.receiver_url)
@@ -329,6 +342,11 @@ impl Renderer {
             None => String::new(),
         };
         let count = args.thread.map_or(0, approved_count);
+        // The newest comment baked: the optional script asks for newer ones.
+        let cursor = args
+            .thread
+            .and_then(|t| t.comments.iter().map(|c| c.id).max())
+            .unwrap_or(0);
         // The skeleton always has the `itemid` an empty page URL leaves out.
         if let Some(fast) = self.fast.as_ref().filter(|_| !args.page_url.is_empty()) {
             let (id, page_url) = (escape(args.id), escape(args.page_url));
@@ -346,9 +364,12 @@ impl Renderer {
             let shape = &fast.thread[usize::from(!comments.is_empty())][count.min(2) as usize];
             let mut html = String::new();
             let count = count.to_string();
+            let cursor = cursor.to_string();
             shape.fill(
                 &mut html,
-                &[&id, &page_url, &count, &comments, &form, &id_prefix],
+                &[
+                    &id, &page_url, &count, &comments, &form, &id_prefix, &cursor,
+                ],
             );
             return Ok(html);
         }
@@ -365,6 +386,8 @@ impl Renderer {
         ctx.insert("comments", &comments);
         ctx.insert("form", &form);
         ctx.insert("id_prefix", args.id_prefix);
+        ctx.insert("cursor", &cursor);
+        ctx.insert("script_url", &self.script_url());
         self.render_fragment("thread.html", &ctx)
     }
 
@@ -666,7 +689,7 @@ struct Fast {
     /// Holes: thread, url, id_prefix, title, token.
     form: Skeleton,
     /// `thread.html` by [has comments][count 0, 1, more]. Holes: thread_id,
-    /// page_url, count, comments, form, id_prefix.
+    /// page_url, count, comments, form, id_prefix, cursor.
     thread: [[Skeleton; 3]; 2],
     /// `comment.html` by shape: bit 0 deleted, bit 1 has a website, bit 2
     /// says whom it answers, bit 3 has replies. Holes: id, anchor, parent,
@@ -698,7 +721,9 @@ impl Fast {
             );
             ctx.insert("form", &hole(4));
             ctx.insert("id_prefix", &hole(5));
-            Skeleton::parse(&renderer.render_fragment("thread.html", &ctx)?, 6)
+            ctx.insert("cursor", &hole(6));
+            ctx.insert("script_url", &renderer.script_url());
+            Skeleton::parse(&renderer.render_fragment("thread.html", &ctx)?, 7)
         };
         let mut thread = Vec::with_capacity(2);
         for has_comments in [false, true] {
@@ -922,6 +947,7 @@ fn fingerprint(sources: &BTreeMap<String, String>, opts: &RenderOptions) -> Stri
     }
     field(opts.max_depth.to_string().as_bytes());
     field(opts.receiver_url.as_bytes());
+    field(&[u8::from(opts.script)]);
     let l = opts.limits;
     field(format!("{} {} {} {}", l.name, l.email, l.website, l.text).as_bytes());
     // Signed forms change when their expiry or key does; the key itself is

@@ -232,3 +232,27 @@ fn receiver_pages() {
     assert_eq!(r.render_count(1).unwrap(), "1 comment");
     assert_eq!(r.render_count(12).unwrap(), "12 comments");
 }
+
+#[test]
+fn threads_reference_the_optional_script_unless_it_is_off() {
+    let thread = Thread {
+        id: "/p/".into(),
+        url: String::new(),
+        comments: vec![],
+    };
+    let on = render(&renderer(4), &thread);
+    assert!(
+        on.contains(
+            "<script type=\"module\" src=\"https://c.example.org/kiln.js\" defer></script>"
+        ),
+        "{on}"
+    );
+    assert!(on.contains("data-kiln-cursor=\"0\""), "{on}");
+    let off = Renderer::new(RenderOptions {
+        receiver_url: "https://c.example.org".into(),
+        script: false,
+        ..RenderOptions::default()
+    })
+    .unwrap();
+    assert!(!render(&off, &thread).contains("<script"));
+}

@@ -152,6 +152,11 @@ pub struct Bake {
     /// How many levels of replies are shown nested; deeper replies are shown
     /// flat under the deepest level. Default: 4.
     pub max_depth: usize,
+    /// Reference the receiver's optional script (`/kiln.js`) from baked
+    /// threads: posting without leaving the page, replies in place, preview
+    /// and comments newer than the bake. Pages work fully without it.
+    /// Default: true.
+    pub script: bool,
 }
 
 impl Default for Bake {
@@ -160,6 +165,7 @@ impl Default for Bake {
             from: String::new(),
             site_url: String::new(),
             max_depth: 4,
+            script: true,
         }
     }
 }

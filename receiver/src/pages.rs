@@ -77,6 +77,17 @@ impl Pages {
     }
 
     /// One comment as bake would render it.
+    /// A published comment of a thread as the baked page shows it, for the
+    /// optional script's top-up.
+    pub fn published_comment(
+        &self,
+        thread: &str,
+        page_url: &str,
+        comment: &Comment,
+    ) -> Result<String> {
+        self.renderer.render_comment(thread, page_url, comment)
+    }
+
     pub fn comment(&self, stored: &StoredComment) -> Result<String> {
         let comment = Comment {
             id: stored.id,
@@ -120,6 +131,7 @@ pub fn render_options(config: &Config, receiver_url: &str) -> RenderOptions {
     RenderOptions {
         templates_dir: config.templates.dir.clone(),
         max_depth: config.bake.max_depth,
+        script: config.bake.script,
         receiver_url: receiver_url.trim_end_matches('/').to_owned(),
         limits: FormLimits {
             name: config.limits.name,

@@ -12,6 +12,7 @@ mod init;
 mod mail;
 mod publish;
 mod rights;
+mod script;
 mod ssg_astro;
 mod ssg_hugo;
 mod ssg_jekyll;

@@ -6,6 +6,7 @@ mod admin;
 mod comments;
 mod error;
 mod export;
+mod live;
 mod mail_links;
 mod metrics;
 
@@ -76,8 +77,15 @@ impl AppState {
 
 /// Every route the receiver serves.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    // What pages on the site's origins call, with CORS for those origins.
+    let public = Router::new()
         .route("/comments", post(comments::submit))
+        .route("/kiln.js", get(live::script))
+        .route("/api/preview", post(live::preview))
+        .route("/api/comments", get(live::since))
+        .layer(live::cors(&state.config));
+    Router::new()
+        .merge(public)
         .route("/reply", get(comments::reply_page))
         .route("/api/export", get(export::export))
         .route("/healthz", get(healthz))

@@ -1,0 +1,157 @@
+//! What the optional script (`templates/kiln.js`) talks to: the script
+//! itself, a Markdown preview rendered exactly as bake renders, and the
+//! comments of a thread published after the ones a page was baked with.
+//! Pages live on the site's origins, so these answer CORS requests from
+//! `sites.origins` (and from nowhere else); nothing here needs cookies.
+
+use std::collections::HashMap;
+
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use kiln_bake::export::CommentStatus;
+use sha2::{Digest, Sha256};
+
+use super::{ApiError, AppState};
+
+/// The script, embedded like the templates.
+const SCRIPT: &str = include_str!("../../../templates/kiln.js");
+
+/// `GET /kiln.js`. Cached for an hour, revalidated by its hash.
+pub async fn script(headers: HeaderMap) -> Response {
+    let etag = format!("\"{}\"", &hex(&Sha256::digest(SCRIPT.as_bytes()))[..16]);
+    let mut response = if headers
+        .get(header::IF_NONE_MATCH)
+        .is_some_and(|v| v.as_bytes() == etag.as_bytes())
+    {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        (
+            [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+            SCRIPT,
+        )
+            .into_response()
+    };
+    let h = response.headers_mut();
+    h.insert(header::ETAG, HeaderValue::from_str(&etag).expect("hex"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    response
+}
+
+#[derive(serde::Deserialize)]
+pub struct PreviewRequest {
+    #[serde(default)]
+    text: String,
+}
+
+/// `POST /api/preview` `{"text": "..."}` → `{"html": "..."}`: the same
+/// renderer and sanitizer as bake, so the preview is what will be published.
+pub async fn preview(
+    State(state): State<AppState>,
+    Json(request): Json<PreviewRequest>,
+) -> Result<Response, ApiError> {
+    let limit = state.config.limits.text;
+    if request.text.chars().count() > limit {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "too_long",
+            format!("Comment is longer than {limit} characters; shorten it to preview it."),
+        ));
+    }
+    let html = kiln_bake::markdown::to_html(&request.text);
+    Ok(Json(serde_json::json!({ "html": html })).into_response())
+}
+
+/// `GET /api/comments?thread=ID&after=N`: the thread's published comments
+/// with ids above `N` (the newest a page was baked with), each rendered as
+/// the baked page renders it. One indexed query, revalidated by ETag, so a
+/// busy page costs little.
+pub async fn since(
+    State(state): State<AppState>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let thread = query.get("thread").cloned().unwrap_or_default();
+    if thread.is_empty() || thread.len() > 500 {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid",
+            "Give the thread id as ?thread=ID.",
+        ));
+    }
+    let after: i64 = match query.get("after").map(|a| a.parse()) {
+        None => 0,
+        Some(Ok(n)) if n >= 0 => n,
+        Some(_) => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid",
+                "`after` must be a comment id (a whole number).",
+            ))
+        }
+    };
+    let key = thread.clone();
+    let threads = state
+        .with_store(move |store| store.published_threads(Some(&[key])))
+        .await?;
+    let mut comments = Vec::new();
+    if let Some(found) = threads.first() {
+        for comment in &found.comments {
+            if comment.id <= after || comment.status != CommentStatus::Approved {
+                continue;
+            }
+            let html = state
+                .pages
+                .published_comment(&found.id, &found.url, comment)?;
+            comments.push(serde_json::json!({
+                "id": comment.id,
+                "parent": comment.parent,
+                "html": html,
+            }));
+        }
+    }
+    let body = serde_json::to_vec(&serde_json::json!({ "comments": comments }))
+        .map_err(anyhow::Error::from)?;
+    let etag = format!("\"{}\"", &hex(&Sha256::digest(&body))[..16]);
+    let mut response = if headers
+        .get(header::IF_NONE_MATCH)
+        .is_some_and(|v| v.as_bytes() == etag.as_bytes())
+    {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+    };
+    let h = response.headers_mut();
+    h.insert(header::ETAG, HeaderValue::from_str(&etag).expect("hex"));
+    // Shared caches may keep it, but must ask again each time: a 304
+    // costs one indexed query, and a fresh approval shows at once.
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, no-cache"),
+    );
+    Ok(response)
+}
+
+/// CORS for the routes pages call: the configured site origins only, no
+/// credentials, JSON bodies allowed.
+pub fn cors(config: &crate::config::Config) -> tower_http::cors::CorsLayer {
+    let origins: Vec<HeaderValue> = config
+        .sites
+        .origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    tower_http::cors::CorsLayer::new()
+        .allow_origin(origins)
+        .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
+        .allow_headers([header::CONTENT_TYPE, header::ACCEPT])
+        .max_age(std::time::Duration::from_secs(600))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,203 @@
+//! The optional script in real headless Chromium with JavaScript on: posting
+//! without leaving the page, an inline error that keeps the text, a reply
+//! written under the comment it answers, a Markdown preview, and a comment
+//! approved after the bake appearing on the baked page. Also its size budget
+//! and that only the site's origins may call the receiver from a page.
+
+use std::time::{Duration, Instant};
+
+use crate::support::browser::{Browser, BrowserOptions};
+use crate::support::*;
+
+const SUBMIT: &str = "form.kiln-form button[type=submit]";
+
+fn wait_for(browser: &Browser, selector: &str) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while Instant::now() < deadline {
+        if browser.exists(selector).unwrap() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!(
+        "{selector} did not appear; the page is:\n{}",
+        browser.source().unwrap()
+    );
+}
+
+fn status_of(db: &std::path::Path, id: i64) -> (String, Option<i64>) {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.query_row(
+        "SELECT status, parent_id FROM comments WHERE id = ?1",
+        [id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .unwrap()
+}
+
+#[test]
+fn with_javascript_a_reader_posts_replies_previews_and_sees_newer_comments() {
+    let Some(served) = ServedSite::start() else {
+        return;
+    };
+    let Some(browser) = Browser::start_or_skip(BrowserOptions { javascript: true }).unwrap() else {
+        return;
+    };
+    let (db, receiver) = (&served.db, &served.receiver);
+    let page = served.page("/posts/hello-world/");
+    let (status, _, body) = post_form(
+        receiver,
+        &[
+            ("thread", "/posts/hello-world/"),
+            ("url", &page),
+            ("name", "Ada"),
+            ("text", "The first comment, baked."),
+        ],
+    );
+    assert_eq!(status, 303, "{body}");
+    served.moderate(&["approve", "1"]);
+    served.bake_from(None, "state.bin");
+
+    // 1. Posting stays on the page and shows the comment as pending.
+    browser.goto(&page).unwrap();
+    browser
+        .fill("textarea[name=text]", "Posted *with* JavaScript.")
+        .unwrap();
+    browser.fill("input[name=name]", "Bo").unwrap();
+    browser.click(SUBMIT).unwrap();
+    wait_for(&browser, ".kiln-comments .kiln-pending");
+    let shown = browser.text(".kiln-pending").unwrap();
+    assert!(
+        shown.contains("Awaiting moderation") && shown.contains("Posted with JavaScript."),
+        "{shown}"
+    );
+    assert_eq!(browser.current_url().unwrap(), page, "no page was left");
+    assert_eq!(browser.value("textarea[name=text]").unwrap(), "");
+    assert_eq!(status_of(db, 2), ("pending".into(), None));
+
+    // 2. An error shows next to its field, and the text stays.
+    let typed = "A comment with a bad address.";
+    browser.fill("textarea[name=text]", typed).unwrap();
+    browser
+        .fill("input[name=email]", "grace@localhost")
+        .unwrap();
+    browser.click(SUBMIT).unwrap();
+    wait_for(&browser, "input[name=email] + .kiln-js-error");
+    assert!(browser
+        .text(".kiln-js-error")
+        .unwrap()
+        .contains("name@example.org"));
+    assert_eq!(browser.value("textarea[name=text]").unwrap(), typed);
+    assert_eq!(count_rows(db, "comments"), 2, "nothing stored");
+    browser.fill("input[name=email]", "").unwrap();
+
+    // 3. Reply moves the one form under the comment; the reply nests there.
+    browser.click("#kiln-comment-1 a.kiln-reply").unwrap();
+    wait_for(&browser, "#kiln-comment-1 form.kiln-form");
+    browser
+        .fill("textarea[name=text]", "A reply, in place.")
+        .unwrap();
+    browser.click(SUBMIT).unwrap();
+    wait_for(&browser, "#kiln-comment-1 .kiln-replies .kiln-pending");
+    assert_eq!(status_of(db, 3), ("pending".into(), Some(1)));
+    assert!(
+        !browser.exists("#kiln-comment-1 form.kiln-form").unwrap(),
+        "the form went back home"
+    );
+
+    // 4. The preview is rendered by the receiver exactly as bake renders.
+    browser
+        .fill("textarea[name=text]", "Some **bold** <script>x()</script>")
+        .unwrap();
+    browser.click(".kiln-preview-button").unwrap();
+    wait_for(&browser, ".kiln-preview strong");
+    assert!(!browser.exists(".kiln-preview script").unwrap());
+
+    // 5. A comment approved after the bake appears on the baked page.
+    served.moderate(&["approve", "2"]);
+    let baked =
+        std::fs::read_to_string(served.public.join("posts/hello-world/index.html")).unwrap();
+    assert!(!baked.contains("kiln-comment-2"), "not baked yet");
+    browser.goto(&page).unwrap();
+    // The script asks only once the thread is on screen; clicking into the
+    // form scrolls it there.
+    browser.click("textarea[name=text]").unwrap();
+    wait_for(&browser, ".kiln-comments > #kiln-comment-2");
+    assert!(
+        !browser.exists("#kiln-comment-3").unwrap(),
+        "pending comments are never topped up"
+    );
+}
+
+#[test]
+fn the_script_is_small_cached_and_only_for_the_sites_origins() {
+    let (_tmp, receiver) = fresh_receiver("http://127.0.0.1:1313", &[]);
+    let client = http();
+    let script = client
+        .get(format!("{}/kiln.js", receiver.url))
+        .send()
+        .unwrap();
+    assert_eq!(script.status(), 200);
+    let headers = script.headers().clone();
+    assert!(headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/javascript"));
+    assert!(headers["cache-control"]
+        .to_str()
+        .unwrap()
+        .contains("max-age"));
+    let body = script.bytes().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("kiln.js");
+    std::fs::write(&file, &body).unwrap();
+    let gz = run_ok(
+        std::process::Command::new("gzip")
+            .args(["-9", "-c"])
+            .arg(&file),
+    );
+    assert!(
+        gz.stdout.len() <= 4096,
+        "kiln.js is {} bytes gzipped; the budget is 4 KB",
+        gz.stdout.len()
+    );
+    // CSP-friendly: no eval, no Function constructor, no inline handlers.
+    let text = String::from_utf8(body.to_vec()).unwrap();
+    for banned in ["eval(", "new Function", "setAttribute(\"on", ".onclick"] {
+        assert!(!text.contains(banned), "kiln.js uses {banned}");
+    }
+
+    let preflight = |origin: &str| {
+        client
+            .request(
+                reqwest::Method::OPTIONS,
+                format!("{}/comments", receiver.url),
+            )
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type")
+            .send()
+            .unwrap()
+            .headers()
+            .get("access-control-allow-origin")
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    assert_eq!(
+        preflight("http://127.0.0.1:1313").as_deref(),
+        Some("http://127.0.0.1:1313")
+    );
+    assert_eq!(preflight("https://evil.example"), None);
+
+    // The top-up answers with an ETag and honours it.
+    let url = format!("{}/api/comments?thread=/none/&after=0", receiver.url);
+    let first = client.get(&url).send().unwrap();
+    assert_eq!(first.status(), 200);
+    let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+    assert_eq!(first.text().unwrap(), r#"{"comments":[]}"#);
+    let again = client
+        .get(&url)
+        .header("if-none-match", &etag)
+        .send()
+        .unwrap();
+    assert_eq!(again.status(), 304);
+}
