@@ -71,6 +71,8 @@ pub fn run(config: &Config, args: BakeArgs) -> Result<()> {
                 .clone()
                 .or_else(|| default_state_file(output_dir)),
             full: args.full,
+            // A bake from the command line cannot vouch for the directory.
+            listing_unchanged: false,
         }),
         None => Target::Fragments(FragmentOptions {
             // clap requires one of the two.

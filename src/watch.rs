@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use kiln_bake::inject::FileMeta;
+use kiln_bake::own_writes::{self, OwnWrites};
 use notify::{EventKind, RecursiveMode, Watcher};
 
 /// What to watch besides the output.
@@ -76,7 +77,7 @@ pub fn run(
     let mut output_watched = false;
 
     // Files bake wrote, as it left them.
-    let mut ours: HashMap<PathBuf, FileMeta> = HashMap::new();
+    let mut ours = OwnWrites::default();
     // The source files as the last bake left them: reading a database
     // writes to it too (SQLite checkpoints its WAL when a reader closes).
     let mut seen_sources: HashMap<PathBuf, Option<FileMeta>> = HashMap::new();
@@ -104,7 +105,7 @@ pub fn run(
                     eprintln!("waiting for {} to be built", out.display());
                 }
                 _ => match bake() {
-                    Ok(written) => ours = metas(written),
+                    Ok(written) => ours.record(&written),
                     Err(err) => eprintln!("warning: bake failed, still watching: {err:#}"),
                 },
             }
@@ -138,7 +139,7 @@ pub fn run(
         }
         for path in &event.paths {
             let output_change = output.as_deref().is_some_and(|out| {
-                path == out || (path.starts_with(out) && relevant_output_change(path, &ours))
+                path == out || (path.starts_with(out) && ours.is_foreign_change(path))
             });
             let source_change = sources.iter().any(|s| is_source_file(path, s))
                 && seen_sources.get(path)
@@ -159,41 +160,6 @@ fn debounce<T>(rx: &mpsc::Receiver<T>, quiet: Duration) {
             return;
         }
     }
-}
-
-/// The identity of each file bake just wrote, as it left it.
-fn metas(written: Vec<PathBuf>) -> HashMap<PathBuf, FileMeta> {
-    written
-        .into_iter()
-        .filter_map(|path| {
-            let meta = std::fs::metadata(&path).ok()?;
-            Some((absolute(&path).ok()?, FileMeta::of(&meta)))
-        })
-        .collect()
-}
-
-/// Whether a change under the output directory calls for a bake: pages and
-/// directories count, unless the page is still exactly as bake wrote it;
-/// bake's temp files and other assets (CSS, images) do not.
-fn relevant_output_change(path: &Path, ours: &HashMap<PathBuf, FileMeta>) -> bool {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    if name.contains(".kiln-tmp-") {
-        return false;
-    }
-    let meta = std::fs::symlink_metadata(path).ok();
-    match meta {
-        Some(m) if m.is_dir() => true,
-        Some(m) => is_page(&name) && ours.get(path).is_none_or(|mine| *mine != FileMeta::of(&m)),
-        // Removed: a removed page may be rebuilt in a moment.
-        None => is_page(&name),
-    }
-}
-
-fn is_page(name: &str) -> bool {
-    name.ends_with(".html") || name.ends_with(".htm")
 }
 
 /// `source` and the files SQLite writes beside it first (`-wal`,
@@ -228,18 +194,6 @@ fn watch_dir(
     Ok(())
 }
 
-/// An absolute path without resolving symlinks in the last part, so it
-/// matches the paths notify reports.
 fn absolute(path: &Path) -> Result<PathBuf> {
-    let path =
-        std::path::absolute(path).with_context(|| format!("resolving {}", path.display()))?;
-    // Canonicalize the directory part, which exists, so `..` and symlinked
-    // parents match the watcher's paths.
-    match (path.parent(), path.file_name()) {
-        (Some(parent), Some(name)) => Ok(parent
-            .canonicalize()
-            .map(|p| p.join(name))
-            .unwrap_or(path.clone())),
-        _ => Ok(path),
-    }
+    Ok(own_writes::absolute(path))
 }

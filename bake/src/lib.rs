@@ -10,6 +10,7 @@ pub mod export;
 pub mod fragments;
 pub mod inject;
 pub mod markdown;
+pub mod own_writes;
 pub mod render;
 pub mod signing;
 mod skeleton;
@@ -57,6 +58,12 @@ pub struct BakeOptions {
     pub state_file: Option<PathBuf>,
     /// Ignore the state file and bake every page. Default: false.
     pub full: bool,
+    /// The caller vouches that nothing but bake has written under the output
+    /// directory since the last bake with this state (it watches the
+    /// directory): the remembered pages are trusted as they are, and only
+    /// the pages showing a changed thread are touched, with no walk of the
+    /// tree. The in-place publisher sets it. Default: false.
+    pub listing_unchanged: bool,
 }
 
 impl BakeOptions {
@@ -68,6 +75,7 @@ impl BakeOptions {
             progress: false,
             state_file: None,
             full: false,
+            listing_unchanged: false,
         }
     }
 }
@@ -157,12 +165,20 @@ pub fn bake(source: &mut dyn Source, opts: &BakeOptions) -> Result<Summary> {
         .stamps()
         .with_context(|| format!("reading comments from {described}"))?;
     let mut prior = prior;
-    let dirs = prior.as_mut().map(|s| std::mem::take(&mut s.dirs));
-    let listing = walk::list(root, dirs)?;
-    summary.pages_scanned = listing.files.len();
-
     let base = inject::base_path(site_url);
-    let plan = Plan::new(&listing.files, prior, &stamps, &base)?;
+    let (mut dirs, plan) = match prior.as_mut() {
+        Some(prior) if opts.listing_unchanged => {
+            let plan = Plan::trusted(root, prior, &stamps)?;
+            (std::mem::take(&mut prior.dirs), plan)
+        }
+        _ => {
+            let cached = prior.as_mut().map(|s| std::mem::take(&mut s.dirs));
+            let listing = walk::list(root, cached)?;
+            let plan = Plan::new(listing.files, prior, &stamps, &base)?;
+            (listing.dirs, plan)
+        }
+    };
+    summary.pages_scanned = plan.todo.len() + plan.skipped.len();
     summary.pages_skipped = plan.skipped.len();
     let threads = match &plan.needed {
         None => source.threads(None),
@@ -193,7 +209,6 @@ pub fn bake(source: &mut dyn Source, opts: &BakeOptions) -> Result<Summary> {
 
     let mut state = State::new(identity, fingerprint);
     state.files = plan.skipped;
-    let mut dirs = listing.dirs;
     for (file, done) in plan.todo.iter().zip(results) {
         summary.threads += done.report.threads.len();
         summary.comments += done.report.comments;
@@ -226,7 +241,7 @@ pub fn bake(source: &mut dyn Source, opts: &BakeOptions) -> Result<Summary> {
     // Freeing tens of thousands of small allocations takes milliseconds the
     // caller need not wait for.
     drop(plan.todo);
-    let leftovers = (state, listing.files, threads, stamps, previous_raw);
+    let leftovers = (state, threads, stamps, previous_raw);
     std::thread::spawn(move || drop(leftovers));
     Ok(summary)
 }
@@ -249,29 +264,30 @@ pub fn rewrite_floor(output_dir: &Path) -> Result<usize> {
 }
 
 /// Which pages to read and which threads to load.
-struct Plan<'a> {
-    todo: Vec<&'a PageFile>,
+struct Plan {
+    todo: Vec<PageFile>,
     /// Pages the state shows current, carried over as they were.
     skipped: std::collections::BTreeMap<String, FileState>,
     /// `None`: load every thread.
     needed: Option<Vec<String>>,
 }
 
-impl<'a> Plan<'a> {
+impl Plan {
     fn new(
-        files: &'a [PageFile],
+        files: Vec<PageFile>,
         prior: Option<State>,
         stamps: &HashMap<String, Stamp>,
         base: &str,
     ) -> Result<Self> {
         let Some(mut prior) = prior else {
             return Ok(Plan {
-                todo: files.iter().collect(),
+                todo: files,
                 skipped: Default::default(),
                 needed: None,
             });
         };
         let mut todo = Vec::new();
+        // Positions in `todo` of pages the state does not know.
         let mut unknown = Vec::new();
         let mut skipped = Vec::new();
         let mut needed = BTreeSet::new();
@@ -295,7 +311,7 @@ impl<'a> Plan<'a> {
                     todo.push(file);
                 }
                 None => {
-                    unknown.push(file);
+                    unknown.push(todo.len());
                     todo.push(file);
                 }
             }
@@ -310,7 +326,8 @@ impl<'a> Plan<'a> {
         }
         let found: Vec<PageReport> = unknown
             .par_iter()
-            .map(|file| {
+            .map(|&i| {
+                let file = &todo[i];
                 let bytes = std::fs::read(&file.path)
                     .with_context(|| format!("reading {}", file.path.display()))?;
                 if has_marker(&bytes) {
@@ -322,6 +339,44 @@ impl<'a> Plan<'a> {
             .collect::<Result<_>>()?;
         for report in found {
             needed.extend(report.threads);
+        }
+        Ok(Plan {
+            todo,
+            skipped,
+            needed: Some(needed.into_iter().collect()),
+        })
+    }
+
+    /// The plan when the caller vouches that only bake has written since
+    /// the last bake ([`BakeOptions::listing_unchanged`]): the remembered
+    /// pages are taken as they are, and only those showing a thread whose
+    /// stamp moved are looked at, and loaded. Pages the state does not know
+    /// cannot exist, by that promise.
+    fn trusted(root: &Path, prior: &mut State, stamps: &HashMap<String, Stamp>) -> Result<Self> {
+        let mut todo = Vec::new();
+        let mut skipped = std::collections::BTreeMap::new();
+        let mut needed = BTreeSet::new();
+        for (relative, recorded) in std::mem::take(&mut prior.files) {
+            if prior.is_current(&recorded, stamps) {
+                skipped.insert(relative, recorded);
+                continue;
+            }
+            let path = root.join(&relative);
+            match std::fs::symlink_metadata(&path) {
+                Ok(meta) if meta.is_file() => {
+                    needed.extend(recorded.threads.iter().cloned());
+                    todo.push(PageFile {
+                        relative,
+                        path,
+                        meta,
+                        tracked: true,
+                    });
+                }
+                // Gone after all: forget it.
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+            }
         }
         Ok(Plan {
             todo,

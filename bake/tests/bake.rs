@@ -704,3 +704,41 @@ mod fragments {
         assert_eq!(changed, expected);
     }
 }
+
+#[test]
+fn a_vouched_for_listing_touches_only_the_changed_threads_pages() {
+    let site = Site::new(&[
+        ("a/index.html", page("A", "<div data-kiln-thread></div>")),
+        ("b/index.html", page("B", "<div data-kiln-thread></div>")),
+    ]);
+    let mut source = MemorySource::new(vec![
+        thread("/a/", vec![comment(1, None, "Ann", "On a")]),
+        thread("/b/", vec![comment(2, None, "Bo", "On b")]),
+    ]);
+    let mut opts = site.options();
+    opts.state_file = Some(site.root().join(".state"));
+    bake(&mut source, &opts).unwrap();
+
+    // Someone rewrites b behind bake's back; a new comment lands on a.
+    fs::write(
+        site.root().join("b/index.html"),
+        page("B rebuilt", "<div data-kiln-thread></div>"),
+    )
+    .unwrap();
+    source.add("/a/", comment(3, None, "Cy", "Newer on a"));
+
+    // Vouched for: only a's page is looked at, so b's change goes unseen.
+    opts.listing_unchanged = true;
+    let summary = bake(&mut source, &opts).unwrap();
+    assert_eq!(summary.files_changed, 1);
+    assert_eq!(summary.written, [site.root().join("a/index.html")]);
+    assert_eq!(summary.pages_scanned, 2);
+    assert!(site.read("a/index.html").contains("Newer on a"));
+    assert!(!site.read("b/index.html").contains("On b"));
+
+    // Without the promise, the walk finds b's change and bakes it.
+    opts.listing_unchanged = false;
+    let summary = bake(&mut source, &opts).unwrap();
+    assert_eq!(summary.written, [site.root().join("b/index.html")]);
+    assert!(site.read("b/index.html").contains("On b"));
+}

@@ -287,19 +287,22 @@ pub fn start(config: &Config, receiver_url: &str) -> Result<Arc<Status>> {
             run_command(&command, &status)
         })?);
     }
-    let bakes = in_place_options(config, receiver_url);
+    let mut bakes: Vec<InPlace> = in_place_options(config, receiver_url)
+        .into_iter()
+        .map(InPlace::watching)
+        .collect();
     let db = config.database.path.clone();
     // Pages built while the receiver was down get their comments before it
     // serves anything; the sequence is read first, so a change made during
     // this bake is caught by the watch.
     let first = Store::open_read_only(&db).and_then(|s| s.change_seq()).ok();
-    for options in &bakes {
-        bake_in_place(&db, options);
+    for place in &mut bakes {
+        place.bake(&db);
     }
     let poll = Duration::from_millis(publish.poll_ms);
     std::thread::Builder::new()
         .name("kiln-publish".into())
-        .spawn(move || watch(&db, poll, first, &bakes, &triggers))
+        .spawn(move || watch(&db, poll, first, &mut bakes, &triggers))
         .context("starting the publisher")?;
     Ok(status)
 }
@@ -331,6 +334,7 @@ fn in_place_options(config: &Config, receiver_url: &str) -> Vec<kiln_bake::BakeO
                 progress: false,
                 state_file: Some(PathBuf::from(state)),
                 full: false,
+                listing_unchanged: false,
             }
         })
         .collect()
@@ -342,7 +346,7 @@ fn watch(
     db: &Path,
     poll: Duration,
     mut last_seq: Option<u64>,
-    bakes: &[kiln_bake::BakeOptions],
+    bakes: &mut [InPlace],
     triggers: &[mpsc::Sender<()>],
 ) {
     let mut store = None;
@@ -355,8 +359,8 @@ fn watch(
             .and_then(|s: &Store| s.change_seq().map_err(|e| format!("{e:#}")));
         match seq {
             Ok(seq) if Some(seq) != last_seq => {
-                for options in bakes {
-                    bake_in_place(db, options);
+                for place in bakes.iter_mut() {
+                    place.bake(db);
                 }
                 if last_seq.is_some() {
                     for trigger in triggers {
@@ -376,7 +380,125 @@ fn watch(
     }
 }
 
-fn bake_in_place(db: &Path, options: &kiln_bake::BakeOptions) {
+/// One in-place directory and what is known about who wrote to it.
+///
+/// A notify watcher collects every path that changes under the directory.
+/// Before a bake, if all of them are bake's own writes (or irrelevant, like
+/// CSS), nobody else touched the site since the last bake, and bake may
+/// trust its remembered pages: an approval then reads, renders and writes
+/// only the pages of that thread, without stat'ing the other 10,000. Any
+/// other change (a deploy, an SSG rebuild), a watcher error, or too many
+/// events at once means one full check of the tree, as a plain bake does.
+struct InPlace {
+    options: kiln_bake::BakeOptions,
+    /// Paths changed since the last bake; `None` when nothing can vouch for
+    /// the directory (no watch yet, an overflow, an error).
+    seen: Arc<Mutex<Option<Vec<PathBuf>>>>,
+    /// The watch, and the directory it is on (canonical path and inode): a
+    /// deploy that replaces the directory, or swaps a symlink to it, is a
+    /// different directory, which the old watch cannot see.
+    watch: Option<(notify::RecommendedWatcher, PathBuf, u64)>,
+    ours: kiln_bake::own_writes::OwnWrites,
+}
+
+/// Past this many changed paths between two bakes, check the whole tree.
+const MAX_SEEN: usize = 10_000;
+
+impl InPlace {
+    fn watching(options: kiln_bake::BakeOptions) -> InPlace {
+        InPlace {
+            options,
+            seen: Arc::new(Mutex::new(None)),
+            watch: None,
+            ours: Default::default(),
+        }
+    }
+
+    /// The directory as it is now: canonical path and inode.
+    fn identity(&self) -> Option<(PathBuf, u64)> {
+        let path = self.options.output_dir.canonicalize().ok()?;
+        let meta = std::fs::metadata(&path).ok()?;
+        Some((path, inode(&meta)))
+    }
+
+    /// Whether the watch is on the directory as it is now; if not, starts
+    /// one there (which vouches for nothing until the next bake).
+    fn watch_is_current(&mut self) -> bool {
+        use notify::Watcher;
+        let now = self.identity();
+        if let (Some((_, path, ino)), Some((p, i))) = (&self.watch, &now) {
+            if path == p && ino == i {
+                return true;
+            }
+        }
+        self.watch = None;
+        let Some((path, ino)) = now else {
+            return false;
+        };
+        let sink = self.seen.clone();
+        let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+            let mut seen = sink.lock().unwrap_or_else(|p| p.into_inner());
+            match event {
+                Ok(event) if matches!(event.kind, notify::EventKind::Access(_)) => {}
+                Ok(event) => {
+                    if let Some(paths) = seen.as_mut() {
+                        paths.extend(event.paths);
+                        if paths.len() > MAX_SEEN {
+                            *seen = None;
+                        }
+                    }
+                }
+                Err(_) => *seen = None,
+            }
+        })
+        .and_then(|mut w| w.watch(&path, notify::RecursiveMode::Recursive).map(|()| w));
+        match watcher {
+            Ok(w) => self.watch = Some((w, path, ino)),
+            Err(err) => tracing::warn!(
+                dir = %self.options.output_dir.display(),
+                "cannot watch the in-place directory, so every bake checks all of it: {err}"
+            ),
+        }
+        false
+    }
+
+    fn bake(&mut self, db: &Path) {
+        let current = self.watch_is_current();
+        // Take what was seen and start collecting afresh; events from this
+        // bake's own writes are judged at the next one, once `ours` knows
+        // them.
+        let seen = {
+            let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+            let taken = seen.take();
+            if self.watch.is_some() {
+                *seen = Some(Vec::new());
+            }
+            taken
+        };
+        let trusted = current
+            && seen
+                .is_some_and(|paths| paths.iter().all(|path| !self.ours.is_foreign_change(path)));
+        self.options.listing_unchanged = trusted;
+        match bake_in_place(db, &self.options) {
+            Some(written) => self.ours.record(&written),
+            // A failed bake vouches for nothing.
+            None => *self.seen.lock().unwrap_or_else(|p| p.into_inner()) = None,
+        }
+    }
+}
+
+#[cfg(unix)]
+fn inode(meta: &std::fs::Metadata) -> u64 {
+    std::os::unix::fs::MetadataExt::ino(meta)
+}
+
+#[cfg(not(unix))]
+fn inode(_: &std::fs::Metadata) -> u64 {
+    0
+}
+
+/// Bakes one directory; the files written, or `None` if the bake failed.
+fn bake_in_place(db: &Path, options: &kiln_bake::BakeOptions) -> Option<Vec<PathBuf>> {
     let started = Instant::now();
     let result =
         SqliteSource::open(db).and_then(|mut source| kiln_bake::bake(&mut source, options));
@@ -389,13 +511,18 @@ fn bake_in_place(db: &Path, options: &kiln_bake::BakeOptions) {
                 dir = %options.output_dir.display(),
                 files_changed = summary.files_changed,
                 ms = started.elapsed().as_millis() as u64,
+                pages_checked = if options.listing_unchanged { "changed threads only" } else { "all" },
                 "published in place"
             );
+            Some(summary.written)
         }
-        Err(err) => tracing::error!(
-            dir = %options.output_dir.display(),
-            "in-place bake failed: {err:#}"
-        ),
+        Err(err) => {
+            tracing::error!(
+                dir = %options.output_dir.display(),
+                "in-place bake failed: {err:#}"
+            );
+            None
+        }
     }
 }
 

@@ -167,6 +167,13 @@ fn approval_rebakes_exactly_that_threads_pages_in_place_within_100_ms() {
     );
     let page = std::fs::read_to_string(public.join("posts/second-post/index.html")).unwrap();
     assert!(!page.contains("Still pending"));
+    // Nothing but kiln wrote to the site since the first bake, so the
+    // approval touched only that thread's pages, without walking the tree.
+    assert!(
+        receiver.logs().contains("changed threads only"),
+        "{}",
+        receiver.logs()
+    );
 
     // Deleting takes it off the page again, the same way.
     kiln_ok(dir, &["--db", db.to_str().unwrap(), "delete", "1"]);
@@ -515,4 +522,51 @@ fn the_ci_recipes_pass_their_schemas_and_their_receiver_config_loads() {
             && stderr.contains("GITHUB_DISPATCH_TOKEN"),
         "{stderr}"
     );
+}
+
+#[test]
+fn a_rebuild_of_the_site_is_noticed_by_the_next_in_place_bake() {
+    let tmp = tempfile::tempdir().unwrap();
+    let public = tmp.path().join("public");
+    if hugo_build("hugo", &public).is_none() {
+        return;
+    }
+    let site = "http://127.0.0.1:1313";
+    let db = tmp.path().join("kiln.sqlite3");
+    let receiver = Receiver::start(ReceiverOptions {
+        dir: tmp.path(),
+        db: &db,
+        origin: site,
+        token: None,
+        extra_env: &[
+            ("KILN_PUBLISH_IN_PLACE", public.to_str().unwrap()),
+            ("KILN_PUBLISH_POLL_MS", "20"),
+        ],
+    });
+    wait_until("the first in-place bake", 30, || {
+        receiver.logs().contains("published in place")
+    });
+    let approve = |id: &str| kiln_ok(tmp.path(), &["--db", db.to_str().unwrap(), "approve", id]);
+    let shows = |page: &str, text: &str| {
+        std::fs::read_to_string(public.join(page))
+            .unwrap()
+            .contains(text)
+    };
+    post(&receiver, site, THREAD, "Before the rebuild");
+    approve("1");
+    wait_until("the first comment on its page", 5, || {
+        shows("posts/hello-world/index.html", "Before the rebuild")
+    });
+
+    // Hugo builds the site again behind kiln's back: every page is new and
+    // empty. The next change must check the whole tree, not only the
+    // changed thread, or the first comment would stay lost.
+    hugo_build("hugo", &public).unwrap();
+    assert!(!shows("posts/hello-world/index.html", "Before the rebuild"));
+    post(&receiver, site, "/posts/second-post/", "After the rebuild");
+    approve("2");
+    wait_until("both comments on their pages", 5, || {
+        shows("posts/second-post/index.html", "After the rebuild")
+            && shows("posts/hello-world/index.html", "Before the rebuild")
+    });
 }
