@@ -343,7 +343,8 @@ impl Site {
     /// hook's bake needs and no stray KILN_* settings from the test's own
     /// environment. `node_modules/.bin` goes first on PATH, so a `node`
     /// installed there runs Astro. Astro asks no server about telemetry or
-    /// updates.
+    /// updates, and prints no colours: its colour check turns them on when
+    /// `CI` is set, and escape codes would split the lines the tests read.
     fn astro(&self, subcommand: &str, env: &[(String, String)]) -> Command {
         let bin = self.node_modules.join(".bin");
         let mut path = vec![bin.clone()];
@@ -355,7 +356,9 @@ impl Site {
             .env("PATH", std::env::join_paths(path).unwrap())
             .args([subcommand, "--config", TEST_CONFIG])
             .env("ASTRO_TELEMETRY_DISABLED", "1")
-            .env("ASTRO_DISABLE_UPDATE_CHECK", "true");
+            .env("ASTRO_DISABLE_UPDATE_CHECK", "true")
+            .env("NO_COLOR", "1")
+            .env_remove("FORCE_COLOR");
         for (k, _) in std::env::vars() {
             if k.starts_with("KILN_") {
                 cmd.env_remove(k);
