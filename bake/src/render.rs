@@ -38,6 +38,7 @@ const BUILTINS: &[(&str, &str)] = &[
         include_str!("../../templates/received.html"),
     ),
     ("reply.html", include_str!("../../templates/reply.html")),
+    ("edit.html", include_str!("../../templates/edit.html")),
     ("error.html", include_str!("../../templates/error.html")),
     ("style.css", include_str!("../../templates/style.css")),
 ];
@@ -181,6 +182,34 @@ const FIELD_LABELS: &[(&str, &str)] = &[
     ("parent", "Reply"),
     ("token", "Form"),
 ];
+
+/// What the commenter's edit page shows (see `templates/edit.html`).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct EditPage {
+    /// Where the page's forms post.
+    pub action: String,
+    /// The comment as it is stored now, rendered like a baked one.
+    pub comment_html: String,
+    pub pending: bool,
+    pub values: EditValues,
+    /// Field name → message, for a refused save.
+    pub errors: BTreeMap<String, String>,
+    pub id_prefix: String,
+    /// When the edit link stops working, for people ("14:05 UTC").
+    pub edit_until: String,
+    /// The outcome of the last save: "saved", "held", or empty.
+    pub notice: String,
+    /// The comment's page; linked only if it is an http(s) URL.
+    pub page_url: String,
+}
+
+/// The fields a commenter may change.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct EditValues {
+    pub name: String,
+    pub website: String,
+    pub text: String,
+}
 
 /// Renders threads, comments, counts and the receiver's pages.
 #[derive(Debug)]
@@ -416,19 +445,52 @@ impl Renderer {
         self.render_fragment("reply.html", &ctx)
     }
 
-    /// "Received, awaiting moderation" (`received.html`); `page_url` is only
-    /// linked if it is an http(s) URL.
-    pub fn render_received(&self, page_url: &str) -> Result<String> {
+    /// "Received, awaiting moderation" (`received.html`), or "published"
+    /// when it went straight on the page; `page_url` is only linked if it
+    /// is an http(s) URL. `edit` is the private edit link and when it stops
+    /// working ("14:05 UTC").
+    pub fn render_received(
+        &self,
+        page_url: &str,
+        published: bool,
+        edit: Option<(&str, &str)>,
+    ) -> Result<String> {
         let mut ctx = Context::new();
         ctx.insert("back_url", &http_url(page_url));
+        ctx.insert("published", &published);
+        if let Some((url, until)) = edit {
+            ctx.insert("edit_url", url);
+            ctx.insert("edit_until", until);
+        }
         self.render_fragment("received.html", &ctx)
+    }
+
+    /// The commenter's edit page (`edit.html`).
+    pub fn render_edit(&self, page: &EditPage) -> Result<String> {
+        let mut ctx = Context::from_serialize(page)?;
+        ctx.insert("back_url", &http_url(&page.page_url));
+        ctx.insert("labels", &labels());
+        ctx.insert("limits", &self.opts.limits);
+        self.render_fragment("edit.html", &ctx)
     }
 
     /// A generic error page (`error.html`).
     pub fn render_error(&self, status: u16, message: &str) -> Result<String> {
+        self.render_error_keeping(status, message, None)
+    }
+
+    /// An error page that also shows, for copying, text the reader sent
+    /// that could not be used.
+    pub fn render_error_keeping(
+        &self,
+        status: u16,
+        message: &str,
+        kept: Option<&str>,
+    ) -> Result<String> {
         let mut ctx = Context::new();
         ctx.insert("status", &status);
         ctx.insert("message", message);
+        ctx.insert("kept", &kept);
         self.render_fragment("error.html", &ctx)
     }
 
@@ -1139,9 +1201,42 @@ mod tests {
             .unwrap()
             .contains("Not here"));
         assert!(renderer
-            .render_received("https://site.example/t/")
+            .render_received("https://site.example/t/", false, None)
             .unwrap()
             .contains("https://site.example/t/"));
+        let received = renderer
+            .render_received(
+                "https://site.example/t/",
+                true,
+                Some(("https://r/edit/T", "14:05 UTC")),
+            )
+            .unwrap();
+        assert!(received.contains("is published"), "{received}");
+        assert!(received.contains("href=\"https://r/edit/T\""), "{received}");
+        assert!(received.contains("until 14:05 UTC"), "{received}");
+        let edit = renderer
+            .render_edit(&EditPage {
+                action: "https://r/edit/T".into(),
+                comment_html: "<p>now</p>".into(),
+                pending: true,
+                values: EditValues {
+                    text: "<b>typed</b>".into(),
+                    ..EditValues::default()
+                },
+                errors: [("text".to_owned(), "Too long.".to_owned())].into(),
+                id_prefix: "kiln-edit".into(),
+                edit_until: "14:05 UTC".into(),
+                notice: String::new(),
+                page_url: "javascript:alert(1)".into(),
+            })
+            .unwrap();
+        assert!(
+            edit.contains("&lt;b&gt;typed&lt;&#x2F;b&gt;")
+                || edit.contains("&lt;b&gt;typed&lt;/b&gt;"),
+            "{edit}"
+        );
+        assert!(edit.contains("Comment: Too long."), "{edit}");
+        assert!(!edit.contains("javascript:"), "{edit}");
         assert!(renderer
             .render_reply(&form, Some("<p>parent</p>"))
             .unwrap()

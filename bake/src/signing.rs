@@ -105,6 +105,14 @@ fn feed(mac: &mut HmacSha256, purpose: &str, expires: i64, payload: &[u8]) {
     mac.update(payload);
 }
 
+/// The expiry written in a token (Unix seconds; None for "never" or a
+/// token not in the expected form). Read only after `verify` accepted the
+/// token: on its own it proves nothing.
+pub fn expiry(token: &str) -> Option<i64> {
+    let expires: i64 = token.split('.').nth(1)?.parse().ok()?;
+    (expires != 0).then_some(expires)
+}
+
 fn to_hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -135,6 +143,8 @@ mod tests {
             signer.verify("moderate", &token, 1_000),
             Err(TokenError::Expired)
         );
+        assert_eq!(expiry(&token), Some(1_000));
+        assert_eq!(expiry(&signer.sign("moderate", "1", None)), None);
         assert_eq!(
             signer.verify("unsubscribe", &token, 1),
             Err(TokenError::BadSignature)

@@ -205,14 +205,16 @@ fn form_error_page_names_the_field_and_keeps_the_values() {
 #[test]
 fn receiver_pages() {
     let r = renderer(4);
-    let received = r.render_received("https://example.org/p/").unwrap();
+    let received = r
+        .render_received("https://example.org/p/", false, None)
+        .unwrap();
     assert!(received.contains("awaits moderation"), "{received}");
     assert!(
         received.contains("<a href=\"https://example.org/p/\">"),
         "{received}"
     );
     assert!(!r
-        .render_received("javascript:alert(1)")
+        .render_received("javascript:alert(1)", false, None)
         .unwrap()
         .contains("javascript"));
     let error = r.render_error(503, "The <database> is busy").unwrap();

@@ -26,6 +26,7 @@ pub struct Config {
     pub publish: crate::publish::Publish,
     pub spam: Spam,
     pub privacy: Privacy,
+    pub edits: Edits,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -486,6 +487,29 @@ impl Default for Privacy {
     }
 }
 
+/// What commenters may do with their own comment after posting it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Edits {
+    /// For how many minutes after posting the private edit link works: the
+    /// commenter may edit or delete their comment until then. 0 gives no
+    /// edit links. Default: 15.
+    pub window_minutes: u32,
+    /// Whether an edit to a published comment takes it off the page until a
+    /// moderator approves it again. An edit that a spam rule holds always
+    /// goes back to moderation. Default: true.
+    pub remoderate_approved: bool,
+}
+
+impl Default for Edits {
+    fn default() -> Self {
+        Edits {
+            window_minutes: 15,
+            remoderate_approved: true,
+        }
+    }
+}
+
 /// Absolute ceilings for configured limits, so a typo cannot make a field
 /// unbounded.
 const MAX_TEXT: usize = 100_000;
@@ -609,6 +633,9 @@ impl Config {
         }
         if !self.server.secret.is_empty() && self.server.secret.len() < 32 {
             bail!("`server.secret` is shorter than 32 characters; use a long random value, or leave it empty to let kiln keep one in the database");
+        }
+        if self.edits.window_minutes > 24 * 60 {
+            bail!("`edits.window_minutes` must be between 0 (no edit links) and 1440 (a day)");
         }
         self.mail.validate()?;
         self.publish.validate()?;
@@ -739,6 +766,7 @@ const SECTIONS: &[&str] = &[
     "publish",
     "spam",
     "privacy",
+    "edits",
 ];
 
 #[cfg(test)]

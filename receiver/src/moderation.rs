@@ -8,6 +8,8 @@
 //!   says why (an unknown id, a comment in the wrong state).
 //! - [`edit`]`(store, config, id, fields)` re-checks the fields with the same
 //!   rules as `POST /comments` and stores them.
+//! - [`edit_own`] is a commenter's edit through their edit link: the same
+//!   checks plus the spam rules, and back to the queue when configured.
 //!
 //! Every change that went through wakes the publisher (`crate::publish`),
 //! so the configured strategies run whichever way the moderator acted. The
@@ -16,8 +18,9 @@
 
 use anyhow::Result;
 
+use crate::abuse::{check_content, Verdict};
 use crate::config::Config;
-use crate::store::{CommentEdit, Refusal, Store, StoredComment};
+use crate::store::{CommentEdit, NewComment, Refusal, Status, Store, StoredComment};
 use crate::submission::{FieldError, Submission};
 
 /// A moderation action on one or more comments.
@@ -113,7 +116,8 @@ pub enum EditRefused {
 }
 
 /// Re-validates `fields` exactly as `POST /comments` would (limits, control
-/// characters, e-mail and website shape) and stores them.
+/// characters, e-mail and website shape) and stores them: a moderator's
+/// edit.
 pub fn edit(
     store: &mut Store,
     config: &Config,
@@ -123,10 +127,75 @@ pub fn edit(
     let Some(current) = store.get(id)? else {
         return Ok(Err(EditRefused::Comment(Refusal::Unknown(id))));
     };
-    // The thread, page and parent are not editable; checking them again
-    // as they are stored only runs the field checks on the new values. The
-    // page URL is taken as stored, so a change of `sites.origins` since the
-    // comment arrived does not block editing it.
+    let edit = match check_fields(config, &current, fields) {
+        Ok(checked) => CommentEdit::from(checked),
+        Err(errors) => return Ok(Err(EditRefused::Fields(errors))),
+    };
+    stored(store.edit(id, &edit, false)?)
+}
+
+/// A commenter's edit of their own comment, through their edit link: the
+/// same field checks, then the same content rules as a new submission
+/// (`crate::abuse::check_content`; spammers edit links into approved
+/// comments). A published comment goes back to the queue when
+/// `edits.remoderate_approved` says so, or when a rule holds the edit.
+/// Only pending and published comments can be edited this way.
+pub fn edit_own(
+    store: &mut Store,
+    config: &Config,
+    id: i64,
+    fields: &EditFields,
+    client: std::net::IpAddr,
+) -> Result<std::result::Result<OwnEdit, EditRefused>> {
+    let current = match store.get(id)? {
+        Some(c) if matches!(c.status, Status::Pending | Status::Approved) => c,
+        Some(c) if c.status == Status::Deleted => {
+            return Ok(Err(EditRefused::Comment(Refusal::DeletedMarker(id))))
+        }
+        Some(c) => {
+            return Ok(Err(EditRefused::Comment(Refusal::NotPending(
+                id,
+                c.status.as_str(),
+            ))))
+        }
+        None => return Ok(Err(EditRefused::Comment(Refusal::Unknown(id)))),
+    };
+    let checked = match check_fields(config, &current, fields) {
+        Ok(checked) => checked,
+        Err(errors) => return Ok(Err(EditRefused::Fields(errors))),
+    };
+    let held_by = match check_content(&config.spam, &checked, client) {
+        Verdict::Reject(error) => return Ok(Err(EditRefused::Fields(vec![error]))),
+        Verdict::Moderate(rule) => Some(rule),
+        Verdict::Pass => None,
+    };
+    let hold = held_by.is_some() || config.edits.remoderate_approved;
+    let comment = match stored(store.edit(id, &CommentEdit::from(checked), hold)?)? {
+        Ok(comment) => comment,
+        Err(refused) => return Ok(Err(refused)),
+    };
+    Ok(Ok(OwnEdit { comment, held_by }))
+}
+
+/// A commenter's edit that was stored.
+#[derive(Debug)]
+pub struct OwnEdit {
+    /// The comment as it is now (pending again if the edit was held).
+    pub comment: StoredComment,
+    /// The spam rule that sent the edit back to moderation, if one did.
+    pub held_by: Option<&'static str>,
+}
+
+/// Checks new field values for `current`. The thread, page and parent are
+/// not editable; checking them again as they are stored only runs the
+/// field checks on the new values. The page URL is taken as stored, so a
+/// change of `sites.origins` since the comment arrived does not block
+/// editing it.
+fn check_fields(
+    config: &Config,
+    current: &StoredComment,
+    fields: &EditFields,
+) -> std::result::Result<NewComment, Vec<FieldError>> {
     let mut config = config.clone();
     if let Ok(page) = url::Url::parse(&current.page_url) {
         config.sites.origins = vec![page.origin().ascii_serialization()];
@@ -141,19 +210,26 @@ pub fn edit(
         text: fields.text.clone(),
         title: current.page_title.clone(),
     };
-    let checked = match submission.check(&config, None) {
-        Ok(checked) => checked.comment,
-        Err(errors) => return Ok(Err(EditRefused::Fields(errors))),
-    };
-    let edit = CommentEdit {
-        author: checked.author,
-        email: checked.email,
-        website: checked.website,
-        text: checked.text,
-    };
-    let edited = store.edit(id, &edit)?.map_err(EditRefused::Comment);
+    submission.check(&config, None).map(|c| c.comment)
+}
+
+impl From<NewComment> for CommentEdit {
+    fn from(c: NewComment) -> Self {
+        CommentEdit {
+            author: c.author,
+            email: c.email,
+            website: c.website,
+            text: c.text,
+        }
+    }
+}
+
+/// A store edit's outcome; a stored one wakes the publisher.
+fn stored(
+    edited: std::result::Result<StoredComment, Refusal>,
+) -> Result<std::result::Result<StoredComment, EditRefused>> {
     if edited.is_ok() {
         crate::publish::changed();
     }
-    Ok(edited)
+    Ok(edited.map_err(EditRefused::Comment))
 }

@@ -66,14 +66,50 @@ impl Pages {
     /// A generic error page; falls back to plain text if a user's template
     /// is broken, so an error never hides behind another.
     pub fn error(&self, status: u16, message: &str) -> String {
+        self.error_keeping(status, message, None)
+    }
+
+    /// An error page that also shows `kept`, text the reader sent that
+    /// could not be used, for copying.
+    pub fn error_keeping(&self, status: u16, message: &str, kept: Option<&str>) -> String {
         self.renderer
-            .render_error(status, message)
+            .render_error_keeping(status, message, kept)
             .unwrap_or_else(|_| {
+                let escape = kiln_bake::render::escape_html;
+                let kept = kept
+                    .map(|k| format!("<textarea readonly>{}</textarea>", escape(k)))
+                    .unwrap_or_default();
                 format!(
-                    "<!doctype html><title>Error {status}</title><p>{}</p>",
-                    kiln_bake::render::escape_html(message)
+                    "<!doctype html><title>Error {status}</title><p>{}</p>{kept}",
+                    escape(message)
                 )
             })
+    }
+
+    /// The refusal of an edit link (expired, or altered), with what the
+    /// reader typed, if anything, kept for copying.
+    pub fn refused_edit(&self, status: u16, message: &str, typed: Option<&str>) -> String {
+        self.error_keeping(status, message, typed)
+    }
+
+    /// Where a no-JS post lands: thank you, the edit link and the page.
+    pub fn received(
+        &self,
+        page_url: &str,
+        published: bool,
+        edit: Option<(&str, &str)>,
+    ) -> Result<String> {
+        self.renderer.render_received(page_url, published, edit)
+    }
+
+    /// A commenter's edit page.
+    pub fn edit(&self, page: &kiln_bake::render::EditPage) -> Result<String> {
+        self.renderer.render_edit(page)
+    }
+
+    /// The receiver's public URL, without a trailing slash.
+    pub fn public_url(&self) -> &str {
+        &self.renderer.options().receiver_url
     }
 
     /// One comment as bake would render it.

@@ -160,8 +160,17 @@ fn a_newcomer_posts_approves_and_sees_the_comment_without_javascript() {
     assert!(browser.source().unwrap().contains(text), "in the queue");
     browser.submit("button[value=\"approve:1\"]").unwrap();
 
-    browser.goto(&demo.site).unwrap();
-    let threads = texts_of(&browser.source().unwrap(), "[data-kiln-thread]").join("\n");
+    // The in-place bake runs beside the approval, in milliseconds on an
+    // idle machine; a reader reloading on a busy one may need a moment.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let threads = loop {
+        browser.goto(&demo.site).unwrap();
+        let threads = texts_of(&browser.source().unwrap(), "[data-kiln-thread]").join("\n");
+        if threads.contains(text) || std::time::Instant::now() > deadline {
+            break threads;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
     assert!(
         threads.contains(text),
         "the comment is on the page: {threads}"

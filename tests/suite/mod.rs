@@ -7,6 +7,7 @@ mod browser_form;
 mod cli;
 mod crash;
 mod demo;
+mod edit;
 mod hostile;
 mod init;
 mod mail;

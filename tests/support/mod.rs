@@ -241,6 +241,49 @@ pub fn post_form(receiver: &Receiver, fields: &[(&str, &str)]) -> (u16, Option<S
     (status, location, resp.text().unwrap())
 }
 
+/// Follows where a no-JS post landed: a `303` to the receiver's "thank you"
+/// page (`/posted/TOKEN`), which must offer the private edit link. Returns
+/// the page's "Back to the page" link and the edit link.
+pub fn landing(receiver: &Receiver, location: Option<&str>) -> (String, String) {
+    let location = location.expect("a 303 names where it goes");
+    assert!(
+        location.starts_with(&format!("{}/posted/", receiver.url)),
+        "the post lands on the receiver's thank-you page: {location}"
+    );
+    let resp = http().get(location).send().expect("GET the thank-you page");
+    assert_eq!(resp.status().as_u16(), 200, "{location}");
+    assert_eq!(
+        resp.headers()
+            .get("referrer-policy")
+            .map(|v| v.to_str().unwrap()),
+        Some("no-referrer"),
+        "a page with a private link sends no Referer"
+    );
+    let html = resp.text().unwrap();
+    let href_before = |text: &str| {
+        let at = html
+            .find(text)
+            .unwrap_or_else(|| panic!("no {text:?} on the thank-you page:\n{html}"));
+        let start = html[..at].rfind("href=\"").expect("a link") + "href=\"".len();
+        let end = start + html[start..].find('"').unwrap();
+        kiln_bake::inject::decode_attribute(&html[start..end])
+    };
+    let back = href_before(">Back to the page<");
+    let edit = href_before(">edit or delete your comment<");
+    (back, edit)
+}
+
+/// From the receiver's "thank you" page, where a no-JS post lands, back to
+/// the page by its link.
+pub fn back_to_the_page(browser: &browser::Browser, receiver: &Receiver) {
+    let at = browser.current_url().unwrap();
+    assert!(
+        at.starts_with(&format!("{}/posted/", receiver.url)),
+        "the post landed on the thank-you page: {at}"
+    );
+    browser.submit("a.kiln-back").unwrap();
+}
+
 /// Counts rows in the real database file.
 pub fn count_rows(db: &Path, table: &str) -> i64 {
     let conn = rusqlite::Connection::open(db).expect("open db");
@@ -497,6 +540,11 @@ pub struct ServedSite {
 impl ServedSite {
     /// `None` when Hugo is missing and not required.
     pub fn start() -> Option<ServedSite> {
+        Self::start_with(&[])
+    }
+
+    /// As `start`, with `KILN_*` settings for the receiver.
+    pub fn start_with(extra_env: &[(&str, &str)]) -> Option<ServedSite> {
         let tmp = tempfile::tempdir().unwrap();
         let public = tmp.path().join("public");
         hugo_build("hugo", &public)?;
@@ -507,7 +555,7 @@ impl ServedSite {
             db: &db,
             origin: &site.url,
             token: None,
-            extra_env: &[],
+            extra_env,
         });
         Some(ServedSite {
             tmp,

@@ -11,6 +11,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde_json::{json, Value};
 
+use super::edit::EditLink;
 use super::{ApiError, AppState};
 use crate::abuse::{check_content, check_form_token, Limit, Verdict, HONEYPOT_FIELD};
 use crate::store::{Refusal, Status};
@@ -21,9 +22,29 @@ use crate::submission::{
 
 /// How the client wants its answer.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Client {
+pub(super) enum Client {
     Form,
     Json,
+}
+
+/// The client's kind from its Content-Type: a browser form or JSON.
+pub(super) fn client_of(headers: &HeaderMap) -> Result<Client, ApiError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if content_type.starts_with("application/x-www-form-urlencoded") {
+        Ok(Client::Form)
+    } else if content_type.starts_with("application/json") {
+        Ok(Client::Json)
+    } else {
+        Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Send the comment as application/x-www-form-urlencoded (a form) or application/json.",
+        ))
+    }
 }
 
 pub async fn submit(
@@ -32,22 +53,7 @@ pub async fn submit(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    let client = if content_type.starts_with("application/x-www-form-urlencoded") {
-        Client::Form
-    } else if content_type.starts_with("application/json") {
-        Client::Json
-    } else {
-        return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "Send the comment as application/x-www-form-urlencoded (a form) or application/json.",
-        ));
-    };
+    let client = client_of(&headers)?;
 
     let limit = state.config.server.max_body_bytes;
     let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
@@ -242,21 +248,45 @@ pub async fn submit(
         mail.wake.notify_one();
     }
 
-    match client {
-        Client::Form => {
-            // The baked thread holds a notice for each outcome, shown by :target.
-            let mut back = checked.page;
-            back.set_fragment(Some(match stored.status {
-                Status::Approved => "kiln-published",
-                _ => "kiln-received",
+    let link = EditLink::issue(&state, stored.id, stored.created_at);
+    let published = stored.status == Status::Approved;
+    answer(&state, client, checked.page, &stored, published, link)
+}
+
+/// A stored submission's answer (or a dropped one's, which must look the
+/// same). With edit links on, a browser goes to the receiver's "thank you"
+/// page, which holds the private link; otherwise straight back to the page,
+/// where the baked thread holds a notice for each outcome, shown by
+/// :target. A JSON client gets the comment, its HTML and the link.
+fn answer(
+    state: &AppState,
+    client: Client,
+    mut page: url::Url,
+    comment: &crate::store::StoredComment,
+    published: bool,
+    link: Option<EditLink>,
+) -> Result<Response, ApiError> {
+    match (client, link) {
+        (Client::Form, Some(link)) => Ok(Redirect::to(&format!(
+            "{}/posted/{}",
+            state.pages.public_url(),
+            link.token
+        ))
+        .into_response()),
+        (Client::Form, None) => {
+            page.set_fragment(Some(if published {
+                "kiln-published"
+            } else {
+                "kiln-received"
             }));
-            Ok(Redirect::to(back.as_str()).into_response())
+            Ok(Redirect::to(page.as_str()).into_response())
         }
-        Client::Json => {
-            let html = state.pages.comment(&stored)?;
+        (Client::Json, link) => {
+            let html = state.pages.comment(comment)?;
+            let edit = link.map(|l| l.to_json(state));
             Ok((
                 StatusCode::CREATED,
-                axum::Json(json!({ "comment": stored, "html": html })),
+                axum::Json(json!({ "comment": comment, "html": html, "edit": edit })),
             )
                 .into_response())
         }
@@ -265,7 +295,7 @@ pub async fn submit(
 
 /// A string field beside the comment's own (the form token), in either
 /// encoding.
-fn sent_value(client: Client, bytes: &[u8], field: &str) -> Option<String> {
+pub(super) fn sent_value(client: Client, bytes: &[u8], field: &str) -> Option<String> {
     match client {
         Client::Form => form_value(bytes, field),
         Client::Json => serde_json::from_slice::<Value>(bytes)
@@ -296,41 +326,37 @@ fn received_but_dropped(
     client: Client,
     checked: crate::submission::Checked,
 ) -> Result<Response, ApiError> {
-    let (status, fragment) = if state.config.moderation.enabled {
-        (Status::Pending, "kiln-received")
+    let status = if state.config.moderation.enabled {
+        Status::Pending
     } else {
-        (Status::Approved, "kiln-published")
+        Status::Approved
     };
-    match client {
-        Client::Form => {
-            let mut back = checked.page;
-            back.set_fragment(Some(fragment));
-            Ok(Redirect::to(back.as_str()).into_response())
-        }
-        Client::Json => {
-            let c = checked.comment;
-            let fake = crate::store::StoredComment {
-                id: 0,
-                thread: c.thread,
-                parent: c.parent,
-                status,
-                author: c.author,
-                email: None,
-                website: c.website,
-                text: c.text,
-                page_url: c.page_url,
-                page_title: c.page_title,
-                remote_addr: None,
-                created_at: now(),
-            };
-            let html = state.pages.comment(&fake)?;
-            Ok((
-                StatusCode::CREATED,
-                axum::Json(json!({ "comment": fake, "html": html })),
-            )
-                .into_response())
-        }
-    }
+    let c = checked.comment;
+    let fake = crate::store::StoredComment {
+        id: 0,
+        thread: c.thread,
+        parent: c.parent,
+        status,
+        author: c.author,
+        email: None,
+        website: c.website,
+        text: c.text,
+        page_url: c.page_url,
+        page_title: c.page_title,
+        remote_addr: None,
+        created_at: now(),
+    };
+    // A real-looking edit link for a comment that does not exist: it leads
+    // to "this comment no longer exists".
+    let link = EditLink::issue(state, 0, fake.created_at);
+    answer(
+        state,
+        client,
+        checked.page,
+        &fake,
+        status == Status::Approved,
+        link,
+    )
 }
 
 /// Query of the no-JS reply page; the values come from a baked link.
@@ -432,7 +458,7 @@ fn parent_error(refusal: &Refusal) -> FieldError {
 }
 
 /// Reads a JSON submission: an object of strings (the parent may be a number).
-fn parse_json(bytes: &[u8]) -> Result<Submission, FieldError> {
+pub(super) fn parse_json(bytes: &[u8]) -> Result<Submission, FieldError> {
     let text = std::str::from_utf8(bytes).map_err(|_| {
         FieldError::new(
             "body",
@@ -505,7 +531,7 @@ pub fn anonymize(ip: IpAddr) -> String {
     }
 }
 
-fn now() -> i64 {
+pub(super) fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 

@@ -4,6 +4,7 @@
 
 mod admin;
 mod comments;
+mod edit;
 mod error;
 mod export;
 mod live;
@@ -83,10 +84,12 @@ pub fn router(state: AppState) -> Router {
         .route("/kiln.js", get(live::script))
         .route("/api/preview", post(live::preview))
         .route("/api/comments", get(live::since))
+        .route("/edit/{token}", get(edit::page).post(edit::act))
         .layer(live::cors(&state.config));
     Router::new()
         .merge(public)
         .route("/reply", get(comments::reply_page))
+        .route("/posted/{token}", get(edit::posted))
         .route("/api/export", get(export::export))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics::metrics))
@@ -118,11 +121,30 @@ pub fn router(state: AppState) -> Router {
                 // The path only: query strings and headers may carry data we
                 // must not log.
                 |req: &axum::http::Request<_>| {
-                    tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+                    tracing::info_span!("request", method = %req.method(), path = %loggable_path(req.uri().path()))
                 },
             ),
         )
         .with_state(state)
+}
+
+/// Routes whose last segment is a token that grants something (an edit,
+/// a moderation action, a subscription change).
+const TOKEN_ROUTES: &[&str] = &[
+    "/edit/",
+    "/posted/",
+    "/mail/moderate/",
+    "/mail/confirm/",
+    "/mail/unsubscribe/",
+];
+
+/// A request path as it may be logged: a token in it is replaced by `…`,
+/// because anyone who reads the log could otherwise use it.
+fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    match TOKEN_ROUTES.iter().find(|p| path.starts_with(**p)) {
+        Some(prefix) => format!("{prefix}…").into(),
+        None => path.into(),
+    }
 }
 
 async fn healthz(state: axum::extract::State<AppState>) -> Result<&'static str, ApiError> {
@@ -191,4 +213,17 @@ pub async fn launch(
     .with_graceful_shutdown(shutdown)
     .await
     .context("server failed")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loggable_path;
+
+    #[test]
+    fn tokens_in_paths_are_not_logged() {
+        assert_eq!(loggable_path("/edit/6162.99.ff"), "/edit/…");
+        assert_eq!(loggable_path("/mail/moderate/31.2.ab"), "/mail/moderate/…");
+        assert_eq!(loggable_path("/comments"), "/comments");
+        assert_eq!(loggable_path("/admin/comments/7"), "/admin/comments/7");
+    }
 }

@@ -49,13 +49,7 @@ impl Store {
             if status != Status::Approved {
                 return Ok(Err(Refusal::NotPublished(id, status.as_str())));
             }
-            let replies: i64 = tx.query_row(
-                "SELECT count(*) FROM comments
-                 WHERE parent_id = ?1 AND status IN ('approved', 'deleted')",
-                [id],
-                |r| r.get(0),
-            )?;
-            if replies > 0 {
+            if has_published_replies(tx, id)? {
                 return Ok(Err(Refusal::HasPublishedReplies(id)));
             }
             tx.execute(
@@ -70,14 +64,30 @@ impl Store {
     /// Replaces a comment's author, e-mail, website and text (and its stored
     /// HTML). A published comment's thread is marked changed so bake
     /// re-renders it. Deleted markers cannot be edited.
+    ///
+    /// With `hold`, a published comment also goes back to the queue, in the
+    /// same transaction (a commenter's edit that must be approved again);
+    /// one with published replies is refused then, like `unpublish`.
     pub fn edit(
         &mut self,
         id: i64,
         edit: &CommentEdit,
+        hold: bool,
     ) -> Result<std::result::Result<StoredComment, Refusal>> {
         let outcome = self.change_each(&[id], |tx, id, status, thread_id| {
             if status == Status::Deleted {
                 return Ok(Err(Refusal::DeletedMarker(id)));
+            }
+            let hold = hold && status == Status::Approved;
+            if hold {
+                if has_published_replies(tx, id)? {
+                    return Ok(Err(Refusal::HasPublishedReplies(id)));
+                }
+                tx.execute(
+                    "UPDATE comments SET status = 'pending', approved_at = NULL WHERE id = ?1",
+                    [id],
+                )?;
+                touch_thread(tx, thread_id, -1)?;
             }
             tx.execute(
                 "UPDATE comments SET author = ?2, email = ?3, website = ?4, text = ?5,
@@ -93,7 +103,7 @@ impl Store {
                     markdown::VERSION,
                 ],
             )?;
-            if status.is_published() {
+            if status.is_published() && !hold {
                 touch_thread(tx, thread_id, 0)?;
             }
             Ok(Ok(()))
@@ -161,6 +171,18 @@ impl Store {
     }
 }
 
+/// Whether a comment has replies on the page (published, or deleted markers
+/// that keep their own replies' place).
+fn has_published_replies(tx: &rusqlite::Transaction, id: i64) -> rusqlite::Result<bool> {
+    let replies: i64 = tx.query_row(
+        "SELECT count(*) FROM comments
+         WHERE parent_id = ?1 AND status IN ('approved', 'deleted')",
+        [id],
+        |r| r.get(0),
+    )?;
+    Ok(replies > 0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,8 +194,8 @@ mod tests {
         (dir, store)
     }
 
-    fn add(store: &mut Store, thread: &str, author: &str, text: &str, at: i64) -> i64 {
-        let new = NewComment {
+    fn new_comment(thread: &str, author: &str, text: &str) -> NewComment {
+        NewComment {
             thread: thread.into(),
             page_url: format!("https://example.org{thread}"),
             page_title: String::new(),
@@ -183,7 +205,11 @@ mod tests {
             website: None,
             text: text.into(),
             remote_addr: None,
-        };
+        }
+    }
+
+    fn add(store: &mut Store, thread: &str, author: &str, text: &str, at: i64) -> i64 {
+        let new = new_comment(thread, author, text);
         store.insert(&new, Status::Pending, at).unwrap().unwrap().id
     }
 
@@ -269,7 +295,7 @@ mod tests {
             website: Some("https://ann.example".into()),
             text: "**new**".into(),
         };
-        let edited = store.edit(a, &edit).unwrap().unwrap();
+        let edited = store.edit(a, &edit, false).unwrap().unwrap();
         assert_eq!(
             (edited.author.as_str(), edited.email, edited.text.as_str()),
             ("Ann B.", None, "**new**")
@@ -278,7 +304,59 @@ mod tests {
         let export = store.export().unwrap();
         let html = export.threads[0].comments[0].html.clone().unwrap();
         assert!(html.contains("<strong>new</strong>"), "{html}");
-        assert_eq!(store.edit(99, &edit).unwrap(), Err(Refusal::Unknown(99)));
+        assert_eq!(
+            store.edit(99, &edit, false).unwrap(),
+            Err(Refusal::Unknown(99))
+        );
+    }
+
+    #[test]
+    fn a_held_edit_takes_a_published_comment_back_to_the_queue_at_once() {
+        let (_dir, mut store) = store();
+        let a = add(&mut store, "/a/", "Ann", "first", 1);
+        let edit = |text: &str| CommentEdit {
+            author: "Ann".into(),
+            email: None,
+            website: None,
+            text: text.into(),
+        };
+        // A pending comment stays pending.
+        let edited = store.edit(a, &edit("second"), true).unwrap().unwrap();
+        assert_eq!(edited.status, Status::Pending);
+
+        store.approve(&[a], 2).unwrap().unwrap();
+        let before = stamp(&store, "/a/").unwrap();
+        let edited = store.edit(a, &edit("third"), true).unwrap().unwrap();
+        assert_eq!(
+            (edited.status, edited.text.as_str()),
+            (Status::Pending, "third")
+        );
+        let after = stamp(&store, "/a/").unwrap();
+        assert!(after.0 > before.0, "thread marked changed");
+        assert_eq!((before.1, after.1), (1, 0), "no longer counted");
+        assert!(store
+            .export()
+            .unwrap()
+            .threads
+            .iter()
+            .all(|t| t.comments.is_empty()));
+
+        // With a published reply, nothing changes: neither text nor state.
+        store.approve(&[a], 3).unwrap().unwrap();
+        let reply = NewComment {
+            parent: Some(a),
+            ..new_comment("/a/", "Bob", "reply")
+        };
+        store.insert(&reply, Status::Approved, 4).unwrap().unwrap();
+        assert_eq!(
+            store.edit(a, &edit("fourth"), true).unwrap(),
+            Err(Refusal::HasPublishedReplies(a))
+        );
+        let kept = store.get(a).unwrap().unwrap();
+        assert_eq!(
+            (kept.status, kept.text.as_str()),
+            (Status::Approved, "third")
+        );
     }
 
     #[test]
