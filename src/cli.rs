@@ -68,6 +68,8 @@ pub enum Command {
     Delete(IdsArgs),
     /// Mark pending comments as spam: kept on record, never published
     Spam(IdsArgs),
+    /// Return comments marked as spam to the queue (a mistake, or a false positive)
+    NotSpam(IdsArgs),
     /// Show everything about one comment: status, thread, page, author, e-mail, IP, text, HTML
     Show(ShowArgs),
     /// Manage the admin page (/admin): set its password

@@ -94,6 +94,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Reject(args) => moderate::reject(&config, &args.ids),
         Command::Delete(args) => moderate::delete(&config, &args.ids),
         Command::Spam(args) => moderate::spam(&config, &args.ids),
+        Command::NotSpam(args) => moderate::not_spam(&config, &args.ids),
         Command::Show(args) => moderate::show(&config, args.id),
         Command::Admin(cli::AdminCommand::SetPassword) => moderate::set_password(&config),
         Command::Mail(cli::MailCommand::Test(args)) => mail::test(&config, args.to.as_deref()),

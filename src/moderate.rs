@@ -95,6 +95,10 @@ pub fn spam(config: &Config, ids: &[i64]) -> Result<()> {
     act(config, Action::Spam, ids)
 }
 
+pub fn not_spam(config: &Config, ids: &[i64]) -> Result<()> {
+    act(config, Action::NotSpam, ids)
+}
+
 fn act(config: &Config, action: Action, ids: &[i64]) -> Result<()> {
     let mut store = open(config)?;
     let now = time::OffsetDateTime::now_utc().unix_timestamp();

@@ -32,6 +32,8 @@ pub enum Action {
     Reject,
     /// Pending → spam (kept on record, never shown).
     Spam,
+    /// Spam → pending: a false positive, back in the queue.
+    NotSpam,
     /// Approved → pending (off the page, back in the queue).
     Unpublish,
     /// Any state → gone, or a "deleted" marker if it has replies.
@@ -39,10 +41,11 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 5] = [
+    pub const ALL: [Action; 6] = [
         Action::Approve,
         Action::Reject,
         Action::Spam,
+        Action::NotSpam,
         Action::Unpublish,
         Action::Delete,
     ];
@@ -53,6 +56,7 @@ impl Action {
             Action::Approve => "approve",
             Action::Reject => "reject",
             Action::Spam => "spam",
+            Action::NotSpam => "not-spam",
             Action::Unpublish => "unpublish",
             Action::Delete => "delete",
         }
@@ -69,6 +73,7 @@ impl Action {
             Action::Approve => "approved",
             Action::Reject => "rejected",
             Action::Spam => "marked as spam",
+            Action::NotSpam => "returned to the queue",
             Action::Unpublish => "unpublished",
             Action::Delete => "deleted",
         }
@@ -87,6 +92,7 @@ pub fn apply(
         Action::Approve => store.approve(ids, now),
         Action::Reject => store.reject(ids),
         Action::Spam => store.spam(ids),
+        Action::NotSpam => store.not_spam(ids),
         Action::Unpublish => store.unpublish(ids),
         Action::Delete => store.delete(ids),
     };

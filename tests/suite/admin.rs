@@ -203,7 +203,23 @@ fn a_moderator_clears_the_queue_in_a_real_browser_safely() {
     }
     assert_eq!(browser.text("#ka-count-pending b").unwrap(), "3");
     assert_eq!(browser.text("#ka-count-approved b").unwrap(), "1");
+
+    // Spam by mistake, and back: the spam view offers "Not spam".
+    browser
+        .submit("#ka-comment-7 button[value='spam:7']")
+        .unwrap();
+    assert_eq!(status_of(&db, 7).as_deref(), Some("spam"));
+    browser.goto(&format!("{admin}?status=spam")).unwrap();
+    browser
+        .submit("#ka-comment-7 button[value='not-spam:7']")
+        .unwrap();
+    assert_eq!(
+        browser.text("#ka-done").unwrap(),
+        "1 comment returned to the queue."
+    );
+    assert_eq!(status_of(&db, 7).as_deref(), Some("pending"));
     browser.set_window_size(1280, 1024).unwrap();
+    browser.goto(&admin).unwrap();
 
     // Search by author, and the per-thread view.
     browser
@@ -414,6 +430,11 @@ fn set_password_spam_and_show_on_the_command_line() {
     let out = run(&["spam", "2"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not pending"));
+    let out = run(&["not-spam", "2"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not marked as spam"));
+    assert!(run(&["not-spam", "1"]).status.success());
+    assert_eq!(status_of(&receiver.db, 1).as_deref(), Some("pending"));
     let out = run(&["show", "99"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("99"));

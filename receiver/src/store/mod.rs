@@ -135,6 +135,8 @@ pub enum Refusal {
     NotPending(i64, &'static str),
     #[error("comment {0} is not published (it is {1})")]
     NotPublished(i64, &'static str),
+    #[error("comment {0} is not marked as spam (it is {1})")]
+    NotSpam(i64, &'static str),
     #[error("comment {0} has published replies; delete it instead, which keeps a \"deleted\" marker for them")]
     HasPublishedReplies(i64),
     #[error("comment {0} was deleted and cannot be edited")]

@@ -41,6 +41,18 @@ impl Store {
         })
     }
 
+    /// Returns comments marked as spam to the queue (a false positive).
+    /// All or nothing.
+    pub fn not_spam(&mut self, ids: &[i64]) -> Result<std::result::Result<(), Refusal>> {
+        self.change_each(ids, |tx, id, status, _| {
+            if status != Status::Spam {
+                return Ok(Err(Refusal::NotSpam(id, status.as_str())));
+            }
+            tx.execute("UPDATE comments SET status = 'pending' WHERE id = ?1", [id])?;
+            Ok(Ok(()))
+        })
+    }
+
     /// Takes approved comments off the page and back into the queue. A
     /// comment with published replies is refused: its replies would lose
     /// their parent. All or nothing.
@@ -244,6 +256,25 @@ mod tests {
                 (Status::Deleted, 0)
             ]
         );
+    }
+
+    #[test]
+    fn not_spam_returns_only_spam_to_the_queue() {
+        let (_dir, mut store) = store();
+        let a = add(&mut store, "/a/", "Ann", "looked like spam", 1);
+        let b = add(&mut store, "/a/", "Bob", "pending", 2);
+        store.spam(&[a]).unwrap().unwrap();
+        assert_eq!(
+            store.not_spam(&[a, b]).unwrap(),
+            Err(Refusal::NotSpam(b, "pending"))
+        );
+        assert_eq!(
+            store.get(a).unwrap().unwrap().status,
+            Status::Spam,
+            "all or nothing"
+        );
+        store.not_spam(&[a]).unwrap().unwrap();
+        assert_eq!(store.get(a).unwrap().unwrap().status, Status::Pending);
     }
 
     #[test]
