@@ -481,6 +481,13 @@ fn mail_reaches_moderators_and_subscribers_through_a_real_smtp_server() {
         !logs.contains("mod@example.org"),
         "addresses stay out of logs"
     );
+    // The admin page says mail is failing, and why.
+    let admin = admin_page(&receiver, &admin_login(&receiver, tmp.path()));
+    assert!(
+        admin.contains("could not be sent yet and will be retried"),
+        "{admin}"
+    );
+    assert!(admin.contains("Last error: <code>"), "{admin}");
     // The outbox is in the database: it outlives a crash of the receiver.
     receiver.kill_9();
     let smtp = Smtp::start(&python, port, &inbox);

@@ -341,48 +341,10 @@ fn a_failing_hook_is_retried_and_the_comment_stays_approved() {
         "debounce_ms = 200\nretry_ms = 200\nhook_attempts = 5",
     );
     post(&receiver, SITE, THREAD, "Approved whatever the hook says");
-    let password = "publish-test-password";
-    let mut child = kiln_cmd(tmp.path())
-        .args([
-            "--db",
-            receiver.db.to_str().unwrap(),
-            "admin",
-            "set-password",
-        ])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
-    assert!(child.wait().unwrap().success());
-
     // Approve in the admin page, over HTTP as its form does: the publisher
     // is woken in-process.
-    let login = http()
-        .post(format!("{}/admin/login", receiver.url))
-        .form(&[("password", password)])
-        .send()
-        .unwrap();
-    let cookie = login
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .find_map(|c| {
-            c.strip_prefix("kiln_admin=")
-                .map(|v| v.split(';').next().unwrap().to_owned())
-        })
-        .expect("a session cookie");
-    let admin = |cookie: &str| {
-        http()
-            .get(format!("{}/admin", receiver.url))
-            .header("cookie", format!("kiln_admin={cookie}"))
-            .send()
-            .unwrap()
-            .text()
-            .unwrap()
-    };
+    let cookie = admin_login(&receiver, tmp.path());
+    let admin = |cookie: &str| admin_page(&receiver, cookie);
     let page = admin(&cookie);
     let csrf = attribute_after(&page, "name=\"csrf\" value=\"");
     let status = http()

@@ -284,6 +284,54 @@ pub fn back_to_the_page(browser: &browser::Browser, receiver: &Receiver) {
     browser.submit("a.kiln-back").unwrap();
 }
 
+/// Sets an admin password with `kiln admin set-password` (on stdin, as a
+/// person would) and logs in over HTTP as the login form does; returns the
+/// session cookie's value.
+pub fn admin_login(receiver: &Receiver, dir: &Path) -> String {
+    use std::io::Write;
+    let password = "an admin password for tests";
+    let mut child = kiln_cmd(dir)
+        .args([
+            "--db",
+            receiver.db.to_str().unwrap(),
+            "admin",
+            "set-password",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+    assert!(child.wait().unwrap().success(), "kiln admin set-password");
+    let login = http()
+        .post(format!("{}/admin/login", receiver.url))
+        .form(&[("password", password)])
+        .send()
+        .unwrap();
+    login
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find_map(|c| {
+            c.strip_prefix("kiln_admin=")
+                .map(|v| v.split(';').next().unwrap().to_owned())
+        })
+        .expect("a session cookie")
+}
+
+/// The admin page's HTML, for the session `cookie`.
+pub fn admin_page(receiver: &Receiver, cookie: &str) -> String {
+    http()
+        .get(format!("{}/admin", receiver.url))
+        .header("cookie", format!("kiln_admin={cookie}"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap()
+}
+
 /// Counts rows in the real database file.
 pub fn count_rows(db: &Path, table: &str) -> i64 {
     let conn = rusqlite::Connection::open(db).expect("open db");

@@ -47,6 +47,16 @@ pub struct OutboxItem {
     pub attempts: u32,
 }
 
+/// Messages that failed at least once (see `Store::mail_trouble`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct MailTrouble {
+    /// Waiting for another attempt.
+    pub retrying: u64,
+    /// Given up after the last attempt.
+    pub given_up: u64,
+    pub last_error: Option<String>,
+}
+
 /// Queues what a new comment causes, inside its insert transaction.
 pub(super) fn after_insert(
     tx: &Transaction,
@@ -180,6 +190,33 @@ impl Store {
         Ok(())
     }
 
+    /// Mail that failed at least once, for the admin page: how many
+    /// messages wait for a retry, how many were given up, and the latest
+    /// error (which holds no secret; see `mail_failed`).
+    pub fn mail_trouble(&self) -> Result<MailTrouble> {
+        let (retrying, given_up): (i64, i64) = self.conn.query_row(
+            "SELECT coalesce(sum(failed_at IS NULL), 0), coalesce(sum(failed_at IS NOT NULL), 0)
+             FROM outbox WHERE attempts > 0",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        let last_error = self
+            .conn
+            .query_row(
+                "SELECT last_error FROM outbox WHERE attempts > 0
+                 ORDER BY coalesce(failed_at, next_attempt_at) DESC, id DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten();
+        Ok(MailTrouble {
+            retrying: retrying as u64,
+            given_up: given_up as u64,
+            last_error,
+        })
+    }
+
     /// Whether `email` may be mailed: it has not unsubscribed and, when
     /// `confirmed` is asked for, it confirmed its opt-in.
     pub fn may_mail(&self, email: &str, confirmed: bool) -> Result<bool> {
@@ -266,6 +303,42 @@ mod tests {
         let mut due = store.due_mail(i64::MAX, 100).unwrap();
         due.sort_by_key(|i| i.id);
         due.into_iter().map(|i| (i.kind, i.recipient)).collect()
+    }
+
+    #[test]
+    fn trouble_counts_retries_and_give_ups_with_the_latest_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("kiln.sqlite3")).unwrap();
+        store.set_mail_events(true);
+        for at in [1, 2, 3] {
+            store
+                .insert_opted(&new(None, "x@example.org"), false, Status::Pending, at)
+                .unwrap()
+                .unwrap();
+        }
+        assert_eq!(store.mail_trouble().unwrap(), MailTrouble::default());
+        let due = store.due_mail(i64::MAX, 100).unwrap();
+        store
+            .mail_failed(due[0].id, "connection refused", Some(100), 10)
+            .unwrap();
+        store
+            .mail_failed(due[1].id, "550 mailbox unavailable", None, 20)
+            .unwrap();
+        assert_eq!(
+            store.mail_trouble().unwrap(),
+            MailTrouble {
+                retrying: 1,
+                given_up: 1,
+                last_error: Some("connection refused".into()),
+            }
+        );
+        store.mail_done(due[0].id).unwrap();
+        let trouble = store.mail_trouble().unwrap();
+        assert_eq!((trouble.retrying, trouble.given_up), (0, 1));
+        assert_eq!(
+            trouble.last_error.as_deref(),
+            Some("550 mailbox unavailable")
+        );
     }
 
     #[test]

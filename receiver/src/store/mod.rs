@@ -17,7 +17,7 @@ use anyhow::{bail, Context, Result};
 use kiln_bake::markdown;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
 
-pub use mail::{OutboxItem, OutboxKind};
+pub use mail::{MailTrouble, OutboxItem, OutboxKind};
 pub use privacy::Forgotten;
 pub use review::{CommentEdit, Search};
 pub use source::SqliteSource;

@@ -112,8 +112,16 @@ pub async fn index(
         words: (!words.is_empty()).then(|| words.clone()),
         limit: PAGE_LIMIT,
     };
-    let (rows, counts) = state
-        .with_store(move |store| Ok((store.search(&search)?, store.counts()?)))
+    let mail_on = state.mail.is_some();
+    let (rows, counts, mail) = state
+        .with_store(move |store| {
+            let mail = if mail_on {
+                Some(store.mail_trouble()?)
+            } else {
+                None
+            };
+            Ok((store.search(&search)?, store.counts()?, mail))
+        })
         .await?;
     let now = now();
     let rows: Vec<Row> = rows.iter().map(|c| Row::new(c, now)).collect();
@@ -136,6 +144,7 @@ pub async fn index(
             "limit": PAGE_LIMIT,
             "done": done,
             "publish": publish_runs(&state),
+            "mail": mail.filter(|m| m.retrying + m.given_up > 0),
         }),
     )?;
     Ok(page(StatusCode::OK, html))
