@@ -430,7 +430,27 @@ fn email_matches(email: &str, entry: &str) -> bool {
         .is_some_and(|(_, domain)| in_domain(domain, entry.trim_start_matches('@')))
 }
 
-/// Checks a form's signed token: made by kiln, for this thread, not expired.
+/// The purpose of the fresh tokens the optional script fetches when a
+/// reader starts writing (`GET /api/token`). The payload is
+/// `ISSUED_AT:THREAD`, so the receiver knows how long the form was open.
+pub const FRESH_TOKEN_PURPOSE: &str = "form-fresh";
+
+/// How long a fresh token lasts: a tab left open over a day gets a new one.
+const FRESH_TOKEN_SECONDS: i64 = 24 * 3600;
+
+/// A fresh form token for `thread`, issued `now`.
+pub fn fresh_form_token(signer: &Signer, thread: &str, now: i64) -> String {
+    signer.sign(
+        FRESH_TOKEN_PURPOSE,
+        &format!("{now}:{thread}"),
+        Some(now + FRESH_TOKEN_SECONDS),
+    )
+}
+
+/// Checks a form's signed token: made by kiln, for this thread, not expired:
+/// the one bake put in the form, or a fresh one the optional script
+/// fetched, which must also be at least `min_fill_seconds` old (a person
+/// takes longer than that to write a comment; a bot does not).
 /// Each failure gets the same plain advice, because the no-JS page that
 /// shows it carries a fresh form with a valid token and the reader's text.
 pub fn check_form_token(
@@ -438,11 +458,32 @@ pub fn check_form_token(
     token: &str,
     thread: &str,
     now: i64,
+    min_fill_seconds: u32,
 ) -> Result<(), FieldError> {
     let again = "Everything you typed is below in a fresh form: please post it again.";
-    let (code, why) = match signer.verify(FORM_TOKEN_PURPOSE, token.trim(), now) {
-        Ok(payload) if payload == thread => return Ok(()),
-        Ok(_) => ("form_token_thread", "This comment form was made for another page, so your comment was not posted."),
+    let verified = match signer.verify(FORM_TOKEN_PURPOSE, token.trim(), now) {
+        Err(TokenError::BadSignature) => signer
+            .verify(FRESH_TOKEN_PURPOSE, token.trim(), now)
+            .and_then(|payload| {
+                let (issued, for_thread) = payload.split_once(':').ok_or(TokenError::Malformed)?;
+                let issued: i64 = issued.parse().map_err(|_| TokenError::Malformed)?;
+                if now - issued < i64::from(min_fill_seconds) {
+                    return Ok(None);
+                }
+                Ok(Some(for_thread.to_owned()))
+            }),
+        other => other.map(Some),
+    };
+    let (code, why) = match verified {
+        Ok(None) => {
+            return Err(FieldError::new(
+                "text",
+                "too_fast",
+                "That was quicker than people usually write, so your comment was not posted yet. Please check it and post it again.",
+            ))
+        }
+        Ok(Some(payload)) if payload == thread => return Ok(()),
+        Ok(Some(_)) => ("form_token_thread", "This comment form was made for another page, so your comment was not posted."),
         Err(TokenError::Expired) => ("form_token_expired", "This page's comment form has expired, so your comment was not posted."),
         Err(_) if token.trim().is_empty() => ("form_token_missing", "This comment form is incomplete (it has no form token), so your comment was not posted."),
         Err(_) => ("form_token_invalid", "This comment form was not made by this site, so your comment was not posted."),
@@ -630,9 +671,11 @@ mod tests {
     fn form_tokens_bind_a_thread_and_expire() {
         let signer = Signer::new(b"another key, long enough for tests");
         let token = signer.sign(FORM_TOKEN_PURPOSE, "/a/", Some(1_000));
-        assert!(check_form_token(&signer, &token, "/a/", 999).is_ok());
+        assert!(check_form_token(&signer, &token, "/a/", 999, 3).is_ok());
         let code = |t: &str, thread: &str, now: i64| {
-            check_form_token(&signer, t, thread, now).unwrap_err().code
+            check_form_token(&signer, t, thread, now, 3)
+                .unwrap_err()
+                .code
         };
         assert_eq!(code(&token, "/a/", 1_000), "form_token_expired");
         assert_eq!(code(&token, "/b/", 999), "form_token_thread");
@@ -646,6 +689,23 @@ mod tests {
         assert_eq!(code(&foreign, "/a/", 999), "form_token_invalid");
         let wrong_purpose = signer.sign("moderate", "/a/", Some(1_000));
         assert_eq!(code(&wrong_purpose, "/a/", 999), "form_token_invalid");
+    }
+
+    #[test]
+    fn fresh_tokens_hold_posts_made_too_fast() {
+        let signer = Signer::new(b"another key, long enough for tests");
+        let fresh = fresh_form_token(&signer, "/a/:b", 1_000);
+        let check = |thread: &str, now: i64, min: u32| {
+            check_form_token(&signer, &fresh, thread, now, min).map_err(|e| e.code)
+        };
+        assert_eq!(check("/a/:b", 1_002, 3), Err("too_fast"));
+        assert_eq!(check("/a/:b", 1_003, 3), Ok(()));
+        assert_eq!(check("/a/:b", 1_000, 0), Ok(()), "0 turns the check off");
+        assert_eq!(check("/c/", 1_010, 3), Err("form_token_thread"));
+        assert_eq!(
+            check("/a/:b", 1_000 + 24 * 3600, 3),
+            Err("form_token_expired")
+        );
     }
 
     #[test]

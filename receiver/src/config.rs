@@ -393,6 +393,11 @@ pub struct Spam {
     /// A post with an expired token gets the form back with a fresh one.
     /// Default: 30.
     pub form_token_days: u32,
+    /// With `form_token`, the optional script fetches a fresh token when a
+    /// reader starts writing; a post made with it sooner than this many
+    /// seconds later is refused as too fast for a person. 0 turns the
+    /// check off. Default: 3.
+    pub min_fill_seconds: u32,
 }
 
 impl Default for Spam {
@@ -417,6 +422,7 @@ impl Default for Spam {
             auto_approve_known: false,
             form_token: false,
             form_token_days: 30,
+            min_fill_seconds: 3,
         }
     }
 }
@@ -437,6 +443,9 @@ impl Spam {
         }
         if !(1..=365).contains(&self.form_token_days) {
             bail!("`spam.form_token_days` must be between 1 and 365");
+        }
+        if self.min_fill_seconds > 600 {
+            bail!("`spam.min_fill_seconds` must be between 0 (off) and 600");
         }
         for (key, action) in [
             ("spam.block_words_action", &self.block_words_action),

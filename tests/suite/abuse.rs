@@ -519,3 +519,67 @@ fn a_post_must_carry_the_token_bake_signed_for_its_thread() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("server.secret"));
 }
+
+/// The optional script fetches a fresh token when a reader starts writing;
+/// a post made with it sooner than `min_fill_seconds` is refused as too
+/// fast, and goes through once that time has passed.
+#[test]
+fn a_fresh_token_refuses_posts_made_faster_than_a_person_writes() {
+    let (_tmp, receiver) = fresh_receiver(
+        ORIGIN,
+        &[
+            ("KILN_SPAM_FORM_TOKEN", "true"),
+            ("KILN_SPAM_MIN_FILL_SECONDS", "2"),
+        ],
+    );
+    let thread = "/posts/fresh/";
+    let page = format!("{ORIGIN}{thread}");
+    let resp = http()
+        .get(format!("{}/api/token", receiver.url))
+        .query(&[("thread", thread)])
+        .send()
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(resp.headers()["cache-control"], "no-store");
+    let token = resp.json::<serde_json::Value>().unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let post = || {
+        http()
+            .post(format!("{}/comments", receiver.url))
+            .json(&serde_json::json!({
+                "thread": thread, "url": page, "text": "Written by a person.", "token": token,
+            }))
+            .send()
+            .unwrap()
+    };
+    let at_once = post();
+    assert_eq!(at_once.status().as_u16(), 422);
+    let error = at_once.json::<serde_json::Value>().unwrap();
+    assert_eq!(error["error"]["code"], "too_fast", "{error}");
+    assert_eq!(count_rows(&receiver.db, "comments"), 0);
+    std::thread::sleep(Duration::from_millis(2100));
+    assert_eq!(post().status().as_u16(), 201);
+    // The token is for its thread only.
+    let elsewhere = http()
+        .post(format!("{}/comments", receiver.url))
+        .json(&serde_json::json!({
+            "thread": "/posts/other/", "url": format!("{ORIGIN}/posts/other/"),
+            "text": "Moved.", "token": token,
+        }))
+        .send()
+        .unwrap();
+    assert_eq!(
+        elsewhere.json::<serde_json::Value>().unwrap()["error"]["code"],
+        "form_token_thread"
+    );
+
+    // Without form tokens there is nothing to fetch.
+    let (_tmp, plain) = fresh_receiver(ORIGIN, &[]);
+    let resp = http()
+        .get(format!("{}/api/token?thread=/a/", plain.url))
+        .send()
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 404);
+}

@@ -103,7 +103,8 @@ pub async fn submit(
     if state.config.spam.form_token {
         let token = sent_value(client, &bytes, "token").unwrap_or_default();
         let thread = &checked.comment.thread;
-        if let Err(error) = check_form_token(&state.signer, &token, thread, now()) {
+        let min_fill = state.config.spam.min_fill_seconds;
+        if let Err(error) = check_form_token(&state.signer, &token, thread, now(), min_fill) {
             tracing::info!(rule = error.code, client = %anonymize(client_ip), "submission refused: form token");
             return Err(refuse(
                 &state,
@@ -357,6 +358,42 @@ fn received_but_dropped(
         status == Status::Approved,
         link,
     )
+}
+
+#[derive(serde::Deserialize)]
+pub struct TokenQuery {
+    #[serde(default)]
+    thread: String,
+}
+
+/// `GET /api/token?thread=ID`: a fresh form token for the optional script,
+/// fetched when a reader starts writing, so the receiver can tell a form
+/// filled in by a person from one posted at once (`spam.min_fill_seconds`).
+/// 404 when form tokens are off: the baked form is all there is then.
+pub async fn fresh_token(
+    State(state): State<AppState>,
+    Query(query): Query<TokenQuery>,
+) -> Result<Response, ApiError> {
+    if !state.config.spam.form_token {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "form_tokens_off",
+            "This receiver does not use form tokens.",
+        ));
+    }
+    let thread = query.thread.trim();
+    if thread.is_empty() || thread.len() > crate::submission::MAX_THREAD {
+        return Err(ApiError::field(
+            StatusCode::BAD_REQUEST,
+            &FieldError::new("thread", "invalid", "Name the thread the form is for."),
+        ));
+    }
+    let token = crate::abuse::fresh_form_token(&state.signer, thread, now());
+    Ok((
+        [(header::CACHE_CONTROL, "no-store")],
+        axum::Json(json!({ "token": token })),
+    )
+        .into_response())
 }
 
 /// Query of the no-JS reply page; the values come from a baked link.
