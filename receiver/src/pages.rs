@@ -140,5 +140,7 @@ pub fn render_options(config: &Config, receiver_url: &str) -> RenderOptions {
             text: config.limits.text,
         },
         form_tokens: None,
+        // Set by bake when it writes the stylesheet (`bake.stylesheet`).
+        stylesheet_url: String::new(),
     }
 }
