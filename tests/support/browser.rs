@@ -199,6 +199,10 @@ impl Browser {
                 "alwaysMatch": {
                     "browserName": "chrome",
                     "pageLoadStrategy": "normal",
+                    // Keeps the page's console for `console_log`: what
+                    // Chromium says there (CSP violations, failed loads) is
+                    // what a developer would see in its devtools.
+                    "goog:loggingPrefs": { "browser": "ALL" },
                     "timeouts": {
                         "implicit": 0,
                         "pageLoad": WAIT.as_millis() as u64,
@@ -376,6 +380,16 @@ impl Browser {
         Ok(value.as_str().map(str::to_string))
     }
 
+    /// The computed value of a CSS property of the element, e.g. whether a
+    /// stylesheet applied at all.
+    pub fn css(&self, selector: &str, property: &str) -> Result<String> {
+        let id = self.find(selector)?;
+        string(
+            self.get(&format!("/element/{id}/css/{property}"))?,
+            selector,
+        )
+    }
+
     /// A form field's current value (what would be submitted).
     pub fn value(&self, selector: &str) -> Result<String> {
         let id = self.find(selector)?;
@@ -383,6 +397,29 @@ impl Browser {
             self.get(&format!("/element/{id}/property/value"))?,
             selector,
         )
+    }
+
+    /// The console messages Chromium logged since the last call (each call
+    /// drains them), whatever their level, with JavaScript on or off:
+    /// Chromium itself logs there, e.g. every resource or inline style a
+    /// Content-Security-Policy refused.
+    pub fn console_log(&self) -> Result<Vec<String>> {
+        // chromedriver's own endpoint; WebDriver has no standard one.
+        let entries = self
+            .post("/se/log", json!({ "type": "browser" }))
+            .context("read the browser console")?;
+        Ok(entries
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|e| {
+                format!(
+                    "{} {}",
+                    e["level"].as_str().unwrap_or_default(),
+                    e["message"].as_str().unwrap_or_default()
+                )
+            })
+            .collect())
     }
 
     /// Saves a PNG of the viewport, for looking at a failing test.
