@@ -88,6 +88,12 @@ impl Pages {
         self.renderer.render_comment(thread, page_url, comment)
     }
 
+    /// The words `data-kiln-count` elements get, as bake bakes them
+    /// (`count.html`), for the optional script's count top-up.
+    pub fn count(&self, count: u64) -> Result<String> {
+        self.renderer.render_count(count)
+    }
+
     pub fn comment(&self, stored: &StoredComment) -> Result<String> {
         let comment = Comment {
             id: stored.id,

@@ -83,6 +83,7 @@ pub fn router(state: AppState) -> Router {
         .route("/kiln.js", get(live::script))
         .route("/api/preview", post(live::preview))
         .route("/api/comments", get(live::since))
+        .route("/api/counts", get(live::counts))
         .layer(live::cors(&state.config));
     Router::new()
         .merge(public)
