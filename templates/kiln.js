@@ -203,4 +203,30 @@ function enhance(thread) {
   watcher.observe(thread);
 }
 
+// Counts (`data-kiln-count`, e.g. on list pages), topped up by one request
+// once any of them is on screen. An empty id means this page's path.
+function topUpCounts() {
+  const counts = document.querySelectorAll("[data-kiln-count]");
+  if (!counts.length || !("IntersectionObserver" in window)) return;
+  const idOf = (el) => el.dataset.kilnCount || location.pathname;
+  const watcher = new IntersectionObserver((entries) => {
+    if (!entries.some((e) => e.isIntersecting)) return;
+    watcher.disconnect();
+    const query = new URLSearchParams();
+    [...new Set([...counts].map(idOf))].slice(0, 100).forEach((id) => query.append("thread", id));
+    fetch(new URL("api/counts?" + query, import.meta.url), { headers: { Accept: "application/json" } })
+      .then(json)
+      .then(({ ok, body }) => {
+        if (!ok) return;
+        counts.forEach((el) => {
+          const found = Object.hasOwn(body.counts, idOf(el)) && body.counts[idOf(el)];
+          if (found) el.innerHTML = found.html;
+        });
+      })
+      .catch(() => {});
+  });
+  counts.forEach((el) => watcher.observe(el));
+}
+
 document.querySelectorAll(".kiln-thread").forEach(enhance);
+topUpCounts();

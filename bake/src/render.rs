@@ -283,7 +283,7 @@ impl Renderer {
     }
 
     /// `{receiver_url}/kiln.js`, or empty when the script is off.
-    fn script_url(&self) -> String {
+    pub fn script_url(&self) -> String {
         if self.opts.script {
             format!("{}/kiln.js", self.opts.receiver_url)
         } else {

@@ -789,3 +789,30 @@ fn a_stylesheet_file_replaces_the_style_elements_and_is_written_once() {
         assert!(err.contains("inside the output directory"), "{bad}: {err}");
     }
 }
+
+#[test]
+fn a_list_page_loads_the_script_once_so_its_counts_can_be_topped_up() {
+    let list = "<ul><li><b data-kiln-count=\"/posts/a/\">?</b></li><li><b data-kiln-count=\"/posts/b.html\">?</b></li></ul>";
+    let (site, mut source) = blog();
+    fs::write(site.root().join("list.html"), page("List", list)).unwrap();
+    let script =
+        "<script type=\"module\" src=\"https://comments.example.org/kiln.js\" defer></script>";
+    bake(&mut source, &site.options()).unwrap();
+    let html = site.read("list.html");
+    assert!(
+        html.contains(&format!(
+            "<b data-kiln-count=\"/posts/a/\">2 comments{script}</b></li><li><b data-kiln-count=\"/posts/b.html\">1 comment</b>"
+        )),
+        "{html}"
+    );
+    // Idempotent: the next bake replaces the count's content, script and all.
+    assert_eq!(bake(&mut source, &site.options()).unwrap().files_changed, 0);
+    // A page whose thread references the script already gets no second one.
+    let home = site.read("index.html");
+    assert_eq!(home.matches("/kiln.js").count(), 1, "{home}");
+
+    let mut opts = site.options();
+    opts.render.script = false;
+    bake(&mut source, &opts).unwrap();
+    assert!(!site.read("list.html").contains("<script"));
+}

@@ -162,6 +162,14 @@ fn with_the_script_and_javascript_on_a_strict_policy_is_never_violated() {
     browser.goto(&page).unwrap();
     browser.click("textarea[name=text]").unwrap();
     wait_for(&browser, ".kiln-comments > #kiln-comment-2");
+    // Counts on a list page, topped up.
+    browser.goto(&served.page("/posts/")).unwrap();
+    let count = "[data-kiln-count=\"/posts/hello-world/\"]";
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while browser.text(count).unwrap() != "2 comments" {
+        assert!(Instant::now() < deadline, "the count was not topped up");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 
     let violations = violations_besides_the_control(&served, &browser);
     assert!(violations.is_empty(), "{violations:#?}");

@@ -1,8 +1,9 @@
 //! The optional script in real headless Chromium with JavaScript on: posting
 //! without leaving the page, an inline error that keeps the text, a reply
 //! written under the comment it answers, a Markdown preview, and a comment
-//! approved after the bake appearing on the baked page. Also its size budget
-//! and that only the site's origins may call the receiver from a page.
+//! approved after the bake appearing on the baked page, and a list page's
+//! count going up. Also its size budget and that only the site's origins may
+//! call the receiver from a page.
 
 use std::time::{Duration, Instant};
 
@@ -129,6 +130,55 @@ fn with_javascript_a_reader_posts_replies_previews_and_sees_newer_comments() {
     );
 }
 
+/// Polls until the element's text is `want`.
+fn wait_for_text(browser: &Browser, selector: &str, want: &str) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut text = String::new();
+    while Instant::now() < deadline {
+        text = browser.text(selector).unwrap();
+        if text == want {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("{selector} says {text:?}, not {want:?}");
+}
+
+#[test]
+fn with_javascript_a_list_page_counts_comments_approved_after_the_bake() {
+    let Some(served) = ServedSite::start() else {
+        return;
+    };
+    let Some(browser) = Browser::start_or_skip(BrowserOptions { javascript: true }).unwrap() else {
+        return;
+    };
+    let post = |text: &str| {
+        let page = served.page("/posts/hello-world/");
+        let fields = [
+            ("thread", "/posts/hello-world/"),
+            ("url", page.as_str()),
+            ("text", text),
+        ];
+        let (status, _, body) = post_form(&served.receiver, &fields);
+        assert_eq!(status, 303, "{body}");
+    };
+    post("Baked.");
+    served.moderate(&["approve", "1"]);
+    served.bake_from(None, "state.bin");
+    post("Approved after the bake.");
+    post("Still pending.");
+    served.moderate(&["approve", "2"]);
+
+    let list = served.page("/posts/");
+    let count = "[data-kiln-count=\"/posts/hello-world/\"]";
+    let other = "[data-kiln-count=\"/posts/second-post/\"]";
+    let baked = std::fs::read_to_string(served.public.join("posts/index.html")).unwrap();
+    assert_eq!(texts_of(&baked, count), ["1 comment"]);
+    browser.goto(&list).unwrap();
+    wait_for_text(&browser, count, "2 comments");
+    assert_eq!(browser.text(other).unwrap(), "No comments yet");
+}
+
 #[test]
 fn the_script_is_small_cached_and_only_for_the_sites_origins() {
     let (_tmp, receiver) = fresh_receiver("http://127.0.0.1:1313", &[]);
@@ -200,4 +250,47 @@ fn the_script_is_small_cached_and_only_for_the_sites_origins() {
         .send()
         .unwrap();
     assert_eq!(again.status(), 304);
+
+    // Counts: one request for many threads, the words bake uses, cached
+    // like the top-up, and for the site's origins only.
+    let counts = format!(
+        "{}/api/counts?thread=/a/&thread=/b/&thread=/a/",
+        receiver.url
+    );
+    let first = client
+        .get(&counts)
+        .header("origin", "http://127.0.0.1:1313")
+        .send()
+        .unwrap();
+    assert_eq!(first.status(), 200);
+    let headers = first.headers().clone();
+    assert_eq!(
+        headers["access-control-allow-origin"],
+        "http://127.0.0.1:1313"
+    );
+    assert_eq!(headers["cache-control"], "public, no-cache");
+    assert_eq!(
+        first.text().unwrap(),
+        r#"{"counts":{"/a/":{"count":0,"html":"No comments yet"},"/b/":{"count":0,"html":"No comments yet"}}}"#
+    );
+    let again = client
+        .get(&counts)
+        .header("if-none-match", headers["etag"].to_str().unwrap())
+        .send()
+        .unwrap();
+    assert_eq!(again.status(), 304);
+    let evil = client
+        .get(&counts)
+        .header("origin", "https://evil.example")
+        .send()
+        .unwrap();
+    assert!(evil.headers().get("access-control-allow-origin").is_none());
+    let many: String = (0..101).map(|i| format!("thread=/{i}/&")).collect();
+    for query in ["", "thread=", many.as_str()] {
+        let refused = client
+            .get(format!("{}/api/counts?{query}", receiver.url))
+            .send()
+            .unwrap();
+        assert_eq!(refused.status(), 400, "{query}");
+    }
 }
