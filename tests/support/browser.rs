@@ -380,6 +380,40 @@ impl Browser {
         Ok(value.as_str().map(str::to_string))
     }
 
+    /// Whether the element that has the focus matches `selector`.
+    pub fn focused_is(&self, selector: &str) -> Result<bool> {
+        let value = self.run_script(
+            "return document.activeElement !== null && document.activeElement.matches(arguments[0])",
+            json!([selector]),
+        )?;
+        value
+            .as_bool()
+            .ok_or_else(|| anyhow!("focus check: expected a boolean, got {value}"))
+    }
+
+    /// Runs `script` (a function body; `arguments` holds `args`) in the page
+    /// and returns what it returns. WebDriver runs it even with the page's
+    /// JavaScript off.
+    pub fn run_script(&self, script: &str, args: Value) -> Result<Value> {
+        self.post("/execute/sync", json!({ "script": script, "args": args }))
+            .with_context(|| format!("run {script:?}"))
+    }
+
+    /// Makes the page see a media feature as the reader's system would set
+    /// it, e.g. `("prefers-reduced-motion", "reduce")`, through the
+    /// DevTools protocol chromedriver passes on.
+    pub fn emulate_media_feature(&self, name: &str, value: &str) -> Result<()> {
+        self.post(
+            "/goog/cdp/execute",
+            json!({
+                "cmd": "Emulation.setEmulatedMedia",
+                "params": { "features": [{ "name": name, "value": value }] },
+            }),
+        )
+        .with_context(|| format!("emulate {name}: {value}"))?;
+        Ok(())
+    }
+
     /// The computed value of a CSS property of the element, e.g. whether a
     /// stylesheet applied at all.
     pub fn css(&self, selector: &str, property: &str) -> Result<String> {
