@@ -153,6 +153,22 @@ fn with_javascript_a_reader_posts_replies_previews_and_sees_newer_comments() {
         !browser.exists("#kiln-comment-3").unwrap(),
         "pending comments are never topped up"
     );
+
+    // 6. With the receiver gone, the error names no field: it takes the
+    // focus itself, and the text stays.
+    let ServedSite { receiver, .. } = served;
+    receiver.kill_9();
+    browser
+        .fill("textarea[name=text]", "Typed while offline.")
+        .unwrap();
+    browser.click(SUBMIT).unwrap();
+    wait_for(&browser, ".kiln-form > .kiln-js-error");
+    assert!(browser.focused_is(".kiln-js-error").unwrap());
+    wait_for_live(&browser, "Could not reach the comment server");
+    assert_eq!(
+        browser.value("textarea[name=text]").unwrap(),
+        "Typed while offline."
+    );
 }
 
 /// Polls until the script's live region says something containing `want`
