@@ -73,6 +73,7 @@ pub fn run(config: &Config, args: BakeArgs) -> Result<()> {
             full: args.full,
             // A bake from the command line cannot vouch for the directory.
             listing_unchanged: false,
+            stylesheet: config.bake.stylesheet_file(),
         }),
         None => Target::Fragments(FragmentOptions {
             // clap requires one of the two.

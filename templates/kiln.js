@@ -32,6 +32,14 @@ function child(parent, className) {
   return found;
 }
 
+// Focus moves scroll what gets it into view: at once under reduced motion,
+// even where the site's CSS asks for smooth scrolling.
+const still = matchMedia("(prefers-reduced-motion: reduce)");
+function focus(el) {
+  el.focus({ preventScroll: true });
+  el.scrollIntoView({ block: "nearest", behavior: still.matches ? "instant" : "auto" });
+}
+
 function enhance(thread) {
   const form = thread.querySelector("form.kiln-form");
   if (!form) return;
@@ -44,7 +52,11 @@ function enhance(thread) {
   live.setAttribute("role", "status");
   live.setAttribute("aria-live", "polite");
   thread.appendChild(live);
-  const say = (text) => (live.textContent = text);
+  // Emptied first, so the same message twice is announced twice.
+  const say = (text) => {
+    live.textContent = "";
+    setTimeout(() => (live.textContent = text), 100);
+  };
 
   // Where a comment goes: under its parent, or last among the top level.
   function place(node, parent) {
@@ -64,10 +76,16 @@ function enhance(thread) {
 
   function clearErrors() {
     form.querySelectorAll(".kiln-js-error").forEach((p) => p.remove());
-    form.querySelectorAll("[aria-invalid]").forEach((f) => f.removeAttribute("aria-invalid"));
+    form.querySelectorAll("[aria-invalid]").forEach((f) => {
+      f.removeAttribute("aria-invalid");
+      const rest = (f.getAttribute("aria-describedby") || "").replace(f.id + "-js-error", "").trim();
+      if (rest) f.setAttribute("aria-describedby", rest);
+      else f.removeAttribute("aria-describedby");
+    });
   }
 
   function showError(error) {
+    clearErrors();
     const input = field(error.field);
     const p = document.createElement("p");
     p.className = "kiln-error kiln-js-error";
@@ -75,11 +93,15 @@ function enhance(thread) {
     if (input && input.id) {
       p.id = input.id + "-js-error";
       input.setAttribute("aria-invalid", "true");
-      input.setAttribute("aria-describedby", p.id);
+      // Before the hint, which stays.
+      input.setAttribute("aria-describedby", (p.id + " " + (input.getAttribute("aria-describedby") || "")).trim());
       input.insertAdjacentElement("afterend", p);
-      input.focus();
+      focus(input);
     } else {
+      // Not about one field (a limit, the network): the message itself.
+      p.tabIndex = -1;
       form.prepend(p);
+      focus(p);
     }
     say(error.message);
   }
@@ -116,7 +138,7 @@ function enhance(thread) {
         if (preview) preview.remove();
         moveHome();
         node.setAttribute("tabindex", "-1");
-        node.focus();
+        focus(node);
         say(
           node.classList.contains("kiln-pending")
             ? "Posted. Your comment will appear for everyone once a moderator approves it."
@@ -151,11 +173,11 @@ function enhance(thread) {
       cancel.textContent = "Cancel reply";
       cancel.addEventListener("click", () => {
         moveHome();
-        link.focus();
+        focus(link);
       });
       form.querySelector(".kiln-submit").append(cancel);
     }
-    field("text").focus();
+    focus(field("text"));
   });
 
   const preview = document.createElement("button");
@@ -203,4 +225,30 @@ function enhance(thread) {
   watcher.observe(thread);
 }
 
+// Counts (`data-kiln-count`, e.g. on list pages), topped up by one request
+// once any of them is on screen. An empty id means this page's path.
+function topUpCounts() {
+  const counts = document.querySelectorAll("[data-kiln-count]");
+  if (!counts.length || !("IntersectionObserver" in window)) return;
+  const idOf = (el) => el.dataset.kilnCount || location.pathname;
+  const watcher = new IntersectionObserver((entries) => {
+    if (!entries.some((e) => e.isIntersecting)) return;
+    watcher.disconnect();
+    const query = new URLSearchParams();
+    [...new Set([...counts].map(idOf))].slice(0, 100).forEach((id) => query.append("thread", id));
+    fetch(new URL("api/counts?" + query, import.meta.url), { headers: { Accept: "application/json" } })
+      .then(json)
+      .then(({ ok, body }) => {
+        if (!ok) return;
+        counts.forEach((el) => {
+          const found = Object.hasOwn(body.counts, idOf(el)) && body.counts[idOf(el)];
+          if (found) el.innerHTML = found.html;
+        });
+      })
+      .catch(() => {});
+  });
+  counts.forEach((el) => watcher.observe(el));
+}
+
 document.querySelectorAll(".kiln-thread").forEach(enhance);
+topUpCounts();

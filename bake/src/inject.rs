@@ -17,7 +17,7 @@ use lol_html::html_content::{ContentType, Element};
 use lol_html::{element, HtmlRewriter, Settings};
 
 use crate::export::Thread;
-use crate::render::{Renderer, ThreadArgs};
+use crate::render::{escape_html, Renderer, ThreadArgs};
 use crate::source::{approved_count, Stamp};
 
 /// Every placeholder attribute starts with this; a page without it is left
@@ -189,13 +189,18 @@ fn run(
     let report = RefCell::new(PageReport::default());
     // The page's <title>, which comes before any placeholder in the body.
     let title = RefCell::new(String::new());
-    let mut placed = 0usize;
+    let placed = std::cell::Cell::new(0usize);
+    // Whether the page references the optional script yet: every thread
+    // does, and so does the first count when no thread came before it, so
+    // that list pages can top up their counts.
+    let scripted = std::cell::Cell::new(false);
     let thread_handler = |el: &mut Element<'_, '_>| -> lol_html::HandlerResult {
         let Some(id) = placeholder_id(el, THREAD_ATTR, &default_id, relative, &report) else {
             return Ok(());
         };
         if let Some(placing) = placing {
-            placed += 1;
+            placed.set(placed.get() + 1);
+            scripted.set(true);
             let page_url = el
                 .get_attribute(URL_ATTR)
                 .map(|u| decode_attribute(&u))
@@ -211,7 +216,7 @@ fn run(
                     thread,
                     page_url: &page_url,
                     page_title: &page_title,
-                    id_prefix: &format!("kiln-{placed}"),
+                    id_prefix: &format!("kiln-{}", placed.get()),
                 })
                 .map_err(|e| format!("{e:#}"))?;
             el.set_inner_content(&html, ContentType::Html);
@@ -226,11 +231,19 @@ fn run(
         };
         if let Some(placing) = placing {
             let count = placing.stamps.get(&id).map_or(0, |s| s.count);
-            let text = placing
+            let mut html = placing
                 .renderer
                 .render_count(count)
                 .map_err(|e| format!("{e:#}"))?;
-            el.set_inner_content(&text, ContentType::Html);
+            let script = placing.renderer.script_url();
+            if !scripted.replace(true) && !script.is_empty() {
+                // Inside the placeholder, so the next bake replaces it too.
+                html.push_str(&format!(
+                    "<script type=\"module\" src=\"{}\" defer></script>",
+                    escape_html(&script)
+                ));
+            }
+            el.set_inner_content(&html, ContentType::Html);
         }
         report.borrow_mut().counts.push(id);
         Ok(())

@@ -64,6 +64,12 @@ pub struct BakeOptions {
     /// the pages showing a changed thread are touched, with no walk of the
     /// tree. The in-place publisher sets it. Default: false.
     pub listing_unchanged: bool,
+    /// Write the threads' stylesheet to this file (relative to
+    /// `output_dir`, e.g. `kiln.css`) and link it from every thread, under
+    /// the base path of `site_url`, instead of a `<style>` element in each:
+    /// a strict Content-Security-Policy (`style-src 'self'`) refuses those.
+    /// Default: none.
+    pub stylesheet: Option<PathBuf>,
 }
 
 impl BakeOptions {
@@ -76,6 +82,7 @@ impl BakeOptions {
             state_file: None,
             full: false,
             listing_unchanged: false,
+            stylesheet: None,
         }
     }
 }
@@ -133,15 +140,25 @@ fn plural(n: u64, one: &'static str, many: &'static str) -> &'static str {
 
 /// Bakes the comments from `source` into every page under `opts.output_dir`.
 pub fn bake(source: &mut dyn Source, opts: &BakeOptions) -> Result<Summary> {
+    let root = opts.output_dir.as_path();
+    let site_url = opts.site_url.trim_end_matches('/');
+    let base = inject::base_path(site_url);
+    let mut render = opts.render.clone();
+    let stylesheet = match &opts.stylesheet {
+        Some(file) => {
+            let relative = stylesheet_path(file)?;
+            render.stylesheet_url = format!("{base}/{relative}");
+            Some(relative)
+        }
+        None => None,
+    };
     // Parsing templates and parsing the state are independent; on a re-bake
     // every millisecond counts.
     let (renderer, loaded) = rayon::join(
-        || Renderer::new(opts.render.clone()),
+        || Renderer::new(render),
         || opts.state_file.as_deref().map(State::load),
     );
     let renderer = renderer?;
-    let root = opts.output_dir.as_path();
-    let site_url = opts.site_url.trim_end_matches('/');
     let fingerprint = bake_fingerprint(&renderer, site_url, root);
     let described = source.describe();
     let identity = source
@@ -165,7 +182,6 @@ pub fn bake(source: &mut dyn Source, opts: &BakeOptions) -> Result<Summary> {
         .stamps()
         .with_context(|| format!("reading comments from {described}"))?;
     let mut prior = prior;
-    let base = inject::base_path(site_url);
     let (mut dirs, plan) = match prior.as_mut() {
         Some(prior) if opts.listing_unchanged => {
             let plan = Plan::trusted(root, prior, &stamps)?;
@@ -233,6 +249,24 @@ pub fn bake(source: &mut dyn Source, opts: &BakeOptions) -> Result<Summary> {
             state.files.insert(file.relative.clone(), recorded);
         }
     }
+    if let Some(relative) = stylesheet {
+        let path = root.join(&relative);
+        let css = renderer.render_stylesheet()?;
+        // Read back every time: the SSG may have emptied the directory.
+        if std::fs::read(&path).ok().as_deref() != Some(css.as_bytes()) {
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("creating {}", parent.display()))?;
+            }
+            write_atomic(&path, css.as_bytes(), None)?;
+            summary.files_changed += 1;
+            summary.written.push(path);
+            let dir = relative.rsplit_once('/').map_or("", |(dir, _)| dir);
+            if let Some(entry) = dirs.get_mut(dir) {
+                entry.mtime_ns = walk::dir_mtime(root, dir).unwrap_or(0);
+            }
+        }
+    }
     state.dirs = dirs;
     state.record_stamps(&stamps);
     if let Some(path) = &opts.state_file {
@@ -244,6 +278,27 @@ pub fn bake(source: &mut dyn Source, opts: &BakeOptions) -> Result<Summary> {
     let leftovers = (state, threads, stamps, previous_raw);
     std::thread::spawn(move || drop(leftovers));
     Ok(summary)
+}
+
+/// [`BakeOptions::stylesheet`] as a `/`-separated path that stays inside the
+/// output directory and can be linked as it is.
+pub fn stylesheet_path(file: &Path) -> Result<String> {
+    let text = file.to_string_lossy();
+    let safe = !text.is_empty()
+        && !file.is_absolute()
+        && text.ends_with(".css")
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'/'))
+        && text
+            .split('/')
+            .all(|part| !part.is_empty() && part != "." && part != "..");
+    if !safe {
+        anyhow::bail!(
+            "the stylesheet {text:?} must be a relative path inside the output directory ending in .css, made of letters, digits, '.', '_', '-' and '/', such as \"kiln.css\""
+        );
+    }
+    Ok(text.into_owned())
 }
 
 /// Reads every page and writes it back unchanged, atomically, with the same

@@ -62,6 +62,12 @@ pub struct RenderOptions {
     /// Reference the receiver's optional script (`{receiver_url}/kiln.js`)
     /// from every thread. Default: true.
     pub script: bool,
+    /// Where threads link their stylesheet from (`<link rel="stylesheet">`)
+    /// instead of carrying it in a `<style>` element, which a strict
+    /// Content-Security-Policy refuses. Bake sets it when it writes the
+    /// stylesheet into the site ([`crate::BakeOptions::stylesheet`]).
+    /// Default: empty (a `<style>` element in each thread).
+    pub stylesheet_url: String,
 }
 
 /// What a signed form token is made with: the receiver's key and the
@@ -93,6 +99,7 @@ impl Default for RenderOptions {
             limits: FormLimits::default(),
             form_tokens: None,
             script: true,
+            stylesheet_url: String::new(),
         }
     }
 }
@@ -305,12 +312,20 @@ impl Renderer {
     }
 
     /// `{receiver_url}/kiln.js`, or empty when the script is off.
-    fn script_url(&self) -> String {
+    pub fn script_url(&self) -> String {
         if self.opts.script {
             format!("{}/kiln.js", self.opts.receiver_url)
         } else {
             String::new()
         }
+    }
+
+    /// The threads' stylesheet (`style.css`, the site's if it overrides it),
+    /// as bake writes it for [`RenderOptions::stylesheet_url`].
+    pub fn render_stylesheet(&self) -> Result<String> {
+        let mut css = self.render_fragment("style.css", &Context::new())?;
+        css.push('\n');
+        Ok(css)
     }
 
     /// `{receiver_url}/comments`.
@@ -417,6 +432,7 @@ impl Renderer {
         ctx.insert("id_prefix", args.id_prefix);
         ctx.insert("cursor", &cursor);
         ctx.insert("script_url", &self.script_url());
+        ctx.insert("stylesheet_url", &self.opts.stylesheet_url);
         self.render_fragment("thread.html", &ctx)
     }
 
@@ -785,6 +801,7 @@ impl Fast {
             ctx.insert("id_prefix", &hole(5));
             ctx.insert("cursor", &hole(6));
             ctx.insert("script_url", &renderer.script_url());
+            ctx.insert("stylesheet_url", &renderer.opts.stylesheet_url);
             Skeleton::parse(&renderer.render_fragment("thread.html", &ctx)?, 7)
         };
         let mut thread = Vec::with_capacity(2);
@@ -1010,6 +1027,7 @@ fn fingerprint(sources: &BTreeMap<String, String>, opts: &RenderOptions) -> Stri
     field(opts.max_depth.to_string().as_bytes());
     field(opts.receiver_url.as_bytes());
     field(&[u8::from(opts.script)]);
+    field(opts.stylesheet_url.as_bytes());
     let l = opts.limits;
     field(format!("{} {} {} {}", l.name, l.email, l.website, l.text).as_bytes());
     // Signed forms change when their expiry or key does; the key itself is

@@ -742,3 +742,77 @@ fn a_vouched_for_listing_touches_only_the_changed_threads_pages() {
     assert_eq!(summary.written, [site.root().join("b/index.html")]);
     assert!(site.read("b/index.html").contains("On b"));
 }
+
+#[test]
+fn a_stylesheet_file_replaces_the_style_elements_and_is_written_once() {
+    let (site, mut source) = blog();
+    let state = tempfile::tempdir().unwrap();
+    let mut opts = site.options();
+    opts.site_url = "https://example.org/blog".into();
+    opts.stylesheet = Some("assets/kiln.css".into());
+    opts.state_file = Some(state.path().join("state"));
+    let first = bake(&mut source, &opts).unwrap();
+    assert_eq!(first.files_changed, 5, "four pages and the stylesheet");
+    let css = site.read("assets/kiln.css");
+    assert!(css.contains(".kiln-hp{position:absolute"), "{css}");
+    let a = site.read("posts/a/index.html");
+    assert!(
+        a.contains("<link rel=\"stylesheet\" href=\"/blog/assets/kiln.css\">"),
+        "{a}"
+    );
+    assert!(!a.contains("<style>"), "{a}");
+
+    // Nothing changes on a second bake; a generator that cleaned its output
+    // gets the stylesheet back even when no page needs baking.
+    site.age();
+    let before = site.snapshot();
+    assert_eq!(bake(&mut source, &opts).unwrap().files_changed, 0);
+    assert_eq!(
+        site.changed(&before, &site.snapshot()),
+        Vec::<String>::new()
+    );
+    fs::remove_file(site.root().join("assets/kiln.css")).unwrap();
+    let again = bake(&mut source, &opts).unwrap();
+    assert_eq!(again.written, vec![site.root().join("assets/kiln.css")]);
+    assert_eq!(site.read("assets/kiln.css"), css);
+
+    for bad in [
+        "/etc/kiln.css",
+        "../kiln.css",
+        "a/../../kiln.css",
+        "kiln.html",
+        "k iln.css",
+        "",
+    ] {
+        opts.stylesheet = Some(bad.into());
+        let err = format!("{:#}", bake(&mut source, &opts).unwrap_err());
+        assert!(err.contains("inside the output directory"), "{bad}: {err}");
+    }
+}
+
+#[test]
+fn a_list_page_loads_the_script_once_so_its_counts_can_be_topped_up() {
+    let list = "<ul><li><b data-kiln-count=\"/posts/a/\">?</b></li><li><b data-kiln-count=\"/posts/b.html\">?</b></li></ul>";
+    let (site, mut source) = blog();
+    fs::write(site.root().join("list.html"), page("List", list)).unwrap();
+    let script =
+        "<script type=\"module\" src=\"https://comments.example.org/kiln.js\" defer></script>";
+    bake(&mut source, &site.options()).unwrap();
+    let html = site.read("list.html");
+    assert!(
+        html.contains(&format!(
+            "<b data-kiln-count=\"/posts/a/\">2 comments{script}</b></li><li><b data-kiln-count=\"/posts/b.html\">1 comment</b>"
+        )),
+        "{html}"
+    );
+    // Idempotent: the next bake replaces the count's content, script and all.
+    assert_eq!(bake(&mut source, &site.options()).unwrap().files_changed, 0);
+    // A page whose thread references the script already gets no second one.
+    let home = site.read("index.html");
+    assert_eq!(home.matches("/kiln.js").count(), 1, "{home}");
+
+    let mut opts = site.options();
+    opts.render.script = false;
+    bake(&mut source, &opts).unwrap();
+    assert!(!site.read("list.html").contains("<script"));
+}

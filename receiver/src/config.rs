@@ -158,6 +158,19 @@ pub struct Bake {
     /// and comments newer than the bake. Pages work fully without it.
     /// Default: true.
     pub script: bool,
+    /// A file under the output directory (e.g. `kiln.css`) that bake writes
+    /// the threads' stylesheet to and links from every thread, instead of a
+    /// `<style>` element in each, so the site's Content-Security-Policy can
+    /// say `style-src 'self'`. `--fragments` keeps the `<style>` element.
+    /// Default: empty (a `<style>` element in each thread).
+    pub stylesheet: String,
+}
+
+impl Bake {
+    /// `stylesheet`, if set.
+    pub fn stylesheet_file(&self) -> Option<PathBuf> {
+        (!self.stylesheet.is_empty()).then(|| PathBuf::from(&self.stylesheet))
+    }
 }
 
 impl Default for Bake {
@@ -167,6 +180,7 @@ impl Default for Bake {
             site_url: String::new(),
             max_depth: 4,
             script: true,
+            stylesheet: String::new(),
         }
     }
 }
@@ -599,6 +613,9 @@ impl Config {
         }
         if !(1..=32).contains(&self.bake.max_depth) {
             bail!("`bake.max_depth` must be between 1 and 32");
+        }
+        if let Some(file) = self.bake.stylesheet_file() {
+            kiln_bake::stylesheet_path(&file).map_err(|e| anyhow!("`bake.stylesheet`: {e}"))?;
         }
         let limits = [
             ("limits.name", self.limits.name, MAX_FIELD),

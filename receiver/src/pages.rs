@@ -124,6 +124,12 @@ impl Pages {
         self.renderer.render_comment(thread, page_url, comment)
     }
 
+    /// The words `data-kiln-count` elements get, as bake bakes them
+    /// (`count.html`), for the optional script's count top-up.
+    pub fn count(&self, count: u64) -> Result<String> {
+        self.renderer.render_count(count)
+    }
+
     pub fn comment(&self, stored: &StoredComment) -> Result<String> {
         let comment = Comment {
             id: stored.id,
@@ -176,5 +182,7 @@ pub fn render_options(config: &Config, receiver_url: &str) -> RenderOptions {
             text: config.limits.text,
         },
         form_tokens: None,
+        // Set by bake when it writes the stylesheet (`bake.stylesheet`).
+        stylesheet_url: String::new(),
     }
 }

@@ -335,6 +335,7 @@ fn in_place_options(config: &Config, receiver_url: &str) -> Vec<kiln_bake::BakeO
                 state_file: Some(PathBuf::from(state)),
                 full: false,
                 listing_unchanged: false,
+                stylesheet: config.bake.stylesheet_file(),
             }
         })
         .collect()

@@ -6,6 +6,7 @@ mod bad_input;
 mod browser_form;
 mod cli;
 mod crash;
+mod csp;
 mod demo;
 mod edit;
 mod hostile;

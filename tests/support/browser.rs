@@ -199,6 +199,10 @@ impl Browser {
                 "alwaysMatch": {
                     "browserName": "chrome",
                     "pageLoadStrategy": "normal",
+                    // Keeps the page's console for `console_log`: what
+                    // Chromium says there (CSP violations, failed loads) is
+                    // what a developer would see in its devtools.
+                    "goog:loggingPrefs": { "browser": "ALL" },
                     "timeouts": {
                         "implicit": 0,
                         "pageLoad": WAIT.as_millis() as u64,
@@ -376,6 +380,50 @@ impl Browser {
         Ok(value.as_str().map(str::to_string))
     }
 
+    /// Whether the element that has the focus matches `selector`.
+    pub fn focused_is(&self, selector: &str) -> Result<bool> {
+        let value = self.run_script(
+            "return document.activeElement !== null && document.activeElement.matches(arguments[0])",
+            json!([selector]),
+        )?;
+        value
+            .as_bool()
+            .ok_or_else(|| anyhow!("focus check: expected a boolean, got {value}"))
+    }
+
+    /// Runs `script` (a function body; `arguments` holds `args`) in the page
+    /// and returns what it returns. WebDriver runs it even with the page's
+    /// JavaScript off.
+    pub fn run_script(&self, script: &str, args: Value) -> Result<Value> {
+        self.post("/execute/sync", json!({ "script": script, "args": args }))
+            .with_context(|| format!("run {script:?}"))
+    }
+
+    /// Makes the page see a media feature as the reader's system would set
+    /// it, e.g. `("prefers-reduced-motion", "reduce")`, through the
+    /// DevTools protocol chromedriver passes on.
+    pub fn emulate_media_feature(&self, name: &str, value: &str) -> Result<()> {
+        self.post(
+            "/goog/cdp/execute",
+            json!({
+                "cmd": "Emulation.setEmulatedMedia",
+                "params": { "features": [{ "name": name, "value": value }] },
+            }),
+        )
+        .with_context(|| format!("emulate {name}: {value}"))?;
+        Ok(())
+    }
+
+    /// The computed value of a CSS property of the element, e.g. whether a
+    /// stylesheet applied at all.
+    pub fn css(&self, selector: &str, property: &str) -> Result<String> {
+        let id = self.find(selector)?;
+        string(
+            self.get(&format!("/element/{id}/css/{property}"))?,
+            selector,
+        )
+    }
+
     /// A form field's current value (what would be submitted).
     pub fn value(&self, selector: &str) -> Result<String> {
         let id = self.find(selector)?;
@@ -383,6 +431,29 @@ impl Browser {
             self.get(&format!("/element/{id}/property/value"))?,
             selector,
         )
+    }
+
+    /// The console messages Chromium logged since the last call (each call
+    /// drains them), whatever their level, with JavaScript on or off:
+    /// Chromium itself logs there, e.g. every resource or inline style a
+    /// Content-Security-Policy refused.
+    pub fn console_log(&self) -> Result<Vec<String>> {
+        // chromedriver's own endpoint; WebDriver has no standard one.
+        let entries = self
+            .post("/se/log", json!({ "type": "browser" }))
+            .context("read the browser console")?;
+        Ok(entries
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|e| {
+                format!(
+                    "{} {}",
+                    e["level"].as_str().unwrap_or_default(),
+                    e["message"].as_str().unwrap_or_default()
+                )
+            })
+            .collect())
     }
 
     /// Saves a PNG of the viewport, for looking at a failing test.

@@ -456,27 +456,52 @@ pub fn comment_nesting(html: &str) -> Vec<(i64, Option<i64>)> {
 
 /// Serves a built site's files over HTTP on a free loopback port, as a
 /// static host would (`/posts/a/` serves `posts/a/index.html`), so the browser
-/// sees the baked page at a real http:// origin.
+/// sees the baked page at a real http:// origin. Like a host's `_headers`
+/// file, it can add headers to every answer (a Content-Security-Policy), and
+/// it keeps every report a browser POSTs to [`StaticSite::CSP_REPORTS`].
 pub struct StaticSite {
     pub url: String,
+    shared: std::sync::Arc<SiteShared>,
+}
+
+#[derive(Default)]
+struct SiteShared {
+    headers: std::sync::Mutex<Vec<(String, String)>>,
+    reports: std::sync::Mutex<Vec<String>>,
 }
 
 impl StaticSite {
+    /// Where browsers may send CSP violation reports (`report-uri`).
+    pub const CSP_REPORTS: &'static str = "/csp-reports";
+
     pub fn serve(root: &Path) -> StaticSite {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind static site");
         let url = format!("http://{}", listener.local_addr().unwrap());
         let root = root.to_owned();
+        let shared = std::sync::Arc::new(SiteShared::default());
+        let kept = shared.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming().map_while(Result::ok) {
-                let root = root.clone();
-                std::thread::spawn(move || serve_one(&root, stream));
+                let (root, shared) = (root.clone(), kept.clone());
+                std::thread::spawn(move || serve_one(&root, &shared, stream));
             }
         });
-        StaticSite { url }
+        StaticSite { url, shared }
+    }
+
+    /// Sends `name: value` with every answer from now on.
+    pub fn add_header(&self, name: &str, value: &str) {
+        let mut headers = self.shared.headers.lock().unwrap();
+        headers.push((name.to_owned(), value.to_owned()));
+    }
+
+    /// The bodies of the reports POSTed to [`StaticSite::CSP_REPORTS`] so far.
+    pub fn csp_reports(&self) -> Vec<String> {
+        self.shared.reports.lock().unwrap().clone()
     }
 }
 
-fn serve_one(root: &Path, mut stream: std::net::TcpStream) {
+fn serve_one(root: &Path, shared: &SiteShared, mut stream: std::net::TcpStream) {
     use std::io::{Read, Write};
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
@@ -487,8 +512,28 @@ fn serve_one(root: &Path, mut stream: std::net::TcpStream) {
         }
     }
     let head = String::from_utf8_lossy(&head);
-    let path = head.split_whitespace().nth(1).unwrap_or("/");
+    let mut words = head.split_whitespace();
+    let method = words.next().unwrap_or("GET");
+    let path = words.next().unwrap_or("/");
     let path = path.split(['?', '#']).next().unwrap_or("/");
+    if method == "POST" && path == StaticSite::CSP_REPORTS {
+        let length = head
+            .lines()
+            .filter_map(|l| l.split_once(':'))
+            .find(|(name, _)| name.trim().eq_ignore_ascii_case("content-length"))
+            .and_then(|(_, v)| v.trim().parse().ok())
+            .unwrap_or(0usize);
+        let mut body = vec![0; length.min(1 << 20)];
+        if stream.read_exact(&mut body).is_ok() {
+            let body = String::from_utf8_lossy(&body).into_owned();
+            shared.reports.lock().unwrap().push(body);
+        }
+        let _ = write!(
+            stream,
+            "HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        );
+        return;
+    }
     let mut file = root.to_path_buf();
     for part in path.split('/').filter(|p| !p.is_empty() && *p != "..") {
         file.push(part);
@@ -508,9 +553,16 @@ fn serve_one(root: &Path, mut stream: std::net::TcpStream) {
         }
         Err(_) => ("404 Not Found", b"not found".to_vec(), "text/plain"),
     };
+    let extra: String = shared
+        .headers
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(name, value)| format!("{name}: {value}\r\n"))
+        .collect();
     let _ = write!(
         stream,
-        "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\n{extra}Connection: close\r\n\r\n",
         body.len()
     );
     let _ = stream.write_all(&body);

@@ -1,10 +1,11 @@
 //! What the optional script (`templates/kiln.js`) talks to: the script
-//! itself, a Markdown preview rendered exactly as bake renders, and the
-//! comments of a thread published after the ones a page was baked with.
+//! itself, a Markdown preview rendered exactly as bake renders, the
+//! comments of a thread published after the ones a page was baked with, and
+//! the comment counts of the threads a list page links to.
 //! Pages live on the site's origins, so these answer CORS requests from
 //! `sites.origins` (and from nowhere else); nothing here needs cookies.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -114,8 +115,58 @@ pub async fn since(
             }));
         }
     }
-    let body = serde_json::to_vec(&serde_json::json!({ "comments": comments }))
-        .map_err(anyhow::Error::from)?;
+    revalidated(&serde_json::json!({ "comments": comments }), &headers)
+}
+
+/// How many threads one `/api/counts` request may ask about: more than a
+/// list page shows, few enough that one request stays cheap.
+pub const MAX_COUNT_THREADS: usize = 100;
+
+/// `GET /api/counts?thread=A&thread=B...`: for each thread, how many
+/// comments it shows and the words `count.html` makes of that, for the
+/// `data-kiln-count` elements of a page. One indexed count per thread,
+/// revalidated by ETag like `/api/comments`.
+pub async fn counts(
+    State(state): State<AppState>,
+    Query(query): Query<Vec<(String, String)>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let keys: BTreeSet<String> = query
+        .into_iter()
+        .filter(|(name, _)| name == "thread")
+        .map(|(_, key)| key)
+        .collect();
+    if keys.is_empty() || keys.iter().any(|k| k.is_empty() || k.len() > 500) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid",
+            "Give each thread id as ?thread=ID (repeat it for more threads).",
+        ));
+    }
+    if keys.len() > MAX_COUNT_THREADS {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "too_many",
+            format!("Ask about at most {MAX_COUNT_THREADS} threads at once."),
+        ));
+    }
+    let keys: Vec<String> = keys.into_iter().collect();
+    let asked = keys.clone();
+    let found = state
+        .with_store(move |store| store.approved_counts(&asked))
+        .await?;
+    let mut counts = serde_json::Map::new();
+    for (key, count) in keys.into_iter().zip(found) {
+        let html = state.pages.count(count)?;
+        counts.insert(key, serde_json::json!({ "count": count, "html": html }));
+    }
+    revalidated(&serde_json::json!({ "counts": counts }), &headers)
+}
+
+/// A JSON answer with an ETag of its bytes, or `304` when the client holds
+/// it already.
+fn revalidated(body: &serde_json::Value, headers: &HeaderMap) -> Result<Response, ApiError> {
+    let body = serde_json::to_vec(body).map_err(anyhow::Error::from)?;
     let etag = format!("\"{}\"", &hex(&Sha256::digest(&body))[..16]);
     let mut response = if headers
         .get(header::IF_NONE_MATCH)
@@ -128,7 +179,7 @@ pub async fn since(
     let h = response.headers_mut();
     h.insert(header::ETAG, HeaderValue::from_str(&etag).expect("hex"));
     // Shared caches may keep it, but must ask again each time: a 304
-    // costs one indexed query, and a fresh approval shows at once.
+    // costs a few indexed queries, and a fresh approval shows at once.
     h.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, no-cache"),

@@ -84,6 +84,7 @@ pub fn router(state: AppState) -> Router {
         .route("/kiln.js", get(live::script))
         .route("/api/preview", post(live::preview))
         .route("/api/comments", get(live::since))
+        .route("/api/counts", get(live::counts))
         .route("/edit/{token}", get(edit::page).post(edit::act))
         .route("/api/token", get(comments::fresh_token))
         .layer(live::cors(&state.config));

@@ -6,6 +6,7 @@
 
 mod abuse;
 mod admin;
+mod counts;
 mod mail;
 mod privacy;
 mod review;
