@@ -989,6 +989,11 @@ mod tests {
             website: website.map(Into::into),
             text: format!("Comment {id} by {author}: *emphasis* & <b>bold</b> \"quoted\" 'single'"),
             created_at: unix_to_rfc3339(1_795_000_000 + id * 3_600),
+            // Every third comment has no key (neither address nor name),
+            // every fourth a Gravatar hash as well.
+            avatar: (id % 3 != 0)
+                .then(|| format!("{:016x}", (id as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15))),
+            gravatar: (id % 4 == 0).then(|| format!("{id:064x}")),
             html: None,
         }
     }

@@ -97,6 +97,8 @@ impl Pages {
             website: stored.website.clone(),
             text: stored.text.clone(),
             created_at: unix_to_rfc3339(stored.created_at),
+            avatar: None,
+            gravatar: None,
             html: None,
         };
         self.renderer

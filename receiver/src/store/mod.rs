@@ -502,6 +502,8 @@ impl Store {
                         website: r.get(6)?,
                         text: r.get(7)?,
                         created_at: unix_to_rfc3339(r.get(8)?),
+                        avatar: None,
+                        gravatar: None,
                         // Stored HTML is used only if this kiln made it.
                         html: match r.get_ref(10)?.as_str_or_null()? {
                             Some(markdown::VERSION) => r.get(9)?,
