@@ -157,6 +157,10 @@ pub struct Bake {
     /// and comments newer than the bake. Pages work fully without it.
     /// Default: true.
     pub script: bool,
+    /// Show an avatar beside each comment: an identicon drawn inline from a
+    /// salted key of the author's address (or name), with no request and no
+    /// trace of the address. false shows none. Default: true.
+    pub avatars: bool,
 }
 
 impl Default for Bake {
@@ -166,6 +170,7 @@ impl Default for Bake {
             site_url: String::new(),
             max_depth: 4,
             script: true,
+            avatars: true,
         }
     }
 }
@@ -478,11 +483,20 @@ pub struct Privacy {
     /// for IPv6), for moderators and the duplicate check. false keeps none;
     /// rate limits still work, in memory. Default: true.
     pub store_ip: bool,
+    /// Show Gravatar pictures: the export (and a bake from the database)
+    /// carries the SHA-256 of each author's address, which anyone can test
+    /// guessed addresses against, and baked pages load each picture from
+    /// gravatar.com, falling back to Gravatar's identicon. A bake needs it
+    /// on too. Needs `bake.avatars`. Default: false.
+    pub gravatar: bool,
 }
 
 impl Default for Privacy {
     fn default() -> Self {
-        Privacy { store_ip: true }
+        Privacy {
+            store_ip: true,
+            gravatar: false,
+        }
     }
 }
 
@@ -566,6 +580,9 @@ impl Config {
         }
         if !(1..=32).contains(&self.bake.max_depth) {
             bail!("`bake.max_depth` must be between 1 and 32");
+        }
+        if self.privacy.gravatar && !self.bake.avatars {
+            bail!("`privacy.gravatar` is on but `bake.avatars` is off, so no Gravatar picture would be shown; turn `privacy.gravatar` off, or `bake.avatars` on");
         }
         let limits = [
             ("limits.name", self.limits.name, MAX_FIELD),
@@ -791,6 +808,10 @@ mod tests {
                 "[admin]\nlogin_window_minutes = 0",
                 "admin.login_window_minutes",
             ),
+            (
+                "[privacy]\ngravatar = true\n[bake]\navatars = false",
+                "privacy.gravatar",
+            ),
         ];
         for (toml_text, key) in cases {
             let err = Config::parse(toml_text).unwrap().validate().unwrap_err();
@@ -821,6 +842,40 @@ mod tests {
         );
         assert!(!config.moderation.enabled);
         assert_eq!(config.limits.text, 500);
+    }
+
+    #[test]
+    fn avatar_keys_default_to_local_identicons_and_are_checked() {
+        let config = Config::default();
+        assert!(config.bake.avatars && !config.privacy.gravatar);
+        let on = Config::parse("[privacy]\ngravatar = true").unwrap();
+        on.validate().unwrap();
+        assert!(on.privacy.gravatar);
+        for (toml_text, key) in [
+            ("[bake]\navatars = \"yes\"", "avatars"),
+            ("[privacy]\ngravatar = 1", "gravatar"),
+            ("[privacy]\ngravatars = true", "gravatars"),
+        ] {
+            let err = Config::parse(toml_text).unwrap_err();
+            assert!(err.to_string().contains(key), "{toml_text}: {err}");
+        }
+        let mut table = toml::Table::new();
+        apply_env(
+            &mut table,
+            env(&[
+                ("KILN_PRIVACY_GRAVATAR", "true"),
+                ("KILN_BAKE_AVATARS", "on"),
+            ]),
+        )
+        .unwrap();
+        let config: Config = toml::Value::Table(table).try_into().unwrap();
+        assert!(config.privacy.gravatar && config.bake.avatars);
+        let err = apply_env(
+            &mut toml::Table::new(),
+            env(&[("KILN_BAKE_AVATARS", "maybe")]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("KILN_BAKE_AVATARS"), "{err}");
     }
 
     #[test]

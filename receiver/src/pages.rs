@@ -134,6 +134,8 @@ pub fn render_options(config: &Config, receiver_url: &str) -> RenderOptions {
         templates_dir: config.templates.dir.clone(),
         max_depth: config.bake.max_depth,
         script: config.bake.script,
+        avatars: config.bake.avatars,
+        gravatar: config.privacy.gravatar,
         receiver_url: receiver_url.trim_end_matches('/').to_owned(),
         limits: FormLimits {
             name: config.limits.name,
