@@ -172,7 +172,7 @@ fn main() {
 }
 
 fn bake(db: &Path, options: &BakeOptions) -> kiln_bake::Summary {
-    let mut source = SqliteSource::open(db).expect("open source");
+    let mut source = SqliteSource::open(db, false).expect("open source");
     kiln_bake::bake(&mut source, options).expect("bake")
 }
 

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use anyhow::Result;
+use kiln_bake::avatar::AvatarKeys;
 use kiln_bake::export::{unix_to_rfc3339, Comment, CommentStatus};
 use kiln_bake::render::{
     FormContext, FormLimits, FormValues, RenderOptions, Renderer, FORM_TOKEN_PURPOSE,
@@ -21,13 +22,18 @@ pub struct Pages {
     /// Signs the forms these pages show (`spam.form_token`): the key and
     /// how many days a token lasts.
     form_tokens: Option<(Signer, u32)>,
+    /// Keys the avatars of comments shown before they are published, the
+    /// way the export will key them once they are.
+    avatars: AvatarKeys,
 }
 
 impl Pages {
-    pub fn new(config: &Config, public_url: &str) -> Result<Self> {
+    /// `avatars` comes from the store (`Store::avatar_keys`).
+    pub fn new(config: &Config, public_url: &str, avatars: AvatarKeys) -> Result<Self> {
         Ok(Pages {
             renderer: Renderer::new(render_options(config, public_url))?,
             form_tokens: None,
+            avatars,
         })
     }
 
@@ -76,7 +82,6 @@ impl Pages {
             })
     }
 
-    /// One comment as bake would render it.
     /// A published comment of a thread as the baked page shows it, for the
     /// optional script's top-up.
     pub fn published_comment(
@@ -88,8 +93,10 @@ impl Pages {
         self.renderer.render_comment(thread, page_url, comment)
     }
 
+    /// One comment as bake would render it once published, avatar
+    /// included, whatever its state.
     pub fn comment(&self, stored: &StoredComment) -> Result<String> {
-        let comment = Comment {
+        let mut comment = Comment {
             id: stored.id,
             parent: stored.parent,
             status: CommentStatus::Approved,
@@ -101,6 +108,7 @@ impl Pages {
             gravatar: None,
             html: None,
         };
+        self.avatars.apply(&mut comment, stored.email.as_deref());
         self.renderer
             .render_comment(&stored.thread, &stored.page_url, &comment)
     }
