@@ -87,7 +87,7 @@ pub fn run(config: &Config, args: BakeArgs) -> Result<()> {
     };
     // Each bake opens the source afresh: a source loads its data once.
     let once = || -> Result<Vec<PathBuf>> {
-        let mut source = open_source(&from, is_url, args.token.clone())?;
+        let mut source = open_source(&from, is_url, args.token.clone(), config.privacy.gravatar)?;
         target.bake(source.as_mut())
     };
     if !args.watch {
@@ -145,7 +145,14 @@ impl Target {
     }
 }
 
-fn open_source(from: &str, is_url: bool, token: Option<String>) -> Result<Box<dyn Source>> {
+/// The source named by `--from`. `gravatar` (`privacy.gravatar`) lets a
+/// bake from the database put Gravatar hashes in the comments it reads.
+fn open_source(
+    from: &str,
+    is_url: bool,
+    token: Option<String>,
+    gravatar: bool,
+) -> Result<Box<dyn Source>> {
     if is_url {
         return Ok(Box::new(Receiver::new(from.trim_end_matches('/'), token)));
     }
@@ -155,7 +162,7 @@ fn open_source(from: &str, is_url: bool, token: Option<String>) -> Result<Box<dy
         .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
         .with_context(|| format!("cannot read the comment source {}", path.display()))?;
     if head[..read] == *SQLITE_MAGIC {
-        Ok(Box::new(SqliteSource::open(path)?))
+        Ok(Box::new(SqliteSource::open(path, gravatar)?))
     } else {
         Ok(Box::new(ExportFile::new(path)))
     }

@@ -193,7 +193,9 @@ fn settle(outcome: std::result::Result<(), Refusal>, verb: &str, ids: &[i64]) ->
 pub fn export(config: &Config, output: Option<&Path>, email: Option<&str>) -> Result<()> {
     let store = Store::open_read_only(&config.database.path)?;
     let mut json = match email {
-        None => serde_json::to_string_pretty(&store.export()?)?,
+        None => serde_json::to_string_pretty(
+            &store.export(&store.avatar_keys(config.privacy.gravatar)?)?,
+        )?,
         Some(email) => serde_json::to_string_pretty(&store.personal_data(checked_email(email)?)?)?,
     };
     json.push('\n');

@@ -7,10 +7,13 @@ use std::collections::BTreeMap;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
+use crate::avatar;
+
 /// The value of the `format` field; anything else is not a kiln export.
 pub const FORMAT: &str = "kiln-export";
-/// The current version of the format. Readers refuse newer versions.
-pub const VERSION: u32 = 1;
+/// The current version of the format. Readers refuse newer versions and
+/// still read older ones (version 1 had no `avatar` or `gravatar`).
+pub const VERSION: u32 = 2;
 
 /// A whole export: every thread that has at least one published comment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,7 +39,8 @@ pub struct Thread {
     pub comments: Vec<Comment>,
 }
 
-/// One published comment. E-mail addresses and IP addresses are never exported.
+/// One published comment. E-mail addresses and IP addresses are never exported
+/// (with `privacy.gravatar` on, a hash of the address is: see `gravatar`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Comment {
@@ -51,6 +55,15 @@ pub struct Comment {
     pub text: String,
     /// RFC 3339 in UTC.
     pub created_at: String,
+    /// The avatar key (see `avatar`): 16 hex digits derived from the
+    /// author's address or name under the receiver's secret salt. Absent for
+    /// deleted markers, comments with neither, and version 1 documents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<String>,
+    /// The SHA-256 of the author's trimmed, lower-cased address, as Gravatar
+    /// looks it up; only with `privacy.gravatar` on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gravatar: Option<String>,
     /// `text` already rendered and sanitized by this kiln's Markdown renderer
     /// (see `markdown::VERSION`), when the source kept it. Never read from or
     /// written to the export format: HTML from outside is never trusted.
@@ -98,11 +111,23 @@ impl Export {
         }
         let export: Export = serde_json::from_str(json).context("malformed kiln export")?;
         export.check()?;
+        if export.version < 2 {
+            // Version 1 has exactly its own fields; these came with version 2.
+            let newer = export
+                .threads
+                .iter()
+                .flat_map(|t| &t.comments)
+                .find_map(|c| (c.avatar.is_some() || c.gravatar.is_some()).then_some(c.id));
+            if let Some(id) = newer {
+                bail!("comment {id} has `avatar` or `gravatar`, which version 1 does not have; make the document version 2");
+            }
+        }
         Ok(export)
     }
 
     /// Checks the invariants readers rely on: unique thread ids, unique
-    /// comment ids, and parents that exist earlier in the same thread.
+    /// comment ids, parents that exist earlier in the same thread, and
+    /// avatar keys and Gravatar hashes in lower-case hex of their length.
     pub fn check(&self) -> Result<()> {
         let mut threads = std::collections::HashSet::new();
         let mut comments = std::collections::HashSet::new();
@@ -120,6 +145,28 @@ impl Export {
                             thread.id
                         );
                     }
+                }
+                if comment
+                    .avatar
+                    .as_deref()
+                    .is_some_and(|a| !avatar::is_key(a))
+                {
+                    bail!(
+                        "comment {}: `avatar` is not {} lower-case hex digits",
+                        comment.id,
+                        avatar::KEY_LEN
+                    );
+                }
+                if comment
+                    .gravatar
+                    .as_deref()
+                    .is_some_and(|g| !avatar::is_gravatar_hash(g))
+                {
+                    bail!(
+                        "comment {}: `gravatar` is not {} lower-case hex digits",
+                        comment.id,
+                        avatar::GRAVATAR_LEN
+                    );
                 }
                 if !comments.insert(comment.id) {
                     bail!("comment id {} appears twice", comment.id);
@@ -165,6 +212,8 @@ mod tests {
             website: None,
             text: "hi".into(),
             created_at: unix_to_rfc3339(0),
+            avatar: None,
+            gravatar: None,
             html: None,
         }
     }
@@ -177,7 +226,51 @@ mod tests {
             comments: vec![comment(1, None), comment(2, Some(1))],
         }]);
         let json = serde_json::to_string(&export).unwrap();
+        assert!(
+            !json.contains("avatar"),
+            "absent fields are left out: {json}"
+        );
         assert_eq!(Export::parse(&json).unwrap(), export);
+
+        let mut with_avatars = export.clone();
+        with_avatars.threads[0].comments[0].avatar = Some("0123456789abcdef".into());
+        with_avatars.threads[0].comments[1].gravatar = Some("ab".repeat(32));
+        let json = serde_json::to_string(&with_avatars).unwrap();
+        assert_eq!(Export::parse(&json).unwrap(), with_avatars);
+    }
+
+    #[test]
+    fn reads_version_1_which_has_no_avatars() {
+        let v1 = r#"{"format":"kiln-export","version":1,"generated_at":"2026-11-23T12:00:00Z",
+            "threads":[{"id":"/a/","url":"https://example.org/a/","comments":[{"id":1,
+            "parent":null,"status":"approved","author":"Ann","website":null,"text":"hi",
+            "created_at":"2026-11-23T11:58:02Z"}]}]}"#;
+        let export = Export::parse(v1).unwrap();
+        assert_eq!(export.threads[0].comments[0].avatar, None);
+        let err = Export::parse(&v1.replace(
+            r#""text":"hi","#,
+            r#""text":"hi","avatar":"0123456789abcdef","#,
+        ))
+        .unwrap_err();
+        assert!(err.to_string().contains("version 1"), "{err}");
+    }
+
+    #[test]
+    fn refuses_avatars_that_are_not_keys() {
+        for (field, value) in [
+            ("avatar", "0123456789ABCDEF"),
+            ("avatar", "<script>alert(1)</script>"),
+            ("gravatar", "0123456789abcdef"),
+        ] {
+            let json = format!(
+                r#"{{"format":"kiln-export","version":2,"generated_at":"2026-11-23T12:00:00Z",
+                "threads":[{{"id":"/a/","url":"https://example.org/a/","comments":[{{"id":1,
+                "parent":null,"status":"approved","author":"Ann","website":null,"text":"hi",
+                "created_at":"2026-11-23T11:58:02Z","{field}":"{value}"}}]}}]}}"#
+            );
+            let err = Export::parse(&json).unwrap_err();
+            assert!(err.to_string().contains(&format!("`{field}`")), "{err}");
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! have changed. [`bake_fragments`] is the dev-server mode: one file per
 //! thread instead of rewritten pages.
 
+pub mod avatar;
 pub mod export;
 pub mod fragments;
 pub mod inject;

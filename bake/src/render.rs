@@ -17,6 +17,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tera::{Context, Tera};
 
+use crate::avatar;
 use crate::export::{Comment, CommentStatus, Thread};
 use crate::markdown;
 use crate::skeleton::{hole, Skeleton};
@@ -68,6 +69,12 @@ pub struct RenderOptions {
     /// stylesheet into the site ([`crate::BakeOptions::stylesheet`]).
     /// Default: empty (a `<style>` element in each thread).
     pub stylesheet_url: String,
+    /// Show each comment's avatar, an identicon drawn inline from its key
+    /// (see `avatar`). Default: true.
+    pub avatars: bool,
+    /// Show Gravatar's picture instead for comments that carry a Gravatar
+    /// hash: a request to gravatar.com from every reader. Default: false.
+    pub gravatar: bool,
 }
 
 /// What a signed form token is made with: the receiver's key and the
@@ -100,6 +107,8 @@ impl Default for RenderOptions {
             form_tokens: None,
             script: true,
             stylesheet_url: String::new(),
+            avatars: true,
+            gravatar: false,
         }
     }
 }
@@ -578,6 +587,7 @@ impl Renderer {
             },
             created_at: &comment.created_at,
             date: human_date(&comment.created_at),
+            avatar: self.avatar(comment),
             html: match (&comment.html, deleted) {
                 (_, true) => Cow::Borrowed(""),
                 (Some(html), false) => Cow::Borrowed(html),
@@ -586,6 +596,23 @@ impl Renderer {
             reply_url: format!("{reply_url_prefix}{}", comment.id),
             reply_to,
         }
+    }
+
+    /// The comment's avatar as HTML: Gravatar's picture when enabled and
+    /// the comment has a hash, else its identicon, else the neutral one.
+    /// Nothing for deleted markers, or when avatars are off.
+    fn avatar(&self, comment: &Comment) -> Cow<'static, str> {
+        if !self.opts.avatars || comment.status == CommentStatus::Deleted {
+            return Cow::Borrowed("");
+        }
+        let gravatar = comment
+            .gravatar
+            .as_deref()
+            .filter(|_| self.opts.gravatar)
+            .and_then(avatar::gravatar_img);
+        gravatar
+            .or_else(|| comment.avatar.as_deref().and_then(avatar::identicon))
+            .map_or(Cow::Borrowed(avatar::NEUTRAL), Cow::Owned)
     }
 
     fn render_comment_view(
@@ -743,6 +770,8 @@ struct CommentView<'a> {
     created_at: &'a str,
     /// E.g. `23 Nov 2026` (UTC).
     date: String,
+    /// The avatar (HTML: inline SVG, or Gravatar's `<img>`); empty when off.
+    avatar: Cow<'static, str>,
     /// The sanitized body.
     html: Cow<'a, str>,
     reply_url: String,
@@ -772,7 +801,7 @@ struct Fast {
     /// `comment.html` by shape: bit 0 deleted, bit 1 has a website, bit 2
     /// says whom it answers, bit 3 has replies. Holes: id, anchor, parent,
     /// author, website, created_at, date, html, reply_url, reply_to_anchor,
-    /// reply_to_author, replies, depth.
+    /// reply_to_author, replies, depth, avatar.
     comment: Vec<Skeleton>,
 }
 
@@ -841,9 +870,10 @@ impl Fast {
             ctx.insert("replies", &if replies { hole(11) } else { String::new() });
             ctx.insert("has_replies", &replies);
             ctx.insert("depth", &hole(12));
+            ctx.insert("avatar", &hole(13));
             comment.push(Skeleton::parse(
                 &renderer.render_fragment("comment.html", &ctx)?,
-                13,
+                14,
             )?);
         }
         Ok(Fast {
@@ -883,6 +913,7 @@ impl Fast {
                 &reply_to_author,
                 replies,
                 &depth,
+                &view.avatar,
             ],
         );
         html
@@ -1028,6 +1059,7 @@ fn fingerprint(sources: &BTreeMap<String, String>, opts: &RenderOptions) -> Stri
     field(opts.receiver_url.as_bytes());
     field(&[u8::from(opts.script)]);
     field(opts.stylesheet_url.as_bytes());
+    field(&[u8::from(opts.avatars), u8::from(opts.gravatar)]);
     let l = opts.limits;
     field(format!("{} {} {} {}", l.name, l.email, l.website, l.text).as_bytes());
     // Signed forms change when their expiry or key does; the key itself is
@@ -1069,6 +1101,11 @@ mod tests {
             website: website.map(Into::into),
             text: format!("Comment {id} by {author}: *emphasis* & <b>bold</b> \"quoted\" 'single'"),
             created_at: unix_to_rfc3339(1_795_000_000 + id * 3_600),
+            // Every third comment has no key (neither address nor name),
+            // every fourth a Gravatar hash as well.
+            avatar: (id % 3 != 0)
+                .then(|| format!("{:016x}", (id as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15))),
+            gravatar: (id % 4 == 0).then(|| format!("{id:064x}")),
             html: None,
         }
     }
@@ -1169,12 +1206,29 @@ mod tests {
             receiver_url: "https://comments.example/base".into(),
             ..RenderOptions::default()
         };
+        // Avatars as identicons (the default), Gravatar's, and none.
+        for opts in [
+            opts.clone(),
+            RenderOptions {
+                gravatar: true,
+                ..opts.clone()
+            },
+            RenderOptions {
+                avatars: false,
+                ..opts
+            },
+        ] {
+            fast_path_matches_tera(opts);
+        }
+    }
+
+    fn fast_path_matches_tera(opts: RenderOptions) {
         let fast = Renderer::new(opts.clone()).unwrap();
         assert!(
             fast.fast.is_some(),
             "the built-in templates take the fast path"
         );
-        let mut slow = Renderer::new(opts).unwrap();
+        let mut slow = Renderer::new(opts.clone()).unwrap();
         slow.fast = None;
 
         let threads = threads();
@@ -1206,6 +1260,41 @@ mod tests {
                 .unwrap(),
             slow.render_comment("/posts/a/", "https://site.example/a/", one)
                 .unwrap()
+        );
+
+        // The avatars went where they belong, and only there.
+        let html = fast
+            .render_thread(&ThreadArgs {
+                id: "/posts/a/",
+                thread: Some(&threads[0]),
+                page_url: "https://site.example/a/",
+                page_title: "",
+                id_prefix: "kiln",
+            })
+            .unwrap();
+        let svgs = html.matches("<svg class=\"kiln-avatar\"").count();
+        let imgs = html.matches("<img class=\"kiln-avatar\"").count();
+        let shown = threads[0]
+            .comments
+            .iter()
+            .filter(|c| c.status == CommentStatus::Approved)
+            .count();
+        let gravatars = threads[0]
+            .comments
+            .iter()
+            .filter(|c| c.status == CommentStatus::Approved && c.gravatar.is_some())
+            .count();
+        match (opts.avatars, opts.gravatar) {
+            (false, _) => assert_eq!(svgs + imgs, 0),
+            (true, false) => assert_eq!((svgs, imgs), (shown, 0)),
+            (true, true) => assert_eq!((svgs, imgs), (shown - gravatars, gravatars)),
+        }
+        assert!(!html.contains("style="), "no inline styles");
+        let neutral = html.matches(avatar::NEUTRAL).count();
+        assert_eq!(
+            neutral > 0,
+            opts.avatars,
+            "comments without a key get the neutral avatar"
         );
     }
 

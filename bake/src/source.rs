@@ -263,6 +263,8 @@ mod tests {
             website: None,
             text: "hi".into(),
             created_at: unix_to_rfc3339(0),
+            avatar: None,
+            gravatar: None,
             html: None,
         };
         Export::new(vec![Thread {

@@ -210,7 +210,7 @@ fn receiver_pages() {
         .unwrap();
     assert!(received.contains("awaits moderation"), "{received}");
     assert!(
-        received.contains("<a href=\"https://example.org/p/\">"),
+        received.contains("<a class=\"kiln-back\" href=\"https://example.org/p/\">"),
         "{received}"
     );
     assert!(!r

@@ -164,6 +164,10 @@ pub struct Bake {
     /// say `style-src 'self'`. `--fragments` keeps the `<style>` element.
     /// Default: empty (a `<style>` element in each thread).
     pub stylesheet: String,
+    /// Show an avatar beside each comment: an identicon drawn inline from a
+    /// salted key of the author's address (or name), with no request and no
+    /// trace of the address. false shows none. Default: true.
+    pub avatars: bool,
 }
 
 impl Bake {
@@ -181,6 +185,7 @@ impl Default for Bake {
             max_depth: 4,
             script: true,
             stylesheet: String::new(),
+            avatars: true,
         }
     }
 }
@@ -502,11 +507,20 @@ pub struct Privacy {
     /// for IPv6), for moderators and the duplicate check. false keeps none;
     /// rate limits still work, in memory. Default: true.
     pub store_ip: bool,
+    /// Show Gravatar pictures: the export (and a bake from the database)
+    /// carries the SHA-256 of each author's address, which anyone can test
+    /// guessed addresses against, and baked pages load each picture from
+    /// gravatar.com, falling back to Gravatar's identicon. A bake needs it
+    /// on too. Needs `bake.avatars`. Default: false.
+    pub gravatar: bool,
 }
 
 impl Default for Privacy {
     fn default() -> Self {
-        Privacy { store_ip: true }
+        Privacy {
+            store_ip: true,
+            gravatar: false,
+        }
     }
 }
 
@@ -616,6 +630,9 @@ impl Config {
         }
         if let Some(file) = self.bake.stylesheet_file() {
             kiln_bake::stylesheet_path(&file).map_err(|e| anyhow!("`bake.stylesheet`: {e}"))?;
+        }
+        if self.privacy.gravatar && !self.bake.avatars {
+            bail!("`privacy.gravatar` is on but `bake.avatars` is off, so no Gravatar picture would be shown; turn `privacy.gravatar` off, or `bake.avatars` on");
         }
         let limits = [
             ("limits.name", self.limits.name, MAX_FIELD),
@@ -845,6 +862,10 @@ mod tests {
                 "[admin]\nlogin_window_minutes = 0",
                 "admin.login_window_minutes",
             ),
+            (
+                "[privacy]\ngravatar = true\n[bake]\navatars = false",
+                "privacy.gravatar",
+            ),
         ];
         for (toml_text, key) in cases {
             let err = Config::parse(toml_text).unwrap().validate().unwrap_err();
@@ -875,6 +896,40 @@ mod tests {
         );
         assert!(!config.moderation.enabled);
         assert_eq!(config.limits.text, 500);
+    }
+
+    #[test]
+    fn avatar_keys_default_to_local_identicons_and_are_checked() {
+        let config = Config::default();
+        assert!(config.bake.avatars && !config.privacy.gravatar);
+        let on = Config::parse("[privacy]\ngravatar = true").unwrap();
+        on.validate().unwrap();
+        assert!(on.privacy.gravatar);
+        for (toml_text, key) in [
+            ("[bake]\navatars = \"yes\"", "avatars"),
+            ("[privacy]\ngravatar = 1", "gravatar"),
+            ("[privacy]\ngravatars = true", "gravatars"),
+        ] {
+            let err = Config::parse(toml_text).unwrap_err();
+            assert!(err.to_string().contains(key), "{toml_text}: {err}");
+        }
+        let mut table = toml::Table::new();
+        apply_env(
+            &mut table,
+            env(&[
+                ("KILN_PRIVACY_GRAVATAR", "true"),
+                ("KILN_BAKE_AVATARS", "on"),
+            ]),
+        )
+        .unwrap();
+        let config: Config = toml::Value::Table(table).try_into().unwrap();
+        assert!(config.privacy.gravatar && config.bake.avatars);
+        let err = apply_env(
+            &mut toml::Table::new(),
+            env(&[("KILN_BAKE_AVATARS", "maybe")]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("KILN_BAKE_AVATARS"), "{err}");
     }
 
     #[test]

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use anyhow::Result;
+use kiln_bake::avatar::AvatarKeys;
 use kiln_bake::export::{unix_to_rfc3339, Comment, CommentStatus};
 use kiln_bake::render::{
     FormContext, FormLimits, FormValues, RenderOptions, Renderer, FORM_TOKEN_PURPOSE,
@@ -21,13 +22,18 @@ pub struct Pages {
     /// Signs the forms these pages show (`spam.form_token`): the key and
     /// how many days a token lasts.
     form_tokens: Option<(Signer, u32)>,
+    /// Keys the avatars of comments shown before they are published, the
+    /// way the export will key them once they are.
+    avatars: AvatarKeys,
 }
 
 impl Pages {
-    pub fn new(config: &Config, public_url: &str) -> Result<Self> {
+    /// `avatars` comes from the store (`Store::avatar_keys`).
+    pub fn new(config: &Config, public_url: &str, avatars: AvatarKeys) -> Result<Self> {
         Ok(Pages {
             renderer: Renderer::new(render_options(config, public_url))?,
             form_tokens: None,
+            avatars,
         })
     }
 
@@ -112,7 +118,6 @@ impl Pages {
         &self.renderer.options().receiver_url
     }
 
-    /// One comment as bake would render it.
     /// A published comment of a thread as the baked page shows it, for the
     /// optional script's top-up.
     pub fn published_comment(
@@ -130,8 +135,10 @@ impl Pages {
         self.renderer.render_count(count)
     }
 
+    /// One comment as bake would render it once published, avatar
+    /// included, whatever its state.
     pub fn comment(&self, stored: &StoredComment) -> Result<String> {
-        let comment = Comment {
+        let mut comment = Comment {
             id: stored.id,
             parent: stored.parent,
             status: CommentStatus::Approved,
@@ -139,8 +146,11 @@ impl Pages {
             website: stored.website.clone(),
             text: stored.text.clone(),
             created_at: unix_to_rfc3339(stored.created_at),
+            avatar: None,
+            gravatar: None,
             html: None,
         };
+        self.avatars.apply(&mut comment, stored.email.as_deref());
         self.renderer
             .render_comment(&stored.thread, &stored.page_url, &comment)
     }
@@ -174,6 +184,8 @@ pub fn render_options(config: &Config, receiver_url: &str) -> RenderOptions {
         templates_dir: config.templates.dir.clone(),
         max_depth: config.bake.max_depth,
         script: config.bake.script,
+        avatars: config.bake.avatars,
+        gravatar: config.privacy.gravatar,
         receiver_url: receiver_url.trim_end_matches('/').to_owned(),
         limits: FormLimits {
             name: config.limits.name,

@@ -501,8 +501,9 @@ fn inode(_: &std::fs::Metadata) -> u64 {
 /// Bakes one directory; the files written, or `None` if the bake failed.
 fn bake_in_place(db: &Path, options: &kiln_bake::BakeOptions) -> Option<Vec<PathBuf>> {
     let started = Instant::now();
-    let result =
-        SqliteSource::open(db).and_then(|mut source| kiln_bake::bake(&mut source, options));
+    // The render options carry `privacy.gravatar`, which the export obeys too.
+    let result = SqliteSource::open(db, options.render.gravatar)
+        .and_then(|mut source| kiln_bake::bake(&mut source, options));
     match result {
         Ok(summary) => {
             for warning in &summary.warnings {

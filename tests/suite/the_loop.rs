@@ -184,6 +184,44 @@ fn a_comment_travels_from_the_form_to_the_baked_hugo_page() {
         "baking from the URL differs from baking from the file"
     );
 
+    // 7b. So does `kiln export` and a bake from its file: the export, the
+    // export API and the database key every avatar alike.
+    let export_file = dir.join("export.json");
+    kiln_ok(
+        dir,
+        &[
+            "--db",
+            db_arg,
+            "export",
+            "-o",
+            export_file.to_str().unwrap(),
+        ],
+    );
+    let export: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&export_file).unwrap()).unwrap();
+    let first = &export["threads"][0]["comments"][0];
+    assert_eq!(first["author"], "Ada");
+    let key = first["avatar"].as_str().expect("an avatar key");
+    let identicon = kiln_bake::avatar::identicon(key).unwrap();
+    assert!(hello.contains(&identicon), "the page shows Ada's identicon");
+    assert!(
+        !export.to_string().contains("ada@"),
+        "no address in the export"
+    );
+    let public3 = dir.join("public3");
+    hugo_build("hugo", &public3).unwrap();
+    let state3 = dir.join("state3.json");
+    let args3 = bake_args(
+        &public3,
+        export_file.to_str().unwrap(),
+        state3.to_str().unwrap(),
+    );
+    kiln_ok(dir, &args3.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(
+        bytes(&public) == bytes(&public3),
+        "baking from the export file differs from baking from the database"
+    );
+
     // 8. A wrong token is refused with a clear error and exit code 1.
     let mut wrong = bake_args(&public2, &receiver.url, state2.to_str().unwrap());
     wrong.splice(3..3, ["--token".to_owned(), "wrong".to_owned()]);

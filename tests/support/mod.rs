@@ -72,7 +72,16 @@ pub fn kiln_cmd(dir: &Path) -> Command {
 
 /// Runs `kiln` and insists that it succeeded; returns its stdout.
 pub fn kiln_ok(dir: &Path, args: &[&str]) -> String {
-    let out = kiln(dir, args);
+    kiln_ok_env(dir, &[], args)
+}
+
+/// `kiln_ok` with these `KILN_*` variables set.
+pub fn kiln_ok_env(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> String {
+    let out = kiln_cmd(dir)
+        .envs(env.iter().copied())
+        .args(args)
+        .output()
+        .expect("run kiln");
     assert!(
         out.status.success(),
         "kiln {args:?} failed with {}\nstdout:\n{}\nstderr:\n{}",
@@ -678,25 +687,28 @@ impl ServedSite {
     /// Bakes from `from` (the database when `None`), remembering state in
     /// `state` inside the scratch directory.
     pub fn bake_from(&self, from: Option<&str>, state: &str) -> String {
+        self.bake_with_env(&[], from, state)
+    }
+
+    /// `bake_from` with configuration from the environment (`KILN_*`).
+    pub fn bake_with_env(&self, env: &[(&str, &str)], from: Option<&str>, state: &str) -> String {
         let db = self.db.to_str().unwrap();
         let state = self.dir().join(state);
-        kiln_ok(
-            self.dir(),
-            &[
-                "--db",
-                db,
-                "bake",
-                "--from",
-                from.unwrap_or(db),
-                "--site-url",
-                &self.site.url,
-                "--receiver-url",
-                &self.receiver.url,
-                "--state",
-                state.to_str().unwrap(),
-                self.public.to_str().unwrap(),
-            ],
-        )
+        let args = [
+            "--db",
+            db,
+            "bake",
+            "--from",
+            from.unwrap_or(db),
+            "--site-url",
+            &self.site.url,
+            "--receiver-url",
+            &self.receiver.url,
+            "--state",
+            state.to_str().unwrap(),
+            self.public.to_str().unwrap(),
+        ];
+        kiln_ok_env(self.dir(), env, &args)
     }
 
     /// Runs a moderation command (`approve`, `queue`, ...) on the database.

@@ -339,7 +339,9 @@ fn received_but_dropped(
         parent: c.parent,
         status,
         author: c.author,
-        email: None,
+        // Never serialized; it keys the avatar, which must look exactly
+        // like a stored comment's.
+        email: c.email,
         website: c.website,
         text: c.text,
         page_url: c.page_url,

@@ -39,7 +39,10 @@ pub async fn export(
         );
         return Ok(response);
     }
-    let export = state.with_store(|store| store.export()).await?;
+    let avatars = state.avatars.clone();
+    let export = state
+        .with_store(move |store| store.export(&avatars))
+        .await?;
     Ok(axum::Json(export).into_response())
 }
 

@@ -96,8 +96,9 @@ pub async fn since(
         }
     };
     let key = thread.clone();
+    let avatars = state.avatars.clone();
     let threads = state
-        .with_store(move |store| store.published_threads(Some(&[key])))
+        .with_store(move |store| store.published_threads(Some(&[key]), &avatars))
         .await?;
     let mut comments = Vec::new();
     if let Some(found) = threads.first() {

@@ -40,6 +40,8 @@ pub struct Inner {
     pub admin: admin::AdminState,
     /// Signs and checks the tokens in links (see `crate::signing`).
     pub signer: Signer,
+    /// Keys avatars in the export and the thread top-ups (see `kiln_bake::avatar`).
+    pub avatars: kiln_bake::avatar::AvatarKeys,
     /// Email, when `[mail]` is on.
     pub mail: Option<Arc<MailService>>,
     /// The publishing strategies' last runs, for the admin page.
@@ -170,7 +172,8 @@ pub async fn launch(
     let mut store = Store::open(&config.database.path)?;
     store.set_mail_events(config.mail.is_on());
     let public_url = config.public_url(Some(bound));
-    let pages = Pages::new(&config, &public_url)?;
+    let avatars = store.avatar_keys(config.privacy.gravatar)?;
+    let pages = Pages::new(&config, &public_url, avatars.clone())?;
     let admin = admin::AdminState::new(&config, &public_url)?;
     let signer = crate::mail::signer(&config, &mut store)?;
     let pages = if config.spam.form_token {
@@ -198,6 +201,7 @@ pub async fn launch(
         pages,
         admin,
         signer,
+        avatars,
         mail: mail.clone(),
         publish,
         proxies: crate::abuse::Proxies::new(&config),

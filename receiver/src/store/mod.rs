@@ -15,6 +15,7 @@ mod source;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
+use kiln_bake::avatar::AvatarKeys;
 use kiln_bake::markdown;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
 
@@ -30,6 +31,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_admin.sql"),
     include_str!("migrations/0004_mail.sql"),
     include_str!("migrations/0005_page_title.sql"),
+    include_str!("migrations/0006_avatar_salt.sql"),
 ];
 
 /// Where a comment is in moderation.
@@ -441,19 +443,34 @@ impl Store {
         Ok(Ok(()))
     }
 
-    /// Every published comment, in the export format.
-    pub fn export(&self) -> Result<kiln_bake::export::Export> {
+    /// What avatar keys are made with: this database's salt (made by
+    /// migration 6, used for nothing else), and whether comments carry
+    /// Gravatar hashes too (`privacy.gravatar`).
+    pub fn avatar_keys(&self, gravatar: bool) -> Result<AvatarKeys> {
+        let salt: String = self.conn.query_row(
+            "SELECT value FROM meta WHERE key = 'avatar_salt'",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(AvatarKeys::new(salt.as_bytes(), gravatar))
+    }
+
+    /// Every published comment, in the export format, with avatars keyed by
+    /// `avatars` (see `avatar_keys`).
+    pub fn export(&self, avatars: &AvatarKeys) -> Result<kiln_bake::export::Export> {
         Ok(kiln_bake::export::Export::new(
-            self.published_threads(None)?,
+            self.published_threads(None, avatars)?,
         ))
     }
 
     /// Threads with their published comments in the order they were posted
     /// (by id, so a parent always comes before its replies), threads ordered
-    /// by key; optionally only the threads with the given keys.
+    /// by key; optionally only the threads with the given keys. Addresses
+    /// are read only to key avatars with `avatars`; they never leave.
     pub fn published_threads(
         &self,
         keys: Option<&[String]>,
+        avatars: &AvatarKeys,
     ) -> Result<Vec<kiln_bake::export::Thread>> {
         use kiln_bake::export::{unix_to_rfc3339, Comment, CommentStatus, Thread};
         let mut threads: Vec<Thread> = Vec::new();
@@ -474,7 +491,7 @@ impl Store {
         // stop SQLite from using the thread index for one thread.
         let columns =
             "SELECT t.key, t.url, c.id, c.parent_id, c.status, c.author, c.website, c.text,
-                              c.created_at, c.html, c.html_version
+                              c.created_at, c.html, c.html_version, c.email
                        FROM comments c INDEXED BY comments_published
                             JOIN threads t ON t.id = c.thread_id
                        WHERE c.status IN ('approved', 'deleted')";
@@ -495,23 +512,24 @@ impl Store {
                     "deleted" => CommentStatus::Deleted,
                     _ => CommentStatus::Approved,
                 };
-                push(
-                    r,
-                    Comment {
-                        id: r.get(2)?,
-                        parent: r.get(3)?,
-                        status,
-                        author: r.get(5)?,
-                        website: r.get(6)?,
-                        text: r.get(7)?,
-                        created_at: unix_to_rfc3339(r.get(8)?),
-                        // Stored HTML is used only if this kiln made it.
-                        html: match r.get_ref(10)?.as_str_or_null()? {
-                            Some(markdown::VERSION) => r.get(9)?,
-                            _ => None,
-                        },
+                let mut comment = Comment {
+                    id: r.get(2)?,
+                    parent: r.get(3)?,
+                    status,
+                    author: r.get(5)?,
+                    website: r.get(6)?,
+                    text: r.get(7)?,
+                    created_at: unix_to_rfc3339(r.get(8)?),
+                    avatar: None,
+                    gravatar: None,
+                    // Stored HTML is used only if this kiln made it.
+                    html: match r.get_ref(10)?.as_str_or_null()? {
+                        Some(markdown::VERSION) => r.get(9)?,
+                        _ => None,
                     },
-                )?;
+                };
+                avatars.apply(&mut comment, r.get_ref(11)?.as_str_or_null()?);
+                push(r, comment)?;
             }
             Ok(())
         };

@@ -332,7 +332,7 @@ mod tests {
             ("Ann B.", None, "**new**")
         );
         assert!(stamp(&store, "/a/").unwrap().0 > before.0);
-        let export = store.export().unwrap();
+        let export = store.export(&store.avatar_keys(false).unwrap()).unwrap();
         let html = export.threads[0].comments[0].html.clone().unwrap();
         assert!(html.contains("<strong>new</strong>"), "{html}");
         assert_eq!(
@@ -366,7 +366,7 @@ mod tests {
         assert!(after.0 > before.0, "thread marked changed");
         assert_eq!((before.1, after.1), (1, 0), "no longer counted");
         assert!(store
-            .export()
+            .export(&store.avatar_keys(false).unwrap())
             .unwrap()
             .threads
             .iter()

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::Result;
+use kiln_bake::avatar::AvatarKeys;
 use kiln_bake::export::Thread;
 use kiln_bake::source::{Source, Stamp};
 
@@ -13,14 +14,16 @@ use super::Store;
 /// Reads published comments straight from a kiln database file.
 pub struct SqliteSource {
     store: Store,
+    avatars: AvatarKeys,
 }
 
 impl SqliteSource {
-    /// Opens the database read-only; bake never writes to it.
-    pub fn open(path: &Path) -> Result<Self> {
-        Ok(SqliteSource {
-            store: Store::open_read_only(path)?,
-        })
+    /// Opens the database read-only; bake never writes to it. With
+    /// `gravatar` (`privacy.gravatar`), comments carry Gravatar hashes too.
+    pub fn open(path: &Path, gravatar: bool) -> Result<Self> {
+        let store = Store::open_read_only(path)?;
+        let avatars = store.avatar_keys(gravatar)?;
+        Ok(SqliteSource { store, avatars })
     }
 }
 
@@ -43,6 +46,6 @@ impl Source for SqliteSource {
     }
 
     fn threads(&mut self, ids: Option<&[String]>) -> Result<Vec<Thread>> {
-        self.store.published_threads(ids)
+        self.store.published_threads(ids, &self.avatars)
     }
 }

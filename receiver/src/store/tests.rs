@@ -25,6 +25,14 @@ fn store() -> (tempfile::TempDir, Store) {
     (dir, store)
 }
 
+fn keys(store: &Store) -> AvatarKeys {
+    store.avatar_keys(false).unwrap()
+}
+
+fn export(store: &Store) -> kiln_bake::export::Export {
+    store.export(&keys(store)).unwrap()
+}
+
 #[test]
 fn first_comment_creates_the_thread_and_waits_for_approval() {
     let (_dir, mut store) = store();
@@ -34,12 +42,9 @@ fn first_comment_creates_the_thread_and_waits_for_approval() {
         .unwrap();
     assert_eq!(c.status, Status::Pending);
     assert_eq!(store.by_status(Status::Pending).unwrap(), vec![c.clone()]);
-    assert!(
-        store.export().unwrap().threads.is_empty(),
-        "pending is not exported"
-    );
+    assert!(export(&store).threads.is_empty(), "pending is not exported");
     store.approve(&[c.id], 20).unwrap().unwrap();
-    let export = store.export().unwrap();
+    let export = export(&store);
     assert_eq!(export.threads.len(), 1);
     assert_eq!(export.threads[0].comments[0].text, "hi");
 }
@@ -156,7 +161,7 @@ fn deleting_a_comment_with_replies_keeps_a_marker() {
         .unwrap()
         .unwrap();
     store.delete(&[a.id]).unwrap().unwrap();
-    let thread = &store.export().unwrap().threads[0];
+    let thread = &export(&store).threads[0];
     assert_eq!(thread.comments.len(), 2);
     assert_eq!(
         thread.comments[0].status,
@@ -164,7 +169,7 @@ fn deleting_a_comment_with_replies_keeps_a_marker() {
     );
     assert_eq!(thread.comments[0].text, "", "the text is gone");
     store.delete(&[r.id]).unwrap().unwrap();
-    assert_eq!(store.export().unwrap().threads[0].comments.len(), 1);
+    assert_eq!(export(&store).threads[0].comments.len(), 1);
 }
 
 #[test]
@@ -174,7 +179,7 @@ fn read_only_source_sees_committed_comments() {
         .insert(&new("/a/", None, "a"), Status::Approved, 1)
         .unwrap()
         .unwrap();
-    let mut source = SqliteSource::open(&dir.path().join("kiln.sqlite3")).unwrap();
+    let mut source = SqliteSource::open(&dir.path().join("kiln.sqlite3"), false).unwrap();
     use kiln_bake::source::Source;
     assert_eq!(source.stamps().unwrap()["/a/"].count, 1);
     let threads = source
@@ -200,17 +205,124 @@ fn import_round_trips_an_export() {
         .insert(&new("/b/", None, "b"), Status::Approved, 3)
         .unwrap()
         .unwrap();
-    let export = store.export().unwrap();
+    let original = export(&store);
     let (_dir2, mut copy) = self::store();
-    copy.import(&export).unwrap();
-    assert_eq!(copy.export().unwrap().threads, export.threads);
-    assert_eq!(copy.thread_stamps().unwrap().len(), 2);
-    assert!(copy.import(&export).is_err(), "ids already taken");
+    copy.import(&original).unwrap();
+    // An export holds no addresses and the copy has its own salt: its
+    // avatars are keyed by name, and differ. Everything else is the same.
+    let without_avatars = |mut threads: Vec<kiln_bake::export::Thread>| {
+        for c in threads.iter_mut().flat_map(|t| t.comments.iter_mut()) {
+            assert!(c.avatar.is_some());
+            c.avatar = None;
+        }
+        threads
+    };
+    let copied = export(&copy).threads;
+    assert_ne!(
+        copied[0].comments[0].avatar,
+        original.threads[0].comments[0].avatar
+    );
     assert_eq!(
-        copy.export().unwrap().threads,
-        export.threads,
+        without_avatars(copied),
+        without_avatars(original.threads.clone())
+    );
+    assert_eq!(copy.thread_stamps().unwrap().len(), 2);
+    assert!(copy.import(&original).is_err(), "ids already taken");
+    assert_eq!(
+        without_avatars(export(&copy).threads),
+        without_avatars(original.threads),
         "a failed import changes nothing"
     );
+}
+
+#[test]
+fn avatars_are_keyed_by_address_under_this_databases_salt() {
+    let (dir, mut store) = store();
+    let by = |thread: &str, email: Option<&str>, author: &str| NewComment {
+        email: email.map(str::to_owned),
+        author: author.into(),
+        ..new(thread, None, &format!("{author} on {thread}"))
+    };
+    for c in [
+        by("/a/", Some("ann@example.org"), "Ann"),
+        by("/b/", Some(" ANN@Example.org"), "Ann again"),
+        by("/a/", Some("bob@example.org"), "Ann"),
+        by("/b/", None, "Cy"),
+        by("/b/", None, ""),
+    ] {
+        store.insert(&c, Status::Approved, 1).unwrap().unwrap();
+    }
+    let avatar = |threads: &[kiln_bake::export::Thread], id: i64| {
+        threads
+            .iter()
+            .flat_map(|t| &t.comments)
+            .find(|c| c.id == id)
+            .unwrap()
+            .avatar
+            .clone()
+    };
+    let threads = export(&store).threads;
+    assert!(avatar(&threads, 1).is_some());
+    assert_eq!(
+        avatar(&threads, 1),
+        avatar(&threads, 2),
+        "one address, one avatar, any thread"
+    );
+    assert_ne!(
+        avatar(&threads, 1),
+        avatar(&threads, 3),
+        "same name, another address"
+    );
+    assert!(
+        avatar(&threads, 4).is_some(),
+        "keyed by name without an address"
+    );
+    assert_eq!(avatar(&threads, 5), None, "neither address nor name");
+    let json = serde_json::to_string(&export(&store)).unwrap();
+    assert!(
+        !json.contains('@') && !json.contains("gravatar"),
+        "no address: {json}"
+    );
+
+    // Gravatar hashes only when asked for.
+    let with = store.export(&store.avatar_keys(true).unwrap()).unwrap();
+    let hashed = &with.threads[0].comments[0];
+    assert_eq!(
+        hashed.avatar,
+        avatar(&threads, 1),
+        "the key does not change"
+    );
+    assert_eq!(hashed.gravatar.as_ref().map(String::len), Some(64));
+
+    // A bake straight from the file sees the same keys.
+    use kiln_bake::source::Source;
+    let mut source = SqliteSource::open(&dir.path().join("kiln.sqlite3"), false).unwrap();
+    assert_eq!(source.threads(None).unwrap(), threads);
+
+    // Deleted markers keep no avatar; another database keys differently.
+    store
+        .insert(
+            &NewComment {
+                parent: Some(1),
+                ..by("/a/", None, "Dee")
+            },
+            Status::Approved,
+            2,
+        )
+        .unwrap()
+        .unwrap();
+    store.delete(&[1]).unwrap().unwrap();
+    assert_eq!(avatar(&export(&store).threads, 1), None);
+    let (_dir2, mut other) = self::store();
+    other
+        .insert(
+            &by("/a/", Some("ann@example.org"), "Ann"),
+            Status::Approved,
+            1,
+        )
+        .unwrap()
+        .unwrap();
+    assert_ne!(avatar(&export(&other).threads, 1), avatar(&threads, 2));
 }
 
 #[test]
@@ -220,12 +332,12 @@ fn rendered_html_is_stored_but_never_exported_and_only_trusted_from_this_version
         .insert(&new("/a/", None, "*hi* <b>"), Status::Approved, 1)
         .unwrap()
         .unwrap();
-    let thread = &store.published_threads(None).unwrap()[0];
+    let thread = &store.published_threads(None, &keys(&store)).unwrap()[0];
     assert_eq!(
         thread.comments[0].html.as_deref(),
         Some(kiln_bake::markdown::to_html("*hi* <b>").as_str())
     );
-    let json = serde_json::to_string(&store.export().unwrap()).unwrap();
+    let json = serde_json::to_string(&export(&store)).unwrap();
     assert!(!json.contains("\"html\""), "{json}");
     store
         .conn
@@ -235,7 +347,7 @@ fn rendered_html_is_stored_but_never_exported_and_only_trusted_from_this_version
         )
         .unwrap();
     assert_eq!(
-        store.published_threads(None).unwrap()[0].comments[0].html,
+        store.published_threads(None, &keys(&store)).unwrap()[0].comments[0].html,
         None,
         "other versions are rendered again"
     );
