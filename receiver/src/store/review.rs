@@ -61,15 +61,7 @@ impl Store {
             if status != Status::Approved {
                 return Ok(Err(Refusal::NotPublished(id, status.as_str())));
             }
-            if has_published_replies(tx, id)? {
-                return Ok(Err(Refusal::HasPublishedReplies(id)));
-            }
-            tx.execute(
-                "UPDATE comments SET status = 'pending', approved_at = NULL WHERE id = ?1",
-                [id],
-            )?;
-            touch_thread(tx, thread_id, -1)?;
-            Ok(Ok(()))
+            back_to_queue(tx, id, thread_id)
         })
     }
 
@@ -92,14 +84,9 @@ impl Store {
             }
             let hold = hold && status == Status::Approved;
             if hold {
-                if has_published_replies(tx, id)? {
-                    return Ok(Err(Refusal::HasPublishedReplies(id)));
+                if let Err(refusal) = back_to_queue(tx, id, thread_id)? {
+                    return Ok(Err(refusal));
                 }
-                tx.execute(
-                    "UPDATE comments SET status = 'pending', approved_at = NULL WHERE id = ?1",
-                    [id],
-                )?;
-                touch_thread(tx, thread_id, -1)?;
             }
             tx.execute(
                 "UPDATE comments SET author = ?2, email = ?3, website = ?4, text = ?5,
@@ -183,16 +170,29 @@ impl Store {
     }
 }
 
-/// Whether a comment has replies on the page (published, or deleted markers
-/// that keep their own replies' place).
-fn has_published_replies(tx: &rusqlite::Transaction, id: i64) -> rusqlite::Result<bool> {
+/// Takes a published comment off the page and back into the queue, unless
+/// it has replies on the page (published, or deleted markers that keep
+/// their own replies' place): those would lose their parent.
+fn back_to_queue(
+    tx: &rusqlite::Transaction,
+    id: i64,
+    thread_id: i64,
+) -> Result<std::result::Result<(), Refusal>> {
     let replies: i64 = tx.query_row(
         "SELECT count(*) FROM comments
          WHERE parent_id = ?1 AND status IN ('approved', 'deleted')",
         [id],
         |r| r.get(0),
     )?;
-    Ok(replies > 0)
+    if replies > 0 {
+        return Ok(Err(Refusal::HasPublishedReplies(id)));
+    }
+    tx.execute(
+        "UPDATE comments SET status = 'pending', approved_at = NULL WHERE id = ?1",
+        [id],
+    )?;
+    touch_thread(tx, thread_id, -1)?;
+    Ok(Ok(()))
 }
 
 #[cfg(test)]
