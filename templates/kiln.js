@@ -294,6 +294,15 @@ function enhance(thread) {
   const id = field("thread")?.value;
   const query = new URLSearchParams({ thread: id });
 
+  const token = field("token");
+  if (id && token?.value) {
+    const fresh = () =>
+      get(api + "/api/token?" + query)
+        .then(({ ok, body }) => ok && (token.value = body.token))
+        .catch(() => {});
+    form.addEventListener("focusin", fresh, { once: true });
+  }
+
   query.set("after", thread.dataset.kilnCursor || "0");
   if (id)
     seen([thread], () =>

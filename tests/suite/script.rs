@@ -3,9 +3,10 @@
 //! written under the comment it answers, a Markdown preview, and a comment
 //! approved after the bake appearing on the baked page, and a list page's
 //! count going up; a reader editing and deleting their own comments within
-//! the edit window, and those controls gone once it closes. Also its size
-//! budget and that only the site's origins may call the receiver from a
-//! page.
+//! the edit window, and those controls gone once it closes; a fresh form
+//! token, asked for only once the reader starts, refusing a post made at
+//! once. Also its size budget and that only the site's origins may call the
+//! receiver from a page.
 
 use std::time::{Duration, Instant};
 
@@ -754,4 +755,70 @@ fn with_javascript_edit_and_delete_go_when_the_window_closes() {
         )
         .unwrap();
     assert_eq!(left, serde_json::Value::Null);
+}
+
+#[test]
+fn with_javascript_a_fresh_token_once_the_reader_starts_refuses_posts_made_at_once() {
+    let Some(served) = ServedSite::start_with(&[
+        ("KILN_SPAM_FORM_TOKEN", "true"),
+        ("KILN_SPAM_MIN_FILL_SECONDS", "2"),
+    ]) else {
+        return;
+    };
+    let Some(browser) = Browser::start_or_skip(BrowserOptions { javascript: true }).unwrap() else {
+        return;
+    };
+    // Bake signs the forms with the key in the receiver's database.
+    std::fs::write(
+        served.dir().join("kiln.toml"),
+        "[spam]\nform_token = true\n",
+    )
+    .unwrap();
+    served.bake_from(None, "state.bin");
+    let page = served.page("/posts/hello-world/");
+    browser.goto(&page).unwrap();
+    let token = "input[name=token]";
+    let baked = browser.value(token).unwrap();
+    assert!(!baked.is_empty(), "the baked form is signed");
+    let asked = || {
+        browser
+            .run_script(
+                "return performance.getEntriesByType('resource')
+                   .filter((e) => e.name.includes('/api/token')).length",
+                serde_json::json!([]),
+            )
+            .unwrap()
+            .as_u64()
+            .unwrap()
+    };
+    // Nothing is asked for until the reader starts writing.
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(asked(), 0);
+    assert_eq!(browser.value(token).unwrap(), baked);
+
+    // Typed and posted at once, with the fresh token: refused as too fast,
+    // next to the text, which stays.
+    let typed = "Written faster than anyone writes.";
+    browser.fill("textarea[name=text]", typed).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while browser.value(token).unwrap() == baked {
+        assert!(Instant::now() < deadline, "no fresh token arrived");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    browser.click(SUBMIT).unwrap();
+    wait_for(&browser, "textarea[name=text] + .kiln-js-error");
+    assert!(browser
+        .text(".kiln-js-error")
+        .unwrap()
+        .contains("quicker than people usually write"));
+    assert!(browser.focused_is("textarea[name=text]").unwrap());
+    assert_eq!(browser.value("textarea[name=text]").unwrap(), typed);
+    assert_eq!(count_rows(&served.db, "comments"), 0);
+
+    // A moment later the same post goes through; the token was asked once.
+    std::thread::sleep(Duration::from_millis(2100));
+    browser.click(SUBMIT).unwrap();
+    wait_for(&browser, "#kiln-comment-1.kiln-pending");
+    assert_eq!(count_rows(&served.db, "comments"), 1);
+    assert_eq!(asked(), 1);
 }

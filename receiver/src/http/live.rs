@@ -11,6 +11,10 @@
 //!   a moment later, so the same message twice is announced twice.
 //! - Focus moves scroll with `behavior: "instant"` under
 //!   `prefers-reduced-motion`, even where the site's CSS scrolls smoothly.
+//! - A signed form (`spam.form_token`) asks `GET /api/token` once, when the
+//!   reader first focuses it: a post made with that token sooner than
+//!   `spam.min_fill_seconds` later is refused as `too_fast`, since people
+//!   do not write that quickly. The baked token stays if the request fails.
 //! - After a post, the edit link from the 201 is kept in `localStorage`
 //!   (`kiln-edits`, by comment id) with its expiry and the text, name and
 //!   website as posted or last saved: the reader's own words on their own
