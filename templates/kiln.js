@@ -1,12 +1,8 @@
-// kiln.js: optional enhancements for kiln's baked comment threads. Pages work
-// fully without it. With it, readers post without leaving the page, reply
-// under the comment they answer, preview their Markdown as it will be
-// published, and see comments approved since the page was last baked.
-// No framework, no eval, no inline handlers: it only listens and inserts
-// HTML the receiver rendered and sanitized.
+// kiln.js (notes in receiver/src/http/live.rs): no eval, no inline handlers.
 
 const json = (response) =>
   response.json().then((body) => ({ ok: response.ok, status: response.status, body }));
+const get = (url) => fetch(url, { headers: { Accept: "application/json" } }).then(json);
 
 function post(url, data) {
   return fetch(url, {
@@ -16,29 +12,56 @@ function post(url, data) {
   }).then(json);
 }
 
+function seen(targets, then) {
+  const watcher = new IntersectionObserver((entries) => {
+    if (!entries.some((e) => e.isIntersecting)) return;
+    watcher.disconnect();
+    then();
+  });
+  targets.forEach((el) => watcher.observe(el));
+}
+
 function element(html) {
   const template = document.createElement("template");
   template.innerHTML = html.trim();
   return template.content.firstElementChild;
 }
 
-function child(parent, className) {
-  let found = parent.querySelector(":scope > ." + className);
-  if (!found) {
-    found = document.createElement("div");
-    found.className = className;
-    parent.appendChild(found);
-  }
-  return found;
+function make(tag, className, text) {
+  const el = document.createElement(tag);
+  el.className = className;
+  el.textContent = text;
+  if (tag === "button") el.type = "button";
+  return el;
 }
 
-// Focus moves scroll what gets it into view: at once under reduced motion,
-// even where the site's CSS asks for smooth scrolling.
+// At once under reduced motion, even where the site's CSS scrolls smoothly.
 const still = matchMedia("(prefers-reduced-motion: reduce)");
 function focus(el) {
   el.focus({ preventScroll: true });
   el.scrollIntoView({ block: "nearest", behavior: still.matches ? "instant" : "auto" });
 }
+
+// The reader's own comments: edit link, expiry, text, name, website; no email.
+const KEY = "kiln-edits";
+function load() {
+  try {
+    const all = JSON.parse(localStorage[KEY] || "{}");
+    for (const id in all) if (!(all[id]?.until > Date.now())) delete all[id];
+    return all;
+  } catch {
+    return {};
+  }
+}
+const fields = (c) => ({ text: c.text, name: c.author, website: c.website });
+
+function mark(node, comment) {
+  if (comment.status === "approved") return;
+  node.classList.add("kiln-pending");
+  node.prepend(make("p", "kiln-pending-note", "Awaiting moderation"));
+}
+
+const offline = { message: "Could not reach the comment server; your text is still here. Try again." };
 
 function enhance(thread) {
   const form = thread.querySelector("form.kiln-form");
@@ -46,61 +69,56 @@ function enhance(thread) {
   const api = form.action.replace(/\/comments$/, "");
   const home = form.nextSibling;
   const heading = form.querySelector(".kiln-form-title");
-  const title = heading ? heading.textContent : "";
-  const live = document.createElement("p");
-  live.className = "kiln-live";
+  const title = heading?.textContent;
+  const field = (name) => form.elements[name];
+  const live = thread.appendChild(make("p", "kiln-live"));
   live.setAttribute("role", "status");
-  live.setAttribute("aria-live", "polite");
-  thread.appendChild(live);
-  // Emptied first, so the same message twice is announced twice.
+  // Emptied first, so a repeated message is announced again.
   const say = (text) => {
     live.textContent = "";
     setTimeout(() => (live.textContent = text), 100);
   };
+  function show(node, message) {
+    node.tabIndex = -1;
+    focus(node);
+    say(message);
+  }
 
-  // Where a comment goes: under its parent, or last among the top level.
   function place(node, parent) {
     const article = parent && thread.querySelector("#kiln-comment-" + parent);
-    let list = article ? child(article, "kiln-replies") : thread.querySelector(":scope > .kiln-comments");
-    if (!list) {
-      list = document.createElement("div");
-      list.className = "kiln-comments";
+    let list = thread.querySelector(":scope > .kiln-comments");
+    if (article) {
+      list = article.querySelector(":scope > .kiln-replies") || article.appendChild(make("div", "kiln-replies"));
+    } else if (!list) {
+      list = make("div", "kiln-comments");
       thread.insertBefore(list, form.parentNode === thread ? form : home);
     }
     list.appendChild(node);
   }
 
-  function field(name) {
-    return form.elements[name];
-  }
-
-  function clearErrors() {
-    form.querySelectorAll(".kiln-js-error").forEach((p) => p.remove());
-    form.querySelectorAll("[aria-invalid]").forEach((f) => {
-      f.removeAttribute("aria-invalid");
-      const rest = (f.getAttribute("aria-describedby") || "").replace(f.id + "-js-error", "").trim();
-      if (rest) f.setAttribute("aria-describedby", rest);
-      else f.removeAttribute("aria-describedby");
+  function clearErrors(f = form) {
+    f.querySelectorAll(".kiln-js-error").forEach((p) => p.remove());
+    f.querySelectorAll("[aria-invalid]").forEach((input) => {
+      input.removeAttribute("aria-invalid");
+      const rest = (input.getAttribute("aria-describedby") || "").replace(input.id + "-js-error", "").trim();
+      if (rest) input.setAttribute("aria-describedby", rest);
+      else input.removeAttribute("aria-describedby");
     });
   }
 
-  function showError(error) {
-    clearErrors();
-    const input = field(error.field);
-    const p = document.createElement("p");
-    p.className = "kiln-error kiln-js-error";
-    p.textContent = error.message;
-    if (input && input.id) {
+  function showError(error, f = form) {
+    clearErrors(f);
+    const input = f.elements?.[error.field];
+    const p = make("p", "kiln-error kiln-js-error", error.message);
+    if (input?.id) {
       p.id = input.id + "-js-error";
       input.setAttribute("aria-invalid", "true");
-      // Before the hint, which stays.
       input.setAttribute("aria-describedby", (p.id + " " + (input.getAttribute("aria-describedby") || "")).trim());
-      input.insertAdjacentElement("afterend", p);
+      input.after(p);
       focus(input);
     } else {
-      // Not about one field (a limit, the network): the message itself.
       p.tabIndex = -1;
-      form.prepend(p);
+      f.prepend(p);
       focus(p);
     }
     say(error.message);
@@ -110,8 +128,97 @@ function enhance(thread) {
     thread.insertBefore(form, home);
     if (field("parent")) field("parent").value = "";
     if (heading) heading.textContent = title;
-    const cancel = form.querySelector(".kiln-cancel");
-    if (cancel) cancel.remove();
+    form.querySelector(".kiln-cancel")?.remove();
+  }
+
+  // `id` gets `entry`, or is forgotten; Edit and Delete show until expiry.
+  function sync(id, entry) {
+    const all = load();
+    entry ? (all[id] = entry) : delete all[id];
+    try {
+      const text = JSON.stringify(all);
+      if (text === "{}") localStorage.removeItem(KEY);
+      else localStorage[KEY] = text;
+    } catch {}
+    thread.querySelectorAll(".kiln-own").forEach((own) => all[own.closest("article").id.slice(13)] || own.remove());
+    for (const id in all) {
+      const article = document.getElementById("kiln-comment-" + id);
+      if (thread.contains(article)) mine(article, id, all[id]);
+    }
+  }
+  setInterval(sync, 1000);
+
+  function mine(article, id, entry) {
+    const actions = article.querySelector(":scope > .kiln-actions");
+    if (!actions || actions.querySelector(".kiln-own")) return;
+    const own = actions.appendChild(make("span", "kiln-own"));
+    const edit = make("button", "", "Edit");
+    const remove = make("button", "", "Delete");
+    const reset = () => own.replaceChildren(edit, remove);
+    reset();
+    const act = (data, f, done) =>
+      post(entry.url, data)
+        .then(({ ok, status, body }) => {
+          if (ok) return done(body);
+          if ([400, 404, 410].includes(status)) sync(id);
+          showError(body.error, f);
+        })
+        .catch(() => showError(offline, f));
+
+    edit.addEventListener("click", () => {
+      const body = article.querySelector(":scope > .kiln-body");
+      if (body.hidden) return;
+      const f = element(
+        '<form class="kiln-editor"><label>Edit your comment</label><textarea name="text" required></textarea><p><button>Save</button></p></form>'
+      );
+      const text = f.elements.text;
+      const cancel = make("button", "", "Cancel");
+      f.querySelector("label").htmlFor = text.id = "kiln-edit-" + id;
+      text.value = entry.text;
+      f.lastChild.append(cancel);
+      cancel.addEventListener("click", () => {
+        f.remove();
+        body.hidden = false;
+        article.tabIndex = -1;
+        focus(edit.isConnected ? edit : article);
+      });
+      body.hidden = true;
+      body.after(f);
+      focus(text);
+      f.addEventListener("submit", (event) => {
+        event.preventDefault();
+        act({ text: text.value, name: entry.name, website: entry.website }, f, (answer) => {
+          if (article.contains(form)) moveHome();
+          const node = element(answer.html);
+          mark(node, answer.comment);
+          node.append(...article.querySelectorAll(":scope > .kiln-replies"));
+          article.replaceWith(node);
+          sync(id, { ...entry, ...fields(answer.comment) });
+          show(node, answer.held ? "Saved. It awaits moderation again." : "Saved.");
+        });
+      });
+    });
+
+    remove.addEventListener("click", () => {
+      const yes = make("button", "", "Yes, delete");
+      const no = make("button", "", "No");
+      own.replaceChildren("Delete it? ", yes, no);
+      focus(yes);
+      no.addEventListener("click", () => {
+        reset();
+        focus(remove);
+      });
+      yes.addEventListener("click", () =>
+        act({ action: "delete" }, article, () => {
+          if (article.contains(form)) moveHome();
+          sync(id);
+          const replies = article.querySelector(":scope > .kiln-replies");
+          if (replies) article.replaceChildren(make("p", "kiln-body kiln-deleted-note", "This comment was deleted."), replies);
+          show(replies ? article : article.previousElementSibling || article.parentNode.closest("article,.kiln-thread"), "Deleted.");
+          if (!replies) article.remove();
+        })
+      );
+    });
   }
 
   form.addEventListener("submit", (event) => {
@@ -125,27 +232,21 @@ function enhance(thread) {
       .then(({ ok, body }) => {
         if (!ok) return showError(body.error || { message: "The comment was refused." });
         const node = element(body.html);
-        if (body.comment && body.comment.status !== "approved") {
-          node.classList.add("kiln-pending");
-          const note = document.createElement("p");
-          note.className = "kiln-pending-note";
-          note.textContent = "Awaiting moderation";
-          node.prepend(note);
-        }
+        const edit = body.edit;
+        mark(node, body.comment);
         place(node, data.parent);
+        if (edit) sync(body.comment.id, { url: edit.url, until: Date.parse(edit.expires_at), ...fields(body.comment) });
         field("text").value = "";
-        const preview = form.querySelector(".kiln-preview");
-        if (preview) preview.remove();
+        form.querySelector(".kiln-preview")?.remove();
         moveHome();
-        node.setAttribute("tabindex", "-1");
-        focus(node);
-        say(
+        show(
+          node,
           node.classList.contains("kiln-pending")
             ? "Posted. Your comment will appear for everyone once a moderator approves it."
             : "Posted."
         );
       })
-      .catch(() => showError({ message: "Could not reach the comment server; your text is still here. Try again." }))
+      .catch(() => showError(offline))
       .finally(() => (button.disabled = false));
   });
 
@@ -156,21 +257,12 @@ function enhance(thread) {
     const article = link.closest("article");
     if (!parent || !article) return;
     event.preventDefault();
-    let input = field("parent");
-    if (!input) {
-      input = document.createElement("input");
-      input.type = "hidden";
-      input.name = "parent";
-      form.prepend(input);
-    }
-    input.value = parent;
-    link.closest(".kiln-actions").insertAdjacentElement("afterend", form);
+    if (!field("parent")) form.prepend(element('<input type="hidden" name="parent">'));
+    field("parent").value = parent;
+    link.closest(".kiln-actions").after(form);
     if (heading) heading.textContent = "Write a reply";
     if (!form.querySelector(".kiln-cancel")) {
-      const cancel = document.createElement("button");
-      cancel.type = "button";
-      cancel.className = "kiln-cancel";
-      cancel.textContent = "Cancel reply";
+      const cancel = make("button", "kiln-cancel", "Cancel reply");
       cancel.addEventListener("click", () => {
         moveHome();
         focus(link);
@@ -180,10 +272,7 @@ function enhance(thread) {
     focus(field("text"));
   });
 
-  const preview = document.createElement("button");
-  preview.type = "button";
-  preview.className = "kiln-preview-button";
-  preview.textContent = "Preview";
+  const preview = make("button", "kiln-preview-button", "Preview");
   form.querySelector(".kiln-submit").prepend(preview, " ");
   preview.addEventListener("click", () => {
     post(api + "/api/preview", { text: field("text").value })
@@ -191,8 +280,7 @@ function enhance(thread) {
         if (!ok) return showError(body.error);
         let shown = form.querySelector(".kiln-preview");
         if (!shown) {
-          shown = document.createElement("div");
-          shown.className = "kiln-preview";
+          shown = make("div", "kiln-preview");
           shown.setAttribute("aria-label", "Preview");
           field("text").closest(".kiln-field").after(shown);
         }
@@ -202,42 +290,43 @@ function enhance(thread) {
       .catch(() => say("Could not reach the comment server for a preview."));
   });
 
-  // Comments approved after this page was baked, once the thread is seen.
-  const id = field("thread") && field("thread").value;
-  const after = thread.dataset.kilnCursor || "0";
-  if (!id || !("IntersectionObserver" in window)) return;
-  const watcher = new IntersectionObserver((entries) => {
-    if (!entries.some((e) => e.isIntersecting)) return;
-    watcher.disconnect();
-    const query = new URLSearchParams({ thread: id, after });
-    fetch(api + "/api/comments?" + query, { headers: { Accept: "application/json" } })
-      .then(json)
-      .then(({ ok, body }) => {
-        if (!ok) return;
-        for (const comment of body.comments) {
-          if (!document.getElementById("kiln-comment-" + comment.id)) {
-            place(element(comment.html), comment.parent);
+  sync();
+  const id = field("thread")?.value;
+  const query = new URLSearchParams({ thread: id });
+
+  const token = field("token");
+  if (id && token?.value) {
+    const fresh = () =>
+      get(api + "/api/token?" + query)
+        .then(({ ok, body }) => ok && (token.value = body.token))
+        .catch(() => {});
+    form.addEventListener("focusin", fresh, { once: true });
+  }
+
+  query.set("after", thread.dataset.kilnCursor || "0");
+  if (id)
+    seen([thread], () =>
+      get(api + "/api/comments?" + query)
+        .then(({ ok, body }) => {
+          if (!ok) return;
+          for (const comment of body.comments) {
+            if (!document.getElementById("kiln-comment-" + comment.id)) {
+              place(element(comment.html), comment.parent);
+            }
           }
-        }
-      })
-      .catch(() => {});
-  });
-  watcher.observe(thread);
+          sync();
+        })
+        .catch(() => {})
+    );
 }
 
-// Counts (`data-kiln-count`, e.g. on list pages), topped up by one request
-// once any of them is on screen. An empty id means this page's path.
 function topUpCounts() {
   const counts = document.querySelectorAll("[data-kiln-count]");
-  if (!counts.length || !("IntersectionObserver" in window)) return;
   const idOf = (el) => el.dataset.kilnCount || location.pathname;
-  const watcher = new IntersectionObserver((entries) => {
-    if (!entries.some((e) => e.isIntersecting)) return;
-    watcher.disconnect();
+  seen(counts, () => {
     const query = new URLSearchParams();
     [...new Set([...counts].map(idOf))].slice(0, 100).forEach((id) => query.append("thread", id));
-    fetch(new URL("api/counts?" + query, import.meta.url), { headers: { Accept: "application/json" } })
-      .then(json)
+    get(new URL("api/counts?" + query, import.meta.url))
       .then(({ ok, body }) => {
         if (!ok) return;
         counts.forEach((el) => {
@@ -247,7 +336,6 @@ function topUpCounts() {
       })
       .catch(() => {});
   });
-  counts.forEach((el) => watcher.observe(el));
 }
 
 document.querySelectorAll(".kiln-thread").forEach(enhance);

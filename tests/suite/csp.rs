@@ -1,7 +1,8 @@
 //! Baked pages under a strict Content-Security-Policy, in real headless
 //! Chromium: the page with the optional script and JavaScript on, and the
 //! page without it and JavaScript off. Each is used the way a reader uses it
-//! (post, preview, reply, comments newer than the bake, counts) while the
+//! (post, edit, preview, reply, delete, comments newer than the bake,
+//! counts) while the
 //! site sends the policy, and then neither the reports Chromium POSTs
 //! (`report-uri`) nor its console may name a violation. A control page with
 //! one inline style, visited last under the same policy, proves that a
@@ -145,6 +146,17 @@ fn with_the_script_and_javascript_on_a_strict_policy_is_never_violated() {
         .unwrap();
     browser.click(SUBMIT).unwrap();
     wait_for(&browser, ".kiln-comments .kiln-pending");
+    // Edit it in place.
+    browser
+        .click("#kiln-comment-2 .kiln-own button:first-child")
+        .unwrap();
+    browser
+        .fill(".kiln-editor textarea", "Edited *under* a policy.")
+        .unwrap();
+    browser
+        .click(".kiln-editor button:not([type=button])")
+        .unwrap();
+    wait_for(&browser, "#kiln-comment-2 .kiln-body em");
     // Preview.
     browser
         .fill("textarea[name=text]", "Some **bold**")
@@ -157,6 +169,18 @@ fn with_the_script_and_javascript_on_a_strict_policy_is_never_violated() {
     browser.fill("textarea[name=text]", "A reply.").unwrap();
     browser.click(SUBMIT).unwrap();
     wait_for(&browser, "#kiln-comment-1 .kiln-replies .kiln-pending");
+    // Delete the reply again: asked first, then gone.
+    browser
+        .click("#kiln-comment-3 .kiln-own button:last-child")
+        .unwrap();
+    browser
+        .click("#kiln-comment-3 .kiln-own button:first-child")
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while browser.exists("#kiln-comment-3").unwrap() {
+        assert!(Instant::now() < deadline, "the reply was not deleted");
+        std::thread::sleep(Duration::from_millis(100));
+    }
     // Comments approved after the bake.
     served.moderate(&["approve", "2"]);
     browser.goto(&page).unwrap();
@@ -191,7 +215,8 @@ fn without_the_script_and_javascript_off_a_strict_policy_is_never_violated() {
         !browser.exists("script").unwrap(),
         "bake.script = false leaves the script out"
     );
-    // Post through the plain form: the receiver's thank-you page leads back.
+    // Post through the plain form: the receiver's thank-you page (with the
+    // private edit link) leads back to the page.
     browser
         .fill("textarea[name=text]", "Posted without JavaScript.")
         .unwrap();

@@ -2,8 +2,11 @@
 //! without leaving the page, an inline error that keeps the text, a reply
 //! written under the comment it answers, a Markdown preview, and a comment
 //! approved after the bake appearing on the baked page, and a list page's
-//! count going up. Also its size budget and that only the site's origins may
-//! call the receiver from a page.
+//! count going up; a reader editing and deleting their own comments within
+//! the edit window, and those controls gone once it closes; a fresh form
+//! token, asked for only once the reader starts, refusing a post made at
+//! once. Also its size budget and that only the site's origins may call the
+//! receiver from a page.
 
 use std::time::{Duration, Instant};
 
@@ -61,6 +64,13 @@ fn with_javascript_a_reader_posts_replies_previews_and_sees_newer_comments() {
 
     // 1. Posting stays on the page and shows the comment as pending.
     browser.goto(&page).unwrap();
+    let stored = "return Object.keys(localStorage).length";
+    let nothing = serde_json::json!(0);
+    assert_eq!(
+        browser.run_script(stored, serde_json::json!([])).unwrap(),
+        nothing,
+        "nothing is stored for a reader who has not posted"
+    );
     browser
         .fill("textarea[name=text]", "Posted *with* JavaScript.")
         .unwrap();
@@ -431,4 +441,384 @@ fn the_script_is_small_cached_and_only_for_the_sites_origins() {
             .unwrap();
         assert_eq!(refused.status(), 400, "{query}");
     }
+}
+
+/// What the script keeps in `localStorage` for the reader's own comments.
+fn stored_links(browser: &Browser) -> serde_json::Value {
+    let raw = browser
+        .run_script(
+            "return localStorage.getItem('kiln-edits') || '{}'",
+            serde_json::json!([]),
+        )
+        .unwrap();
+    serde_json::from_str(raw.as_str().unwrap()).unwrap()
+}
+
+fn text_of(db: &std::path::Path, id: i64) -> Option<String> {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.query_row("SELECT text FROM comments WHERE id = ?1", [id], |r| {
+        r.get(0)
+    })
+    .ok()
+}
+
+/// Polls until nothing matches `selector`.
+fn wait_gone(browser: &Browser, selector: &str) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while browser.exists(selector).unwrap() {
+        assert!(Instant::now() < deadline, "{selector} is still there");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Posts `text` through the script and waits for the comment `id`.
+fn post_with_script(browser: &Browser, text: &str, id: i64) {
+    browser.fill("textarea[name=text]", text).unwrap();
+    browser.click(SUBMIT).unwrap();
+    wait_for(browser, &format!("#kiln-comment-{id}"));
+}
+
+/// The reader's own controls: Edit and Delete, or, once Delete asks,
+/// "Yes, delete" (first) and "No" (last).
+const EDIT: &str = ".kiln-own button:first-child";
+const DELETE: &str = ".kiln-own button:last-child";
+const SAVE: &str = ".kiln-editor button:not([type=button])";
+
+#[test]
+fn with_javascript_a_reader_edits_and_deletes_their_own_comments_within_the_window() {
+    let Some(served) = ServedSite::start() else {
+        return;
+    };
+    let Some(browser) = Browser::start_or_skip(BrowserOptions { javascript: true }).unwrap() else {
+        return;
+    };
+    let (db, receiver) = (&served.db, &served.receiver);
+    let page = served.page("/posts/hello-world/");
+    let fields = [
+        ("thread", "/posts/hello-world/"),
+        ("url", page.as_str()),
+        ("name", "Ada"),
+        ("text", "Someone else's comment."),
+    ];
+    assert_eq!(post_form(receiver, &fields).0, 303);
+    served.moderate(&["approve", "1"]);
+    served.bake_from(None, "state.bin");
+
+    // 1. A post gets Edit and Delete; others' comments do not. The device
+    // keeps the link and what was posted, never the email.
+    browser.goto(&page).unwrap();
+    browser.fill("input[name=name]", "Bo").unwrap();
+    browser.fill("input[name=email]", "bo@example.org").unwrap();
+    post_with_script(&browser, "Frist post, teh best.", 2);
+    let own = "#kiln-comment-2 ";
+    wait_for(&browser, &format!("{own}{EDIT}"));
+    assert_eq!(browser.text(&format!("{own}{EDIT}")).unwrap(), "Edit");
+    assert_eq!(browser.text(&format!("{own}{DELETE}")).unwrap(), "Delete");
+    assert!(!browser.exists("#kiln-comment-1 .kiln-own").unwrap());
+    let links = stored_links(&browser);
+    let entry = &links["2"];
+    assert!(entry["url"]
+        .as_str()
+        .unwrap()
+        .starts_with(&format!("{}/edit/", receiver.url)));
+    assert_eq!(entry["text"], "Frist post, teh best.");
+    assert_eq!(entry["name"], "Bo");
+    assert!(!links.to_string().contains("bo@example.org"), "{links}");
+
+    // 2. Edit turns the body into an editor with the text as posted.
+    browser.click(&format!("{own}{EDIT}")).unwrap();
+    let editor = format!("{own}.kiln-editor textarea");
+    wait_for(&browser, &editor);
+    assert!(browser.focused_is(&editor).unwrap());
+    assert_eq!(browser.value(&editor).unwrap(), "Frist post, teh best.");
+    assert_eq!(
+        browser.css(&format!("{own}.kiln-body"), "display").unwrap(),
+        "none"
+    );
+    // A refused edit: the error next to the field, the text kept, nothing
+    // changed.
+    let spam = "[a](https://a.example) [b](https://b.example) [c](https://c.example) [d](https://d.example)";
+    browser.fill(&editor, spam).unwrap();
+    browser.click(&format!("{own}{SAVE}")).unwrap();
+    wait_for(&browser, &format!("{editor} + .kiln-js-error"));
+    assert!(browser.focused_is(&editor).unwrap());
+    assert_eq!(
+        browser.attr(&editor, "aria-invalid").unwrap().as_deref(),
+        Some("true")
+    );
+    assert_eq!(browser.value(&editor).unwrap(), spam);
+    assert_eq!(text_of(db, 2).as_deref(), Some("Frist post, teh best."));
+    // Saved: the receiver's rendering replaces the comment, still pending.
+    browser.fill(&editor, "First post, *the* best.").unwrap();
+    browser.click(&format!("{own}{SAVE}")).unwrap();
+    wait_for(&browser, &format!("{own}.kiln-body em"));
+    assert!(!browser.exists(".kiln-editor").unwrap());
+    assert_eq!(
+        browser.text(&format!("{own}.kiln-body")).unwrap(),
+        "First post, the best."
+    );
+    assert!(browser.exists("#kiln-comment-2.kiln-pending").unwrap());
+    assert_eq!(text_of(db, 2).as_deref(), Some("First post, *the* best."));
+    assert!(browser.focused_is("#kiln-comment-2").unwrap());
+    wait_for_live(&browser, "Saved.");
+    wait_for(&browser, &format!("{own}{EDIT}"));
+    assert_eq!(
+        stored_links(&browser)["2"]["text"],
+        "First post, *the* best."
+    );
+
+    // 3. Once published and baked, the comment has the controls after a
+    // reload too, and the editor has the text as last saved. Cancel puts
+    // the comment back. Saving sends it back to moderation.
+    served.moderate(&["approve", "2"]);
+    served.bake_from(None, "state.bin");
+    browser.goto(&page).unwrap();
+    wait_for(&browser, &format!("{own}{EDIT}"));
+    browser.click(&format!("{own}{EDIT}")).unwrap();
+    assert_eq!(browser.value(&editor).unwrap(), "First post, *the* best.");
+    browser
+        .click(&format!("{own}.kiln-editor button[type=button]"))
+        .unwrap();
+    assert!(!browser.exists(".kiln-editor").unwrap());
+    assert!(browser.focused_is(&format!("{own}{EDIT}")).unwrap());
+    assert_eq!(
+        browser.css(&format!("{own}.kiln-body"), "display").unwrap(),
+        "block"
+    );
+    browser.click(&format!("{own}{EDIT}")).unwrap();
+    browser.fill(&editor, "First post, edited again.").unwrap();
+    browser.click(&format!("{own}{SAVE}")).unwrap();
+    wait_for(&browser, "#kiln-comment-2.kiln-pending");
+    wait_for_live(&browser, "awaits moderation again");
+    assert_eq!(status_of(db, 2).0, "pending");
+
+    // 4. Delete asks first; No keeps the comment.
+    post_with_script(&browser, "A comment to take back.", 3);
+    let three = "#kiln-comment-3 ";
+    wait_for(&browser, &format!("{three}{DELETE}"));
+    browser.click(&format!("{three}{DELETE}")).unwrap();
+    assert!(browser
+        .text(&format!("{three}.kiln-own"))
+        .unwrap()
+        .starts_with("Delete it?"));
+    assert_eq!(
+        browser.text(&format!("{three}{EDIT}")).unwrap(),
+        "Yes, delete"
+    );
+    assert_eq!(browser.text(&format!("{three}{DELETE}")).unwrap(), "No");
+    assert!(browser.focused_is(&format!("{three}{EDIT}")).unwrap());
+    browser.click(&format!("{three}{DELETE}")).unwrap();
+    assert!(browser.focused_is(&format!("{three}{DELETE}")).unwrap());
+    assert_eq!(browser.text(&format!("{three}{EDIT}")).unwrap(), "Edit");
+    // Yes removes it, here and in the database, and forgets the link.
+    browser.click(&format!("{three}{DELETE}")).unwrap();
+    browser.click(&format!("{three}{EDIT}")).unwrap();
+    wait_gone(&browser, "#kiln-comment-3");
+    wait_for_live(&browser, "Deleted.");
+    assert_eq!(text_of(db, 3), None);
+    assert!(stored_links(&browser).get("3").is_none());
+    assert!(stored_links(&browser).get("2").is_some());
+
+    // 5. A comment with replies stays as "deleted", and its replies too.
+    // (SQLite gives the freed id 3 to the next comment; it has its own link.)
+    post_with_script(&browser, "Answer me.", 3);
+    served.moderate(&["approve", "3"]);
+    let reply = [
+        ("thread", "/posts/hello-world/"),
+        ("url", page.as_str()),
+        ("parent", "3"),
+        ("text", "An answer."),
+    ];
+    assert_eq!(post_form(receiver, &reply).0, 303);
+    served.moderate(&["approve", "4"]);
+    served.bake_from(None, "state.bin");
+    browser.goto(&page).unwrap();
+    wait_for(&browser, &format!("{three}{DELETE}"));
+    browser.click(&format!("{three}{DELETE}")).unwrap();
+    browser.click(&format!("{three}{EDIT}")).unwrap();
+    wait_for(&browser, &format!("{three}> .kiln-deleted-note"));
+    assert!(browser.exists(&format!("{three}#kiln-comment-4")).unwrap());
+    assert!(!browser.exists(&format!("{three}> .kiln-meta")).unwrap());
+    assert!(browser.focused_is("#kiln-comment-3").unwrap());
+    assert_eq!(status_of(db, 3).0, "deleted");
+}
+
+#[test]
+fn with_javascript_edit_and_delete_go_when_the_window_closes() {
+    let secret = "a script test secret, long enough to sign";
+    let Some(served) = ServedSite::start_with(&[
+        ("KILN_EDITS_WINDOW_MINUTES", "1"),
+        ("KILN_SERVER_SECRET", secret),
+    ]) else {
+        return;
+    };
+    let Some(browser) = Browser::start_or_skip(BrowserOptions { javascript: true }).unwrap() else {
+        return;
+    };
+    served.bake_from(None, "state.bin");
+    let page = served.page("/posts/hello-world/");
+    browser.goto(&page).unwrap();
+    for id in 1..=3 {
+        post_with_script(&browser, &format!("Comment number {id}."), id);
+        wait_for(&browser, &format!("#kiln-comment-{id} {EDIT}"));
+    }
+    // A one-minute window: the link expires a minute after posting.
+    let links = stored_links(&browser);
+    let until = links["1"]["until"].as_i64().unwrap();
+    let created = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    assert!((50_000..=61_000).contains(&(until - created)), "{links}");
+    let expire = |id: i64| {
+        browser
+            .run_script(
+                "const all = JSON.parse(localStorage.getItem('kiln-edits'));
+                 all[arguments[0]].until = Date.now() - 1000;
+                 localStorage.setItem('kiln-edits', JSON.stringify(all));",
+                serde_json::json!([id.to_string()]),
+            )
+            .unwrap();
+    };
+
+    // 1. While the page is open: the controls go within a second or so,
+    // and the link is forgotten; the others stay.
+    expire(1);
+    wait_gone(&browser, "#kiln-comment-1 .kiln-own");
+    let links = stored_links(&browser);
+    assert!(links.get("1").is_none(), "{links}");
+    assert!(browser.exists(&format!("#kiln-comment-2 {EDIT}")).unwrap());
+
+    // 2. On a later visit: published and baked, the comments have their
+    // controls back after a reload, except one whose time is up.
+    served.moderate(&["approve", "1", "2", "3"]);
+    served.bake_from(None, "state.bin");
+    browser.goto(&page).unwrap();
+    wait_for(&browser, &format!("#kiln-comment-2 {EDIT}"));
+    assert!(browser.exists(&format!("#kiln-comment-3 {EDIT}")).unwrap());
+    assert!(!browser.exists("#kiln-comment-1 .kiln-own").unwrap());
+    expire(2);
+    browser.goto(&page).unwrap();
+    assert!(browser.exists("#kiln-comment-2").unwrap());
+    assert!(
+        !browser.exists("#kiln-comment-2 .kiln-own").unwrap(),
+        "no controls at load"
+    );
+    let links = stored_links(&browser);
+    assert!(links.get("2").is_none(), "{links}");
+    assert!(browser.exists(&format!("#kiln-comment-3 {EDIT}")).unwrap());
+
+    // 3. The receiver has the last word: a link it finds expired is
+    // refused when saving; the controls go, the reader is told, and the
+    // text stays in the editor.
+    let created: i64 = rusqlite::Connection::open(&served.db)
+        .unwrap()
+        .query_row("SELECT created_at FROM comments WHERE id = 3", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let expired = kiln_bake::signing::Signer::new(secret.as_bytes()).sign(
+        "edit",
+        &format!("3:{created}"),
+        Some(created),
+    );
+    browser
+        .run_script(
+            "const all = JSON.parse(localStorage.getItem('kiln-edits'));
+             all['3'].url = all['3'].url.replace(/[^/]*$/, arguments[0]);
+             localStorage.setItem('kiln-edits', JSON.stringify(all));",
+            serde_json::json!([expired]),
+        )
+        .unwrap();
+    browser.goto(&page).unwrap();
+    wait_for(&browser, &format!("#kiln-comment-3 {EDIT}"));
+    browser.click(&format!("#kiln-comment-3 {EDIT}")).unwrap();
+    let editor = "#kiln-comment-3 .kiln-editor textarea";
+    browser.fill(editor, "Too late, but kept.").unwrap();
+    browser.click(&format!("#kiln-comment-3 {SAVE}")).unwrap();
+    wait_for(&browser, ".kiln-editor > .kiln-js-error");
+    assert!(browser
+        .text(".kiln-editor > .kiln-js-error")
+        .unwrap()
+        .contains("expired"));
+    assert!(browser.focused_is(".kiln-editor > .kiln-js-error").unwrap());
+    wait_for_live(&browser, "expired");
+    assert!(!browser.exists("#kiln-comment-3 .kiln-own").unwrap());
+    assert!(stored_links(&browser).get("3").is_none());
+    assert_eq!(browser.value(editor).unwrap(), "Too late, but kept.");
+    assert_eq!(text_of(&served.db, 3).as_deref(), Some("Comment number 3."));
+    // With the last link gone, nothing of kiln's is left on the device.
+    let left = browser
+        .run_script(
+            "return localStorage.getItem('kiln-edits')",
+            serde_json::json!([]),
+        )
+        .unwrap();
+    assert_eq!(left, serde_json::Value::Null);
+}
+
+#[test]
+fn with_javascript_a_fresh_token_once_the_reader_starts_refuses_posts_made_at_once() {
+    let Some(served) = ServedSite::start_with(&[
+        ("KILN_SPAM_FORM_TOKEN", "true"),
+        ("KILN_SPAM_MIN_FILL_SECONDS", "2"),
+    ]) else {
+        return;
+    };
+    let Some(browser) = Browser::start_or_skip(BrowserOptions { javascript: true }).unwrap() else {
+        return;
+    };
+    // Bake signs the forms with the key in the receiver's database.
+    std::fs::write(
+        served.dir().join("kiln.toml"),
+        "[spam]\nform_token = true\n",
+    )
+    .unwrap();
+    served.bake_from(None, "state.bin");
+    let page = served.page("/posts/hello-world/");
+    browser.goto(&page).unwrap();
+    let token = "input[name=token]";
+    let baked = browser.value(token).unwrap();
+    assert!(!baked.is_empty(), "the baked form is signed");
+    let asked = || {
+        browser
+            .run_script(
+                "return performance.getEntriesByType('resource')
+                   .filter((e) => e.name.includes('/api/token')).length",
+                serde_json::json!([]),
+            )
+            .unwrap()
+            .as_u64()
+            .unwrap()
+    };
+    // Nothing is asked for until the reader starts writing.
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(asked(), 0);
+    assert_eq!(browser.value(token).unwrap(), baked);
+
+    // Typed and posted at once, with the fresh token: refused as too fast,
+    // next to the text, which stays.
+    let typed = "Written faster than anyone writes.";
+    browser.fill("textarea[name=text]", typed).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while browser.value(token).unwrap() == baked {
+        assert!(Instant::now() < deadline, "no fresh token arrived");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    browser.click(SUBMIT).unwrap();
+    wait_for(&browser, "textarea[name=text] + .kiln-js-error");
+    assert!(browser
+        .text(".kiln-js-error")
+        .unwrap()
+        .contains("quicker than people usually write"));
+    assert!(browser.focused_is("textarea[name=text]").unwrap());
+    assert_eq!(browser.value("textarea[name=text]").unwrap(), typed);
+    assert_eq!(count_rows(&served.db, "comments"), 0);
+
+    // A moment later the same post goes through; the token was asked once.
+    std::thread::sleep(Duration::from_millis(2100));
+    browser.click(SUBMIT).unwrap();
+    wait_for(&browser, "#kiln-comment-1.kiln-pending");
+    assert_eq!(count_rows(&served.db, "comments"), 1);
+    assert_eq!(asked(), 1);
 }
