@@ -183,24 +183,44 @@ pub fn bake(source: &mut dyn Source, opts: &BakeOptions) -> Result<Summary> {
         .stamps()
         .with_context(|| format!("reading comments from {described}"))?;
     let mut prior = prior;
+    // Threads read while the site was being listed (a full bake).
+    let mut preloaded = None;
     let (mut dirs, plan) = match prior.as_mut() {
         Some(prior) if opts.listing_unchanged => {
             let plan = Plan::trusted(root, prior, &stamps)?;
             (std::mem::take(&mut prior.dirs), plan)
         }
-        _ => {
+        Some(_) => {
             let cached = prior.as_mut().map(|s| std::mem::take(&mut s.dirs));
             let listing = walk::list(root, cached)?;
             let plan = Plan::new(listing.files, prior, &stamps, &base)?;
             (listing.dirs, plan)
         }
+        None => {
+            // With nothing remembered, every thread is needed whatever the
+            // listing finds: read the comments while another thread walks
+            // the site, rather than one after the other.
+            let (listing, threads) = std::thread::scope(|scope| {
+                let walker = scope.spawn(|| walk::list(root, None));
+                let threads = source.threads(None);
+                let listing = walker
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                (listing, threads)
+            });
+            preloaded = Some(threads);
+            let listing = listing?;
+            let plan = Plan::new(listing.files, None, &stamps, &base)?;
+            (listing.dirs, plan)
+        }
     };
     summary.pages_scanned = plan.todo.len() + plan.skipped.len();
     summary.pages_skipped = plan.skipped.len();
-    let threads = match &plan.needed {
-        None => source.threads(None),
-        Some(ids) if ids.is_empty() => Ok(Vec::new()),
-        Some(ids) => source.threads(Some(ids)),
+    let threads = match (preloaded, &plan.needed) {
+        (Some(threads), _) => threads,
+        (None, None) => source.threads(None),
+        (None, Some(ids)) if ids.is_empty() => Ok(Vec::new()),
+        (None, Some(ids)) => source.threads(Some(ids)),
     }
     .with_context(|| format!("reading comments from {described}"))?;
     let threads: HashMap<String, Thread> = threads.into_iter().map(|t| (t.id.clone(), t)).collect();

@@ -472,6 +472,45 @@ impl Store {
         keys: Option<&[String]>,
         avatars: &AvatarKeys,
     ) -> Result<Vec<kiln_bake::export::Thread>> {
+        self.published_threads_in(keys, None, avatars)
+    }
+
+    /// Thread row ids that cut the published comments into `parts` runs of
+    /// about the same size, for loading them side by side: each run is
+    /// `(first, last)`, inclusive, in order. Fewer runs when there are
+    /// fewer threads.
+    pub fn published_runs(&self, parts: usize) -> Result<Vec<(i64, i64)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, published_count FROM threads WHERE published_count > 0 ORDER BY id",
+        )?;
+        let threads: Vec<(i64, i64)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let total: i64 = threads.iter().map(|(_, n)| n).sum();
+        let share = total / parts.max(1) as i64 + 1;
+        let mut runs: Vec<(i64, i64)> = Vec::new();
+        let mut in_run = 0;
+        for (id, n) in threads {
+            match runs.last_mut() {
+                Some(run) if in_run < share => run.1 = id,
+                _ => {
+                    runs.push((id, id));
+                    in_run = 0;
+                }
+            }
+            in_run += n;
+        }
+        Ok(runs)
+    }
+
+    /// [`Store::published_threads`], limited to the threads whose row ids
+    /// are in `run` (see [`Store::published_runs`]) when one is given.
+    pub fn published_threads_in(
+        &self,
+        keys: Option<&[String]>,
+        run: Option<(i64, i64)>,
+        avatars: &AvatarKeys,
+    ) -> Result<Vec<kiln_bake::export::Thread>> {
         use kiln_bake::export::{unix_to_rfc3339, Comment, CommentStatus, Thread};
         let mut threads: Vec<Thread> = Vec::new();
         // Rows arrive grouped by thread: a new thread starts when the key
@@ -499,13 +538,17 @@ impl Store {
         // the planner cannot know that without statistics), so SQLite streams
         // rows instead of sorting 100,000 of them.
         let all = format!("{columns} ORDER BY c.thread_id, c.id");
+        let some =
+            format!("{columns} AND c.thread_id BETWEEN ?1 AND ?2 ORDER BY c.thread_id, c.id");
         let one = format!("{columns} AND t.key = ?1 ORDER BY c.id");
         let mut stmt_all = self.conn.prepare_cached(&all)?;
+        let mut stmt_some = self.conn.prepare_cached(&some)?;
         let mut stmt_one = self.conn.prepare_cached(&one)?;
         let mut read = |key: Option<&str>| -> Result<()> {
-            let mut rows = match key {
-                None => stmt_all.query([])?,
-                Some(key) => stmt_one.query([key])?,
+            let mut rows = match (key, run) {
+                (None, None) => stmt_all.query([])?,
+                (None, Some((first, last))) => stmt_some.query([first, last])?,
+                (Some(key), _) => stmt_one.query([key])?,
             };
             while let Some(r) = rows.next()? {
                 let status = match r.get_ref(4)?.as_str()? {

@@ -9,7 +9,10 @@ use kiln_bake::avatar::AvatarKeys;
 use kiln_bake::export::Thread;
 use kiln_bake::source::{Source, Stamp};
 
-use super::Store;
+use super::{Status, Store};
+
+/// Below this many published comments, one connection reads them all.
+const SPLIT_FROM: u64 = 20_000;
 
 /// Reads published comments straight from a kiln database file.
 pub struct SqliteSource {
@@ -45,7 +48,94 @@ impl Source for SqliteSource {
             .collect())
     }
 
+    /// All threads are read in runs side by side, one connection each:
+    /// decoding 100,000 rows and keying their avatars is most of a full
+    /// bake's time before pages can be written, and it divides.
     fn threads(&mut self, ids: Option<&[String]>) -> Result<Vec<Thread>> {
-        self.store.published_threads(ids, &self.avatars)
+        let parts = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+        if ids.is_some() || parts < 2 || self.store.count(Status::Approved)? < SPLIT_FROM {
+            return self.store.published_threads(ids, &self.avatars);
+        }
+        self.threads_in_runs(parts)
+    }
+}
+
+impl SqliteSource {
+    /// Every published thread, read in up to `parts` runs side by side.
+    fn threads_in_runs(&self, parts: usize) -> Result<Vec<Thread>> {
+        let runs = self.store.published_runs(parts)?;
+        let Some((first, others)) = runs.split_first() else {
+            return Ok(Vec::new());
+        };
+        let (store, avatars, path) = (&self.store, &self.avatars, self.store.path());
+        let mut threads = std::thread::scope(|scope| -> Result<Vec<Thread>> {
+            let loading: Vec<_> = others
+                .iter()
+                .map(|&run| {
+                    scope.spawn(move || {
+                        Store::open_read_only(path)?.published_threads_in(None, Some(run), avatars)
+                    })
+                })
+                .collect();
+            let mut threads = store.published_threads_in(None, Some(*first), avatars)?;
+            for part in loading {
+                let part = part
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+                threads.extend(part);
+            }
+            Ok(threads)
+        })?;
+        threads.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(threads)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::NewComment;
+
+    #[test]
+    fn threads_read_in_runs_are_the_threads_read_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("kiln.sqlite3");
+        let mut store = Store::open(&db).unwrap();
+        // Threads of very different sizes, one with nothing published.
+        for (thread, n) in [("/a/", 1), ("/b/", 40), ("/c/", 3), ("/d/", 0), ("/e/", 7)] {
+            for i in 0..n.max(1) {
+                let new = NewComment {
+                    thread: thread.into(),
+                    page_url: format!("https://example.org{thread}"),
+                    page_title: String::new(),
+                    parent: None,
+                    author: format!("Author {i}"),
+                    email: Some(format!("a{i}@example.org")),
+                    website: None,
+                    text: format!("Comment {i} on {thread}"),
+                    remote_addr: None,
+                };
+                let status = if n == 0 {
+                    Status::Pending
+                } else {
+                    Status::Approved
+                };
+                store.insert(&new, status, 100 + i).unwrap().unwrap();
+            }
+        }
+        drop(store);
+        let mut source = SqliteSource::open(&db, false).unwrap();
+        let at_once = source.threads(None).unwrap();
+        assert_eq!(at_once.len(), 4);
+        for parts in 1..=6 {
+            let runs = source.store.published_runs(parts).unwrap();
+            assert!(runs.len() <= parts.min(4), "{parts}: {runs:?}");
+            assert!(runs.windows(2).all(|w| w[0].1 < w[1].0), "{runs:?}");
+            assert_eq!(
+                source.threads_in_runs(parts).unwrap(),
+                at_once,
+                "{parts} parts"
+            );
+        }
     }
 }
