@@ -330,6 +330,10 @@ async fn save(
     }
     let held = current.status == Status::Approved && edited.comment.status == Status::Pending;
     tracing::info!(comment = id, held, "comment edited by its author");
+    if let (true, Some(mail)) = (held, &state.mail) {
+        // The edit queued a message to the moderators; send it now.
+        mail.wake.notify_one();
+    }
     match client {
         Client::Json => {
             let html = state.pages.comment(&edited.comment)?;

@@ -105,6 +105,21 @@ pub(super) fn after_insert(
     Ok(())
 }
 
+/// Tells the moderators, as for a new comment, about a published comment
+/// that an edit sent back to the queue; otherwise it would wait there
+/// unannounced. The message is built when it is sent, from the edited text.
+pub(super) fn after_held_edit(
+    tx: &Transaction,
+    mail_events: bool,
+    id: i64,
+    now: i64,
+) -> rusqlite::Result<()> {
+    if mail_events {
+        enqueue(tx, "new_comment", id, None, now)?;
+    }
+    Ok(())
+}
+
 /// Queues the reply notification a newly published comment causes: to its
 /// parent's author, if they opted in, confirmed, and are not its author.
 pub(super) fn after_approve(tx: &Transaction, id: i64, now: i64) -> rusqlite::Result<()> {
@@ -303,6 +318,35 @@ mod tests {
         let mut due = store.due_mail(i64::MAX, 100).unwrap();
         due.sort_by_key(|i| i.id);
         due.into_iter().map(|i| (i.kind, i.recipient)).collect()
+    }
+
+    #[test]
+    fn an_edit_that_takes_a_comment_off_the_page_tells_the_moderators() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("kiln.sqlite3")).unwrap();
+        store.set_mail_events(true);
+        let c = store
+            .insert_opted(&new(None, "x@example.org"), false, Status::Pending, 1)
+            .unwrap()
+            .unwrap();
+        store.approve(&[c.id], 2).unwrap().unwrap();
+        for item in store.due_mail(i64::MAX, 100).unwrap() {
+            store.mail_done(item.id).unwrap();
+        }
+        let edit = crate::store::CommentEdit {
+            author: "Ann".into(),
+            email: Some("x@example.org".into()),
+            website: None,
+            text: "changed".into(),
+        };
+        // Kept on the page: nobody needs telling.
+        store.edit(c.id, &edit, false).unwrap().unwrap();
+        assert!(kinds(&store).is_empty());
+        store.edit(c.id, &edit, true).unwrap().unwrap();
+        assert_eq!(kinds(&store), [(OutboxKind::NewComment, None)]);
+        // Already pending: the moderators know of it.
+        store.edit(c.id, &edit, true).unwrap().unwrap();
+        assert_eq!(kinds(&store).len(), 1);
     }
 
     #[test]

@@ -78,6 +78,8 @@ impl Store {
         edit: &CommentEdit,
         hold: bool,
     ) -> Result<std::result::Result<StoredComment, Refusal>> {
+        let mail_events = self.mail_events;
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let outcome = self.change_each(&[id], |tx, id, status, thread_id| {
             if status == Status::Deleted {
                 return Ok(Err(Refusal::DeletedMarker(id)));
@@ -87,6 +89,7 @@ impl Store {
                 if let Err(refusal) = back_to_queue(tx, id, thread_id)? {
                     return Ok(Err(refusal));
                 }
+                super::mail::after_held_edit(tx, mail_events, id, now)?;
             }
             tx.execute(
                 "UPDATE comments SET author = ?2, email = ?3, website = ?4, text = ?5,
