@@ -156,14 +156,17 @@ function enhance(thread) {
     const remove = make("button", "", "Delete");
     const reset = () => own.replaceChildren(edit, remove);
     reset();
+    let busy;
     const act = (data, f, done) =>
-      post(entry.url, data)
+      busy ||
+      (busy = post(entry.url, data)
         .then(({ ok, status, body }) => {
           if (ok) return done(body);
           if ([400, 404, 410].includes(status)) sync(id);
           showError(body.error, f);
         })
-        .catch(() => showError(offline, f));
+        .catch(() => showError(offline, f))
+        .finally(() => (busy = 0)));
 
     edit.addEventListener("click", () => {
       const body = article.querySelector(":scope > .kiln-body");

@@ -549,8 +549,18 @@ fn with_javascript_a_reader_edits_and_deletes_their_own_comments_within_the_wind
     assert_eq!(browser.value(&editor).unwrap(), spam);
     assert_eq!(text_of(db, 2).as_deref(), Some("Frist post, teh best."));
     // Saved: the receiver's rendering replaces the comment, still pending.
+    // Save pressed twice in a row sends one request.
     browser.fill(&editor, "First post, *the* best.").unwrap();
-    browser.click(&format!("{own}{SAVE}")).unwrap();
+    let edits_before = receiver
+        .logs()
+        .matches("comment edited by its author")
+        .count();
+    browser
+        .run_script(
+            "const b = document.querySelector(arguments[0]); b.click(); b.click();",
+            serde_json::json!([format!("{own}{SAVE}")]),
+        )
+        .unwrap();
     wait_for(&browser, &format!("{own}.kiln-body em"));
     assert!(!browser.exists(".kiln-editor").unwrap());
     assert_eq!(
@@ -561,6 +571,15 @@ fn with_javascript_a_reader_edits_and_deletes_their_own_comments_within_the_wind
     assert_eq!(text_of(db, 2).as_deref(), Some("First post, *the* best."));
     assert!(browser.focused_is("#kiln-comment-2").unwrap());
     wait_for_live(&browser, "Saved.");
+    assert_eq!(
+        receiver
+            .logs()
+            .matches("comment edited by its author")
+            .count()
+            - edits_before,
+        1,
+        "one request for a double press"
+    );
     wait_for(&browser, &format!("{own}{EDIT}"));
     assert_eq!(
         stored_links(&browser)["2"]["text"],

@@ -23,7 +23,9 @@
 //!   second), and the key is removed once empty, so nothing is stored for
 //!   readers who have not posted. Edit and Delete show on those comments
 //!   (`#kiln-comment-ID`, inserted or baked) until then; a link the
-//!   receiver refuses (400, 404, 410) is dropped at once.
+//!   receiver refuses (400, 404, 410) is dropped at once. One edit or
+//!   delete request runs at a time per comment: a second click on Save or
+//!   "Yes, delete" while one is on its way does nothing.
 
 use std::collections::{BTreeSet, HashMap};
 
