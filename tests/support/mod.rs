@@ -268,6 +268,11 @@ pub fn landing(receiver: &Receiver, location: Option<&str>) -> (String, String) 
         Some("no-referrer"),
         "a page with a private link sends no Referer"
     );
+    let policy = resp.headers()["content-security-policy"].to_str().unwrap();
+    assert!(
+        policy.contains("default-src 'none'") && policy.contains("frame-ancestors 'none'"),
+        "the receiver's pages run no script and cannot be framed: {policy}"
+    );
     let html = resp.text().unwrap();
     let href_before = |text: &str| {
         let at = html

@@ -16,6 +16,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result};
+use axum::http::HeaderValue;
 use axum::routing::{get, post};
 use axum::Router;
 use tokio::net::TcpListener;
@@ -120,6 +121,10 @@ pub fn router(state: AppState) -> Router {
             get(mail_links::unsubscribe_page).post(mail_links::unsubscribe),
         )
         .fallback(not_found)
+        .layer(axum::middleware::map_response_with_state(
+            page_policy(&state.config),
+            secure_pages,
+        ))
         .layer(
             tower_http::trace::TraceLayer::new_for_http().make_span_with(
                 // The path only: query strings and headers may carry data we
@@ -130,6 +135,51 @@ pub fn router(state: AppState) -> Router {
             ),
         )
         .with_state(state)
+}
+
+/// The Content-Security-Policy of the receiver's own HTML pages (the
+/// thank-you, edit, reply and error pages, the pages behind mail links):
+/// their style is inline and they run no script; their forms post here;
+/// nobody may frame them (the edit page has a delete button). Avatars are
+/// inline SVG; Gravatar's pictures load only where `privacy.gravatar` says.
+fn page_policy(config: &crate::config::Config) -> HeaderValue {
+    let images = if config.privacy.gravatar {
+        "img-src https://gravatar.com; "
+    } else {
+        ""
+    };
+    HeaderValue::from_str(&format!(
+        "default-src 'none'; style-src 'unsafe-inline'; {images}form-action 'self'; \
+         frame-ancestors 'none'; base-uri 'none'"
+    ))
+    .expect("a policy is a valid header value")
+}
+
+/// Adds the page policy to every HTML answer that has none of its own (the
+/// admin page sets a stricter one), and tells browsers not to frame or
+/// sniff it.
+async fn secure_pages(
+    axum::extract::State(policy): axum::extract::State<HeaderValue>,
+    mut response: axum::response::Response,
+) -> axum::response::Response {
+    let html = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    let headers = response.headers_mut();
+    if html && !headers.contains_key(axum::http::header::CONTENT_SECURITY_POLICY) {
+        headers.insert(axum::http::header::CONTENT_SECURITY_POLICY, policy);
+        headers.insert(
+            axum::http::header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        );
+        headers.insert(
+            axum::http::header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+    }
+    response
 }
 
 /// Routes whose last segment is a token that grants something (an edit,
