@@ -544,6 +544,7 @@ impl Store {
         let mut stmt_all = self.conn.prepare_cached(&all)?;
         let mut stmt_some = self.conn.prepare_cached(&some)?;
         let mut stmt_one = self.conn.prepare_cached(&one)?;
+        let mut memo = kiln_bake::avatar::Memo::default();
         let mut read = |key: Option<&str>| -> Result<()> {
             let mut rows = match (key, run) {
                 (None, None) => stmt_all.query([])?,
@@ -571,7 +572,7 @@ impl Store {
                         _ => None,
                     },
                 };
-                avatars.apply(&mut comment, r.get_ref(11)?.as_str_or_null()?);
+                avatars.apply_remembered(&mut comment, r.get_ref(11)?.as_str_or_null()?, &mut memo);
                 push(r, comment)?;
             }
             Ok(())
