@@ -181,6 +181,73 @@ fn with_javascript_a_reader_posts_replies_previews_and_sees_newer_comments() {
     );
 }
 
+/// The preview is what bake publishes, byte for byte, sanitizing included:
+/// the receiver's preview of a hostile, Markdown-rich text is found as it
+/// is in the baked page once that comment is approved, and the browser
+/// shows the same markup in the preview and on the page.
+#[test]
+fn with_javascript_the_preview_is_what_bake_publishes_byte_for_byte() {
+    let Some(served) = ServedSite::start() else {
+        return;
+    };
+    let Some(browser) = Browser::start_or_skip(BrowserOptions { javascript: true }).unwrap() else {
+        return;
+    };
+    let text = "# Title\n\nSome **bold**, a [link](https://example.org/a?b=1&c=2), \
+        `code <b>`, a list:\n\n- one\n- two\n\n> quoted\n\n\
+        <script>alert(1)</script><img src=x onerror=alert(2)>\
+        [bad](javascript:alert(3)) <a href=\"https://x.example\" onclick=\"y()\">raw</a>";
+    served.bake_from(None, "state.bin");
+    let page = served.page("/posts/hello-world/");
+    browser.goto(&page).unwrap();
+    browser.fill("textarea[name=text]", text).unwrap();
+    browser.click(".kiln-preview-button").unwrap();
+    wait_for(&browser, ".kiln-preview strong");
+    let inner = |selector: &str| {
+        browser
+            .run_script(
+                "return document.querySelector(arguments[0]).innerHTML",
+                serde_json::json!([selector]),
+            )
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let previewed = inner(".kiln-preview");
+    // Sanitized: the hostile parts are text, not elements or attributes.
+    let live = browser
+        .run_script(
+            "return document.querySelectorAll('.kiln-preview :is(script, img, [onclick], \
+             [onerror], [href^=javascript])').length",
+            serde_json::json!([]),
+        )
+        .unwrap();
+    assert_eq!(live, 0, "{previewed}");
+    assert!(previewed.contains("&lt;script&gt;"), "{previewed}");
+    // The bytes the receiver sent for the preview.
+    let sent: serde_json::Value = http()
+        .post(format!("{}/api/preview", served.receiver.url))
+        .json(&serde_json::json!({ "text": text }))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let sent = sent["html"].as_str().unwrap().to_owned();
+
+    post_with_script(&browser, text, 1);
+    served.moderate(&["approve", "1"]);
+    served.bake_from(None, "state.bin");
+    let baked =
+        std::fs::read_to_string(served.public.join("posts/hello-world/index.html")).unwrap();
+    assert!(
+        baked.contains(&format!("itemprop=\"text\">{sent}</div>")),
+        "the baked body is the preview's bytes:\n{sent}\n---\n{baked}"
+    );
+    browser.goto(&page).unwrap();
+    assert_eq!(inner("#kiln-comment-1 > .kiln-body"), previewed);
+}
+
 /// Polls until the script's live region says something containing `want`
 /// (it is filled a moment after it is emptied).
 fn wait_for_live(browser: &Browser, want: &str) {
