@@ -377,6 +377,14 @@ enabled = true
 # The site's public URL, with its base path if it has one; forms send readers
 # back to pages under it.
 site_url = "{dev}"
+
+[edits]
+# For how many minutes after posting a commenter may edit or delete their
+# comment, through the private link they get (0: no edit links).
+window_minutes = 15
+
+# More sections ([spam], [privacy], [mail], [admin], [publish]) are
+# described under "Configuration" in kiln's README.
 "#,
         dev = adapter.dev_url,
         dev_ip = adapter.dev_url.replace("localhost", "127.0.0.1"),
