@@ -601,7 +601,7 @@ impl Renderer {
     /// The comment's avatar as HTML: Gravatar's picture when enabled and
     /// the comment has a hash, else its identicon, else the neutral one.
     /// Nothing for deleted markers, or when avatars are off.
-    fn avatar(&self, comment: &Comment) -> Cow<'static, str> {
+    pub fn avatar(&self, comment: &Comment) -> Cow<'static, str> {
         if !self.opts.avatars || comment.status == CommentStatus::Deleted {
             return Cow::Borrowed("");
         }

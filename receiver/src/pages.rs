@@ -138,6 +138,23 @@ impl Pages {
     /// One comment as bake would render it once published, avatar
     /// included, whatever its state.
     pub fn comment(&self, stored: &StoredComment) -> Result<String> {
+        let comment = self.as_published(stored);
+        self.renderer
+            .render_comment(&stored.thread, &stored.page_url, &comment)
+    }
+
+    /// A comment's avatar as its published form will show it, for the
+    /// admin page: the identicon (the admin page loads no pictures from
+    /// elsewhere, so never Gravatar's).
+    pub fn avatar(&self, stored: &StoredComment) -> String {
+        let mut comment = self.as_published(stored);
+        comment.gravatar = None;
+        self.renderer.avatar(&comment).into_owned()
+    }
+
+    /// A stored comment as the export carries it once published, avatar
+    /// keys included.
+    fn as_published(&self, stored: &StoredComment) -> Comment {
         let mut comment = Comment {
             id: stored.id,
             parent: stored.parent,
@@ -151,8 +168,7 @@ impl Pages {
             html: None,
         };
         self.avatars.apply(&mut comment, stored.email.as_deref());
-        self.renderer
-            .render_comment(&stored.thread, &stored.page_url, &comment)
+        comment
     }
 
     fn form(&self, submission: &Submission) -> FormContext {

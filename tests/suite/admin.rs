@@ -144,6 +144,17 @@ fn a_moderator_clears_the_queue_in_a_real_browser_safely() {
         "reader@example.org"
     );
     assert_eq!(browser.text(&format!("{row} .ka-ip")).unwrap(), "127.0.0.0");
+    // The identicon the published comment will show; one address, one face.
+    let avatar = |id: i64| {
+        browser
+            .run_script(
+                "const a = document.querySelector(arguments[0]); return a ? a.outerHTML : null",
+                serde_json::json!([format!("#ka-comment-{id} .ka-who svg.kiln-avatar")]),
+            )
+            .unwrap()
+    };
+    assert!(avatar(3).is_string(), "row 3 shows an avatar");
+    assert_eq!(avatar(3), avatar(7));
     assert_eq!(
         browser.attr(&format!("{row} .ka-page"), "href").unwrap(),
         Some(format!("{}/posts/a/", site.url))

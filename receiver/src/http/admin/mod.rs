@@ -124,7 +124,10 @@ pub async fn index(
         })
         .await?;
     let now = now();
-    let rows: Vec<Row> = rows.iter().map(|c| Row::new(c, now)).collect();
+    let rows: Vec<Row> = rows
+        .iter()
+        .map(|c| Row::new(c, now, &state.pages))
+        .collect();
     let status_name = status.map_or("all", Status::as_str);
     let done = done_message(&query.done, &query.n);
     let counts: Vec<_> = counts
@@ -394,7 +397,7 @@ pub async fn edit_page(
         website: comment.website.clone().unwrap_or_default(),
         text: comment.text.clone(),
     };
-    let row = Row::new(&comment, now());
+    let row = Row::new(&comment, now(), &state.pages);
     edit_form(&state, StatusCode::OK, &session, &row, &fields, &[])
 }
 
@@ -435,7 +438,7 @@ pub async fn edit(
             )))
         }
         (Err(EditRefused::Fields(errors)), Some(current)) => {
-            let row = Row::new(&current, now());
+            let row = Row::new(&current, now(), &state.pages);
             edit_form(
                 &state,
                 StatusCode::UNPROCESSABLE_ENTITY,

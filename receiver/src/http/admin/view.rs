@@ -70,10 +70,12 @@ pub struct Row {
     pub posted: String,
     /// The text rendered and sanitized exactly as bake publishes it.
     pub html: String,
+    /// The identicon the published comment will show (inline SVG).
+    pub avatar: String,
 }
 
 impl Row {
-    pub fn new(c: &StoredComment, now: i64) -> Row {
+    pub fn new(c: &StoredComment, now: i64, pages: &crate::pages::Pages) -> Row {
         Row {
             id: c.id,
             status: c.status.as_str(),
@@ -94,6 +96,11 @@ impl Row {
                 String::new()
             } else {
                 kiln_bake::markdown::to_html(&c.text)
+            },
+            avatar: if c.status == Status::Deleted {
+                String::new()
+            } else {
+                pages.avatar(c)
             },
         }
     }
