@@ -12,7 +12,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde_json::{json, Value};
 
 use super::edit::EditLink;
-use super::{ApiError, AppState};
+use super::{now, ApiError, AppState};
 use crate::abuse::{check_content, check_form_token, Limit, Verdict, HONEYPOT_FIELD};
 use crate::store::{Refusal, Status};
 use crate::submission::{
@@ -568,10 +568,6 @@ pub fn anonymize(ip: IpAddr) -> String {
             std::net::Ipv6Addr::new(s[0], s[1], s[2], 0, 0, 0, 0, 0).to_string()
         }
     }
-}
-
-pub(super) fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
 #[cfg(test)]

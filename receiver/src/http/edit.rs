@@ -18,12 +18,12 @@ use std::net::SocketAddr;
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::json;
 
-use super::comments::{anonymize, client_of, now, parse_json, sent_value, Client};
-use super::{ApiError, AppState};
+use super::comments::{anonymize, client_of, parse_json, sent_value, Client};
+use super::{now, private_page, ApiError, AppState};
 use crate::moderation::{self, Action, EditFields, EditRefused};
 use crate::signing::{self, Signer, TokenError};
 use crate::store::{Refusal, Status, StoredComment};
@@ -99,19 +99,6 @@ async fn load(state: &AppState, named: &Named) -> Result<Option<StoredComment>, 
     let id = named.id;
     let found = state.with_store(move |store| store.get(id)).await?;
     Ok(found.filter(|c| c.created_at == named.created_at))
-}
-
-/// Pages behind a token: never cached, never a Referer.
-fn private_page(status: StatusCode, html: String) -> Response {
-    (
-        status,
-        [
-            (header::CACHE_CONTROL, "no-store"),
-            (header::REFERRER_POLICY, "no-referrer"),
-        ],
-        Html(html),
-    )
-        .into_response()
 }
 
 /// `GET /posted/TOKEN`: where a no-JS post lands.

@@ -5,10 +5,10 @@
 //! altered links get a page saying so, with a 4xx status.
 
 use axum::extract::{Path, State};
-use axum::http::{header, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 
-use super::{ApiError, AppState};
+use super::{now, ApiError, AppState};
 use crate::mail::{LinkPage, PageLink, CONFIRM, MODERATE, UNSUBSCRIBE};
 use crate::moderation::{self, Action};
 use crate::signing::TokenError;
@@ -26,15 +26,7 @@ fn moderation_target(payload: &str) -> Option<(i64, Action)> {
 /// Link pages carry their token in the URL: never cache them, and never
 /// send it on as a Referer to the pages they link to.
 fn page(status: StatusCode, page: &LinkPage) -> Result<Response, ApiError> {
-    Ok((
-        status,
-        [
-            (header::CACHE_CONTROL, "no-store"),
-            (header::REFERRER_POLICY, "no-referrer"),
-        ],
-        Html(page.render()?),
-    )
-        .into_response())
+    Ok(super::private_page(status, page.render()?))
 }
 
 /// The page for a link that cannot be used.
@@ -315,8 +307,4 @@ pub async fn unsubscribe(
             ..LinkPage::default()
         },
     )
-}
-
-fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
 }

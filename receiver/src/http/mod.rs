@@ -137,6 +137,27 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Seconds since the epoch, for tokens, ages and stamps.
+pub(crate) fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// A page reached through a token in its URL (an email link, an edit
+/// link): never cached, and never sent on as a Referer to the pages it
+/// links to.
+fn private_page(status: axum::http::StatusCode, html: String) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        status,
+        [
+            (axum::http::header::CACHE_CONTROL, "no-store"),
+            (axum::http::header::REFERRER_POLICY, "no-referrer"),
+        ],
+        axum::response::Html(html),
+    )
+        .into_response()
+}
+
 /// The Content-Security-Policy of the receiver's own HTML pages (the
 /// thank-you, edit, reply and error pages, the pages behind mail links):
 /// their style is inline and they run no script; their forms post here;

@@ -22,7 +22,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{ApiError, AppState};
+use super::{now, ApiError, AppState};
 use crate::config::Config;
 use crate::moderation::{self, Action, EditFields, EditRefused};
 use crate::store::{Search, Status};
@@ -677,8 +677,4 @@ fn not_found(state: &AppState, id: i64) -> ApiError {
         "not_found",
         &format!("There is no comment with id {id}."),
     )
-}
-
-fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
 }
