@@ -478,8 +478,8 @@ impl Store {
     /// Thread row ids that cut the published comments into `parts` runs of
     /// about the same size, for loading them side by side: each run is
     /// `(first, last)`, inclusive, in order. Fewer runs when there are
-    /// fewer threads.
-    pub fn published_runs(&self, parts: usize) -> Result<Vec<(i64, i64)>> {
+    /// fewer threads. Also the number of published comments in all.
+    pub fn published_runs(&self, parts: usize) -> Result<(Vec<(i64, i64)>, u64)> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, published_count FROM threads WHERE published_count > 0 ORDER BY id",
         )?;
@@ -500,7 +500,7 @@ impl Store {
             }
             in_run += n;
         }
-        Ok(runs)
+        Ok((runs, total.max(0) as u64))
     }
 
     /// [`Store::published_threads`], limited to the threads whose row ids

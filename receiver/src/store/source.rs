@@ -9,7 +9,7 @@ use kiln_bake::avatar::AvatarKeys;
 use kiln_bake::export::Thread;
 use kiln_bake::source::{Source, Stamp};
 
-use super::{Status, Store};
+use super::Store;
 
 /// Below this many published comments, one connection reads them all.
 const SPLIT_FROM: u64 = 20_000;
@@ -53,17 +53,21 @@ impl Source for SqliteSource {
     /// bake's time before pages can be written, and it divides.
     fn threads(&mut self, ids: Option<&[String]>) -> Result<Vec<Thread>> {
         let parts = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
-        if ids.is_some() || parts < 2 || self.store.count(Status::Approved)? < SPLIT_FROM {
+        if ids.is_some() || parts < 2 {
             return self.store.published_threads(ids, &self.avatars);
         }
-        self.threads_in_runs(parts)
+        self.threads_in_runs(parts, SPLIT_FROM)
     }
 }
 
 impl SqliteSource {
-    /// Every published thread, read in up to `parts` runs side by side.
-    fn threads_in_runs(&self, parts: usize) -> Result<Vec<Thread>> {
-        let runs = self.store.published_runs(parts)?;
+    /// Every published thread, read in up to `parts` runs side by side, or
+    /// by one query when there are fewer than `split_from` comments.
+    fn threads_in_runs(&self, parts: usize, split_from: u64) -> Result<Vec<Thread>> {
+        let (runs, total) = self.store.published_runs(parts)?;
+        if total < split_from {
+            return self.store.published_threads(None, &self.avatars);
+        }
         let Some((first, others)) = runs.split_first() else {
             return Ok(Vec::new());
         };
@@ -94,7 +98,7 @@ impl SqliteSource {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::NewComment;
+    use crate::store::{NewComment, Status};
 
     #[test]
     fn threads_read_in_runs_are_the_threads_read_at_once() {
@@ -128,11 +132,12 @@ mod tests {
         let at_once = source.threads(None).unwrap();
         assert_eq!(at_once.len(), 4);
         for parts in 1..=6 {
-            let runs = source.store.published_runs(parts).unwrap();
+            let (runs, total) = source.store.published_runs(parts).unwrap();
+            assert_eq!(total, 51);
             assert!(runs.len() <= parts.min(4), "{parts}: {runs:?}");
             assert!(runs.windows(2).all(|w| w[0].1 < w[1].0), "{runs:?}");
             assert_eq!(
-                source.threads_in_runs(parts).unwrap(),
+                source.threads_in_runs(parts, 0).unwrap(),
                 at_once,
                 "{parts} parts"
             );
