@@ -2,7 +2,7 @@
 //! (a streaming rewriter, so the rest of the page passes through byte for
 //! byte) and replaces the file atomically, only when its bytes change.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::fs::{self, File, Permissions};
 use std::hash::{BuildHasher, Hasher};
@@ -17,21 +17,21 @@ use lol_html::html_content::{ContentType, Element};
 use lol_html::{element, HtmlRewriter, Settings};
 
 use crate::export::Thread;
+use crate::hints::{Hints, Kind};
 use crate::render::{escape_html, Renderer, ThreadArgs};
 use crate::source::{approved_count, Stamp};
 
-/// Every placeholder attribute starts with this; a page without it is left
-/// alone without being parsed.
-pub const MARKER: &[u8] = b"data-kiln-";
 const THREAD_ATTR: &str = "data-kiln-thread";
 const COUNT_ATTR: &str = "data-kiln-count";
 const URL_ATTR: &str = "data-kiln-url";
 /// Longer ids are refused: they are almost certainly a templating mistake.
 pub const MAX_ID_BYTES: usize = 500;
 
-/// Whether the bytes mention a placeholder at all.
+/// Whether the bytes mention a placeholder attribute at all (in any case,
+/// as HTML attribute names are); a page that does not is left alone
+/// without being parsed.
 pub fn has_marker(bytes: &[u8]) -> bool {
-    bytes.windows(MARKER.len()).any(|w| w == MARKER)
+    !Hints::of(bytes).is_empty()
 }
 
 /// The URL path a page is published under, from its path relative to the
@@ -177,24 +177,79 @@ pub fn rewrite_page(
     run(bytes, relative, placing.base, Some(placing))
 }
 
-/// One lol_html pass; with `placing` it rewrites, without it it only looks.
+/// Parses a page once (twice when the narrowed pass cannot be trusted);
+/// with `placing` it rewrites, without it it only looks.
 fn run(
     bytes: &[u8],
     relative: &str,
     base: &str,
     placing: Option<&Placing<'_>>,
 ) -> Result<(Vec<u8>, PageReport)> {
+    let hints = Hints::of(bytes);
+    if hints.is_empty() {
+        // No placeholder can be there: nothing to parse.
+        let output = if placing.is_some() {
+            bytes.to_vec()
+        } else {
+            Vec::new()
+        };
+        return Ok((output, PageReport::default()));
+    }
+    if hints.all_named {
+        let narrowed = Selectors {
+            thread: hints.selector(Kind::Thread),
+            count: hints.selector(Kind::Count),
+        };
+        let pass = pass(bytes, relative, base, placing, &narrowed)?;
+        // Every mention was a placeholder the narrowed selectors matched,
+        // so none was missed.
+        if pass.matched == hints.mentions && !pass.report.unparsable {
+            return Ok((pass.output, pass.report));
+        }
+    }
+    let plain = Selectors {
+        thread: Some(format!("[{THREAD_ATTR}]")),
+        count: Some(format!("[{COUNT_ATTR}]")),
+    };
+    let pass = pass(bytes, relative, base, placing, &plain)?;
+    Ok((pass.output, pass.report))
+}
+
+/// The selectors of one pass; `None` leaves that kind out.
+struct Selectors {
+    thread: Option<String>,
+    count: Option<String>,
+}
+
+/// What one lol_html pass produced.
+struct Pass {
+    output: Vec<u8>,
+    report: PageReport,
+    /// Elements the placeholder selectors matched, usable or not.
+    matched: usize,
+}
+
+/// One lol_html pass over the page.
+fn pass(
+    bytes: &[u8],
+    relative: &str,
+    base: &str,
+    placing: Option<&Placing<'_>>,
+    selectors: &Selectors,
+) -> Result<Pass> {
     let path = published_path(relative);
     let default_id = format!("{base}{path}");
     let report = RefCell::new(PageReport::default());
+    let matched = Cell::new(0usize);
     // The page's <title>, which comes before any placeholder in the body.
     let title = RefCell::new(String::new());
-    let placed = std::cell::Cell::new(0usize);
+    let placed = Cell::new(0usize);
     // Whether the page references the optional script yet: every thread
     // does, and so does the first count when no thread came before it, so
     // that list pages can top up their counts.
-    let scripted = std::cell::Cell::new(false);
+    let scripted = Cell::new(false);
     let thread_handler = |el: &mut Element<'_, '_>| -> lol_html::HandlerResult {
+        matched.set(matched.get() + 1);
         let Some(id) = placeholder_id(el, THREAD_ATTR, &default_id, relative, &report) else {
             return Ok(());
         };
@@ -226,6 +281,7 @@ fn run(
         Ok(())
     };
     let count_handler = |el: &mut Element<'_, '_>| -> lol_html::HandlerResult {
+        matched.set(matched.get() + 1);
         let Some(id) = placeholder_id(el, COUNT_ATTR, &default_id, relative, &report) else {
             return Ok(());
         };
@@ -257,9 +313,12 @@ fn run(
         settings =
             settings.append_element_content_handler(lol_html::text!("head > title", title_handler));
     }
-    let settings = settings
-        .append_element_content_handler(element!("[data-kiln-thread]", thread_handler))
-        .append_element_content_handler(element!("[data-kiln-count]", count_handler));
+    if let Some(selector) = &selectors.thread {
+        settings = settings.append_element_content_handler(element!(selector, thread_handler));
+    }
+    if let Some(selector) = &selectors.count {
+        settings = settings.append_element_content_handler(element!(selector, count_handler));
+    }
     let mut output = Vec::with_capacity(if placing.is_some() {
         bytes.len() + 16 * 1024
     } else {
@@ -285,7 +344,11 @@ fn run(
                 .push(format!("{relative}: left unchanged: {e}"));
         }
     }
-    Ok((output, report))
+    Ok(Pass {
+        output,
+        report,
+        matched: matched.get(),
+    })
 }
 
 /// The id a placeholder refers to, or `None` (with a warning) if it is unusable.
@@ -467,8 +530,62 @@ mod tests {
     #[test]
     fn marker() {
         assert!(has_marker(b"<div data-kiln-thread></div>"));
+        assert!(has_marker(b"<SPAN DATA-KILN-COUNT></SPAN>"));
         assert!(!has_marker(b"<div data-kiln></div>"));
+        assert!(!has_marker(b"<div data-kiln-url=\"/a/\"></div>"));
         assert!(!has_marker(b""));
+    }
+
+    /// Pages where the byte search guesses wrong or cannot guess, and pages
+    /// where it guesses right, each rewritten both ways.
+    #[test]
+    fn narrowed_passes_match_plain_ones() {
+        let renderer = Renderer::new(crate::RenderOptions::default()).unwrap();
+        let (threads, stamps) = (HashMap::new(), HashMap::new());
+        let placing = Placing {
+            renderer: &renderer,
+            threads: &threads,
+            stamps: &stamps,
+            site_url: "https://example.org",
+            base: "",
+        };
+        let plain = Selectors {
+            thread: Some(format!("[{THREAD_ATTR}]")),
+            count: Some(format!("[{COUNT_ATTR}]")),
+        };
+        let head = "<!doctype html><html><head><title>T</title></head><body>";
+        let pages = [
+            // Guessed right.
+            "<main><section data-kiln-thread></section></main>",
+            "<kiln-comments\tdata-kiln-thread=\"/x/\"/></kiln-comments><span data-kiln-count></span>",
+            "<DIV CLASS=a DATA-KILN-THREAD>old</DIV>",
+            // A `<` in an unquoted value: the guess is `b`, the tag is div.
+            "<div a=x<b data-kiln-thread></div>",
+            // A `<` in a quoted value: no guess.
+            "<div title=\"1 <b\" data-kiln-thread></div>",
+            // Mentions that are not placeholders.
+            "<p>Put data-kiln-thread on a div: <code>&lt;div data-kiln-thread&gt;</code></p>\
+             <aside data-kiln-thread></aside>",
+            "<!-- <div data-kiln-thread> --><div data-kiln-thread></div>",
+            "<script>let s = '<div data-kiln-thread>';</script><div data-kiln-thread></div>",
+            // The same attribute twice on one element.
+            "<div data-kiln-thread=\"/a/\" data-kiln-thread=\"/b/\"></div>",
+            // A count inside a thread placeholder.
+            "<div data-kiln-thread><span data-kiln-count></span></div>",
+        ];
+        for body in pages {
+            let page = format!("{head}{body}</body></html>");
+            let bytes = page.as_bytes();
+            let expected = pass(bytes, "p/index.html", "", Some(&placing), &plain).unwrap();
+            let (output, report) = rewrite_page(bytes, "p/index.html", &placing).unwrap();
+            assert_eq!(report, expected.report, "{body}");
+            assert_eq!(
+                String::from_utf8_lossy(&output),
+                String::from_utf8_lossy(&expected.output),
+                "{body}"
+            );
+            assert!(!report.threads.is_empty(), "{body}: {report:?}");
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@
 pub mod avatar;
 pub mod export;
 pub mod fragments;
+mod hints;
 pub mod inject;
 pub mod markdown;
 pub mod own_writes;
