@@ -226,7 +226,7 @@ fn synthetic_export(threads: usize, comments: usize) -> Export {
 
 /// Pages of about 10 KB each, like a blog post with a theme around it.
 fn write_site(root: &Path, pages: usize) {
-    let filler: String = (0..40)
+    let filler: String = (0..78)
         .map(|i| format!("<p>Paragraph {i} of the article, with <a href=\"/tags/t{i}/\">a link</a> and some words to make it the size of a real post.</p>\n"))
         .collect();
     for i in 0..pages {
