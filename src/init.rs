@@ -377,6 +377,9 @@ enabled = true
 # The site's public URL, with its base path if it has one; forms send readers
 # back to pages under it.
 site_url = "{dev}"
+# The threads' stylesheet, written into the output directory and linked from
+# every thread; "" puts a <style> element in each thread instead.
+# stylesheet = "kiln.css"
 
 [edits]
 # For how many minutes after posting a commenter may edit or delete their

@@ -158,11 +158,12 @@ pub struct Bake {
     /// and comments newer than the bake. Pages work fully without it.
     /// Default: true.
     pub script: bool,
-    /// A file under the output directory (e.g. `kiln.css`) that bake writes
-    /// the threads' stylesheet to and links from every thread, instead of a
-    /// `<style>` element in each, so the site's Content-Security-Policy can
-    /// say `style-src 'self'`. `--fragments` keeps the `<style>` element.
-    /// Default: empty (a `<style>` element in each thread).
+    /// A file under the output directory that bake writes the threads'
+    /// stylesheet to and links from every thread: browsers cache it once
+    /// for the whole site, each page is about 5 KB lighter, and the site's
+    /// Content-Security-Policy can say `style-src 'self'`. Empty puts a
+    /// `<style>` element in every thread instead. `--fragments` always
+    /// does. Default: `kiln.css`.
     pub stylesheet: String,
     /// Show an avatar beside each comment: an identicon drawn inline from a
     /// salted key of the author's address (or name), with no request and no
@@ -184,7 +185,7 @@ impl Default for Bake {
             site_url: String::new(),
             max_depth: 4,
             script: true,
-            stylesheet: String::new(),
+            stylesheet: "kiln.css".into(),
             avatars: true,
         }
     }

@@ -43,9 +43,9 @@ fn served_under_policy(script: bool) -> Option<ServedSite> {
     served.moderate(&["approve", "1"]);
     std::fs::write(
         served.dir().join("kiln.toml"),
-        // The stylesheet as a file of the site: `style-src 'self'` refuses
-        // the `<style>` element threads carry by default.
-        format!("[bake]\nscript = {script}\nstylesheet = \"kiln.css\"\n"),
+        // Nothing about styles: by default the threads link `kiln.css`,
+        // a file of the site, which `style-src 'self'` allows.
+        format!("[bake]\nscript = {script}\n"),
     )
     .unwrap();
     served.bake_from(None, "state.bin");

@@ -132,8 +132,13 @@ fn a_newcomer_posts_approves_and_sees_the_comment_without_javascript() {
         "{}",
         demo.admin
     );
-    // The whole bundled site was unpacked, and nothing else.
-    let unpacked = site_files(&tmp.path().join("kiln-demo/site"));
+    // The whole bundled site was unpacked, and nothing else but the
+    // threads' stylesheet, which the demo's bake wrote.
+    let mut unpacked = site_files(&tmp.path().join("kiln-demo/site"));
+    assert!(
+        unpacked.remove("kiln.css").is_some(),
+        "the bake wrote kiln.css"
+    );
     let bundled = site_files(&repo_root().join("examples/demo-site"));
     assert_eq!(
         unpacked.keys().collect::<Vec<_>>(),
