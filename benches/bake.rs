@@ -1,7 +1,9 @@
 //! The bake benchmark: a synthetic site of 10,000 pages with 100,000
 //! comments in a real SQLite file. It measures the floor (read every page and
-//! rewrite it atomically, no rendering), a full bake, a no-change re-bake, and
-//! the re-bake after one new approval. Run on demand, never in the tests:
+//! rewrite it atomically, no rendering), the parse floor (the same, with
+//! each page also parsed for its placeholders as a bake parses it), a full
+//! bake, a no-change re-bake, and the re-bake after one new approval, with
+//! the CPU time of the first three. Run on demand, never in the tests:
 //!
 //!     cargo bench --bench bake
 //!
@@ -38,13 +40,18 @@ fn main() {
 
     let mut floors = Vec::new();
     let mut fulls = Vec::new();
+    let mut ratios = Vec::new();
+    let mut parses = Vec::new();
+    let mut parse_ratios = Vec::new();
     let mut unchanged = Vec::new();
     let mut one = Vec::new();
     let mut one_vouched = Vec::new();
     for round in 1..=rounds {
         let floor_site = tmp.path().join(format!("floor-{round}"));
+        let parse_site = tmp.path().join(format!("parse-{round}"));
         let bake_site = tmp.path().join(format!("bake-{round}"));
         write_site(&floor_site, pages);
+        write_site(&parse_site, pages);
         write_site(&bake_site, pages);
         let state = tmp.path().join(format!("state-{round}.json"));
         let options = BakeOptions {
@@ -54,22 +61,29 @@ fn main() {
                 receiver_url: "https://comments.blog.example".into(),
                 ..Default::default()
             },
+            // As `kiln bake` does by default (`bake.stylesheet`).
+            stylesheet: Some("kiln.css".into()),
             ..BakeOptions::new(&bake_site)
         };
 
-        // Alternate which goes first, so neither always meets the disk
-        // still busy writing back the other's 100 MB.
         let floor = || {
-            let t = Instant::now();
+            let (t, cpu) = (Instant::now(), Cpu::now());
             let n = kiln_bake::rewrite_floor(&floor_site).expect("floor");
             assert_eq!(n, pages);
-            t.elapsed()
+            (t.elapsed(), cpu.since())
+        };
+        let parse = || {
+            let (t, cpu) = (Instant::now(), Cpu::now());
+            let n = kiln_bake::parse_floor(&parse_site).expect("parse floor");
+            assert_eq!(n, pages);
+            (t.elapsed(), cpu.since())
         };
         let full = || {
-            let t = Instant::now();
+            let (t, cpu) = (Instant::now(), Cpu::now());
             let summary = bake(&db, &options);
-            let elapsed = t.elapsed();
-            assert_eq!(summary.files_changed, pages, "{summary}");
+            let elapsed = (t.elapsed(), cpu.since());
+            // Every page, and the stylesheet.
+            assert_eq!(summary.files_changed, pages + 1, "{summary}");
             // Each earlier round added two approved comments.
             assert_eq!(
                 summary.comments,
@@ -78,13 +92,24 @@ fn main() {
             );
             elapsed
         };
-        if round % 2 == 1 {
-            floors.push(floor());
-            fulls.push(full());
-        } else {
-            fulls.push(full());
-            floors.push(floor());
+        // Take turns going first, so that none always meets the disk still
+        // busy writing back another's 100 MB.
+        let mut measured = [None; 3];
+        for phase in (0..3).map(|i| (i + round) % 3) {
+            settle();
+            measured[phase] = Some(match phase {
+                0 => floor(),
+                1 => parse(),
+                _ => full(),
+            });
         }
+        let [(floor, floor_cpu), (parsed, parse_cpu), (full, full_cpu)] =
+            measured.map(Option::unwrap);
+        floors.push(floor);
+        parses.push(parsed);
+        parse_ratios.push(parsed.as_secs_f64() / floor.as_secs_f64());
+        fulls.push(full);
+        ratios.push(full.as_secs_f64() / floor.as_secs_f64());
 
         let t = Instant::now();
         let summary = bake(&db, &options);
@@ -136,26 +161,46 @@ fn main() {
         one_vouched.push(t.elapsed());
         assert_eq!(summary.files_changed, 1, "{summary}");
         eprintln!(
-            "round {round}: floor {:?}, full bake {:?}, unchanged re-bake {:?}, one approval {:?}, in place {:?}",
-            floors.last().unwrap(),
-            fulls.last().unwrap(),
-            unchanged.last().unwrap(),
-            one.last().unwrap(),
-            one_vouched.last().unwrap()
+            "round {round}: floor {:.3} s ({floor_cpu}), parse floor {:.3} s ({parse_cpu}), {:.3}x; \
+             full bake {:.3} s ({full_cpu}), {:.3}x; \
+             unchanged re-bake {:.1} ms, one approval {:.1} ms, in place {:.1} ms",
+            floor.as_secs_f64(),
+            parsed.as_secs_f64(),
+            parse_ratios.last().unwrap(),
+            full.as_secs_f64(),
+            ratios.last().unwrap(),
+            ms(*unchanged.last().unwrap()),
+            ms(*one.last().unwrap()),
+            ms(*one_vouched.last().unwrap())
         );
         std::fs::remove_dir_all(&floor_site).ok();
+        std::fs::remove_dir_all(&parse_site).ok();
         std::fs::remove_dir_all(&bake_site).ok();
     }
     let (floor, full) = (median(&mut floors), median(&mut fulls));
+    ratios.sort_by(f64::total_cmp);
+    parse_ratios.sort_by(f64::total_cmp);
     println!("pages: {pages}, comments: {comments}, rounds: {rounds} (medians)");
     println!(
         "floor (read + atomic rewrite, no rendering): {:.3} s",
         floor.as_secs_f64()
     );
     println!(
-        "full bake:                                   {:.3} s ({:.3}x the floor)",
+        "parse floor (the same, parsed for placeholders): {:.3} s ({:.3}x the floor, from {:.3}x to {:.3}x)",
+        median(&mut parses).as_secs_f64(),
+        parse_ratios[parse_ratios.len() / 2],
+        parse_ratios[0],
+        parse_ratios[parse_ratios.len() - 1]
+    );
+    println!(
+        "full bake:                                   {:.3} s",
         full.as_secs_f64(),
-        full.as_secs_f64() / floor.as_secs_f64()
+    );
+    println!(
+        "full bake / floor, round by round:           {:.3}x (from {:.3}x to {:.3}x)",
+        ratios[ratios.len() / 2],
+        ratios[0],
+        ratios[ratios.len() - 1]
     );
     println!(
         "re-bake, nothing changed:                    {:.1} ms",
@@ -178,6 +223,65 @@ fn bake(db: &Path, options: &BakeOptions) -> kiln_bake::Summary {
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
+}
+
+/// Writes back everything the kernel holds dirty (`sync`), so that each
+/// measurement starts from the same quiet disk instead of paying for the
+/// writeback of the site copies and the measurements before it.
+fn settle() {
+    let synced = std::process::Command::new("sync").status();
+    if !synced.as_ref().is_ok_and(|s| s.success()) {
+        eprintln!("could not run sync: {synced:?}; timings will be noisier");
+    }
+}
+
+/// The process's CPU time so far, user and system, from `/proc/self/stat`
+/// (Linux; zero elsewhere). A full bake and the floor differ in both: the
+/// bake parses and renders (user), and writes bigger pages (system).
+#[derive(Clone, Copy)]
+struct Cpu {
+    user: f64,
+    system: f64,
+}
+
+impl Cpu {
+    fn now() -> Cpu {
+        let fields = std::fs::read_to_string("/proc/self/stat")
+            .ok()
+            .and_then(|stat| {
+                // Fields after the command name, which is in parentheses.
+                let rest = stat.get(stat.rfind(')')? + 2..)?.to_owned();
+                let ticks: Vec<f64> = rest
+                    .split(' ')
+                    .skip(11)
+                    .take(2)
+                    .map(|f| f.parse().unwrap_or(0.0))
+                    .collect();
+                // Clock ticks are 1/100 s on Linux.
+                Some(Cpu {
+                    user: *ticks.first()? / 100.0,
+                    system: *ticks.get(1)? / 100.0,
+                })
+            });
+        fields.unwrap_or(Cpu {
+            user: 0.0,
+            system: 0.0,
+        })
+    }
+
+    fn since(self) -> Cpu {
+        let now = Cpu::now();
+        Cpu {
+            user: now.user - self.user,
+            system: now.system - self.system,
+        }
+    }
+}
+
+impl std::fmt::Display for Cpu {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "cpu {:.2} s user, {:.2} s sys", self.user, self.system)
+    }
 }
 
 fn median(v: &mut [Duration]) -> Duration {

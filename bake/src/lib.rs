@@ -327,6 +327,17 @@ pub fn stylesheet_path(file: &Path) -> Result<String> {
 /// walk, parallelism and write path as [`bake`] but no rendering: the floor a
 /// full bake is measured against. Returns the number of pages.
 pub fn rewrite_floor(output_dir: &Path) -> Result<usize> {
+    rewrite_every_page(output_dir, false)
+}
+
+/// [`rewrite_floor`] with each page also parsed by lol_html for its
+/// placeholders, as a bake parses it, but with nothing rendered: what a
+/// bake costs before any comment is involved. Returns the number of pages.
+pub fn parse_floor(output_dir: &Path) -> Result<usize> {
+    rewrite_every_page(output_dir, true)
+}
+
+fn rewrite_every_page(output_dir: &Path, parse: bool) -> Result<usize> {
     let listing = walk::list(output_dir, None)?;
     listing
         .files
@@ -334,6 +345,9 @@ pub fn rewrite_floor(output_dir: &Path) -> Result<usize> {
         .try_for_each(|file| -> Result<()> {
             let bytes = std::fs::read(&file.path)
                 .with_context(|| format!("reading {}", file.path.display()))?;
+            if parse {
+                scan_page(&bytes, &file.relative, "")?;
+            }
             write_atomic(&file.path, &bytes, Some(file.meta.permissions()))?;
             Ok(())
         })?;
