@@ -2,6 +2,7 @@
 //! (a streaming rewriter, so the rest of the page passes through byte for
 //! byte) and replaces the file atomically, only when its bytes change.
 
+use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::fs::{self, File, Permissions};
@@ -9,12 +10,13 @@ use std::hash::{BuildHasher, Hasher};
 use std::io::Write;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 use std::time::UNIX_EPOCH;
 
 use anyhow::{Context, Result};
 use lol_html::errors::RewritingError;
 use lol_html::html_content::{ContentType, Element};
-use lol_html::{element, HtmlRewriter, Settings};
+use lol_html::{ElementContentHandlers, HtmlRewriter, Selector, Settings};
 
 use crate::export::Thread;
 use crate::hints::{Hints, Kind};
@@ -196,29 +198,52 @@ fn run(
         return Ok((output, PageReport::default()));
     }
     if hints.all_named {
-        let narrowed = Selectors {
-            thread: hints.selector(Kind::Thread),
-            count: hints.selector(Kind::Count),
-        };
-        let pass = pass(bytes, relative, base, placing, &narrowed)?;
-        // Every mention was a placeholder the narrowed selectors matched,
-        // so none was missed.
-        if pass.matched == hints.mentions && !pass.report.unparsable {
-            return Ok((pass.output, pass.report));
+        if let Some(narrowed) = Selectors::narrowed(&hints) {
+            let pass = pass(bytes, relative, base, placing, &narrowed)?;
+            // Every mention was a placeholder the narrowed selectors
+            // matched, so none was missed.
+            if pass.matched == hints.mentions && !pass.report.unparsable {
+                return Ok((pass.output, pass.report));
+            }
         }
     }
-    let plain = Selectors {
-        thread: Some(format!("[{THREAD_ATTR}]")),
-        count: Some(format!("[{COUNT_ATTR}]")),
-    };
-    let pass = pass(bytes, relative, base, placing, &plain)?;
+    let pass = pass(bytes, relative, base, placing, Selectors::plain())?;
     Ok((pass.output, pass.report))
 }
 
 /// The selectors of one pass; `None` leaves that kind out.
 struct Selectors {
-    thread: Option<String>,
-    count: Option<String>,
+    thread: Option<Selector>,
+    count: Option<Selector>,
+}
+
+impl Selectors {
+    /// `[data-kiln-thread]` and `[data-kiln-count]`, which match wherever
+    /// the placeholders are.
+    fn plain() -> &'static Selectors {
+        static PLAIN: OnceLock<Selectors> = OnceLock::new();
+        PLAIN.get_or_init(|| Selectors {
+            thread: Some(
+                format!("[{THREAD_ATTR}]")
+                    .parse()
+                    .expect("a valid selector"),
+            ),
+            count: Some(format!("[{COUNT_ATTR}]").parse().expect("a valid selector")),
+        })
+    }
+
+    /// Only the tags the hints name; `None` if a selector does not parse
+    /// (then the plain pass runs).
+    fn narrowed(hints: &Hints) -> Option<Selectors> {
+        let parse = |kind| match hints.selector(kind) {
+            Some(text) => text.parse::<Selector>().ok().map(Some),
+            None => Some(None),
+        };
+        Some(Selectors {
+            thread: parse(Kind::Thread)?,
+            count: parse(Kind::Count)?,
+        })
+    }
 }
 
 /// What one lol_html pass produced.
@@ -314,10 +339,12 @@ fn pass(
             settings.append_element_content_handler(lol_html::text!("head > title", title_handler));
     }
     if let Some(selector) = &selectors.thread {
-        settings = settings.append_element_content_handler(element!(selector, thread_handler));
+        let handlers = ElementContentHandlers::default().element(thread_handler);
+        settings = settings.append_element_content_handler((Cow::Borrowed(selector), handlers));
     }
     if let Some(selector) = &selectors.count {
-        settings = settings.append_element_content_handler(element!(selector, count_handler));
+        let handlers = ElementContentHandlers::default().element(count_handler);
+        settings = settings.append_element_content_handler((Cow::Borrowed(selector), handlers));
     }
     let mut output = Vec::with_capacity(if placing.is_some() {
         bytes.len() + 16 * 1024
@@ -549,10 +576,7 @@ mod tests {
             site_url: "https://example.org",
             base: "",
         };
-        let plain = Selectors {
-            thread: Some(format!("[{THREAD_ATTR}]")),
-            count: Some(format!("[{COUNT_ATTR}]")),
-        };
+        let plain = Selectors::plain();
         let head = "<!doctype html><html><head><title>T</title></head><body>";
         let pages = [
             // Guessed right.
@@ -576,7 +600,7 @@ mod tests {
         for body in pages {
             let page = format!("{head}{body}</body></html>");
             let bytes = page.as_bytes();
-            let expected = pass(bytes, "p/index.html", "", Some(&placing), &plain).unwrap();
+            let expected = pass(bytes, "p/index.html", "", Some(&placing), plain).unwrap();
             let (output, report) = rewrite_page(bytes, "p/index.html", &placing).unwrap();
             assert_eq!(report, expected.report, "{body}");
             assert_eq!(
