@@ -612,6 +612,84 @@ mod tests {
         }
     }
 
+    /// Many pages put together from awkward pieces, each rewritten both
+    /// ways: the narrowed pass (with its fallback) must never differ.
+    #[test]
+    fn narrowed_passes_match_plain_ones_on_generated_pages() {
+        const PIECES: &[&str] = &[
+            "<div data-kiln-thread>",
+            "<section class=\"c\" data-kiln-thread=\"/x/\">",
+            "<span data-kiln-count>",
+            "<SPAN DATA-KILN-COUNT=\"/y/\">",
+            "<div a=x<b data-kiln-thread>",
+            "<p title=\"<i \" data-kiln-thread>",
+            "<!-- <div data-kiln-thread> -->",
+            "<script>let s = '<div data-kiln-thread>';</script>",
+            "text naming data-kiln-count here",
+            "<textarea><div data-kiln-thread></textarea>",
+            "<svg><g data-kiln-thread></g></svg>",
+            "<img data-kiln-thread>",
+            "<x-y data-kiln-thread=\"/z/\">",
+            "<div data-kiln-thread-x>",
+            "<div/data-kiln-thread>",
+            "<div data-kiln-thread data-kiln-count>",
+            "<template><div data-kiln-thread></div></template>",
+            "<a href=\"/k/\">kiln</a>",
+            "</div>",
+            "</section>",
+            "</span>",
+            "<p>",
+            "</p>",
+        ];
+        let renderer = Renderer::new(crate::RenderOptions::default()).unwrap();
+        let (threads, stamps) = (HashMap::new(), HashMap::new());
+        let placing = Placing {
+            renderer: &renderer,
+            threads: &threads,
+            stamps: &stamps,
+            site_url: "https://example.org",
+            base: "",
+        };
+        // A fixed linear congruential generator: the same pages every run.
+        let mut seed: u64 = 0x6b696c6e;
+        let mut next = |below: usize| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as usize % below
+        };
+        let mut narrowed_pages = 0;
+        for _ in 0..400 {
+            let mut page = String::from("<!doctype html><html><head><title>T</title></head><body>");
+            for _ in 0..1 + next(10) {
+                page.push_str(PIECES[next(PIECES.len())]);
+            }
+            page.push_str("</body></html>");
+            let bytes = page.as_bytes();
+            let expected = pass(
+                bytes,
+                "p/index.html",
+                "",
+                Some(&placing),
+                Selectors::plain(),
+            )
+            .unwrap();
+            let (output, report) = rewrite_page(bytes, "p/index.html", &placing).unwrap();
+            assert_eq!(report, expected.report, "{page}");
+            assert_eq!(output, expected.output, "{page}");
+            // Whether `rewrite_page` kept its narrowed pass for this page.
+            let hints = Hints::of(bytes);
+            let kept = hints.all_named
+                && Selectors::narrowed(&hints).is_some_and(|narrowed| {
+                    let pass = pass(bytes, "p/index.html", "", Some(&placing), &narrowed).unwrap();
+                    !hints.is_empty() && pass.matched == hints.mentions && !pass.report.unparsable
+                });
+            narrowed_pages += usize::from(kept);
+        }
+        // The fast path, not only the fallback, was tested on many pages.
+        assert!(narrowed_pages > 50, "{narrowed_pages}");
+    }
+
     #[test]
     fn scan_finds_ids_and_skips_bad_ones() {
         let long = "y".repeat(501);
