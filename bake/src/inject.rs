@@ -29,13 +29,6 @@ const URL_ATTR: &str = "data-kiln-url";
 /// Longer ids are refused: they are almost certainly a templating mistake.
 pub const MAX_ID_BYTES: usize = 500;
 
-/// Whether the bytes mention a placeholder attribute at all (in any case,
-/// as HTML attribute names are); a page that does not is left alone
-/// without being parsed.
-pub fn has_marker(bytes: &[u8]) -> bool {
-    !Hints::of(bytes).is_empty()
-}
-
 /// The URL path a page is published under, from its path relative to the
 /// output directory with `/` separators: `posts/a/index.html` → `/posts/a/`,
 /// `index.html` → `/`, `posts/a.html` → `/posts/a.html`. Characters a
@@ -166,36 +159,33 @@ impl PageReport {
 /// Finds the ids a page's placeholders refer to, without rendering anything.
 /// `base` is the site's [`base_path`].
 pub fn scan_page(bytes: &[u8], relative: &str, base: &str) -> Result<PageReport> {
-    let (_, report) = run(bytes, relative, base, None)?;
-    Ok(report)
+    let found = run(bytes, relative, base, None)?;
+    Ok(found.map(|(_, report)| report).unwrap_or_default())
 }
 
-/// The page with every placeholder filled in.
+/// The page with every placeholder filled in; `None` when the page does
+/// not mention a placeholder attribute at all (in any case, as HTML
+/// attribute names go), so it is left alone without being parsed.
 pub fn rewrite_page(
     bytes: &[u8],
     relative: &str,
     placing: &Placing<'_>,
-) -> Result<(Vec<u8>, PageReport)> {
+) -> Result<Option<(Vec<u8>, PageReport)>> {
     run(bytes, relative, placing.base, Some(placing))
 }
 
 /// Parses a page once (twice when the narrowed pass cannot be trusted);
-/// with `placing` it rewrites, without it it only looks.
+/// with `placing` it rewrites, without it it only looks. `None`: no
+/// placeholder can be there, and nothing was parsed.
 fn run(
     bytes: &[u8],
     relative: &str,
     base: &str,
     placing: Option<&Placing<'_>>,
-) -> Result<(Vec<u8>, PageReport)> {
+) -> Result<Option<(Vec<u8>, PageReport)>> {
     let hints = Hints::of(bytes);
     if hints.is_empty() {
-        // No placeholder can be there: nothing to parse.
-        let output = if placing.is_some() {
-            bytes.to_vec()
-        } else {
-            Vec::new()
-        };
-        return Ok((output, PageReport::default()));
+        return Ok(None);
     }
     if hints.all_named {
         if let Some(narrowed) = Selectors::narrowed(&hints) {
@@ -203,12 +193,12 @@ fn run(
             // Every mention was a placeholder the narrowed selectors
             // matched, so none was missed.
             if pass.matched == hints.mentions && !pass.report.unparsable {
-                return Ok((pass.output, pass.report));
+                return Ok(Some((pass.output, pass.report)));
             }
         }
     }
     let pass = pass(bytes, relative, base, placing, Selectors::plain())?;
-    Ok((pass.output, pass.report))
+    Ok(Some((pass.output, pass.report)))
 }
 
 /// The selectors of one pass; `None` leaves that kind out.
@@ -555,28 +545,66 @@ mod tests {
     }
 
     #[test]
-    fn marker() {
-        assert!(has_marker(b"<div data-kiln-thread></div>"));
-        assert!(has_marker(b"<SPAN DATA-KILN-COUNT></SPAN>"));
-        assert!(!has_marker(b"<div data-kiln></div>"));
-        assert!(!has_marker(b"<div data-kiln-url=\"/a/\"></div>"));
-        assert!(!has_marker(b""));
+    fn pages_without_a_placeholder_are_not_parsed() {
+        with_placing(|placing| {
+            for page in ["<div data-kiln></div>", "<div data-kiln-url=\"/a/\">", ""] {
+                assert_eq!(
+                    rewrite_page(page.as_bytes(), "a.html", placing).unwrap(),
+                    None
+                );
+            }
+            let upper = "<SPAN DATA-KILN-COUNT></SPAN>";
+            let (_, report) = rewrite_page(upper.as_bytes(), "a.html", placing)
+                .unwrap()
+                .unwrap();
+            assert_eq!(report.counts, ["/a.html"]);
+        });
+    }
+
+    /// Runs `check` with a placing that renders empty threads.
+    fn with_placing(check: impl FnOnce(&Placing<'_>)) {
+        let renderer = Renderer::new(crate::RenderOptions::default()).unwrap();
+        let (threads, stamps) = (HashMap::new(), HashMap::new());
+        check(&Placing {
+            renderer: &renderer,
+            threads: &threads,
+            stamps: &stamps,
+            site_url: "https://example.org",
+            base: "",
+        });
+    }
+
+    /// Rewrites `page` as a bake does and with the plain selectors alone,
+    /// and requires the same output and report. Returns the report, and
+    /// whether the bake kept its narrowed pass.
+    fn agrees_with_plain(placing: &Placing<'_>, page: &str) -> (PageReport, bool) {
+        let bytes = page.as_bytes();
+        let relative = "p/index.html";
+        let expected = pass(bytes, relative, "", Some(placing), Selectors::plain()).unwrap();
+        // `None` leaves the page as it is, which the plain pass must agree with.
+        let (output, report) = rewrite_page(bytes, relative, placing)
+            .unwrap()
+            .unwrap_or_else(|| (bytes.to_vec(), PageReport::default()));
+        assert_eq!(report, expected.report, "{page}");
+        assert_eq!(
+            String::from_utf8_lossy(&output),
+            String::from_utf8_lossy(&expected.output),
+            "{page}"
+        );
+        let hints = Hints::of(bytes);
+        let kept = !hints.is_empty()
+            && hints.all_named
+            && Selectors::narrowed(&hints).is_some_and(|narrowed| {
+                let pass = pass(bytes, relative, "", Some(placing), &narrowed).unwrap();
+                pass.matched == hints.mentions && !pass.report.unparsable
+            });
+        (report, kept)
     }
 
     /// Pages where the byte search guesses wrong or cannot guess, and pages
     /// where it guesses right, each rewritten both ways.
     #[test]
     fn narrowed_passes_match_plain_ones() {
-        let renderer = Renderer::new(crate::RenderOptions::default()).unwrap();
-        let (threads, stamps) = (HashMap::new(), HashMap::new());
-        let placing = Placing {
-            renderer: &renderer,
-            threads: &threads,
-            stamps: &stamps,
-            site_url: "https://example.org",
-            base: "",
-        };
-        let plain = Selectors::plain();
         let head = "<!doctype html><html><head><title>T</title></head><body>";
         let pages = [
             // Guessed right.
@@ -597,19 +625,13 @@ mod tests {
             // A count inside a thread placeholder.
             "<div data-kiln-thread><span data-kiln-count></span></div>",
         ];
-        for body in pages {
-            let page = format!("{head}{body}</body></html>");
-            let bytes = page.as_bytes();
-            let expected = pass(bytes, "p/index.html", "", Some(&placing), plain).unwrap();
-            let (output, report) = rewrite_page(bytes, "p/index.html", &placing).unwrap();
-            assert_eq!(report, expected.report, "{body}");
-            assert_eq!(
-                String::from_utf8_lossy(&output),
-                String::from_utf8_lossy(&expected.output),
-                "{body}"
-            );
-            assert!(!report.threads.is_empty(), "{body}: {report:?}");
-        }
+        with_placing(|placing| {
+            for body in pages {
+                let page = format!("{head}{body}</body></html>");
+                let (report, _) = agrees_with_plain(placing, &page);
+                assert!(!report.threads.is_empty(), "{body}: {report:?}");
+            }
+        });
     }
 
     /// Many pages put together from awkward pieces, each rewritten both
@@ -641,15 +663,6 @@ mod tests {
             "<p>",
             "</p>",
         ];
-        let renderer = Renderer::new(crate::RenderOptions::default()).unwrap();
-        let (threads, stamps) = (HashMap::new(), HashMap::new());
-        let placing = Placing {
-            renderer: &renderer,
-            threads: &threads,
-            stamps: &stamps,
-            site_url: "https://example.org",
-            base: "",
-        };
         // A fixed linear congruential generator: the same pages every run.
         let mut seed: u64 = 0x6b696c6e;
         let mut next = |below: usize| {
@@ -659,33 +672,18 @@ mod tests {
             (seed >> 33) as usize % below
         };
         let mut narrowed_pages = 0;
-        for _ in 0..400 {
-            let mut page = String::from("<!doctype html><html><head><title>T</title></head><body>");
-            for _ in 0..1 + next(10) {
-                page.push_str(PIECES[next(PIECES.len())]);
+        with_placing(|placing| {
+            for _ in 0..400 {
+                let mut page =
+                    String::from("<!doctype html><html><head><title>T</title></head><body>");
+                for _ in 0..1 + next(10) {
+                    page.push_str(PIECES[next(PIECES.len())]);
+                }
+                page.push_str("</body></html>");
+                let (_, kept) = agrees_with_plain(placing, &page);
+                narrowed_pages += usize::from(kept);
             }
-            page.push_str("</body></html>");
-            let bytes = page.as_bytes();
-            let expected = pass(
-                bytes,
-                "p/index.html",
-                "",
-                Some(&placing),
-                Selectors::plain(),
-            )
-            .unwrap();
-            let (output, report) = rewrite_page(bytes, "p/index.html", &placing).unwrap();
-            assert_eq!(report, expected.report, "{page}");
-            assert_eq!(output, expected.output, "{page}");
-            // Whether `rewrite_page` kept its narrowed pass for this page.
-            let hints = Hints::of(bytes);
-            let kept = hints.all_named
-                && Selectors::narrowed(&hints).is_some_and(|narrowed| {
-                    let pass = pass(bytes, "p/index.html", "", Some(&placing), &narrowed).unwrap();
-                    !hints.is_empty() && pass.matched == hints.mentions && !pass.report.unparsable
-                });
-            narrowed_pages += usize::from(kept);
-        }
+        });
         // The fast path, not only the fallback, was tested on many pages.
         assert!(narrowed_pages > 50, "{narrowed_pages}");
     }

@@ -31,9 +31,7 @@ use sha2::{Digest, Sha256};
 
 use crate::export::Thread;
 pub use crate::fragments::{bake_fragments, fragment_name, FragmentOptions, FragmentSummary};
-use crate::inject::{
-    has_marker, rewrite_page, scan_page, write_atomic, FileMeta, PageReport, Placing,
-};
+use crate::inject::{rewrite_page, scan_page, write_atomic, FileMeta, PageReport, Placing};
 pub use crate::render::{FormContext, FormLimits, FormValues, RenderOptions, Renderer, ThreadArgs};
 pub use crate::source::{ExportFile, Receiver, Source, Stamp};
 use crate::state::{FileState, State};
@@ -421,11 +419,7 @@ impl Plan {
                 let file = &todo[i];
                 let bytes = std::fs::read(&file.path)
                     .with_context(|| format!("reading {}", file.path.display()))?;
-                if has_marker(&bytes) {
-                    scan_page(&bytes, &file.relative, base)
-                } else {
-                    Ok(PageReport::default())
-                }
+                scan_page(&bytes, &file.relative, base)
             })
             .collect::<Result<_>>()?;
         for report in found {
@@ -493,10 +487,9 @@ fn process(file: &PageFile, placing: &Placing<'_>) -> Result<Processed> {
         meta: FileMeta::of(&file.meta),
         written: false,
     };
-    if !has_marker(&bytes) {
+    let Some((output, report)) = rewrite_page(&bytes, &file.relative, placing)? else {
         return Ok(unchanged(PageReport::default()));
-    }
-    let (output, report) = rewrite_page(&bytes, &file.relative, placing)?;
+    };
     if report.unparsable || output == bytes {
         return Ok(unchanged(report));
     }
