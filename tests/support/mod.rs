@@ -54,6 +54,25 @@ pub fn require_tool(name: &str, override_var: &str) -> Option<PathBuf> {
     }
 }
 
+/// Polls `check` until it answers `Some`, and returns that. Waits grow from
+/// 5 ms to 100 ms, so a fast condition costs little and a slow one does not
+/// spin. Panics naming `what` once `timeout` has passed without an answer.
+pub fn eventually<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + timeout;
+    let mut pause = Duration::from_millis(5);
+    loop {
+        if let Some(found) = check() {
+            return found;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(100));
+    }
+}
+
 /// Runs `kiln` with arguments in `dir`, with no stray KILN_* configuration.
 pub fn kiln(dir: &Path, args: &[&str]) -> Output {
     kiln_cmd(dir).args(args).output().expect("run kiln")
