@@ -13,8 +13,7 @@ use lettre::Message;
 use tokio::sync::Notify;
 
 use super::{Letter, Links, Mailer, Quoted};
-use crate::http::AppState;
-use crate::store::{OutboxItem, OutboxKind, Status, Store, StoredComment};
+use crate::store::{OutboxItem, OutboxKind, SharedStore, Status, Store, StoredComment};
 
 /// How long the outbox sleeps when nobody wakes it: mail queued by another
 /// process (`kiln approve`) waits at most this long.
@@ -54,10 +53,10 @@ impl MailService {
 }
 
 /// Runs forever: delivers what is due, then sleeps until woken or `POLL`.
-pub async fn run(state: AppState, mail: Arc<MailService>) {
+pub async fn run(store: SharedStore, mail: Arc<MailService>) {
     loop {
         loop {
-            match deliver_due(&state, &mail).await {
+            match deliver_due(&store, &mail).await {
                 // A full batch: there may be more due right away.
                 Ok(n) if n == BATCH => continue,
                 Ok(_) => break,
@@ -74,14 +73,14 @@ pub async fn run(state: AppState, mail: Arc<MailService>) {
     }
 }
 
-async fn deliver_due(state: &AppState, mail: &Arc<MailService>) -> Result<usize> {
+async fn deliver_due(store: &SharedStore, mail: &Arc<MailService>) -> Result<usize> {
     let now = now();
-    let due = state.with_store(move |s| s.due_mail(now, BATCH)).await?;
+    let due = store.with_store(move |s| s.due_mail(now, BATCH)).await?;
     let count = due.len();
     for item in due {
         let composed = {
             let (item, mail) = (item.clone(), mail.clone());
-            state
+            store
                 .with_store(move |s| compose(s, &mail, &item, now))
                 .await
         };
@@ -104,7 +103,7 @@ async fn deliver_due(state: &AppState, mail: &Arc<MailService>) -> Result<usize>
         match outcome {
             Ok(sent) => {
                 tracing::info!(outbox = id, kind = ?item.kind, comment = item.comment_id, messages = sent, "mail delivered");
-                state.with_store(move |s| s.mail_done(id)).await?;
+                store.with_store(move |s| s.mail_done(id)).await?;
             }
             Err(e) => {
                 let attempt = item.attempts + 1;
@@ -118,7 +117,7 @@ async fn deliver_due(state: &AppState, mail: &Arc<MailService>) -> Result<usize>
                         tracing::error!(outbox = id, attempt, error = %error, "mail not delivered; giving up")
                     }
                 }
-                state
+                store
                     .with_store(move |s| s.mail_failed(id, &error, retry_at, now))
                     .await?;
             }
