@@ -179,7 +179,8 @@ pub enum MailCommand {
     #[command(after_help = "\
 Uses the [mail] settings (host, port, security, username, from; the password
 preferably from KILN_MAIL_PASSWORD) exactly as `kiln serve` does, but sends at
-once instead of through the outbox, so any SMTP error is shown here:
+once instead of through the outbox, so any SMTP error is shown here. With
+transport = \"file\" it writes the message into file_dir and names the file:
   kiln mail test                          # to every address in mail.moderators
   kiln mail test --to me@example.org")]
     Test(MailTestArgs),

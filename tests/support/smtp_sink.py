@@ -1,22 +1,25 @@
 """A real SMTP server for kiln's mail tests (aiosmtpd, on loopback).
 
-Usage: python smtp_sink.py PORT DIR
+Usage: python smtp_sink.py DIR < LISTENING-SOCKET
 
-Every message it accepts is written to DIR as NNNN.eml (the bytes as
-received) and NNNN.json (envelope, decoded headers, and the text and HTML
-parts, decoded by Python's email package), each atomically, so a test can
-wait for a file and read it whole. Prints "ready" once it accepts
+The test binds the listening socket itself (port 0, so the kernel picks a
+free port and nothing can take it in between) and hands it over as standard
+input. Every message the server accepts is written to DIR as NNNN.eml (the
+bytes as received) and NNNN.json (envelope, decoded headers, and the text
+and HTML parts, decoded by Python's email package), each atomically, so a
+test can wait for a file and read it whole. Prints "ready" once it accepts
 connections, then serves until killed.
 """
 
+import asyncio
 import email
 import email.policy
 import json
 import os
+import socket
 import sys
-import threading
 
-from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP
 
 
 class Sink:
@@ -49,16 +52,16 @@ class Sink:
         return "250 Message accepted for delivery"
 
 
-def main():
-    port, out = int(sys.argv[1]), sys.argv[2]
-    controller = Controller(Sink(out), hostname="127.0.0.1", port=port)
-    controller.start()
+async def serve(out):
+    listening = socket.socket(fileno=sys.stdin.fileno())
+    handler = Sink(out)
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(
+        lambda: SMTP(handler, hostname="kiln-test-sink", loop=loop), sock=listening
+    )
     print("ready", flush=True)
-    try:
-        threading.Event().wait()
-    finally:
-        controller.stop()
+    await server.serve_forever()
 
 
 if __name__ == "__main__":
-    main()
+    asyncio.run(serve(sys.argv[1]))

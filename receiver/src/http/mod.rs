@@ -13,7 +13,7 @@ mod metrics;
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use axum::http::HeaderValue;
@@ -25,7 +25,7 @@ use crate::config::Config;
 use crate::mail::outbox::MailService;
 use crate::pages::Pages;
 use crate::signing::Signer;
-use crate::store::Store;
+use crate::store::{SharedStore, Store};
 
 pub use error::ApiError;
 
@@ -35,7 +35,7 @@ pub struct AppState(Arc<Inner>);
 
 pub struct Inner {
     pub config: Config,
-    pub store: Mutex<Store>,
+    pub store: SharedStore,
     pub pages: Pages,
     /// The admin page's templates, login limiter and cookie settings.
     pub admin: admin::AdminState,
@@ -66,16 +66,7 @@ impl AppState {
         &self,
         f: impl FnOnce(&mut Store) -> Result<T> + Send + 'static,
     ) -> Result<T> {
-        let state = self.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut store = state
-                .store
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            f(&mut store)
-        })
-        .await
-        .context("store task failed")?
+        self.store.with_store(f).await
     }
 }
 
@@ -268,7 +259,7 @@ pub async fn launch(
     );
     let publish = crate::publish::start(&config, &public_url)?;
     let state = AppState(Arc::new(Inner {
-        store: Mutex::new(store),
+        store: SharedStore::new(store),
         pages,
         admin,
         signer,
@@ -281,7 +272,7 @@ pub async fn launch(
         config,
     }));
     if let Some(mail) = mail {
-        tokio::spawn(crate::mail::outbox::run(state.clone(), mail));
+        tokio::spawn(crate::mail::outbox::run(state.store.clone(), mail));
     }
     axum::serve(
         listener,

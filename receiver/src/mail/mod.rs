@@ -1,82 +1,82 @@
-//! Email: the SMTP connection (lettre, from `[mail]`), the signed links that
-//! messages carry, and the messages themselves. Nothing here runs inside a
+//! Email: the transport (SMTP through lettre, or files, from `[mail]`), the
+//! signed links that messages carry, and the messages themselves. Nothing here runs inside a
 //! request: submissions and approvals queue mail in the store's outbox, and
 //! `outbox::run` delivers it in the background with retries.
 
 mod message;
 pub mod outbox;
-
-use std::time::Duration;
+mod transport;
 
 use anyhow::{Context, Result};
 use lettre::message::Mailbox;
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::{Message, SmtpTransport, Transport};
+use lettre::Message;
 
 use crate::config::{self, Config};
 use crate::signing::Signer;
 
 pub use message::{Letter, LinkPage, PageLink, Quoted};
+pub use transport::{Sent, Transport};
 
 /// Purposes of the signed tokens in mail links (see `crate::signing`).
 pub const MODERATE: &str = "moderate";
 pub const CONFIRM: &str = "subscribe";
 pub const UNSUBSCRIBE: &str = "unsubscribe";
 
-/// An SMTP connection setting and the sender; cheap to share.
+/// A transport and the sender.
 pub struct Mailer {
-    transport: SmtpTransport,
+    transport: Transport,
     from: Mailbox,
-    /// `host:port (security)`, for messages; holds no credential.
+    /// `host:port (security)` or `the directory DIR`, for messages; holds
+    /// no credential.
     server: String,
 }
 
 impl Mailer {
     /// The transport `[mail]` describes; the configuration must be valid.
     pub fn new(mail: &config::Mail) -> Result<Self> {
-        let port = mail.port();
-        let builder = match mail.security.as_str() {
-            "tls" => SmtpTransport::relay(&mail.host),
-            "plain" => Ok(SmtpTransport::builder_dangerous(&mail.host)),
-            _ => SmtpTransport::starttls_relay(&mail.host),
-        }
-        .with_context(|| format!("cannot set up TLS for `mail.host` = {:?}", mail.host))?;
-        let mut builder = builder.port(port).timeout(Some(Duration::from_secs(20)));
-        if !mail.username.is_empty() {
-            builder = builder.credentials(Credentials::new(
-                mail.username.clone(),
-                mail.password.clone(),
-            ));
-        }
+        let (transport, server) = Transport::from_config(mail)?;
         let from = mail
             .from
             .parse()
             .with_context(|| format!("`mail.from` = {:?} is not an address", mail.from))?;
         Ok(Mailer {
-            transport: builder.build(),
+            transport,
             from,
-            server: format!("{}:{port} ({})", mail.host, mail.security),
+            server,
         })
+    }
+
+    /// A mailer that keeps every message in memory, for tests; `Sent`
+    /// reads them.
+    pub fn in_memory(from: Mailbox) -> (Self, Sent) {
+        let sent = Sent::default();
+        let mailer = Mailer {
+            transport: Transport::Memory(sent.clone()),
+            from,
+            server: "memory".to_owned(),
+        };
+        (mailer, sent)
     }
 
     pub fn from(&self) -> &Mailbox {
         &self.from
     }
 
-    /// `host:port (security)`.
+    /// `host:port (security)`, or `the directory DIR`.
     pub fn server(&self) -> &str {
         &self.server
     }
 
-    /// Sends one message and returns the server's reply, e.g. "250 OK".
-    /// Blocks: call it off the async threads.
+    /// Sends one message and says what became of it: the SMTP server's
+    /// reply, e.g. "250 OK", or the file it was written to. Blocks: call it
+    /// off the async threads.
     pub fn send(&self, message: &Message) -> Result<String> {
-        let response = self
-            .transport
+        self.transport
             .send(message)
-            .with_context(|| format!("SMTP delivery through {} failed", self.server))?;
-        let text: Vec<&str> = response.message().collect();
-        Ok(format!("{} {}", response.code(), text.join(" ")))
+            .with_context(|| match self.transport {
+                Transport::Smtp(_) => format!("SMTP delivery through {} failed", self.server),
+                _ => format!("delivery to {} failed", self.server),
+            })
     }
 }
 
@@ -140,7 +140,16 @@ pub fn signer(config: &Config, store: &mut crate::store::Store) -> Result<Signer
 /// `kiln mail test`: sends one message now, bypassing the outbox, and says
 /// what the server answered.
 pub fn send_test(config: &Config, signer: Signer, to: Option<&str>) -> Result<String> {
-    let mailer = Mailer::new(&config.mail)?;
+    send_test_through(&Mailer::new(&config.mail)?, config, signer, to)
+}
+
+/// `send_test` with a given mailer, so tests can read what it sent.
+fn send_test_through(
+    mailer: &Mailer,
+    config: &Config,
+    signer: Signer,
+    to: Option<&str>,
+) -> Result<String> {
     let recipients: Vec<String> = match to {
         Some(to) => vec![to.to_owned()],
         None => config.mail.moderators.clone(),
@@ -173,4 +182,34 @@ pub fn send_test(config: &Config, signer: Signer, to: Option<&str>) -> Result<St
         report.push(format!("sent to {to} through {}: {reply}", mailer.server()));
     }
     Ok(report.join("\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_test_message_goes_to_the_moderators_through_the_mailer() {
+        let config = Config::parse(
+            "[mail]\nfrom = \"kiln@example.org\"\nmoderators = [\"a@example.org\", \"b@example.org\"]",
+        )
+        .unwrap();
+        let (mailer, sent) = Mailer::in_memory(config.mail.from.parse().unwrap());
+        let signer = Signer::new(b"a key for the mail tests, long enough");
+        let report = send_test_through(&mailer, &config, signer.clone(), None).unwrap();
+        assert_eq!(
+            report,
+            "sent to a@example.org through memory: kept in memory\n\
+             sent to b@example.org through memory: kept in memory"
+        );
+        let messages = sent.messages();
+        assert_eq!(messages.len(), 2);
+        assert_eq!(
+            messages[1].headers().get_raw("Subject"),
+            Some("kiln: test message")
+        );
+        let config = Config::parse("[mail]\nfrom = \"kiln@example.org\"").unwrap();
+        let err = send_test_through(&mailer, &config, signer, None).unwrap_err();
+        assert!(err.to_string().contains("--to"), "{err}");
+    }
 }

@@ -13,8 +13,8 @@ use lettre::Message;
 use tokio::sync::Notify;
 
 use super::{Letter, Links, Mailer, Quoted};
-use crate::http::AppState;
-use crate::store::{OutboxItem, OutboxKind, Status, Store, StoredComment};
+use crate::config::Config;
+use crate::store::{OutboxItem, OutboxKind, SharedStore, Status, Store, StoredComment};
 
 /// How long the outbox sleeps when nobody wakes it: mail queued by another
 /// process (`kiln approve`) waits at most this long.
@@ -37,7 +37,13 @@ pub struct MailService {
 }
 
 impl MailService {
-    pub fn new(config: &crate::config::Config, links: Links) -> Result<Self> {
+    pub fn new(config: &Config, links: Links) -> Result<Self> {
+        Self::with_mailer(config, links, Mailer::new(&config.mail)?)
+    }
+
+    /// With a mailer made elsewhere: tests hand in one that keeps messages
+    /// in memory.
+    pub fn with_mailer(config: &Config, links: Links, mailer: Mailer) -> Result<Self> {
         let moderators = config
             .mail
             .moderators
@@ -45,7 +51,7 @@ impl MailService {
             .map(|m| m.parse())
             .collect::<Result<_, _>>()?;
         Ok(MailService {
-            mailer: Mailer::new(&config.mail)?,
+            mailer,
             links,
             moderators,
             wake: Notify::new(),
@@ -54,10 +60,10 @@ impl MailService {
 }
 
 /// Runs forever: delivers what is due, then sleeps until woken or `POLL`.
-pub async fn run(state: AppState, mail: Arc<MailService>) {
+pub async fn run(store: SharedStore, mail: Arc<MailService>) {
     loop {
         loop {
-            match deliver_due(&state, &mail).await {
+            match deliver_due(&store, &mail).await {
                 // A full batch: there may be more due right away.
                 Ok(n) if n == BATCH => continue,
                 Ok(_) => break,
@@ -74,14 +80,14 @@ pub async fn run(state: AppState, mail: Arc<MailService>) {
     }
 }
 
-async fn deliver_due(state: &AppState, mail: &Arc<MailService>) -> Result<usize> {
+async fn deliver_due(store: &SharedStore, mail: &Arc<MailService>) -> Result<usize> {
     let now = now();
-    let due = state.with_store(move |s| s.due_mail(now, BATCH)).await?;
+    let due = store.with_store(move |s| s.due_mail(now, BATCH)).await?;
     let count = due.len();
     for item in due {
         let composed = {
             let (item, mail) = (item.clone(), mail.clone());
-            state
+            store
                 .with_store(move |s| compose(s, &mail, &item, now))
                 .await
         };
@@ -104,7 +110,7 @@ async fn deliver_due(state: &AppState, mail: &Arc<MailService>) -> Result<usize>
         match outcome {
             Ok(sent) => {
                 tracing::info!(outbox = id, kind = ?item.kind, comment = item.comment_id, messages = sent, "mail delivered");
-                state.with_store(move |s| s.mail_done(id)).await?;
+                store.with_store(move |s| s.mail_done(id)).await?;
             }
             Err(e) => {
                 let attempt = item.attempts + 1;
@@ -118,7 +124,7 @@ async fn deliver_due(state: &AppState, mail: &Arc<MailService>) -> Result<usize>
                         tracing::error!(outbox = id, attempt, error = %error, "mail not delivered; giving up")
                     }
                 }
-                state
+                store
                     .with_store(move |s| s.mail_failed(id, &error, retry_at, now))
                     .await?;
             }
@@ -308,6 +314,113 @@ fn now() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::signing::Signer;
+    use crate::store::NewComment;
+
+    /// A store with one pending comment whose author asked to hear of
+    /// replies: the moderators' message and the confirmation are due.
+    fn store_with_a_comment(dir: &std::path::Path) -> SharedStore {
+        let mut store = Store::open(&dir.join("kiln.sqlite3")).unwrap();
+        store.set_mail_events(true);
+        let comment = NewComment {
+            thread: "/a/".into(),
+            page_url: "https://example.org/a/".into(),
+            page_title: "A page".into(),
+            parent: None,
+            author: "Ann".into(),
+            email: Some("ann@example.org".into()),
+            website: None,
+            text: "Hello *there*".into(),
+            remote_addr: None,
+        };
+        store
+            .insert_opted(&comment, true, Status::Pending, now())
+            .unwrap()
+            .unwrap();
+        SharedStore::new(store)
+    }
+
+    fn service(config: &Config, mailer: Mailer) -> Arc<MailService> {
+        let links = Links::new(
+            config,
+            "http://kiln.test",
+            Signer::new(b"a key for the outbox tests, long enough"),
+        );
+        Arc::new(MailService::with_mailer(config, links, mailer).unwrap())
+    }
+
+    fn config() -> Config {
+        Config::parse(
+            "[mail]\nhost = \"smtp.example.org\"\nfrom = \"Comments <kiln@example.org>\"\nmoderators = [\"mod@example.org\"]",
+        )
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn due_mail_reaches_the_moderators_and_the_commenter() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_with_a_comment(dir.path());
+        let config = config();
+        let (mailer, sent) = Mailer::in_memory(config.mail.from.parse().unwrap());
+        deliver_due(&store, &service(&config, mailer))
+            .await
+            .unwrap();
+        let messages = sent.messages();
+        let to = |m: &Message| m.headers().get_raw("To").unwrap_or_default().to_owned();
+        let subjects: Vec<(String, String)> = messages
+            .iter()
+            .map(|m| (to(m), m.headers().get_raw("Subject").unwrap().to_owned()))
+            .collect();
+        assert_eq!(
+            subjects,
+            [
+                (
+                    "mod@example.org".to_owned(),
+                    "New comment by Ann on A page".to_owned()
+                ),
+                (
+                    "ann@example.org".to_owned(),
+                    "Confirm reply notifications for https://example.org/a/".to_owned()
+                ),
+            ]
+        );
+        let raw = String::from_utf8(messages[0].formatted()).unwrap();
+        assert!(raw.contains("http://kiln.test/mail/moderate/"), "{raw}");
+        let left = store
+            .with_store(|s| s.due_mail(i64::MAX, 10))
+            .await
+            .unwrap();
+        assert!(left.is_empty(), "delivered mail leaves the outbox");
+    }
+
+    #[tokio::test]
+    async fn a_failed_delivery_stays_in_the_outbox_for_a_retry() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_with_a_comment(dir.path());
+        let mut config = config();
+        config.mail.transport = "file".into();
+        config.mail.file_dir = dir.path().join("no such directory");
+        let mailer = Mailer::new(&config.mail).unwrap();
+        deliver_due(&store, &service(&config, mailer))
+            .await
+            .unwrap();
+        let (due_now, waiting, trouble) = store
+            .with_store(|s| {
+                Ok((
+                    s.due_mail(now(), 10)?.len(),
+                    s.due_mail(i64::MAX, 10)?,
+                    s.mail_trouble()?,
+                ))
+            })
+            .await
+            .unwrap();
+        assert_eq!(due_now, 0, "the retry waits");
+        assert_eq!(waiting.len(), 2);
+        assert!(waiting.iter().all(|item| item.attempts == 1));
+        assert_eq!(trouble.retrying, 2);
+        let error = trouble.last_error.unwrap();
+        assert!(error.contains("no such directory"), "{error}");
+    }
 
     #[test]
     fn retries_back_off_up_to_an_hour() {

@@ -10,6 +10,7 @@ mod counts;
 mod mail;
 mod privacy;
 mod review;
+mod shared;
 mod source;
 
 use std::path::{Path, PathBuf};
@@ -22,6 +23,7 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
 pub use mail::{MailTrouble, OutboxItem, OutboxKind};
 pub use privacy::Forgotten;
 pub use review::{CommentEdit, Search};
+pub use shared::SharedStore;
 pub use source::SqliteSource;
 
 /// The schema, one migration per entry; `PRAGMA user_version` counts how many ran.
