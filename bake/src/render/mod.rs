@@ -25,23 +25,23 @@ use crate::source::approved_count;
 
 /// The built-in templates, embedded so a bare `kiln bake` needs no files.
 const BUILTINS: &[(&str, &str)] = &[
-    ("thread.html", include_str!("../../templates/thread.html")),
-    ("comment.html", include_str!("../../templates/comment.html")),
-    ("form.html", include_str!("../../templates/form.html")),
-    ("count.html", include_str!("../../templates/count.html")),
-    ("page.html", include_str!("../../templates/page.html")),
+    ("thread.html", include_str!("../../../templates/thread.html")),
+    ("comment.html", include_str!("../../../templates/comment.html")),
+    ("form.html", include_str!("../../../templates/form.html")),
+    ("count.html", include_str!("../../../templates/count.html")),
+    ("page.html", include_str!("../../../templates/page.html")),
     (
         "form_error.html",
-        include_str!("../../templates/form_error.html"),
+        include_str!("../../../templates/form_error.html"),
     ),
     (
         "received.html",
-        include_str!("../../templates/received.html"),
+        include_str!("../../../templates/received.html"),
     ),
-    ("reply.html", include_str!("../../templates/reply.html")),
-    ("edit.html", include_str!("../../templates/edit.html")),
-    ("error.html", include_str!("../../templates/error.html")),
-    ("style.css", include_str!("../../templates/style.css")),
+    ("reply.html", include_str!("../../../templates/reply.html")),
+    ("edit.html", include_str!("../../../templates/edit.html")),
+    ("error.html", include_str!("../../../templates/error.html")),
+    ("style.css", include_str!("../../../templates/style.css")),
 ];
 
 /// How threads are rendered; everything here is part of the bake fingerprint.
