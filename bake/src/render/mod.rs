@@ -23,10 +23,21 @@ use crate::markdown;
 use crate::skeleton::{hole, Skeleton};
 use crate::source::approved_count;
 
+mod escape;
+
+use escape::escape;
+pub use escape::{escape_html, http_url};
+
 /// The built-in templates, embedded so a bare `kiln bake` needs no files.
 const BUILTINS: &[(&str, &str)] = &[
-    ("thread.html", include_str!("../../../templates/thread.html")),
-    ("comment.html", include_str!("../../../templates/comment.html")),
+    (
+        "thread.html",
+        include_str!("../../../templates/thread.html"),
+    ),
+    (
+        "comment.html",
+        include_str!("../../../templates/comment.html"),
+    ),
     ("form.html", include_str!("../../../templates/form.html")),
     ("count.html", include_str!("../../../templates/count.html")),
     ("page.html", include_str!("../../../templates/page.html")),
@@ -957,48 +968,6 @@ fn build_tera<'a>(
     tera.set_escape_fn(escape_html);
     tera.add_raw_templates(templates)?;
     Ok(tera)
-}
-
-/// [`escape_html`], without copying text that needs no escaping.
-fn escape(text: &str) -> Cow<'_, str> {
-    if text
-        .bytes()
-        .any(|b| matches!(b, b'&' | b'<' | b'>' | b'"' | b'\''))
-    {
-        Cow::Owned(escape_html(text))
-    } else {
-        Cow::Borrowed(text)
-    }
-}
-
-/// Escapes the five characters HTML needs escaped (`&<>"'`); tera's own
-/// escaping also turns `/` into `&#x2F;`, which makes URLs unreadable.
-pub fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 16);
-    let mut copied = 0;
-    for (at, byte) in text.bytes().enumerate() {
-        let entity = match byte {
-            b'&' => "&amp;",
-            b'<' => "&lt;",
-            b'>' => "&gt;",
-            b'"' => "&quot;",
-            b'\'' => "&#39;",
-            _ => continue,
-        };
-        out.push_str(&text[copied..at]);
-        out.push_str(entity);
-        copied = at + 1;
-    }
-    out.push_str(&text[copied..]);
-    out
-}
-
-/// The URL, normalized, if it is an absolute http(s) URL with a host.
-pub fn http_url(text: &str) -> Option<String> {
-    let url = url::Url::parse(text.trim()).ok()?;
-    let ok =
-        matches!(url.scheme(), "http" | "https") && url.host_str().is_some_and(|h| !h.is_empty());
-    ok.then(|| url.to_string())
 }
 
 /// `2026-11-23T12:00:00Z` → `23 Nov 2026`; anything unparsable is shown as is.
