@@ -9,7 +9,6 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use anyhow::{Context as _, Result};
@@ -24,141 +23,18 @@ use crate::skeleton::{hole, Skeleton};
 use crate::source::approved_count;
 
 mod escape;
+mod form;
+mod options;
+mod pages;
 mod templates;
 
 use escape::escape;
 pub use escape::{escape_html, http_url};
+pub use form::{FormContext, FormLimits, FormValues};
+pub use options::{FormTokens, RenderOptions, FORM_TOKEN_PURPOSE};
+pub use pages::{EditPage, EditValues};
 pub use templates::load_templates;
 use templates::{build_tera, read_template_dir, tera_chain, BUILTINS, FRAGMENT_TEMPLATES};
-
-/// How threads are rendered; everything here is part of the bake fingerprint.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RenderOptions {
-    /// A directory whose templates replace the built-ins of the same name.
-    /// Default: none.
-    pub templates_dir: Option<PathBuf>,
-    /// How many levels replies nest before they are listed flat. Default: 4.
-    pub max_depth: usize,
-    /// The receiver's public URL, without a trailing slash; forms post to
-    /// `{receiver_url}/comments`. Default: empty (forms post to `/comments`).
-    pub receiver_url: String,
-    /// The `maxlength` of each form field; should match the receiver's limits.
-    pub limits: FormLimits,
-    /// Sign each thread's form with the receiver's key (`spam.form_token`).
-    /// Default: none (the form's `token` field stays empty).
-    pub form_tokens: Option<FormTokens>,
-    /// Reference the receiver's optional script (`{receiver_url}/kiln.js`)
-    /// from every thread. Default: true.
-    pub script: bool,
-    /// Where threads link their stylesheet from (`<link rel="stylesheet">`)
-    /// instead of carrying it in a `<style>` element, which a strict
-    /// Content-Security-Policy refuses. Bake sets it when it writes the
-    /// stylesheet into the site ([`crate::BakeOptions::stylesheet`]).
-    /// Default: empty (a `<style>` element in each thread).
-    pub stylesheet_url: String,
-    /// Show each comment's avatar, an identicon drawn inline from its key
-    /// (see `avatar`). Default: true.
-    pub avatars: bool,
-    /// Show Gravatar's picture instead for comments that carry a Gravatar
-    /// hash: a request to gravatar.com from every reader. Default: false.
-    pub gravatar: bool,
-}
-
-/// What a signed form token is made with: the receiver's key and the
-/// expiry every form of this bake gets. A token binds one thread.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FormTokens {
-    pub signer: crate::signing::Signer,
-    /// Unix seconds.
-    pub expires_at: i64,
-}
-
-/// The purpose form tokens are signed under (see `signing`).
-pub const FORM_TOKEN_PURPOSE: &str = "form";
-
-impl FormTokens {
-    /// The token for `thread`'s form.
-    pub fn token(&self, thread: &str) -> String {
-        self.signer
-            .sign(FORM_TOKEN_PURPOSE, thread, Some(self.expires_at))
-    }
-}
-
-impl Default for RenderOptions {
-    fn default() -> Self {
-        RenderOptions {
-            templates_dir: None,
-            max_depth: 4,
-            receiver_url: String::new(),
-            limits: FormLimits::default(),
-            form_tokens: None,
-            script: true,
-            stylesheet_url: String::new(),
-            avatars: true,
-            gravatar: false,
-        }
-    }
-}
-
-/// What the reader typed, echoed back into the form.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct FormValues {
-    pub name: String,
-    pub email: String,
-    pub website: String,
-    pub text: String,
-    /// The "email me about replies" box was ticked.
-    pub notify: bool,
-}
-
-/// Maximum lengths, in characters, of the form fields.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct FormLimits {
-    /// Default: 100.
-    pub name: usize,
-    /// Default: 254 (the longest valid address).
-    pub email: usize,
-    /// Default: 500.
-    pub website: usize,
-    /// Default: 10000.
-    pub text: usize,
-}
-
-impl Default for FormLimits {
-    fn default() -> Self {
-        FormLimits {
-            name: 100,
-            email: 254,
-            website: 500,
-            text: 10_000,
-        }
-    }
-}
-
-/// Everything `form.html` needs. The same form is baked into pages and shown
-/// again by the receiver when a submission has errors.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FormContext {
-    /// Where the form posts: `{receiver_url}/comments`.
-    pub action: String,
-    pub thread: String,
-    /// The page the comment is posted from (hidden field `url`).
-    pub url: String,
-    /// The page's title (hidden field `title`), so moderators see which
-    /// page it is; empty when unknown.
-    pub title: String,
-    /// The comment being answered, if any.
-    pub parent: Option<i64>,
-    pub values: FormValues,
-    /// Field name (`name`, `email`, `website`, `text`, ...) → message.
-    pub errors: BTreeMap<String, String>,
-    pub limits: FormLimits,
-    /// Prefix for element ids, unique within a page (e.g. `kiln-1`).
-    pub id_prefix: String,
-    /// The signed form token (hidden field `token`); empty when forms are
-    /// not signed.
-    pub token: String,
-}
 
 /// One placement of a thread in a page.
 #[derive(Debug, Clone, Copy)]
@@ -172,46 +48,6 @@ pub struct ThreadArgs<'a> {
     pub page_title: &'a str,
     /// Unique within the page, so two threads on one page keep distinct ids.
     pub id_prefix: &'a str,
-}
-
-/// Human labels for form fields, for error summaries.
-const FIELD_LABELS: &[(&str, &str)] = &[
-    ("name", "Name"),
-    ("email", "Email"),
-    ("website", "Website"),
-    ("text", "Comment"),
-    ("thread", "Thread"),
-    ("url", "Page address"),
-    ("parent", "Reply"),
-    ("token", "Form"),
-];
-
-/// What the commenter's edit page shows (see `templates/edit.html`).
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct EditPage {
-    /// Where the page's forms post.
-    pub action: String,
-    /// The comment as it is stored now, rendered like a baked one.
-    pub comment_html: String,
-    pub pending: bool,
-    pub values: EditValues,
-    /// Field name → message, for a refused save.
-    pub errors: BTreeMap<String, String>,
-    pub id_prefix: String,
-    /// When the edit link stops working, for people ("14:05 UTC").
-    pub edit_until: String,
-    /// The outcome of the last save: "saved", "held", or empty.
-    pub notice: String,
-    /// The comment's page; linked only if it is an http(s) URL.
-    pub page_url: String,
-}
-
-/// The fields a commenter may change.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct EditValues {
-    pub name: String,
-    pub website: String,
-    pub text: String,
 }
 
 /// Renders threads, comments, counts and the receiver's pages.
@@ -314,37 +150,6 @@ impl Renderer {
         Ok(css)
     }
 
-    /// `{receiver_url}/comments`.
-    pub fn form_action(&self) -> String {
-        format!("{}/comments", self.opts.receiver_url)
-    }
-
-    /// An empty form for a thread, with this renderer's action and limits.
-    pub fn form_context(&self, thread: &str, url: &str, parent: Option<i64>) -> FormContext {
-        FormContext {
-            action: self.form_action(),
-            thread: thread.to_owned(),
-            url: url.to_owned(),
-            title: String::new(),
-            parent,
-            values: FormValues::default(),
-            errors: BTreeMap::new(),
-            limits: self.opts.limits,
-            id_prefix: "kiln".to_owned(),
-            token: self
-                .opts
-                .form_tokens
-                .as_ref()
-                .map(|t| t.token(thread))
-                .unwrap_or_default(),
-        }
-    }
-
-    /// The reply form on its own (`form.html`).
-    pub fn render_form(&self, form: &FormContext) -> Result<String> {
-        self.render_fragment("form.html", &Context::from_serialize(form)?)
-    }
-
     /// The count text for `data-kiln-count` (`count.html`).
     pub fn render_count(&self, count: u64) -> Result<String> {
         let mut ctx = Context::new();
@@ -420,80 +225,6 @@ impl Renderer {
         ctx.insert("script_url", &self.script_url());
         ctx.insert("stylesheet_url", &self.opts.stylesheet_url);
         self.render_fragment("thread.html", &ctx)
-    }
-
-    /// Any template, e.g. one of the receiver's pages.
-    pub fn render_page(&self, name: &str, ctx: &Context) -> Result<String> {
-        self.render_fragment(name, ctx)
-    }
-
-    /// The page a no-JS reader sees when a submission has errors
-    /// (`form_error.html`): what is wrong, then the form with their values.
-    pub fn render_form_error(&self, form: &FormContext) -> Result<String> {
-        let mut ctx = Context::from_serialize(form)?;
-        ctx.insert("form", &self.render_form(form)?);
-        ctx.insert("back_url", &http_url(&form.url));
-        ctx.insert("labels", &labels());
-        self.render_fragment("form_error.html", &ctx)
-    }
-
-    /// The reply page behind each comment's Reply link (`reply.html`).
-    /// `parent_html` is the answered comment as `render_comment` made it.
-    pub fn render_reply(&self, form: &FormContext, parent_html: Option<&str>) -> Result<String> {
-        let mut ctx = Context::from_serialize(form)?;
-        ctx.insert("form", &self.render_form(form)?);
-        ctx.insert("back_url", &http_url(&form.url));
-        ctx.insert("parent_html", &parent_html);
-        self.render_fragment("reply.html", &ctx)
-    }
-
-    /// "Received, awaiting moderation" (`received.html`), or "published"
-    /// when it went straight on the page; `page_url` is only linked if it
-    /// is an http(s) URL. `edit` is the private edit link and when it stops
-    /// working ("14:05 UTC").
-    pub fn render_received(
-        &self,
-        page_url: &str,
-        published: bool,
-        edit: Option<(&str, &str)>,
-    ) -> Result<String> {
-        let mut ctx = Context::new();
-        ctx.insert("back_url", &http_url(page_url));
-        ctx.insert("published", &published);
-        if let Some((url, until)) = edit {
-            ctx.insert("edit_url", url);
-            ctx.insert("edit_until", until);
-        }
-        self.render_fragment("received.html", &ctx)
-    }
-
-    /// The commenter's edit page (`edit.html`).
-    pub fn render_edit(&self, page: &EditPage) -> Result<String> {
-        let mut ctx = Context::from_serialize(page)?;
-        ctx.insert("back_url", &http_url(&page.page_url));
-        ctx.insert("labels", &labels());
-        ctx.insert("limits", &self.opts.limits);
-        self.render_fragment("edit.html", &ctx)
-    }
-
-    /// A generic error page (`error.html`).
-    pub fn render_error(&self, status: u16, message: &str) -> Result<String> {
-        self.render_error_keeping(status, message, None)
-    }
-
-    /// An error page that also shows, for copying, text the reader sent
-    /// that could not be used.
-    pub fn render_error_keeping(
-        &self,
-        status: u16,
-        message: &str,
-        kept: Option<&str>,
-    ) -> Result<String> {
-        let mut ctx = Context::new();
-        ctx.insert("status", &status);
-        ctx.insert("message", message);
-        ctx.insert("kept", &kept);
-        self.render_fragment("error.html", &ctx)
     }
 
     /// A fragment or page with the whitespace around it (doc comments, the
@@ -899,10 +630,6 @@ impl Fast {
 
 fn anchor(id: i64) -> String {
     format!("kiln-comment-{id}")
-}
-
-fn labels() -> BTreeMap<&'static str, &'static str> {
-    FIELD_LABELS.iter().copied().collect()
 }
 
 /// `2026-11-23T12:00:00Z` → `23 Nov 2026`; anything unparsable is shown as is.
