@@ -6,13 +6,13 @@
 //! The parts: `templates` (the built-ins and how a set is loaded),
 //! `options`, `thread` (the walk that nests comments), `comment` (one
 //! comment's view), `fast` (skeletons that stand in for tera), `form`,
-//! `pages` (the receiver's), `escape`.
+//! `pages` (the receiver's), `escape`, `fingerprint` (what the bake state
+//! compares).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 
 use anyhow::{Context as _, Result};
-use sha2::{Digest, Sha256};
 use tera::{Context, Tera};
 
 use crate::markdown;
@@ -20,6 +20,7 @@ use crate::markdown;
 mod comment;
 mod escape;
 mod fast;
+mod fingerprint;
 mod form;
 mod options;
 mod pages;
@@ -28,6 +29,7 @@ mod thread;
 
 pub use escape::{escape_html, http_url};
 use fast::Fast;
+pub(crate) use fingerprint::hex;
 pub use form::{FormContext, FormLimits, FormValues};
 pub use options::{FormTokens, RenderOptions, FORM_TOKEN_PURPOSE};
 pub use pages::{EditPage, EditValues};
@@ -86,7 +88,7 @@ impl Renderer {
                 (tera, Some(OnceLock::new()))
             }
         };
-        let fingerprint = fingerprint(&sources, &opts);
+        let fingerprint = fingerprint::fingerprint(&sources, &opts)?;
         let mut renderer = Renderer {
             tera,
             pages,
@@ -158,38 +160,6 @@ impl Renderer {
             .map_err(|e| anyhow::anyhow!(tera_chain(&e)))
             .with_context(|| format!("rendering template {name}"))
     }
-}
-
-fn fingerprint(sources: &BTreeMap<String, String>, opts: &RenderOptions) -> String {
-    let mut hash = Sha256::new();
-    let mut field = |bytes: &[u8]| {
-        // Length-prefixed so that no two different inputs hash alike.
-        hash.update((bytes.len() as u64).to_le_bytes());
-        hash.update(bytes);
-    };
-    field(env!("CARGO_PKG_VERSION").as_bytes());
-    for (name, text) in sources {
-        field(name.as_bytes());
-        field(text.as_bytes());
-    }
-    field(opts.max_depth.to_string().as_bytes());
-    field(opts.receiver_url.as_bytes());
-    field(&[u8::from(opts.script)]);
-    field(opts.stylesheet_url.as_bytes());
-    field(&[u8::from(opts.avatars), u8::from(opts.gravatar)]);
-    let l = opts.limits;
-    field(format!("{} {} {} {}", l.name, l.email, l.website, l.text).as_bytes());
-    // Signed forms change when their expiry or key does; the key itself is
-    // represented by a MAC of nothing, never by its bytes.
-    if let Some(t) = &opts.form_tokens {
-        field(t.expires_at.to_string().as_bytes());
-        field(t.signer.sign("fingerprint", "", None).as_bytes());
-    }
-    hex(&hash.finalize())
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

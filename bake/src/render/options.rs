@@ -3,13 +3,18 @@
 
 use std::path::PathBuf;
 
+use serde::Serialize;
+
 use super::FormLimits;
 
 /// How threads are rendered; everything here is part of the bake fingerprint.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RenderOptions {
     /// A directory whose templates replace the built-ins of the same name.
     /// Default: none.
+    // Left out of the fingerprint: where the templates are changes nothing,
+    // and what they say is hashed with the built-ins.
+    #[serde(skip)]
     pub templates_dir: Option<PathBuf>,
     /// How many levels replies nest before they are listed flat. Default: 4.
     pub max_depth: usize,
@@ -40,8 +45,9 @@ pub struct RenderOptions {
 
 /// What a signed form token is made with: the receiver's key and the
 /// expiry every form of this bake gets. A token binds one thread.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FormTokens {
+    #[serde(serialize_with = "super::fingerprint::key_mac")]
     pub signer: crate::signing::Signer,
     /// Unix seconds.
     pub expires_at: i64,
