@@ -24,7 +24,7 @@ mod fingerprint;
 mod form;
 mod options;
 mod pages;
-mod templates;
+pub mod templates;
 mod thread;
 
 pub use escape::{escape_html, http_url};
@@ -34,7 +34,7 @@ pub use form::{FormContext, FormLimits, FormValues};
 pub use options::{FormTokens, RenderOptions, FORM_TOKEN_PURPOSE};
 pub use pages::{EditPage, EditValues};
 pub use templates::load_templates;
-use templates::{build_tera, read_template_dir, tera_chain, BUILTINS, FRAGMENT_TEMPLATES};
+use templates::{build_tera, read_template_dir, tera_chain, FRAGMENT_TEMPLATES, RENDERER};
 pub use thread::ThreadArgs;
 
 /// Renders threads, comments, counts and the receiver's pages.
@@ -56,7 +56,7 @@ pub struct Renderer {
 
 impl Renderer {
     pub fn new(opts: RenderOptions) -> Result<Self> {
-        let mut sources: BTreeMap<String, String> = BUILTINS
+        let mut sources: BTreeMap<String, String> = RENDERER
             .iter()
             .map(|(name, text)| ((*name).to_owned(), (*text).to_owned()))
             .collect();
@@ -78,7 +78,7 @@ impl Renderer {
                 (tera, None)
             }
             None => {
-                let fragments = BUILTINS
+                let fragments = RENDERER
                     .iter()
                     .filter(|(name, _)| FRAGMENT_TEMPLATES.contains(name))
                     .copied();
@@ -152,7 +152,7 @@ impl Renderer {
         let tera = match &self.pages {
             Some(pages) if !FRAGMENT_TEMPLATES.contains(&name) => pages.get_or_init(|| {
                 // Tested, like every built-in: `every_builtin_template_renders`.
-                build_tera(BUILTINS.iter().copied()).expect("the built-in templates parse")
+                build_tera(RENDERER.iter().copied()).expect("the built-in templates parse")
             }),
             _ => &self.tera,
         };

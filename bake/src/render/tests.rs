@@ -265,7 +265,7 @@ fn every_builtin_template_renders() {
         .render_form_error(&form)
         .unwrap()
         .contains("name=\"parent\" value=\"3\""));
-    for (name, _) in BUILTINS {
+    for (name, _) in templates::RENDERER {
         assert!(
             renderer
                 .pages
