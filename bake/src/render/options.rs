@@ -1,5 +1,6 @@
 //! What a `Renderer` is configured with. Everything here shapes the output,
-//! so all of it goes into the bake fingerprint (see `fingerprint`).
+//! so all of it goes into the bake fingerprint (see `fingerprint`): the
+//! templates directory through the templates it holds.
 
 use std::path::PathBuf;
 

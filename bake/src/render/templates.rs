@@ -1,6 +1,8 @@
-//! The built-in templates and how a template set is loaded: the built-ins
-//! first, then the site's `templates.dir` replacing any of the same name.
-//! Every set escapes HTML the same way (see `escape`).
+//! The one table of built-in templates, which bake, the receiver's pages,
+//! the admin page, mail and the script all take theirs from, and how a set
+//! of them is loaded: the built-ins first, then the site's `templates.dir`
+//! replacing any of the same name where the caller allows it. Every set
+//! escapes HTML the same way (see `escape`).
 
 use std::path::Path;
 
