@@ -39,7 +39,7 @@ use sha2::{Digest, Sha256};
 use super::{ApiError, AppState};
 
 /// The script, embedded like the templates.
-const SCRIPT: &str = include_str!("../../../templates/kiln.js");
+const SCRIPT: &str = kiln_bake::render::templates::builtin("kiln.js").expect("kiln.js is built in");
 
 /// `GET /kiln.js`. Cached for an hour, revalidated by its hash.
 pub async fn script(headers: HeaderMap) -> Response {

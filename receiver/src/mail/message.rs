@@ -155,18 +155,14 @@ fn templates() -> &'static tera::Tera {
     static TERA: OnceLock<tera::Tera> = OnceLock::new();
     TERA.get_or_init(|| {
         kiln_bake::render::load_templates(
-            &[
-                ("page.html", include_str!("../../../templates/page.html")),
-                ("style.css", include_str!("../../../templates/style.css")),
-                (
+            &const {
+                kiln_bake::render::templates::builtins([
+                    "page.html",
+                    "style.css",
                     "mail_message.html",
-                    include_str!("../../../templates/mail_message.html"),
-                ),
-                (
                     "mail_link.html",
-                    include_str!("../../../templates/mail_link.html"),
-                ),
-            ],
+                ])
+            },
             None,
         )
         .expect("the built-in mail templates parse")

@@ -12,24 +12,15 @@ use tera::Tera;
 
 use crate::store::{Status, StoredComment};
 
-const BUILTINS: &[(&str, &str)] = &[
-    ("page.html", include_str!("../../../../templates/page.html")),
-    ("style.css", include_str!("../../../../templates/style.css")),
-    ("admin.css", include_str!("../../../../templates/admin.css")),
-    ("admin.js", include_str!("../../../../templates/admin.js")),
-    (
-        "admin_login.html",
-        include_str!("../../../../templates/admin_login.html"),
-    ),
-    (
-        "admin.html",
-        include_str!("../../../../templates/admin.html"),
-    ),
-    (
-        "admin_edit.html",
-        include_str!("../../../../templates/admin_edit.html"),
-    ),
-];
+const BUILTINS: &[(&str, &str)] = &kiln_bake::render::templates::builtins([
+    "page.html",
+    "style.css",
+    "admin.css",
+    "admin.js",
+    "admin_login.html",
+    "admin.html",
+    "admin_edit.html",
+]);
 
 pub struct Views {
     tera: Tera,

@@ -1,0 +1,175 @@
+//! The fast path: when a site overrides none of the templates a bake
+//! renders, each shape of them is rendered by tera once, with holes, and
+//! every thread and comment after that is a fill of those skeletons (see
+//! `skeleton`). The output is byte for byte what tera would render.
+
+use std::borrow::Cow;
+
+use anyhow::Result;
+use tera::Context;
+
+use super::comment::CommentView;
+use super::escape::escape;
+use super::{Renderer, ThreadArgs};
+use crate::skeleton::{hole, Skeleton};
+
+/// The built-in templates as skeletons: each shape a template can take is
+/// rendered once, with holes where the values go, in the order listed.
+#[derive(Debug)]
+pub(super) struct Fast {
+    /// `form.html` as bake places it (no parent, values or errors).
+    /// Holes: thread, url, id_prefix, title, token.
+    form: Skeleton,
+    /// `thread.html` by [has comments][count 0, 1, more]. Holes: thread_id,
+    /// page_url, count, comments, form, id_prefix, cursor.
+    thread: [[Skeleton; 3]; 2],
+    /// `comment.html` by shape: bit 0 deleted, bit 1 has a website, bit 2
+    /// says whom it answers, bit 3 has replies. Holes: id, anchor, parent,
+    /// author, website, created_at, date, html, reply_url, reply_to_anchor,
+    /// reply_to_author, replies, depth, avatar.
+    comment: Vec<Skeleton>,
+}
+
+impl Fast {
+    pub(super) fn new(renderer: &Renderer) -> Result<Self> {
+        let mut form = renderer.form_context(&hole(0), &hole(1), None);
+        form.id_prefix = hole(2);
+        form.title = hole(3);
+        form.token = hole(4);
+        let form = Skeleton::parse(&renderer.render_form(&form)?, 5)?;
+
+        let thread_shape = |has_comments: bool, count: usize| -> Result<Skeleton> {
+            let mut ctx = Context::new();
+            ctx.insert("thread_id", &hole(0));
+            ctx.insert("page_url", &hole(1));
+            match count {
+                0 | 1 => ctx.insert("count", &count),
+                _ => ctx.insert("count", &hole(2)),
+            }
+            ctx.insert("has_comments", &has_comments);
+            ctx.insert(
+                "comments",
+                &if has_comments { hole(3) } else { String::new() },
+            );
+            ctx.insert("form", &hole(4));
+            ctx.insert("id_prefix", &hole(5));
+            ctx.insert("cursor", &hole(6));
+            ctx.insert("script_url", &renderer.script_url());
+            ctx.insert("stylesheet_url", &renderer.opts.stylesheet_url);
+            Skeleton::parse(&renderer.render_fragment("thread.html", &ctx)?, 7)
+        };
+        let mut thread = Vec::with_capacity(2);
+        for has_comments in [false, true] {
+            thread.push([
+                thread_shape(has_comments, 0)?,
+                thread_shape(has_comments, 1)?,
+                thread_shape(has_comments, 2)?,
+            ]);
+        }
+        let thread = thread.try_into().expect("two shapes");
+
+        let mut comment = Vec::with_capacity(16);
+        for shape in 0..16 {
+            let (deleted, website, reply_to, replies) = (
+                shape & 1 != 0,
+                shape & 2 != 0,
+                shape & 4 != 0,
+                shape & 8 != 0,
+            );
+            let mut ctx = Context::new();
+            for (i, name) in ["id", "anchor", "parent", "author"].iter().enumerate() {
+                ctx.insert(*name, &hole(i));
+            }
+            ctx.insert("deleted", &deleted);
+            ctx.insert("website", &website.then(|| hole(4)));
+            for (i, name) in ["created_at", "date", "html", "reply_url"]
+                .iter()
+                .enumerate()
+            {
+                ctx.insert(*name, &hole(5 + i));
+            }
+            if reply_to {
+                ctx.insert("reply_to_anchor", &hole(9));
+                ctx.insert("reply_to_author", &hole(10));
+            }
+            ctx.insert("replies", &if replies { hole(11) } else { String::new() });
+            ctx.insert("has_replies", &replies);
+            ctx.insert("depth", &hole(12));
+            ctx.insert("avatar", &hole(13));
+            comment.push(Skeleton::parse(
+                &renderer.render_fragment("comment.html", &ctx)?,
+                14,
+            )?);
+        }
+        Ok(Fast {
+            form,
+            thread,
+            comment,
+        })
+    }
+
+    /// `thread.html` with its form, as tera would render it for a page
+    /// with a URL (the skeletons always carry the `itemid` it implies).
+    /// `token` is the thread's signed form token, or empty.
+    pub(super) fn thread(
+        &self,
+        args: &ThreadArgs<'_>,
+        token: &str,
+        comments: &str,
+        count: u64,
+        cursor: i64,
+    ) -> String {
+        let (id, page_url) = (escape(args.id), escape(args.page_url));
+        let id_prefix = escape(args.id_prefix);
+        let mut form = String::new();
+        let title = escape(args.page_title);
+        let token = escape(token);
+        self.form
+            .fill(&mut form, &[&id, &page_url, &id_prefix, &title, &token]);
+        let shape = &self.thread[usize::from(!comments.is_empty())][count.min(2) as usize];
+        let mut html = String::new();
+        let count = count.to_string();
+        let cursor = cursor.to_string();
+        shape.fill(
+            &mut html,
+            &[&id, &page_url, &count, comments, &form, &id_prefix, &cursor],
+        );
+        html
+    }
+
+    /// `comment.html` for one comment, as tera would render it.
+    pub(super) fn comment(&self, view: &CommentView<'_>, replies: &str, depth: usize) -> String {
+        let shape = usize::from(view.deleted)
+            | usize::from(view.website.is_some()) << 1
+            | usize::from(view.reply_to.is_some()) << 2
+            | usize::from(!replies.is_empty()) << 3;
+        let id = view.id.to_string();
+        let parent = view.parent.map(|p| p.to_string()).unwrap_or_default();
+        let (reply_to_anchor, reply_to_author) = match &view.reply_to {
+            Some(r) => (escape(&r.anchor), escape(r.author)),
+            None => (Cow::Borrowed(""), Cow::Borrowed("")),
+        };
+        let depth = depth.to_string();
+        let mut html = String::new();
+        self.comment[shape].fill(
+            &mut html,
+            &[
+                &id,
+                &escape(&view.anchor),
+                &parent,
+                &escape(view.author),
+                &escape(view.website.as_deref().unwrap_or_default()),
+                &escape(view.created_at),
+                &escape(&view.date),
+                &view.html,
+                &escape(&view.reply_url),
+                &reply_to_anchor,
+                &reply_to_author,
+                replies,
+                &depth,
+                &view.avatar,
+            ],
+        );
+        html
+    }
+}

@@ -1,0 +1,166 @@
+//! Turns threads into HTML with the tera templates in `templates/`. Bake
+//! places what the `Renderer` makes in pages, and the receiver renders its
+//! own pages with the same `Renderer`, so a site that overrides a template
+//! sees it everywhere.
+//!
+//! The parts: `templates` (the built-ins and how a set is loaded),
+//! `options`, `thread` (the walk that nests comments), `comment` (one
+//! comment's view), `fast` (skeletons that stand in for tera), `form`,
+//! `pages` (the receiver's), `escape`, `fingerprint` (what the bake state
+//! compares).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::OnceLock;
+
+use anyhow::{Context as _, Result};
+use tera::{Context, Tera};
+
+use crate::markdown;
+
+mod comment;
+mod escape;
+mod fast;
+mod fingerprint;
+mod form;
+mod options;
+mod pages;
+pub mod templates;
+mod thread;
+
+pub use escape::{escape_html, http_url};
+use fast::Fast;
+pub(crate) use fingerprint::hex;
+pub use form::{FormContext, FormLimits, FormValues};
+pub use options::{FormTokens, RenderOptions, FORM_TOKEN_PURPOSE};
+pub use pages::{EditPage, EditValues};
+pub use templates::load_templates;
+use templates::{build_tera, read_template_dir, tera_chain, FRAGMENT_TEMPLATES, RENDERER};
+pub use thread::ThreadArgs;
+
+/// Renders threads, comments, counts and the receiver's pages.
+#[derive(Debug)]
+pub struct Renderer {
+    /// Every template, the site's included, when there is a template
+    /// directory; otherwise only the built-in fragments a bake renders.
+    tera: Tera,
+    /// Without a template directory, the built-in receiver pages are parsed
+    /// on first use: a bake never needs them, and parsing costs more than
+    /// a re-bake after one approval does otherwise.
+    pages: Option<OnceLock<Tera>>,
+    opts: RenderOptions,
+    fingerprint: String,
+    /// The built-in thread, comment and form templates pre-rendered, when
+    /// the site overrides none of them (see `skeleton`).
+    fast: Option<Fast>,
+}
+
+impl Renderer {
+    pub fn new(opts: RenderOptions) -> Result<Self> {
+        let mut sources: BTreeMap<String, String> = RENDERER
+            .iter()
+            .map(|(name, text)| ((*name).to_owned(), (*text).to_owned()))
+            .collect();
+        let mut overridden = BTreeSet::new();
+        if let Some(dir) = &opts.templates_dir {
+            for (name, text) in read_template_dir(dir)? {
+                overridden.insert(name.clone());
+                sources.insert(name, text);
+            }
+        }
+        let (tera, pages) = match &opts.templates_dir {
+            Some(dir) => {
+                let all = sources.iter().map(|(n, t)| (n.as_str(), t.as_str()));
+                let tera = build_tera(all)
+                    .map_err(|e| anyhow::anyhow!(tera_chain(&e)))
+                    .with_context(|| {
+                        format!("loading templates (with overrides from {})", dir.display())
+                    })?;
+                (tera, None)
+            }
+            None => {
+                let fragments = RENDERER
+                    .iter()
+                    .filter(|(name, _)| FRAGMENT_TEMPLATES.contains(name))
+                    .copied();
+                let tera = build_tera(fragments)
+                    .map_err(|e| anyhow::anyhow!(tera_chain(&e)))
+                    .context("loading the built-in templates")?;
+                (tera, Some(OnceLock::new()))
+            }
+        };
+        let fingerprint = fingerprint::fingerprint(&sources, &opts)?;
+        let mut renderer = Renderer {
+            tera,
+            pages,
+            opts,
+            fingerprint,
+            fast: None,
+        };
+        if !FRAGMENT_TEMPLATES
+            .iter()
+            .any(|name| overridden.contains(*name))
+        {
+            renderer.fast = Some(Fast::new(&renderer)?);
+        }
+        Ok(renderer)
+    }
+
+    pub fn options(&self) -> &RenderOptions {
+        &self.opts
+    }
+
+    /// A hash of everything that shapes the output: kiln's version, the
+    /// templates' text and the render options.
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+
+    /// Markdown to sanitized HTML (see `markdown`).
+    pub fn markdown(text: &str) -> String {
+        markdown::to_html(text)
+    }
+
+    /// `{receiver_url}/kiln.js`, or empty when the script is off.
+    pub fn script_url(&self) -> String {
+        if self.opts.script {
+            format!("{}/kiln.js", self.opts.receiver_url)
+        } else {
+            String::new()
+        }
+    }
+
+    /// The threads' stylesheet (`style.css`, the site's if it overrides it),
+    /// as bake writes it for [`RenderOptions::stylesheet_url`].
+    pub fn render_stylesheet(&self) -> Result<String> {
+        let mut css = self.render_fragment("style.css", &Context::new())?;
+        css.push('\n');
+        Ok(css)
+    }
+
+    /// A fragment or page with the whitespace around it (doc comments, the
+    /// final newline of the file) dropped, so placeholders stay tidy and
+    /// pages start with their doctype.
+    fn render_fragment(&self, name: &str, ctx: &Context) -> Result<String> {
+        let mut html = self.render(name, ctx)?;
+        html.truncate(html.trim_end().len());
+        let start = html.len() - html.trim_start().len();
+        html.drain(..start);
+        Ok(html)
+    }
+
+    fn render(&self, name: &str, ctx: &Context) -> Result<String> {
+        let tera = match &self.pages {
+            Some(pages) if !FRAGMENT_TEMPLATES.contains(&name) => pages.get_or_init(|| {
+                // Tested, like every built-in: `every_builtin_template_renders`.
+                build_tera(RENDERER.iter().copied()).expect("the built-in templates parse")
+            }),
+            _ => &self.tera,
+        };
+        tera.render(name, ctx)
+            .map_err(|e| anyhow::anyhow!(tera_chain(&e)))
+            .with_context(|| format!("rendering template {name}"))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,82 @@
+//! What a `Renderer` is configured with. Everything here shapes the output,
+//! so all of it goes into the bake fingerprint (see `fingerprint`): the
+//! templates directory through the templates it holds.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use super::FormLimits;
+
+/// How threads are rendered; everything here is part of the bake fingerprint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RenderOptions {
+    /// A directory whose templates replace the built-ins of the same name.
+    /// Default: none.
+    // Left out of the fingerprint: where the templates are changes nothing,
+    // and what they say is hashed with the built-ins.
+    #[serde(skip)]
+    pub templates_dir: Option<PathBuf>,
+    /// How many levels replies nest before they are listed flat. Default: 4.
+    pub max_depth: usize,
+    /// The receiver's public URL, without a trailing slash; forms post to
+    /// `{receiver_url}/comments`. Default: empty (forms post to `/comments`).
+    pub receiver_url: String,
+    /// The `maxlength` of each form field; should match the receiver's limits.
+    pub limits: FormLimits,
+    /// Sign each thread's form with the receiver's key (`spam.form_token`).
+    /// Default: none (the form's `token` field stays empty).
+    pub form_tokens: Option<FormTokens>,
+    /// Reference the receiver's optional script (`{receiver_url}/kiln.js`)
+    /// from every thread. Default: true.
+    pub script: bool,
+    /// Where threads link their stylesheet from (`<link rel="stylesheet">`)
+    /// instead of carrying it in a `<style>` element, which a strict
+    /// Content-Security-Policy refuses. Bake sets it when it writes the
+    /// stylesheet into the site ([`crate::BakeOptions::stylesheet`]).
+    /// Default: empty (a `<style>` element in each thread).
+    pub stylesheet_url: String,
+    /// Show each comment's avatar, an identicon drawn inline from its key
+    /// (see `avatar`). Default: true.
+    pub avatars: bool,
+    /// Show Gravatar's picture instead for comments that carry a Gravatar
+    /// hash: a request to gravatar.com from every reader. Default: false.
+    pub gravatar: bool,
+}
+
+/// What a signed form token is made with: the receiver's key and the
+/// expiry every form of this bake gets. A token binds one thread.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FormTokens {
+    #[serde(serialize_with = "super::fingerprint::key_mac")]
+    pub signer: crate::signing::Signer,
+    /// Unix seconds.
+    pub expires_at: i64,
+}
+
+/// The purpose form tokens are signed under (see `signing`).
+pub const FORM_TOKEN_PURPOSE: &str = "form";
+
+impl FormTokens {
+    /// The token for `thread`'s form.
+    pub fn token(&self, thread: &str) -> String {
+        self.signer
+            .sign(FORM_TOKEN_PURPOSE, thread, Some(self.expires_at))
+    }
+}
+
+impl Default for RenderOptions {
+    fn default() -> Self {
+        RenderOptions {
+            templates_dir: None,
+            max_depth: 4,
+            receiver_url: String::new(),
+            limits: FormLimits::default(),
+            form_tokens: None,
+            script: true,
+            stylesheet_url: String::new(),
+            avatars: true,
+            gravatar: false,
+        }
+    }
+}
