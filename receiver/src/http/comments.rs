@@ -3,49 +3,21 @@
 //! reader typed; a JSON client gets 201 with the stored comment, or the JSON
 //! error shape. Nothing is acknowledged before it is committed.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use serde_json::{json, Value};
+use serde_json::json;
 
+use super::body::{self, client_of, Client};
 use super::edit::EditLink;
 use super::{now, ApiError, AppState};
-use crate::abuse::{check_content, check_form_token, Limit, Verdict, HONEYPOT_FIELD};
+use crate::abuse::{check_content, check_form_token, Limit, Verdict};
+use crate::address::anonymize;
 use crate::store::{Refusal, Status};
-use crate::submission::{
-    check_page_url, form_has_filled, form_value, form_wants_notify, json_wants_notify, parse_form,
-    FieldError, Submission,
-};
-
-/// How the client wants its answer.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) enum Client {
-    Form,
-    Json,
-}
-
-/// The client's kind from its Content-Type: a browser form or JSON.
-pub(super) fn client_of(headers: &HeaderMap) -> Result<Client, ApiError> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    if content_type.starts_with("application/x-www-form-urlencoded") {
-        Ok(Client::Form)
-    } else if content_type.starts_with("application/json") {
-        Ok(Client::Json)
-    } else {
-        Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "Send the comment as application/x-www-form-urlencoded (a form) or application/json.",
-        ))
-    }
-}
+use crate::submission::{check_page_url, FieldError, Submission};
 
 pub async fn submit(
     State(state): State<AppState>,
@@ -71,11 +43,9 @@ pub async fn submit(
         ));
     };
 
-    let (submission, notify) = match client {
-        Client::Form => parse_form(&bytes).map(|s| (s, form_wants_notify(&bytes))),
-        Client::Json => parse_json(&bytes).and_then(|s| Ok((s, parse_json_notify(&bytes)?))),
-    }
-    .map_err(|e| refuse(&state, client, StatusCode::BAD_REQUEST, &[e], None))?;
+    let (submission, notify) = body::submission(client, &bytes)
+        .and_then(|s| Ok((s, body::wants_notify(client, &bytes)?)))
+        .map_err(|e| refuse(&state, client, StatusCode::BAD_REQUEST, &[e], None))?;
 
     let client_ip = state.proxies.client_ip(peer.ip(), &headers);
     let checked = submission
@@ -95,13 +65,13 @@ pub async fn submit(
 
     // A honeypot hit is answered like a received comment, so a bot learns
     // nothing, and dropped: nothing is stored.
-    if state.config.spam.honeypot && honeypot_filled(client, &bytes) {
+    if state.config.spam.honeypot && body::honeypot_filled(client, &bytes) {
         state.counters.count("honeypot");
         tracing::info!(rule = "honeypot", client = %anonymize(client_ip), "submission dropped");
         return received_but_dropped(&state, client, checked);
     }
     if state.config.spam.form_token {
-        let token = sent_value(client, &bytes, "token").unwrap_or_default();
+        let token = body::sent_value(client, &bytes, "token").unwrap_or_default();
         let thread = &checked.comment.thread;
         let min_fill = state.config.spam.min_fill_seconds;
         if let Err(error) = check_form_token(&state.signer, &token, thread, now(), min_fill) {
@@ -294,32 +264,6 @@ fn answer(
     }
 }
 
-/// A string field beside the comment's own (the form token), in either
-/// encoding.
-pub(super) fn sent_value(client: Client, bytes: &[u8], field: &str) -> Option<String> {
-    match client {
-        Client::Form => form_value(bytes, field),
-        Client::Json => serde_json::from_slice::<Value>(bytes)
-            .ok()?
-            .get(field)?
-            .as_str()
-            .map(str::to_owned),
-    }
-}
-
-/// Whether the submission filled the honeypot field.
-fn honeypot_filled(client: Client, bytes: &[u8]) -> bool {
-    match client {
-        Client::Form => form_has_filled(bytes, HONEYPOT_FIELD),
-        Client::Json => serde_json::from_slice::<Value>(bytes)
-            .ok()
-            .and_then(|v| v.get(HONEYPOT_FIELD).cloned())
-            .is_some_and(|v| {
-                !matches!(v, Value::Null) && v.as_str().is_none_or(|s| !s.trim().is_empty())
-            }),
-    }
-}
-
 /// The answer a stored, pending comment would get, for a submission that is
 /// dropped: the same redirect, or the same JSON shape with no real id.
 fn received_but_dropped(
@@ -494,108 +438,4 @@ fn parent_error(refusal: &Refusal) -> FieldError {
         code,
         format!("You are replying to a comment that cannot be answered: {refusal}."),
     )
-}
-
-/// Reads a JSON submission: an object of strings (the parent may be a number).
-pub(super) fn parse_json(bytes: &[u8]) -> Result<Submission, FieldError> {
-    let text = std::str::from_utf8(bytes).map_err(|_| {
-        FieldError::new(
-            "body",
-            "invalid_utf8",
-            "The request body is not valid UTF-8.",
-        )
-    })?;
-    let value: Value = serde_json::from_str(text).map_err(|e| {
-        FieldError::new(
-            "body",
-            "invalid_json",
-            format!("The request body is not valid JSON: {e}."),
-        )
-    })?;
-    let Value::Object(map) = value else {
-        return Err(FieldError::new(
-            "body",
-            "invalid_json",
-            "The request body must be a JSON object.",
-        ));
-    };
-    let mut submission = Submission::default();
-    for field in [
-        "thread", "url", "parent", "name", "email", "website", "text",
-    ] {
-        let value = match map.get(field) {
-            None | Some(Value::Null) => continue,
-            Some(Value::String(s)) => s.clone(),
-            Some(Value::Number(n)) if field == "parent" => n.to_string(),
-            Some(_) => {
-                return Err(FieldError::new(
-                    field_name(field),
-                    "invalid_type",
-                    format!("`{field}` must be a string."),
-                ))
-            }
-        };
-        submission.set(field, value);
-    }
-    Ok(submission)
-}
-
-/// The `notify` choice of a JSON body that `parse_json` accepted.
-fn parse_json_notify(bytes: &[u8]) -> Result<bool, FieldError> {
-    let value: Value = serde_json::from_slice(bytes).unwrap_or(Value::Null);
-    json_wants_notify(value.get("notify"))
-}
-
-/// The static name of a known field, for error values that outlive the map.
-fn field_name(field: &str) -> &'static str {
-    [
-        "thread", "url", "parent", "name", "email", "website", "text",
-    ]
-    .into_iter()
-    .find(|f| *f == field)
-    .unwrap_or("body")
-}
-
-/// Keeps only the network part of an address: /24 for IPv4, /48 for IPv6.
-pub fn anonymize(ip: IpAddr) -> String {
-    match ip.to_canonical() {
-        IpAddr::V4(v4) => {
-            let [a, b, c, _] = v4.octets();
-            format!("{a}.{b}.{c}.0")
-        }
-        IpAddr::V6(v6) => {
-            let s = v6.segments();
-            std::net::Ipv6Addr::new(s[0], s[1], s[2], 0, 0, 0, 0, 0).to_string()
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn addresses_are_anonymized() {
-        assert_eq!(anonymize("203.0.113.77".parse().unwrap()), "203.0.113.0");
-        assert_eq!(
-            anonymize("2001:db8:1:2:3:4:5:6".parse().unwrap()),
-            "2001:db8:1::"
-        );
-        assert_eq!(
-            anonymize("::ffff:198.51.100.9".parse().unwrap()),
-            "198.51.100.0"
-        );
-    }
-
-    #[test]
-    fn json_fields_must_be_strings() {
-        let err = parse_json(br#"{"text": 5}"#).unwrap_err();
-        assert_eq!((err.field, err.code), ("text", "invalid_type"));
-        assert_eq!(
-            parse_json(br#"{"parent": 7, "text": "x"}"#).unwrap().parent,
-            "7"
-        );
-        let err = parse_json(b"{\"text\": \"\xff\"}").unwrap_err();
-        assert_eq!((err.field, err.code), ("body", "invalid_utf8"));
-    }
 }

@@ -22,12 +22,13 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::json;
 
-use super::comments::{anonymize, client_of, parse_json, sent_value, Client};
+use super::body::{self, client_of, sent_value, Client};
 use super::{now, private_page, ApiError, AppState};
+use crate::address::anonymize;
 use crate::moderation::{self, Action, EditFields, EditRefused};
 use crate::signing::{self, Signer, TokenError};
 use crate::store::{Refusal, Status, StoredComment};
-use crate::submission::{parse_form, FieldError, Submission};
+use crate::submission::{FieldError, Submission};
 
 /// The purpose edit tokens are signed under; the payload is `ID:CREATED`,
 /// so a token cannot edit a later comment that reuses a deleted one's id.
@@ -203,11 +204,8 @@ pub async fn act(
             format!("The edit is larger than {limit} bytes. Please shorten your comment."),
         )
     })?;
-    let sent = match client {
-        Client::Form => parse_form(&bytes),
-        Client::Json => parse_json(&bytes),
-    };
-    let sent = sent.map_err(|e| ApiError::field(StatusCode::BAD_REQUEST, &e))?;
+    let sent = body::submission(client, &bytes)
+        .map_err(|e| ApiError::field(StatusCode::BAD_REQUEST, &e))?;
     let action = sent_value(client, &bytes, "action").unwrap_or_else(|| "save".to_owned());
     let named = match verify(&state.signer, &token) {
         Ok(named) => named,

@@ -208,7 +208,7 @@ pub async fn login(
     };
     let ip = peer.ip().to_canonical();
     if let Some(wait) = state.admin.limiter.blocked(ip, Instant::now()) {
-        tracing::warn!(client = %super::comments::anonymize(ip), "admin login refused: too many failures");
+        tracing::warn!(client = %crate::address::anonymize(ip), "admin login refused: too many failures");
         let minutes = wait.div_ceil(60);
         let message = format!(
             "Too many failed logins. Try again in {minutes} minute{}.",
@@ -226,7 +226,7 @@ pub async fn login(
         .map_err(|e| anyhow::anyhow!("password check failed: {e}"))??;
     if !ok {
         state.admin.limiter.failed(ip, Instant::now());
-        tracing::warn!(client = %super::comments::anonymize(ip), "admin login failed");
+        tracing::warn!(client = %crate::address::anonymize(ip), "admin login failed");
         return login_page(
             &state,
             StatusCode::UNAUTHORIZED,
@@ -242,7 +242,7 @@ pub async fn login(
     state
         .with_store(move |store| store.create_admin_session(&id_hash, &csrf, now, expires))
         .await?;
-    tracing::info!(client = %super::comments::anonymize(ip), "admin logged in");
+    tracing::info!(client = %crate::address::anonymize(ip), "admin logged in");
     let mut response = redirect(&format!("{}/admin", state.admin.base));
     set_cookie(&mut response, &state.admin.cookie.set(&id));
     Ok(response)
