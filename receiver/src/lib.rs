@@ -3,6 +3,7 @@
 
 pub mod abuse;
 pub mod address;
+pub mod admission;
 pub mod config;
 pub mod http;
 pub mod mail;

@@ -80,6 +80,16 @@ impl AppState {
     }
 }
 
+/// The admission pipeline reaches the store the way handlers do.
+impl crate::admission::WithStore for AppState {
+    fn with_store<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Store) -> Result<T> + Send + 'static,
+    ) -> impl Future<Output = Result<T>> + Send {
+        AppState::with_store(self, f)
+    }
+}
+
 /// Every route the receiver serves.
 pub fn router(state: AppState) -> Router {
     // What pages on the site's origins call, with CORS for those origins.
