@@ -3,6 +3,7 @@
 //! bound (tests bind port 0) until the shutdown future resolves.
 
 mod admin;
+mod bearer;
 mod body;
 mod comments;
 mod edit;
