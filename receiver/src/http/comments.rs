@@ -214,8 +214,7 @@ pub async fn fresh_token(
     Query(query): Query<TokenQuery>,
 ) -> Result<Response, ApiError> {
     if !state.config.spam.form_token {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
+        return Err(ApiError::off(
             "form_tokens_off",
             "This receiver does not use form tokens.",
         ));

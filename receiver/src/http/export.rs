@@ -2,7 +2,6 @@
 //! for `kiln bake --from https://…` in CI. Guarded by a bearer token.
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use super::bearer::{Bearer, Guarded};
@@ -14,8 +13,7 @@ impl Guarded for Export {
     const NAME: &'static str = "export";
 
     fn off() -> ApiError {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
+        ApiError::off(
             "export_disabled",
             "The export API is off. Set server.export_token (or KILN_SERVER_EXPORT_TOKEN) to turn it on.",
         )

@@ -6,7 +6,7 @@
 //! spammer which of its attempts were caught.
 
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
 use super::bearer::{Bearer, Guarded};
@@ -18,8 +18,7 @@ impl Guarded for Metrics {
     const NAME: &'static str = "metrics";
 
     fn off() -> ApiError {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
+        ApiError::off(
             "metrics_disabled",
             "Metrics are off. Set server.export_token (or KILN_SERVER_EXPORT_TOKEN) and send it as a bearer token.",
         )

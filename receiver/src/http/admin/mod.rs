@@ -25,6 +25,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{now, ApiError, AppState};
+use crate::admission::Rejection;
 use crate::config::Config;
 use crate::moderation::{self, Action, EditFields, EditRefused};
 use crate::store::{Search, Status};
@@ -426,14 +427,9 @@ pub async fn edit(
         }
         (Err(EditRefused::Fields(errors)), Some(current)) => {
             let row = Row::new(&current, now(), &state.pages);
-            edit_form(
-                &state,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &session,
-                &row,
-                &fields,
-                &errors,
-            )
+            // Refused like a submission's fields, so with the same status.
+            let status = ApiError::from(Rejection::Fields(errors.clone())).status;
+            edit_form(&state, status, &session, &row, &fields, &errors)
         }
         (Err(EditRefused::Fields(_)), None) => Err(not_found(&state, id)),
         (Err(EditRefused::Comment(refusal)), _) => Err(ApiError::from(refusal)

@@ -57,6 +57,12 @@ impl ApiError {
         ApiError::field(StatusCode::BAD_REQUEST, error)
     }
 
+    /// A route whose feature is off in the config: 404, as if it were not
+    /// there, with a message naming the setting that turns it on.
+    pub fn off(code: &'static str, message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::NOT_FOUND, code, message)
+    }
+
     pub fn not_found() -> Self {
         ApiError::new(
             StatusCode::NOT_FOUND,
