@@ -2,7 +2,7 @@
 //! is (the peer, or the forwarded address when the peer is a trusted proxy),
 //! rate limits per client, per thread and for everyone, and the count of
 //! refusals per rule that `/metrics` reports. The checks themselves run in
-//! `http::comments`; this module holds the state they share.
+//! `admission`; this module holds the state they share.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::{IpAddr, Ipv6Addr};

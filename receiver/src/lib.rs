@@ -2,6 +2,8 @@
 //! JSON, stores them, and serves published comments to bake.
 
 pub mod abuse;
+pub mod address;
+pub mod admission;
 pub mod config;
 pub mod http;
 pub mod mail;

@@ -1,52 +1,26 @@
 //! `POST /comments` and the no-JS reply page. A browser form gets a 303 back
 //! to its page, or an HTML page naming the wrong field with everything the
 //! reader typed; a JSON client gets 201 with the stored comment, or the JSON
-//! error shape. Nothing is acknowledged before it is committed.
+//! error shape. Nothing is acknowledged before it is committed. The checks
+//! are `crate::admission`'s; this module reads the body and answers.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
+use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use serde_json::{json, Value};
+use serde_json::json;
 
+use super::body::{self, client_of, Client};
 use super::edit::EditLink;
 use super::{now, ApiError, AppState};
-use crate::abuse::{check_content, check_form_token, Limit, Verdict, HONEYPOT_FIELD};
+use crate::admission::{parent_error, Admission, Admitted, Rejection, Sent};
 use crate::store::{Refusal, Status};
-use crate::submission::{
-    check_page_url, form_has_filled, form_value, form_wants_notify, json_wants_notify, parse_form,
-    FieldError, Submission,
-};
+use crate::submission::{check_page_url, FieldError, Submission};
 
-/// How the client wants its answer.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) enum Client {
-    Form,
-    Json,
-}
-
-/// The client's kind from its Content-Type: a browser form or JSON.
-pub(super) fn client_of(headers: &HeaderMap) -> Result<Client, ApiError> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    if content_type.starts_with("application/x-www-form-urlencoded") {
-        Ok(Client::Form)
-    } else if content_type.starts_with("application/json") {
-        Ok(Client::Json)
-    } else {
-        Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "Send the comment as application/x-www-form-urlencoded (a form) or application/json.",
-        ))
-    }
-}
-
+/// `POST /comments`: read the body, admit it, answer in the client's terms.
 pub async fn submit(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -54,204 +28,93 @@ pub async fn submit(
     body: Body,
 ) -> Result<Response, ApiError> {
     let client = client_of(&headers)?;
+    let sent = match read(&state, client, peer, &headers, body).await {
+        Ok(sent) => sent,
+        Err(rejection) => return Err(refuse(&state, client, rejection, None)),
+    };
+    let admission = Admission {
+        config: &state.config,
+        signer: &state.signer,
+        limiter: &state.limiter,
+        counters: &state.counters,
+        store: &state,
+    };
+    match admission.admit(&sent).await? {
+        Ok(Admitted::Stored { comment, page }) => {
+            if let Some(mail) = &state.mail {
+                // The insert queued the moderators' message; send it now.
+                mail.wake.notify_one();
+            }
+            let link = EditLink::issue(&state, comment.id, comment.created_at);
+            let published = comment.status == Status::Approved;
+            answer(&state, client, page, &comment, published, link)
+        }
+        Ok(Admitted::Dropped(checked)) => received_but_dropped(&state, client, checked),
+        Err(rejection) => {
+            let typed = Some((&sent.submission, sent.notify));
+            Err(refuse(&state, client, rejection, typed))
+        }
+    }
+}
 
+/// The submission and what came with it, from a body of at most
+/// `server.max_body_bytes`.
+async fn read(
+    state: &AppState,
+    client: Client,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Sent, Rejection> {
     let limit = state.config.server.max_body_bytes;
-    let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
-        let error = FieldError::new(
-            "body",
-            "too_large",
-            format!("The submission is larger than {limit} bytes. Please shorten your comment."),
-        );
-        return Err(refuse(
-            &state,
-            client,
-            StatusCode::PAYLOAD_TOO_LARGE,
-            &[error],
-            None,
-        ));
-    };
+    let bytes = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| Rejection::TooLarge { limit })?;
+    let submission = body::submission(client, &bytes).map_err(Rejection::Unreadable)?;
+    let notify = body::wants_notify(client, &bytes).map_err(Rejection::Unreadable)?;
+    Ok(Sent {
+        submission,
+        notify,
+        honeypot: body::honeypot_filled(client, &bytes),
+        token: body::sent_value(client, &bytes, "token").unwrap_or_default(),
+        client: state.proxies.client_ip(peer.ip(), headers),
+        now: now(),
+        instant: Instant::now(),
+    })
+}
 
-    let (submission, notify) = match client {
-        Client::Form => parse_form(&bytes).map(|s| (s, form_wants_notify(&bytes))),
-        Client::Json => parse_json(&bytes).and_then(|s| Ok((s, parse_json_notify(&bytes)?))),
-    }
-    .map_err(|e| refuse(&state, client, StatusCode::BAD_REQUEST, &[e], None))?;
-
-    let client_ip = state.proxies.client_ip(peer.ip(), &headers);
-    let checked = submission
-        .check(
-            &state.config,
-            state.config.privacy.store_ip.then(|| anonymize(client_ip)),
-        )
-        .map_err(|errors| {
-            refuse(
-                &state,
-                client,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &errors,
-                Some((&submission, notify)),
-            )
-        })?;
-
-    // A honeypot hit is answered like a received comment, so a bot learns
-    // nothing, and dropped: nothing is stored.
-    if state.config.spam.honeypot && honeypot_filled(client, &bytes) {
-        state.counters.count("honeypot");
-        tracing::info!(rule = "honeypot", client = %anonymize(client_ip), "submission dropped");
-        return received_but_dropped(&state, client, checked);
-    }
-    if state.config.spam.form_token {
-        let token = sent_value(client, &bytes, "token").unwrap_or_default();
-        let thread = &checked.comment.thread;
-        let min_fill = state.config.spam.min_fill_seconds;
-        if let Err(error) = check_form_token(&state.signer, &token, thread, now(), min_fill) {
-            tracing::info!(rule = error.code, client = %anonymize(client_ip), "submission refused: form token");
-            return Err(refuse(
-                &state,
-                client,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &[error],
-                Some((&submission, notify)),
-            ));
+/// The answer to a refused submission, in the client's language: the one
+/// place each refusal is logged and counted under its rule, and where a
+/// browser gets the form again with the errors and everything the reader
+/// typed (`typed`: the submission and the notify box; none when the body
+/// could not be read).
+fn refuse(
+    state: &AppState,
+    client: Client,
+    rejection: Rejection,
+    typed: Option<(&Submission, bool)>,
+) -> ApiError {
+    let (errors, first) = (rejection.errors(), rejection.first());
+    let error = ApiError::from(rejection);
+    tracing::info!(
+        status = error.status.as_u16(),
+        field = first.field,
+        code = first.code,
+        rule = first.code,
+        "submission refused"
+    );
+    state.counters.count(first.code);
+    match client {
+        Client::Json => error,
+        Client::Form => {
+            let empty = Submission::default();
+            let (submission, notify) = typed.unwrap_or((&empty, false));
+            match state.pages.form_error(submission, notify, &errors) {
+                Ok(html) => error.with_html(html),
+                Err(e) => ApiError::from(e),
+            }
         }
     }
-    if let Err((limit, wait)) = state.limiter.admit(
-        client_ip,
-        &checked.comment.thread,
-        std::time::Instant::now(),
-    ) {
-        let minutes = wait.div_ceil(60);
-        let when = format!("in {minutes} minute{}", if minutes == 1 { "" } else { "s" });
-        let message = match limit {
-            Limit::Client => format!("You have posted several comments in a short time. Please post this one again {when}; your text is kept below."),
-            Limit::Thread => format!("This page is receiving a lot of comments right now. Please post yours again {when}; your text is kept below."),
-            Limit::Global => format!("The comment service is receiving a lot of comments right now. Please post yours again {when}; your text is kept below."),
-        };
-        let error = FieldError::new("text", limit.rule(), message);
-        let mut response = refuse(
-            &state,
-            client,
-            StatusCode::TOO_MANY_REQUESTS,
-            &[error],
-            Some((&submission, notify)),
-        )
-        .into_response();
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(wait));
-        return Ok(response);
-    }
-
-    let spam = &state.config.spam;
-    let mut held = match check_content(spam, &checked.comment, client_ip) {
-        Verdict::Reject(error) => {
-            tracing::info!(rule = error.code, client = %anonymize(client_ip), "submission refused by a spam rule");
-            return Err(refuse(
-                &state,
-                client,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &[error],
-                Some((&submission, notify)),
-            ));
-        }
-        Verdict::Moderate(rule) => Some(rule),
-        Verdict::Pass => None,
-    };
-    let (duplicate, known) = {
-        let (thread, text, addr, email) = (
-            checked.comment.thread.clone(),
-            checked.comment.text.clone(),
-            checked.comment.remote_addr.clone(),
-            checked.comment.email.clone(),
-        );
-        let since = now() - i64::from(spam.duplicate_days) * 86_400;
-        let (check_dup, check_known) = (spam.duplicate_days > 0, spam.auto_approve_known);
-        state
-            .with_store(move |store| {
-                let dup = check_dup
-                    && store.is_duplicate(
-                        &thread,
-                        &text,
-                        addr.as_deref(),
-                        email.as_deref(),
-                        since,
-                    )?;
-                let known = check_known
-                    && match &email {
-                        Some(e) => store.has_approved_comment(e)?,
-                        None => false,
-                    };
-                Ok((dup, known))
-            })
-            .await?
-    };
-    if duplicate {
-        let error = FieldError::new(
-            "text",
-            "duplicate",
-            "You have posted this same comment on this page before. It is waiting for a moderator or already on the page, so there is no need to post it again.",
-        );
-        return Err(refuse(
-            &state,
-            client,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &[error],
-            Some((&submission, notify)),
-        ));
-    }
-    if let Some(rule) = held {
-        state.counters.held(rule);
-        tracing::info!(rule, client = %anonymize(client_ip), "submission held for moderation by a spam rule");
-    }
-    let status = if held.take().is_some() {
-        Status::Pending
-    } else if !state.config.moderation.enabled || known {
-        Status::Approved
-    } else {
-        Status::Pending
-    };
-    if notify && checked.comment.email.is_none() {
-        let error = FieldError::new(
-            "email",
-            "required",
-            "To get an email when someone replies, give your email address (or untick the box).",
-        );
-        return Err(refuse(
-            &state,
-            client,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &[error],
-            Some((&submission, notify)),
-        ));
-    }
-    let comment = checked.comment.clone();
-    let stored = state
-        .with_store(move |store| store.insert_opted(&comment, notify, status, now()))
-        .await?;
-    let stored = match stored {
-        Ok(stored) => stored,
-        Err(refusal) => {
-            let error = parent_error(&refusal);
-            return Err(refuse(
-                &state,
-                client,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &[error],
-                Some((&submission, notify)),
-            ));
-        }
-    };
-    // Ids only: the author's name and address stay out of the logs.
-    tracing::info!(comment = stored.id, thread = %stored.thread, status = stored.status.as_str(), "comment received");
-    state.counters.count(crate::abuse::ACCEPTED);
-    if let Some(mail) = &state.mail {
-        // The insert queued the moderators' message; send it now.
-        mail.wake.notify_one();
-    }
-
-    let link = EditLink::issue(&state, stored.id, stored.created_at);
-    let published = stored.status == Status::Approved;
-    answer(&state, client, checked.page, &stored, published, link)
 }
 
 /// A stored submission's answer (or a dropped one's, which must look the
@@ -291,32 +154,6 @@ fn answer(
             )
                 .into_response())
         }
-    }
-}
-
-/// A string field beside the comment's own (the form token), in either
-/// encoding.
-pub(super) fn sent_value(client: Client, bytes: &[u8], field: &str) -> Option<String> {
-    match client {
-        Client::Form => form_value(bytes, field),
-        Client::Json => serde_json::from_slice::<Value>(bytes)
-            .ok()?
-            .get(field)?
-            .as_str()
-            .map(str::to_owned),
-    }
-}
-
-/// Whether the submission filled the honeypot field.
-fn honeypot_filled(client: Client, bytes: &[u8]) -> bool {
-    match client {
-        Client::Form => form_has_filled(bytes, HONEYPOT_FIELD),
-        Client::Json => serde_json::from_slice::<Value>(bytes)
-            .ok()
-            .and_then(|v| v.get(HONEYPOT_FIELD).cloned())
-            .is_some_and(|v| {
-                !matches!(v, Value::Null) && v.as_str().is_none_or(|s| !s.trim().is_empty())
-            }),
     }
 }
 
@@ -377,18 +214,18 @@ pub async fn fresh_token(
     Query(query): Query<TokenQuery>,
 ) -> Result<Response, ApiError> {
     if !state.config.spam.form_token {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
+        return Err(ApiError::off(
             "form_tokens_off",
             "This receiver does not use form tokens.",
         ));
     }
     let thread = query.thread.trim();
     if thread.is_empty() || thread.len() > crate::submission::MAX_THREAD {
-        return Err(ApiError::field(
-            StatusCode::BAD_REQUEST,
-            &FieldError::new("thread", "invalid", "Name the thread the form is for."),
-        ));
+        return Err(ApiError::malformed(&FieldError::new(
+            "thread",
+            "invalid",
+            "Name the thread the form is for.",
+        )));
     }
     let token = crate::abuse::fresh_form_token(&state.signer, thread, now());
     Ok((
@@ -414,12 +251,8 @@ pub async fn reply_page(
     State(state): State<AppState>,
     Query(query): Query<ReplyQuery>,
 ) -> Result<Response, ApiError> {
-    let page_error = |e: FieldError| {
-        let html = state
-            .pages
-            .error(StatusCode::BAD_REQUEST.as_u16(), &e.message);
-        ApiError::field(StatusCode::BAD_REQUEST, &e).with_html(html)
-    };
+    // Every fault here is in the link that led here.
+    let page_error = |e: FieldError| ApiError::malformed(&e).page(&state.pages);
     check_page_url(&query.url, &state.config).map_err(page_error)?;
     let parent_id = query.parent.trim().parse::<i64>().map_err(|_| {
         page_error(FieldError::new(
@@ -446,156 +279,4 @@ pub async fn reply_page(
         ..Submission::default()
     };
     Ok(Html(state.pages.reply(&submission, &parent)?).into_response())
-}
-
-/// The answer to a refused submission, in the client's language.
-fn refuse(
-    state: &AppState,
-    client: Client,
-    status: StatusCode,
-    errors: &[FieldError],
-    // What the reader sent, and whether they ticked the notify box.
-    submission: Option<(&Submission, bool)>,
-) -> ApiError {
-    let first = errors
-        .first()
-        .cloned()
-        .unwrap_or_else(|| FieldError::new("body", "invalid", "The submission was refused."));
-    tracing::info!(
-        status = status.as_u16(),
-        field = first.field,
-        code = first.code,
-        rule = first.code,
-        "submission refused"
-    );
-    state.counters.count(first.code);
-    let error = ApiError::field(status, &first);
-    match client {
-        Client::Json => error,
-        Client::Form => {
-            let empty = Submission::default();
-            let (submission, notify) = submission.unwrap_or((&empty, false));
-            match state.pages.form_error(submission, notify, errors) {
-                Ok(html) => error.with_html(html),
-                Err(e) => ApiError::from(e),
-            }
-        }
-    }
-}
-
-fn parent_error(refusal: &Refusal) -> FieldError {
-    let code = match refusal {
-        Refusal::ParentMissing(_) => "parent_not_found",
-        Refusal::ParentNotPublished(_) => "parent_not_published",
-        _ => "parent_other_thread",
-    };
-    FieldError::new(
-        "parent",
-        code,
-        format!("You are replying to a comment that cannot be answered: {refusal}."),
-    )
-}
-
-/// Reads a JSON submission: an object of strings (the parent may be a number).
-pub(super) fn parse_json(bytes: &[u8]) -> Result<Submission, FieldError> {
-    let text = std::str::from_utf8(bytes).map_err(|_| {
-        FieldError::new(
-            "body",
-            "invalid_utf8",
-            "The request body is not valid UTF-8.",
-        )
-    })?;
-    let value: Value = serde_json::from_str(text).map_err(|e| {
-        FieldError::new(
-            "body",
-            "invalid_json",
-            format!("The request body is not valid JSON: {e}."),
-        )
-    })?;
-    let Value::Object(map) = value else {
-        return Err(FieldError::new(
-            "body",
-            "invalid_json",
-            "The request body must be a JSON object.",
-        ));
-    };
-    let mut submission = Submission::default();
-    for field in [
-        "thread", "url", "parent", "name", "email", "website", "text",
-    ] {
-        let value = match map.get(field) {
-            None | Some(Value::Null) => continue,
-            Some(Value::String(s)) => s.clone(),
-            Some(Value::Number(n)) if field == "parent" => n.to_string(),
-            Some(_) => {
-                return Err(FieldError::new(
-                    field_name(field),
-                    "invalid_type",
-                    format!("`{field}` must be a string."),
-                ))
-            }
-        };
-        submission.set(field, value);
-    }
-    Ok(submission)
-}
-
-/// The `notify` choice of a JSON body that `parse_json` accepted.
-fn parse_json_notify(bytes: &[u8]) -> Result<bool, FieldError> {
-    let value: Value = serde_json::from_slice(bytes).unwrap_or(Value::Null);
-    json_wants_notify(value.get("notify"))
-}
-
-/// The static name of a known field, for error values that outlive the map.
-fn field_name(field: &str) -> &'static str {
-    [
-        "thread", "url", "parent", "name", "email", "website", "text",
-    ]
-    .into_iter()
-    .find(|f| *f == field)
-    .unwrap_or("body")
-}
-
-/// Keeps only the network part of an address: /24 for IPv4, /48 for IPv6.
-pub fn anonymize(ip: IpAddr) -> String {
-    match ip.to_canonical() {
-        IpAddr::V4(v4) => {
-            let [a, b, c, _] = v4.octets();
-            format!("{a}.{b}.{c}.0")
-        }
-        IpAddr::V6(v6) => {
-            let s = v6.segments();
-            std::net::Ipv6Addr::new(s[0], s[1], s[2], 0, 0, 0, 0, 0).to_string()
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn addresses_are_anonymized() {
-        assert_eq!(anonymize("203.0.113.77".parse().unwrap()), "203.0.113.0");
-        assert_eq!(
-            anonymize("2001:db8:1:2:3:4:5:6".parse().unwrap()),
-            "2001:db8:1::"
-        );
-        assert_eq!(
-            anonymize("::ffff:198.51.100.9".parse().unwrap()),
-            "198.51.100.0"
-        );
-    }
-
-    #[test]
-    fn json_fields_must_be_strings() {
-        let err = parse_json(br#"{"text": 5}"#).unwrap_err();
-        assert_eq!((err.field, err.code), ("text", "invalid_type"));
-        assert_eq!(
-            parse_json(br#"{"parent": 7, "text": "x"}"#).unwrap().parent,
-            "7"
-        );
-        let err = parse_json(b"{\"text\": \"\xff\"}").unwrap_err();
-        assert_eq!((err.field, err.code), ("body", "invalid_utf8"));
-    }
 }

@@ -22,12 +22,15 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::json;
 
-use super::comments::{anonymize, client_of, parse_json, sent_value, Client};
+use super::body::{self, client_of, sent_value, Client};
+use super::error::{BadLink, Link};
 use super::{now, private_page, ApiError, AppState};
+use crate::address::anonymize;
+use crate::admission::Rejection;
 use crate::moderation::{self, Action, EditFields, EditRefused};
 use crate::signing::{self, Signer, TokenError};
 use crate::store::{Refusal, Status, StoredComment};
-use crate::submission::{parse_form, FieldError, Submission};
+use crate::submission::{FieldError, Submission};
 
 /// The purpose edit tokens are signed under; the payload is `ID:CREATED`,
 /// so a token cannot edit a later comment that reuses a deleted one's id.
@@ -203,19 +206,15 @@ pub async fn act(
             format!("The edit is larger than {limit} bytes. Please shorten your comment."),
         )
     })?;
-    let sent = match client {
-        Client::Form => parse_form(&bytes),
-        Client::Json => parse_json(&bytes),
-    };
-    let sent = sent.map_err(|e| ApiError::field(StatusCode::BAD_REQUEST, &e))?;
+    let sent = body::submission(client, &bytes).map_err(|e| ApiError::malformed(&e))?;
     let action = sent_value(client, &bytes, "action").unwrap_or_else(|| "save".to_owned());
     let named = match verify(&state.signer, &token) {
         Ok(named) => named,
         Err(e) => {
             return Err(match client {
-                Client::Json => token_error(&state, e),
+                Client::Json => bad_link(&state, e),
                 Client::Form => {
-                    token_error(&state, e).with_html(refused_html(&state, e, Some(&sent.text)))
+                    bad_link(&state, e).with_html(refused_html(&state, e, Some(&sent.text)))
                 }
             })
         }
@@ -253,8 +252,7 @@ pub async fn act(
             })
         }
         "save" => save(&state, client, peer, &headers, link, current, &sent).await,
-        other => Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
+        other => Err(ApiError::bad_request(
             "invalid",
             format!("`action` = {other:?} is not \"save\" or \"delete\"."),
         )),
@@ -298,7 +296,8 @@ async fn save(
             let first = &error[0];
             tracing::info!(comment = id, rule = first.code, client = %anonymize(client_ip), "edit refused");
             state.counters.count(first.code);
-            let api = ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, first);
+            // The same checks as a new comment's fields, so the same answer.
+            let api = ApiError::from(Rejection::Fields(error.clone()));
             return Err(match client {
                 Client::Json => api,
                 Client::Form => api.with_html(edit_page(
@@ -366,26 +365,23 @@ fn edit_page(
 }
 
 /// The comment is gone: deleted, removed by a moderator, or never stored.
-fn gone(state: &AppState) -> Response {
-    message_page(
-        state,
+fn comment_gone() -> ApiError {
+    ApiError::new(
         StatusCode::NOT_FOUND,
+        "comment_gone",
         "This comment no longer exists: it was deleted, or a moderator removed it, so there is nothing left to edit.",
     )
 }
 
+fn gone(state: &AppState) -> Response {
+    let gone = comment_gone();
+    message_page(state, gone.status, &gone.message)
+}
+
 fn gone_error(state: &AppState, client: Client) -> ApiError {
-    let error = ApiError::new(
-        StatusCode::NOT_FOUND,
-        "comment_gone",
-        "This comment no longer exists: it was deleted, or a moderator removed it, so there is nothing left to edit.",
-    );
     match client {
-        Client::Json => error,
-        Client::Form => {
-            let html = state.pages.error(404, &error.message);
-            error.with_html(html)
-        }
+        Client::Json => comment_gone(),
+        Client::Form => comment_gone().page(&state.pages),
     }
 }
 
@@ -393,29 +389,20 @@ fn message_page(state: &AppState, status: StatusCode, message: &str) -> Response
     private_page(status, state.pages.error(status.as_u16(), message))
 }
 
-fn token_error(state: &AppState, error: TokenError) -> ApiError {
-    match error {
-        TokenError::Expired => ApiError::new(
-            StatusCode::GONE,
-            "edit_expired",
-            format!(
-                "This edit link has expired: comments can be changed for {} minutes after posting. To change it now, ask the site's owner.",
-                state.config.edits.window_minutes
-            ),
-        ),
-        _ => ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "edit_link_invalid",
-            "This edit link is not valid: it was damaged or altered. Open it again from the page you got after posting, copying the whole address.",
-        ),
-    }
+/// The answer to an edit link that cannot be used.
+fn bad_link(state: &AppState, error: TokenError) -> ApiError {
+    let window_minutes = state.config.edits.window_minutes;
+    ApiError::from(BadLink {
+        link: Link::Edit { window_minutes },
+        error,
+    })
 }
 
 /// The page for a link that cannot be used. After a refused save, what the
 /// reader typed is shown for copying, so it is not lost.
 fn refused_html(state: &AppState, error: TokenError, typed: Option<&str>) -> String {
     tracing::info!(reason = %error, "edit link refused");
-    let refusal = token_error(state, error);
+    let refusal = bad_link(state, error);
     state.pages.refused_edit(
         refusal.status.as_u16(),
         &refusal.message,
@@ -424,7 +411,7 @@ fn refused_html(state: &AppState, error: TokenError, typed: Option<&str>) -> Str
 }
 
 fn refused(state: &AppState, error: TokenError, typed: Option<&str>) -> Response {
-    let status = token_error(state, error).status;
+    let status = bad_link(state, error).status;
     private_page(status, refused_html(state, error, typed))
 }
 

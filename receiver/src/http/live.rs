@@ -100,8 +100,7 @@ pub async fn since(
 ) -> Result<Response, ApiError> {
     let thread = query.get("thread").cloned().unwrap_or_default();
     if thread.is_empty() || thread.len() > 500 {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
+        return Err(ApiError::bad_request(
             "invalid",
             "Give the thread id as ?thread=ID.",
         ));
@@ -110,8 +109,7 @@ pub async fn since(
         None => 0,
         Some(Ok(n)) if n >= 0 => n,
         Some(_) => {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
+            return Err(ApiError::bad_request(
                 "invalid",
                 "`after` must be a comment id (a whole number).",
             ))
@@ -160,15 +158,13 @@ pub async fn counts(
         .map(|(_, key)| key)
         .collect();
     if keys.is_empty() || keys.iter().any(|k| k.is_empty() || k.len() > 500) {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
+        return Err(ApiError::bad_request(
             "invalid",
             "Give each thread id as ?thread=ID (repeat it for more threads).",
         ));
     }
     if keys.len() > MAX_COUNT_THREADS {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
+        return Err(ApiError::bad_request(
             "too_many",
             format!("Ask about at most {MAX_COUNT_THREADS} threads at once."),
         ));

@@ -8,6 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 
+use super::error::{BadLink, Link};
 use super::{now, ApiError, AppState};
 use crate::mail::{LinkPage, PageLink, CONFIRM, MODERATE, UNSUBSCRIBE};
 use crate::moderation::{self, Action};
@@ -31,27 +32,19 @@ fn page(status: StatusCode, page: &LinkPage) -> Result<Response, ApiError> {
 
 /// The page for a link that cannot be used.
 fn refused(state: &AppState, error: TokenError) -> Result<Response, ApiError> {
-    let (status, title, line) = match error {
-        TokenError::Expired => (
-            StatusCode::GONE,
-            "This link has expired",
-            format!(
-                "Links in kiln's emails are valid for {} days. Moderate from the admin page or with `kiln queue` instead, or comment again to get a new confirmation.",
-                state.config.mail.link_expiry_days
-            ),
-        ),
-        TokenError::Malformed | TokenError::BadSignature => (
-            StatusCode::BAD_REQUEST,
-            "This link is not valid",
-            "It was damaged or altered on its way here. Open it again from the email, copying the whole address if it was broken across lines.".to_owned(),
-        ),
+    let bad = BadLink {
+        link: Link::Mail {
+            expiry_days: state.config.mail.link_expiry_days,
+        },
+        error,
     };
+    let refusal = ApiError::from(bad);
     tracing::info!(reason = %error, "mail link refused");
     page(
-        status,
+        refusal.status,
         &LinkPage {
-            title: title.to_owned(),
-            lines: vec![line],
+            title: bad.title().to_owned(),
+            lines: vec![refusal.message],
             links: admin_link(state),
             ..LinkPage::default()
         },
@@ -188,18 +181,21 @@ pub async fn moderate(
                 },
             )
         }
-        Err(refusal) => page(
-            StatusCode::CONFLICT,
-            &LinkPage {
-                title: format!("Comment #{id} was not changed"),
-                lines: vec![format!("{refusal}.")],
-                links: match &comment {
-                    Some(c) => comment_links(&state, c),
-                    None => admin_link(&state),
+        Err(refusal) => {
+            let refusal = ApiError::from(refusal);
+            page(
+                refusal.status,
+                &LinkPage {
+                    title: format!("Comment #{id} was not changed"),
+                    lines: vec![refusal.message],
+                    links: match &comment {
+                        Some(c) => comment_links(&state, c),
+                        None => admin_link(&state),
+                    },
+                    ..LinkPage::default()
                 },
-                ..LinkPage::default()
-            },
-        ),
+            )
+        }
     }
 }
 

@@ -6,42 +6,32 @@
 //! spammer which of its attempts were caught.
 
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
-use super::export::same_secret;
+use super::bearer::{Bearer, Guarded};
 use super::{ApiError, AppState};
 
-pub async fn metrics(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let expected = &state.config.server.export_token;
-    if expected.is_empty() {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
+pub struct Metrics;
+
+impl Guarded for Metrics {
+    const NAME: &'static str = "metrics";
+
+    fn off() -> ApiError {
+        ApiError::off(
             "metrics_disabled",
             "Metrics are off. Set server.export_token (or KILN_SERVER_EXPORT_TOKEN) and send it as a bearer token.",
-        ));
+        )
     }
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    if !same_secret(given, expected) {
-        return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "A valid token is required: send it as `Authorization: Bearer <token>`.",
-        ));
-    }
-    Ok((
+}
+
+pub async fn metrics(State(state): State<AppState>, _: Bearer<Metrics>) -> Response {
+    (
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
         state.counters.render(),
     )
-        .into_response())
+        .into_response()
 }

@@ -3,6 +3,8 @@
 //! bound (tests bind port 0) until the shutdown future resolves.
 
 mod admin;
+mod bearer;
+mod body;
 mod comments;
 mod edit;
 mod error;
@@ -67,6 +69,16 @@ impl AppState {
         f: impl FnOnce(&mut Store) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         self.store.with_store(f).await
+    }
+}
+
+/// The admission pipeline reaches the store the way handlers do.
+impl crate::admission::WithStore for AppState {
+    fn with_store<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Store) -> Result<T> + Send + 'static,
+    ) -> impl Future<Output = Result<T>> + Send {
+        AppState::with_store(self, f)
     }
 }
 

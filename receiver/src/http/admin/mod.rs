@@ -5,11 +5,13 @@
 //!
 //! Every state change is a POST that must come from this receiver's own
 //! pages (`Origin`/`Sec-Fetch-Site`), with a live session cookie and that
-//! session's CSRF token; anything else gets 403 and changes nothing. The
-//! actions themselves are `crate::moderation`'s, shared with the CLI and
-//! the e-mail links.
+//! session's CSRF token; anything else gets 403 and changes nothing. Each
+//! POST handler takes an `AdminForm` and each GET page an `Admin`
+//! (`extract`), so none can skip the check. The actions themselves are
+//! `crate::moderation`'s, shared with the CLI and the e-mail links.
 
 mod auth;
+mod extract;
 mod view;
 
 use std::net::SocketAddr;
@@ -23,11 +25,13 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{now, ApiError, AppState};
+use crate::admission::Rejection;
 use crate::config::Config;
 use crate::moderation::{self, Action, EditFields, EditRefused};
 use crate::store::{Search, Status};
 
 use auth::{CookiePolicy, LoginLimiter, Session};
+use extract::{cross_site, Admin, AdminForm, Form};
 use view::{Row, Views};
 
 /// Most comments listed at once; a search narrows further.
@@ -76,7 +80,7 @@ pub struct ListQuery {
 
 pub async fn index(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    admin: Option<Admin>,
     Query(query): Query<ListQuery>,
 ) -> Result<Response, ApiError> {
     let has_password = state
@@ -85,7 +89,7 @@ pub async fn index(
     if !has_password {
         return login_page(&state, StatusCode::OK, None, false);
     }
-    let Some(session) = session(&state, &headers).await? else {
+    let Some(Admin(session)) = admin else {
         return login_page(&state, StatusCode::OK, None, true);
     };
     let status = match query.status.as_str() {
@@ -208,7 +212,7 @@ pub async fn login(
     };
     let ip = peer.ip().to_canonical();
     if let Some(wait) = state.admin.limiter.blocked(ip, Instant::now()) {
-        tracing::warn!(client = %super::comments::anonymize(ip), "admin login refused: too many failures");
+        tracing::warn!(client = %crate::address::anonymize(ip), "admin login refused: too many failures");
         let minutes = wait.div_ceil(60);
         let message = format!(
             "Too many failed logins. Try again in {minutes} minute{}.",
@@ -226,7 +230,7 @@ pub async fn login(
         .map_err(|e| anyhow::anyhow!("password check failed: {e}"))??;
     if !ok {
         state.admin.limiter.failed(ip, Instant::now());
-        tracing::warn!(client = %super::comments::anonymize(ip), "admin login failed");
+        tracing::warn!(client = %crate::address::anonymize(ip), "admin login failed");
         return login_page(
             &state,
             StatusCode::UNAUTHORIZED,
@@ -242,7 +246,7 @@ pub async fn login(
     state
         .with_store(move |store| store.create_admin_session(&id_hash, &csrf, now, expires))
         .await?;
-    tracing::info!(client = %super::comments::anonymize(ip), "admin logged in");
+    tracing::info!(client = %crate::address::anonymize(ip), "admin logged in");
     let mut response = redirect(&format!("{}/admin", state.admin.base));
     set_cookie(&mut response, &state.admin.cookie.set(&id));
     Ok(response)
@@ -251,11 +255,8 @@ pub async fn login(
 /// `POST /admin/logout`.
 pub async fn logout(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
+    AdminForm { session, .. }: AdminForm,
 ) -> Result<Response, ApiError> {
-    let form = Form::parse(&body);
-    let session = guard(&state, &headers, &form).await?;
     state
         .with_store(move |store| store.end_admin_session(&session.id_hash))
         .await?;
@@ -268,11 +269,8 @@ pub async fn logout(
 /// button (`bulk=ACTION`) with the ticked boxes (`id=ID`, repeated).
 pub async fn act(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
+    AdminForm { form, .. }: AdminForm,
 ) -> Result<Response, ApiError> {
-    let form = Form::parse(&body);
-    guard(&state, &headers, &form).await?;
     let (action, ids) = if let Some((action, id)) = form.get("one").split_once(':') {
         let id = id
             .parse::<i64>()
@@ -311,10 +309,9 @@ pub async fn act(
             tracing::info!(action = action.as_str(), comments = ?logged, "moderated on the admin page");
             Ok(redirect(&back(action.as_str(), count)))
         }
-        Err(refusal) => Err(conflict(
-            &state,
-            &format!("Nothing was {}: {refusal}.", action.done()),
-        )),
+        Err(refusal) => Err(ApiError::from(refusal)
+            .context(&format!("Nothing was {}", action.done()))
+            .page(&state.pages)),
     }
 }
 
@@ -323,11 +320,8 @@ pub async fn act(
 /// (`do=forget`), through the same store functions.
 pub async fn person(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
+    AdminForm { form, .. }: AdminForm,
 ) -> Result<Response, ApiError> {
-    let form = Form::parse(&body);
-    guard(&state, &headers, &form).await?;
     let email = form.get("email").trim().to_owned();
     if !email.contains('@') || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(bad_request(
@@ -381,12 +375,9 @@ pub async fn person(
 /// `GET /admin/comments/{id}`: the edit form.
 pub async fn edit_page(
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path(id): Path<i64>,
+    Admin(session): Admin,
 ) -> Result<Response, ApiError> {
-    let Some(session) = session(&state, &headers).await? else {
-        return Ok(redirect(&format!("{}/admin", state.admin.base)));
-    };
     let comment = state.with_store(move |store| store.get(id)).await?;
     let Some(comment) = comment else {
         return Err(not_found(&state, id));
@@ -404,12 +395,9 @@ pub async fn edit_page(
 /// `POST /admin/comments/{id}`: saves an edit, re-checked like a submission.
 pub async fn edit(
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path(id): Path<i64>,
-    body: Bytes,
+    AdminForm { session, form }: AdminForm,
 ) -> Result<Response, ApiError> {
-    let form = Form::parse(&body);
-    let session = guard(&state, &headers, &form).await?;
     let fields = EditFields {
         name: form.get("name").to_owned(),
         email: form.get("email").to_owned(),
@@ -439,19 +427,14 @@ pub async fn edit(
         }
         (Err(EditRefused::Fields(errors)), Some(current)) => {
             let row = Row::new(&current, now(), &state.pages);
-            edit_form(
-                &state,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &session,
-                &row,
-                &fields,
-                &errors,
-            )
+            // Refused like a submission's fields, so with the same status.
+            let status = ApiError::from(Rejection::Fields(errors.clone())).status;
+            edit_form(&state, status, &session, &row, &fields, &errors)
         }
         (Err(EditRefused::Fields(_)), None) => Err(not_found(&state, id)),
-        (Err(EditRefused::Comment(refusal)), _) => {
-            Err(conflict(&state, &format!("Nothing was saved: {refusal}.")))
-        }
+        (Err(EditRefused::Comment(refusal)), _) => Err(ApiError::from(refusal)
+            .context("Nothing was saved")
+            .page(&state.pages)),
     }
 }
 
@@ -513,61 +496,6 @@ fn login_page(
         }),
     )?;
     Ok(page(status, html))
-}
-
-/// The session the request's cookie names, if it is live.
-async fn session(state: &AppState, headers: &HeaderMap) -> Result<Option<Session>, ApiError> {
-    let Some(id) = auth::cookie_value(headers) else {
-        return Ok(None);
-    };
-    let id_hash = auth::hash_id(&id);
-    let lookup = id_hash.clone();
-    let csrf = state
-        .with_store(move |store| store.admin_session(&lookup, now()))
-        .await?;
-    Ok(csrf.map(|csrf| Session { id_hash, csrf }))
-}
-
-/// What every state-changing request must pass: sent from our own page,
-/// with a live session and that session's CSRF token.
-async fn guard(state: &AppState, headers: &HeaderMap, form: &Form) -> Result<Session, ApiError> {
-    if !auth::same_origin(headers, &state.admin.origin) {
-        return Err(cross_site(state));
-    }
-    let Some(session) = session(state, headers).await? else {
-        return Err(forbidden(
-            state,
-            "You are not logged in, or your session has ended. Log in again at /admin.",
-        ));
-    };
-    if !auth::csrf_matches(&session, form.get("csrf")) {
-        return Err(forbidden(state, "This form is out of date or was not sent from the admin page. Reload the admin page and try again."));
-    }
-    Ok(session)
-}
-
-/// A urlencoded form body; repeated fields are kept.
-struct Form(Vec<(String, String)>);
-
-impl Form {
-    fn parse(body: &[u8]) -> Form {
-        Form(url::form_urlencoded::parse(body).into_owned().collect())
-    }
-
-    /// The first value of `name`, or "".
-    fn get(&self, name: &str) -> &str {
-        self.0
-            .iter()
-            .find(|(k, _)| k == name)
-            .map_or("", |(_, v)| v.as_str())
-    }
-
-    fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.0
-            .iter()
-            .filter(move |(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
 }
 
 /// `{base}/admin?...`: the list view to return to after an action.
@@ -639,42 +567,15 @@ fn set_cookie(response: &mut Response, cookie: &str) {
     }
 }
 
-fn error_page(state: &AppState, status: StatusCode, code: &'static str, message: &str) -> ApiError {
-    let html = state.pages.error(status.as_u16(), message);
-    ApiError::new(status, code, message).with_html(html)
-}
-
-fn forbidden(state: &AppState, message: &str) -> ApiError {
-    error_page(state, StatusCode::FORBIDDEN, "forbidden", message)
-}
-
-/// A POST from another site's page, or from this receiver opened at an
-/// address other than `server.public_url` (which the message points out,
-/// since that is the usual cause when it is the moderator's own request).
-fn cross_site(state: &AppState) -> ApiError {
-    forbidden(
-        state,
-        &format!(
-            "This form must be sent from the admin page itself, at {}/admin. If that is not the \
-             address you opened it at, set server.public_url to the receiver's address.",
-            state.admin.base
-        ),
-    )
-}
-
 fn bad_request(state: &AppState, message: &str) -> ApiError {
-    error_page(state, StatusCode::BAD_REQUEST, "bad_request", message)
-}
-
-fn conflict(state: &AppState, message: &str) -> ApiError {
-    error_page(state, StatusCode::CONFLICT, "refused", message)
+    ApiError::bad_request("bad_request", message).page(&state.pages)
 }
 
 fn not_found(state: &AppState, id: i64) -> ApiError {
-    error_page(
-        state,
-        StatusCode::NOT_FOUND,
-        "not_found",
-        &format!("There is no comment with id {id}."),
-    )
+    let message = format!("There is no comment with id {id}.");
+    ApiError {
+        message,
+        ..ApiError::not_found()
+    }
+    .page(&state.pages)
 }
