@@ -21,14 +21,10 @@ use std::fmt;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
-use crate::export::{Comment, CommentStatus};
+use crate::export::{is_gravatar_hash, is_key, Comment, CommentStatus, KEY_LEN};
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// Hex digits in an avatar key: 64 bits, far more than an identicon shows.
-pub const KEY_LEN: usize = 16;
-/// Hex digits in a Gravatar hash (SHA-256).
-pub const GRAVATAR_LEN: usize = 64;
 /// The rendered size in CSS pixels; `style.css` sets the same.
 const SIZE: u32 = 32;
 
@@ -142,20 +138,6 @@ pub struct Memo {
 fn normalized_email(email: &str) -> Option<String> {
     let email = email.trim();
     (!email.is_empty()).then(|| email.to_lowercase())
-}
-
-/// Whether `s` is an avatar key as the export carries it.
-pub fn is_key(s: &str) -> bool {
-    is_lower_hex(s, KEY_LEN)
-}
-
-/// Whether `s` is a Gravatar hash as the export carries it.
-pub fn is_gravatar_hash(s: &str) -> bool {
-    is_lower_hex(s, GRAVATAR_LEN)
-}
-
-fn is_lower_hex(s: &str, len: usize) -> bool {
-    s.len() == len && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// The identicon of a key as inline SVG: a 5×5 grid mirrored left to right,

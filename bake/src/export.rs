@@ -7,8 +7,6 @@ use std::collections::BTreeMap;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::avatar;
-
 /// The value of the `format` field; anything else is not a kiln export.
 pub const FORMAT: &str = "kiln-export";
 /// The current version of the format. Readers refuse newer versions and
@@ -146,26 +144,22 @@ impl Export {
                         );
                     }
                 }
-                if comment
-                    .avatar
-                    .as_deref()
-                    .is_some_and(|a| !avatar::is_key(a))
-                {
+                if comment.avatar.as_deref().is_some_and(|a| !is_key(a)) {
                     bail!(
                         "comment {}: `avatar` is not {} lower-case hex digits",
                         comment.id,
-                        avatar::KEY_LEN
+                        KEY_LEN
                     );
                 }
                 if comment
                     .gravatar
                     .as_deref()
-                    .is_some_and(|g| !avatar::is_gravatar_hash(g))
+                    .is_some_and(|g| !is_gravatar_hash(g))
                 {
                     bail!(
                         "comment {}: `gravatar` is not {} lower-case hex digits",
                         comment.id,
-                        avatar::GRAVATAR_LEN
+                        GRAVATAR_LEN
                     );
                 }
                 if !comments.insert(comment.id) {
@@ -184,6 +178,25 @@ impl Export {
             .map(|t| (t.id.clone(), t))
             .collect()
     }
+}
+
+/// Hex digits in an avatar key (see `crate::avatar`): 64 bits, far more than an identicon shows.
+pub const KEY_LEN: usize = 16;
+/// Hex digits in a Gravatar hash (SHA-256).
+pub const GRAVATAR_LEN: usize = 64;
+
+/// Whether `s` is an avatar key as the export carries it.
+pub fn is_key(s: &str) -> bool {
+    is_lower_hex(s, KEY_LEN)
+}
+
+/// Whether `s` is a Gravatar hash as the export carries it.
+pub fn is_gravatar_hash(s: &str) -> bool {
+    is_lower_hex(s, GRAVATAR_LEN)
+}
+
+fn is_lower_hex(s: &str, len: usize) -> bool {
+    s.len() == len && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// The current time as RFC 3339 in UTC, to the second.
