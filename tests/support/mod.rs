@@ -102,6 +102,22 @@ impl<T> Answer<T> for Result<T, String> {
     }
 }
 
+/// The system clock in whole seconds since the epoch, the unit the receiver
+/// counts a form token's age in.
+pub fn clock_seconds() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("a clock after 1970")
+        .as_secs()
+}
+
+/// Waits until [`clock_seconds`] reads `second` or later.
+pub fn wait_for_clock(second: u64) {
+    let what = format!("the clock to reach second {second}");
+    let timeout = Duration::from_secs(second.saturating_sub(clock_seconds()) + 5);
+    eventually(&what, timeout, || (clock_seconds() >= second).then_some(()));
+}
+
 /// Runs `kiln` with arguments in `dir`, with no stray KILN_* configuration.
 pub fn kiln(dir: &Path, args: &[&str]) -> Output {
     kiln_cmd(dir).args(args).output().expect("run kiln")
