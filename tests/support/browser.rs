@@ -10,9 +10,6 @@
 //! async runtime's thread; call it from a plain `#[test]` (or
 //! `spawn_blocking`).
 
-// Each test binary that includes `support` uses a different part of this.
-#![allow(dead_code)]
-
 use std::fs::File;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -44,7 +41,6 @@ pub struct Browser {
     /// `http://127.0.0.1:PORT/session/ID`, the prefix of every command.
     session: String,
     http: reqwest::blocking::Client,
-    javascript: bool,
     /// Holds the Chromium profile and chromedriver's log; removed after the
     /// processes are gone.
     scratch: tempfile::TempDir,
@@ -99,16 +95,11 @@ fn find_program(override_var: &str, names: &[&str]) -> Result<PathBuf> {
 }
 
 impl Browser {
-    /// Starts chromedriver on a free loopback port and opens a session.
-    pub fn start(options: BrowserOptions) -> Result<Browser> {
-        let tools = BrowserTools::find()?;
-        Browser::start_with(&tools, options)
-    }
-
-    /// Like [`Browser::start`], but when chromium or chromedriver is missing
-    /// on a developer's machine it prints a notice and returns `Ok(None)`, so
-    /// the calling test can return early. With `CI` or `KILN_REQUIRE_TOOLS`
-    /// set it panics instead, so CI never passes by skipping.
+    /// Starts chromedriver and opens a session. When chromium or
+    /// chromedriver is missing on a developer's machine it prints a notice
+    /// and returns `Ok(None)`, so the calling test can return early. With
+    /// `CI` or `KILN_REQUIRE_TOOLS` set it panics instead, so CI never passes
+    /// by skipping.
     pub fn start_or_skip(options: BrowserOptions) -> Result<Option<Browser>> {
         match BrowserTools::find() {
             Ok(tools) => Browser::start_with(&tools, options).map(Some),
@@ -139,7 +130,6 @@ impl Browser {
             driver,
             session: String::new(),
             http,
-            javascript: options.javascript,
             scratch,
         };
         // If this fails, Drop still kills chromedriver.
@@ -250,10 +240,6 @@ impl Browser {
             anyhow!("chromedriver's new-session answer has no sessionId: {value}")
         })?;
         Ok(format!("{base}/session/{id}"))
-    }
-
-    pub fn javascript_enabled(&self) -> bool {
-        self.javascript
     }
 
     /// Loads `url` and waits until it has loaded.

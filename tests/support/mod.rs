@@ -2,8 +2,6 @@
 //! a real receiver on port 0 and wait until it says where it listens, find
 //! the real static site generators, and read the real SQLite file.
 
-#![allow(dead_code)]
-
 pub mod browser;
 mod sites;
 
