@@ -293,9 +293,9 @@ fn a_burst_of_approvals_makes_one_hook_call_and_a_later_one_another() {
     let burst = started.elapsed();
     eprintln!("hooks: 20 approvals took {} ms", burst.as_millis());
     // Not a speed check: the test means nothing if the burst did not fit
-    // in the window, with a second to spare for the publisher's poll.
+    // in the window, with time to spare for the publisher's poll (100 ms).
     assert!(
-        burst < window - Duration::from_secs(1),
+        burst < window - Duration::from_millis(500),
         "the burst outlasted the window"
     );
     wait_until("the hook call", 20, || hook.count() >= 1);
