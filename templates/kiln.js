@@ -141,9 +141,9 @@ function enhance(thread) {
       else localStorage[KEY] = text;
     } catch {}
     thread.querySelectorAll(".kiln-own").forEach((own) => all[own.closest("article").id.slice(13)] || own.remove());
-    for (const id in all) {
-      const article = document.getElementById("kiln-comment-" + id);
-      if (thread.contains(article)) mine(article, id, all[id]);
+    for (const kept in all) {
+      const article = document.getElementById("kiln-comment-" + kept);
+      if (thread.contains(article)) mine(article, kept, all[kept]);
     }
   }
   setInterval(sync, 1000);

@@ -680,9 +680,17 @@ mod fragments {
             "other files are left alone"
         );
 
-        // Nothing changed: nothing is written.
+        // Nothing changed: nothing is written. The files are dated a day
+        // after the epoch first, so a rewrite would show in their mtimes.
+        for entry in fs::read_dir(&dir).unwrap() {
+            let file = fs::File::options()
+                .write(true)
+                .open(entry.unwrap().path())
+                .unwrap();
+            let long_ago = SystemTime::UNIX_EPOCH + Duration::from_secs(86_400);
+            file.set_modified(long_ago).unwrap();
+        }
         let before = files(&dir);
-        std::thread::sleep(Duration::from_millis(20));
         let again = bake_fragments(&mut source, &options(&dir)).unwrap();
         assert_eq!(again.files_changed, 0);
         assert_eq!(files(&dir), before);

@@ -5,7 +5,7 @@
 
 Gem::Specification.new do |spec|
   spec.name = "jekyll-kiln"
-  spec.version = File.read(File.join(__dir__, "lib/jekyll-kiln.rb"))[%r!VERSION = "([^"]+)"!, 1]
+  spec.version = File.read(File.join(__dir__, "lib/jekyll-kiln.rb"))[/VERSION = "([^"]+)"/, 1]
   spec.summary = "kiln comments for Jekyll: placeholder tags and a post-build bake"
   spec.description = <<~TEXT
     Liquid tags that place kiln's comment thread and comment count
@@ -18,4 +18,5 @@ Gem::Specification.new do |spec|
   spec.require_paths = ["lib"]
   spec.required_ruby_version = ">= 2.7"
   spec.add_runtime_dependency "jekyll", ">= 4.0", "< 5.0"
+  spec.metadata["rubygems_mfa_required"] = "true"
 end

@@ -8,7 +8,7 @@
 //! one inline style, visited last under the same policy, proves that a
 //! violation would have been seen.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::support::browser::{Browser, BrowserOptions};
 use crate::support::*;
@@ -64,20 +64,6 @@ fn served_under_policy(script: bool) -> Option<ServedSite> {
     Some(served)
 }
 
-fn wait_for(browser: &Browser, selector: &str) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while Instant::now() < deadline {
-        if browser.exists(selector).unwrap() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!(
-        "{selector} did not appear; the page is:\n{}",
-        browser.source().unwrap()
-    );
-}
-
 /// The thread's stylesheet applied: the honeypot is off screen and the
 /// "received" notice hidden until its anchor is the target.
 fn assert_styled(browser: &Browser) {
@@ -92,41 +78,42 @@ fn assert_styled(browser: &Browser) {
 fn violations_besides_the_control(served: &ServedSite, browser: &Browser) -> Vec<String> {
     browser.goto(&served.page(CONTROL)).unwrap();
     let about_control = |text: &str| text.contains(CONTROL);
+    // Chromium hands over each console line once.
     let mut console = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        console.extend(
-            browser
-                .console_log()
-                .unwrap()
-                .into_iter()
-                .filter(|line| line.contains("Content Security Policy")),
-        );
-        let reports: Vec<String> = served
-            .site
-            .csp_reports()
-            .iter()
-            .map(|body| {
-                let report: serde_json::Value = serde_json::from_str(body).unwrap();
-                report["csp-report"].to_string()
-            })
-            .collect();
-        let seen =
-            console.iter().any(|l| about_control(l)) && reports.iter().any(|r| about_control(r));
-        if seen || Instant::now() > deadline {
-            assert!(
-                seen,
-                "the control page's inline style was not reported; console: {console:?}, reports: {reports:?}"
+    let reports = eventually(
+        "both channels to report the control page's inline style",
+        Duration::from_secs(20),
+        || {
+            console.extend(
+                browser
+                    .console_log()
+                    .unwrap()
+                    .into_iter()
+                    .filter(|line| line.contains("Content Security Policy")),
             );
-            return console
-                .into_iter()
-                .map(|l| format!("console: {l}"))
-                .chain(reports.into_iter().map(|r| format!("report: {r}")))
-                .filter(|l| !about_control(l))
+            let reports: Vec<String> = served
+                .site
+                .csp_reports()
+                .iter()
+                .map(|body| {
+                    let report: serde_json::Value = serde_json::from_str(body).unwrap();
+                    report["csp-report"].to_string()
+                })
                 .collect();
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
+            if console.iter().any(|l| about_control(l)) && reports.iter().any(|r| about_control(r))
+            {
+                Ok(reports)
+            } else {
+                Err(format!("console: {console:?}, reports: {reports:?}"))
+            }
+        },
+    );
+    console
+        .into_iter()
+        .map(|l| format!("console: {l}"))
+        .chain(reports.into_iter().map(|r| format!("report: {r}")))
+        .filter(|l| !about_control(l))
+        .collect()
 }
 
 #[test]
@@ -145,7 +132,7 @@ fn with_the_script_and_javascript_on_a_strict_policy_is_never_violated() {
         .fill("textarea[name=text]", "Posted under a policy.")
         .unwrap();
     browser.click(SUBMIT).unwrap();
-    wait_for(&browser, ".kiln-comments .kiln-pending");
+    browser.wait_for(".kiln-comments .kiln-pending");
     // Edit it in place.
     browser
         .click("#kiln-comment-2 .kiln-own button:first-child")
@@ -156,19 +143,19 @@ fn with_the_script_and_javascript_on_a_strict_policy_is_never_violated() {
     browser
         .click(".kiln-editor button:not([type=button])")
         .unwrap();
-    wait_for(&browser, "#kiln-comment-2 .kiln-body em");
+    browser.wait_for("#kiln-comment-2 .kiln-body em");
     // Preview.
     browser
         .fill("textarea[name=text]", "Some **bold**")
         .unwrap();
     browser.click(".kiln-preview-button").unwrap();
-    wait_for(&browser, ".kiln-preview strong");
+    browser.wait_for(".kiln-preview strong");
     // Reply in place.
     browser.click("#kiln-comment-1 a.kiln-reply").unwrap();
-    wait_for(&browser, "#kiln-comment-1 form.kiln-form");
+    browser.wait_for("#kiln-comment-1 form.kiln-form");
     browser.fill("textarea[name=text]", "A reply.").unwrap();
     browser.click(SUBMIT).unwrap();
-    wait_for(&browser, "#kiln-comment-1 .kiln-replies .kiln-pending");
+    browser.wait_for("#kiln-comment-1 .kiln-replies .kiln-pending");
     // Delete the reply again: asked first, then gone.
     browser
         .click("#kiln-comment-3 .kiln-own button:last-child")
@@ -176,24 +163,23 @@ fn with_the_script_and_javascript_on_a_strict_policy_is_never_violated() {
     browser
         .click("#kiln-comment-3 .kiln-own button:first-child")
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while browser.exists("#kiln-comment-3").unwrap() {
-        assert!(Instant::now() < deadline, "the reply was not deleted");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    browser.wait_gone("#kiln-comment-3");
     // Comments approved after the bake.
     served.moderate(&["approve", "2"]);
     browser.goto(&page).unwrap();
     browser.click("textarea[name=text]").unwrap();
-    wait_for(&browser, ".kiln-comments > #kiln-comment-2");
+    browser.wait_for(".kiln-comments > #kiln-comment-2");
     // Counts on a list page, topped up.
     browser.goto(&served.page("/posts/")).unwrap();
     let count = "[data-kiln-count=\"/posts/hello-world/\"]";
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while browser.text(count).unwrap() != "2 comments" {
-        assert!(Instant::now() < deadline, "the count was not topped up");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    eventually("the count to be topped up", Duration::from_secs(15), || {
+        let text = browser.text(count).unwrap();
+        if text == "2 comments" {
+            Ok(())
+        } else {
+            Err(format!("it says {text:?}"))
+        }
+    });
 
     let violations = violations_besides_the_control(&served, &browser);
     assert!(violations.is_empty(), "{violations:#?}");

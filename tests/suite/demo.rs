@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use crate::support::browser::{Browser, BrowserOptions};
 use crate::support::*;
@@ -82,32 +83,43 @@ impl Demo {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("start kiln demo");
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let (mut site, mut admin, mut password) = (None, None, None);
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while password.is_none() && Instant::now() < deadline {
-            let Some(Ok(line)) = lines.next() else { break };
-            eprintln!("[demo] {line}");
-            let word = |n: usize| line.split_whitespace().nth(n).map(str::to_owned);
-            match line.split_whitespace().next() {
-                Some("site:") => site = word(1),
-                Some("admin:") => admin = word(1),
-                Some("password:") => password = word(1),
-                _ => {}
-            }
-        }
-        // Keep draining, so the demo never blocks on a full pipe.
+        let stdout = child.stdout.take().unwrap();
+        let said: Arc<Mutex<Vec<String>>> = Arc::default();
+        let kept = said.clone();
+        // Keeps draining, so the demo never blocks on a full pipe.
         std::thread::spawn(move || {
-            for line in lines.map_while(Result::ok) {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 eprintln!("[demo] {line}");
+                kept.lock().unwrap().push(line);
             }
         });
-        Demo {
+        // What follows `label` at the start of a line the demo printed.
+        let printed = |label: &str| {
+            let said = said.lock().unwrap();
+            said.iter().find_map(|line| {
+                let mut words = line.split_whitespace();
+                match words.next() {
+                    Some(first) if first == label => words.next().map(str::to_owned),
+                    _ => None,
+                }
+            })
+        };
+        // Dropped, and so killed, should a wait below fail.
+        let mut demo = Demo {
             child,
-            site: site.expect("the demo prints the site's URL"),
-            admin: admin.expect("the demo prints the admin page's URL"),
-            password: password.expect("the demo prints a password"),
-        }
+            site: String::new(),
+            admin: String::new(),
+            password: String::new(),
+        };
+        // The password comes last.
+        demo.password = eventually(
+            "the demo to print a password",
+            Duration::from_secs(30),
+            || printed("password:"),
+        );
+        demo.site = printed("site:").expect("the demo prints the site's URL");
+        demo.admin = printed("admin:").expect("the demo prints the admin page's URL");
+        demo
     }
 }
 
@@ -167,18 +179,14 @@ fn a_newcomer_posts_approves_and_sees_the_comment_without_javascript() {
 
     // The in-place bake runs beside the approval, in milliseconds on an
     // idle machine; a reader reloading on a busy one may need a moment.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    let threads = loop {
+    let threads = eventually("the comment on the page", Duration::from_secs(20), || {
         browser.goto(&demo.site).unwrap();
         let threads = texts_of(&browser.source().unwrap(), "[data-kiln-thread]").join("\n");
-        if threads.contains(text) || std::time::Instant::now() > deadline {
-            break threads;
+        if threads.contains(text) {
+            Ok(threads)
+        } else {
+            Err(threads)
         }
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    };
-    assert!(
-        threads.contains(text),
-        "the comment is on the page: {threads}"
-    );
+    });
     assert!(threads.contains("Newcomer"), "{threads}");
 }

@@ -8,26 +8,12 @@
 //! once. Also its size budget and that only the site's origins may call the
 //! receiver from a page.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::support::browser::{Browser, BrowserOptions};
 use crate::support::*;
 
 const SUBMIT: &str = "form.kiln-form button[type=submit]";
-
-fn wait_for(browser: &Browser, selector: &str) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while Instant::now() < deadline {
-        if browser.exists(selector).unwrap() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!(
-        "{selector} did not appear; the page is:\n{}",
-        browser.source().unwrap()
-    );
-}
 
 fn status_of(db: &std::path::Path, id: i64) -> (String, Option<i64>) {
     let conn = rusqlite::Connection::open(db).unwrap();
@@ -76,7 +62,7 @@ fn with_javascript_a_reader_posts_replies_previews_and_sees_newer_comments() {
         .unwrap();
     browser.fill("input[name=name]", "Bo").unwrap();
     browser.click(SUBMIT).unwrap();
-    wait_for(&browser, ".kiln-comments .kiln-pending");
+    browser.wait_for(".kiln-comments .kiln-pending");
     let shown = browser.text(".kiln-pending").unwrap();
     assert!(
         shown.contains("Awaiting moderation") && shown.contains("Posted with JavaScript."),
@@ -96,7 +82,7 @@ fn with_javascript_a_reader_posts_replies_previews_and_sees_newer_comments() {
         .fill("input[name=email]", "grace@localhost")
         .unwrap();
     browser.click(SUBMIT).unwrap();
-    wait_for(&browser, "input[name=email] + .kiln-js-error");
+    browser.wait_for("input[name=email] + .kiln-js-error");
     assert!(browser
         .text(".kiln-js-error")
         .unwrap()
@@ -121,7 +107,7 @@ fn with_javascript_a_reader_posts_replies_previews_and_sees_newer_comments() {
 
     // 3. Reply moves the one form under the comment; the reply nests there.
     browser.click("#kiln-comment-1 a.kiln-reply").unwrap();
-    wait_for(&browser, "#kiln-comment-1 form.kiln-form");
+    browser.wait_for("#kiln-comment-1 form.kiln-form");
     assert!(browser
         .focused_is("#kiln-comment-1 textarea[name=text]")
         .unwrap());
@@ -129,7 +115,7 @@ fn with_javascript_a_reader_posts_replies_previews_and_sees_newer_comments() {
         .fill("textarea[name=text]", "A reply, in place.")
         .unwrap();
     browser.click(SUBMIT).unwrap();
-    wait_for(&browser, "#kiln-comment-1 .kiln-replies .kiln-pending");
+    browser.wait_for("#kiln-comment-1 .kiln-replies .kiln-pending");
     assert_eq!(status_of(db, 3), ("pending".into(), Some(1)));
     assert!(browser.focused_is("#kiln-comment-3").unwrap());
     // The error went with the retyped address: the field is plain again.
@@ -146,7 +132,7 @@ fn with_javascript_a_reader_posts_replies_previews_and_sees_newer_comments() {
         .fill("textarea[name=text]", "Some **bold** <script>x()</script>")
         .unwrap();
     browser.click(".kiln-preview-button").unwrap();
-    wait_for(&browser, ".kiln-preview strong");
+    browser.wait_for(".kiln-preview strong");
     assert!(!browser.exists(".kiln-preview script").unwrap());
 
     // 5. A comment approved after the bake appears on the baked page.
@@ -158,7 +144,7 @@ fn with_javascript_a_reader_posts_replies_previews_and_sees_newer_comments() {
     // The script asks only once the thread is on screen; clicking into the
     // form scrolls it there.
     browser.click("textarea[name=text]").unwrap();
-    wait_for(&browser, ".kiln-comments > #kiln-comment-2");
+    browser.wait_for(".kiln-comments > #kiln-comment-2");
     assert!(
         !browser.exists("#kiln-comment-3").unwrap(),
         "pending comments are never topped up"
@@ -172,7 +158,7 @@ fn with_javascript_a_reader_posts_replies_previews_and_sees_newer_comments() {
         .fill("textarea[name=text]", "Typed while offline.")
         .unwrap();
     browser.click(SUBMIT).unwrap();
-    wait_for(&browser, ".kiln-form > .kiln-js-error");
+    browser.wait_for(".kiln-form > .kiln-js-error");
     assert!(browser.focused_is(".kiln-js-error").unwrap());
     wait_for_live(&browser, "Could not reach the comment server");
     assert_eq!(
@@ -202,7 +188,7 @@ fn with_javascript_the_preview_is_what_bake_publishes_byte_for_byte() {
     browser.goto(&page).unwrap();
     browser.fill("textarea[name=text]", text).unwrap();
     browser.click(".kiln-preview-button").unwrap();
-    wait_for(&browser, ".kiln-preview strong");
+    browser.wait_for(".kiln-preview strong");
     let inner = |selector: &str| {
         browser
             .run_script(
@@ -251,10 +237,9 @@ fn with_javascript_the_preview_is_what_bake_publishes_byte_for_byte() {
 /// Polls until the script's live region says something containing `want`
 /// (it is filled a moment after it is emptied).
 fn wait_for_live(browser: &Browser, want: &str) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let mut said = String::new();
-    while Instant::now() < deadline {
-        said = browser
+    let what = format!("the live region to say {want:?}");
+    eventually(&what, Duration::from_secs(15), || {
+        let said = browser
             .run_script(
                 "return document.querySelector('.kiln-live').textContent",
                 serde_json::json!([]),
@@ -264,25 +249,24 @@ fn wait_for_live(browser: &Browser, want: &str) {
             .unwrap_or_default()
             .to_owned();
         if said.contains(want) {
-            return;
+            Ok(())
+        } else {
+            Err(format!("it says {said:?}"))
         }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("the live region says {said:?}, not {want:?}");
+    })
 }
 
 /// Polls until the element's text is `want`.
 fn wait_for_text(browser: &Browser, selector: &str, want: &str) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let mut text = String::new();
-    while Instant::now() < deadline {
-        text = browser.text(selector).unwrap();
+    let what = format!("{selector} to say {want:?}");
+    eventually(&what, Duration::from_secs(15), || {
+        let text = browser.text(selector).unwrap();
         if text == want {
-            return;
+            Ok(())
+        } else {
+            Err(format!("it says {text:?}"))
         }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("{selector} says {text:?}, not {want:?}");
+    })
 }
 
 #[test]
@@ -345,12 +329,24 @@ fn with_reduced_motion_the_scripts_focus_moves_scroll_at_once_even_on_a_smooth_s
     // Short enough that the reply form lands below the fold.
     browser.set_window_size(800, 360).unwrap();
 
+    let scrolled = || {
+        browser
+            .run_script("return window.scrollY", serde_json::json!([]))
+            .unwrap()
+            .as_f64()
+            .unwrap()
+    };
+    let reply_focused = || {
+        browser
+            .focused_is("#kiln-comment-1 textarea[name=text]")
+            .unwrap()
+    };
     // Reply from the top of the page: how far the page has scrolled in the
-    // same task as the click, and once it settled.
-    let reply_from_the_top = || -> (f64, f64) {
+    // same task as the click.
+    let reply_from_the_top = || -> f64 {
         browser.goto(&page).unwrap();
-        wait_for(&browser, ".kiln-preview-button");
-        let at_once = browser
+        browser.wait_for(".kiln-preview-button");
+        browser
             .run_script(
                 "window.scrollTo({ top: 0, behavior: 'instant' });
                  document.querySelector('#kiln-comment-1 a.kiln-reply').click();
@@ -359,20 +355,16 @@ fn with_reduced_motion_the_scripts_focus_moves_scroll_at_once_even_on_a_smooth_s
             )
             .unwrap()
             .as_f64()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(1500));
-        let settled = browser
-            .run_script("return window.scrollY", serde_json::json!([]))
             .unwrap()
-            .as_f64()
-            .unwrap();
-        assert!(browser
-            .focused_is("#kiln-comment-1 textarea[name=text]")
-            .unwrap());
-        (at_once, settled)
     };
-    let (at_once, settled) = reply_from_the_top();
-    assert!(settled > 0.0, "the form is below the fold: it scrolled");
+    let at_once = reply_from_the_top();
+    // The form is below the fold: it scrolls there.
+    eventually(
+        "the page to scroll to the reply form",
+        Duration::from_secs(15),
+        || (scrolled() > 0.0).then_some(()),
+    );
+    assert!(reply_focused());
     assert_eq!(
         at_once, 0.0,
         "without the preference the site's smooth scrolling is kept"
@@ -381,9 +373,13 @@ fn with_reduced_motion_the_scripts_focus_moves_scroll_at_once_even_on_a_smooth_s
     browser
         .emulate_media_feature("prefers-reduced-motion", "reduce")
         .unwrap();
-    let (at_once, settled) = reply_from_the_top();
+    let at_once = reply_from_the_top();
     assert!(at_once > 0.0, "under reduced motion it jumps at once");
-    assert_eq!(at_once, settled, "and does not move on");
+    // Proves that it does not move on: a smooth scroll after the jump would
+    // have moved the page within a second.
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(at_once, scrolled(), "and does not move on");
+    assert!(reply_focused());
 }
 
 #[test]
@@ -529,20 +525,11 @@ fn text_of(db: &std::path::Path, id: i64) -> Option<String> {
     .ok()
 }
 
-/// Polls until nothing matches `selector`.
-fn wait_gone(browser: &Browser, selector: &str) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while browser.exists(selector).unwrap() {
-        assert!(Instant::now() < deadline, "{selector} is still there");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 /// Posts `text` through the script and waits for the comment `id`.
 fn post_with_script(browser: &Browser, text: &str, id: i64) {
     browser.fill("textarea[name=text]", text).unwrap();
     browser.click(SUBMIT).unwrap();
-    wait_for(browser, &format!("#kiln-comment-{id}"));
+    browser.wait_for(&format!("#kiln-comment-{id}"));
 }
 
 /// The reader's own controls: Edit and Delete, or, once Delete asks,
@@ -578,7 +565,7 @@ fn with_javascript_a_reader_edits_and_deletes_their_own_comments_within_the_wind
     browser.fill("input[name=email]", "bo@example.org").unwrap();
     post_with_script(&browser, "Frist post, teh best.", 2);
     let own = "#kiln-comment-2 ";
-    wait_for(&browser, &format!("{own}{EDIT}"));
+    browser.wait_for(&format!("{own}{EDIT}"));
     assert_eq!(browser.text(&format!("{own}{EDIT}")).unwrap(), "Edit");
     assert_eq!(browser.text(&format!("{own}{DELETE}")).unwrap(), "Delete");
     assert!(!browser.exists("#kiln-comment-1 .kiln-own").unwrap());
@@ -595,7 +582,7 @@ fn with_javascript_a_reader_edits_and_deletes_their_own_comments_within_the_wind
     // 2. Edit turns the body into an editor with the text as posted.
     browser.click(&format!("{own}{EDIT}")).unwrap();
     let editor = format!("{own}.kiln-editor textarea");
-    wait_for(&browser, &editor);
+    browser.wait_for(&editor);
     assert!(browser.focused_is(&editor).unwrap());
     assert_eq!(browser.value(&editor).unwrap(), "Frist post, teh best.");
     assert_eq!(
@@ -607,7 +594,7 @@ fn with_javascript_a_reader_edits_and_deletes_their_own_comments_within_the_wind
     let spam = "[a](https://a.example) [b](https://b.example) [c](https://c.example) [d](https://d.example)";
     browser.fill(&editor, spam).unwrap();
     browser.click(&format!("{own}{SAVE}")).unwrap();
-    wait_for(&browser, &format!("{editor} + .kiln-js-error"));
+    browser.wait_for(&format!("{editor} + .kiln-js-error"));
     assert!(browser.focused_is(&editor).unwrap());
     assert_eq!(
         browser.attr(&editor, "aria-invalid").unwrap().as_deref(),
@@ -628,7 +615,7 @@ fn with_javascript_a_reader_edits_and_deletes_their_own_comments_within_the_wind
             serde_json::json!([format!("{own}{SAVE}")]),
         )
         .unwrap();
-    wait_for(&browser, &format!("{own}.kiln-body em"));
+    browser.wait_for(&format!("{own}.kiln-body em"));
     assert!(!browser.exists(".kiln-editor").unwrap());
     assert_eq!(
         browser.text(&format!("{own}.kiln-body")).unwrap(),
@@ -647,7 +634,7 @@ fn with_javascript_a_reader_edits_and_deletes_their_own_comments_within_the_wind
         1,
         "one request for a double press"
     );
-    wait_for(&browser, &format!("{own}{EDIT}"));
+    browser.wait_for(&format!("{own}{EDIT}"));
     assert_eq!(
         stored_links(&browser)["2"]["text"],
         "First post, *the* best."
@@ -659,7 +646,7 @@ fn with_javascript_a_reader_edits_and_deletes_their_own_comments_within_the_wind
     served.moderate(&["approve", "2"]);
     served.bake_from(None, "state.bin");
     browser.goto(&page).unwrap();
-    wait_for(&browser, &format!("{own}{EDIT}"));
+    browser.wait_for(&format!("{own}{EDIT}"));
     browser.click(&format!("{own}{EDIT}")).unwrap();
     assert_eq!(browser.value(&editor).unwrap(), "First post, *the* best.");
     browser
@@ -674,14 +661,14 @@ fn with_javascript_a_reader_edits_and_deletes_their_own_comments_within_the_wind
     browser.click(&format!("{own}{EDIT}")).unwrap();
     browser.fill(&editor, "First post, edited again.").unwrap();
     browser.click(&format!("{own}{SAVE}")).unwrap();
-    wait_for(&browser, "#kiln-comment-2.kiln-pending");
+    browser.wait_for("#kiln-comment-2.kiln-pending");
     wait_for_live(&browser, "awaits moderation again");
     assert_eq!(status_of(db, 2).0, "pending");
 
     // 4. Delete asks first; No keeps the comment.
     post_with_script(&browser, "A comment to take back.", 3);
     let three = "#kiln-comment-3 ";
-    wait_for(&browser, &format!("{three}{DELETE}"));
+    browser.wait_for(&format!("{three}{DELETE}"));
     browser.click(&format!("{three}{DELETE}")).unwrap();
     assert!(browser
         .text(&format!("{three}.kiln-own"))
@@ -699,7 +686,7 @@ fn with_javascript_a_reader_edits_and_deletes_their_own_comments_within_the_wind
     // Yes removes it, here and in the database, and forgets the link.
     browser.click(&format!("{three}{DELETE}")).unwrap();
     browser.click(&format!("{three}{EDIT}")).unwrap();
-    wait_gone(&browser, "#kiln-comment-3");
+    browser.wait_gone("#kiln-comment-3");
     wait_for_live(&browser, "Deleted.");
     assert_eq!(text_of(db, 3), None);
     assert!(stored_links(&browser).get("3").is_none());
@@ -719,10 +706,10 @@ fn with_javascript_a_reader_edits_and_deletes_their_own_comments_within_the_wind
     served.moderate(&["approve", "4"]);
     served.bake_from(None, "state.bin");
     browser.goto(&page).unwrap();
-    wait_for(&browser, &format!("{three}{DELETE}"));
+    browser.wait_for(&format!("{three}{DELETE}"));
     browser.click(&format!("{three}{DELETE}")).unwrap();
     browser.click(&format!("{three}{EDIT}")).unwrap();
-    wait_for(&browser, &format!("{three}> .kiln-deleted-note"));
+    browser.wait_for(&format!("{three}> .kiln-deleted-note"));
     assert!(browser.exists(&format!("{three}#kiln-comment-4")).unwrap());
     assert!(!browser.exists(&format!("{three}> .kiln-meta")).unwrap());
     assert!(browser.focused_is("#kiln-comment-3").unwrap());
@@ -746,7 +733,7 @@ fn with_javascript_edit_and_delete_go_when_the_window_closes() {
     browser.goto(&page).unwrap();
     for id in 1..=3 {
         post_with_script(&browser, &format!("Comment number {id}."), id);
-        wait_for(&browser, &format!("#kiln-comment-{id} {EDIT}"));
+        browser.wait_for(&format!("#kiln-comment-{id} {EDIT}"));
     }
     // A one-minute window: the link expires a minute after posting.
     let links = stored_links(&browser);
@@ -770,7 +757,7 @@ fn with_javascript_edit_and_delete_go_when_the_window_closes() {
     // 1. While the page is open: the controls go within a second or so,
     // and the link is forgotten; the others stay.
     expire(1);
-    wait_gone(&browser, "#kiln-comment-1 .kiln-own");
+    browser.wait_gone("#kiln-comment-1 .kiln-own");
     let links = stored_links(&browser);
     assert!(links.get("1").is_none(), "{links}");
     assert!(browser.exists(&format!("#kiln-comment-2 {EDIT}")).unwrap());
@@ -780,7 +767,7 @@ fn with_javascript_edit_and_delete_go_when_the_window_closes() {
     served.moderate(&["approve", "1", "2", "3"]);
     served.bake_from(None, "state.bin");
     browser.goto(&page).unwrap();
-    wait_for(&browser, &format!("#kiln-comment-2 {EDIT}"));
+    browser.wait_for(&format!("#kiln-comment-2 {EDIT}"));
     assert!(browser.exists(&format!("#kiln-comment-3 {EDIT}")).unwrap());
     assert!(!browser.exists("#kiln-comment-1 .kiln-own").unwrap());
     expire(2);
@@ -817,12 +804,12 @@ fn with_javascript_edit_and_delete_go_when_the_window_closes() {
         )
         .unwrap();
     browser.goto(&page).unwrap();
-    wait_for(&browser, &format!("#kiln-comment-3 {EDIT}"));
+    browser.wait_for(&format!("#kiln-comment-3 {EDIT}"));
     browser.click(&format!("#kiln-comment-3 {EDIT}")).unwrap();
     let editor = "#kiln-comment-3 .kiln-editor textarea";
     browser.fill(editor, "Too late, but kept.").unwrap();
     browser.click(&format!("#kiln-comment-3 {SAVE}")).unwrap();
-    wait_for(&browser, ".kiln-editor > .kiln-js-error");
+    browser.wait_for(".kiln-editor > .kiln-js-error");
     assert!(browser
         .text(".kiln-editor > .kiln-js-error")
         .unwrap()
@@ -877,7 +864,8 @@ fn with_javascript_a_fresh_token_once_the_reader_starts_refuses_posts_made_at_on
             .as_u64()
             .unwrap()
     };
-    // Nothing is asked for until the reader starts writing.
+    // Nothing is asked for until the reader starts writing. The sleep
+    // proves that nothing is asked for while the page sits there.
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(asked(), 0);
     assert_eq!(browser.value(token).unwrap(), baked);
@@ -886,13 +874,13 @@ fn with_javascript_a_fresh_token_once_the_reader_starts_refuses_posts_made_at_on
     // next to the text, which stays.
     let typed = "Written faster than anyone writes.";
     browser.fill("textarea[name=text]", typed).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while browser.value(token).unwrap() == baked {
-        assert!(Instant::now() < deadline, "no fresh token arrived");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    eventually("a fresh token", Duration::from_secs(15), || {
+        (browser.value(token).unwrap() != baked).then_some(())
+    });
+    // Issued by now, in the receiver's whole seconds.
+    let issued_by = clock_seconds();
     browser.click(SUBMIT).unwrap();
-    wait_for(&browser, "textarea[name=text] + .kiln-js-error");
+    browser.wait_for("textarea[name=text] + .kiln-js-error");
     assert!(browser
         .text(".kiln-js-error")
         .unwrap()
@@ -901,10 +889,12 @@ fn with_javascript_a_fresh_token_once_the_reader_starts_refuses_posts_made_at_on
     assert_eq!(browser.value("textarea[name=text]").unwrap(), typed);
     assert_eq!(count_rows(&served.db, "comments"), 0);
 
-    // A moment later the same post goes through; the token was asked once.
-    std::thread::sleep(Duration::from_millis(2100));
+    // Once the token is old enough (`min_fill_seconds`, 2) the same post
+    // goes through; the token was asked once. (One second would make the
+    // refusal above flaky: a post at once may fall in the next second.)
+    wait_for_clock(issued_by + 2);
     browser.click(SUBMIT).unwrap();
-    wait_for(&browser, "#kiln-comment-1.kiln-pending");
+    browser.wait_for("#kiln-comment-1.kiln-pending");
     assert_eq!(count_rows(&served.db, "comments"), 1);
     assert_eq!(asked(), 1);
 }

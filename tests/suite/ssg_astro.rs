@@ -11,7 +11,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{mpsc, Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::support::browser::{Browser, BrowserOptions};
 use crate::support::*;
@@ -243,15 +243,17 @@ fn fragments_in_astro_dev() {
     assert_eq!(browser.count(comments).unwrap(), 2);
     seeded.add_approved(threads[0], &format!("{ORIGIN}{}", threads[0]), "Sixth.");
     site.bake_fragments(&seeded);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while browser.count(comments).unwrap_or(0) != 3 {
-        assert!(
-            Instant::now() < deadline,
-            "the open page did not reload with the new comment; astro dev said:\n{}",
-            dev.log()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    eventually(
+        "the open page to reload with the new comment",
+        Duration::from_secs(30),
+        || {
+            if browser.count(comments).unwrap_or(0) == 3 {
+                Ok(())
+            } else {
+                Err(format!("astro dev said:\n{}", dev.log()))
+            }
+        },
+    );
     assert!(
         dev.log().contains("comments changed"),
         "the integration logs the reload:\n{}",
@@ -394,16 +396,12 @@ struct DevServer {
 
 impl DevServer {
     fn start(site: &Site, seeded: &Seeded) -> DevServer {
-        // Astro takes no port 0; a port free a moment ago is very likely
-        // still free, and if not, Vite moves on and says where.
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port()
-            .to_string();
+        // No port: Astro binds its 4321, or, being Vite underneath, the next
+        // port that it can bind, and prints where it listens. (Astro 5
+        // takes `--port 0` for no port at all, and Vite's 5173 goes the
+        // same way.)
         let mut cmd = site.astro("dev", &seeded.bake_env());
-        cmd.args(["--host", "127.0.0.1", "--port", &port])
+        cmd.args(["--host", "127.0.0.1"])
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         let mut child = cmd.spawn().expect("start astro dev");

@@ -9,9 +9,11 @@
 //! `kiln bake --fragments assets/kiln` wrote, and one new comment rewrites
 //! one fragment.
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::sync::mpsc;
+use std::time::Duration;
 
 use crate::support::*;
 
@@ -429,37 +431,48 @@ impl Site {
     }
 }
 
-/// `hugo server` on the site, on a free port, stopped when dropped.
+/// `hugo server` on the site, stopped when dropped.
 struct HugoServer {
     child: Child,
+    /// `http://127.0.0.1:PORT`, no trailing slash.
     base: String,
     version: String,
 }
 
 impl HugoServer {
+    /// Starts the server and waits until it says where it listens. No port
+    /// is given: Hugo binds its 1313, or, when that is taken, a port it
+    /// binds on its own (given port 0, it prints `:0`, not the port it
+    /// got). Either way it prints the address, and puts the port in
+    /// `baseURL`.
     fn start(site: &Site) -> HugoServer {
-        let port = {
-            let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
-            probe.local_addr().unwrap().port()
-        };
-        let base = format!("http://127.0.0.1:{port}");
-        let child = site
+        let mut child = site
             .hugo(&["server", "--bind", "127.0.0.1", "--disableLiveReload"])
-            .args([
-                "--port",
-                &port.to_string(),
-                "--baseURL",
-                &format!("{base}/"),
-            ])
-            .stdout(Stdio::null())
+            .args(["--baseURL", "http://127.0.0.1/"])
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .expect("start hugo server");
-        HugoServer {
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        // Keeps draining, so the server never blocks on a full pipe.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some((_, rest)) = line.split_once("Web Server is available at ") {
+                    let url = rest.split_whitespace().next().unwrap_or_default();
+                    let _ = tx.send(url.trim_end_matches('/').to_owned());
+                }
+            }
+        });
+        let mut server = HugoServer {
             child,
-            base,
+            base: String::new(),
             version: site.hugo_version.clone(),
-        }
+        };
+        server.base = rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("hugo server ({}) printed no address", server.version));
+        server
     }
 
     fn url(&self, path: &str) -> String {
@@ -468,21 +481,17 @@ impl HugoServer {
 
     /// Polls `url` until its body contains `needle`; returns the body.
     fn wait_for(&self, url: &str, needle: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let mut last = String::new();
-        while Instant::now() < deadline {
-            if let Ok(resp) = http().get(url).send() {
-                last = resp.text().unwrap_or_default();
-                if last.contains(needle) {
-                    return last;
-                }
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!(
-            "hugo server ({}) never served {needle:?} at {url}; last body:\n{last}",
+        let what = format!(
+            "hugo server ({}) to serve {needle:?} at {url}",
             self.version
         );
+        eventually(&what, Duration::from_secs(30), || {
+            match http().get(url).send().and_then(|resp| resp.text()) {
+                Ok(body) if body.contains(needle) => Ok(body),
+                Ok(body) => Err(format!("the body:\n{body}")),
+                Err(err) => Err(err.to_string()),
+            }
+        })
     }
 }
 

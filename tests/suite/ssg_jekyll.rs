@@ -11,7 +11,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::support::*;
 
@@ -365,16 +365,16 @@ fn ssg_jekyll_includes_fragments_when_nothing_is_baked() {
 #[test]
 fn ssg_jekyll_serve_bakes_every_rebuild() {
     let Some(jekyll) = jekyll() else { return };
-    let port = free_port();
-    let origin = format!("http://127.0.0.1:{port}");
-    let site = Site::new(Style {
-        site_url: &origin,
-        ..PRETTY
-    });
-    let server = Serve::start(&jekyll, &site, port, &site.seeded.bake_env());
+    // The site's public URL stays ORIGIN, as a developer's stays their real
+    // domain while `jekyll serve` runs on a port of its own.
+    let site = Site::new(PRETTY);
+    let server = Serve::start(&jekyll, &site, &site.seeded.bake_env());
     let (file, id) = PRETTY.posts[0];
     let page = |path: &str| -> String {
-        let resp = http().get(format!("{origin}{path}")).send().expect("GET");
+        let resp = http()
+            .get(format!("{}{path}", server.url))
+            .send()
+            .expect("GET");
         assert_eq!(resp.status(), 200, "GET {path}");
         resp.text().unwrap()
     };
@@ -389,35 +389,32 @@ fn ssg_jekyll_serve_bakes_every_rebuild() {
     let (_, third) = PRETTY.posts[2];
     let new = site.seeded.add_approved(
         third,
-        &format!("{origin}{third}"),
+        &format!("{ORIGIN}{third}"),
         "Approved while jekyll serve ran.",
     );
     let post = site.dir.join("_posts/2024-03-03-third.md");
     let mut text = std::fs::read_to_string(&post).unwrap();
     text.push_str("\nAn edit, to make jekyll serve rebuild.\n");
     std::fs::write(&post, text).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while comment_nesting(&page(third)) != [(new, None)] {
-        assert!(
-            Instant::now() < deadline,
-            "the rebuild was not baked within 60 s; jekyll said:\n{}",
-            server.log()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    eventually("the rebuild to be baked", Duration::from_secs(60), || {
+        if comment_nesting(&page(third)) == [(new, None)] {
+            Ok(())
+        } else {
+            Err(format!("jekyll said:\n{}", server.log()))
+        }
+    });
 }
 
 #[test]
 fn ssg_jekyll_serve_only_warns_when_bake_fails() {
     let Some(jekyll) = jekyll() else { return };
-    let port = free_port();
     let site = Site::new(PRETTY);
     let env = [("KILN_BIN".to_owned(), "/nonexistent/kiln".to_owned())];
-    let server = Serve::start(&jekyll, &site, port, &env);
+    let server = Serve::start(&jekyll, &site, &env);
     server.wait_for("could not run `/nonexistent/kiln`");
     server.wait_for("the site was built, but without fresh comments");
     let resp = http()
-        .get(format!("http://127.0.0.1:{port}/"))
+        .get(format!("{}/", server.url))
         .send()
         .expect("GET /");
     assert_eq!(resp.status(), 200);
@@ -609,25 +606,23 @@ fn output_text(out: &Output) -> String {
     )
 }
 
-/// A port nothing listens on right now, for `jekyll serve`.
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
-
-/// `jekyll serve` on `port`, watching the site, until dropped.
+/// `jekyll serve` watching the site, until dropped.
 struct Serve {
     child: Child,
+    /// `http://127.0.0.1:PORT`, no trailing slash.
+    url: String,
     log: Arc<Mutex<String>>,
 }
 
 impl Serve {
-    /// Starts the server and waits until it serves the first build.
-    fn start(jekyll: &Path, site: &Site, port: u16, env: &[(String, String)]) -> Serve {
+    /// Starts the server on a port it picks itself (WEBrick binds port 0
+    /// and Jekyll prints the port it got) and waits until it serves the
+    /// first build.
+    fn start(jekyll: &Path, site: &Site, env: &[(String, String)]) -> Serve {
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (&**k, &**v)).collect();
         let mut child = site
             .command(jekyll, &env, "serve")
-            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--host", "127.0.0.1", "--port", "0"])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -646,22 +641,36 @@ impl Serve {
                 }
             });
         }
-        let server = Serve { child, log };
+        let mut server = Serve {
+            child,
+            url: String::new(),
+            log,
+        };
         server.wait_for("Server running");
+        let log = server.log();
+        let address = log
+            .lines()
+            .find_map(|line| line.trim().strip_prefix("Server address:"))
+            .unwrap_or_else(|| panic!("jekyll serve printed no address:\n{log}"));
+        server.url = address.trim().trim_end_matches('/').to_owned();
+        assert!(
+            server.url.starts_with("http://127.0.0.1:") && !server.url.ends_with(":0"),
+            "{log}"
+        );
         server
     }
 
     /// Waits (up to a minute) until jekyll serve has said `text`.
     fn wait_for(&self, text: &str) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !self.log().contains(text) {
-            assert!(
-                Instant::now() < deadline,
-                "jekyll serve did not say {text:?} within 60 s:\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        let what = format!("jekyll serve to say {text:?}");
+        eventually(&what, Duration::from_secs(60), || {
+            let log = self.log();
+            if log.contains(text) {
+                Ok(())
+            } else {
+                Err(format!("it said:\n{log}"))
+            }
+        })
     }
 
     fn log(&self) -> String {

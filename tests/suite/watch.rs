@@ -3,40 +3,50 @@
 //! and built again, and it never answers its own writes with another bake.
 //! In fragments mode it rewrites a thread's fragment after an approval.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::support::*;
 
 const SITE: &str = "http://127.0.0.1:1313";
 
-/// A running `kiln bake --watch`, with the summary lines it printed.
+/// A running `kiln bake --watch`, with the summary lines it printed (one
+/// per bake) and what it said on stderr.
 struct Watch {
     child: Child,
     lines: Arc<Mutex<Vec<String>>>,
+    said: Arc<Mutex<Vec<String>>>,
 }
+
+/// How long the watch must stay quiet to show that its own writes do not
+/// make it bake again: they would, within its 300 ms debounce and one bake.
+const QUIET: Duration = Duration::from_secs(1);
 
 impl Watch {
     fn start(dir: &Path, args: &[&str]) -> Watch {
         let mut child = kiln_cmd(dir)
             .args(args)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("start kiln bake --watch");
-        let stdout = child.stdout.take().unwrap();
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let kept = lines.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                eprintln!("[watch] {line}");
-                kept.lock().unwrap().push(line);
-            }
-        });
-        Watch { child, lines }
+        let keep = |stream: Box<dyn Read + Send>| {
+            let lines = Arc::new(Mutex::new(Vec::new()));
+            let kept = lines.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    eprintln!("[watch] {line}");
+                    kept.lock().unwrap().push(line);
+                }
+            });
+            lines
+        };
+        let lines = keep(Box::new(child.stdout.take().unwrap()));
+        let said = keep(Box::new(child.stderr.take().unwrap()));
+        Watch { child, lines, said }
     }
 
     fn bakes(&self) -> usize {
@@ -46,23 +56,43 @@ impl Watch {
     /// Waits until `done` holds and the watch has baked more than `after`
     /// times.
     fn wait(&self, after: usize, what: &str, done: impl Fn() -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if self.bakes() > after && done() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!(
-            "the watch did not {what} within 30 s; it printed:\n{}",
-            self.lines.lock().unwrap().join("\n")
-        );
+        eventually(
+            &format!("the watch to {what}"),
+            Duration::from_secs(30),
+            || {
+                if self.bakes() > after && done() {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "it printed:\n{}",
+                        self.lines.lock().unwrap().join("\n")
+                    ))
+                }
+            },
+        )
     }
 
-    /// Asserts that nothing makes the watch bake for a while: no loop.
+    /// Waits until the watch has said (on stderr) something containing `text`.
+    fn wait_to_say(&self, text: &str) {
+        eventually(
+            &format!("the watch to say {text:?}"),
+            Duration::from_secs(30),
+            || {
+                let said = self.said.lock().unwrap();
+                if said.iter().any(|line| line.contains(text)) {
+                    Ok(())
+                } else {
+                    Err(format!("it said:\n{}", said.join("\n")))
+                }
+            },
+        )
+    }
+
+    /// Asserts that nothing makes the watch bake for a while: no loop. The
+    /// sleep proves that a bake does not follow.
     fn assert_quiet(&self) {
         let before = self.bakes();
-        std::thread::sleep(Duration::from_millis(2500));
+        std::thread::sleep(QUIET);
         assert_eq!(
             self.bakes(),
             before,
@@ -142,10 +172,11 @@ fn watch_bakes_after_approvals_and_rebuilds_and_never_after_itself() {
     });
     watch.assert_quiet();
 
-    // The output directory is deleted and built again.
+    // The output directory is deleted, the watch sees it gone, and it is
+    // built again.
     let bakes = watch.bakes();
     std::fs::remove_dir_all(&public).unwrap();
-    std::thread::sleep(Duration::from_millis(500));
+    watch.wait_to_say("to be built");
     hugo_build("hugo", &public).unwrap();
     watch.wait(bakes, "bake the recreated output", || {
         page_has(&hello, second)

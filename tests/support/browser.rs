@@ -10,15 +10,12 @@
 //! async runtime's thread; call it from a plain `#[test]` (or
 //! `spawn_blocking`).
 
-// Each test binary that includes `support` uses a different part of this.
-#![allow(dead_code)]
-
 use std::fs::File;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::{json, Value};
@@ -44,7 +41,6 @@ pub struct Browser {
     /// `http://127.0.0.1:PORT/session/ID`, the prefix of every command.
     session: String,
     http: reqwest::blocking::Client,
-    javascript: bool,
     /// Holds the Chromium profile and chromedriver's log; removed after the
     /// processes are gone.
     scratch: tempfile::TempDir,
@@ -99,16 +95,11 @@ fn find_program(override_var: &str, names: &[&str]) -> Result<PathBuf> {
 }
 
 impl Browser {
-    /// Starts chromedriver on a free loopback port and opens a session.
-    pub fn start(options: BrowserOptions) -> Result<Browser> {
-        let tools = BrowserTools::find()?;
-        Browser::start_with(&tools, options)
-    }
-
-    /// Like [`Browser::start`], but when chromium or chromedriver is missing
-    /// on a developer's machine it prints a notice and returns `Ok(None)`, so
-    /// the calling test can return early. With `CI` or `KILN_REQUIRE_TOOLS`
-    /// set it panics instead, so CI never passes by skipping.
+    /// Starts chromedriver and opens a session. When chromium or
+    /// chromedriver is missing on a developer's machine it prints a notice
+    /// and returns `Ok(None)`, so the calling test can return early. With
+    /// `CI` or `KILN_REQUIRE_TOOLS` set it panics instead, so CI never passes
+    /// by skipping.
     pub fn start_or_skip(options: BrowserOptions) -> Result<Option<Browser>> {
         match BrowserTools::find() {
             Ok(tools) => Browser::start_with(&tools, options).map(Some),
@@ -134,29 +125,51 @@ impl Browser {
             .build()
             .context("build the WebDriver HTTP client")?;
 
-        // The port is free when we look but could be taken before
-        // chromedriver binds it; a second try with a new port covers that.
-        let mut last_err = None;
-        for _ in 0..3 {
-            match spawn_driver(tools, scratch.path(), &http) {
-                Ok((driver, base)) => {
-                    let mut browser = Browser {
-                        driver,
-                        session: String::new(),
-                        http,
-                        javascript: options.javascript,
-                        scratch,
-                    };
-                    // If this fails, Drop still kills chromedriver.
-                    browser.session = browser
-                        .new_session(&base, tools, options)
-                        .with_context(|| browser.driver_log_hint())?;
-                    return Ok(browser);
-                }
-                Err(err) => last_err = Some(err),
+        let driver = spawn_driver(tools, scratch.path())?;
+        let mut browser = Browser {
+            driver,
+            session: String::new(),
+            http,
+            scratch,
+        };
+        // If this fails, Drop still kills chromedriver.
+        let base = browser.driver_ready();
+        browser.session = browser
+            .new_session(&base, tools, options)
+            .with_context(|| browser.driver_log_hint())?;
+        Ok(browser)
+    }
+
+    /// Waits until chromedriver says which port it took and answers there
+    /// that it is ready; returns its base URL.
+    fn driver_ready(&mut self) -> String {
+        let said = self.scratch.path().join("chromedriver.out");
+        super::eventually("chromedriver to be ready", WAIT, || {
+            let out = std::fs::read_to_string(&said).unwrap_or_default();
+            if let Some(status) = self.driver.try_wait().expect("check on chromedriver") {
+                panic!("chromedriver exited with {status} before it was ready: {out}");
             }
-        }
-        Err(last_err.expect("at least one attempt"))
+            let port = out
+                .split("started successfully on port ")
+                .nth(1)
+                .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+                .filter(|port| !port.is_empty())
+                .ok_or_else(|| format!("chromedriver said: {out}"))?;
+            let base = format!("http://127.0.0.1:{port}");
+            let ready = self
+                .http
+                .get(format!("{base}/status"))
+                .timeout(Duration::from_secs(2))
+                .send()
+                .ok()
+                .and_then(|r| r.json::<Value>().ok())
+                .is_some_and(|v| v["value"]["ready"] == true);
+            if ready {
+                Ok(base)
+            } else {
+                Err(format!("{base}/status does not say it is ready"))
+            }
+        })
     }
 
     fn new_session(
@@ -227,10 +240,6 @@ impl Browser {
             anyhow!("chromedriver's new-session answer has no sessionId: {value}")
         })?;
         Ok(format!("{base}/session/{id}"))
-    }
-
-    pub fn javascript_enabled(&self) -> bool {
-        self.javascript
     }
 
     /// Loads `url` and waits until it has loaded.
@@ -328,31 +337,49 @@ impl Browser {
         self.script("window.__kilnOldDocument = true; return null")
             .context("mark the current page")?;
         act()?;
-        let deadline = Instant::now() + WAIT;
-        let mut last;
-        loop {
+        super::eventually(&format!("a new page after {what}"), WAIT, || {
             // Errors are expected while the browser switches documents, so
-            // they only count if they last until the deadline.
-            last = self.script(
+            // they only count if they last until the wait times out.
+            let state = self.script(
                 "return window.__kilnOldDocument === true ? 'the old page' : document.readyState",
             );
-            if matches!(&last, Ok(state) if state == "complete") {
-                return Ok(());
+            match state {
+                Ok(state) if state == "complete" => Ok(()),
+                Ok(state) if state == "the old page" => Err(format!(
+                    "still the old page, {}; a form with an empty required field, or a \
+                     button outside the form, does this",
+                    self.current_url().unwrap_or_default()
+                )),
+                Ok(state) => Err(format!("the new page is {state}")),
+                Err(err) => Err(format!("{err:#}")),
             }
-            if Instant::now() > deadline {
-                break;
-            }
-            thread::sleep(Duration::from_millis(50));
-        }
-        let url = self.current_url().unwrap_or_default();
-        match last {
-            Ok(state) if state == "the old page" => bail!(
-                "{what} did not lead to a new page within {WAIT:?} (still at {url}); \
-                 a form with an empty required field, or a button outside the form, does this"
-            ),
-            Ok(state) => bail!("after {what}, {url} was still {state} after {WAIT:?}"),
-            Err(err) => Err(err.context(format!("wait for the page after {what}"))),
-        }
+        });
+        Ok(())
+    }
+
+    /// Waits until something matches `selector`; panics, showing the page,
+    /// if nothing does within 15 s.
+    pub fn wait_for(&self, selector: &str) {
+        super::eventually(
+            &format!("{selector} to appear"),
+            Duration::from_secs(15),
+            || {
+                if self.exists(selector).unwrap() {
+                    Ok(())
+                } else {
+                    Err(format!("the page is:\n{}", self.source().unwrap()))
+                }
+            },
+        )
+    }
+
+    /// Waits until nothing matches `selector`.
+    pub fn wait_gone(&self, selector: &str) {
+        super::eventually(
+            &format!("{selector} to go"),
+            Duration::from_secs(15),
+            || (!self.exists(selector).unwrap()).then_some(()),
+        )
     }
 
     /// Runs a WebDriver script (allowed even when the page's JavaScript is
@@ -560,24 +587,16 @@ impl Drop for Browser {
     }
 }
 
-/// Starts chromedriver in its own process group and waits until it says it
-/// is ready. Returns the process and its base URL.
-fn spawn_driver(
-    tools: &BrowserTools,
-    scratch: &Path,
-    http: &reqwest::blocking::Client,
-) -> Result<(Child, String)> {
+/// Starts chromedriver in its own process group, on a port it picks itself
+/// and names in its output (`chromedriver.out` in `scratch`).
+fn spawn_driver(tools: &BrowserTools, scratch: &Path) -> Result<Child> {
     use std::os::unix::process::CommandExt;
 
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|addr| addr.port())
-        .context("find a free loopback port for chromedriver")?;
     let log = scratch.join("chromedriver.log");
     let out = File::create(scratch.join("chromedriver.out"))
         .context("create chromedriver's output file")?;
-    let mut driver = Command::new(&tools.chromedriver)
-        .arg(format!("--port={port}"))
+    Command::new(&tools.chromedriver)
+        .arg("--port=0")
         .arg(format!("--log-path={}", log.display()))
         .stdin(Stdio::null())
         .stdout(
@@ -587,35 +606,7 @@ fn spawn_driver(
         .stderr(out)
         .process_group(0)
         .spawn()
-        .with_context(|| format!("start {}", tools.chromedriver.display()))?;
-
-    let base = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Some(status) = driver.try_wait().context("check on chromedriver")? {
-            let said =
-                std::fs::read_to_string(scratch.join("chromedriver.out")).unwrap_or_default();
-            bail!("chromedriver on port {port} exited with {status} before it was ready: {said}");
-        }
-        let ready = http
-            .get(format!("{base}/status"))
-            .timeout(Duration::from_secs(2))
-            .send()
-            .ok()
-            .and_then(|r| r.json::<Value>().ok())
-            .is_some_and(|v| v["value"]["ready"] == true);
-        if ready {
-            return Ok((driver, base));
-        }
-        if Instant::now() > deadline {
-            let _ = driver.kill();
-            let _ = driver.wait();
-            bail!(
-                "chromedriver on port {port} did not report ready at {base}/status within {WAIT:?}"
-            );
-        }
-        thread::sleep(Duration::from_millis(50));
-    }
+        .with_context(|| format!("start {}", tools.chromedriver.display()))
 }
 
 fn send(

@@ -2,8 +2,6 @@
 //! a real receiver on port 0 and wait until it says where it listens, find
 //! the real static site generators, and read the real SQLite file.
 
-#![allow(dead_code)]
-
 pub mod browser;
 mod sites;
 
@@ -54,23 +52,68 @@ pub fn require_tool(name: &str, override_var: &str) -> Option<PathBuf> {
     }
 }
 
-/// Polls `check` until it answers `Some`, and returns that. Waits grow from
-/// 5 ms to 100 ms, so a fast condition costs little and a slow one does not
-/// spin. Panics naming `what` once `timeout` has passed without an answer.
-pub fn eventually<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+/// Polls `check` until it answers `Some` (or `Ok`), and returns that. Waits
+/// grow from 5 ms to 100 ms, so a fast condition costs little and a slow one
+/// does not spin. Panics naming `what` once `timeout` has passed without an
+/// answer, with what the last `Err` said, if the check says what it saw.
+pub fn eventually<T, A: Answer<T>>(
+    what: &str,
+    timeout: Duration,
+    mut check: impl FnMut() -> A,
+) -> T {
     let deadline = std::time::Instant::now() + timeout;
     let mut pause = Duration::from_millis(5);
     loop {
-        if let Some(found) = check() {
-            return found;
+        let seen = match check().into_result() {
+            Ok(found) => return found,
+            Err(seen) => seen,
+        };
+        if std::time::Instant::now() >= deadline {
+            let seen = if seen.is_empty() {
+                seen
+            } else {
+                format!("; last seen: {seen}")
+            };
+            panic!("timed out after {timeout:?} waiting for {what}{seen}");
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "timed out after {timeout:?} waiting for {what}"
-        );
         std::thread::sleep(pause);
         pause = (pause * 2).min(Duration::from_millis(100));
     }
+}
+
+/// What a check given to [`eventually`] answers: `Some` or `Ok` once the
+/// wait is over; until then `None`, or an `Err` saying what it saw instead,
+/// for the message if the wait times out.
+pub trait Answer<T> {
+    fn into_result(self) -> Result<T, String>;
+}
+
+impl<T> Answer<T> for Option<T> {
+    fn into_result(self) -> Result<T, String> {
+        self.ok_or_else(String::new)
+    }
+}
+
+impl<T> Answer<T> for Result<T, String> {
+    fn into_result(self) -> Result<T, String> {
+        self
+    }
+}
+
+/// The system clock in whole seconds since the epoch, the unit the receiver
+/// counts a form token's age in.
+pub fn clock_seconds() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("a clock after 1970")
+        .as_secs()
+}
+
+/// Waits until [`clock_seconds`] reads `second` or later.
+pub fn wait_for_clock(second: u64) {
+    let what = format!("the clock to reach second {second}");
+    let timeout = Duration::from_secs(second.saturating_sub(clock_seconds()) + 5);
+    eventually(&what, timeout, || (clock_seconds() >= second).then_some(()));
 }
 
 /// Runs `kiln` with arguments in `dir`, with no stray KILN_* configuration.

@@ -26,7 +26,6 @@ pub struct Seeded {
     pub tmp: tempfile::TempDir,
     pub receiver: Receiver,
     pub threads: [String; 3],
-    pub site_url: String,
 }
 
 /// Starts `kiln serve` for pages on `site_url`'s origin and seeds it.
@@ -50,7 +49,6 @@ pub fn seed(site_url: &str, threads: [&str; 3]) -> Seeded {
         tmp,
         receiver,
         threads: threads.map(str::to_owned),
-        site_url: site_url.trim_end_matches('/').to_owned(),
     };
     let page = |i: usize| format!("{origin}{}", threads[i]);
     let post = |fields: &[(&str, &str)]| {

@@ -26,6 +26,7 @@ require "open3"
 require "jekyll"
 
 module Jekyll
+  # The tags, the settings and the bake; the hooks at the end wire them in.
   module Kiln
     VERSION = "0.1.0"
 
@@ -66,21 +67,25 @@ module Jekyll
         raise ConfigError, "kiln: `kiln` in _config.yml must be a mapping (e.g. `kiln: {bake: true}`)"
       end
 
-      given.each do |key, value|
-        kinds, wanted = KINDS[key]
-        unless kinds
-          raise ConfigError, "kiln: unknown setting `kiln.#{key}` in _config.yml " \
-                             "(known: #{DEFAULTS.keys.join(", ")})"
-        end
-        next if kinds.any? { |kind| kind.is_a?(Class) ? value.is_a?(kind) : value.equal?(kind) }
-
-        raise ConfigError, "kiln: `kiln.#{key}` in _config.yml must be #{wanted}, not #{value.inspect}"
-      end
+      given.each { |key, value| check_setting(key, value) }
       if given.key?("args") && !given["args"].all?(String)
         raise ConfigError, "kiln: `kiln.args` in _config.yml must be a list of strings, " \
                            "e.g. [\"--site-url\", \"https://example.org\"]"
       end
       DEFAULTS.merge(given)
+    end
+
+    # Raises a ConfigError naming `kiln.KEY` unless it is a known setting
+    # with a value of its kind.
+    def check_setting(key, value)
+      kinds, wanted = KINDS[key]
+      unless kinds
+        raise ConfigError, "kiln: unknown setting `kiln.#{key}` in _config.yml " \
+                           "(known: #{DEFAULTS.keys.join(", ")})"
+      end
+      return if kinds.any? { |kind| kind.is_a?(Class) ? value.is_a?(kind) : value.equal?(kind) }
+
+      raise ConfigError, "kiln: `kiln.#{key}` in _config.yml must be #{wanted}, not #{value.inspect}"
     end
 
     # The thread id of a page (a page, post or document as Liquid sees it), or
@@ -112,7 +117,7 @@ module Jekyll
       dir = fragments_dir(site) or return ""
       path = File.join(dir, "#{Digest::SHA256.hexdigest(id)}.html")
       depend_on(site, page, path)
-      File.file?(path) ? File.read(path, :encoding => "UTF-8") : ""
+      File.file?(path) ? File.read(path, encoding: "UTF-8") : ""
     end
 
     # The approved-comment count for thread `id` from the fragments'
@@ -172,23 +177,30 @@ module Jekyll
       settings = settings(site)
       return unless settings["bake"]
 
-      bin = ENV["KILN_BIN"].to_s.empty? ? settings["bin"] : ENV["KILN_BIN"]
+      bin = ENV.fetch("KILN_BIN", "")
+      bin = settings["bin"] if bin.empty?
       command = [bin, "bake", *settings["args"], site.dest]
       Jekyll.logger.debug "kiln:", "running #{command.join(" ")} in #{site.source}"
       begin
-        out, err, status = Open3.capture3(*command, :chdir => site.source)
+        out, err, status = Open3.capture3(*command, chdir: site.source)
       rescue SystemCallError => e
         return bake_failed(site, settings, "could not run `#{bin}` (#{e.message}). Install kiln, " \
                                            "or set KILN_BIN or `kiln.bin` in _config.yml to its path " \
                                            "(`kiln.bake: false` turns baking off)")
       end
-      out.each_line { |line| Jekyll.logger.info "kiln:", line.chomp unless line.strip.empty? }
-      level = status.success? ? :warn : :error
-      err.each_line { |line| Jekyll.logger.public_send(level, "kiln:", line.chomp) }
+      report(out, err, status)
       return if status.success?
 
       how = status.exitstatus ? "exit code #{status.exitstatus}" : "signal #{status.termsig}"
       bake_failed(site, settings, "`#{command.join(" ")}` failed (#{how}); kiln's error is above")
+    end
+
+    # Passes on what bake printed through Jekyll's logger: its summary, and
+    # its warnings, or its errors when it failed.
+    def report(out, err, status)
+      out.each_line { |line| Jekyll.logger.info "kiln:", line.chomp unless line.strip.empty? }
+      level = status.success? ? :warn : :error
+      err.each_line { |line| Jekyll.logger.public_send(level, "kiln:", line.chomp) }
     end
 
     def bake_failed(site, settings, message)
@@ -215,8 +227,8 @@ module Jekyll
         page = context.registers[:page]
         id = Kiln.thread_id(context, page) or return ""
 
-        %(<section class="kiln-comments" data-kiln-thread="#{Kiln.escape(id)}">) +
-          Kiln.fragment(site, page, id) + "</section>"
+        fragment = Kiln.fragment(site, page, id)
+        %(<section class="kiln-comments" data-kiln-thread="#{Kiln.escape(id)}">#{fragment}</section>)
       end
     end
 
@@ -226,9 +238,7 @@ module Jekyll
       def initialize(tag_name, markup, parse_context)
         super
         @markup = markup.strip
-        if @markup.empty?
-          raise Liquid::SyntaxError, "kiln_count needs a page or post, e.g. {% kiln_count post %}"
-        end
+        raise Liquid::SyntaxError, "kiln_count needs a page or post, e.g. {% kiln_count post %}" if @markup.empty?
 
         @target = Liquid::Expression.parse(@markup)
       end
@@ -245,8 +255,8 @@ module Jekyll
              end
         return "" if id.nil?
 
-        %(<span class="kiln-count" data-kiln-count="#{Kiln.escape(id)}">) +
-          Kiln.count_words(site, context.registers[:page], id) + "</span>"
+        words = Kiln.count_words(site, context.registers[:page], id)
+        %(<span class="kiln-count" data-kiln-count="#{Kiln.escape(id)}">#{words}</span>)
       end
     end
   end
@@ -274,6 +284,6 @@ Jekyll::Hooks.register :site, :post_read do |site|
 end
 
 # Low priority: bake what every other plugin's post_write hook left behind.
-Jekyll::Hooks.register :site, :post_write, :priority => :low do |site|
+Jekyll::Hooks.register :site, :post_write, priority: :low do |site|
   Jekyll::Kiln.bake(site)
 end

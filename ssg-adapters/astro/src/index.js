@@ -88,7 +88,9 @@ export default function kiln(options = {}) {
         } catch (err) {
           const message = `kiln bake failed: ${err.message}`;
           if (settings.strict) {
-            throw new Error(`${message}\n(pass \`strict: false\` to kiln() to build without comments instead)`);
+            throw new Error(`${message}\n(pass \`strict: false\` to kiln() to build without comments instead)`, {
+              cause: err,
+            });
           }
           logger.warn(`${message}; the pages were built without comments`);
         }
