@@ -197,16 +197,21 @@ fn base64(encoded: &str) -> Vec<u8> {
     out
 }
 
-/// Every message the file transport has written into `dir`, in sending
-/// order (the names sort that way; temporary files are hidden).
-fn written(dir: &Path) -> Vec<Mail> {
+/// The files in `dir` with extension `ext`, sorted by name.
+fn files_with(dir: &Path, ext: &str) -> Vec<PathBuf> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+        .filter(|p| p.extension().is_some_and(|e| e == ext))
         .collect();
     paths.sort();
     paths
+}
+
+/// Every message the file transport has written into `dir`, in sending
+/// order (the names sort that way; temporary files are hidden).
+fn written(dir: &Path) -> Vec<Mail> {
+    files_with(dir, "eml")
         .iter()
         .map(|p| Mail::from_eml(&std::fs::read_to_string(p).unwrap()))
         .collect()
@@ -214,13 +219,7 @@ fn written(dir: &Path) -> Vec<Mail> {
 
 /// Every message the SMTP server has received, in order.
 fn received(dir: &Path) -> Vec<Mail> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    paths.sort();
-    paths
+    files_with(dir, "json")
         .iter()
         .map(|p| Mail::from_sink(&serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()))
         .collect()

@@ -181,7 +181,7 @@ pub(super) fn read_template_dir(dir: &Path) -> Result<Vec<(String, String)>> {
 }
 
 /// Tera's own message is terse ("Failed to render 'x'"); the cause says where.
-pub(super) fn tera_chain(err: &tera::Error) -> String {
+pub fn tera_chain(err: &tera::Error) -> String {
     let mut message = err.to_string();
     let mut source = std::error::Error::source(err);
     while let Some(cause) = source {

@@ -37,7 +37,7 @@ impl Views {
         let ctx = tera::Context::from_serialize(ctx)?;
         self.tera
             .render(name, &ctx)
-            .map_err(|e| anyhow::anyhow!("{}", chain(&e)))
+            .map_err(|e| anyhow::anyhow!(kiln_bake::render::templates::tera_chain(&e)))
             .with_context(|| format!("rendering {name}"))
     }
 }
@@ -104,15 +104,4 @@ pub fn age(secs: i64) -> String {
         s if s < 86_400 => format!("{} h ago", s / 3600),
         s => format!("{} days ago", s / 86_400),
     }
-}
-
-fn chain(err: &tera::Error) -> String {
-    let mut message = err.to_string();
-    let mut source = std::error::Error::source(err);
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    message
 }
