@@ -8,10 +8,14 @@ mod abuse;
 mod admin;
 mod counts;
 mod mail;
+#[cfg(any(test, feature = "testing"))]
+mod peek;
 mod privacy;
 mod review;
 mod shared;
 mod source;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
 use std::path::{Path, PathBuf};
 
