@@ -89,7 +89,7 @@ impl TestDb {
 
     /// Every row `sql` returns. Parameters are written `$1`, `$2`, ….
     pub fn rows(&self, sql: &str, params: &[Param]) -> Vec<Vec<Value>> {
-        crate::store::peek::rows(&self.path, sql, params)
+        crate::store::sqlite::peek::rows(&self.path, sql, params)
     }
 
     /// The first row `sql` returns, if any.

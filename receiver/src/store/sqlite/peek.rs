@@ -5,7 +5,7 @@ use std::path::Path;
 
 use rusqlite::types::ValueRef;
 
-use super::testing::{Param, Value};
+use crate::store::testing::{Param, Value};
 
 /// Every row of `sql`, with its `$N` placeholders read as SQLite's `?N`.
 pub(crate) fn rows(path: &Path, sql: &str, params: &[Param]) -> Vec<Vec<Value>> {
