@@ -7,7 +7,7 @@
 //! Compiled only for tests and the `testing` feature; it panics on errors,
 //! as a test helper should.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// A parameter for a peek's `$N` placeholders.
 #[derive(Debug, Clone, Copy)]
@@ -80,11 +80,6 @@ impl TestDb {
     /// The SQLite database file at `path` (it may not exist yet).
     pub fn sqlite(path: impl Into<PathBuf>) -> TestDb {
         TestDb { path: path.into() }
-    }
-
-    /// Where the SQLite file is.
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 
     /// Every row `sql` returns. Parameters are written `$1`, `$2`, ….
