@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use kiln_bake::export::{unix_to_rfc3339, Comment, CommentStatus, Export, Thread};
 use kiln_bake::BakeOptions;
-use kiln_receiver::store::{NewComment, SqliteSource, Status, Store};
+use kiln_receiver::store::{self, Mode, NewComment, Status, Store};
 
 const SITE: &str = "https://blog.example";
 
@@ -33,7 +33,7 @@ fn main() {
     let db = tmp.path().join("kiln.sqlite3");
 
     eprintln!("seeding {comments} comments over {pages} threads...");
-    let mut store = Store::open(&db).expect("open store");
+    let mut store = store::open(&db, Mode::ReadWrite).expect("open store");
     store
         .import(&synthetic_export(pages, comments))
         .expect("import");
@@ -132,7 +132,7 @@ fn main() {
             text: format!("A new comment in round {round}."),
             remote_addr: None,
         };
-        let approve_one = |store: &mut Store, text: String| {
+        let approve_one = |store: &mut dyn Store, text: String| {
             let stored = store
                 .insert(
                     &NewComment {
@@ -146,7 +146,7 @@ fn main() {
                 .unwrap();
             store.approve(&[stored.id], 1_800_000_001).unwrap().unwrap();
         };
-        approve_one(&mut store, format!("A new comment in round {round}."));
+        approve_one(store.as_mut(), format!("A new comment in round {round}."));
         settle();
         let t = Instant::now();
         let summary = bake(&db, &options);
@@ -155,7 +155,7 @@ fn main() {
 
         // The same, as the receiver's in-place publisher bakes when its
         // watch saw no one else write to the site: no walk of the tree.
-        approve_one(&mut store, format!("Another one in round {round}."));
+        approve_one(store.as_mut(), format!("Another one in round {round}."));
         let vouched = BakeOptions {
             listing_unchanged: true,
             ..options.clone()
@@ -222,8 +222,8 @@ fn main() {
 }
 
 fn bake(db: &Path, options: &BakeOptions) -> kiln_bake::Summary {
-    let mut source = SqliteSource::open(db, false).expect("open source");
-    kiln_bake::bake(&mut source, options).expect("bake")
+    let mut source = store::open_source(db, false).expect("open source");
+    kiln_bake::bake(source.as_mut(), options).expect("bake")
 }
 
 fn ms(d: Duration) -> f64 {

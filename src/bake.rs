@@ -11,13 +11,10 @@ use kiln_bake::signing::Signer;
 use kiln_bake::{BakeOptions, ExportFile, FragmentOptions, Receiver, Source};
 use kiln_receiver::config::Config;
 use kiln_receiver::pages::render_options;
-use kiln_receiver::store::SqliteSource;
+use kiln_receiver::store::{self, Mode};
 
 use crate::cli::BakeArgs;
 use crate::watch::{self, WatchOptions};
-
-/// The first bytes of every SQLite 3 database file.
-const SQLITE_MAGIC: &[u8] = b"SQLite format 3\0";
 
 pub fn run(config: &Config, args: BakeArgs) -> Result<()> {
     if let Some(dir) = &args.output_dir {
@@ -161,8 +158,8 @@ fn open_source(
     let read = std::fs::File::open(path)
         .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
         .with_context(|| format!("cannot read the comment source {}", path.display()))?;
-    if head[..read] == *SQLITE_MAGIC {
-        Ok(Box::new(SqliteSource::open(path, gravatar)?))
+    if store::is_database(&head[..read]) {
+        Ok(store::open_source(path, gravatar)?)
     } else {
         Ok(Box::new(ExportFile::new(path)))
     }
@@ -178,8 +175,8 @@ fn form_tokens(config: &Config, from: &str, is_url: bool) -> Result<FormTokens> 
     let signer = if !config.server.secret.is_empty() {
         Signer::new(config.server.secret.as_bytes())
     } else if !is_url && is_sqlite(Path::new(from)) {
-        let mut store = kiln_receiver::store::Store::open(Path::new(from))?;
-        kiln_receiver::mail::signer(config, &mut store)?
+        let mut store = store::open(Path::new(from), Mode::ReadWrite)?;
+        kiln_receiver::mail::signer(config, store.as_mut())?
     } else {
         bail!(
             "`spam.form_token` is on, but this bake has no key to sign forms with: set server.secret (KILN_SERVER_SECRET) to the receiver's, or bake from the receiver's database file"
@@ -196,7 +193,7 @@ fn is_sqlite(path: &Path) -> bool {
     let mut head = [0u8; 16];
     std::fs::File::open(path)
         .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
-        .is_ok_and(|read| head[..read] == *SQLITE_MAGIC)
+        .is_ok_and(|read| store::is_database(&head[..read]))
 }
 
 /// Bake remembers what it wrote in the user's cache directory, one file per

@@ -14,7 +14,7 @@ use anyhow::{Context, Result};
 use axum::http::{header, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use kiln_receiver::config::Config;
-use kiln_receiver::store::Store;
+use kiln_receiver::store::{self, Mode};
 
 use crate::cli::DemoArgs;
 
@@ -82,7 +82,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
 
         // A new admin password each start, shown once, stored as a hash.
         let password = kiln_receiver::store::random_hex(10);
-        let mut store = Store::open(&config.database.path)?;
+        let mut store = store::open(&config.database.path, Mode::ReadWrite)?;
         store.set_admin_password_hash(&kiln_receiver::password::hash(&password)?)?;
         drop(store);
         kiln_receiver::publish::bake_in_place_now(&config, &receiver_url);

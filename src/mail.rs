@@ -5,7 +5,7 @@
 
 use anyhow::{bail, Context, Result};
 use kiln_receiver::config::Config;
-use kiln_receiver::store::Store;
+use kiln_receiver::store::{self, Mode};
 
 pub fn test(config: &Config, to: Option<&str>) -> Result<()> {
     if !config.mail.writes_files() && config.mail.host.is_empty() {
@@ -15,8 +15,8 @@ pub fn test(config: &Config, to: Option<&str>) -> Result<()> {
         bail!("mail is off: `mail.enabled` is false");
     }
     // The unsubscribe link is signed with the receiver's key, so it works.
-    let mut store = Store::open(&config.database.path)?;
-    let signer = kiln_receiver::mail::signer(config, &mut store)?;
+    let mut store = store::open(&config.database.path, Mode::ReadWrite)?;
+    let signer = kiln_receiver::mail::signer(config, store.as_mut())?;
     let report = kiln_receiver::mail::send_test(config, signer, to)
         .context("the test message was not sent")?;
     println!("{report}");

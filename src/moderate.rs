@@ -12,11 +12,11 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use kiln_receiver::config::Config;
 use kiln_receiver::moderation::{self, Action};
-use kiln_receiver::store::{Refusal, Status, Store};
+use kiln_receiver::store::{self, Mode, Refusal, Status, Store};
 
 /// Opens the configured database, which must exist: moderating an empty,
 /// freshly created file would only hide a wrong path.
-fn open(config: &Config) -> Result<Store> {
+fn open(config: &Config) -> Result<Box<dyn Store>> {
     let path = &config.database.path;
     if !path.is_file() {
         bail!(
@@ -24,14 +24,14 @@ fn open(config: &Config) -> Result<Store> {
             path.display()
         );
     }
-    let mut store = Store::open(path)?;
+    let mut store = store::open(path, Mode::ReadWrite)?;
     // An approval from here queues its reply notifications for `kiln serve`.
     store.set_mail_events(config.mail.is_on());
     Ok(store)
 }
 
 pub fn queue(config: &Config) -> Result<()> {
-    let store = open(config)?;
+    let mut store = open(config)?;
     let pending = store.by_status(Status::Pending)?;
     let mut out = std::io::stdout().lock();
     if pending.is_empty() {
@@ -103,7 +103,7 @@ fn act(config: &Config, action: Action, ids: &[i64]) -> Result<()> {
     let mut store = open(config)?;
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     settle(
-        moderation::apply(&mut store, action, ids, now)?,
+        moderation::apply(store.as_mut(), action, ids, now)?,
         action.done(),
         ids,
     )
@@ -111,7 +111,7 @@ fn act(config: &Config, action: Action, ids: &[i64]) -> Result<()> {
 
 /// Everything stored about one comment, for a moderator deciding about it.
 pub fn show(config: &Config, id: i64) -> Result<()> {
-    let store = open(config)?;
+    let mut store = open(config)?;
     let Some(c) = store.get(id)? else {
         bail!("{}", Refusal::Unknown(id));
     };
@@ -170,7 +170,7 @@ pub fn set_password(config: &Config) -> Result<()> {
     let hash = kiln_receiver::password::hash(&password)?;
     // Unlike the moderation commands, this may create the database: setting
     // the password is often the first thing done on a new install.
-    let mut store = Store::open(&config.database.path)?;
+    let mut store = store::open(&config.database.path, Mode::ReadWrite)?;
     store.set_admin_password_hash(&hash)?;
     println!(
         "The admin password is set (every admin session was logged out). Log in at {}/admin",
@@ -191,11 +191,12 @@ fn settle(outcome: std::result::Result<(), Refusal>, verb: &str, ids: &[i64]) ->
 }
 
 pub fn export(config: &Config, output: Option<&Path>, email: Option<&str>) -> Result<()> {
-    let store = Store::open_read_only(&config.database.path)?;
+    let mut store = store::open(&config.database.path, Mode::ReadOnly)?;
     let mut json = match email {
-        None => serde_json::to_string_pretty(
-            &store.export(&store.avatar_keys(config.privacy.gravatar)?)?,
-        )?,
+        None => {
+            let avatars = store.avatar_keys(config.privacy.gravatar)?;
+            serde_json::to_string_pretty(&store.export(&avatars)?)?
+        }
         Some(email) => serde_json::to_string_pretty(&store.personal_data(checked_email(email)?)?)?,
     };
     json.push('\n');

@@ -27,7 +27,7 @@ mod tests;
 pub trait WithStore {
     fn with_store<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut Store) -> Result<T> + Send + 'static,
+        f: impl FnOnce(&mut dyn Store) -> Result<T> + Send + 'static,
     ) -> impl Future<Output = Result<T>> + Send;
 }
 

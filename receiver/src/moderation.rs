@@ -83,7 +83,7 @@ impl Action {
 /// Applies `action` to every id in one transaction. `now` is seconds since
 /// the epoch (the approval time).
 pub fn apply(
-    store: &mut Store,
+    store: &mut dyn Store,
     action: Action,
     ids: &[i64],
     now: i64,
@@ -125,7 +125,7 @@ pub enum EditRefused {
 /// characters, e-mail and website shape) and stores them: a moderator's
 /// edit.
 pub fn edit(
-    store: &mut Store,
+    store: &mut dyn Store,
     config: &Config,
     id: i64,
     fields: &EditFields,
@@ -147,7 +147,7 @@ pub fn edit(
 /// `edits.remoderate_approved` says so, or when a rule holds the edit.
 /// Only pending and published comments can be edited this way.
 pub fn edit_own(
-    store: &mut Store,
+    store: &mut dyn Store,
     config: &Config,
     id: i64,
     fields: &EditFields,

@@ -24,7 +24,7 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::config::{expand_env, Config, Hook, Publish};
-use crate::store::{SqliteSource, Store};
+use crate::store::{self, Mode, Store};
 
 /// Wakes the publisher in this process right after a change, without waiting
 /// for its poll. Called by `crate::moderation` after every change.
@@ -132,7 +132,9 @@ pub fn start(config: &Config, receiver_url: &str) -> Result<Arc<Status>> {
     // Pages built while the receiver was down get their comments before it
     // serves anything; the sequence is read first, so a change made during
     // this bake is caught by the watch.
-    let first = Store::open_read_only(&db).and_then(|s| s.change_seq()).ok();
+    let first = store::open(&db, Mode::ReadOnly)
+        .and_then(|mut s| s.change_seq())
+        .ok();
     for place in &mut bakes {
         place.bake(&db);
     }
@@ -191,10 +193,10 @@ fn watch(
     let mut wakes = 0;
     loop {
         let seq = store
-            .get_or_insert_with(|| Store::open_read_only(db))
-            .as_ref()
+            .get_or_insert_with(|| store::open(db, Mode::ReadOnly))
+            .as_mut()
             .map_err(|e| format!("{e:#}"))
-            .and_then(|s: &Store| s.change_seq().map_err(|e| format!("{e:#}")));
+            .and_then(|s: &mut Box<dyn Store>| s.change_seq().map_err(|e| format!("{e:#}")));
         match seq {
             Ok(seq) if Some(seq) != last_seq => {
                 for place in bakes.iter_mut() {
@@ -339,8 +341,8 @@ fn inode(_: &std::fs::Metadata) -> u64 {
 fn bake_in_place(db: &Path, options: &kiln_bake::BakeOptions) -> Option<Vec<PathBuf>> {
     let started = Instant::now();
     // The render options carry `privacy.gravatar`, which the export obeys too.
-    let result = SqliteSource::open(db, options.render.gravatar)
-        .and_then(|mut source| kiln_bake::bake(&mut source, options));
+    let result = store::open_source(db, options.render.gravatar)
+        .and_then(|mut source| kiln_bake::bake(source.as_mut(), options));
     match result {
         Ok(summary) => {
             for warning in &summary.warnings {

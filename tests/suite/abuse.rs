@@ -217,13 +217,13 @@ fn behind_a_trusted_proxy_the_limit_keys_on_the_forwarded_client() {
         (resp.status().as_u16(), (), ())
     };
     assert_eq!(status, 303);
-    let conn = rusqlite::Connection::open(&receiver.db).unwrap();
-    let addrs: Vec<String> = conn
-        .prepare("SELECT DISTINCT remote_addr FROM comments ORDER BY remote_addr")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
+    let addrs: Vec<String> = peek(&receiver.db)
+        .rows(
+            "SELECT DISTINCT remote_addr FROM comments ORDER BY remote_addr",
+            &[],
+        )
+        .iter()
+        .map(|r| r[0].text())
         .collect();
     assert_eq!(
         addrs,
@@ -255,11 +255,10 @@ fn each_content_rule_rejects_or_holds_and_the_no_js_page_keeps_the_text() {
         f
     };
     let status_of = |text: &str| -> String {
-        let conn = rusqlite::Connection::open(&receiver.db).unwrap();
-        conn.query_row("SELECT status FROM comments WHERE text = ?1", [text], |r| {
-            r.get(0)
-        })
-        .unwrap()
+        peek(&receiver.db).query_text(
+            "SELECT status FROM comments WHERE text = $1",
+            &[text.into()],
+        )
     };
 
     // Rejections: 422, the field named, the text kept, nothing stored.
@@ -369,10 +368,7 @@ fn known_commenters_are_approved_only_when_opted_in() {
         );
         let (status, location, _) = post_as("second");
         assert_eq!(status, 303);
-        let conn = rusqlite::Connection::open(&receiver.db).unwrap();
-        let status: String = conn
-            .query_row("SELECT status FROM comments WHERE id = 2", [], |r| r.get(0))
-            .unwrap();
+        let status = peek(&receiver.db).query_text("SELECT status FROM comments WHERE id = 2", &[]);
         assert_eq!(status, expected, "auto_approve_known = {opt_in}");
         let fragment = if opt_in == "true" {
             "#kiln-published"
@@ -454,12 +450,7 @@ fn a_post_must_carry_the_token_bake_signed_for_its_thread() {
 
     // Missing, for another page, forged, expired: 422 naming the form, the
     // text kept, and a fresh form token that works.
-    let key: String = rusqlite::Connection::open(&db)
-        .unwrap()
-        .query_row("SELECT value FROM meta WHERE key = 'secret'", [], |r| {
-            r.get(0)
-        })
-        .unwrap();
+    let key = peek(&db).query_text("SELECT value FROM meta WHERE key = 'secret'", &[]);
     let expired = kiln_bake::signing::Signer::new(key.as_bytes()).sign(
         kiln_bake::render::FORM_TOKEN_PURPOSE,
         &thread,

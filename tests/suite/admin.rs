@@ -15,11 +15,9 @@ use crate::support::*;
 const PASSWORD: &str = "correct horse battery staple";
 
 fn status_of(db: &Path, id: i64) -> Option<String> {
-    let conn = rusqlite::Connection::open(db).unwrap();
-    conn.query_row("SELECT status FROM comments WHERE id = ?1", [id], |r| {
-        r.get(0)
-    })
-    .ok()
+    peek(db)
+        .row("SELECT status FROM comments WHERE id = $1", &[id.into()])
+        .map(|r| r[0].text())
 }
 
 fn set_password(dir: &Path, db: &Path, password: &str) -> std::process::Output {
@@ -270,12 +268,10 @@ fn a_moderator_clears_the_queue_in_a_real_browser_safely() {
         browser.text("#ka-comment-4 .ka-text strong").unwrap(),
         "text"
     );
-    let conn = rusqlite::Connection::open(&db).unwrap();
-    let (text, email): (String, Option<String>) = conn
-        .query_row("SELECT text, email FROM comments WHERE id = 4", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
-        .unwrap();
+    let row = peek(&db)
+        .row("SELECT text, email FROM comments WHERE id = 4", &[])
+        .expect("comment 4");
+    let (text, email) = (row[0].text(), row[1].opt_text());
     assert_eq!((text.as_str(), email), ("Edited **text**", None));
 
     // What is published can be taken back into the queue.
@@ -367,13 +363,9 @@ fn set_password_spam_and_show_on_the_command_line() {
     let dir = tmp.path();
     let db = dir.join("kiln.sqlite3");
     let hash = || -> Option<String> {
-        let conn = rusqlite::Connection::open(&db).unwrap();
-        conn.query_row(
-            "SELECT value FROM meta WHERE key = 'admin_password'",
-            [],
-            |r| r.get(0),
-        )
-        .ok()
+        peek(&db)
+            .row("SELECT value FROM meta WHERE key = 'admin_password'", &[])
+            .map(|r| r[0].text())
     };
 
     let out = set_password(dir, &db, "short");

@@ -19,15 +19,18 @@ fn now() -> i64 {
         .as_secs() as i64
 }
 
-fn query<T: rusqlite::types::FromSql>(db: &std::path::Path, sql: &str) -> T {
-    let conn = rusqlite::Connection::open(db).unwrap();
-    conn.query_row(sql, [], |r| r.get(0)).unwrap()
+fn query_i64(db: &std::path::Path, sql: &str) -> i64 {
+    peek(db).query_i64(sql, &[])
+}
+
+fn query_text(db: &std::path::Path, sql: &str) -> String {
+    peek(db).query_text(sql, &[])
 }
 
 /// An edit token for comment 1 that expired a second ago, signed with the
 /// receiver's key as the receiver itself would have.
 fn expired_token(db: &std::path::Path) -> String {
-    let created: i64 = query(db, "SELECT created_at FROM comments WHERE id = 1");
+    let created = query_i64(db, "SELECT created_at FROM comments WHERE id = 1");
     kiln_bake::signing::Signer::new(SECRET.as_bytes()).sign(
         "edit",
         &format!("1:{created}"),
@@ -89,7 +92,7 @@ fn without_javascript_a_commenter_edits_and_deletes_through_the_private_link() {
         .contains("Your changes are saved."));
     let shown = browser.source().unwrap();
     assert!(shown.contains("I mean <em>the</em> cat."), "{shown}");
-    let text: String = query(db, "SELECT text FROM comments WHERE id = 1");
+    let text = query_text(db, "SELECT text FROM comments WHERE id = 1");
     assert_eq!(text, "I mean *the* cat.");
 
     // An edit that breaks a rule (too many links) is refused, kept in the
@@ -102,7 +105,7 @@ fn without_javascript_a_commenter_edits_and_deletes_through_the_private_link() {
         .unwrap()
         .contains("at most 3"));
     assert_eq!(browser.value("textarea[name=text]").unwrap(), spammy);
-    let text: String = query(db, "SELECT text FROM comments WHERE id = 1");
+    let text = query_text(db, "SELECT text FROM comments WHERE id = 1");
     assert_eq!(text, "I mean *the* cat.", "nothing stored");
 
     // Published, then edited: back to the queue, off the baked page.
@@ -125,7 +128,7 @@ fn without_javascript_a_commenter_edits_and_deletes_through_the_private_link() {
         .text(".kiln-notice-static")
         .unwrap()
         .contains("off the page until a moderator approves it again"));
-    let status: String = query(db, "SELECT status FROM comments WHERE id = 1");
+    let status = query_text(db, "SELECT status FROM comments WHERE id = 1");
     assert_eq!(status, "pending");
     bake();
     browser.goto(&page).unwrap();
@@ -153,7 +156,7 @@ fn without_javascript_a_commenter_edits_and_deletes_through_the_private_link() {
         body.contains("Too late, sadly."),
         "kept for copying: {body}"
     );
-    let text: String = query(db, "SELECT text FROM comments WHERE id = 1");
+    let text = query_text(db, "SELECT text FROM comments WHERE id = 1");
     assert!(text.starts_with("I mean the cat."), "unchanged: {text}");
 
     // Deleted from the page; the link then finds nothing.
@@ -228,7 +231,7 @@ fn over_json_edits_are_checked_held_by_rules_and_never_logged() {
         (&serde_json::json!("approved"), &serde_json::json!(false))
     );
     assert!(fixed["html"].as_str().unwrap().contains("First!"));
-    let email: String = query(&receiver.db, "SELECT email FROM comments WHERE id = 1");
+    let email = query_text(&receiver.db, "SELECT email FROM comments WHERE id = 1");
     assert_eq!(email, "jo@mail.test", "the address is kept");
 
     // ...but a link a rule holds sends it back to moderation.
@@ -246,7 +249,7 @@ fn over_json_edits_are_checked_held_by_rules_and_never_logged() {
     let (status, refused) = edit(&url, serde_json::json!({"text": "  "}));
     assert_eq!(status, 422);
     assert_eq!(refused["error"]["field"], "text");
-    let text: String = query(&receiver.db, "SELECT text FROM comments WHERE id = 1");
+    let text = query_text(&receiver.db, "SELECT text FROM comments WHERE id = 1");
     assert_eq!(text, "First! https://www.pills.example/buy");
 
     // A published comment with a reply cannot change, but can go, leaving
@@ -267,9 +270,9 @@ fn over_json_edits_are_checked_held_by_rules_and_never_logged() {
         (status, &deleted["deleted"]),
         (200, &serde_json::json!(true))
     );
-    let marker: String = query(&receiver.db, "SELECT status FROM comments WHERE id = 2");
+    let marker = query_text(&receiver.db, "SELECT status FROM comments WHERE id = 2");
     assert_eq!(marker, "deleted");
-    let replies: i64 = query(
+    let replies = query_i64(
         &receiver.db,
         "SELECT count(*) FROM comments WHERE parent_id = 2",
     );

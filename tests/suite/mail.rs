@@ -367,16 +367,11 @@ fn borrowed<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str
 }
 
 fn status_of(db: &Path, id: i64) -> String {
-    let conn = rusqlite::Connection::open(db).unwrap();
-    conn.query_row("SELECT status FROM comments WHERE id = ?1", [id], |r| {
-        r.get(0)
-    })
-    .unwrap()
+    peek(db).query_text("SELECT status FROM comments WHERE id = $1", &[id.into()])
 }
 
 fn query_i64(db: &Path, sql: &str) -> i64 {
-    let conn = rusqlite::Connection::open(db).unwrap();
-    conn.query_row(sql, [], |r| r.get(0)).unwrap()
+    peek(db).query_i64(sql, &[])
 }
 
 /// Waits until every queued message is done with: a message is written or
@@ -526,12 +521,7 @@ fn moderators_hear_of_a_comment_through_links_that_ask_first() {
         let (status, _) = post(url);
         assert_eq!(status, 400);
     }
-    let secret: String = rusqlite::Connection::open(db)
-        .unwrap()
-        .query_row("SELECT value FROM meta WHERE key = 'secret'", [], |r| {
-            r.get(0)
-        })
-        .unwrap();
+    let secret = peek(db).query_text("SELECT value FROM meta WHERE key = 'secret'", &[]);
     let signer = kiln_receiver::signing::Signer::new(secret.as_bytes());
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let expired = signer.sign("moderate", "1:reject", Some(now - 60));

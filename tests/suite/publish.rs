@@ -368,10 +368,7 @@ fn a_failing_hook_is_retried_and_the_comment_stays_approved() {
         "backoff grows"
     );
     drop(calls);
-    let conn = rusqlite::Connection::open(&receiver.db).unwrap();
-    let state: String = conn
-        .query_row("SELECT status FROM comments WHERE id = 1", [], |r| r.get(0))
-        .unwrap();
+    let state = peek(&receiver.db).query_text("SELECT status FROM comments WHERE id = 1", &[]);
     assert_eq!(state, "approved");
     // The admin page shows the last call and how many attempts it took.
     let page = admin(&cookie);

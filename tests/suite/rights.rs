@@ -57,15 +57,21 @@ fn export_and_forget_touch_only_that_persons_data() {
         out.contains("1 comment removed, 1 kept as \"deleted\""),
         "{out}"
     );
-    let conn = rusqlite::Connection::open(&receiver.db).unwrap();
-    let rows: Vec<(i64, String, String, Option<String>, String)> = conn
-        .prepare("SELECT id, status, author, email, text FROM comments ORDER BY id")
-        .unwrap()
-        .query_map([], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+    let rows: Vec<(i64, String, String, Option<String>, String)> = peek(&receiver.db)
+        .rows(
+            "SELECT id, status, author, email, text FROM comments ORDER BY id",
+            &[],
+        )
+        .iter()
+        .map(|r| {
+            (
+                r[0].int(),
+                r[1].text(),
+                r[2].text(),
+                r[3].opt_text(),
+                r[4].text(),
+            )
         })
-        .unwrap()
-        .map(Result::unwrap)
         .collect();
     assert_eq!(
         rows,
@@ -115,10 +121,7 @@ fn with_store_ip_off_no_address_is_kept() {
         ],
     );
     assert_eq!(status, 303);
-    let conn = rusqlite::Connection::open(&receiver.db).unwrap();
-    let addr: Option<String> = conn
-        .query_row("SELECT remote_addr FROM comments", [], |r| r.get(0))
-        .unwrap();
+    let addr = peek(&receiver.db).query_opt_text("SELECT remote_addr FROM comments", &[]);
     assert_eq!(addr, None);
 }
 
@@ -458,13 +461,10 @@ fn the_admin_page_exports_and_forgets_an_address_with_its_csrf_token() {
         .to_str()
         .unwrap()
         .contains("done=forget"));
-    let conn = rusqlite::Connection::open(&receiver.db).unwrap();
-    let left: Vec<String> = conn
-        .prepare("SELECT text FROM comments")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
+    let left: Vec<String> = peek(&receiver.db)
+        .rows("SELECT text FROM comments", &[])
+        .iter()
+        .map(|r| r[0].text())
         .collect();
     assert_eq!(left, ["Eve's words"]);
 }

@@ -16,13 +16,13 @@ use crate::support::*;
 const SUBMIT: &str = "form.kiln-form button[type=submit]";
 
 fn status_of(db: &std::path::Path, id: i64) -> (String, Option<i64>) {
-    let conn = rusqlite::Connection::open(db).unwrap();
-    conn.query_row(
-        "SELECT status, parent_id FROM comments WHERE id = ?1",
-        [id],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )
-    .unwrap()
+    let row = peek(db)
+        .row(
+            "SELECT status, parent_id FROM comments WHERE id = $1",
+            &[id.into()],
+        )
+        .unwrap_or_else(|| panic!("no comment {id}"));
+    (row[0].text(), row[1].opt_int())
 }
 
 #[test]
@@ -518,11 +518,9 @@ fn stored_links(browser: &Browser) -> serde_json::Value {
 }
 
 fn text_of(db: &std::path::Path, id: i64) -> Option<String> {
-    let conn = rusqlite::Connection::open(db).unwrap();
-    conn.query_row("SELECT text FROM comments WHERE id = ?1", [id], |r| {
-        r.get(0)
-    })
-    .ok()
+    peek(db)
+        .row("SELECT text FROM comments WHERE id = $1", &[id.into()])
+        .map(|r| r[0].text())
 }
 
 /// Posts `text` through the script and waits for the comment `id`.
@@ -784,12 +782,7 @@ fn with_javascript_edit_and_delete_go_when_the_window_closes() {
     // 3. The receiver has the last word: a link it finds expired is
     // refused when saving; the controls go, the reader is told, and the
     // text stays in the editor.
-    let created: i64 = rusqlite::Connection::open(&served.db)
-        .unwrap()
-        .query_row("SELECT created_at FROM comments WHERE id = 3", [], |r| {
-            r.get(0)
-        })
-        .unwrap();
+    let created = peek(&served.db).query_i64("SELECT created_at FROM comments WHERE id = 3", &[]);
     let expired = kiln_bake::signing::Signer::new(secret.as_bytes()).sign(
         "edit",
         &format!("3:{created}"),

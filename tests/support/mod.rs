@@ -13,6 +13,8 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+pub use kiln_receiver::store::testing::TestDb;
+
 pub const KILN: &str = env!("CARGO_BIN_EXE_kiln");
 
 /// The repository root (where `examples/` lives).
@@ -408,11 +410,15 @@ pub fn admin_page(receiver: &Receiver, cookie: &str) -> String {
         .unwrap()
 }
 
-/// Counts rows in the real database file.
+/// The receiver's database as tests may look into it: through the store's
+/// test seam, never through a driver, so the peeks stay backend-neutral.
+pub fn peek(db: &Path) -> TestDb {
+    TestDb::sqlite(db)
+}
+
+/// Counts rows in the receiver's database (`table` may carry a `WHERE`).
 pub fn count_rows(db: &Path, table: &str) -> i64 {
-    let conn = rusqlite::Connection::open(db).expect("open db");
-    conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
-        .expect("count")
+    peek(db).count_rows(table)
 }
 
 /// Builds `examples/<name>` with Hugo into `dest`. `None` if Hugo is absent

@@ -135,10 +135,7 @@ impl Seeded {
             ],
         );
         assert_eq!(status, 303, "posting failed: {body}");
-        let conn = rusqlite::Connection::open(&self.receiver.db).expect("open db");
-        let id: i64 = conn
-            .query_row("SELECT max(id) FROM comments", [], |r| r.get(0))
-            .expect("newest comment");
+        let id = peek(&self.receiver.db).query_i64("SELECT max(id) FROM comments", &[]);
         self.moderate(&["approve", &id.to_string()]);
         id
     }
@@ -256,12 +253,8 @@ fn check_form(seeded: &Seeded, pages: &SitePages, file: &str, id: &str, html: &s
         format!("{page_url}#kiln-received"),
         "{file}: the reader is led back to the page"
     );
-    let conn = rusqlite::Connection::open(&seeded.receiver.db).expect("open db");
-    let stored: String = conn
-        .query_row("SELECT title FROM threads WHERE key = ?1", [id], |r| {
-            r.get(0)
-        })
-        .expect("the thread's title");
+    let stored = peek(&seeded.receiver.db)
+        .query_text("SELECT title FROM threads WHERE key = $1", &[id.into()]);
     assert_eq!(stored, sent, "{file}: the receiver keeps the page's title");
 }
 

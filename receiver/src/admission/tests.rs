@@ -6,14 +6,14 @@ use std::sync::Mutex;
 use super::*;
 
 /// The store, called in place rather than off the async threads.
-struct InPlace(Mutex<Store>);
+struct InPlace(Mutex<Box<dyn Store>>);
 
 impl WithStore for InPlace {
     fn with_store<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut Store) -> Result<T> + Send + 'static,
+        f: impl FnOnce(&mut dyn Store) -> Result<T> + Send + 'static,
     ) -> impl Future<Output = Result<T>> + Send {
-        let result = f(&mut self.0.lock().unwrap());
+        let result = f(self.0.lock().unwrap().as_mut());
         std::future::ready(result)
     }
 }
@@ -32,7 +32,11 @@ impl Receiver {
         let mut config = Config::default();
         tune(&mut config);
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("kiln.sqlite3")).unwrap();
+        let store = crate::store::open(
+            &dir.path().join("kiln.sqlite3"),
+            crate::store::Mode::ReadWrite,
+        )
+        .unwrap();
         Receiver {
             limiter: RateLimiter::new(&config),
             signer: Signer::new(b"0123456789abcdef0123456789abcdef"),

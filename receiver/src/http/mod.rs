@@ -27,7 +27,7 @@ use crate::config::Config;
 use crate::mail::outbox::MailService;
 use crate::pages::Pages;
 use crate::signing::Signer;
-use crate::store::{SharedStore, Store};
+use crate::store::{self, SharedStore, Store};
 
 pub use error::ApiError;
 
@@ -66,7 +66,7 @@ impl AppState {
     /// Runs a store operation off the async threads; SQLite calls block.
     pub async fn with_store<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut Store) -> Result<T> + Send + 'static,
+        f: impl FnOnce(&mut dyn Store) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         self.store.with_store(f).await
     }
@@ -76,7 +76,7 @@ impl AppState {
 impl crate::admission::WithStore for AppState {
     fn with_store<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut Store) -> Result<T> + Send + 'static,
+        f: impl FnOnce(&mut dyn Store) -> Result<T> + Send + 'static,
     ) -> impl Future<Output = Result<T>> + Send {
         AppState::with_store(self, f)
     }
@@ -243,13 +243,13 @@ pub async fn launch(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
     let bound = listener.local_addr().context("listener has no address")?;
-    let mut store = Store::open(&config.database.path)?;
+    let mut store = store::open(&config.database.path, store::Mode::ReadWrite)?;
     store.set_mail_events(config.mail.is_on());
     let public_url = config.public_url(Some(bound));
     let avatars = store.avatar_keys(config.privacy.gravatar)?;
     let pages = Pages::new(&config, &public_url, avatars.clone())?;
     let admin = admin::AdminState::new(&config, &public_url)?;
-    let signer = crate::mail::signer(&config, &mut store)?;
+    let signer = crate::mail::signer(&config, store.as_mut())?;
     let pages = if config.spam.form_token {
         pages.with_form_tokens(signer.clone(), config.spam.form_token_days)
     } else {

@@ -129,7 +129,7 @@ impl Links {
 
 /// The signer for links: keyed by `server.secret` if set, else by the
 /// random secret kept in the database.
-pub fn signer(config: &Config, store: &mut crate::store::Store) -> Result<Signer> {
+pub fn signer(config: &Config, store: &mut dyn crate::store::Store) -> Result<Signer> {
     Ok(if config.server.secret.is_empty() {
         Signer::new(store.secret()?.as_bytes())
     } else {

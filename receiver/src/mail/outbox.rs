@@ -143,7 +143,7 @@ fn backoff(attempt: u32) -> i64 {
 /// now. None at all when there is no longer anyone to tell (the comment is
 /// gone, the recipient unsubscribed).
 fn compose(
-    store: &mut Store,
+    store: &mut dyn Store,
     mail: &MailService,
     item: &OutboxItem,
     now: i64,
@@ -320,7 +320,8 @@ mod tests {
     /// A store with one pending comment whose author asked to hear of
     /// replies: the moderators' message and the confirmation are due.
     fn store_with_a_comment(dir: &std::path::Path) -> SharedStore {
-        let mut store = Store::open(&dir.join("kiln.sqlite3")).unwrap();
+        let mut store =
+            crate::store::open(&dir.join("kiln.sqlite3"), crate::store::Mode::ReadWrite).unwrap();
         store.set_mail_events(true);
         let comment = NewComment {
             thread: "/a/".into(),

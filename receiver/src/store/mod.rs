@@ -1,40 +1,191 @@
 //! The store owns every SQL statement kiln runs. The receiver, the moderation
-//! commands and bake's SQLite source all go through it, so the schema has one
-//! home and one set of invariants: a comment is stored whole or not at all,
-//! a reply's parent is approved and in the same thread, and every change to
-//! what a thread shows bumps that thread's change sequence.
+//! commands and bake's database source all go through it, so the schema has
+//! one home and one set of invariants: a comment is stored whole or not at
+//! all, a reply's parent is approved and in the same thread, and every change
+//! to what a thread shows bumps that thread's change sequence.
+//!
+//! Callers see the `Store` trait and the types here; each backend lives in its
+//! own folder with its own migrations (`sqlite/`), and `open.rs` is the one
+//! place that chooses between them.
 
-mod abuse;
-mod admin;
-mod counts;
-mod mail;
-mod privacy;
-mod review;
+mod open;
 mod shared;
-mod source;
+mod sqlite;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
-use std::path::{Path, PathBuf};
-
-use anyhow::{bail, Context, Result};
+use anyhow::Result;
 use kiln_bake::avatar::AvatarKeys;
-use kiln_bake::markdown;
-use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
+use kiln_bake::export::{Export, Thread};
 
-pub use mail::{MailTrouble, OutboxItem, OutboxKind};
-pub use privacy::Forgotten;
-pub use review::{CommentEdit, Search};
+pub use open::{is_database, open, open_source, Mode};
 pub use shared::SharedStore;
-pub use source::SqliteSource;
 
-/// The schema, one migration per entry; `PRAGMA user_version` counts how many ran.
-const MIGRATIONS: &[&str] = &[
-    include_str!("migrations/0001_initial.sql"),
-    include_str!("migrations/0002_rendered_html.sql"),
-    include_str!("migrations/0003_admin.sql"),
-    include_str!("migrations/0004_mail.sql"),
-    include_str!("migrations/0005_page_title.sql"),
-    include_str!("migrations/0006_avatar_salt.sql"),
-];
+/// One connection to kiln's database. Every method is one transaction, so
+/// callers never see a connection or a transaction. Methods take `&mut self`
+/// even to read, because not every driver can read through a shared
+/// reference; the trait is object safe, and callers hold a `&mut dyn Store`.
+pub trait Store: Send {
+    /// Makes this connection's inserts and approvals queue the mail they
+    /// cause. Off by default: without a mail server the outbox would only
+    /// grow. `kiln serve` and the moderation commands turn it on when mail is.
+    fn set_mail_events(&mut self, on: bool);
+
+    /// Stores a submission with the author's choice about reply
+    /// notifications: the thread is created by its first comment, a parent
+    /// must be published and in the same thread, and with `notify` and an
+    /// address the comment is subscribed and the mail it causes queued, all
+    /// in one transaction. When this returns `Ok`, the comment is durable.
+    fn insert_opted(
+        &mut self,
+        new: &NewComment,
+        notify: bool,
+        status: Status,
+        now: i64,
+    ) -> Result<std::result::Result<StoredComment, Refusal>>;
+
+    /// `insert_opted` without reply notifications.
+    fn insert(
+        &mut self,
+        new: &NewComment,
+        status: Status,
+        now: i64,
+    ) -> Result<std::result::Result<StoredComment, Refusal>> {
+        self.insert_opted(new, false, status, now)
+    }
+
+    fn get(&mut self, id: i64) -> Result<Option<StoredComment>>;
+
+    /// Comments in one state, newest first.
+    fn by_status(&mut self, status: Status) -> Result<Vec<StoredComment>>;
+
+    // Moderation. Each is all or nothing: an unknown id, or one in the wrong
+    // state, refuses the whole batch.
+
+    /// Publishes pending comments.
+    fn approve(&mut self, ids: &[i64], now: i64) -> Result<std::result::Result<(), Refusal>>;
+    /// Throws away pending comments.
+    fn reject(&mut self, ids: &[i64]) -> Result<std::result::Result<(), Refusal>>;
+    /// Deletes comments in any state; one with replies stays as a "deleted"
+    /// marker so the replies keep their place.
+    fn delete(&mut self, ids: &[i64]) -> Result<std::result::Result<(), Refusal>>;
+    /// Marks pending comments as spam: off the page and out of the queue.
+    fn spam(&mut self, ids: &[i64]) -> Result<std::result::Result<(), Refusal>>;
+    /// Returns spam to the queue.
+    fn not_spam(&mut self, ids: &[i64]) -> Result<std::result::Result<(), Refusal>>;
+    /// Takes published comments back into the queue.
+    fn unpublish(&mut self, ids: &[i64]) -> Result<std::result::Result<(), Refusal>>;
+    /// Replaces a comment's fields; with `hold`, a published comment goes
+    /// back to the queue.
+    fn edit(
+        &mut self,
+        id: i64,
+        edit: &CommentEdit,
+        hold: bool,
+    ) -> Result<std::result::Result<StoredComment, Refusal>>;
+
+    /// What the admin page lists, newest first.
+    fn search(&mut self, search: &Search) -> Result<Vec<StoredComment>>;
+    /// How many comments are in one state.
+    fn count(&mut self, status: Status) -> Result<u64>;
+
+    /// Counts per state, for `kiln queue` and the admin page.
+    fn counts(&mut self) -> Result<Vec<(Status, u64)>> {
+        [
+            Status::Pending,
+            Status::Approved,
+            Status::Spam,
+            Status::Deleted,
+        ]
+        .into_iter()
+        .map(|s| Ok((s, self.count(s)?)))
+        .collect()
+    }
+
+    /// What avatar keys are made with: this database's salt, and whether
+    /// comments carry Gravatar hashes too (`privacy.gravatar`).
+    fn avatar_keys(&mut self, gravatar: bool) -> Result<AvatarKeys>;
+
+    /// Threads with their published comments in the order they were posted,
+    /// threads ordered by key; optionally only the threads with these keys.
+    fn published_threads(
+        &mut self,
+        keys: Option<&[String]>,
+        avatars: &AvatarKeys,
+    ) -> Result<Vec<Thread>>;
+
+    /// Every published comment, in the export format.
+    fn export(&mut self, avatars: &AvatarKeys) -> Result<Export> {
+        Ok(Export::new(self.published_threads(None, avatars)?))
+    }
+
+    /// Loads an export's published comments, keeping their ids, in one
+    /// transaction; fails without changing anything if an id is taken.
+    fn import(&mut self, export: &Export) -> Result<()>;
+
+    /// For every thread that ever showed a comment: its change sequence and
+    /// how many comments it shows.
+    fn thread_stamps(&mut self) -> Result<Vec<(String, u64, u64)>>;
+    /// The database's change sequence: it moves whenever what some thread
+    /// shows changes. The publisher watches it.
+    fn change_seq(&mut self) -> Result<u64>;
+    /// For each key, the approved comments its thread shows (a "deleted"
+    /// marker does not count; 0 for a thread nobody commented on).
+    fn approved_counts(&mut self, keys: &[String]) -> Result<Vec<u64>>;
+
+    // Mail.
+
+    /// Messages due for an attempt, oldest first.
+    fn due_mail(&mut self, now: i64, limit: usize) -> Result<Vec<OutboxItem>>;
+    /// A message went out (or has nobody left to go to): forget it.
+    fn mail_done(&mut self, id: i64) -> Result<()>;
+    /// An attempt failed: try again at `retry_at`, or give up when it is None.
+    fn mail_failed(&mut self, id: i64, error: &str, retry_at: Option<i64>, now: i64) -> Result<()>;
+    fn mail_trouble(&mut self) -> Result<MailTrouble>;
+    /// Whether `email` may be mailed: not unsubscribed, and confirmed when
+    /// `confirmed` asks for it.
+    fn may_mail(&mut self, email: &str, confirmed: bool) -> Result<bool>;
+    fn confirm_subscriber(&mut self, email: &str, now: i64) -> Result<()>;
+    fn unsubscribe(&mut self, email: &str, now: i64) -> Result<()>;
+    /// The receiver's signing secret, made on first use.
+    fn secret(&mut self) -> Result<String>;
+
+    // The admin page.
+
+    fn admin_password_hash(&mut self) -> Result<Option<String>>;
+    fn set_admin_password_hash(&mut self, phc: &str) -> Result<()>;
+    fn create_admin_session(
+        &mut self,
+        id_hash: &str,
+        csrf: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<()>;
+    /// The session's CSRF token, if the session is live at `now`.
+    fn admin_session(&mut self, id_hash: &str, now: i64) -> Result<Option<String>>;
+    fn end_admin_session(&mut self, id_hash: &str) -> Result<()>;
+
+    // Abuse checks.
+
+    /// Whether exactly `text` came into the same thread from the same
+    /// anonymized address or the same email (ignoring case) since `since`.
+    fn is_duplicate(
+        &mut self,
+        thread: &str,
+        text: &str,
+        remote_addr: Option<&str>,
+        email: Option<&str>,
+        since: i64,
+    ) -> Result<bool>;
+    fn has_approved_comment(&mut self, email: &str) -> Result<bool>;
+
+    // One person's data.
+
+    /// Everything kept about `email`, as one JSON document.
+    fn personal_data(&mut self, email: &str) -> Result<serde_json::Value>;
+    /// Removes what kiln keeps about `email`.
+    fn forget(&mut self, email: &str) -> Result<Forgotten>;
+}
 
 /// Where a comment is in moderation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -59,27 +210,17 @@ impl Status {
 
     /// The status by its stored name (`pending`, `approved`, `spam`, `deleted`).
     pub fn from_name(s: &str) -> Option<Self> {
-        Status::parse(s).ok()
-    }
-
-    fn parse(s: &str) -> rusqlite::Result<Self> {
-        Ok(match s {
+        Some(match s {
             "pending" => Status::Pending,
             "approved" => Status::Approved,
             "spam" => Status::Spam,
             "deleted" => Status::Deleted,
-            other => {
-                return Err(rusqlite::Error::FromSqlConversionFailure(
-                    0,
-                    rusqlite::types::Type::Text,
-                    format!("unknown comment status {other:?}").into(),
-                ))
-            }
+            _ => return None,
         })
     }
 
     /// Whether a comment in this state appears on the page.
-    fn is_published(self) -> bool {
+    pub(crate) fn is_published(self) -> bool {
         matches!(self, Status::Approved | Status::Deleted)
     }
 }
@@ -148,606 +289,83 @@ pub enum Refusal {
     DeletedMarker(i64),
 }
 
-/// A connection to kiln's SQLite database.
-pub struct Store {
-    conn: Connection,
-    path: PathBuf,
-    /// Whether changes queue the mail they cause (see `set_mail_events`).
-    mail_events: bool,
+/// What a queued message is about; it is built only when it is sent, from
+/// the comment as it is then.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutboxKind {
+    /// A new comment, to every moderator.
+    NewComment,
+    /// "Did you ask for reply notifications?", to a new subscriber.
+    Confirm,
+    /// A reply to the recipient's comment was published.
+    Reply,
 }
 
-impl Store {
-    /// Opens (creating if needed) the database for reading and writing and
-    /// brings its schema up to date.
-    pub fn open(path: &Path) -> Result<Self> {
-        let conn = Connection::open(path)
-            .with_context(|| format!("cannot open database {}", path.display()))?;
-        // WAL lets bake read while the receiver writes; synchronous=FULL makes
-        // a committed comment durable before we acknowledge it.
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .and_then(|_| conn.pragma_update(None, "synchronous", "FULL"))
-            .and_then(|_| conn.pragma_update(None, "foreign_keys", "ON"))
-            .and_then(|_| conn.busy_timeout(std::time::Duration::from_secs(5)))
-            .with_context(|| format!("cannot configure database {}", path.display()))?;
-        let mut store = Store {
-            conn,
-            path: path.to_owned(),
-            mail_events: false,
-        };
-        store
-            .migrate()
-            .with_context(|| format!("cannot migrate database {}", path.display()))?;
-        Ok(store)
-    }
-
-    /// Opens an existing database without writing to it (bake's source).
-    pub fn open_read_only(path: &Path) -> Result<Self> {
-        if !path.is_file() {
-            bail!("database {} does not exist", path.display());
-        }
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .with_context(|| format!("cannot open database {}", path.display()))?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        let version: usize = conn
-            .pragma_query_value(None, "user_version", |r| r.get(0))
-            .with_context(|| format!("{} is not a kiln database", path.display()))?;
-        if version != MIGRATIONS.len() {
-            bail!(
-                "database {} has schema version {version}, this kiln expects {}; \
-                 run `kiln serve` or `kiln queue` with this kiln once to upgrade it",
-                path.display(),
-                MIGRATIONS.len()
-            );
-        }
-        Ok(Store {
-            conn,
-            path: path.to_owned(),
-            mail_events: false,
+impl OutboxKind {
+    /// The kind by its stored name (`new_comment`, `confirm`, `reply`).
+    pub fn from_name(s: &str) -> Option<Self> {
+        Some(match s {
+            "new_comment" => OutboxKind::NewComment,
+            "confirm" => OutboxKind::Confirm,
+            "reply" => OutboxKind::Reply,
+            _ => return None,
         })
     }
-
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    fn migrate(&mut self) -> Result<()> {
-        let current: usize = self
-            .conn
-            .pragma_query_value(None, "user_version", |r| r.get(0))?;
-        if current > MIGRATIONS.len() {
-            bail!(
-                "schema version {current} is newer than this kiln knows ({}); upgrade kiln",
-                MIGRATIONS.len()
-            );
-        }
-        for (index, sql) in MIGRATIONS.iter().enumerate().skip(current) {
-            let tx = self.conn.transaction()?;
-            tx.execute_batch(sql)
-                .with_context(|| format!("migration {} failed", index + 1))?;
-            if index == 0 {
-                tx.execute(
-                    "INSERT INTO meta (key, value) VALUES ('instance', ?1)",
-                    [random_hex(16)],
-                )?;
-                tx.execute("INSERT INTO meta (key, value) VALUES ('seq', '0')", [])?;
-            }
-            tx.pragma_update(None, "user_version", index + 1)?;
-            tx.commit()?;
-        }
-        Ok(())
-    }
-
-    /// A random id made when the database was created; bake uses it to know
-    /// that remembered change sequences belong to this database.
-    pub fn instance_id(&self) -> Result<String> {
-        Ok(self
-            .conn
-            .query_row("SELECT value FROM meta WHERE key = 'instance'", [], |r| {
-                r.get(0)
-            })?)
-    }
-
-    /// Stores a submission in one transaction: the thread is created by its
-    /// first comment, and a parent must be published and in the same thread.
-    /// When this returns `Ok`, the comment is committed to disk.
-    pub fn insert(
-        &mut self,
-        new: &NewComment,
-        status: Status,
-        now: i64,
-    ) -> Result<std::result::Result<StoredComment, Refusal>> {
-        self.insert_opted(new, false, status, now)
-    }
-
-    /// `insert`, with the author's choice about reply notifications: with
-    /// `notify` and an address, the comment is subscribed, and the mail this
-    /// causes is queued in the same transaction.
-    pub fn insert_opted(
-        &mut self,
-        new: &NewComment,
-        notify: bool,
-        status: Status,
-        now: i64,
-    ) -> Result<std::result::Result<StoredComment, Refusal>> {
-        let mail_events = self.mail_events;
-        let tx = self.conn.transaction()?;
-        tx.execute(
-            "INSERT INTO threads (key, url, created_at) VALUES (?1, ?2, ?3)
-             ON CONFLICT (key) DO NOTHING",
-            params![new.thread, new.page_url, now],
-        )?;
-        let thread_id: i64 = tx.query_row(
-            "SELECT id FROM threads WHERE key = ?1",
-            [&new.thread],
-            |r| r.get(0),
-        )?;
-        if !new.page_title.is_empty() {
-            tx.execute(
-                "UPDATE threads SET title = ?2 WHERE id = ?1 AND title <> ?2",
-                params![thread_id, new.page_title],
-            )?;
-        }
-        if let Some(parent) = new.parent {
-            let found: Option<(i64, String)> = tx
-                .query_row(
-                    "SELECT thread_id, status FROM comments WHERE id = ?1",
-                    [parent],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()?;
-            let refusal = match found {
-                None => Some(Refusal::ParentMissing(parent)),
-                Some((t, _)) if t != thread_id => Some(Refusal::ParentInOtherThread(parent)),
-                Some((_, s)) if s != "approved" => Some(Refusal::ParentNotPublished(parent)),
-                Some(_) => None,
-            };
-            if let Some(refusal) = refusal {
-                // Dropping the transaction rolls back the thread insert too.
-                return Ok(Err(refusal));
-            }
-        }
-        tx.execute(
-            "INSERT INTO comments (thread_id, parent_id, status, author, email, website, text,
-                                   page_url, remote_addr, created_at, approved_at, html,
-                                   html_version)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-            params![
-                thread_id,
-                new.parent,
-                status.as_str(),
-                new.author,
-                new.email,
-                new.website,
-                new.text,
-                new.page_url,
-                new.remote_addr,
-                now,
-                (status == Status::Approved).then_some(now),
-                markdown::to_html(&new.text),
-                markdown::VERSION,
-            ],
-        )?;
-        let id = tx.last_insert_rowid();
-        if status.is_published() {
-            touch_thread(&tx, thread_id, 1)?;
-        }
-        mail::after_insert(&tx, mail_events, id, notify, status, now)?;
-        tx.commit()?;
-        Ok(Ok(StoredComment {
-            id,
-            thread: new.thread.clone(),
-            parent: new.parent,
-            status,
-            author: new.author.clone(),
-            email: new.email.clone(),
-            website: new.website.clone(),
-            text: new.text.clone(),
-            page_url: new.page_url.clone(),
-            page_title: new.page_title.clone(),
-            remote_addr: new.remote_addr.clone(),
-            created_at: now,
-        }))
-    }
-
-    pub fn get(&self, id: i64) -> Result<Option<StoredComment>> {
-        Ok(self
-            .conn
-            .query_row(
-                &format!("{SELECT_COMMENT} WHERE c.id = ?1"),
-                [id],
-                row_to_comment,
-            )
-            .optional()?)
-    }
-
-    /// Comments in one state, newest first.
-    pub fn by_status(&self, status: Status) -> Result<Vec<StoredComment>> {
-        let mut stmt = self.conn.prepare(&format!(
-            "{SELECT_COMMENT} WHERE c.status = ?1 ORDER BY c.created_at DESC, c.id DESC"
-        ))?;
-        let rows = stmt.query_map([status.as_str()], row_to_comment)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
-    /// Publishes pending comments. All or nothing: an unknown or non-pending
-    /// id refuses the whole batch.
-    pub fn approve(&mut self, ids: &[i64], now: i64) -> Result<std::result::Result<(), Refusal>> {
-        let mail_events = self.mail_events;
-        self.change_each(ids, |tx, id, status, thread_id| {
-            if status != Status::Pending {
-                return Ok(Err(Refusal::NotPending(id, status.as_str())));
-            }
-            tx.execute(
-                "UPDATE comments SET status = 'approved', approved_at = ?2 WHERE id = ?1",
-                params![id, now],
-            )?;
-            touch_thread(tx, thread_id, 1)?;
-            if mail_events {
-                mail::after_approve(tx, id, now)?;
-            }
-            Ok(Ok(()))
-        })
-    }
-
-    /// Throws away pending comments (moderation's "reject").
-    pub fn reject(&mut self, ids: &[i64]) -> Result<std::result::Result<(), Refusal>> {
-        self.change_each(ids, |tx, id, status, _| {
-            if status != Status::Pending {
-                return Ok(Err(Refusal::NotPending(id, status.as_str())));
-            }
-            tx.execute("DELETE FROM comments WHERE id = ?1", [id])?;
-            Ok(Ok(()))
-        })
-    }
-
-    /// Deletes comments in any state. A published comment with replies stays
-    /// as a "deleted" marker, emptied of its author and text, so the replies
-    /// keep their place; anything else is removed.
-    pub fn delete(&mut self, ids: &[i64]) -> Result<std::result::Result<(), Refusal>> {
-        self.change_each(ids, |tx, id, status, thread_id| {
-            remove_comment(tx, id, status, thread_id)?;
-            Ok(Ok(()))
-        })
-    }
-
-    /// Runs `change` for each id inside one transaction, committing only if
-    /// every id exists and every change agreed.
-    fn change_each(
-        &mut self,
-        ids: &[i64],
-        mut change: impl FnMut(
-            &Transaction,
-            i64,
-            Status,
-            i64,
-        ) -> Result<std::result::Result<(), Refusal>>,
-    ) -> Result<std::result::Result<(), Refusal>> {
-        let tx = self.conn.transaction()?;
-        for &id in ids {
-            let found: Option<(String, i64)> = tx
-                .query_row(
-                    "SELECT status, thread_id FROM comments WHERE id = ?1",
-                    [id],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()?;
-            let Some((status, thread_id)) = found else {
-                return Ok(Err(Refusal::Unknown(id)));
-            };
-            if let Err(refusal) = change(&tx, id, Status::parse(&status)?, thread_id)? {
-                return Ok(Err(refusal));
-            }
-        }
-        tx.commit()?;
-        Ok(Ok(()))
-    }
-
-    /// What avatar keys are made with: this database's salt (made by
-    /// migration 6, used for nothing else), and whether comments carry
-    /// Gravatar hashes too (`privacy.gravatar`).
-    pub fn avatar_keys(&self, gravatar: bool) -> Result<AvatarKeys> {
-        let salt: String = self.conn.query_row(
-            "SELECT value FROM meta WHERE key = 'avatar_salt'",
-            [],
-            |r| r.get(0),
-        )?;
-        Ok(AvatarKeys::new(salt.as_bytes(), gravatar))
-    }
-
-    /// Every published comment, in the export format, with avatars keyed by
-    /// `avatars` (see `avatar_keys`).
-    pub fn export(&self, avatars: &AvatarKeys) -> Result<kiln_bake::export::Export> {
-        Ok(kiln_bake::export::Export::new(
-            self.published_threads(None, avatars)?,
-        ))
-    }
-
-    /// Threads with their published comments in the order they were posted
-    /// (by id, so a parent always comes before its replies), threads ordered
-    /// by key; optionally only the threads with the given keys. Addresses
-    /// are read only to key avatars with `avatars`; they never leave.
-    pub fn published_threads(
-        &self,
-        keys: Option<&[String]>,
-        avatars: &AvatarKeys,
-    ) -> Result<Vec<kiln_bake::export::Thread>> {
-        self.published_threads_in(keys, None, avatars)
-    }
-
-    /// Thread row ids that cut the published comments into `parts` runs of
-    /// about the same size, for loading them side by side: each run is
-    /// `(first, last)`, inclusive, in order. Fewer runs when there are
-    /// fewer threads. Also the number of published comments in all.
-    pub fn published_runs(&self, parts: usize) -> Result<(Vec<(i64, i64)>, u64)> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT id, published_count FROM threads WHERE published_count > 0 ORDER BY id",
-        )?;
-        let threads: Vec<(i64, i64)> = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        let total: i64 = threads.iter().map(|(_, n)| n).sum();
-        let share = total / parts.max(1) as i64 + 1;
-        let mut runs: Vec<(i64, i64)> = Vec::new();
-        let mut in_run = 0;
-        for (id, n) in threads {
-            match runs.last_mut() {
-                Some(run) if in_run < share => run.1 = id,
-                _ => {
-                    runs.push((id, id));
-                    in_run = 0;
-                }
-            }
-            in_run += n;
-        }
-        Ok((runs, total.max(0) as u64))
-    }
-
-    /// [`Store::published_threads`], limited to the threads whose row ids
-    /// are in `run` (see [`Store::published_runs`]) when one is given.
-    pub fn published_threads_in(
-        &self,
-        keys: Option<&[String]>,
-        run: Option<(i64, i64)>,
-        avatars: &AvatarKeys,
-    ) -> Result<Vec<kiln_bake::export::Thread>> {
-        use kiln_bake::export::{unix_to_rfc3339, Comment, CommentStatus, Thread};
-        let mut threads: Vec<Thread> = Vec::new();
-        // Rows arrive grouped by thread: a new thread starts when the key
-        // changes, and the key and URL are only copied then.
-        let mut push = |row: &rusqlite::Row, comment: Comment| -> rusqlite::Result<()> {
-            match threads.last_mut() {
-                Some(t) if t.id == row.get_ref(0)?.as_str()? => t.comments.push(comment),
-                _ => threads.push(Thread {
-                    id: row.get(0)?,
-                    url: row.get(1)?,
-                    comments: vec![comment],
-                }),
-            }
-            Ok(())
-        };
-        // Two statements rather than `?1 IS NULL OR t.key = ?1`, which would
-        // stop SQLite from using the thread index for one thread.
-        let columns =
-            "SELECT t.key, t.url, c.id, c.parent_id, c.status, c.author, c.website, c.text,
-                              c.created_at, c.html, c.html_version, c.email
-                       FROM comments c INDEXED BY comments_published
-                            JOIN threads t ON t.id = c.thread_id
-                       WHERE c.status IN ('approved', 'deleted')";
-        // Both orders follow the `comments_published` index (named, because
-        // the planner cannot know that without statistics), so SQLite streams
-        // rows instead of sorting 100,000 of them.
-        let all = format!("{columns} ORDER BY c.thread_id, c.id");
-        let some =
-            format!("{columns} AND c.thread_id BETWEEN ?1 AND ?2 ORDER BY c.thread_id, c.id");
-        let one = format!("{columns} AND t.key = ?1 ORDER BY c.id");
-        let mut stmt_all = self.conn.prepare_cached(&all)?;
-        let mut stmt_some = self.conn.prepare_cached(&some)?;
-        let mut stmt_one = self.conn.prepare_cached(&one)?;
-        let mut memo = kiln_bake::avatar::Memo::default();
-        let mut read = |key: Option<&str>| -> Result<()> {
-            let mut rows = match (key, run) {
-                (None, None) => stmt_all.query([])?,
-                (None, Some((first, last))) => stmt_some.query([first, last])?,
-                (Some(key), _) => stmt_one.query([key])?,
-            };
-            while let Some(r) = rows.next()? {
-                let status = match r.get_ref(4)?.as_str()? {
-                    "deleted" => CommentStatus::Deleted,
-                    _ => CommentStatus::Approved,
-                };
-                let mut comment = Comment {
-                    id: r.get(2)?,
-                    parent: r.get(3)?,
-                    status,
-                    author: r.get(5)?,
-                    website: r.get(6)?,
-                    text: r.get(7)?,
-                    created_at: unix_to_rfc3339(r.get(8)?),
-                    avatar: None,
-                    gravatar: None,
-                    // Stored HTML is used only if this kiln made it.
-                    html: match r.get_ref(10)?.as_str_or_null()? {
-                        Some(markdown::VERSION) => r.get(9)?,
-                        _ => None,
-                    },
-                };
-                avatars.apply_remembered(&mut comment, r.get_ref(11)?.as_str_or_null()?, &mut memo);
-                push(r, comment)?;
-            }
-            Ok(())
-        };
-        match keys {
-            None => read(None)?,
-            Some(keys) => {
-                for key in keys {
-                    read(Some(key))?;
-                }
-            }
-        }
-        threads.sort_by(|a, b| a.id.cmp(&b.id));
-        Ok(threads)
-    }
-
-    /// Loads an export's published comments, keeping their ids, in one
-    /// transaction: restoring a backup, moving hosts, or seeding a benchmark.
-    /// Fails without changing anything if an id is already taken.
-    pub fn import(&mut self, export: &kiln_bake::export::Export) -> Result<()> {
-        export.check()?;
-        let tx = self.conn.transaction()?;
-        for thread in &export.threads {
-            let created = thread
-                .comments
-                .first()
-                .map_or(Ok(0), |c| parse_time(&c.created_at))?;
-            tx.execute(
-                "INSERT INTO threads (key, url, created_at) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (key) DO NOTHING",
-                params![thread.id, thread.url, created],
-            )?;
-            let thread_id: i64 =
-                tx.query_row("SELECT id FROM threads WHERE key = ?1", [&thread.id], |r| {
-                    r.get(0)
-                })?;
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO comments (id, thread_id, parent_id, status, author, website, text,
-                                       page_url, created_at, approved_at, html, html_version)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11)",
-            )?;
-            for c in &thread.comments {
-                let status = match c.status {
-                    kiln_bake::export::CommentStatus::Approved => "approved",
-                    kiln_bake::export::CommentStatus::Deleted => "deleted",
-                };
-                insert
-                    .execute(params![
-                        c.id,
-                        thread_id,
-                        c.parent,
-                        status,
-                        c.author,
-                        c.website,
-                        c.text,
-                        thread.url,
-                        parse_time(&c.created_at)?,
-                        markdown::to_html(&c.text),
-                        markdown::VERSION,
-                    ])
-                    .with_context(|| format!("cannot import comment {}", c.id))?;
-            }
-            drop(insert);
-            touch_thread(&tx, thread_id, thread.comments.len() as i64)?;
-        }
-        tx.commit()?;
-        Ok(())
-    }
-
-    /// For every thread that ever showed a comment: its change sequence and
-    /// how many comments it shows. One indexed scan of the threads table.
-    pub fn thread_stamps(&self) -> Result<Vec<(String, u64, u64)>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT key, changed_seq, published_count FROM threads WHERE changed_seq > 0",
-        )?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
-    /// The database's change sequence: it moves whenever what some thread
-    /// shows changes (see `touch_thread`). The publisher polls it.
-    pub fn change_seq(&self) -> Result<u64> {
-        Ok(self.conn.query_row(
-            "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'seq'",
-            [],
-            |r| r.get(0),
-        )?)
-    }
-
-    /// Counts of comments per state, for `kiln queue` and health checks.
-    pub fn count(&self, status: Status) -> Result<u64> {
-        Ok(self.conn.query_row(
-            "SELECT count(*) FROM comments WHERE status = ?1",
-            [status.as_str()],
-            |r| r.get(0),
-        )?)
-    }
 }
 
-const SELECT_COMMENT: &str = "SELECT c.id, t.key, c.parent_id, c.status, c.author, c.email,
-        c.website, c.text, c.page_url, c.remote_addr, c.created_at, t.title
-     FROM comments c JOIN threads t ON t.id = c.thread_id";
-
-fn row_to_comment(r: &rusqlite::Row) -> rusqlite::Result<StoredComment> {
-    Ok(StoredComment {
-        id: r.get(0)?,
-        thread: r.get(1)?,
-        parent: r.get(2)?,
-        status: Status::parse(r.get_ref(3)?.as_str()?)?,
-        author: r.get(4)?,
-        email: r.get(5)?,
-        website: r.get(6)?,
-        text: r.get(7)?,
-        page_url: r.get(8)?,
-        remote_addr: r.get(9)?,
-        created_at: r.get(10)?,
-        page_title: r.get(11)?,
-    })
+/// One message waiting in the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxItem {
+    pub id: i64,
+    pub kind: OutboxKind,
+    pub comment_id: i64,
+    /// None for `NewComment`, which goes to the configured moderators.
+    pub recipient: Option<String>,
+    /// Failed attempts so far.
+    pub attempts: u32,
 }
 
-/// Marks a thread as changed (so bake re-renders it) and adjusts how many
-/// comments it shows.
-/// Deletes one comment: one with replies stays as a "deleted" marker with
-/// everything its author wrote or gave removed, one without goes entirely.
-/// Used by `delete` and by `forget`.
-fn remove_comment(
-    tx: &Transaction,
-    id: i64,
-    status: Status,
-    thread_id: i64,
-) -> rusqlite::Result<()> {
-    let replies: i64 = tx.query_row(
-        "SELECT count(*) FROM comments WHERE parent_id = ?1",
-        [id],
-        |r| r.get(0),
-    )?;
-    if replies > 0 {
-        tx.execute(
-            "UPDATE comments SET status = 'deleted', author = '', email = NULL,
-                    website = NULL, text = '', remote_addr = NULL, html = NULL
-             WHERE id = ?1",
-            [id],
-        )?;
-        let delta = if status.is_published() { 0 } else { 1 };
-        touch_thread(tx, thread_id, delta)
-    } else {
-        tx.execute("DELETE FROM comments WHERE id = ?1", [id])?;
-        if status.is_published() {
-            touch_thread(tx, thread_id, -1)?;
-        }
-        Ok(())
-    }
+/// Messages that failed at least once (see `Store::mail_trouble`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct MailTrouble {
+    /// Waiting for another attempt.
+    pub retrying: u64,
+    /// Given up after the last attempt.
+    pub given_up: u64,
+    pub last_error: Option<String>,
 }
 
-fn touch_thread(tx: &Transaction, thread_id: i64, published_delta: i64) -> rusqlite::Result<()> {
-    tx.execute(
-        "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'seq'",
-        [],
-    )?;
-    tx.execute(
-        "UPDATE threads SET
-             changed_seq = (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'seq'),
-             published_count = published_count + ?2
-         WHERE id = ?1",
-        params![thread_id, published_delta],
-    )?;
-    Ok(())
+/// New values for a comment's fields, already checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommentEdit {
+    pub author: String,
+    pub email: Option<String>,
+    pub website: Option<String>,
+    pub text: String,
 }
 
-fn parse_time(rfc3339: &str) -> Result<i64> {
-    let t = time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339)
-        .with_context(|| format!("{rfc3339:?} is not an RFC 3339 time"))?;
-    Ok(t.unix_timestamp())
+/// What the admin page lists. Every part is optional; empty means "any".
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Search {
+    pub status: Option<Status>,
+    /// Exactly this thread (the per-thread view).
+    pub thread: Option<String>,
+    /// Found in the text, author, e-mail or thread id (case-insensitive for ASCII).
+    pub words: Option<String>,
+    pub limit: usize,
+}
+
+/// What `forget` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct Forgotten {
+    /// Comments removed entirely.
+    pub removed: u64,
+    /// Comments kept as a "deleted" marker because others replied to them.
+    pub kept_as_deleted: u64,
+    /// Whether a mail subscription was removed.
+    pub subscription: bool,
+    /// Messages to the address that were waiting in the outbox.
+    pub queued_mail: u64,
 }
 
 /// `n` random bytes as lowercase hex.
@@ -757,6 +375,3 @@ pub fn random_hex(n: usize) -> String {
     rand::rng().fill_bytes(&mut bytes);
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
-
-#[cfg(test)]
-mod tests;

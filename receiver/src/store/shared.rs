@@ -1,7 +1,9 @@
 //! One store shared by the async parts of the receiver: the request
-//! handlers and the mail outbox. SQLite calls block, so each runs on tokio's
-//! blocking pool, one at a time under the lock. The outbox holds this handle
-//! rather than the HTTP state, so mail does not depend on the HTTP layer.
+//! handlers and the mail outbox. Store calls block, so each runs on tokio's
+//! blocking pool, one at a time under the lock: SQLite has one connection
+//! and one writer anyway. A backend with several connections would put a
+//! pool where the lock is. The outbox holds this handle rather than the HTTP
+//! state, so mail does not depend on the HTTP layer.
 
 use std::sync::{Arc, Mutex};
 
@@ -11,17 +13,17 @@ use super::Store;
 
 /// A cheap handle on the one open store.
 #[derive(Clone)]
-pub struct SharedStore(Arc<Mutex<Store>>);
+pub struct SharedStore(Arc<Mutex<Box<dyn Store>>>);
 
 impl SharedStore {
-    pub fn new(store: Store) -> Self {
+    pub fn new(store: Box<dyn Store>) -> Self {
         SharedStore(Arc::new(Mutex::new(store)))
     }
 
     /// Runs a store operation off the async threads.
     pub async fn with_store<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut Store) -> Result<T> + Send + 'static,
+        f: impl FnOnce(&mut dyn Store) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         let shared = self.0.clone();
         tokio::task::spawn_blocking(move || {
@@ -29,7 +31,7 @@ impl SharedStore {
             let mut store = shared
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
-            f(&mut store)
+            f(store.as_mut())
         })
         .await
         .context("store task failed")?

@@ -8,22 +8,10 @@ use anyhow::Result;
 use rusqlite::OptionalExtension;
 use serde_json::{json, Value};
 
-use super::{remove_comment, Status, Store};
+use super::{parse_status, remove_comment, SqliteStore};
+use crate::store::Forgotten;
 
-/// What `forget` did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
-pub struct Forgotten {
-    /// Comments removed entirely.
-    pub removed: u64,
-    /// Comments kept as a "deleted" marker because others replied to them.
-    pub kept_as_deleted: u64,
-    /// Whether a mail subscription was removed.
-    pub subscription: bool,
-    /// Messages to the address that were waiting in the outbox.
-    pub queued_mail: u64,
-}
-
-impl Store {
+impl SqliteStore {
     /// Every comment (any status) and the subscription of `email`, compared
     /// ignoring case, as one JSON document. The client address is included:
     /// it is the commenter's own (anonymized) data.
@@ -93,7 +81,7 @@ impl Store {
         };
         let mut done = Forgotten::default();
         for (id, status, thread_id) in rows {
-            let status = Status::parse(&status)?;
+            let status = parse_status(&status)?;
             tx.execute("DELETE FROM outbox WHERE comment_id = ?1", [id])?;
             remove_comment(&tx, id, status, thread_id)?;
             let kept: bool = tx.query_row(

@@ -6,29 +6,13 @@ use anyhow::Result;
 use kiln_bake::markdown;
 use rusqlite::params;
 
-use super::{row_to_comment, touch_thread, Refusal, Status, Store, StoredComment, SELECT_COMMENT};
+use super::{
+    row_to_comment, touch_thread, Refusal, SqliteStore, Status, StoredComment, SELECT_COMMENT,
+};
+use crate::store::CommentEdit;
+use crate::store::Search;
 
-/// New values for a comment's fields, already checked.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CommentEdit {
-    pub author: String,
-    pub email: Option<String>,
-    pub website: Option<String>,
-    pub text: String,
-}
-
-/// What the admin page lists. Every part is optional; empty means "any".
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Search {
-    pub status: Option<Status>,
-    /// Exactly this thread (the per-thread view).
-    pub thread: Option<String>,
-    /// Found in the text, author, e-mail or thread id (case-insensitive for ASCII).
-    pub words: Option<String>,
-    pub limit: usize,
-}
-
-impl Store {
+impl SqliteStore {
     /// Marks pending comments as spam: kept out of the queue and off the
     /// page, but on record. All or nothing.
     pub fn spam(&mut self, ids: &[i64]) -> Result<std::result::Result<(), Refusal>> {
@@ -157,20 +141,6 @@ impl Store {
         let rows = stmt.query_map(rusqlite::params_from_iter(values), row_to_comment)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
-
-    /// How many comments are in each state, in the order pending, approved,
-    /// spam, deleted.
-    pub fn counts(&self) -> Result<Vec<(Status, u64)>> {
-        [
-            Status::Pending,
-            Status::Approved,
-            Status::Spam,
-            Status::Deleted,
-        ]
-        .into_iter()
-        .map(|s| Ok((s, self.count(s)?)))
-        .collect()
-    }
 }
 
 /// Takes a published comment off the page and back into the queue, unless
@@ -200,12 +170,14 @@ fn back_to_queue(
 
 #[cfg(test)]
 mod tests {
+    // Provided methods (`insert`, `export`, `counts`) live on the trait.
     use super::*;
     use crate::store::NewComment;
+    use crate::store::Store as _;
 
-    fn store() -> (tempfile::TempDir, Store) {
+    fn store() -> (tempfile::TempDir, SqliteStore) {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("kiln.sqlite3")).unwrap();
+        let store = SqliteStore::open(&dir.path().join("kiln.sqlite3")).unwrap();
         (dir, store)
     }
 
@@ -223,12 +195,12 @@ mod tests {
         }
     }
 
-    fn add(store: &mut Store, thread: &str, author: &str, text: &str, at: i64) -> i64 {
+    fn add(store: &mut SqliteStore, thread: &str, author: &str, text: &str, at: i64) -> i64 {
         let new = new_comment(thread, author, text);
         store.insert(&new, Status::Pending, at).unwrap().unwrap().id
     }
 
-    fn stamp(store: &Store, thread: &str) -> Option<(u64, u64)> {
+    fn stamp(store: &SqliteStore, thread: &str) -> Option<(u64, u64)> {
         store
             .thread_stamps()
             .unwrap()

@@ -5,12 +5,12 @@
 use anyhow::Result;
 use rusqlite::{params, OptionalExtension};
 
-use super::Store;
+use super::SqliteStore;
 
 /// The `meta` key holding the admin password's PHC string.
 const PASSWORD_KEY: &str = "admin_password";
 
-impl Store {
+impl SqliteStore {
     /// The stored password hash (a PHC string), if a password was ever set.
     pub fn admin_password_hash(&self) -> Result<Option<String>> {
         Ok(self
@@ -85,7 +85,7 @@ mod tests {
     #[test]
     fn sessions_expire_end_and_die_with_a_new_password() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("kiln.sqlite3")).unwrap();
+        let mut store = SqliteStore::open(&dir.path().join("kiln.sqlite3")).unwrap();
         assert_eq!(store.admin_password_hash().unwrap(), None);
         store.set_admin_password_hash("$argon2id$one").unwrap();
         store.create_admin_session("s1", "t1", 100, 200).unwrap();

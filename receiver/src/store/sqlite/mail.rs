@@ -6,55 +6,19 @@
 use anyhow::Result;
 use rusqlite::{params, OptionalExtension, Transaction};
 
-use super::{random_hex, Status, Store};
+use super::{random_hex, SqliteStore, Status};
+use crate::store::{MailTrouble, OutboxItem, OutboxKind};
 
-/// What a queued message is about; it is built only when it is sent, from
-/// the comment as it is then.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OutboxKind {
-    /// A new comment, to every moderator.
-    NewComment,
-    /// "Did you ask for reply notifications?", to a new subscriber.
-    Confirm,
-    /// A reply to the recipient's comment was published.
-    Reply,
-}
-
-impl OutboxKind {
-    fn parse(s: &str) -> rusqlite::Result<Self> {
-        match s {
-            "new_comment" => Ok(OutboxKind::NewComment),
-            "confirm" => Ok(OutboxKind::Confirm),
-            "reply" => Ok(OutboxKind::Reply),
-            other => Err(rusqlite::Error::FromSqlConversionFailure(
-                1,
-                rusqlite::types::Type::Text,
-                format!("unknown outbox kind {other:?}").into(),
-            )),
-        }
-    }
-}
-
-/// One message waiting in the outbox.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OutboxItem {
-    pub id: i64,
-    pub kind: OutboxKind,
-    pub comment_id: i64,
-    /// None for `NewComment`, which goes to the configured moderators.
-    pub recipient: Option<String>,
-    /// Failed attempts so far.
-    pub attempts: u32,
-}
-
-/// Messages that failed at least once (see `Store::mail_trouble`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
-pub struct MailTrouble {
-    /// Waiting for another attempt.
-    pub retrying: u64,
-    /// Given up after the last attempt.
-    pub given_up: u64,
-    pub last_error: Option<String>,
+/// A stored kind name as an `OutboxKind`, or the conversion error rusqlite
+/// reports for a column it cannot read.
+fn parse_kind(s: &str) -> rusqlite::Result<OutboxKind> {
+    OutboxKind::from_name(s).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            1,
+            rusqlite::types::Type::Text,
+            format!("unknown outbox kind {s:?}").into(),
+        )
+    })
 }
 
 /// Queues what a new comment causes, inside its insert transaction.
@@ -152,7 +116,7 @@ fn enqueue(
     Ok(())
 }
 
-impl Store {
+impl SqliteStore {
     /// Makes this connection's inserts and approvals queue the mail they
     /// cause. Off by default: without a mail server the outbox would only
     /// grow. `kiln serve` and the moderation commands turn it on when mail is.
@@ -170,7 +134,7 @@ impl Store {
         let rows = stmt.query_map(params![now, limit as i64], |r| {
             Ok(OutboxItem {
                 id: r.get(0)?,
-                kind: OutboxKind::parse(r.get_ref(1)?.as_str()?)?,
+                kind: parse_kind(r.get_ref(1)?.as_str()?)?,
                 comment_id: r.get(2)?,
                 recipient: r.get(3)?,
                 attempts: r.get(4)?,
@@ -297,8 +261,10 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
+    // Provided methods (`insert`, `export`, `counts`) live on the trait.
     use super::*;
     use crate::store::NewComment;
+    use crate::store::Store as _;
 
     fn new(parent: Option<i64>, email: &str) -> NewComment {
         NewComment {
@@ -314,7 +280,7 @@ mod tests {
         }
     }
 
-    fn kinds(store: &Store) -> Vec<(OutboxKind, Option<String>)> {
+    fn kinds(store: &SqliteStore) -> Vec<(OutboxKind, Option<String>)> {
         let mut due = store.due_mail(i64::MAX, 100).unwrap();
         due.sort_by_key(|i| i.id);
         due.into_iter().map(|i| (i.kind, i.recipient)).collect()
@@ -323,7 +289,7 @@ mod tests {
     #[test]
     fn an_edit_that_takes_a_comment_off_the_page_tells_the_moderators() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("kiln.sqlite3")).unwrap();
+        let mut store = SqliteStore::open(&dir.path().join("kiln.sqlite3")).unwrap();
         store.set_mail_events(true);
         let c = store
             .insert_opted(&new(None, "x@example.org"), false, Status::Pending, 1)
@@ -352,7 +318,7 @@ mod tests {
     #[test]
     fn trouble_counts_retries_and_give_ups_with_the_latest_error() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("kiln.sqlite3")).unwrap();
+        let mut store = SqliteStore::open(&dir.path().join("kiln.sqlite3")).unwrap();
         store.set_mail_events(true);
         for at in [1, 2, 3] {
             store
@@ -388,7 +354,7 @@ mod tests {
     #[test]
     fn mail_is_queued_with_its_cause_and_only_to_confirmed_subscribers() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("kiln.sqlite3")).unwrap();
+        let mut store = SqliteStore::open(&dir.path().join("kiln.sqlite3")).unwrap();
         // Mail off: nothing is queued at all.
         store
             .insert_opted(&new(None, "x@example.org"), true, Status::Pending, 1)

@@ -1,8 +1,10 @@
-//! Store tests against real SQLite files in temp directories: the
+//! SqliteStore tests against real SQLite files in temp directories: the
 //! invariants every caller relies on (whole-or-nothing writes, parent rules,
 //! change stamps, deletion markers, stored HTML).
 
 use super::*;
+// Provided methods (`insert`, `export`, `counts`) live on the trait.
+use crate::store::Store as _;
 use std::collections::HashMap;
 
 fn new(thread: &str, parent: Option<i64>, text: &str) -> NewComment {
@@ -19,18 +21,18 @@ fn new(thread: &str, parent: Option<i64>, text: &str) -> NewComment {
     }
 }
 
-fn store() -> (tempfile::TempDir, Store) {
+fn store() -> (tempfile::TempDir, SqliteStore) {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("kiln.sqlite3")).unwrap();
+    let store = SqliteStore::open(&dir.path().join("kiln.sqlite3")).unwrap();
     (dir, store)
 }
 
-fn keys(store: &Store) -> AvatarKeys {
+fn keys(store: &SqliteStore) -> AvatarKeys {
     store.avatar_keys(false).unwrap()
 }
 
-fn export(store: &Store) -> kiln_bake::export::Export {
-    store.export(&keys(store)).unwrap()
+fn export(store: &SqliteStore) -> kiln_bake::export::Export {
+    kiln_bake::export::Export::new(store.published_threads(None, &keys(store)).unwrap())
 }
 
 #[test]

@@ -9,14 +9,14 @@ use kiln_bake::avatar::AvatarKeys;
 use kiln_bake::export::Thread;
 use kiln_bake::source::{Source, Stamp};
 
-use super::Store;
+use super::SqliteStore;
 
 /// Below this many published comments, one connection reads them all.
 const SPLIT_FROM: u64 = 20_000;
 
 /// Reads published comments straight from a kiln database file.
 pub struct SqliteSource {
-    store: Store,
+    store: SqliteStore,
     avatars: AvatarKeys,
 }
 
@@ -24,7 +24,7 @@ impl SqliteSource {
     /// Opens the database read-only; bake never writes to it. With
     /// `gravatar` (`privacy.gravatar`), comments carry Gravatar hashes too.
     pub fn open(path: &Path, gravatar: bool) -> Result<Self> {
-        let store = Store::open_read_only(path)?;
+        let store = SqliteStore::open_read_only(path)?;
         let avatars = store.avatar_keys(gravatar)?;
         Ok(SqliteSource { store, avatars })
     }
@@ -77,7 +77,11 @@ impl SqliteSource {
                 .iter()
                 .map(|&run| {
                     scope.spawn(move || {
-                        Store::open_read_only(path)?.published_threads_in(None, Some(run), avatars)
+                        SqliteStore::open_read_only(path)?.published_threads_in(
+                            None,
+                            Some(run),
+                            avatars,
+                        )
                     })
                 })
                 .collect();
@@ -97,14 +101,16 @@ impl SqliteSource {
 
 #[cfg(test)]
 mod tests {
+    // Provided methods (`insert`, `export`, `counts`) live on the trait.
     use super::*;
+    use crate::store::Store as _;
     use crate::store::{NewComment, Status};
 
     #[test]
     fn threads_read_in_runs_are_the_threads_read_at_once() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("kiln.sqlite3");
-        let mut store = Store::open(&db).unwrap();
+        let mut store = SqliteStore::open(&db).unwrap();
         // Threads of very different sizes, one with nothing published.
         for (thread, n) in [("/a/", 1), ("/b/", 40), ("/c/", 3), ("/d/", 0), ("/e/", 7)] {
             for i in 0..n.max(1) {

@@ -3,9 +3,9 @@
 
 use anyhow::Result;
 
-use super::Store;
+use super::SqliteStore;
 
-impl Store {
+impl SqliteStore {
     /// For each key, the approved comments its thread shows, counted as bake
     /// counts them (a deleted comment kept for its replies does not count);
     /// 0 for a thread no one has commented on. Per key, one lookup of the
@@ -24,13 +24,15 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
+    // Provided methods (`insert`, `export`, `counts`) live on the trait.
     use super::super::{NewComment, Status};
     use super::*;
+    use crate::store::Store as _;
 
     #[test]
     fn counts_only_what_a_reader_sees_through_the_index() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("kiln.sqlite3")).unwrap();
+        let mut store = SqliteStore::open(&dir.path().join("kiln.sqlite3")).unwrap();
         let mut insert = |thread: &str, parent: Option<i64>, status| {
             let new = NewComment {
                 thread: thread.into(),

@@ -5,9 +5,9 @@
 use anyhow::Result;
 use rusqlite::params;
 
-use super::Store;
+use super::SqliteStore;
 
-impl Store {
+impl SqliteStore {
     /// Whether a comment with exactly `text` came into the same thread from
     /// the same anonymized client address or the same email (ignoring case)
     /// since `since`. Deleted comments do not count: the author may post

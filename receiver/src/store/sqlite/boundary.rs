@@ -1,0 +1,185 @@
+//! `SqliteStore` as the backend-neutral `Store`: each method hands over to
+//! the inherent one of the same name, which holds the SQL. Kept apart so the
+//! SQL files stay about SQL, and the inherent methods stay callable where
+//! only SQLite makes sense (bake's parallel runs, tests that read `conn`).
+
+use anyhow::Result;
+use kiln_bake::avatar::AvatarKeys;
+use kiln_bake::export::{Export, Thread};
+
+use super::SqliteStore;
+use crate::store::{
+    CommentEdit, Forgotten, MailTrouble, NewComment, OutboxItem, Refusal, Search, Status, Store,
+    StoredComment,
+};
+
+type Refused<T> = std::result::Result<T, Refusal>;
+
+impl Store for SqliteStore {
+    fn set_mail_events(&mut self, on: bool) {
+        SqliteStore::set_mail_events(self, on)
+    }
+
+    fn insert_opted(
+        &mut self,
+        new: &NewComment,
+        notify: bool,
+        status: Status,
+        now: i64,
+    ) -> Result<Refused<StoredComment>> {
+        SqliteStore::insert_opted(self, new, notify, status, now)
+    }
+
+    fn get(&mut self, id: i64) -> Result<Option<StoredComment>> {
+        SqliteStore::get(self, id)
+    }
+
+    fn by_status(&mut self, status: Status) -> Result<Vec<StoredComment>> {
+        SqliteStore::by_status(self, status)
+    }
+
+    fn approve(&mut self, ids: &[i64], now: i64) -> Result<Refused<()>> {
+        SqliteStore::approve(self, ids, now)
+    }
+
+    fn reject(&mut self, ids: &[i64]) -> Result<Refused<()>> {
+        SqliteStore::reject(self, ids)
+    }
+
+    fn delete(&mut self, ids: &[i64]) -> Result<Refused<()>> {
+        SqliteStore::delete(self, ids)
+    }
+
+    fn spam(&mut self, ids: &[i64]) -> Result<Refused<()>> {
+        SqliteStore::spam(self, ids)
+    }
+
+    fn not_spam(&mut self, ids: &[i64]) -> Result<Refused<()>> {
+        SqliteStore::not_spam(self, ids)
+    }
+
+    fn unpublish(&mut self, ids: &[i64]) -> Result<Refused<()>> {
+        SqliteStore::unpublish(self, ids)
+    }
+
+    fn edit(&mut self, id: i64, edit: &CommentEdit, hold: bool) -> Result<Refused<StoredComment>> {
+        SqliteStore::edit(self, id, edit, hold)
+    }
+
+    fn search(&mut self, search: &Search) -> Result<Vec<StoredComment>> {
+        SqliteStore::search(self, search)
+    }
+
+    fn count(&mut self, status: Status) -> Result<u64> {
+        SqliteStore::count(self, status)
+    }
+
+    fn avatar_keys(&mut self, gravatar: bool) -> Result<AvatarKeys> {
+        SqliteStore::avatar_keys(self, gravatar)
+    }
+
+    fn published_threads(
+        &mut self,
+        keys: Option<&[String]>,
+        avatars: &AvatarKeys,
+    ) -> Result<Vec<Thread>> {
+        SqliteStore::published_threads(self, keys, avatars)
+    }
+
+    fn import(&mut self, export: &Export) -> Result<()> {
+        SqliteStore::import(self, export)
+    }
+
+    fn thread_stamps(&mut self) -> Result<Vec<(String, u64, u64)>> {
+        SqliteStore::thread_stamps(self)
+    }
+
+    fn change_seq(&mut self) -> Result<u64> {
+        SqliteStore::change_seq(self)
+    }
+
+    fn approved_counts(&mut self, keys: &[String]) -> Result<Vec<u64>> {
+        SqliteStore::approved_counts(self, keys)
+    }
+
+    fn due_mail(&mut self, now: i64, limit: usize) -> Result<Vec<OutboxItem>> {
+        SqliteStore::due_mail(self, now, limit)
+    }
+
+    fn mail_done(&mut self, id: i64) -> Result<()> {
+        SqliteStore::mail_done(self, id)
+    }
+
+    fn mail_failed(&mut self, id: i64, error: &str, retry_at: Option<i64>, now: i64) -> Result<()> {
+        SqliteStore::mail_failed(self, id, error, retry_at, now)
+    }
+
+    fn mail_trouble(&mut self) -> Result<MailTrouble> {
+        SqliteStore::mail_trouble(self)
+    }
+
+    fn may_mail(&mut self, email: &str, confirmed: bool) -> Result<bool> {
+        SqliteStore::may_mail(self, email, confirmed)
+    }
+
+    fn confirm_subscriber(&mut self, email: &str, now: i64) -> Result<()> {
+        SqliteStore::confirm_subscriber(self, email, now)
+    }
+
+    fn unsubscribe(&mut self, email: &str, now: i64) -> Result<()> {
+        SqliteStore::unsubscribe(self, email, now)
+    }
+
+    fn secret(&mut self) -> Result<String> {
+        SqliteStore::secret(self)
+    }
+
+    fn admin_password_hash(&mut self) -> Result<Option<String>> {
+        SqliteStore::admin_password_hash(self)
+    }
+
+    fn set_admin_password_hash(&mut self, phc: &str) -> Result<()> {
+        SqliteStore::set_admin_password_hash(self, phc)
+    }
+
+    fn create_admin_session(
+        &mut self,
+        id_hash: &str,
+        csrf: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<()> {
+        SqliteStore::create_admin_session(self, id_hash, csrf, now, expires_at)
+    }
+
+    fn admin_session(&mut self, id_hash: &str, now: i64) -> Result<Option<String>> {
+        SqliteStore::admin_session(self, id_hash, now)
+    }
+
+    fn end_admin_session(&mut self, id_hash: &str) -> Result<()> {
+        SqliteStore::end_admin_session(self, id_hash)
+    }
+
+    fn is_duplicate(
+        &mut self,
+        thread: &str,
+        text: &str,
+        remote_addr: Option<&str>,
+        email: Option<&str>,
+        since: i64,
+    ) -> Result<bool> {
+        SqliteStore::is_duplicate(self, thread, text, remote_addr, email, since)
+    }
+
+    fn has_approved_comment(&mut self, email: &str) -> Result<bool> {
+        SqliteStore::has_approved_comment(self, email)
+    }
+
+    fn personal_data(&mut self, email: &str) -> Result<serde_json::Value> {
+        SqliteStore::personal_data(self, email)
+    }
+
+    fn forget(&mut self, email: &str) -> Result<Forgotten> {
+        SqliteStore::forget(self, email)
+    }
+}

@@ -1,0 +1,122 @@
+//! How tests look into kiln's database without naming its driver. End-to-end
+//! tests check what the receiver stored (a status, a removed address, the
+//! outbox emptying) with a little SQL; going through `TestDb` keeps that SQL
+//! in one backend-neutral form (`$1` parameters, plain values back), so the
+//! same tests can later run against every backend the store supports.
+//!
+//! Compiled only for tests and the `testing` feature; it panics on errors,
+//! as a test helper should.
+
+use std::path::PathBuf;
+
+/// A parameter for a peek's `$N` placeholders.
+#[derive(Debug, Clone, Copy)]
+pub enum Param<'a> {
+    Int(i64),
+    Text(&'a str),
+}
+
+impl From<i64> for Param<'_> {
+    fn from(n: i64) -> Self {
+        Param::Int(n)
+    }
+}
+
+impl<'a> From<&'a str> for Param<'a> {
+    fn from(s: &'a str) -> Self {
+        Param::Text(s)
+    }
+}
+
+/// One column of a row a peek read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    Null,
+    Int(i64),
+    Text(String),
+}
+
+impl Value {
+    /// The integer; panics on anything else, naming what it was.
+    pub fn int(&self) -> i64 {
+        match self {
+            Value::Int(n) => *n,
+            other => panic!("expected an integer, the database gave {other:?}"),
+        }
+    }
+
+    /// The text; panics on anything else, naming what it was.
+    pub fn text(&self) -> String {
+        match self {
+            Value::Text(s) => s.clone(),
+            other => panic!("expected text, the database gave {other:?}"),
+        }
+    }
+
+    /// The text, or `None` for NULL.
+    pub fn opt_text(&self) -> Option<String> {
+        match self {
+            Value::Null => None,
+            other => Some(other.text()),
+        }
+    }
+
+    /// The integer, or `None` for NULL.
+    pub fn opt_int(&self) -> Option<i64> {
+        match self {
+            Value::Null => None,
+            other => Some(other.int()),
+        }
+    }
+}
+
+/// The database a test's receiver or CLI uses.
+#[derive(Debug, Clone)]
+pub struct TestDb {
+    path: PathBuf,
+}
+
+impl TestDb {
+    /// The SQLite database file at `path` (it may not exist yet).
+    pub fn sqlite(path: impl Into<PathBuf>) -> TestDb {
+        TestDb { path: path.into() }
+    }
+
+    /// Every row `sql` returns. Parameters are written `$1`, `$2`, ….
+    pub fn rows(&self, sql: &str, params: &[Param]) -> Vec<Vec<Value>> {
+        crate::store::sqlite::peek::rows(&self.path, sql, params)
+    }
+
+    /// The first row `sql` returns, if any.
+    pub fn row(&self, sql: &str, params: &[Param]) -> Option<Vec<Value>> {
+        self.rows(sql, params).into_iter().next()
+    }
+
+    /// The first column of the one row `sql` must return.
+    fn one(&self, sql: &str, params: &[Param]) -> Value {
+        let row = self
+            .row(sql, params)
+            .unwrap_or_else(|| panic!("no row for {sql}"));
+        row.into_iter()
+            .next()
+            .unwrap_or_else(|| panic!("no column in {sql}"))
+    }
+
+    pub fn query_i64(&self, sql: &str, params: &[Param]) -> i64 {
+        self.one(sql, params).int()
+    }
+
+    pub fn query_text(&self, sql: &str, params: &[Param]) -> String {
+        self.one(sql, params).text()
+    }
+
+    /// The text in the one row, `None` when it is NULL.
+    pub fn query_opt_text(&self, sql: &str, params: &[Param]) -> Option<String> {
+        self.one(sql, params).opt_text()
+    }
+
+    /// How many rows `table` holds.
+    pub fn count_rows(&self, table: &str) -> i64 {
+        self.query_i64(&format!("SELECT count(*) FROM {table}"), &[])
+    }
+}
