@@ -222,8 +222,9 @@ fn page_title(raw: &str) -> String {
     }
 }
 
-/// The page URL must be http(s) on a configured origin: it is where the
-/// reader is sent back to, so anything else would be an open redirect.
+/// The page URL must be http(s) on a configured origin, without userinfo:
+/// it is where the reader is sent back to, so anything else would be an
+/// open redirect.
 pub fn check_page_url(raw: &str, config: &Config) -> Result<url::Url, FieldError> {
     let raw = raw.trim();
     if raw.is_empty() {
@@ -250,6 +251,15 @@ pub fn check_page_url(raw: &str, config: &Config) -> Result<url::Url, FieldError
             ))
         }
     };
+    // `http://user@site/` has the configured origin but shows a reader
+    // something else first; no page of a site needs credentials in its URL.
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(FieldError::new(
+            "url",
+            "invalid",
+            "The page address must not contain a user name or password.",
+        ));
+    }
     if !config.allows_origin(&url) {
         return Err(FieldError::new(
             "url",
@@ -481,6 +491,26 @@ mod tests {
         assert!(!json_wants_notify(None).unwrap());
         let err = json_wants_notify(Some(&serde_json::json!(5))).unwrap_err();
         assert_eq!((err.field, err.code), ("notify", "invalid_type"));
+    }
+
+    fn config() -> Config {
+        let mut config = Config::default();
+        config.sites.origins = vec!["http://127.0.0.1:1".to_owned()];
+        config
+    }
+
+    #[test]
+    fn page_urls_with_userinfo_are_refused() {
+        let config = config();
+        assert!(check_page_url("http://127.0.0.1:1/a/", &config).is_ok());
+        for raw in [
+            "http://user@127.0.0.1:1/a/",
+            "http://user:pw@127.0.0.1:1/a/",
+            "http://:pw@127.0.0.1:1/a/",
+        ] {
+            let err = check_page_url(raw, &config).unwrap_err();
+            assert_eq!((err.field, err.code), ("url", "invalid"), "{raw}");
+        }
     }
 
     #[test]
