@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use common::{comment, thread};
 use kiln_bake::export::{CommentStatus, Thread};
+use kiln_bake::render::BackLink;
 use kiln_bake::{RenderOptions, Renderer, ThreadArgs};
 
 fn renderer(max_depth: usize) -> Renderer {
@@ -165,7 +166,8 @@ fn form_error_page_names_the_field_and_keeps_the_values() {
     form.values.name = "Ann \"the\" <b>".into();
     form.values.text = "\nMy long\ncomment".into();
     form.errors = BTreeMap::from([("email".to_owned(), "is not a valid address".to_owned())]);
-    let html = r.render_form_error(&form).unwrap();
+    let back = BackLink::checked("https://example.org/p/", |_| true);
+    let html = r.render_form_error(&form, back.as_ref()).unwrap();
     assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
     assert!(
         html.contains("<a href=\"#kiln-email\">Email: is not a valid address</a>"),
@@ -194,7 +196,8 @@ fn form_error_page_names_the_field_and_keeps_the_values() {
 
     let mut hostile = form.clone();
     hostile.url = "javascript:alert(1)".into();
-    let page = r.render_form_error(&hostile).unwrap();
+    let unusable = BackLink::checked(&hostile.url, |_| true);
+    let page = r.render_form_error(&hostile, unusable.as_ref()).unwrap();
     assert!(!page.contains("href=\"javascript"), "{page}");
     assert!(
         !page.contains("Back to the page"),
@@ -205,16 +208,19 @@ fn form_error_page_names_the_field_and_keeps_the_values() {
 #[test]
 fn receiver_pages() {
     let r = renderer(4);
-    let received = r
-        .render_received("https://example.org/p/", false, None)
-        .unwrap();
+    let back = BackLink::checked("https://example.org/p/", |_| true);
+    let received = r.render_received(back.as_ref(), false, None).unwrap();
     assert!(received.contains("awaits moderation"), "{received}");
     assert!(
         received.contains("<a class=\"kiln-back\" href=\"https://example.org/p/\">"),
         "{received}"
     );
     assert!(!r
-        .render_received("javascript:alert(1)", false, None)
+        .render_received(
+            BackLink::checked("javascript:alert(1)", |_| true).as_ref(),
+            false,
+            None
+        )
         .unwrap()
         .contains("javascript"));
     let error = r.render_error(503, "The <database> is busy").unwrap();
@@ -224,7 +230,7 @@ fn receiver_pages() {
     );
     let form = r.form_context("/p/", "https://example.org/p/", Some(2));
     let reply = r
-        .render_reply(&form, Some("<article>parent</article>"))
+        .render_reply(&form, Some("<article>parent</article>"), back.as_ref())
         .unwrap();
     assert!(
         reply.contains("<article>parent</article>")

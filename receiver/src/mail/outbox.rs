@@ -248,7 +248,9 @@ fn new_comment(links: &Links, to: &Mailbox, c: &StoredComment, now: i64) -> Lett
     } else {
         lines.push(format!("It is {} already.", c.status.as_str()));
     }
-    actions.push(("Open the page".to_owned(), c.page_url.clone()));
+    if let Some(page) = links.page(&c.page_url) {
+        actions.push(("Open the page".to_owned(), page.as_str().to_owned()));
+    }
     actions.push(("Moderation queue".to_owned(), links.admin()));
     // Replying to the notification reaches the commenter; the name is
     // encoded by lettre's mailbox header, never pasted.
@@ -290,8 +292,9 @@ fn confirm(links: &Links, to: Mailbox, email: &str, c: &StoredComment, now: i64)
 }
 
 fn reply(links: &Links, to: Mailbox, email: &str, c: &StoredComment) -> Letter {
-    let mut page = c.page_url.clone();
-    page.push_str(&format!("#kiln-comment-{}", c.id));
+    let page = links
+        .page(&c.page_url)
+        .map(|page| page.with_fragment(&format!("kiln-comment-{}", c.id)));
     Letter {
         to,
         reply_to: None,
@@ -302,7 +305,10 @@ fn reply(links: &Links, to: Mailbox, email: &str, c: &StoredComment) -> Letter {
             page_name(c)
         )],
         quoted: Some(quoted(format!("{} wrote:", author(c)), c)),
-        actions: vec![("Read it on the page".to_owned(), page)],
+        actions: page
+            .map(|page| ("Read it on the page".to_owned(), page.as_str().to_owned()))
+            .into_iter()
+            .collect(),
         unsubscribe: links.unsubscribe(email),
     }
 }
@@ -391,6 +397,58 @@ mod tests {
             .await
             .unwrap();
         assert!(left.is_empty(), "delivered mail leaves the outbox");
+    }
+
+    #[test]
+    fn mail_links_only_to_pages_of_configured_sites() {
+        let comment = StoredComment {
+            id: 7,
+            thread: "/a/".into(),
+            parent: None,
+            status: Status::Approved,
+            author: "Ann".into(),
+            email: None,
+            website: None,
+            text: "Hi".into(),
+            page_url: "https://example.org/a/".into(),
+            page_title: String::new(),
+            remote_addr: None,
+            created_at: 0,
+        };
+        let to: Mailbox = "mod@example.org".parse().unwrap();
+        let links_for = |origin: &str| {
+            let mut config = config();
+            config.sites.origins = vec![origin.to_owned()];
+            Links::new(
+                &config,
+                "http://kiln.test",
+                Signer::new(b"a key, long enough"),
+            )
+        };
+        let urls = |letter: &Letter| -> Vec<String> {
+            letter.actions.iter().map(|(_, url)| url.clone()).collect()
+        };
+        let configured = links_for("https://example.org");
+        assert!(urls(&new_comment(&configured, &to, &comment, 0))
+            .contains(&"https://example.org/a/".to_owned()));
+        assert_eq!(
+            urls(&reply(&configured, to.clone(), "b@example.org", &comment)),
+            ["https://example.org/a/#kiln-comment-7"]
+        );
+        // The site was dropped from `sites.origins` since the comment came.
+        let dropped = links_for("https://other.example");
+        for letter in [
+            new_comment(&dropped, &to, &comment, 0),
+            reply(&dropped, to.clone(), "b@example.org", &comment),
+        ] {
+            assert!(
+                urls(&letter)
+                    .iter()
+                    .all(|u| u.starts_with("http://kiln.test/")),
+                "{:?}",
+                urls(&letter)
+            );
+        }
     }
 
     #[tokio::test]
