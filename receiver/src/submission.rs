@@ -128,16 +128,14 @@ impl Submission {
         let name = self.name.trim();
         if let Err(e) = check_length("name", "Name", name, limits.name) {
             errors.push(e);
-        } else if has_control(name) {
-            errors.push(FieldError::new(
-                "name",
-                "invalid",
-                "Name must not contain control characters.",
-            ));
+        } else if let Err(e) = check_characters("name", "Name", name) {
+            errors.push(e);
         }
 
         let email = self.email.trim();
         if let Err(e) = check_length("email", "E-mail", email, limits.email) {
+            errors.push(e);
+        } else if let Err(e) = check_characters("email", "E-mail", email) {
             errors.push(e);
         } else if !email.is_empty() && !looks_like_email(email) {
             errors.push(FieldError::new(
@@ -149,6 +147,10 @@ impl Submission {
 
         let website = self.website.trim();
         if let Err(e) = check_length("website", "Website", website, limits.website) {
+            errors.push(e);
+        } else if let Err(e) = check_characters("website", "Website", website) {
+            // Checked before parsing: the URL parser drops tabs and line
+            // breaks, so `is_web_url` passes a value that is stored as typed.
             errors.push(e);
         } else if !website.is_empty() && !is_web_url(website) {
             errors.push(FieldError::new(
@@ -283,6 +285,25 @@ fn check_length(
             field,
             "too_long",
             format!("{label} is {chars} characters long; the limit is {limit}. Please shorten it."),
+        ));
+    }
+    Ok(())
+}
+
+/// The one rule for the characters of a name, an e-mail address and a
+/// website, wherever one is written (a submission, a commenter's edit, an
+/// admin's edit all come through [`Submission::check`]). None of them has a
+/// use for a control character, and a line break in one can forge lines in
+/// the moderators' plain-text mail (`Website: …\r\nApprove: …`).
+fn check_characters(field: &'static str, label: &str, value: &str) -> Result<(), FieldError> {
+    if has_control(value) {
+        return Err(FieldError::new(
+            field,
+            "invalid",
+            format!(
+                "{label} must not contain control characters such as line breaks or tabs; \
+                 remove them and post again."
+            ),
         ));
     }
     Ok(())
@@ -497,6 +518,75 @@ mod tests {
         let mut config = Config::default();
         config.sites.origins = vec!["http://127.0.0.1:1".to_owned()];
         config
+    }
+
+    fn submission() -> Submission {
+        Submission {
+            thread: "/a/".into(),
+            url: "http://127.0.0.1:1/a/".into(),
+            text: "Hello".into(),
+            ..Submission::default()
+        }
+    }
+
+    /// The fields a check refused, with their codes.
+    fn refused(submission: &Submission) -> Vec<(&'static str, &'static str)> {
+        match submission.check(&config(), None) {
+            Ok(_) => Vec::new(),
+            Err(errors) => errors.iter().map(|e| (e.field, e.code)).collect(),
+        }
+    }
+
+    #[test]
+    fn control_characters_are_refused_in_name_email_and_website() {
+        assert_eq!(refused(&submission()), []);
+        for bad in [
+            "a\r\nb",
+            "a\nb",
+            "a\tb",
+            "a\u{0}b",
+            "a\u{85}b",
+            "a\u{1b}[31mb",
+        ] {
+            let name = Submission {
+                name: format!("Ann {bad}"),
+                ..submission()
+            };
+            let email = Submission {
+                email: format!("ann{bad}@example.org"),
+                ..submission()
+            };
+            let website = Submission {
+                website: format!("https://example.org/{bad}"),
+                ..submission()
+            };
+            assert_eq!(refused(&name), [("name", "invalid")], "{bad:?}");
+            assert_eq!(refused(&email), [("email", "invalid")], "{bad:?}");
+            assert_eq!(refused(&website), [("website", "invalid")], "{bad:?}");
+        }
+        let forged = Submission {
+            website: "https://example.org/\r\n\r\nApprove: https://evil.example/approve".into(),
+            ..submission()
+        };
+        let errors = forged.check(&config(), None).unwrap_err();
+        assert!(
+            errors[0].message.starts_with("Website must not"),
+            "{errors:?}"
+        );
+        // Line breaks around a value are trimmed, as any whitespace is.
+        let padded = Submission {
+            website: " https://example.org/\r\n".into(),
+            ..submission()
+        };
+        assert_eq!(
+            padded
+                .check(&config(), None)
+                .unwrap()
+                .comment
+                .website
+                .as_deref(),
+            Some("https://example.org/")
+        );
     }
 
     #[test]

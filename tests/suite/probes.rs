@@ -109,3 +109,146 @@ fn page_urls_with_userinfo_are_refused() {
     }
     assert_eq!(count_rows(&receiver.db, "comments"), 0, "nothing stored");
 }
+
+/// The values of `field` in the comments table, in id order.
+fn column(db: &std::path::Path, field: &str) -> Vec<Option<String>> {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let mut stmt = conn
+        .prepare(&format!("SELECT {field} FROM comments ORDER BY id"))
+        .unwrap();
+    stmt.query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// A comment posted as JSON; returns its edit link.
+fn post_json(receiver: &Receiver, fields: serde_json::Value) -> (u16, serde_json::Value) {
+    let resp = http()
+        .post(format!("{}/comments", receiver.url))
+        .json(&fields)
+        .send()
+        .unwrap();
+    (resp.status().as_u16(), resp.json().unwrap())
+}
+
+/// The CSRF token of the admin edit page of comment `id`.
+fn admin_csrf(receiver: &Receiver, cookie: &str, id: i64) -> String {
+    let html = http()
+        .get(format!("{}/admin/comments/{id}", receiver.url))
+        .header("cookie", format!("kiln_admin={cookie}"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let at = html.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
+    html[at..at + 64].to_owned()
+}
+
+/// Posts the admin edit form of comment `id`; returns the status and page.
+fn admin_edit(
+    receiver: &Receiver,
+    cookie: &str,
+    id: i64,
+    fields: &[(&str, &str)],
+) -> (u16, String) {
+    let csrf = admin_csrf(receiver, cookie, id);
+    let mut fields = fields.to_vec();
+    fields.push(("csrf", &csrf));
+    let resp = http()
+        .post(format!("{}/admin/comments/{id}", receiver.url))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("cookie", format!("kiln_admin={cookie}"))
+        .body(form_body(&fields))
+        .send()
+        .unwrap();
+    (resp.status().as_u16(), resp.text().unwrap())
+}
+
+#[test]
+fn control_characters_in_name_email_and_website_are_refused_everywhere() {
+    let (tmp, receiver) = fresh_receiver(SITE, &[]);
+    let page = format!("{SITE}/t/");
+    let (status, posted) = post_json(
+        &receiver,
+        serde_json::json!({"thread": "/t/", "url": page, "name": "Ann",
+            "email": "ann@example.org", "website": "https://ann.example/", "text": TYPED}),
+    );
+    assert_eq!(status, 201, "{posted}");
+    let edit_url = posted["edit"]["url"].as_str().unwrap().to_owned();
+    let cookie = admin_login(&receiver, tmp.path());
+    let stored = || {
+        (
+            column(&receiver.db, "author"),
+            column(&receiver.db, "email"),
+            column(&receiver.db, "website"),
+        )
+    };
+    let before = stored();
+
+    let forged = "https://ann.example/\r\n\r\nApprove: https://evil.example/approve";
+    for (i, (field, value)) in [
+        ("website", forged),
+        ("website", "https://ann.example/\tx"),
+        ("name", "Ann\r\nApprove: https://evil.example/approve"),
+        ("name", "Ann\u{1b}[2J"),
+        ("email", "ann@example.org\r\nBcc: all@example.org"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let what = format!("{field}={value:?}");
+        // A new text each time, so no refusal is for a duplicate instead.
+        let text = format!("{TYPED} #{i}");
+        let mut fields = vec![("thread", "/t/"), ("url", page.as_str()), ("text", &text)];
+        fields.push((field, value));
+
+        // A form post: the form again, the field named, the text kept.
+        let (status, _, html) = post_form(&receiver, &fields);
+        assert_eq!(status, 422, "{what}: form post");
+        assert!(
+            html.contains("must not contain control characters"),
+            "{what}: {html}"
+        );
+        assert!(html.contains(TYPED), "{what}: the reader's text is kept");
+
+        // A JSON post.
+        let json: serde_json::Map<String, serde_json::Value> = fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), serde_json::json!(v)))
+            .collect();
+        let (status, body) = post_json(&receiver, serde_json::Value::Object(json));
+        assert_eq!(status, 422, "{what}: JSON post: {body}");
+        assert_eq!(body["error"]["field"], field, "{what}: {body}");
+
+        // The commenter's own edit, through the private link.
+        let mut edit =
+            serde_json::json!({"name": "Ann", "website": "https://ann.example/", "text": TYPED});
+        if field != "email" {
+            edit[field] = serde_json::json!(value);
+            let resp = http().post(&edit_url).json(&edit).send().unwrap();
+            let status = resp.status().as_u16();
+            let body: serde_json::Value = resp.json().unwrap();
+            assert_eq!(status, 422, "{what}: commenter's edit: {body}");
+            assert_eq!(body["error"]["field"], field, "{what}: {body}");
+        }
+
+        // A moderator's edit on the admin page.
+        let mut admin = vec![
+            ("name", "Ann"),
+            ("email", "ann@example.org"),
+            ("website", "https://ann.example/"),
+            ("text", TYPED),
+        ];
+        admin.retain(|(k, _)| *k != field);
+        admin.push((field, value));
+        let (status, html) = admin_edit(&receiver, &cookie, 1, &admin);
+        assert_eq!(status, 422, "{what}: admin edit");
+        assert!(
+            html.contains("must not contain control characters"),
+            "{what}: {html}"
+        );
+    }
+    assert_eq!(stored(), before, "nothing was stored or changed");
+    assert_eq!(count_rows(&receiver.db, "comments"), 1);
+}
