@@ -252,3 +252,40 @@ fn control_characters_in_name_email_and_website_are_refused_everywhere() {
     assert_eq!(stored(), before, "nothing was stored or changed");
     assert_eq!(count_rows(&receiver.db, "comments"), 1);
 }
+
+#[test]
+fn admin_login_limit_holds_under_concurrent_attempts() {
+    let (tmp, receiver) = fresh_receiver(SITE, &[]);
+    // Sets the password (and logs in once, which leaves no failures).
+    admin_login(&receiver, tmp.path());
+    const ATTEMPTS: usize = 30;
+    let start = std::sync::Arc::new(std::sync::Barrier::new(ATTEMPTS));
+    let url = format!("{}/admin/login", receiver.url);
+    let threads: Vec<_> = (0..ATTEMPTS)
+        .map(|i| {
+            let (start, url) = (start.clone(), url.clone());
+            std::thread::spawn(move || {
+                let client = http();
+                let wrong = format!("not the password {i}");
+                start.wait();
+                client
+                    .post(&url)
+                    .form(&[("password", wrong.as_str())])
+                    .send()
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            })
+        })
+        .collect();
+    let mut statuses: Vec<u16> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    statuses.sort();
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    let limited = statuses.iter().filter(|s| **s == 429).count();
+    assert!(checked <= 5, "at most the limit was checked: {statuses:?}");
+    assert_eq!(
+        checked + limited,
+        ATTEMPTS,
+        "the rest were refused: {statuses:?}"
+    );
+}
