@@ -74,12 +74,12 @@ fn replies_nest_up_to_max_depth_then_list_flat_in_date_order() {
     };
     assert!(!article(3).contains("in reply to"), "{}", article(3));
     assert!(
-        article(4).contains("in reply to <a href=\"#kiln-comment-3\">C</a>"),
+        article(4).contains("in reply to <a href=\"#kiln-comment-3\"><bdi>C</bdi></a>"),
         "{}",
         article(4)
     );
     assert!(
-        article(5).contains("in reply to <a href=\"#kiln-comment-4\">D</a>"),
+        article(5).contains("in reply to <a href=\"#kiln-comment-4\"><bdi>D</bdi></a>"),
         "{}",
         article(5)
     );
@@ -139,7 +139,7 @@ fn comment_markup() {
     assert!(html.starts_with(
         "<article id=\"kiln-comment-7\" class=\"kiln-comment kiln-depth-1\" itemprop=\"comment\" itemscope itemtype=\"https://schema.org/Comment\">"
     ), "{html}");
-    assert!(html.contains("<a href=\"http://ann.example.net/\" rel=\"nofollow ugc noopener\" itemprop=\"url\"><span itemprop=\"name\">Ann</span></a>"), "{html}");
+    assert!(html.contains("<a href=\"http://ann.example.net/\" rel=\"nofollow ugc noopener\" itemprop=\"url\"><span itemprop=\"name\"><bdi>Ann</bdi></span></a>"), "{html}");
     assert!(
         html.contains(
             "<time datetime=\"2026-11-23T12:00:00Z\" itemprop=\"dateCreated\">23 Nov 2026</time>"

@@ -204,13 +204,14 @@ impl Submission {
 /// The longest page title kept, in characters.
 pub const MAX_TITLE_CHARS: usize = 300;
 
-/// The page title as kept: whitespace runs (and control characters) become
-/// one space, and it is cut at [`MAX_TITLE_CHARS`]. Never an error: the
+/// The page title as kept: whitespace runs (and control and direction
+/// characters) become one space, and it is cut at [`MAX_TITLE_CHARS`]. Never an error: the
 /// field is hidden, so a reader could not fix it.
 fn page_title(raw: &str) -> String {
     let mut title = String::new();
+    // Direction overrides would reorder the mail the title is shown in.
     for word in raw
-        .split(|c: char| c.is_whitespace() || c.is_control())
+        .split(|c: char| c.is_whitespace() || c.is_control() || is_bidi_control(c))
         .filter(|w| !w.is_empty())
     {
         if !title.is_empty() {
@@ -294,7 +295,14 @@ fn check_length(
 /// website, wherever one is written (a submission, a commenter's edit, an
 /// admin's edit all come through [`Submission::check`]). None of them has a
 /// use for a control character, and a line break in one can forge lines in
-/// the moderators' plain-text mail (`Website: …\r\nApprove: …`).
+/// the moderators' plain-text mail (`Website: …\r\nApprove: …`). Nor for
+/// a bidirectional embedding, override or isolate ([`is_bidi_control`]):
+/// `\u{202e}gnp.exe` shows as `exe.png`.
+///
+/// They are refused rather than stripped: a stripped name would be stored
+/// different from what the reader typed without telling them, and the
+/// form shows them the error with their text. Nobody types these by
+/// accident, and a name in Arabic or Hebrew needs none of them.
 fn check_characters(field: &'static str, label: &str, value: &str) -> Result<(), FieldError> {
     if has_control(value) {
         return Err(FieldError::new(
@@ -306,7 +314,41 @@ fn check_characters(field: &'static str, label: &str, value: &str) -> Result<(),
             ),
         ));
     }
+    if value.chars().any(is_bidi_control) {
+        return Err(FieldError::new(
+            field,
+            "invalid",
+            format!(
+                "{label} must not contain invisible text-direction characters \
+                 (U+202A to U+202E, U+2066 to U+2069); remove them and post again."
+            ),
+        ));
+    }
     Ok(())
+}
+
+/// The bidirectional embeddings and overrides (U+202A–U+202E) and isolates
+/// (U+2066–U+2069): they reorder the text that follows them, up to the end
+/// of the paragraph wherever the text is shown without `<bdi>` (plain-text
+/// mail, a terminal). The marks U+200E, U+200F and U+061C are allowed: they
+/// reorder nothing but neutral characters next to them, right-to-left
+/// writers use them to place punctuation, and `<bdi>` keeps them inside
+/// the name.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// A name for plain text (mail, the pages behind mail links), where no
+/// `<bdi>` can isolate it: inside a first-strong isolate (U+2068 … U+2069),
+/// Unicode's own `<bdi>`, so a right-to-left name cannot reorder the words
+/// around it, and without any direction control of its own (names stored
+/// before they were refused), so nothing in it can end the isolate early.
+pub fn isolated_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 6);
+    out.push('\u{2068}');
+    out.extend(name.chars().filter(|c| !is_bidi_control(*c)));
+    out.push('\u{2069}');
+    out
 }
 
 fn has_control(s: &str) -> bool {
@@ -586,6 +628,52 @@ mod tests {
                 .website
                 .as_deref(),
             Some("https://example.org/")
+        );
+    }
+
+    #[test]
+    fn direction_overrides_are_refused_in_name_email_and_website() {
+        for c in ['\u{202a}', '\u{202b}', '\u{202c}', '\u{202d}', '\u{202e}']
+            .into_iter()
+            .chain(['\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}'])
+        {
+            let name = Submission {
+                name: format!("{c}gnp.exe"),
+                ..submission()
+            };
+            let email = Submission {
+                email: format!("a{c}b@example.org"),
+                ..submission()
+            };
+            let website = Submission {
+                website: format!("https://example.org/{c}x"),
+                ..submission()
+            };
+            assert_eq!(refused(&name), [("name", "invalid")], "{c:?}");
+            assert_eq!(refused(&email), [("email", "invalid")], "{c:?}");
+            assert_eq!(refused(&website), [("website", "invalid")], "{c:?}");
+        }
+        // Right-to-left names, and the marks that place their punctuation.
+        for name in [
+            "\u{645}\u{62d}\u{645}\u{62f}",
+            "\u{5d3}\u{5e0}\u{5d4} (\u{200f})",
+            "A\u{200e}B\u{61c}",
+        ] {
+            let ok = Submission {
+                name: name.into(),
+                ..submission()
+            };
+            assert_eq!(refused(&ok), [], "{name:?}");
+        }
+        assert_eq!(page_title("\u{202e}gnp.exe \u{2066}x\u{2069}"), "gnp.exe x");
+    }
+
+    #[test]
+    fn names_in_plain_text_are_isolated() {
+        assert_eq!(isolated_name("Ann"), "\u{2068}Ann\u{2069}");
+        assert_eq!(
+            isolated_name("\u{202e}gnp\u{2069}.exe"),
+            "\u{2068}gnp.exe\u{2069}"
         );
     }
 

@@ -289,3 +289,95 @@ fn admin_login_limit_holds_under_concurrent_attempts() {
         "the rest were refused: {statuses:?}"
     );
 }
+
+#[test]
+fn direction_overrides_in_names_are_refused_and_names_are_isolated() {
+    let (tmp, receiver) = fresh_receiver(SITE, &[]);
+    let page = format!("{SITE}/t/");
+    let (status, posted) = post_json(
+        &receiver,
+        serde_json::json!({"thread": "/t/", "url": page, "name": "Ann", "text": TYPED}),
+    );
+    assert_eq!(status, 201, "{posted}");
+    let edit_url = posted["edit"]["url"].as_str().unwrap().to_owned();
+    let cookie = admin_login(&receiver, tmp.path());
+
+    for (i, name) in [
+        "\u{202e}gnp.exe",
+        "Ann \u{202d}evil\u{202c}",
+        "\u{2066}x\u{2069}",
+        "\u{2067}x",
+        "\u{2068}x",
+        "\u{202a}x",
+        "\u{202b}x",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let text = format!("{TYPED} #{i}");
+        let fields = [
+            ("thread", "/t/"),
+            ("url", page.as_str()),
+            ("name", name),
+            ("text", text.as_str()),
+        ];
+        let (status, _, html) = post_form(&receiver, &fields);
+        assert_eq!(status, 422, "{name:?}: form post");
+        assert!(
+            html.contains("text-direction characters"),
+            "{name:?}: {html}"
+        );
+        assert!(html.contains(&text), "{name:?}: the reader's text is kept");
+
+        let (status, body) = post_json(
+            &receiver,
+            serde_json::json!({"thread": "/t/", "url": page, "name": name, "text": text}),
+        );
+        assert_eq!(
+            (status, &body["error"]["field"]),
+            (422, &serde_json::json!("name")),
+            "{body}"
+        );
+
+        let resp = http()
+            .post(&edit_url)
+            .json(&serde_json::json!({"name": name, "text": TYPED}))
+            .send()
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 422, "{name:?}: commenter's edit");
+
+        let (status, html) = admin_edit(&receiver, &cookie, 1, &[("name", name), ("text", TYPED)]);
+        assert_eq!(status, 422, "{name:?}: admin edit");
+        assert!(
+            html.contains("text-direction characters"),
+            "{name:?}: {html}"
+        );
+    }
+    assert_eq!(column(&receiver.db, "author"), [Some("Ann".to_owned())]);
+
+    // Wherever the receiver shows a name, it is isolated: even one stored
+    // before such names were refused.
+    let legacy = "\u{202e}gnp.exe";
+    let conn = rusqlite::Connection::open(&receiver.db).unwrap();
+    conn.execute(
+        "UPDATE comments SET author = ?1, status = 'approved'",
+        [legacy],
+    )
+    .unwrap();
+    let admin = http()
+        .get(format!("{}/admin?status=all", receiver.url))
+        .header("cookie", format!("kiln_admin={cookie}"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(admin.contains(&format!("<bdi>{legacy}</bdi>")), "{admin}");
+    let reply = http()
+        .get(format!("{}/reply", receiver.url))
+        .query(&[("thread", "/t/"), ("url", page.as_str()), ("parent", "1")])
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(reply.contains(&format!("<bdi>{legacy}</bdi>")), "{reply}");
+}

@@ -106,9 +106,9 @@ pub async fn moderate_page(
         return gone(&state, id);
     };
     let author = if comment.author.is_empty() {
-        "(no name)"
+        "(no name)".to_owned()
     } else {
-        &comment.author
+        crate::submission::isolated_name(&comment.author)
     };
     let mut lines = vec![format!(
         "Comment #{id} by {author} on {}.",
