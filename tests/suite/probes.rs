@@ -381,3 +381,70 @@ fn direction_overrides_in_names_are_refused_and_names_are_isolated() {
         .unwrap();
     assert!(reply.contains(&format!("<bdi>{legacy}</bdi>")), "{reply}");
 }
+
+#[test]
+fn receiver_pages_stop_linking_a_site_dropped_from_the_origins() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("kiln.sqlite3");
+    let start = |origin: &str| {
+        Receiver::start(ReceiverOptions {
+            dir: tmp.path(),
+            db: &db,
+            origin,
+            token: None,
+            extra_env: &[("KILN_SERVER_SECRET", "a secret that outlives a restart")],
+        })
+    };
+    let page = format!("{SITE}/t/");
+    let receiver = start(SITE);
+    let (status, posted) = post_json(
+        &receiver,
+        serde_json::json!({"thread": "/t/", "url": page, "name": "Ann", "text": TYPED}),
+    );
+    assert_eq!(status, 201, "{posted}");
+    let token = posted["edit"]["token"].as_str().unwrap().to_owned();
+    let pages = |receiver: &Receiver, cookie: &str| -> Vec<(String, String)> {
+        let get = |path: &str| {
+            http()
+                .get(format!("{}{path}", receiver.url))
+                .header("cookie", format!("kiln_admin={cookie}"))
+                .send()
+                .unwrap()
+                .text()
+                .unwrap()
+        };
+        ["/posted/", "/edit/"]
+            .iter()
+            .map(|p| (p.to_string(), get(&format!("{p}{token}"))))
+            .chain(["/admin?status=all", "/admin/comments/1"].map(|p| (p.to_owned(), get(p))))
+            .collect()
+    };
+    let cookie = admin_login(&receiver, tmp.path());
+    for (path, html) in pages(&receiver, &cookie) {
+        assert!(
+            attribute_values(&html, "href")
+                .iter()
+                .any(|h| h.starts_with(&page)),
+            "{path} links to the page while its site is configured: {html}"
+        );
+    }
+    drop(receiver);
+
+    // The site moves; its old pages are shown, but no longer linked.
+    let receiver = start("https://new.example");
+    let cookie = admin_login(&receiver, tmp.path());
+    for (path, html) in pages(&receiver, &cookie) {
+        let shows = if path == "/posted/" {
+            "Thank you"
+        } else {
+            "Ann"
+        };
+        assert!(html.contains(shows), "{path} is still there: {html}");
+        assert!(
+            !attribute_values(&html, "href")
+                .iter()
+                .any(|h| h.contains("blog.example") && !h.starts_with(&receiver.url)),
+            "{path} links to a site no longer configured: {html}"
+        );
+    }
+}
