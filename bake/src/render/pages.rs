@@ -33,9 +33,15 @@ fn labels() -> BTreeMap<&'static str, &'static str> {
 /// site on the receiver's own domain. The only way to make one is
 /// [`BackLink::checked`], which needs the caller's rule for which origins
 /// are theirs; a page that takes a `BackLink` cannot forget to ask.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(transparent)]
-pub struct BackLink(String);
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackLink(url::Url);
+
+/// Templates get the link as a string.
+impl Serialize for BackLink {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.0.as_str())
+    }
+}
 
 impl BackLink {
     /// `raw` as a link, if it is an absolute http(s) URL with a host, no
@@ -50,23 +56,18 @@ impl BackLink {
             && url.username().is_empty()
             && url.password().is_none()
             && allowed(&url);
-        usable.then(|| BackLink(url.into()))
+        usable.then_some(BackLink(url))
     }
 
     /// The same link with `#fragment` instead of any fragment it had.
     pub fn with_fragment(&self, fragment: &str) -> BackLink {
-        match url::Url::parse(&self.0) {
-            Ok(mut url) => {
-                url.set_fragment(Some(fragment));
-                BackLink(url.into())
-            }
-            // Unreachable: the link was parsed when it was made.
-            Err(_) => self.clone(),
-        }
+        let mut url = self.0.clone();
+        url.set_fragment(Some(fragment));
+        BackLink(url)
     }
 
     pub fn as_str(&self) -> &str {
-        &self.0
+        self.0.as_str()
     }
 }
 
