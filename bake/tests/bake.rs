@@ -461,7 +461,7 @@ fn hostile_comments_come_out_inert() {
     }
     assert!(
         html.contains(
-            "<span itemprop=\"name\">&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;</span>"
+            "<span itemprop=\"name\"><bdi>&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;</bdi></span>"
         ),
         "{html}"
     );

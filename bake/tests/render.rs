@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use common::{comment, thread};
 use kiln_bake::export::{CommentStatus, Thread};
+use kiln_bake::render::BackLink;
 use kiln_bake::{RenderOptions, Renderer, ThreadArgs};
 
 fn renderer(max_depth: usize) -> Renderer {
@@ -73,12 +74,12 @@ fn replies_nest_up_to_max_depth_then_list_flat_in_date_order() {
     };
     assert!(!article(3).contains("in reply to"), "{}", article(3));
     assert!(
-        article(4).contains("in reply to <a href=\"#kiln-comment-3\">C</a>"),
+        article(4).contains("in reply to <a href=\"#kiln-comment-3\"><bdi>C</bdi></a>"),
         "{}",
         article(4)
     );
     assert!(
-        article(5).contains("in reply to <a href=\"#kiln-comment-4\">D</a>"),
+        article(5).contains("in reply to <a href=\"#kiln-comment-4\"><bdi>D</bdi></a>"),
         "{}",
         article(5)
     );
@@ -138,7 +139,7 @@ fn comment_markup() {
     assert!(html.starts_with(
         "<article id=\"kiln-comment-7\" class=\"kiln-comment kiln-depth-1\" itemprop=\"comment\" itemscope itemtype=\"https://schema.org/Comment\">"
     ), "{html}");
-    assert!(html.contains("<a href=\"http://ann.example.net/\" rel=\"nofollow ugc noopener\" itemprop=\"url\"><span itemprop=\"name\">Ann</span></a>"), "{html}");
+    assert!(html.contains("<a href=\"http://ann.example.net/\" rel=\"nofollow ugc noopener\" itemprop=\"url\"><span itemprop=\"name\"><bdi>Ann</bdi></span></a>"), "{html}");
     assert!(
         html.contains(
             "<time datetime=\"2026-11-23T12:00:00Z\" itemprop=\"dateCreated\">23 Nov 2026</time>"
@@ -165,7 +166,8 @@ fn form_error_page_names_the_field_and_keeps_the_values() {
     form.values.name = "Ann \"the\" <b>".into();
     form.values.text = "\nMy long\ncomment".into();
     form.errors = BTreeMap::from([("email".to_owned(), "is not a valid address".to_owned())]);
-    let html = r.render_form_error(&form).unwrap();
+    let back = BackLink::checked("https://example.org/p/", |_| true);
+    let html = r.render_form_error(&form, back.as_ref()).unwrap();
     assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
     assert!(
         html.contains("<a href=\"#kiln-email\">Email: is not a valid address</a>"),
@@ -194,7 +196,8 @@ fn form_error_page_names_the_field_and_keeps_the_values() {
 
     let mut hostile = form.clone();
     hostile.url = "javascript:alert(1)".into();
-    let page = r.render_form_error(&hostile).unwrap();
+    let unusable = BackLink::checked(&hostile.url, |_| true);
+    let page = r.render_form_error(&hostile, unusable.as_ref()).unwrap();
     assert!(!page.contains("href=\"javascript"), "{page}");
     assert!(
         !page.contains("Back to the page"),
@@ -205,16 +208,19 @@ fn form_error_page_names_the_field_and_keeps_the_values() {
 #[test]
 fn receiver_pages() {
     let r = renderer(4);
-    let received = r
-        .render_received("https://example.org/p/", false, None)
-        .unwrap();
+    let back = BackLink::checked("https://example.org/p/", |_| true);
+    let received = r.render_received(back.as_ref(), false, None).unwrap();
     assert!(received.contains("awaits moderation"), "{received}");
     assert!(
         received.contains("<a class=\"kiln-back\" href=\"https://example.org/p/\">"),
         "{received}"
     );
     assert!(!r
-        .render_received("javascript:alert(1)", false, None)
+        .render_received(
+            BackLink::checked("javascript:alert(1)", |_| true).as_ref(),
+            false,
+            None
+        )
         .unwrap()
         .contains("javascript"));
     let error = r.render_error(503, "The <database> is busy").unwrap();
@@ -224,7 +230,7 @@ fn receiver_pages() {
     );
     let form = r.form_context("/p/", "https://example.org/p/", Some(2));
     let reply = r
-        .render_reply(&form, Some("<article>parent</article>"))
+        .render_reply(&form, Some("<article>parent</article>"), back.as_ref())
         .unwrap();
     assert!(
         reply.contains("<article>parent</article>")

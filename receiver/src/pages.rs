@@ -9,10 +9,10 @@ use anyhow::Result;
 use kiln_bake::avatar::AvatarKeys;
 use kiln_bake::export::{unix_to_rfc3339, Comment, CommentStatus};
 use kiln_bake::render::{
-    FormContext, FormLimits, FormValues, RenderOptions, Renderer, FORM_TOKEN_PURPOSE,
+    BackLink, FormContext, FormLimits, FormValues, RenderOptions, Renderer, FORM_TOKEN_PURPOSE,
 };
 
-use crate::config::Config;
+use crate::config::{Config, Sites};
 use crate::signing::Signer;
 use crate::store::StoredComment;
 use crate::submission::{FieldError, Submission};
@@ -25,6 +25,15 @@ pub struct Pages {
     /// Keys the avatars of comments shown before they are published, the
     /// way the export will key them once they are.
     avatars: AvatarKeys,
+    /// The sites these pages may link back to (`sites.origins`).
+    sites: Sites,
+}
+
+/// A link to `raw` if it is a page of one of `config`'s sites: the one
+/// check every link and redirect the receiver makes to a page goes
+/// through, whether the URL came from a request or from the database.
+pub fn site_link(sites: &Sites, raw: &str) -> Option<BackLink> {
+    BackLink::checked(raw, |url| sites.allows_origin(url))
 }
 
 impl Pages {
@@ -34,6 +43,7 @@ impl Pages {
             renderer: Renderer::new(render_options(config, public_url))?,
             form_tokens: None,
             avatars,
+            sites: config.sites.clone(),
         })
     }
 
@@ -44,8 +54,15 @@ impl Pages {
         self
     }
 
+    /// A link to `raw`, if it is a page of one of the configured sites.
+    pub fn back_link(&self, raw: &str) -> Option<BackLink> {
+        site_link(&self.sites, raw)
+    }
+
     /// The form again, with every value the reader typed and each error next
-    /// to its field.
+    /// to its field. It links back to the page only if the page is one of
+    /// the configured sites': a refused `url` is often the reason it is
+    /// shown at all.
     pub fn form_error(
         &self,
         submission: &Submission,
@@ -59,14 +76,16 @@ impl Pages {
                 .entry(error.field.to_owned())
                 .or_insert_with(|| error.message.clone());
         }
-        self.renderer.render_form_error(&form)
+        let back = self.back_link(&submission.url);
+        self.renderer.render_form_error(&form, back.as_ref())
     }
 
     /// The no-JS reply page: the comment being answered, then the form.
     pub fn reply(&self, submission: &Submission, parent: &StoredComment) -> Result<String> {
         let parent_html = self.comment(parent)?;
+        let back = self.back_link(&submission.url);
         self.renderer
-            .render_reply(&self.form(submission), Some(&parent_html))
+            .render_reply(&self.form(submission), Some(&parent_html), back.as_ref())
     }
 
     /// A generic error page; falls back to plain text if a user's template
@@ -98,14 +117,15 @@ impl Pages {
         self.error_keeping(status, message, typed)
     }
 
-    /// Where a no-JS post lands: thank you, the edit link and the page.
+    /// Where a no-JS post lands: thank you, the edit link and the page
+    /// (`back`, from [`Pages::back_link`]).
     pub fn received(
         &self,
-        page_url: &str,
+        back: Option<&BackLink>,
         published: bool,
         edit: Option<(&str, &str)>,
     ) -> Result<String> {
-        self.renderer.render_received(page_url, published, edit)
+        self.renderer.render_received(back, published, edit)
     }
 
     /// A commenter's edit page.

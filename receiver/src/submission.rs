@@ -128,16 +128,14 @@ impl Submission {
         let name = self.name.trim();
         if let Err(e) = check_length("name", "Name", name, limits.name) {
             errors.push(e);
-        } else if has_control(name) {
-            errors.push(FieldError::new(
-                "name",
-                "invalid",
-                "Name must not contain control characters.",
-            ));
+        } else if let Err(e) = check_characters("name", "Name", name) {
+            errors.push(e);
         }
 
         let email = self.email.trim();
         if let Err(e) = check_length("email", "E-mail", email, limits.email) {
+            errors.push(e);
+        } else if let Err(e) = check_characters("email", "E-mail", email) {
             errors.push(e);
         } else if !email.is_empty() && !looks_like_email(email) {
             errors.push(FieldError::new(
@@ -149,6 +147,10 @@ impl Submission {
 
         let website = self.website.trim();
         if let Err(e) = check_length("website", "Website", website, limits.website) {
+            errors.push(e);
+        } else if let Err(e) = check_characters("website", "Website", website) {
+            // Checked before parsing: the URL parser drops tabs and line
+            // breaks, so `is_web_url` passes a value that is stored as typed.
             errors.push(e);
         } else if !website.is_empty() && !is_web_url(website) {
             errors.push(FieldError::new(
@@ -202,13 +204,14 @@ impl Submission {
 /// The longest page title kept, in characters.
 pub const MAX_TITLE_CHARS: usize = 300;
 
-/// The page title as kept: whitespace runs (and control characters) become
-/// one space, and it is cut at [`MAX_TITLE_CHARS`]. Never an error: the
+/// The page title as kept: whitespace runs (and control and direction
+/// characters) become one space, and it is cut at [`MAX_TITLE_CHARS`]. Never an error: the
 /// field is hidden, so a reader could not fix it.
 fn page_title(raw: &str) -> String {
     let mut title = String::new();
+    // Direction overrides would reorder the mail the title is shown in.
     for word in raw
-        .split(|c: char| c.is_whitespace() || c.is_control())
+        .split(|c: char| c.is_whitespace() || c.is_control() || is_bidi_control(c))
         .filter(|w| !w.is_empty())
     {
         if !title.is_empty() {
@@ -222,8 +225,9 @@ fn page_title(raw: &str) -> String {
     }
 }
 
-/// The page URL must be http(s) on a configured origin: it is where the
-/// reader is sent back to, so anything else would be an open redirect.
+/// The page URL must be http(s) on a configured origin, without userinfo:
+/// it is where the reader is sent back to, so anything else would be an
+/// open redirect.
 pub fn check_page_url(raw: &str, config: &Config) -> Result<url::Url, FieldError> {
     let raw = raw.trim();
     if raw.is_empty() {
@@ -250,6 +254,15 @@ pub fn check_page_url(raw: &str, config: &Config) -> Result<url::Url, FieldError
             ))
         }
     };
+    // `http://user@site/` has the configured origin but shows a reader
+    // something else first; no page of a site needs credentials in its URL.
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(FieldError::new(
+            "url",
+            "invalid",
+            "The page address must not contain a user name or password.",
+        ));
+    }
     if !config.allows_origin(&url) {
         return Err(FieldError::new(
             "url",
@@ -276,6 +289,66 @@ fn check_length(
         ));
     }
     Ok(())
+}
+
+/// The one rule for the characters of a name, an e-mail address and a
+/// website, wherever one is written (a submission, a commenter's edit, an
+/// admin's edit all come through [`Submission::check`]). None of them has a
+/// use for a control character, and a line break in one can forge lines in
+/// the moderators' plain-text mail (`Website: …\r\nApprove: …`). Nor for
+/// a bidirectional embedding, override or isolate ([`is_bidi_control`]):
+/// `\u{202e}gnp.exe` shows as `exe.png`.
+///
+/// They are refused rather than stripped: a stripped name would be stored
+/// different from what the reader typed without telling them, and the
+/// form shows them the error with their text. Nobody types these by
+/// accident, and a name in Arabic or Hebrew needs none of them.
+fn check_characters(field: &'static str, label: &str, value: &str) -> Result<(), FieldError> {
+    if has_control(value) {
+        return Err(FieldError::new(
+            field,
+            "invalid",
+            format!(
+                "{label} must not contain control characters such as line breaks or tabs; \
+                 remove them and post again."
+            ),
+        ));
+    }
+    if value.chars().any(is_bidi_control) {
+        return Err(FieldError::new(
+            field,
+            "invalid",
+            format!(
+                "{label} must not contain invisible text-direction characters \
+                 (U+202A to U+202E, U+2066 to U+2069); remove them and post again."
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The bidirectional embeddings and overrides (U+202A–U+202E) and isolates
+/// (U+2066–U+2069): they reorder the text that follows them, up to the end
+/// of the paragraph wherever the text is shown without `<bdi>` (plain-text
+/// mail, a terminal). The marks U+200E, U+200F and U+061C are allowed: they
+/// reorder nothing but neutral characters next to them, right-to-left
+/// writers use them to place punctuation, and `<bdi>` keeps them inside
+/// the name.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// A name for plain text (mail, the pages behind mail links), where no
+/// `<bdi>` can isolate it: inside a first-strong isolate (U+2068 … U+2069),
+/// Unicode's own `<bdi>`, so a right-to-left name cannot reorder the words
+/// around it, and without any direction control of its own (names stored
+/// before they were refused), so nothing in it can end the isolate early.
+pub fn isolated_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 6);
+    out.push('\u{2068}');
+    out.extend(name.chars().filter(|c| !is_bidi_control(*c)));
+    out.push('\u{2069}');
+    out
 }
 
 fn has_control(s: &str) -> bool {
@@ -481,6 +554,141 @@ mod tests {
         assert!(!json_wants_notify(None).unwrap());
         let err = json_wants_notify(Some(&serde_json::json!(5))).unwrap_err();
         assert_eq!((err.field, err.code), ("notify", "invalid_type"));
+    }
+
+    fn config() -> Config {
+        let mut config = Config::default();
+        config.sites.origins = vec!["http://127.0.0.1:1".to_owned()];
+        config
+    }
+
+    fn submission() -> Submission {
+        Submission {
+            thread: "/a/".into(),
+            url: "http://127.0.0.1:1/a/".into(),
+            text: "Hello".into(),
+            ..Submission::default()
+        }
+    }
+
+    /// The fields a check refused, with their codes.
+    fn refused(submission: &Submission) -> Vec<(&'static str, &'static str)> {
+        match submission.check(&config(), None) {
+            Ok(_) => Vec::new(),
+            Err(errors) => errors.iter().map(|e| (e.field, e.code)).collect(),
+        }
+    }
+
+    #[test]
+    fn control_characters_are_refused_in_name_email_and_website() {
+        assert_eq!(refused(&submission()), []);
+        for bad in [
+            "a\r\nb",
+            "a\nb",
+            "a\tb",
+            "a\u{0}b",
+            "a\u{85}b",
+            "a\u{1b}[31mb",
+        ] {
+            let name = Submission {
+                name: format!("Ann {bad}"),
+                ..submission()
+            };
+            let email = Submission {
+                email: format!("ann{bad}@example.org"),
+                ..submission()
+            };
+            let website = Submission {
+                website: format!("https://example.org/{bad}"),
+                ..submission()
+            };
+            assert_eq!(refused(&name), [("name", "invalid")], "{bad:?}");
+            assert_eq!(refused(&email), [("email", "invalid")], "{bad:?}");
+            assert_eq!(refused(&website), [("website", "invalid")], "{bad:?}");
+        }
+        let forged = Submission {
+            website: "https://example.org/\r\n\r\nApprove: https://evil.example/approve".into(),
+            ..submission()
+        };
+        let errors = forged.check(&config(), None).unwrap_err();
+        assert!(
+            errors[0].message.starts_with("Website must not"),
+            "{errors:?}"
+        );
+        // Line breaks around a value are trimmed, as any whitespace is.
+        let padded = Submission {
+            website: " https://example.org/\r\n".into(),
+            ..submission()
+        };
+        assert_eq!(
+            padded
+                .check(&config(), None)
+                .unwrap()
+                .comment
+                .website
+                .as_deref(),
+            Some("https://example.org/")
+        );
+    }
+
+    #[test]
+    fn direction_overrides_are_refused_in_name_email_and_website() {
+        for c in ['\u{202a}', '\u{202b}', '\u{202c}', '\u{202d}', '\u{202e}']
+            .into_iter()
+            .chain(['\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}'])
+        {
+            let name = Submission {
+                name: format!("{c}gnp.exe"),
+                ..submission()
+            };
+            let email = Submission {
+                email: format!("a{c}b@example.org"),
+                ..submission()
+            };
+            let website = Submission {
+                website: format!("https://example.org/{c}x"),
+                ..submission()
+            };
+            assert_eq!(refused(&name), [("name", "invalid")], "{c:?}");
+            assert_eq!(refused(&email), [("email", "invalid")], "{c:?}");
+            assert_eq!(refused(&website), [("website", "invalid")], "{c:?}");
+        }
+        // Right-to-left names, and the marks that place their punctuation.
+        for name in [
+            "\u{645}\u{62d}\u{645}\u{62f}",
+            "\u{5d3}\u{5e0}\u{5d4} (\u{200f})",
+            "A\u{200e}B\u{61c}",
+        ] {
+            let ok = Submission {
+                name: name.into(),
+                ..submission()
+            };
+            assert_eq!(refused(&ok), [], "{name:?}");
+        }
+        assert_eq!(page_title("\u{202e}gnp.exe \u{2066}x\u{2069}"), "gnp.exe x");
+    }
+
+    #[test]
+    fn names_in_plain_text_are_isolated() {
+        assert_eq!(isolated_name("Ann"), "\u{2068}Ann\u{2069}");
+        assert_eq!(
+            isolated_name("\u{202e}gnp\u{2069}.exe"),
+            "\u{2068}gnp.exe\u{2069}"
+        );
+    }
+
+    #[test]
+    fn page_urls_with_userinfo_are_refused() {
+        let config = config();
+        assert!(check_page_url("http://127.0.0.1:1/a/", &config).is_ok());
+        for raw in [
+            "http://user@127.0.0.1:1/a/",
+            "http://user:pw@127.0.0.1:1/a/",
+            "http://:pw@127.0.0.1:1/a/",
+        ] {
+            let err = check_page_url(raw, &config).unwrap_err();
+            assert_eq!((err.field, err.code), ("url", "invalid"), "{raw}");
+        }
     }
 
     #[test]

@@ -9,7 +9,6 @@ use anyhow::Result;
 use serde::Serialize;
 use tera::Context;
 
-use super::escape::http_url;
 use super::{FormContext, Renderer};
 
 /// Human labels for form fields, for error summaries.
@@ -28,6 +27,50 @@ fn labels() -> BTreeMap<&'static str, &'static str> {
     FIELD_LABELS.iter().copied().collect()
 }
 
+/// A link from one of the receiver's pages back to a page of a site. The
+/// page URL of these pages comes from the request (a form's `url`, a reply
+/// link's query), so linking it as sent would let anyone put a link to any
+/// site on the receiver's own domain. The only way to make one is
+/// [`BackLink::checked`], which needs the caller's rule for which origins
+/// are theirs; a page that takes a `BackLink` cannot forget to ask.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackLink(url::Url);
+
+/// Templates get the link as a string.
+impl Serialize for BackLink {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.0.as_str())
+    }
+}
+
+impl BackLink {
+    /// `raw` as a link, if it is an absolute http(s) URL with a host, no
+    /// user name or password, and an origin `allowed` accepts. The link is
+    /// the URL as parsed, not as sent: a browser reads `http:\\evil.example`
+    /// or `http://a\@b/` the same way the parser does, so the origin that
+    /// was checked is the one a click goes to.
+    pub fn checked(raw: &str, allowed: impl Fn(&url::Url) -> bool) -> Option<BackLink> {
+        let url = url::Url::parse(raw.trim()).ok()?;
+        let usable = matches!(url.scheme(), "http" | "https")
+            && url.host_str().is_some_and(|h| !h.is_empty())
+            && url.username().is_empty()
+            && url.password().is_none()
+            && allowed(&url);
+        usable.then_some(BackLink(url))
+    }
+
+    /// The same link with `#fragment` instead of any fragment it had.
+    pub fn with_fragment(&self, fragment: &str) -> BackLink {
+        let mut url = self.0.clone();
+        url.set_fragment(Some(fragment));
+        BackLink(url)
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+}
+
 /// What the commenter's edit page shows (see `templates/edit.html`).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct EditPage {
@@ -44,8 +87,8 @@ pub struct EditPage {
     pub edit_until: String,
     /// The outcome of the last save: "saved", "held", or empty.
     pub notice: String,
-    /// The comment's page; linked only if it is an http(s) URL.
-    pub page_url: String,
+    /// The comment's page, if it is on one of the receiver's sites.
+    pub back_url: Option<BackLink>,
 }
 
 /// The fields a commenter may change.
@@ -64,36 +107,42 @@ impl Renderer {
 
     /// The page a no-JS reader sees when a submission has errors
     /// (`form_error.html`): what is wrong, then the form with their values.
-    pub fn render_form_error(&self, form: &FormContext) -> Result<String> {
+    /// `back` is the page the form came from, if it may be linked.
+    pub fn render_form_error(&self, form: &FormContext, back: Option<&BackLink>) -> Result<String> {
         let mut ctx = Context::from_serialize(form)?;
         ctx.insert("form", &self.render_form(form)?);
-        ctx.insert("back_url", &http_url(&form.url));
+        ctx.insert("back_url", &back);
         ctx.insert("labels", &labels());
         self.render_fragment("form_error.html", &ctx)
     }
 
     /// The reply page behind each comment's Reply link (`reply.html`).
     /// `parent_html` is the answered comment as `render_comment` made it.
-    pub fn render_reply(&self, form: &FormContext, parent_html: Option<&str>) -> Result<String> {
+    pub fn render_reply(
+        &self,
+        form: &FormContext,
+        parent_html: Option<&str>,
+        back: Option<&BackLink>,
+    ) -> Result<String> {
         let mut ctx = Context::from_serialize(form)?;
         ctx.insert("form", &self.render_form(form)?);
-        ctx.insert("back_url", &http_url(&form.url));
+        ctx.insert("back_url", &back);
         ctx.insert("parent_html", &parent_html);
         self.render_fragment("reply.html", &ctx)
     }
 
     /// "Received, awaiting moderation" (`received.html`), or "published"
-    /// when it went straight on the page; `page_url` is only linked if it
-    /// is an http(s) URL. `edit` is the private edit link and when it stops
-    /// working ("14:05 UTC").
+    /// when it went straight on the page; `back` is the page, if it may be
+    /// linked. `edit` is the private edit link and when it stops working
+    /// ("14:05 UTC").
     pub fn render_received(
         &self,
-        page_url: &str,
+        back: Option<&BackLink>,
         published: bool,
         edit: Option<(&str, &str)>,
     ) -> Result<String> {
         let mut ctx = Context::new();
-        ctx.insert("back_url", &http_url(page_url));
+        ctx.insert("back_url", &back);
         ctx.insert("published", &published);
         if let Some((url, until)) = edit {
             ctx.insert("edit_url", url);
@@ -105,7 +154,6 @@ impl Renderer {
     /// The commenter's edit page (`edit.html`).
     pub fn render_edit(&self, page: &EditPage) -> Result<String> {
         let mut ctx = Context::from_serialize(page)?;
-        ctx.insert("back_url", &http_url(&page.page_url));
         ctx.insert("labels", &labels());
         ctx.insert("limits", &self.opts.limits);
         self.render_fragment("edit.html", &ctx)

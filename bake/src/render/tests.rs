@@ -213,6 +213,38 @@ fn fast_path_matches_tera(opts: RenderOptions) {
 }
 
 #[test]
+fn back_links_are_only_made_to_allowed_origins() {
+    let site = |url: &url::Url| url.origin().ascii_serialization() == "https://site.example";
+    let link = BackLink::checked(" https://site.example/a/?q=1#frag ", site).unwrap();
+    assert_eq!(link.as_str(), "https://site.example/a/?q=1#frag");
+    assert_eq!(
+        link.with_fragment("kiln-received").as_str(),
+        "https://site.example/a/?q=1#kiln-received"
+    );
+    for raw in [
+        "https://evil.example/",
+        "http:evil.example",
+        "http:\\\\evil.example\\",
+        "https://site.example@evil.example/",
+        "https://evil.example\\@site.example/",
+        "https://user@site.example/",
+        "https://user:pw@site.example/",
+        "//evil.example/",
+        "/a/",
+        "javascript:alert(1)",
+        "data:text/html,x",
+        "",
+    ] {
+        assert_eq!(BackLink::checked(raw, site), None, "{raw}");
+    }
+    // The check is the caller's: with none allowed, nothing is linked.
+    assert_eq!(
+        BackLink::checked("https://site.example/a/", |_| false),
+        None
+    );
+}
+
+#[test]
 fn every_builtin_template_renders() {
     let renderer = Renderer::new(RenderOptions::default()).unwrap();
     assert!(renderer.pages.is_some(), "pages wait until they are needed");
@@ -221,16 +253,15 @@ fn every_builtin_template_renders() {
         .render_error(404, "Not here")
         .unwrap()
         .contains("Not here"));
+    let site = |url: &url::Url| url.origin().ascii_serialization() == "https://site.example";
+    let back = BackLink::checked("https://site.example/t/", site);
+    assert!(back.is_some());
     assert!(renderer
-        .render_received("https://site.example/t/", false, None)
+        .render_received(back.as_ref(), false, None)
         .unwrap()
         .contains("https://site.example/t/"));
     let received = renderer
-        .render_received(
-            "https://site.example/t/",
-            true,
-            Some(("https://r/edit/T", "14:05 UTC")),
-        )
+        .render_received(back.as_ref(), true, Some(("https://r/edit/T", "14:05 UTC")))
         .unwrap();
     assert!(received.contains("is published"), "{received}");
     assert!(received.contains("href=\"https://r/edit/T\""), "{received}");
@@ -248,7 +279,7 @@ fn every_builtin_template_renders() {
             id_prefix: "kiln-edit".into(),
             edit_until: "14:05 UTC".into(),
             notice: String::new(),
-            page_url: "javascript:alert(1)".into(),
+            back_url: BackLink::checked("javascript:alert(1)", |_| true),
         })
         .unwrap();
     assert!(
@@ -258,11 +289,11 @@ fn every_builtin_template_renders() {
     assert!(edit.contains("Comment: Too long."), "{edit}");
     assert!(!edit.contains("javascript:"), "{edit}");
     assert!(renderer
-        .render_reply(&form, Some("<p>parent</p>"))
+        .render_reply(&form, Some("<p>parent</p>"), back.as_ref())
         .unwrap()
         .contains("<p>parent</p>"));
     assert!(renderer
-        .render_form_error(&form)
+        .render_form_error(&form, back.as_ref())
         .unwrap()
         .contains("name=\"parent\" value=\"3\""));
     for (name, _) in templates::RENDERER {

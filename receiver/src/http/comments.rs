@@ -125,7 +125,7 @@ fn refuse(
 fn answer(
     state: &AppState,
     client: Client,
-    mut page: url::Url,
+    page: url::Url,
     comment: &crate::store::StoredComment,
     published: bool,
     link: Option<EditLink>,
@@ -138,12 +138,19 @@ fn answer(
         ))
         .into_response()),
         (Client::Form, None) => {
-            page.set_fragment(Some(if published {
+            let fragment = if published {
                 "kiln-published"
             } else {
                 "kiln-received"
-            }));
-            Ok(Redirect::to(page.as_str()).into_response())
+            };
+            // Through the same check as every other link to a page, though
+            // `check_page_url` admitted this one by the same sites.
+            match state.pages.back_link(page.as_str()) {
+                Some(back) => {
+                    Ok(Redirect::to(back.with_fragment(fragment).as_str()).into_response())
+                }
+                None => Ok(Html(state.pages.received(None, published, None)?).into_response()),
+            }
         }
         (Client::Json, link) => {
             let html = state.pages.comment(comment)?;

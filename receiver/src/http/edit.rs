@@ -128,20 +128,19 @@ pub async fn posted(
     let published = comment
         .as_ref()
         .is_some_and(|c| c.status == Status::Approved);
-    let back = comment.as_ref().map(|c| {
-        let fragment = if published {
-            "kiln-published"
-        } else {
-            "kiln-received"
-        };
-        format!("{}#{fragment}", c.page_url)
-    });
+    let fragment = if published {
+        "kiln-published"
+    } else {
+        "kiln-received"
+    };
+    let back = comment
+        .as_ref()
+        .and_then(|c| state.pages.back_link(&c.page_url))
+        .map(|page| page.with_fragment(fragment));
     let url = link.as_ref().map(|l| l.url(&state));
     let until = link.as_ref().map(EditLink::until);
     let edit = url.as_deref().zip(until.as_deref());
-    let html = state
-        .pages
-        .received(back.as_deref().unwrap_or(""), published, edit)?;
+    let html = state.pages.received(back.as_ref(), published, edit)?;
     Ok(private_page(StatusCode::OK, html))
 }
 
@@ -359,7 +358,7 @@ fn edit_page(
         id_prefix: "kiln-edit".to_owned(),
         edit_until: link.until(),
         notice,
-        page_url: comment.page_url.clone(),
+        back_url: state.pages.back_link(&comment.page_url),
     };
     Ok(state.pages.edit(&page)?)
 }

@@ -64,16 +64,20 @@ fn admin_link(state: &AppState) -> Vec<PageLink> {
 
 fn comment_links(state: &AppState, c: &StoredComment) -> Vec<PageLink> {
     let mut links = Vec::new();
-    if c.status == Status::Approved {
-        links.push(PageLink {
+    match state.pages.back_link(&c.page_url) {
+        Some(page) if c.status == Status::Approved => links.push(PageLink {
             label: "See it on its page".to_owned(),
-            url: format!("{}#kiln-comment-{}", c.page_url, c.id),
-        });
-    } else {
-        links.push(PageLink {
+            url: page
+                .with_fragment(&format!("kiln-comment-{}", c.id))
+                .as_str()
+                .to_owned(),
+        }),
+        Some(page) => links.push(PageLink {
             label: "Its page".to_owned(),
-            url: c.page_url.clone(),
-        });
+            url: page.as_str().to_owned(),
+        }),
+        // A page no longer on a configured site is not linked.
+        None => {}
     }
     links.extend(admin_link(state));
     links
@@ -102,9 +106,9 @@ pub async fn moderate_page(
         return gone(&state, id);
     };
     let author = if comment.author.is_empty() {
-        "(no name)"
+        "(no name)".to_owned()
     } else {
-        &comment.author
+        crate::submission::isolated_name(&comment.author)
     };
     let mut lines = vec![format!(
         "Comment #{id} by {author} on {}.",

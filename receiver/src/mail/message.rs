@@ -114,10 +114,12 @@ impl Letter {
 
 /// The mailbox with control characters in its display name made spaces.
 /// lettre encodes names, but refuses (panics on) a name with a line break,
-/// and a commenter's name must never stop a message.
+/// and a commenter's name must never stop a message. Direction controls
+/// are dropped: a mail client shows the name beside others in a list.
 fn plain_name(mailbox: &Mailbox) -> Mailbox {
     let name = mailbox.name.as_ref().map(|n| {
         n.chars()
+            .filter(|c| !crate::submission::is_bidi_control(*c))
             .map(|c| if c.is_control() { ' ' } else { c })
             .collect()
     });

@@ -86,6 +86,8 @@ pub struct Links {
     public_url: String,
     signer: Signer,
     expiry_secs: i64,
+    /// The sites whose pages messages may link to (`sites.origins`).
+    sites: crate::config::Sites,
 }
 
 impl Links {
@@ -94,7 +96,14 @@ impl Links {
             public_url: public_url.trim_end_matches('/').to_owned(),
             signer,
             expiry_secs: i64::from(config.mail.link_expiry_days) * 86_400,
+            sites: config.sites.clone(),
         }
+    }
+
+    /// A comment's page, if it is on one of the configured sites; the same
+    /// check as the receiver's own pages (`crate::pages::site_link`).
+    pub fn page(&self, page_url: &str) -> Option<kiln_bake::render::BackLink> {
+        crate::pages::site_link(&self.sites, page_url)
     }
 
     /// The page that confirms `action` (approve, reject, spam) on a comment.

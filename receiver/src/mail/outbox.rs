@@ -15,6 +15,7 @@ use tokio::sync::Notify;
 use super::{Letter, Links, Mailer, Quoted};
 use crate::config::Config;
 use crate::store::{OutboxItem, OutboxKind, SharedStore, Status, Store, StoredComment};
+use crate::submission::{is_bidi_control, isolated_name};
 
 /// How long the outbox sleeps when nobody wakes it: mail queued by another
 /// process (`kiln approve`) waits at most this long.
@@ -176,11 +177,26 @@ fn compose(
     letters.iter().map(|l| l.build(from)).collect()
 }
 
-fn author(c: &StoredComment) -> &str {
+/// The author as a subject line names them: no direction controls (a
+/// subject cannot hold an isolate that every client shows right).
+fn author(c: &StoredComment) -> String {
     if c.author.is_empty() {
-        "Someone"
+        "Someone".to_owned()
     } else {
-        &c.author
+        c.author
+            .chars()
+            .filter(|ch| !is_bidi_control(*ch))
+            .collect()
+    }
+}
+
+/// The author as the message's text names them: isolated, so the name
+/// cannot reorder the sentence around it.
+fn author_in_text(c: &StoredComment) -> String {
+    if c.author.is_empty() {
+        "Someone".to_owned()
+    } else {
+        isolated_name(&c.author)
     }
 }
 
@@ -214,7 +230,7 @@ fn page_short(c: &StoredComment) -> &str {
 fn new_comment(links: &Links, to: &Mailbox, c: &StoredComment, now: i64) -> Letter {
     let mut lines = vec![format!(
         "{} commented on {} (thread {}){}.",
-        author(c),
+        author_in_text(c),
         page_name(c),
         c.thread,
         c.parent
@@ -224,9 +240,9 @@ fn new_comment(links: &Links, to: &Mailbox, c: &StoredComment, now: i64) -> Lett
     lines.push(format!(
         "Name: {} · Email: {} · Website: {} · Network: {}",
         if c.author.is_empty() {
-            "(none)"
+            "(none)".to_owned()
         } else {
-            &c.author
+            isolated_name(&c.author)
         },
         c.email.as_deref().unwrap_or("(none)"),
         c.website.as_deref().unwrap_or("(none)"),
@@ -248,7 +264,9 @@ fn new_comment(links: &Links, to: &Mailbox, c: &StoredComment, now: i64) -> Lett
     } else {
         lines.push(format!("It is {} already.", c.status.as_str()));
     }
-    actions.push(("Open the page".to_owned(), c.page_url.clone()));
+    if let Some(page) = links.page(&c.page_url) {
+        actions.push(("Open the page".to_owned(), page.as_str().to_owned()));
+    }
     actions.push(("Moderation queue".to_owned(), links.admin()));
     // Replying to the notification reaches the commenter; the name is
     // encoded by lettre's mailbox header, never pasted.
@@ -290,19 +308,23 @@ fn confirm(links: &Links, to: Mailbox, email: &str, c: &StoredComment, now: i64)
 }
 
 fn reply(links: &Links, to: Mailbox, email: &str, c: &StoredComment) -> Letter {
-    let mut page = c.page_url.clone();
-    page.push_str(&format!("#kiln-comment-{}", c.id));
+    let page = links
+        .page(&c.page_url)
+        .map(|page| page.with_fragment(&format!("kiln-comment-{}", c.id)));
     Letter {
         to,
         reply_to: None,
         subject: format!("{} replied to your comment on {}", author(c), page_short(c)),
         lines: vec![format!(
             "{} replied to your comment on {}.",
-            author(c),
+            author_in_text(c),
             page_name(c)
         )],
-        quoted: Some(quoted(format!("{} wrote:", author(c)), c)),
-        actions: vec![("Read it on the page".to_owned(), page)],
+        quoted: Some(quoted(format!("{} wrote:", author_in_text(c)), c)),
+        actions: page
+            .map(|page| ("Read it on the page".to_owned(), page.as_str().to_owned()))
+            .into_iter()
+            .collect(),
         unsubscribe: links.unsubscribe(email),
     }
 }
@@ -392,6 +414,91 @@ mod tests {
             .await
             .unwrap();
         assert!(left.is_empty(), "delivered mail leaves the outbox");
+    }
+
+    #[test]
+    fn names_in_mail_cannot_reorder_the_text_around_them() {
+        let comment = StoredComment {
+            author: "\u{202e}gnp.exe".into(),
+            ..approved_comment()
+        };
+        let to: Mailbox = "mod@example.org".parse().unwrap();
+        let links = Links::new(
+            &config(),
+            "http://kiln.test",
+            Signer::new(b"a key, long enough"),
+        );
+        let letter = new_comment(&links, &to, &comment, 0);
+        assert!(
+            letter.lines[0].starts_with("\u{2068}gnp.exe\u{2069} commented on"),
+            "{:?}",
+            letter.lines[0]
+        );
+        assert_eq!(
+            letter.subject,
+            "New comment by gnp.exe on https://example.org/a/"
+        );
+        let reply = reply(&links, to, "b@example.org", &comment);
+        assert_eq!(
+            reply.quoted.unwrap().caption,
+            "\u{2068}gnp.exe\u{2069} wrote:"
+        );
+    }
+
+    fn approved_comment() -> StoredComment {
+        StoredComment {
+            id: 7,
+            thread: "/a/".into(),
+            parent: None,
+            status: Status::Approved,
+            author: "Ann".into(),
+            email: None,
+            website: None,
+            text: "Hi".into(),
+            page_url: "https://example.org/a/".into(),
+            page_title: String::new(),
+            remote_addr: None,
+            created_at: 0,
+        }
+    }
+
+    #[test]
+    fn mail_links_only_to_pages_of_configured_sites() {
+        let comment = approved_comment();
+        let to: Mailbox = "mod@example.org".parse().unwrap();
+        let links_for = |origin: &str| {
+            let mut config = config();
+            config.sites.origins = vec![origin.to_owned()];
+            Links::new(
+                &config,
+                "http://kiln.test",
+                Signer::new(b"a key, long enough"),
+            )
+        };
+        let urls = |letter: &Letter| -> Vec<String> {
+            letter.actions.iter().map(|(_, url)| url.clone()).collect()
+        };
+        let configured = links_for("https://example.org");
+        assert!(urls(&new_comment(&configured, &to, &comment, 0))
+            .contains(&"https://example.org/a/".to_owned()));
+        assert_eq!(
+            urls(&reply(&configured, to.clone(), "b@example.org", &comment)),
+            ["https://example.org/a/#kiln-comment-7"]
+        );
+        // The site was dropped from `sites.origins` since the comment came.
+        let dropped = links_for("https://other.example");
+        for letter in [
+            new_comment(&dropped, &to, &comment, 0),
+            reply(&dropped, to.clone(), "b@example.org", &comment),
+        ] {
+            assert!(
+                urls(&letter)
+                    .iter()
+                    .all(|u| u.starts_with("http://kiln.test/")),
+                "{:?}",
+                urls(&letter)
+            );
+        }
     }
 
     #[tokio::test]

@@ -115,6 +115,12 @@ impl TestDb {
         self.one(sql, params).opt_text()
     }
 
+    /// Runs a statement that changes rows (a test's setup, such as a row as
+    /// an older version stored it); returns how many it changed.
+    pub fn execute(&self, sql: &str, params: &[Param]) -> usize {
+        crate::store::sqlite::peek::execute(&self.path, sql, params)
+    }
+
     /// How many rows `table` holds.
     pub fn count_rows(&self, table: &str) -> i64 {
         self.query_i64(&format!("SELECT count(*) FROM {table}"), &[])

@@ -123,6 +123,14 @@ pub struct LoginLimiter {
     failures: Mutex<Failures>,
 }
 
+/// A login attempt, counted as a failure until its password proves right.
+#[must_use = "a right password must take its attempt back with `succeeded`"]
+#[derive(Debug)]
+pub struct Attempt {
+    ip: IpAddr,
+    at: Instant,
+}
+
 #[derive(Default)]
 struct Failures {
     by_ip: HashMap<IpAddr, Vec<Instant>>,
@@ -139,8 +147,13 @@ impl LoginLimiter {
         }
     }
 
-    /// `Some(seconds to wait)` if `ip` may not try now.
-    pub fn blocked(&self, ip: IpAddr, now: Instant) -> Option<u64> {
+    /// Counts a login attempt from `ip` as a failure before its password
+    /// is checked, or says how many seconds to wait (`Err`) if the limit
+    /// is reached. Counting first is what makes the limit hold: the check
+    /// takes argon2's time, and attempts sent together would otherwise all
+    /// find the count below the limit before any of them had failed. A
+    /// right password takes its attempt back ([`LoginLimiter::succeeded`]).
+    pub fn attempt(&self, ip: IpAddr, now: Instant) -> Result<Attempt, u64> {
         let mut f = self.lock();
         f.forget_before(now.checked_sub(self.window));
         let wait = |times: &[Instant]| {
@@ -151,23 +164,24 @@ impl LoginLimiter {
                 + 1
         };
         if let Some(times) = f.by_ip.get(&ip).filter(|t| t.len() >= self.per_ip) {
-            return Some(wait(times));
+            return Err(wait(times));
         }
         if f.all.len() >= self.global {
-            return Some(wait(&f.all));
+            return Err(wait(&f.all));
         }
-        None
-    }
-
-    pub fn failed(&self, ip: IpAddr, now: Instant) {
-        let mut f = self.lock();
         f.by_ip.entry(ip).or_default().push(now);
         f.all.push(now);
+        Ok(Attempt { ip, at: now })
     }
 
-    /// A successful login forgets that address's failures.
-    pub fn succeeded(&self, ip: IpAddr) {
-        self.lock().by_ip.remove(&ip);
+    /// The password was right: its attempt was no failure, and the
+    /// address's earlier failures are forgotten.
+    pub fn succeeded(&self, attempt: Attempt) {
+        let mut f = self.lock();
+        f.by_ip.remove(&attempt.ip);
+        if let Some(at) = f.all.iter().position(|t| *t == attempt.at) {
+            f.all.remove(at);
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Failures> {
@@ -209,18 +223,35 @@ mod tests {
             "192.0.2.3".parse().unwrap(),
         );
         let t0 = Instant::now();
-        l.failed(a, t0);
-        assert_eq!(l.blocked(a, t0), None);
-        l.failed(a, t0);
-        assert!(l.blocked(a, t0).is_some_and(|s| (1..=61).contains(&s)));
-        assert_eq!(l.blocked(b, t0), None, "other addresses still may");
-        l.failed(b, t0);
-        assert!(l.blocked(c, t0).is_some(), "the global limit is reached");
+        let _ = l.attempt(a, t0).unwrap();
+        let _ = l.attempt(a, t0).unwrap();
+        assert!(l.attempt(a, t0).is_err_and(|s| (1..=61).contains(&s)));
+        let _ = l.attempt(b, t0).expect("other addresses still may");
+        assert!(l.attempt(c, t0).is_err(), "the global limit is reached");
         let later = t0 + Duration::from_secs(61);
-        assert_eq!(l.blocked(a, later), None, "the window passed");
-        l.failed(b, later);
-        l.succeeded(b);
-        assert_eq!(l.blocked(b, later), None);
+        assert!(l.attempt(a, later).is_ok(), "the window passed");
+        let right = l.attempt(b, later).unwrap();
+        l.succeeded(right);
+        let _ = l.attempt(b, later).unwrap();
+        let _ = l
+            .attempt(b, later)
+            .expect("a right password forgot b's failures");
+    }
+
+    #[test]
+    fn attempts_are_counted_before_their_password_is_checked() {
+        // Attempts in flight together: each one is counted as it starts,
+        // so the sixth is refused before any password check has finished.
+        let l = limiter(5, 100);
+        let ip: IpAddr = "192.0.2.9".parse().unwrap();
+        let t0 = Instant::now();
+        let in_flight: Vec<Attempt> = (0..5).map(|_| l.attempt(ip, t0).unwrap()).collect();
+        assert!(l.attempt(ip, t0).is_err());
+        // One of them was right: the address starts afresh.
+        let mut in_flight = in_flight.into_iter();
+        l.succeeded(in_flight.next().unwrap());
+        assert!(l.attempt(ip, t0).is_ok());
+        assert_eq!(l.lock().all.len(), 5, "the right one no longer counts");
     }
 
     #[test]

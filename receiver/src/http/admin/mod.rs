@@ -211,25 +211,17 @@ pub async fn login(
         return login_page(&state, StatusCode::FORBIDDEN, None, false);
     };
     let ip = peer.ip().to_canonical();
-    if let Some(wait) = state.admin.limiter.blocked(ip, Instant::now()) {
-        tracing::warn!(client = %crate::address::anonymize(ip), "admin login refused: too many failures");
-        let minutes = wait.div_ceil(60);
-        let message = format!(
-            "Too many failed logins. Try again in {minutes} minute{}.",
-            if minutes == 1 { "" } else { "s" }
-        );
-        let mut response = login_page(&state, StatusCode::TOO_MANY_REQUESTS, Some(&message), true)?;
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(wait));
-        return Ok(response);
-    }
+    // Counted as a failure before the password is checked, so attempts
+    // sent together cannot all pass the limit during argon2's time.
+    let attempt = match state.admin.limiter.attempt(ip, Instant::now()) {
+        Ok(attempt) => attempt,
+        Err(wait) => return too_many_failures(&state, ip, wait),
+    };
     let password = form.get("password").to_owned();
     let ok = tokio::task::spawn_blocking(move || crate::password::verify(&hash, &password))
         .await
         .map_err(|e| anyhow::anyhow!("password check failed: {e}"))??;
     if !ok {
-        state.admin.limiter.failed(ip, Instant::now());
         tracing::warn!(client = %crate::address::anonymize(ip), "admin login failed");
         return login_page(
             &state,
@@ -238,7 +230,7 @@ pub async fn login(
             true,
         );
     }
-    state.admin.limiter.succeeded(ip);
+    state.admin.limiter.succeeded(attempt);
     let (id, id_hash) = auth::new_session_id();
     let csrf = crate::store::random_hex(32);
     let now = now();
@@ -249,6 +241,26 @@ pub async fn login(
     tracing::info!(client = %crate::address::anonymize(ip), "admin logged in");
     let mut response = redirect(&format!("{}/admin", state.admin.base));
     set_cookie(&mut response, &state.admin.cookie.set(&id));
+    Ok(response)
+}
+
+/// The login page again, with 429 and `Retry-After`: the failed-login
+/// limit is reached for this address, or for all.
+fn too_many_failures(
+    state: &AppState,
+    ip: std::net::IpAddr,
+    wait: u64,
+) -> Result<Response, ApiError> {
+    tracing::warn!(client = %crate::address::anonymize(ip), "admin login refused: too many failures");
+    let minutes = wait.div_ceil(60);
+    let message = format!(
+        "Too many failed logins. Try again in {minutes} minute{}.",
+        if minutes == 1 { "" } else { "s" }
+    );
+    let mut response = login_page(state, StatusCode::TOO_MANY_REQUESTS, Some(&message), true)?;
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(wait));
     Ok(response)
 }
 

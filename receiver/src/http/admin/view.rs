@@ -51,6 +51,8 @@ pub struct Row {
     /// The thread id URL-encoded, for the per-thread view's link.
     pub thread_q: String,
     pub page_url: String,
+    /// `page_url` as a link, only while its site is one of `sites.origins`.
+    pub page_link: Option<kiln_bake::render::BackLink>,
     pub parent: Option<i64>,
     pub author: String,
     pub email: Option<String>,
@@ -73,6 +75,7 @@ impl Row {
             thread: c.thread.clone(),
             thread_q: url::form_urlencoded::byte_serialize(c.thread.as_bytes()).collect(),
             page_url: c.page_url.clone(),
+            page_link: pages.back_link(&c.page_url),
             parent: c.parent,
             author: c.author.clone(),
             email: c.email.clone(),

@@ -9,22 +9,14 @@ use crate::store::testing::{Param, Value};
 
 /// Every row of `sql`, with its `$N` placeholders read as SQLite's `?N`.
 pub(crate) fn rows(path: &Path, sql: &str, params: &[Param]) -> Vec<Vec<Value>> {
-    let conn = rusqlite::Connection::open(path)
-        .unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()));
+    let conn = open(path);
     let sql = numbered(sql);
     let mut stmt = conn
         .prepare(&sql)
         .unwrap_or_else(|e| panic!("cannot prepare {sql}: {e}"));
-    let params: Vec<rusqlite::types::Value> = params
-        .iter()
-        .map(|p| match *p {
-            Param::Int(n) => rusqlite::types::Value::Integer(n),
-            Param::Text(s) => rusqlite::types::Value::Text(s.to_owned()),
-        })
-        .collect();
     let columns = stmt.column_count();
     let mut rows = stmt
-        .query(rusqlite::params_from_iter(params))
+        .query(values(params))
         .unwrap_or_else(|e| panic!("cannot run {sql}: {e}"));
     let mut out = Vec::new();
     while let Some(row) = rows.next().unwrap_or_else(|e| panic!("{sql}: {e}")) {
@@ -41,6 +33,31 @@ pub(crate) fn rows(path: &Path, sql: &str, params: &[Param]) -> Vec<Vec<Value>> 
         out.push(values);
     }
     out
+}
+
+/// Runs a statement that changes rows; returns how many it changed.
+pub(crate) fn execute(path: &Path, sql: &str, params: &[Param]) -> usize {
+    let sql = numbered(sql);
+    open(path)
+        .execute(&sql, values(params))
+        .unwrap_or_else(|e| panic!("cannot run {sql}: {e}"))
+}
+
+fn open(path: &Path) -> rusqlite::Connection {
+    rusqlite::Connection::open(path)
+        .unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()))
+}
+
+fn values(params: &[Param]) -> rusqlite::ParamsFromIter<Vec<rusqlite::types::Value>> {
+    rusqlite::params_from_iter(
+        params
+            .iter()
+            .map(|p| match *p {
+                Param::Int(n) => rusqlite::types::Value::Integer(n),
+                Param::Text(s) => rusqlite::types::Value::Text(s.to_owned()),
+            })
+            .collect::<Vec<_>>(),
+    )
 }
 
 /// `$1` → `?1`: tests write PostgreSQL's placeholders, SQLite reads its own.
