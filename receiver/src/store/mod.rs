@@ -9,10 +9,6 @@
 //! place that chooses between them.
 
 mod open;
-// The PostgreSQL backend connects and migrates, but no `Store` sits on it
-// yet, so nothing outside its tests calls it; the allow goes when
-// `open.rs` chooses it (issue 13, docs/design/postgres.md §6).
-#[allow(dead_code)]
 mod postgres;
 mod shared;
 mod sqlite;
@@ -23,7 +19,7 @@ use anyhow::Result;
 use kiln_bake::avatar::AvatarKeys;
 use kiln_bake::export::{Export, Thread};
 
-pub use open::{is_database, open, open_source, Mode};
+pub use open::{is_database, open, open_at, open_source, Location, Mode};
 pub use shared::SharedStore;
 
 /// One connection to kiln's database. Every method is one transaction, so

@@ -91,6 +91,23 @@ impl Target {
         }
     }
 
+    /// The same target, with every transaction read-only: for the publisher's
+    /// watch and `kiln export`, which must never write.
+    pub fn read_only(&self) -> Target {
+        let mut config = self.config.clone();
+        // Added to whatever options the URL set, not instead of them.
+        let options = match config.get_options() {
+            Some(set) => format!("{set} -c default_transaction_read_only=on"),
+            None => "-c default_transaction_read_only=on".to_owned(),
+        };
+        config.options(&options);
+        Target {
+            config,
+            described: self.described.clone(),
+            password: self.password.clone(),
+        }
+    }
+
     /// `user@host:port/dbname`, without the password.
     pub fn describe(&self) -> &str {
         &self.described

@@ -89,6 +89,36 @@ pub fn migrate(conn: &mut Connection, described: &str) -> Result<()> {
     Ok(())
 }
 
+/// Checks, without changing anything, that this kiln can use the schema of
+/// the database behind `conn`: for read-only opens, which must not migrate.
+pub fn check(conn: &mut Connection, described: &str) -> Result<()> {
+    let exists: bool = conn
+        .query_one("SELECT to_regclass('kiln_migrations') IS NOT NULL", &[])
+        .with_context(|| format!("cannot read the schema of {described}"))?
+        .get(0);
+    if !exists {
+        bail!("{described} holds no kiln schema yet; `kiln serve` creates it");
+    }
+    let newest = conn
+        .query_opt(
+            "SELECT version, compatible_from FROM kiln_migrations ORDER BY version DESC LIMIT 1",
+            &[],
+        )
+        .with_context(|| format!("cannot read kiln_migrations in {described}"))?;
+    let latest = MIGRATIONS.len() as i32;
+    let (version, compatible_from): (i32, i32) = match newest {
+        Some(row) => (row.get(0), row.get(1)),
+        None => (0, 0),
+    };
+    if version < latest {
+        bail!("the schema of {described} is at version {version}, older than this kiln's {latest}; run `kiln serve` once to migrate it");
+    }
+    if compatible_from > latest {
+        bail!("the schema of {described} is at version {version}, which needs a newer kiln (this one knows up to version {latest}); upgrade kiln");
+    }
+    Ok(())
+}
+
 fn apply_pending(conn: &mut Connection, described: &str) -> Result<()> {
     conn.batch_execute(
         "CREATE TABLE IF NOT EXISTS kiln_migrations (

@@ -23,10 +23,18 @@ pub struct ScratchDb {
     name: String,
     /// The scratch database itself.
     pub target: Target,
+    /// Its URL, for `store::open_at`.
+    pub url: String,
 }
 
 /// The server's target, or `None` after saying which test did not run.
 pub fn server() -> Option<Target> {
+    let url = server_url()?;
+    Some(Target::parse(&url, "").unwrap_or_else(|e| panic!("{URL_VAR}: {e:#}")))
+}
+
+/// The server's URL, or `None` after saying which test did not run.
+fn server_url() -> Option<String> {
     let Some(url) = std::env::var(URL_VAR).ok().filter(|u| !u.is_empty()) else {
         let test = std::thread::current()
             .name()
@@ -38,13 +46,25 @@ pub fn server() -> Option<Target> {
         eprintln!("NOTICE: {URL_VAR} is not set; {test} did not run. scripts/test starts a PostgreSQL cluster for it.");
         return None;
     };
-    Some(Target::parse(&url, "").unwrap_or_else(|e| panic!("{URL_VAR}: {e:#}")))
+    Some(url)
+}
+
+/// `url` naming database `name` instead of its own: the path between the
+/// authority and the query is the database.
+fn with_dbname(url: &str, name: &str) -> String {
+    let (scheme, rest) = url.split_once("://").expect("a URL has a scheme");
+    let authority = rest.find(['/', '?']).unwrap_or(rest.len());
+    let query = rest[authority..]
+        .find('?')
+        .map_or("", |q| &rest[authority + q..]);
+    format!("{scheme}://{}/{name}{query}", &rest[..authority])
 }
 
 /// A new, empty database, or `None` (see `server`).
 pub fn scratch_db() -> Option<ScratchDb> {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let server = server()?;
+    let server_url = server_url()?;
+    let server = Target::parse(&server_url, "").unwrap_or_else(|e| panic!("{URL_VAR}: {e:#}"));
     let name = format!(
         "kiln_t_{}_{}",
         std::process::id(),
@@ -61,10 +81,12 @@ pub fn scratch_db() -> Option<ScratchDb> {
         .batch_execute(&format!("CREATE DATABASE {name} TEMPLATE template0"))
         .unwrap();
     let target = server.with_dbname(&name);
+    let url = with_dbname(&server_url, &name);
     Some(ScratchDb {
         server,
         name,
         target,
+        url,
     })
 }
 
