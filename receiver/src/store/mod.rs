@@ -14,6 +14,8 @@ mod shared;
 mod sqlite;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+#[cfg(test)]
+mod tests;
 
 use anyhow::Result;
 use kiln_bake::avatar::AvatarKeys;

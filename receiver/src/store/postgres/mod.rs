@@ -13,7 +13,7 @@ mod boundary;
 pub mod connect;
 pub mod migrate;
 #[cfg(test)]
-mod scratch;
+pub(crate) mod scratch;
 #[cfg(test)]
 mod tests;
 
