@@ -87,6 +87,15 @@ fn run(cli: Cli) -> Result<()> {
     // Every command checks the whole configuration: a typo in a key that one
     // command ignores would otherwise surface later, somewhere else.
     config.validate().context(UsageError)?;
+    // The configuration and the PostgreSQL store's connection and schema are
+    // there, but no command can run on it yet: refuse rather than quietly
+    // use the SQLite file at `database.path`.
+    if config.database.is_postgres() {
+        return Err(anyhow::anyhow!(
+            "`database.url` selects PostgreSQL, which kiln cannot run on yet (issue 13 is under way); use `database.path` for SQLite"
+        ))
+        .context(UsageError);
+    }
     match cli.command {
         Command::Serve(_) => serve(config),
         Command::Queue => moderate::queue(&config),

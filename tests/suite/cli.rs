@@ -76,6 +76,43 @@ fn invalid_configuration_names_the_key_and_exits_2() {
 }
 
 #[test]
+fn a_postgres_url_is_refused_until_kiln_runs_on_postgres() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    // Refused by name, not quietly served from the SQLite file.
+    let out = kiln_cmd(dir)
+        .args(["queue"])
+        .env("KILN_DATABASE_URL", "postgres://kiln@db.example/kiln")
+        .env("KILN_DATABASE_PASSWORD", "hunter2")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("`database.url`"), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+    assert!(
+        !dir.join("kiln.sqlite3").exists(),
+        "no SQLite file was made"
+    );
+
+    let out = kiln_cmd(dir)
+        .args(["--db", "other.sqlite3", "queue"])
+        .env(
+            "KILN_DATABASE_URL",
+            "postgres://kiln:hunter2@db.example/kiln",
+        )
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("`database.url`") && stderr.contains("`database.path`"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+}
+
+#[test]
 fn bake_errors_say_what_to_do() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();

@@ -9,16 +9,19 @@
 //! place that chooses between them.
 
 mod open;
+mod postgres;
 mod shared;
 mod sqlite;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+#[cfg(test)]
+mod tests;
 
 use anyhow::Result;
 use kiln_bake::avatar::AvatarKeys;
 use kiln_bake::export::{Export, Thread};
 
-pub use open::{is_database, open, open_source, Mode};
+pub use open::{is_database, open, open_at, open_source, Location, Mode};
 pub use shared::SharedStore;
 
 /// One connection to kiln's database. Every method is one transaction, so

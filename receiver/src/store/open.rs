@@ -1,12 +1,17 @@
 //! The one place that chooses a backend. Everything else opens the database
 //! through these functions and holds a `Box<dyn Store>` (or a bake
 //! `Source`), so adding a backend changes this file, not the callers.
+//!
+//! PostgreSQL is chosen by `open_at` for a `database.url`; only part of the
+//! `Store` exists there so far (see `postgres/boundary.rs`), so the
+//! commands still call `open` with the SQLite path and refuse a URL.
 
 use std::path::Path;
 
 use anyhow::Result;
 use kiln_bake::source::Source;
 
+use super::postgres::{PgStore, Target};
 use super::sqlite::{self, SqliteSource, SqliteStore};
 use super::Store;
 
@@ -21,11 +26,45 @@ pub enum Mode {
     ReadOnly,
 }
 
-/// Opens the database at `path`.
+/// Where kiln's database is: `[database]` without its other keys, so that
+/// the store depends on nothing else in the crate.
+#[derive(Debug, Clone, Copy)]
+pub enum Location<'a> {
+    /// An SQLite file (`database.path`).
+    Sqlite(&'a Path),
+    /// A PostgreSQL database (`database.url`), and `database.password` for a
+    /// URL that carries none (empty when there is none).
+    Postgres { url: &'a str, password: &'a str },
+}
+
+impl<'a> Location<'a> {
+    /// `database.url` when it is set, else `database.path`.
+    pub fn new(path: &'a Path, url: &'a str, password: &'a str) -> Location<'a> {
+        if url.is_empty() {
+            Location::Sqlite(path)
+        } else {
+            Location::Postgres { url, password }
+        }
+    }
+}
+
+/// Opens the SQLite database at `path`.
 pub fn open(path: &Path, mode: Mode) -> Result<Box<dyn Store>> {
-    Ok(match mode {
-        Mode::ReadWrite => Box::new(SqliteStore::open(path)?),
-        Mode::ReadOnly => Box::new(SqliteStore::open_read_only(path)?),
+    open_at(Location::Sqlite(path), mode)
+}
+
+/// Opens the database at `location`, whichever backend holds it.
+pub fn open_at(location: Location, mode: Mode) -> Result<Box<dyn Store>> {
+    Ok(match (location, mode) {
+        (Location::Sqlite(path), Mode::ReadWrite) => Box::new(SqliteStore::open(path)?),
+        (Location::Sqlite(path), Mode::ReadOnly) => Box::new(SqliteStore::open_read_only(path)?),
+        (Location::Postgres { url, password }, mode) => {
+            let target = Target::parse(url, password)?;
+            Box::new(match mode {
+                Mode::ReadWrite => PgStore::open(&target)?,
+                Mode::ReadOnly => PgStore::open_read_only(&target)?,
+            })
+        }
     })
 }
 

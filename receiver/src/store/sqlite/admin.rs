@@ -78,38 +78,4 @@ impl SqliteStore {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sessions_expire_end_and_die_with_a_new_password() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = SqliteStore::open(&dir.path().join("kiln.sqlite3")).unwrap();
-        assert_eq!(store.admin_password_hash().unwrap(), None);
-        store.set_admin_password_hash("$argon2id$one").unwrap();
-        store.create_admin_session("s1", "t1", 100, 200).unwrap();
-        store.create_admin_session("s2", "t2", 100, 200).unwrap();
-        assert_eq!(
-            store.admin_session("s1", 150).unwrap().as_deref(),
-            Some("t1")
-        );
-        assert_eq!(store.admin_session("s1", 200).unwrap(), None, "expired");
-        store.end_admin_session("s1").unwrap();
-        assert_eq!(store.admin_session("s1", 150).unwrap(), None, "logged out");
-        assert_eq!(
-            store.admin_session("s2", 150).unwrap().as_deref(),
-            Some("t2")
-        );
-        store.set_admin_password_hash("$argon2id$two").unwrap();
-        assert_eq!(
-            store.admin_password_hash().unwrap().as_deref(),
-            Some("$argon2id$two")
-        );
-        assert_eq!(
-            store.admin_session("s2", 150).unwrap(),
-            None,
-            "all logged out"
-        );
-    }
-}
+// Tested on both backends, with one body, in store/tests.rs.

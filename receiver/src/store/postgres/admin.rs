@@ -1,0 +1,100 @@
+//! The receiver's own keys and the admin page's state on PostgreSQL: the
+//! signing secret and avatar salt in `meta`, the admin password's hash, and
+//! the login sessions. The SQL mirrors `sqlite/admin.rs` and the secret in
+//! `sqlite/mail.rs`; being in the database, all of it is shared by every
+//! receiver on the same database.
+
+use anyhow::Result;
+use kiln_bake::avatar::AvatarKeys;
+
+use super::PgStore;
+use crate::store::random_hex;
+
+/// The `meta` key holding the admin password's PHC string.
+const PASSWORD_KEY: &str = "admin_password";
+
+impl PgStore {
+    /// The signing secret, made by whichever receiver asks first: two asking
+    /// at once both insert-or-nothing, then read the one that won.
+    pub fn secret(&mut self) -> Result<String> {
+        let mut tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('secret', $1) ON CONFLICT (key) DO NOTHING",
+            &[&random_hex(32)],
+        )?;
+        let secret = tx
+            .query_one("SELECT value FROM meta WHERE key = 'secret'", &[])?
+            .get(0);
+        tx.commit()?;
+        Ok(secret)
+    }
+
+    pub fn avatar_keys(&mut self, gravatar: bool) -> Result<AvatarKeys> {
+        let salt: String = self
+            .conn
+            .query_one("SELECT value FROM meta WHERE key = 'avatar_salt'", &[])?
+            .get(0);
+        Ok(AvatarKeys::new(salt.as_bytes(), gravatar))
+    }
+
+    /// The stored password hash (a PHC string), if a password was ever set.
+    pub fn admin_password_hash(&mut self) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_opt("SELECT value FROM meta WHERE key = $1", &[&PASSWORD_KEY])?
+            .map(|row| row.get(0)))
+    }
+
+    /// Replaces the password hash and ends every session, in one transaction:
+    /// a new password logs everybody out.
+    pub fn set_admin_password_hash(&mut self, phc: &str) -> Result<()> {
+        let mut tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ($1, $2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            &[&PASSWORD_KEY, &phc],
+        )?;
+        tx.execute("DELETE FROM admin_sessions", &[])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Records a new session (by the hash of its cookie value) and drops
+    /// expired ones.
+    pub fn create_admin_session(
+        &mut self,
+        id_hash: &str,
+        csrf: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<()> {
+        let mut tx = self.conn.transaction()?;
+        tx.execute("DELETE FROM admin_sessions WHERE expires_at <= $1", &[&now])?;
+        tx.execute(
+            "INSERT INTO admin_sessions (id_hash, csrf, created_at, expires_at)
+             VALUES ($1, $2, $3, $4)",
+            &[&id_hash, &csrf, &now, &expires_at],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The CSRF token of a live session, or `None` if there is no such
+    /// session or it has expired.
+    pub fn admin_session(&mut self, id_hash: &str, now: i64) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_opt(
+                "SELECT csrf FROM admin_sessions WHERE id_hash = $1 AND expires_at > $2",
+                &[&id_hash, &now],
+            )?
+            .map(|row| row.get(0)))
+    }
+
+    /// Ends a session (logout). Ending an unknown session is not an error.
+    pub fn end_admin_session(&mut self, id_hash: &str) -> Result<()> {
+        self.conn
+            .execute("DELETE FROM admin_sessions WHERE id_hash = $1", &[&id_hash])?;
+        Ok(())
+    }
+}
