@@ -132,8 +132,22 @@ impl Browser {
             http,
             scratch,
         };
-        // If this fails, Drop still kills chromedriver.
-        let base = browser.driver_ready();
+        // With `--port=0` chromedriver picks a port for IPv6 and then asks
+        // for the same one on IPv4, where something else may hold it; it
+        // then exits saying so, and a new start picks another port. Any
+        // other early exit is an error. If this fails, Drop still kills
+        // chromedriver.
+        let mut attempt = 1;
+        let base = loop {
+            match browser.driver_ready() {
+                Ok(base) => break base,
+                Err(out) if attempt < 3 && out.contains("port not available") => {
+                    attempt += 1;
+                    browser.driver = spawn_driver(tools, browser.scratch.path())?;
+                }
+                Err(out) => bail!("chromedriver exited before it was ready: {out}"),
+            }
+        };
         browser.session = browser
             .new_session(&base, tools, options)
             .with_context(|| browser.driver_log_hint())?;
@@ -141,13 +155,14 @@ impl Browser {
     }
 
     /// Waits until chromedriver says which port it took and answers there
-    /// that it is ready; returns its base URL.
-    fn driver_ready(&mut self) -> String {
+    /// that it is ready; returns its base URL, or what it said if it exited
+    /// first.
+    fn driver_ready(&mut self) -> Result<String, String> {
         let said = self.scratch.path().join("chromedriver.out");
         super::eventually("chromedriver to be ready", WAIT, || {
             let out = std::fs::read_to_string(&said).unwrap_or_default();
             if let Some(status) = self.driver.try_wait().expect("check on chromedriver") {
-                panic!("chromedriver exited with {status} before it was ready: {out}");
+                return Ok(Err(format!("{status}: {out}")));
             }
             let port = out
                 .split("started successfully on port ")
@@ -165,7 +180,7 @@ impl Browser {
                 .and_then(|r| r.json::<Value>().ok())
                 .is_some_and(|v| v["value"]["ready"] == true);
             if ready {
-                Ok(base)
+                Ok(Ok(base))
             } else {
                 Err(format!("{base}/status does not say it is ready"))
             }
