@@ -21,3 +21,4 @@ mod ssg_jekyll;
 mod ssg_pelican;
 mod the_loop;
 mod watch;
+mod xss;
