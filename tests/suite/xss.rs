@@ -573,31 +573,44 @@ fn the_detector_sees_an_unescaped_page_run_the_corpus() {
     eprintln!("{}", report.join("\n"));
 }
 
-/// The pages of one kind as one document: each page's `<body>` in a
-/// `<section>` of its own, one after the other. One document loads and is
-/// touched far faster than a frame per page (some 30 ms each on two
-/// cores), and as kiln's markup is balanced, each page's content parses
-/// as it does alone. Each page is also kept as it came, `N.html`.
-fn write_saved(dir: &Path, pages: &[String]) {
+/// Receiver pages per saved document (see [`write_saved`]). Each focus
+/// restyles the whole document, so the touching costs the square of its
+/// size: a few dozen pages a document is much faster than hundreds.
+const PAGES_PER_DOCUMENT: usize = 60;
+
+/// The pages of one kind as a few documents (`all-N.html`): each page's
+/// `<body>` in a `<section>` of its own, one after the other. A document
+/// loads and is touched far faster than a frame per page (some 30 ms each
+/// on two cores), and as kiln's markup is balanced, each page's content
+/// parses as it does alone. Each page is also kept as it came, `N.html`.
+/// Returns the documents' names.
+fn write_saved(dir: &Path, pages: &[String]) -> Vec<String> {
     std::fs::create_dir_all(dir).unwrap();
-    let mut all = String::from(
-        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>saved</title></head><body>\n",
-    );
-    for (i, html) in pages.iter().enumerate() {
-        std::fs::write(dir.join(format!("{i}.html")), html).unwrap();
-        let lower = html.to_ascii_lowercase();
-        let start = lower
-            .find("<body")
-            .and_then(|at| Some(at + lower[at..].find('>')? + 1))
-            .unwrap_or(0);
-        let end = lower.rfind("</body>").unwrap_or(html.len());
-        all.push_str(&format!(
-            "<section data-page=\"{i}\">{}</section>\n",
-            &html[start..end]
-        ));
+    let mut names = Vec::new();
+    for (chunk, pages_in_chunk) in pages.chunks(PAGES_PER_DOCUMENT).enumerate() {
+        let mut all = String::from(
+            "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>saved</title></head><body>\n",
+        );
+        for (j, html) in pages_in_chunk.iter().enumerate() {
+            let i = chunk * PAGES_PER_DOCUMENT + j;
+            std::fs::write(dir.join(format!("{i}.html")), html).unwrap();
+            let lower = html.to_ascii_lowercase();
+            let start = lower
+                .find("<body")
+                .and_then(|at| Some(at + lower[at..].find('>')? + 1))
+                .unwrap_or(0);
+            let end = lower.rfind("</body>").unwrap_or(html.len());
+            all.push_str(&format!(
+                "<section data-page=\"{i}\">{}</section>\n",
+                &html[start..end]
+            ));
+        }
+        all.push_str("</body></html>\n");
+        let name = format!("all-{chunk}.html");
+        std::fs::write(dir.join(&name), all).unwrap();
+        names.push(name);
     }
-    all.push_str("</body></html>\n");
-    std::fs::write(dir.join("all.html"), all).unwrap();
+    names
 }
 
 /// What the receiver was sent, and where it lands, for the browser to load.
@@ -1022,8 +1035,9 @@ fn no_payload_runs_on_the_baked_page_or_any_receiver_page() {
             );
         }
         let dir = kind.replace(' ', "-");
-        write_saved(&public.join("saved").join(&dir), pages);
-        copies.push((kind, format!("{}/saved/{dir}/all.html", site.url)));
+        for name in write_saved(&public.join("saved").join(&dir), pages) {
+            copies.push((kind, format!("{}/saved/{dir}/{name}", site.url)));
+        }
     }
     std::fs::write(
         public.join("post-combo.html"),
