@@ -322,9 +322,7 @@ impl<'a> Harness<'a> {
     /// the detector saw. `policy` says the page runs under kiln's policy,
     /// which refuses the canary too, and beacons.
     fn exercise(&self, url: &str, scope: &str, pointer: bool, policy: bool) -> Seen {
-        let started = Instant::now();
         self.browser.goto(url).unwrap();
-        eprintln!("xss: loaded {url} in {:?}", started.elapsed());
         self.exercise_here(scope, pointer, policy)
     }
 
@@ -342,7 +340,7 @@ impl<'a> Harness<'a> {
         self.alive(b.run_script(STAY_ON_THE_PAGE, json!([])));
         let touched = self.alive(b.run_script(TOUCH_EVERYTHING, json!([scope])));
         seen.touched = touched.as_u64().unwrap_or(0);
-        self.settle(policy);
+        let refused = self.settle(policy);
         let fired = self.alive(b.run_script("return window.__kilnFired || []", json!([])));
         let mut fired: Vec<String> = fired
             .as_array()
@@ -355,6 +353,7 @@ impl<'a> Harness<'a> {
         let beacons = self.site.beacons();
         fired.extend(beacons[self.beacons_read.get()..].iter().cloned());
         self.beacons_read.set(beacons.len());
+        fired.extend(refused);
         let mut fired: Vec<String> = fired
             .into_iter()
             .filter(|entry| !entry.contains("canary"))
@@ -414,8 +413,26 @@ impl<'a> Harness<'a> {
     /// `javascript:` link clicked last runs after every one clicked before
     /// it. Under kiln's policy it is refused instead, which Chromium says
     /// in the console.
-    fn settle(&self, policy: bool) {
+    ///
+    /// Returns, under the policy, what Chromium refused to run before the
+    /// canary: an inline handler or a `javascript:` URL there is a payload
+    /// that only the policy stopped.
+    fn settle(&self, policy: bool) -> Vec<String> {
         let b = &self.browser;
+        let mut refused = Vec::new();
+        if policy {
+            let log = b.console_log();
+            let log = self.alive(log.map(|lines| json!(lines)));
+            refused.extend(
+                log.as_array()
+                    .unwrap()
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .filter(|line| line.contains("Refused to"))
+                    .filter(|line| !line.contains("Refused to load the stylesheet"))
+                    .map(|line| format!("refused-by-the-policy {line}")),
+            );
+        }
         self.alive(b.run_script(
             "const a = document.createElement('a');
              a.href = \"javascript:top.__kilnXss('canary')\";
@@ -439,6 +456,7 @@ impl<'a> Harness<'a> {
                     .ok_or_else(|| format!("after {:?}: {fired}", started.elapsed()))
             }
         });
+        refused
     }
 
     /// A WebDriver answer, or a failure that says a real dialog opened:
