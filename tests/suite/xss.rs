@@ -1020,6 +1020,10 @@ fn no_payload_runs_on_the_baked_page_or_any_receiver_page() {
         baked.len(),
         "every approved comment is on the baked page"
     );
+    // The payloads reached the page, as the reader's text.
+    let names = texts_of(&html, ".kiln-author");
+    let shown = names.iter().filter(|n| n.contains("alert(")).count();
+    assert!(shown >= 150, "{shown} payload names shown: {names:#?}");
 
     // The receiver's pages, as sent: reply pages for every baked comment,
     // edit pages for every comment, the admin queue and edit page.
