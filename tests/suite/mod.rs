@@ -22,3 +22,4 @@ mod ssg_jekyll;
 mod ssg_pelican;
 mod the_loop;
 mod watch;
+mod xss;

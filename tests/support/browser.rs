@@ -456,6 +456,46 @@ impl Browser {
         Ok(())
     }
 
+    /// Runs `source` in every new document (and frame) before any of the
+    /// page's own scripts, through the DevTools protocol chromedriver passes
+    /// on: how a test installs a detector that a page cannot outrun.
+    pub fn run_on_every_new_document(&self, source: &str) -> Result<()> {
+        self.post(
+            "/goog/cdp/execute",
+            json!({
+                "cmd": "Page.addScriptToEvaluateOnNewDocument",
+                "params": { "source": source },
+            }),
+        )
+        .context("add a script to every new document")?;
+        Ok(())
+    }
+
+    /// Moves the real mouse pointer to each point (CSS pixels from the
+    /// viewport's top left) and clicks there, in one WebDriver actions
+    /// request: the trusted mouseover, mouseenter, mousedown, focus, mouseup
+    /// and click events a reader's hand would cause.
+    pub fn hover_and_click_at(&self, points: &[(f64, f64)]) -> Result<()> {
+        let mut steps = Vec::with_capacity(points.len() * 3);
+        for &(x, y) in points {
+            steps.push(json!({
+                "type": "pointerMove", "duration": 0, "origin": "viewport",
+                "x": x.round() as i64, "y": y.round() as i64,
+            }));
+            steps.push(json!({ "type": "pointerDown", "button": 0 }));
+            steps.push(json!({ "type": "pointerUp", "button": 0 }));
+        }
+        let actions = json!({ "actions": [{
+            "type": "pointer",
+            "id": "mouse",
+            "parameters": { "pointerType": "mouse" },
+            "actions": steps,
+        }]});
+        self.post("/actions", actions)
+            .context("move the pointer over and click the elements")?;
+        Ok(())
+    }
+
     /// The computed value of a CSS property of the element, e.g. whether a
     /// stylesheet applied at all.
     pub fn css(&self, selector: &str, property: &str) -> Result<String> {

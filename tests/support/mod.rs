@@ -362,12 +362,15 @@ pub fn back_to_the_page(browser: &browser::Browser, receiver: &Receiver) {
     browser.submit("a.kiln-back").unwrap();
 }
 
+/// The password [`admin_login`] sets, for logging in with a browser too.
+pub const ADMIN_PASSWORD: &str = "an admin password for tests";
+
 /// Sets an admin password with `kiln admin set-password` (on stdin, as a
 /// person would) and logs in over HTTP as the login form does; returns the
 /// session cookie's value.
 pub fn admin_login(receiver: &Receiver, dir: &Path) -> String {
     use std::io::Write;
-    let password = "an admin password for tests";
+    let password = ADMIN_PASSWORD;
     let mut child = kiln_cmd(dir)
         .args([
             "--db",
@@ -550,11 +553,15 @@ pub struct StaticSite {
 struct SiteShared {
     headers: std::sync::Mutex<Vec<(String, String)>>,
     reports: std::sync::Mutex<Vec<String>>,
+    beacons: std::sync::Mutex<Vec<String>>,
 }
 
 impl StaticSite {
     /// Where browsers may send CSP violation reports (`report-uri`).
     pub const CSP_REPORTS: &'static str = "/csp-reports";
+    /// Where a test's own page scripts may POST what they saw
+    /// (`navigator.sendBeacon`), from any frame and any origin.
+    pub const BEACONS: &'static str = "/beacons";
 
     pub fn serve(root: &Path) -> StaticSite {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind static site");
@@ -581,6 +588,11 @@ impl StaticSite {
     pub fn csp_reports(&self) -> Vec<String> {
         self.shared.reports.lock().unwrap().clone()
     }
+
+    /// The bodies POSTed to [`StaticSite::BEACONS`] so far.
+    pub fn beacons(&self) -> Vec<String> {
+        self.shared.beacons.lock().unwrap().clone()
+    }
 }
 
 fn serve_one(root: &Path, shared: &SiteShared, mut stream: std::net::TcpStream) {
@@ -598,7 +610,12 @@ fn serve_one(root: &Path, shared: &SiteShared, mut stream: std::net::TcpStream) 
     let method = words.next().unwrap_or("GET");
     let path = words.next().unwrap_or("/");
     let path = path.split(['?', '#']).next().unwrap_or("/");
-    if method == "POST" && path == StaticSite::CSP_REPORTS {
+    let kept = match path {
+        StaticSite::CSP_REPORTS => Some(&shared.reports),
+        StaticSite::BEACONS => Some(&shared.beacons),
+        _ => None,
+    };
+    if let (Some(kept), "POST") = (kept, method) {
         let length = head
             .lines()
             .filter_map(|l| l.split_once(':'))
@@ -608,7 +625,7 @@ fn serve_one(root: &Path, shared: &SiteShared, mut stream: std::net::TcpStream) 
         let mut body = vec![0; length.min(1 << 20)];
         if stream.read_exact(&mut body).is_ok() {
             let body = String::from_utf8_lossy(&body).into_owned();
-            shared.reports.lock().unwrap().push(body);
+            kept.lock().unwrap().push(body);
         }
         let _ = write!(
             stream,
