@@ -129,16 +129,8 @@ fn redact_url(url: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::Config;
+    use super::super::{validation_error as error, Config};
     use super::redact_url;
-
-    fn error(toml_text: &str) -> String {
-        Config::parse(toml_text)
-            .unwrap()
-            .validate()
-            .unwrap_err()
-            .to_string()
-    }
 
     #[test]
     fn a_url_selects_postgres_and_the_path_keeps_meaning_sqlite() {

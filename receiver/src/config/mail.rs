@@ -174,15 +174,7 @@ impl Mail {
 
 #[cfg(test)]
 mod tests {
-    use super::super::Config;
-
-    fn error(toml_text: &str) -> String {
-        Config::parse(toml_text)
-            .unwrap()
-            .validate()
-            .unwrap_err()
-            .to_string()
-    }
+    use super::super::{validation_error as error, Config};
 
     #[test]
     fn the_file_transport_needs_an_existing_directory_and_no_host() {

@@ -247,6 +247,16 @@ fn apply_env(table: &mut toml::Table, vars: impl Iterator<Item = (String, String
     Ok(())
 }
 
+/// The message `validate` gives for `toml_text`, for the sections' tests.
+#[cfg(test)]
+fn validation_error(toml_text: &str) -> String {
+    Config::parse(toml_text)
+        .unwrap()
+        .validate()
+        .unwrap_err()
+        .to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
