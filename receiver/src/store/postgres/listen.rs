@@ -42,9 +42,13 @@ pub fn spawn(
     wake: Box<dyn Fn() + Send>,
 ) -> Result<Listening> {
     let (stop, stopped) = mpsc::channel();
+    // The thread logs where its starter logs.
+    let logs = tracing::dispatcher::get_default(|current| current.clone());
     std::thread::Builder::new()
         .name("kiln-pg-listen".into())
-        .spawn(move || run(&target, channel, &*wake, &stopped))
+        .spawn(move || {
+            tracing::dispatcher::with_default(&logs, || run(&target, channel, &*wake, &stopped))
+        })
         .context("cannot start the thread that listens for PostgreSQL notifications")?;
     Ok(Listening { _stop: stop })
 }
@@ -77,7 +81,9 @@ fn run(target: &Target, channel: &str, wake: &dyn Fn(), stop: &mpsc::Receiver<()
         match session(target, channel, wake, stop, &mut connected) {
             Ended::Stopped => return,
             Ended::Failed(e) => {
-                if !down {
+                if down {
+                    tracing::debug!(database = target.describe(), channel, error = format!("{e:#}"), retry_in = ?retry, "still cannot listen for notifications");
+                } else {
                     // `Target::connect` scrubs the password from its errors,
                     // and the driver's other errors never carry it.
                     tracing::warn!(
@@ -181,6 +187,102 @@ mod tests {
             std::thread::sleep(pause);
             pause = (pause * 2).min(Duration::from_millis(100));
         }
+    }
+
+    /// Log lines, as a `tracing` subscriber writes them.
+    #[derive(Clone, Default)]
+    struct Logs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Logs {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Logs {
+        fn text(&self) -> String {
+            String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+        }
+        fn count(&self, what: &str) -> usize {
+            self.text().matches(what).count()
+        }
+    }
+
+    #[test]
+    fn an_outage_is_logged_once_without_the_password() {
+        let Some(db) = scratch_db() else { return };
+        let Some(server) = crate::store::postgres::scratch::server() else {
+            return;
+        };
+        // The test cluster trusts local connections, so the password is
+        // sent and ignored: it is only here to be looked for in the logs.
+        const PASSWORD: &str = "pw-that-must-not-be-logged";
+        let target = Target::parse(&db.url, PASSWORD).unwrap();
+        let logs = Logs::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        // While only one dispatcher exists, tracing remembers whether a log
+        // line is wanted from the first thread to reach it, which may be a
+        // parallel test's thread that has no subscriber; with a second one
+        // it asks every dispatcher.
+        let _second = tracing::Dispatch::new(
+            tracing_subscriber::fmt()
+                .with_writer(std::io::sink)
+                .finish(),
+        );
+        let (tx, rx) = mpsc::channel();
+        let listening = tracing::subscriber::with_default(subscriber, || {
+            spawn(
+                target,
+                OUTBOX_CHANNEL,
+                Box::new(move || {
+                    let _ = tx.send(());
+                }),
+            )
+            .unwrap()
+        });
+        woken(&rx);
+
+        // The database refuses connections, and the session ends: the
+        // listener fails to reconnect, more than once.
+        let mut admin = server.connect().unwrap();
+        let database = db.target.describe().rsplit('/').next().unwrap().to_owned();
+        admin
+            .batch_execute(&format!(
+                "ALTER DATABASE {database} ALLOW_CONNECTIONS false"
+            ))
+            .unwrap();
+        admin
+            .execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                 WHERE datname = $1 AND query = $2",
+                &[&database, &format!("LISTEN {OUTBOX_CHANNEL}")],
+            )
+            .unwrap();
+        until("a second failed attempt", || {
+            logs.count("still cannot listen") >= 1
+        });
+        admin
+            .batch_execute(&format!("ALTER DATABASE {database} ALLOW_CONNECTIONS true"))
+            .unwrap();
+        woken(&rx);
+        until("the line saying it is back", || {
+            logs.count("listening for notifications again") == 1
+        });
+        drop(listening);
+
+        let text = logs.text();
+        assert_eq!(logs.count("lost the PostgreSQL connection"), 1, "{text}");
+        assert!(text.contains(db.target.describe()), "{text}");
+        assert!(!text.contains(PASSWORD), "{text}");
     }
 
     #[test]
