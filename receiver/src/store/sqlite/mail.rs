@@ -1,7 +1,8 @@
 //! The store's side of email: the outbox that mail is queued in (by the same
-//! transaction as the change that causes it), reply subscriptions with their
-//! double opt-in and unsubscribes, and the receiver's signing secret. The
-//! messages themselves are built and sent by `crate::mail`.
+//! transaction as the change that causes it) and that senders claim from
+//! under a lease, reply subscriptions with their double opt-in and
+//! unsubscribes, and the receiver's signing secret. The messages themselves
+//! are built and sent by `crate::mail`.
 
 use anyhow::Result;
 use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
