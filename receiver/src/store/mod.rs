@@ -21,7 +21,9 @@ use anyhow::Result;
 use kiln_bake::avatar::AvatarKeys;
 use kiln_bake::export::{Export, Thread};
 
-pub use open::{is_database, open, open_at, open_source, Location, Mode};
+pub use open::{
+    is_database, open, open_at, open_source, wake_on_queued_mail, Location, Mode, OutboxWake,
+};
 pub use shared::SharedStore;
 
 /// One connection to kiln's database. Every method is one transaction, so
@@ -138,11 +140,24 @@ pub trait Store: Send {
 
     // Mail.
 
-    /// Messages due for an attempt, oldest first.
-    fn due_mail(&mut self, now: i64, limit: usize) -> Result<Vec<OutboxItem>>;
-    /// A message went out (or has nobody left to go to): forget it.
+    /// Takes up to `limit` messages that are due at `now` and that nobody
+    /// holds (or whose holder's lease ran out), oldest first, for `claimer`
+    /// until `lease_until`, in one short transaction. Senders claiming at
+    /// the same moment, on any number of connections and receivers, never
+    /// get the same message; one that dies mid-way leaves its messages to
+    /// be claimed again once the lease is over.
+    fn claim_mail(
+        &mut self,
+        now: i64,
+        lease_until: i64,
+        claimer: &str,
+        limit: usize,
+    ) -> Result<Vec<OutboxItem>>;
+    /// A message went out (or has nobody left to go to): forget it, and
+    /// with it the claim.
     fn mail_done(&mut self, id: i64) -> Result<()>;
-    /// An attempt failed: try again at `retry_at`, or give up when it is None.
+    /// An attempt failed: try again at `retry_at`, or give up when it is
+    /// None. The claim is released, so any sender may make the retry.
     fn mail_failed(&mut self, id: i64, error: &str, retry_at: Option<i64>, now: i64) -> Result<()>;
     fn mail_trouble(&mut self) -> Result<MailTrouble>;
     /// Whether `email` may be mailed: not unsubscribed, and confirmed when
@@ -152,6 +167,9 @@ pub trait Store: Send {
     fn unsubscribe(&mut self, email: &str, now: i64) -> Result<()>;
     /// The receiver's signing secret, made on first use.
     fn secret(&mut self) -> Result<String>;
+    /// The random id this database was made with: it names the database in
+    /// what outlives a connection, such as the Message-ID of kiln's mail.
+    fn instance_id(&mut self) -> Result<String>;
 
     // The admin page.
 

@@ -11,6 +11,7 @@ use std::path::Path;
 use anyhow::Result;
 use kiln_bake::source::Source;
 
+use super::postgres::listen::{self, Listening};
 use super::postgres::{PgStore, Target};
 use super::sqlite::{self, SqliteSource, SqliteStore};
 use super::Store;
@@ -65,6 +66,38 @@ pub fn open_at(location: Location, mode: Mode) -> Result<Box<dyn Store>> {
                 Mode::ReadOnly => PgStore::open_read_only(&target)?,
             })
         }
+    })
+}
+
+/// While this lives, mail queued by any process on the database wakes this
+/// process's outbox at once (see `wake_on_queued_mail`).
+pub struct OutboxWake {
+    /// The listening thread; none on SQLite.
+    _listening: Option<Listening>,
+}
+
+/// Calls `wake` whenever some process queues mail in the database at
+/// `location`, for as long as the returned `OutboxWake` lives. On
+/// PostgreSQL a thread with its own connection listens for the
+/// notification every queueing transaction sends, reconnecting if it must;
+/// it connects in the background, so this is safe to call anywhere,
+/// including on the async runtime. On SQLite there is nothing to listen to:
+/// mail queued by this process wakes its outbox directly, and mail queued
+/// by a `kiln` command waits for the outbox's next poll.
+pub fn wake_on_queued_mail(
+    location: Location,
+    wake: impl Fn() + Send + 'static,
+) -> Result<OutboxWake> {
+    let listening = match location {
+        Location::Sqlite(_) => None,
+        Location::Postgres { url, password } => Some(listen::spawn(
+            Target::parse(url, password)?,
+            listen::OUTBOX_CHANNEL,
+            Box::new(wake),
+        )?),
+    };
+    Ok(OutboxWake {
+        _listening: listening,
     })
 }
 

@@ -102,8 +102,14 @@ impl Store for SqliteStore {
         SqliteStore::approved_counts(self, keys)
     }
 
-    fn due_mail(&mut self, now: i64, limit: usize) -> Result<Vec<OutboxItem>> {
-        SqliteStore::due_mail(self, now, limit)
+    fn claim_mail(
+        &mut self,
+        now: i64,
+        lease_until: i64,
+        claimer: &str,
+        limit: usize,
+    ) -> Result<Vec<OutboxItem>> {
+        SqliteStore::claim_mail(self, now, lease_until, claimer, limit)
     }
 
     fn mail_done(&mut self, id: i64) -> Result<()> {
@@ -132,6 +138,10 @@ impl Store for SqliteStore {
 
     fn secret(&mut self) -> Result<String> {
         SqliteStore::secret(self)
+    }
+
+    fn instance_id(&mut self) -> Result<String> {
+        SqliteStore::instance_id(self)
     }
 
     fn admin_password_hash(&mut self) -> Result<Option<String>> {
