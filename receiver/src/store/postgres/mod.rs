@@ -11,9 +11,10 @@
 mod admin;
 mod boundary;
 pub mod connect;
+mod copy;
 pub mod migrate;
-#[cfg(test)]
-pub(crate) mod scratch;
+#[cfg(any(test, feature = "testing"))]
+pub mod scratch;
 #[cfg(test)]
 mod tests;
 
