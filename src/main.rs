@@ -71,6 +71,7 @@ fn run(cli: Cli) -> Result<()> {
         return demo::run(args);
     }
     let mut config = Config::load(cli.global.config.as_deref()).context(UsageError)?;
+    // `--db` names an SQLite file, or a PostgreSQL database by its URL.
     if let Some(db) = &cli.global.db {
         match db
             .to_str()

@@ -31,28 +31,31 @@ pub fn copy(args: &StoreCopyArgs, password: &str) -> Result<()> {
         Location::Sqlite(path) if !path.exists() => Some(path.to_owned()),
         _ => None,
     };
-    let copied = store::open_at(to, Mode::ReadWrite)
-        .with_context(|| format!("cannot open --to {}", to.describe()))
-        .and_then(|mut target| copy::copy(source.as_mut(), target.as_mut(), args.replace));
-    let tally = match copied {
-        Ok(tally) => tally,
-        Err(err) => {
-            if let Some(path) = new_file {
-                remove_sqlite_files(&path);
-            }
-            if err.is::<NotEmpty>() {
-                return Err(err.context(format!(
-                    "--to {} already holds a site; pass --replace to replace all of it with what --from holds",
-                    to.describe()
-                )));
-            }
-            return Err(err.context(format!(
-                "cannot copy --from {} to --to {}",
-                from.describe(),
-                to.describe()
-            )));
-        }
+    let copied = match store::open_at(to, Mode::ReadWrite) {
+        Ok(mut target) => copy::copy(source.as_mut(), target.as_mut(), args.replace).map_err(
+            |err| {
+                if err.is::<NotEmpty>() {
+                    err.context(format!(
+                        "--to {} already holds a site; pass --replace to replace all of it with what --from holds",
+                        to.describe()
+                    ))
+                } else {
+                    err.context(format!(
+                        "cannot copy --from {} to --to {}",
+                        from.describe(),
+                        to.describe()
+                    ))
+                }
+            },
+        ),
+        Err(err) => Err(err.context(format!("cannot open --to {}", to.describe()))),
     };
+    // The target is closed by now, so a file the copy made can go.
+    let tally = copied.inspect_err(|_| {
+        if let Some(path) = &new_file {
+            remove_sqlite_files(path);
+        }
+    })?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "Copied {} to {}:", from.describe(), to.describe())?;
     writeln!(out, "  {:<16} {:>9}  sha256", "table", "rows")?;

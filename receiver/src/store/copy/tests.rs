@@ -498,13 +498,16 @@ fn a_nul_in_a_text_is_named_with_its_row_and_stops_a_copy_to_postgres() {
     assert_eq!(rows_of(target.as_mut()), rows_of(source.as_mut()));
 }
 
+type Reader = Box<dyn Store>;
+type Writer = Box<dyn Store>;
+
 #[test]
 fn the_source_is_read_from_one_snapshot_while_others_write() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("kiln.sqlite3");
     drop(seed(&path, "one"));
     let pg = scratch_db();
-    let mut sources: Vec<(&str, Box<dyn Store>, Box<dyn Store>)> = vec![(
+    let mut sources: Vec<(&str, Reader, Writer)> = vec![(
         "SQLite",
         sqlite(&path, Mode::ReadOnly),
         sqlite(&path, Mode::ReadWrite),
