@@ -331,7 +331,6 @@ impl Encoder<'_> {
 }
 
 /// Counts and checksums being taken over a stream of rows.
-#[derive(Clone)]
 pub struct Summary {
     tables: Vec<(u64, Sha256)>,
     buf: Vec<u8>,
@@ -574,7 +573,11 @@ pub fn copy(source: &mut dyn Store, target: &mut dyn Store, replace: bool) -> Re
             }
             (_, Err(stored)) if stored.is::<NotEmpty>() => Err(stored),
             (_, Err(stored)) => Err(stored.context("the copy failed; the target is as it was")),
-            (Err(read), Ok(_)) => Err(read.context("cannot read the source")),
+            // The reader sends its failure before it lets go of the channel,
+            // so the target cannot have committed; said plainly all the same.
+            (Err(read), Ok(_)) => Err(read.context(
+                "the source failed after the target had committed; copy again with --replace",
+            )),
         }
     })
 }

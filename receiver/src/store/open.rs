@@ -4,7 +4,8 @@
 //!
 //! PostgreSQL is chosen by `open_at` for a `database.url`; only part of the
 //! `Store` exists there so far (see `postgres/boundary.rs`), so the
-//! commands still call `open` with the SQLite path and refuse a URL.
+//! commands still call `open` with the SQLite path and refuse a URL, except
+//! `kiln store copy` and `kiln store migrate`.
 
 use std::path::Path;
 

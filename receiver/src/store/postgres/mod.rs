@@ -4,9 +4,10 @@
 //! `migrations/`), and holds the first of the `Store` methods: the keys, the
 //! admin password and sessions (`admin.rs`); `boundary.rs` answers the rest
 //! with "not on PostgreSQL yet". The rest follow stage by stage
-//! (docs/design/postgres.md §6). Until they are all there no command opens
-//! this backend: `database.url` is refused before any command runs, and
-//! only the store's tests reach it through `store::open_at`.
+//! (docs/design/postgres.md §6). Until they are all there only `kiln store
+//! copy` and `kiln store migrate` open this backend (`copy.rs` moves whole
+//! tables, not through the comment methods); every other command refuses
+//! `database.url`.
 
 mod admin;
 mod boundary;
