@@ -8,6 +8,7 @@
 //! own folder with its own migrations (`sqlite/`), and `open.rs` is the one
 //! place that chooses between them.
 
+pub mod copy;
 mod open;
 mod postgres;
 mod shared;
@@ -22,7 +23,8 @@ use kiln_bake::avatar::AvatarKeys;
 use kiln_bake::export::{Export, Thread};
 
 pub use open::{
-    is_database, open, open_at, open_source, wake_on_queued_mail, Location, Mode, OutboxWake,
+    is_database, is_url, open, open_at, open_source, wake_on_queued_mail, Location, Mode,
+    OutboxWake,
 };
 pub use shared::SharedStore;
 
@@ -206,6 +208,21 @@ pub trait Store: Send {
     fn personal_data(&mut self, email: &str) -> Result<serde_json::Value>;
     /// Removes what kiln keeps about `email`.
     fn forget(&mut self, email: &str) -> Result<Forgotten>;
+
+    // Moving the whole database (`kiln store copy`, see copy.rs).
+
+    /// Every row a copy moves, table by table in `copy::Table` order and
+    /// each table in primary-key order, all from one snapshot.
+    fn copy_out(&mut self, each: &mut dyn FnMut(copy::Row) -> Result<()>) -> Result<()>;
+    /// Stores rows as `copy_out` gives them, in one transaction, and reads
+    /// them back before committing; an error leaves the database as it was.
+    /// A database holding a site is refused (`copy::NotEmpty`) unless
+    /// `replace`. Returns the tally of what it now holds.
+    fn copy_in(
+        &mut self,
+        rows: &mut dyn Iterator<Item = Result<copy::Row>>,
+        replace: bool,
+    ) -> Result<copy::Tally>;
 }
 
 /// Where a comment is in moderation.

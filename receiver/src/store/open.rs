@@ -4,7 +4,8 @@
 //!
 //! PostgreSQL is chosen by `open_at` for a `database.url`; only part of the
 //! `Store` exists there so far (see `postgres/boundary.rs`), so the
-//! commands still call `open` with the SQLite path and refuse a URL.
+//! commands still call `open` with the SQLite path and refuse a URL, except
+//! `kiln store copy` and `kiln store migrate`.
 
 use std::path::Path;
 
@@ -47,6 +48,60 @@ impl<'a> Location<'a> {
             Location::Postgres { url, password }
         }
     }
+
+    /// A database named on the command line: a `postgres://` (or
+    /// `postgresql://`) URL, else an SQLite file. `password` is for a URL
+    /// that carries none.
+    pub fn named(name: &'a str, password: &'a str) -> Location<'a> {
+        if is_url(name) {
+            Location::Postgres {
+                url: name,
+                password,
+            }
+        } else {
+            Location::Sqlite(Path::new(name))
+        }
+    }
+
+    /// The database for messages: the file's path, or `user@host:port/dbname`
+    /// for PostgreSQL, never with a password.
+    pub fn describe(&self) -> String {
+        match self {
+            Location::Sqlite(path) => path.display().to_string(),
+            Location::Postgres { url, password } => match Target::parse(url, password) {
+                Ok(target) => target.describe().to_owned(),
+                Err(_) => "an unreadable PostgreSQL URL".to_owned(),
+            },
+        }
+    }
+
+    /// Whether `self` and `other` are the same database: the same file, or
+    /// the same server, port and database name.
+    pub fn same_as(&self, other: &Location) -> bool {
+        fn server(location: &Location) -> Option<String> {
+            let described = location.describe();
+            // `user@host:port/dbname`: the user does not change the database.
+            Some(described.split_once('@')?.1.to_owned())
+        }
+        match (self, other) {
+            (Location::Sqlite(a), Location::Sqlite(b)) => {
+                match (a.canonicalize(), b.canonicalize()) {
+                    (Ok(a), Ok(b)) => a == b,
+                    _ => a == b,
+                }
+            }
+            (Location::Postgres { .. }, Location::Postgres { .. }) => {
+                server(self).is_some() && server(self) == server(other)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Whether `name` is a PostgreSQL URL rather than a file name.
+pub fn is_url(name: &str) -> bool {
+    let lower = name.get(..13).unwrap_or(name).to_ascii_lowercase();
+    lower.starts_with("postgres://") || lower.starts_with("postgresql://")
 }
 
 /// Opens the SQLite database at `path`.

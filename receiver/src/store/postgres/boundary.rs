@@ -9,6 +9,7 @@ use kiln_bake::avatar::AvatarKeys;
 use kiln_bake::export::{Export, Thread};
 
 use super::PgStore;
+use crate::store::copy::{Row, Tally};
 use crate::store::{
     CommentEdit, Forgotten, MailTrouble, NewComment, OutboxItem, Refusal, Search, Status, Store,
     StoredComment,
@@ -204,5 +205,17 @@ impl Store for PgStore {
 
     fn forget(&mut self, _email: &str) -> Result<Forgotten> {
         not_yet("forgetting one person's data")
+    }
+
+    fn copy_out(&mut self, each: &mut dyn FnMut(Row) -> Result<()>) -> Result<()> {
+        PgStore::copy_out(self, each)
+    }
+
+    fn copy_in(
+        &mut self,
+        rows: &mut dyn Iterator<Item = Result<Row>>,
+        replace: bool,
+    ) -> Result<Tally> {
+        PgStore::copy_in(self, rows, replace)
     }
 }

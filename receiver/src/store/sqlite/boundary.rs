@@ -8,6 +8,7 @@ use kiln_bake::avatar::AvatarKeys;
 use kiln_bake::export::{Export, Thread};
 
 use super::SqliteStore;
+use crate::store::copy::{Row, Tally};
 use crate::store::{
     CommentEdit, Forgotten, MailTrouble, NewComment, OutboxItem, Refusal, Search, Status, Store,
     StoredComment,
@@ -191,5 +192,17 @@ impl Store for SqliteStore {
 
     fn forget(&mut self, email: &str) -> Result<Forgotten> {
         SqliteStore::forget(self, email)
+    }
+
+    fn copy_out(&mut self, each: &mut dyn FnMut(Row) -> Result<()>) -> Result<()> {
+        SqliteStore::copy_out(self, each)
+    }
+
+    fn copy_in(
+        &mut self,
+        rows: &mut dyn Iterator<Item = Result<Row>>,
+        replace: bool,
+    ) -> Result<Tally> {
+        SqliteStore::copy_in(self, rows, replace)
     }
 }

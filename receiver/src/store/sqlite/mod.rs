@@ -5,6 +5,7 @@
 mod abuse;
 mod admin;
 mod boundary;
+mod copy;
 mod counts;
 mod mail;
 #[cfg(any(test, feature = "testing"))]
