@@ -201,4 +201,10 @@ impl Store for PgStore {
     fn forget(&mut self, _email: &str) -> Result<Forgotten> {
         not_yet("forgetting one person's data")
     }
+
+    /// The driver marks its client closed once the server or the network
+    /// has ended the session; no statement can succeed on it after that.
+    fn is_broken(&self) -> bool {
+        self.conn.is_closed()
+    }
 }
