@@ -323,8 +323,11 @@ pub async fn launch(
     if let Some(mail) = mail {
         let mut stopping = state.stopping.clone();
         let outbox = crate::mail::outbox::run(state.store.clone(), mail);
-        // Until the outbox watches `stopping` itself, between messages, it
-        // is stopped where it waits when the listener closes.
+        // The outbox claims nothing once the listener has closed: it is
+        // stopped at its next await. Like the runtime's shutdown before, that
+        // may be during a send, which is then made again after a restart;
+        // once `outbox::run` takes `stopping` and checks it between messages,
+        // it is passed there instead and awaited after `serve`.
         tokio::spawn(async move {
             tokio::select! {
                 () = outbox => {}
