@@ -1,6 +1,7 @@
 //! The receiver's HTTP face: one `router` listing every route, the shared
 //! state handlers get, and `launch`, which serves on a listener the caller
-//! bound (tests bind port 0) until the shutdown future resolves.
+//! bound (tests bind port 0) until the shutdown future resolves, then
+//! drains and stops without dropping a request.
 
 mod admin;
 mod bearer;
@@ -255,7 +256,8 @@ async fn not_found() -> ApiError {
 }
 
 /// Opens the database, builds the pages, and serves until `shutdown`
-/// resolves; then drains (see `stop`) and returns.
+/// resolves; then drains (see `drain`) and returns once every request in
+/// flight is answered.
 pub async fn launch(
     config: Config,
     listener: TcpListener,
