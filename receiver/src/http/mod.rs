@@ -305,7 +305,14 @@ pub async fn launch(
         mail = mail.as_ref().map(|m| m.mailer.server()),
         "listening on http://{bound}"
     );
-    let publish = crate::publish::start(&config, &public_url)?;
+    // The publisher reads the change sequence and may bake in place before
+    // its thread takes over: blocking work, so off the async threads too.
+    let publish = {
+        let (config, public_url) = (config.clone(), public_url.clone());
+        tokio::task::spawn_blocking(move || crate::publish::start(&config, &public_url))
+            .await
+            .context("start-up task failed")??
+    };
     let (stop, stopping) = tokio::sync::watch::channel(false);
     let state = AppState(Arc::new(Inner {
         store,
