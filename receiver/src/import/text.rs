@@ -83,8 +83,9 @@ pub fn wordpress_html(text: &str) -> String {
                 // As wpautop: no break beside a block element's tags.
                 if !ends_block(line) && !starts_block(next) {
                     html.push_str("<br>");
+                } else {
+                    html.push('\n');
                 }
-                html.push('\n');
             }
         }
         if !block {
@@ -248,12 +249,12 @@ mod tests {
     fn wordpress_line_breaks_become_paragraphs_and_breaks() {
         assert_eq!(
             wordpress_html("one\r\ntwo\r\n\r\nthree"),
-            "<p>one<br>\ntwo</p>\n<p>three</p>\n"
+            "<p>one<br>two</p>\n<p>three</p>\n"
         );
         let md = html_to_markdown(&wordpress_html("one\ntwo\n\nthree"));
         assert_eq!(
             kiln_bake::markdown::to_html(&md),
-            "<p>one<br />\ntwo</p>\n<p>three</p>\n"
+            "<p>one<br>\ntwo</p>\n<p>three</p>\n"
         );
     }
 }

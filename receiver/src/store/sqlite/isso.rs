@@ -61,6 +61,13 @@ pub fn read(path: &Path) -> Result<IssoDump> {
             );
         }
     }
+    let has_uri = conn.prepare("SELECT uri FROM threads LIMIT 0").is_ok();
+    if !has_uri {
+        bail!(
+            "{} is not an Isso database: its `threads` table has no `uri` column",
+            path.display()
+        );
+    }
     let context = || format!("cannot read the Isso database {}", path.display());
     let threads = conn
         .prepare("SELECT id, uri, title FROM threads ORDER BY id")
