@@ -10,6 +10,7 @@ mod csp;
 mod demo;
 mod edit;
 mod hostile;
+mod import;
 mod init;
 mod mail;
 mod probes;
