@@ -14,7 +14,7 @@ use super::{parse_utc, text, Parsed, SourceComment, SourceStatus, SourceThread, 
 
 pub fn parse(path: &Path) -> Result<Parsed> {
     let mut v = Disqus::default();
-    super::xml::walk(path, super::open_text(path)?, &mut v)?;
+    super::xml::walk(path, super::open_source(path)?, &mut v)?;
     if !v.rooted {
         anyhow::bail!(
             "{} is not a Disqus export: it has no <disqus> root element",

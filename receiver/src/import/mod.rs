@@ -398,9 +398,40 @@ pub fn parse(format: Format, path: &Path) -> Result<Parsed> {
 
 /// Opens a file for reading, unpacking it when it is gzipped.
 fn open_text(path: &Path) -> Result<Box<dyn BufRead>> {
-    let mut file = BufReader::new(
-        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?,
-    );
+    open_reader(path, false)
+}
+
+/// Opens a source to read it through: on a terminal, a progress bar on
+/// standard error follows the bytes read (of the file as stored, so of the
+/// gzip for a gzipped one). Nothing is drawn when stderr is not a terminal.
+fn open_source(path: &Path) -> Result<Box<dyn BufRead>> {
+    open_reader(path, true)
+}
+
+fn open_reader(path: &Path, progress: bool) -> Result<Box<dyn BufRead>> {
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let read: Box<dyn Read> = if progress {
+        let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let bar = indicatif::ProgressBar::with_draw_target(
+            Some(len),
+            indicatif::ProgressDrawTarget::stderr(),
+        );
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "reading {msg} {wide_bar} {bytes}/{total_bytes} ({eta})",
+        ) {
+            bar.set_style(style);
+        }
+        bar.set_message(
+            path.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        );
+        Box::new(bar.wrap_read(file))
+    } else {
+        Box::new(file)
+    };
+    let mut file = BufReader::new(read);
     let gzipped = file.fill_buf()?.starts_with(&[0x1f, 0x8b]);
     Ok(if gzipped {
         Box::new(BufReader::new(flate2::bufread::MultiGzDecoder::new(file)))
@@ -606,7 +637,7 @@ pub fn plan(format: Format, parsed: Parsed, options: &Options) -> Result<(Import
         threads: Vec::new(),
     };
     for (key, comments) in by_thread {
-        let thread = place_thread(&key, comments, &mut report);
+        let thread = place_thread(&key, comments, options.site_url.as_ref(), &mut report);
         if !thread.comments.is_empty() {
             batch.threads.push(thread);
         }
@@ -629,13 +660,25 @@ struct Prepared {
 /// replies are left out, those with replies become markers, and a
 /// published reply under a comment that is not published moves up to its
 /// nearest published ancestor.
-fn place_thread(key: &str, comments: Vec<Prepared>, report: &mut Report) -> ImportThread {
+fn place_thread(
+    key: &str,
+    comments: Vec<Prepared>,
+    site_url: Option<&url::Url>,
+    report: &mut Report,
+) -> ImportThread {
     let url = comments
         .iter()
         .map(|c| c.url.as_str())
         .find(|u| u.starts_with("http"))
-        .unwrap_or(key)
-        .to_owned();
+        .map(str::to_owned)
+        .or_else(|| {
+            // A path: on the site --site-url names, when there is one.
+            let site = site_url?;
+            site.join(&format!("{}{key}", site.path().trim_end_matches('/')))
+                .ok()
+                .map(String::from)
+        })
+        .unwrap_or_else(|| key.to_owned());
     let title = comments
         .iter()
         .map(|c| c.title.as_str())

@@ -30,6 +30,8 @@ struct Comment {
     time: String,
     #[serde(default)]
     delete: bool,
+    #[serde(default)]
+    title: String,
 }
 
 #[derive(Deserialize, Default)]
@@ -46,7 +48,7 @@ struct Locator {
 pub fn parse(path: &Path) -> Result<Parsed> {
     let mut parsed = Parsed::default();
     let mut seen_threads = std::collections::HashSet::new();
-    for (n, line) in super::open_text(path)?.lines().enumerate() {
+    for (n, line) in super::open_source(path)?.lines().enumerate() {
         let line = line.with_context(|| format!("cannot read {}", path.display()))?;
         let at = || format!("{}, line {}", path.display(), n + 1);
         if line.trim().is_empty() {
@@ -70,6 +72,7 @@ pub fn parse(path: &Path) -> Result<Parsed> {
             parsed.threads.push(SourceThread {
                 id: c.locator.url.clone(),
                 url: c.locator.url.clone(),
+                title: c.title.clone(),
                 ..SourceThread::default()
             });
         }

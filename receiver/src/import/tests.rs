@@ -364,6 +364,10 @@ fn remark42_gzipped_or_not() {
             "Top level, with a [link](https://docs.kiln.example/) & an entity."
         );
         assert_eq!(by_author(hello, "Brian").created_at, "2021-06-01T14:00:00Z");
+        assert_eq!(
+            store.get(ada.id).unwrap().unwrap().page_title,
+            "Hello world"
+        );
         let marker = hello
             .comments
             .iter()
@@ -456,7 +460,12 @@ fn comentario_v1_and_v3() {
 
     let v3 = fixture("comentario-v3.json");
     assert_eq!(Format::detect(&v3).unwrap(), Format::Comentario);
-    let (_dir, mut store, report) = imported(Format::Comentario, &v3, &Options::default());
+    // Pages are paths; with --site-url the threads get whole URLs.
+    let options = Options {
+        site_url: Some(Options::parse_site_url("https://kiln.example/").unwrap()),
+        ..Options::default()
+    };
+    let (_dir, mut store, report) = imported(Format::Comentario, &v3, &options);
     assert_eq!(report.added.get("approved"), Some(&2), "{report}");
     assert_eq!(
         report.added.get("pending"),
@@ -465,6 +474,7 @@ fn comentario_v1_and_v3() {
     );
     let threads = published(store.as_mut());
     let hello = thread(&threads, "/posts/hello-world/");
+    assert_eq!(hello.url, "https://kiln.example/posts/hello-world/");
     let root = by_author(hello, "Bea Bunny");
     assert_eq!(by_author(hello, "Passer-by").parent, Some(root.id));
     assert_eq!(hello.comments.len(), 2, "the deleted leaf is left out");

@@ -15,7 +15,7 @@ use super::{parse_utc, text, Parsed, Skipped, SourceComment, SourceStatus, Sourc
 
 pub fn parse(path: &Path) -> Result<Parsed> {
     let mut v = Wxr::default();
-    super::xml::walk(path, super::open_text(path)?, &mut v)?;
+    super::xml::walk(path, super::open_source(path)?, &mut v)?;
     if !v.wordpress {
         bail!(
             "{} is not a WordPress export: its <rss> declares no wordpress.org/export/ namespace",
