@@ -21,40 +21,43 @@ pub fn parse(path: &Path) -> Result<Parsed> {
             path.display()
         );
     }
-    let mut parsed = Parsed {
+    Ok(Parsed {
         threads: v.threads,
-        ..Parsed::default()
+        comments: v.comments,
+        skipped: Vec::new(),
+    })
+}
+
+/// One `<post>` as a comment, made as soon as the post ends so that only
+/// what kiln keeps stays in memory.
+fn comment_of(p: Post) -> SourceComment {
+    let status = match (flag(&p.fields, "isSpam"), flag(&p.fields, "isDeleted")) {
+        (Ok(Some(true)), _) => SourceStatus::Spam,
+        (_, Ok(Some(true))) => SourceStatus::Deleted,
+        (Ok(_), Ok(_)) => SourceStatus::Approved,
+        _ => SourceStatus::Unknown(format!(
+            "isSpam={} isDeleted={}",
+            p.fields.get("isSpam").map_or("", |s| s.trim()),
+            p.fields.get("isDeleted").map_or("", |s| s.trim())
+        )),
     };
-    for p in v.posts {
-        let status = match (flag(&p.fields, "isSpam"), flag(&p.fields, "isDeleted")) {
-            (Ok(Some(true)), _) => SourceStatus::Spam,
-            (_, Ok(Some(true))) => SourceStatus::Deleted,
-            (Ok(_), Ok(_)) => SourceStatus::Approved,
-            _ => SourceStatus::Unknown(format!(
-                "isSpam={} isDeleted={}",
-                p.fields.get("isSpam").map_or("", |s| s.trim()),
-                p.fields.get("isDeleted").map_or("", |s| s.trim())
-            )),
-        };
-        let field = |k: &str| p.fields.get(k).map(|s| s.trim()).filter(|s| !s.is_empty());
-        let mut c = SourceComment::new(
-            p.thread.unwrap_or_default(),
-            Text::Html(p.fields.get("message").cloned().unwrap_or_default()),
-        );
-        c.id = p.id;
-        c.parent = p.parent;
-        c.created = field("createdAt").and_then(parse_utc);
-        c.author = text::decode_entities(
-            field("author/name")
-                .or(field("author/username"))
-                .unwrap_or_default(),
-        );
-        c.email = field("author/email").map(str::to_owned);
-        c.status = status;
-        c.remote_addr = field("ipAddress").map(str::to_owned);
-        parsed.comments.push(c);
-    }
-    Ok(parsed)
+    let field = |k: &str| p.fields.get(k).map(|s| s.trim()).filter(|s| !s.is_empty());
+    let mut c = SourceComment::new(
+        p.thread.clone().unwrap_or_default(),
+        Text::Html(p.fields.get("message").cloned().unwrap_or_default()),
+    );
+    c.id = p.id.clone();
+    c.parent = p.parent.clone();
+    c.created = field("createdAt").and_then(parse_utc);
+    c.author = text::decode_entities(
+        field("author/name")
+            .or(field("author/username"))
+            .unwrap_or_default(),
+    );
+    c.email = field("author/email").map(str::to_owned);
+    c.status = status;
+    c.remote_addr = field("ipAddress").map(str::to_owned);
+    c
 }
 
 /// `true`/`false` as Disqus writes them: `Ok(None)` when absent, `Err`
@@ -81,7 +84,7 @@ struct Post {
 struct Disqus {
     rooted: bool,
     threads: Vec<SourceThread>,
-    posts: Vec<Post>,
+    comments: Vec<SourceComment>,
     thread: Option<(SourceThread, BTreeMap<String, String>)>,
     post: Option<Post>,
 }
@@ -136,7 +139,7 @@ impl Visitor for Disqus {
             }
             1 if name == "post" => {
                 if let Some(p) = self.post.take() {
-                    self.posts.push(p);
+                    self.comments.push(comment_of(p));
                 }
             }
             n if n >= 2 => {

@@ -571,7 +571,7 @@ pub fn plan(format: Format, parsed: Parsed, options: &Options) -> Result<(Import
         if !seen.insert(id.clone()) {
             report.skipped.push(Skipped::new(
                 what,
-                "its id appears again earlier in the source; the first one was kept",
+                "an earlier comment in the source has the same id; that one was kept",
             ));
             continue;
         }

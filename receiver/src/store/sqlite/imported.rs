@@ -38,11 +38,9 @@ impl SqliteStore {
                 match known(&tx, &batch.source, c)? {
                     Known::Earlier(id) => {
                         if let Some(id) = id {
-                            let t: i64 = tx.query_row(
-                                "SELECT thread_id FROM comments WHERE id = ?1",
-                                [id],
-                                |r| r.get(0),
-                            )?;
+                            let t: i64 = tx
+                                .prepare_cached("SELECT thread_id FROM comments WHERE id = ?1")?
+                                .query_row([id], |r| r.get(0))?;
                             placed.insert(&c.source_id, (id, t));
                         }
                         outcome.already.push(c.source_id.clone());
@@ -72,11 +70,11 @@ impl SqliteStore {
                 };
                 let id = insert(&tx, thread_id, &thread.url, parent, c)
                     .with_context(|| format!("cannot store comment {}", c.source_id))?;
-                tx.execute(
+                tx.prepare_cached(
                     "INSERT INTO imported (source, source_id, comment_id, imported_at)
                      VALUES (?1, ?2, ?3, ?4)",
-                    params![batch.source, c.source_id, id, now],
-                )?;
+                )?
+                .execute(params![batch.source, c.source_id, id, now])?;
                 placed.insert(&c.source_id, (id, thread_id));
                 outcome.added.push((c.source_id.clone(), id));
                 if c.status.is_published() {
@@ -189,11 +187,8 @@ fn thread_row(tx: &Transaction, thread: &ImportThread, now: i64) -> Result<(i64,
 /// came from) counts as stored before.
 fn known(tx: &Transaction, source: &str, c: &ImportComment) -> Result<Known> {
     let earlier: Option<Option<i64>> = tx
-        .query_row(
-            "SELECT comment_id FROM imported WHERE source = ?1 AND source_id = ?2",
-            params![source, c.source_id],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT comment_id FROM imported WHERE source = ?1 AND source_id = ?2")?
+        .query_row(params![source, c.source_id], |r| r.get(0))
         .optional()?;
     if let Some(id) = earlier {
         return Ok(Known::Earlier(id));
@@ -202,11 +197,8 @@ fn known(tx: &Transaction, source: &str, c: &ImportComment) -> Result<Known> {
         return Ok(Known::New);
     };
     let holder: Option<(i64, String)> = tx
-        .query_row(
-            "SELECT created_at, status FROM comments WHERE id = ?1",
-            [id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+        .prepare_cached("SELECT created_at, status FROM comments WHERE id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     match holder {
         None => Ok(Known::New),
@@ -234,12 +226,11 @@ fn parent_of(
         return Ok(Some(found));
     }
     Ok(tx
-        .query_row(
+        .prepare_cached(
             "SELECT c.id, c.thread_id FROM imported i JOIN comments c ON c.id = i.comment_id
              WHERE i.source = ?1 AND i.source_id = ?2",
-            params![source, parent],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+        )?
+        .query_row(params![source, parent], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?)
 }
 
