@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use crate::support::{
-    comment_nesting, html_bytes, hugo_build, kiln_ok, repo_root, texts_of, tools_dir,
+    comment_nesting, html_bytes, hugo_build, kiln, kiln_ok, repo_root, texts_of, tools_dir,
     tools_required,
 };
 
@@ -326,4 +326,69 @@ fn import_a_database_isso_itself_wrote() {
     );
     let again = site.import(&[db.to_str().unwrap()]);
     assert!(again.starts_with("Imported 0 comment(s)"), "{again}");
+}
+
+#[test]
+fn import_dry_run_creates_nothing_and_bad_usage_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("kiln.sqlite3");
+    let source = fixture("wordpress.xml");
+    let (db_arg, source_arg) = (db.to_str().unwrap(), source.to_str().unwrap());
+    let report = kiln_ok(
+        dir.path(),
+        &["--db", db_arg, "import", source_arg, "--dry-run"],
+    );
+    assert!(
+        report.contains("Would import 9 comment(s) from wordpress"),
+        "{report}"
+    );
+    assert!(report.contains("comment 41:510: a pingback"), "{report}");
+    assert!(!db.exists(), "a dry run does not create the database");
+
+    for (args, says) in [
+        (
+            vec!["import", "blogger", source_arg],
+            "is not a format kiln imports",
+        ),
+        (
+            vec!["import", "disqus", "no-such-file.xml"],
+            "there is no file or folder",
+        ),
+        (
+            vec!["import", source_arg, "--site-url", "example.org"],
+            "is not an http(s) URL",
+        ),
+    ] {
+        let mut all = vec!["--db", db_arg];
+        all.extend(args);
+        let out = kiln(dir.path(), &all);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{all:?}: {stderr}");
+        assert!(stderr.contains(says), "{all:?}: {stderr}");
+    }
+    // A malformed file is a failure (1), named with its line, storing nothing.
+    let broken = dir.path().join("broken.xml");
+    let good = std::fs::read_to_string(&source).unwrap();
+    std::fs::write(
+        &broken,
+        good.replace(
+            "<wp:comment_id><![CDATA[503]]>",
+            "<wp:comment_id><![CDATA[503]]",
+        ),
+    )
+    .unwrap();
+    let out = kiln(
+        dir.path(),
+        &[
+            "--db",
+            db_arg,
+            "import",
+            "wordpress",
+            broken.to_str().unwrap(),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("broken.xml, line "), "{stderr}");
+    assert!(!db.exists(), "nothing was opened, so nothing was stored");
 }

@@ -370,12 +370,31 @@ pub fn run(
     options: &Options,
     dry_run: bool,
 ) -> Result<Report> {
+    save(store, prepare(format, path, options)?, dry_run)
+}
+
+/// A source read and placed, not stored yet.
+#[derive(Debug)]
+pub struct Planned {
+    batch: ImportBatch,
+    report: Report,
+}
+
+/// Reads and places a source without touching any database, so a source
+/// that cannot be read is refused before the database is even opened.
+pub fn prepare(format: Option<Format>, path: &Path, options: &Options) -> Result<Planned> {
     let format = match format {
         Some(f) => f,
         None => Format::detect(path)?,
     };
-    let parsed = parse(format, path)?;
-    let (batch, mut report) = plan(format, parsed, options)?;
+    let (batch, report) = plan(format, parse(format, path)?, options)?;
+    Ok(Planned { batch, report })
+}
+
+/// Stores what `prepare` made, in one transaction (rolled back with
+/// `dry_run`), and completes its report.
+pub fn save(store: &mut dyn Store, planned: Planned, dry_run: bool) -> Result<Report> {
+    let Planned { batch, mut report } = planned;
     let outcome = store.import_batch(&batch, !dry_run)?;
     report.dry_run = dry_run;
     record(&mut report, &batch, outcome);

@@ -861,19 +861,54 @@ fn wrong_versions_are_refused_naming_the_field() {
     let mut refuse = |format: Format, name: &str, body: &str, says: &str| {
         let path = dir.path().join(name);
         std::fs::write(&path, body).unwrap();
-        let err = format!("{:#}", run(store.as_mut(), Some(format), &path, &Options::default(), false).unwrap_err());
+        let err = format!(
+            "{:#}",
+            run(
+                store.as_mut(),
+                Some(format),
+                &path,
+                &Options::default(),
+                false
+            )
+            .unwrap_err()
+        );
         assert!(err.contains(name), "{err}");
         assert!(err.contains(says), "{err}");
     };
-    refuse(Format::Commento, "commento.json", r#"{"version":2,"comments":[]}"#, "`version` is 2");
-    refuse(Format::Comentario, "nover.json", r#"{"comments":[]}"#, "no `version` field");
-    refuse(Format::Remark42, "backup.jsonl", "{\"version\":7}\n", "backup version 7");
-    refuse(Format::Remark42, "nometa.jsonl", "{\"id\":\"x\"}\n", "line 1: the metadata line has no `version`");
+    refuse(
+        Format::Commento,
+        "commento.json",
+        r#"{"version":2,"comments":[]}"#,
+        "`version` is 2",
+    );
+    refuse(
+        Format::Comentario,
+        "nover.json",
+        r#"{"comments":[]}"#,
+        "no `version` field",
+    );
+    refuse(
+        Format::Remark42,
+        "backup.jsonl",
+        "{\"version\":7}\n",
+        "backup version 7",
+    );
+    refuse(
+        Format::Remark42,
+        "nometa.jsonl",
+        "{\"id\":\"x\"}\n",
+        "line 1: the metadata line has no `version`",
+    );
     refuse(
         Format::Kiln,
         "newer.json",
         r#"{"format":"kiln-export","version":99,"generated_at":"2026-01-01T00:00:00Z","threads":[]}"#,
         "99",
     );
-    refuse(Format::Wordpress, "rss.xml", "<rss version=\"2.0\"><channel/></rss>", "not a WordPress export");
+    refuse(
+        Format::Wordpress,
+        "rss.xml",
+        "<rss version=\"2.0\"><channel/></rss>",
+        "not a WordPress export",
+    );
 }
