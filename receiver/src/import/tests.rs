@@ -912,3 +912,72 @@ fn wrong_versions_are_refused_naming_the_field() {
         "not a WordPress export",
     );
 }
+
+#[test]
+fn a_later_import_answers_an_earlier_one_but_not_what_kiln_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_d, mut store) = empty_store();
+    let line = |id: &str, pid: &str, text: &str, time: &str| {
+        format!(
+            r#"{{"id":"{id}","pid":"{pid}","text":"<p>{text}</p>","user":{{"name":"{id}"}},"locator":{{"url":"https://kiln.example/a/"}},"time":"{time}"}}"#
+        )
+    };
+    let meta = r#"{"version":1,"users":[],"posts":[]}"#;
+    let first = dir.path().join("first.jsonl");
+    std::fs::write(
+        &first,
+        [
+            meta,
+            &line("p1", "", "one", "2021-01-01T00:00:00Z"),
+            &line("p2", "", "two", "2021-01-02T00:00:00Z"),
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    let report = run(
+        store.as_mut(),
+        Some(Format::Remark42),
+        &first,
+        &Options::default(),
+        false,
+    )
+    .unwrap();
+    assert_eq!(report.added_total(), 2, "{report}");
+    // A moderator deletes p2 in kiln; a later backup still has it.
+    let p2 = by_author(thread(&published(store.as_mut()), "/a/"), "p2").id;
+    store.delete(&[p2]).unwrap().unwrap();
+
+    let second = dir.path().join("second.jsonl");
+    std::fs::write(
+        &second,
+        [
+            meta,
+            &line("p1", "", "one", "2021-01-01T00:00:00Z"),
+            &line("p2", "", "two", "2021-01-02T00:00:00Z"),
+            &line("r1", "p1", "answers one", "2021-01-03T00:00:00Z"),
+            &line("r2", "p2", "answers two", "2021-01-04T00:00:00Z"),
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    let report = run(
+        store.as_mut(),
+        Some(Format::Remark42),
+        &second,
+        &Options::default(),
+        false,
+    )
+    .unwrap();
+    assert_eq!((report.added_total(), report.already), (1, 2), "{report}");
+    let t = published(store.as_mut());
+    let a = thread(&t, "/a/");
+    assert_eq!(by_author(a, "r1").parent, Some(by_author(a, "p1").id));
+    assert!(
+        a.comments.iter().all(|c| c.author != "p2"),
+        "what kiln deleted stays deleted"
+    );
+    assert!(
+        reasons(&report.unplaced).contains("comment r2: its parent p2 is neither in this import"),
+        "{report}"
+    );
+}
