@@ -432,10 +432,12 @@ fn open_reader(path: &Path, progress: bool) -> Result<Box<dyn BufRead>> {
         std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let read: Box<dyn Read> = if progress {
         let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+        // Cleared when the reader is dropped, that is when reading is done.
         let bar = indicatif::ProgressBar::with_draw_target(
             Some(len),
             indicatif::ProgressDrawTarget::stderr(),
-        );
+        )
+        .with_finish(indicatif::ProgressFinish::AndClear);
         if let Ok(style) = indicatif::ProgressStyle::with_template(
             "reading {msg} {wide_bar} {bytes}/{total_bytes} ({eta})",
         ) {

@@ -763,6 +763,23 @@ fn a_taken_id_fails_the_whole_restore() {
 }
 
 #[test]
+fn an_import_queues_no_mail() {
+    let (_dir, mut store) = empty_store();
+    // As `kiln serve` has it with mail on: inserts and approvals queue mail.
+    store.set_mail_events(true);
+    let report = run(
+        store.as_mut(),
+        None,
+        &fixture("wordpress.xml"),
+        &Options::default(),
+        false,
+    )
+    .unwrap();
+    assert!(report.added_total() > 0, "{report}");
+    assert!(store.due_mail(i64::MAX, 100).unwrap().is_empty());
+}
+
+#[test]
 fn dry_run_reports_and_writes_nothing() {
     let (_dir, mut store) = empty_store();
     let report = run(
