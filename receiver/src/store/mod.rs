@@ -124,8 +124,10 @@ pub trait Store: Send {
         Ok(Export::new(self.published_threads(None, avatars)?))
     }
 
-    /// Loads an export's published comments, keeping their ids, in one
-    /// transaction; fails without changing anything if an id is taken.
+    /// Loads an export's published comments, keeping their ids and avatar
+    /// keys, in one transaction (through `import_batch`); the same export
+    /// again adds nothing, and an id another comment holds fails the whole
+    /// load without changing anything.
     fn import(&mut self, export: &Export) -> Result<()>;
 
     /// Stores comments brought from another system (or a kiln export) in
