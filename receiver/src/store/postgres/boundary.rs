@@ -11,8 +11,8 @@ use kiln_bake::export::{Export, Thread};
 use super::PgStore;
 use crate::store::copy::{Row, Tally};
 use crate::store::{
-    CommentEdit, Forgotten, MailTrouble, NewComment, OutboxItem, Refusal, Search, Status, Store,
-    StoredComment,
+    CommentEdit, Forgotten, ImportBatch, ImportOutcome, MailTrouble, NewComment, OutboxItem,
+    Refusal, Search, Status, Store, StoredComment,
 };
 
 type Refused<T> = std::result::Result<T, Refusal>;
@@ -102,6 +102,10 @@ impl Store for PgStore {
 
     fn import(&mut self, _export: &Export) -> Result<()> {
         not_yet("importing")
+    }
+
+    fn import_batch(&mut self, _batch: &ImportBatch, _commit: bool) -> Result<ImportOutcome> {
+        not_yet("importing comments")
     }
 
     fn thread_stamps(&mut self) -> Result<Vec<(String, u64, u64)>> {
