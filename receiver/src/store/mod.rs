@@ -21,7 +21,7 @@ use anyhow::Result;
 use kiln_bake::avatar::AvatarKeys;
 use kiln_bake::export::{Export, Thread};
 
-pub use open::{is_database, open, open_at, open_source, Location, Mode};
+pub use open::{is_database, is_postgres_url, open, open_at, open_source, Location, Mode};
 pub use shared::SharedStore;
 
 /// One connection to kiln's database. Every method is one transaction, so
@@ -369,6 +369,14 @@ pub struct Forgotten {
     pub subscription: bool,
     /// Messages to the address that were waiting in the outbox.
     pub queued_mail: u64,
+}
+
+/// An export's RFC 3339 time as seconds since the epoch (`import`).
+fn parse_time(rfc3339: &str) -> Result<i64> {
+    use anyhow::Context as _;
+    let t = time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339)
+        .with_context(|| format!("{rfc3339:?} is not an RFC 3339 time"))?;
+    Ok(t.unix_timestamp())
 }
 
 /// `n` random bytes as lowercase hex.

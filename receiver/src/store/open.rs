@@ -2,16 +2,18 @@
 //! through these functions and holds a `Box<dyn Store>` (or a bake
 //! `Source`), so adding a backend changes this file, not the callers.
 //!
-//! PostgreSQL is chosen by `open_at` for a `database.url`; only part of the
-//! `Store` exists there so far (see `postgres/boundary.rs`), so the
-//! commands still call `open` with the SQLite path and refuse a URL.
+//! PostgreSQL is chosen by `open_at` for a `database.url`; not all of the
+//! `Store` exists there yet (see `postgres/boundary.rs`), so the receiver
+//! and the moderation commands still call `open` with the SQLite path and
+//! refuse a URL. Bake's read-only `Source` is complete on both
+//! (`kiln bake --from postgres://…`).
 
 use std::path::Path;
 
 use anyhow::Result;
 use kiln_bake::source::Source;
 
-use super::postgres::{PgStore, Target};
+use super::postgres::{PgSource, PgStore, Target};
 use super::sqlite::{self, SqliteSource, SqliteStore};
 use super::Store;
 
@@ -46,6 +48,34 @@ impl<'a> Location<'a> {
             Location::Postgres { url, password }
         }
     }
+
+    /// The database for messages: the file's path, or PostgreSQL's
+    /// `user@host:port/dbname`, never a password.
+    pub fn describe(&self) -> String {
+        match *self {
+            Location::Sqlite(path) => path.display().to_string(),
+            Location::Postgres { url, password } => match Target::parse(url, password) {
+                Ok(target) => format!("PostgreSQL database {}", target.describe()),
+                Err(_) => "a PostgreSQL database (its URL does not parse)".to_owned(),
+            },
+        }
+    }
+}
+
+/// An SQLite file.
+impl<'a> From<&'a Path> for Location<'a> {
+    fn from(path: &'a Path) -> Location<'a> {
+        Location::Sqlite(path)
+    }
+}
+
+/// Whether `s` names a PostgreSQL database (`postgres://…` or
+/// `postgresql://…`) rather than a file.
+pub fn is_postgres_url(s: &str) -> bool {
+    ["postgres://", "postgresql://"].iter().any(|scheme| {
+        s.get(..scheme.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(scheme))
+    })
 }
 
 /// Opens the SQLite database at `path`.
@@ -68,10 +98,19 @@ pub fn open_at(location: Location, mode: Mode) -> Result<Box<dyn Store>> {
     })
 }
 
-/// Bake's view of the database at `path`, read-only. With `gravatar`
-/// (`privacy.gravatar`), comments carry Gravatar hashes too.
-pub fn open_source(path: &Path, gravatar: bool) -> Result<Box<dyn Source + Send>> {
-    Ok(Box::new(SqliteSource::open(path, gravatar)?))
+/// Bake's view of the database at `location` (or an SQLite file's path),
+/// read-only. With `gravatar` (`privacy.gravatar`), comments carry Gravatar
+/// hashes too.
+pub fn open_source<'a>(
+    location: impl Into<Location<'a>>,
+    gravatar: bool,
+) -> Result<Box<dyn Source + Send>> {
+    Ok(match location.into() {
+        Location::Sqlite(path) => Box::new(SqliteSource::open(path, gravatar)?),
+        Location::Postgres { url, password } => {
+            Box::new(PgSource::open(&Target::parse(url, password)?, gravatar)?)
+        }
+    })
 }
 
 /// Whether `head`, the first bytes of a file, is a kiln database rather than
