@@ -12,6 +12,7 @@ mod edit;
 mod hostile;
 mod init;
 mod mail;
+mod postgres;
 mod probes;
 mod publish;
 mod rights;
