@@ -10,9 +10,8 @@ use kiln_bake::avatar::AvatarKeys;
 use kiln_bake::export::{unix_to_rfc3339, Comment, CommentStatus, Export, Thread};
 use kiln_bake::markdown;
 use postgres::fallible_iterator::FallibleIterator;
-use postgres::Transaction;
 
-use super::{comment, queue, status, unsigned, PgStore, Refused, Touched, SELECT_COMMENT};
+use super::{comment, queue, select_comment, status, unsigned, PgStore, Refused, Touched, Tx};
 use crate::store::{parse_time, NewComment, Refusal, Status, StoredComment};
 
 impl PgStore {
@@ -100,8 +99,7 @@ impl PgStore {
     }
 
     pub fn get(&mut self, id: i64) -> Result<Option<StoredComment>> {
-        self.conn
-            .query_opt(&format!("{SELECT_COMMENT} WHERE c.id = $1"), &[&id])?
+        self.query_opt(select_comment!("WHERE c.id = $1"), &[&id])?
             .as_ref()
             .map(comment)
             .transpose()
@@ -109,16 +107,13 @@ impl PgStore {
 
     /// Comments in one state, newest first.
     pub fn by_status(&mut self, status: Status) -> Result<Vec<StoredComment>> {
-        self.conn
-            .query(
-                &format!(
-                    "{SELECT_COMMENT} WHERE c.status = $1 ORDER BY c.created_at DESC, c.id DESC"
-                ),
-                &[&status.as_str()],
-            )?
-            .iter()
-            .map(comment)
-            .collect()
+        self.query(
+            select_comment!("WHERE c.status = $1 ORDER BY c.created_at DESC, c.id DESC"),
+            &[&status.as_str()],
+        )?
+        .iter()
+        .map(comment)
+        .collect()
     }
 
     /// Publishes pending comments, and queues the reply notifications they
@@ -182,14 +177,8 @@ impl PgStore {
     pub(super) fn change_each(
         &mut self,
         ids: &[i64],
-        mut each: impl FnMut(
-            &mut Transaction<'_>,
-            i64,
-            Status,
-            i64,
-            &mut Touched,
-        ) -> Result<Refused<()>>,
-        mut finish: impl FnMut(&mut Transaction<'_>) -> Result<()>,
+        mut each: impl FnMut(&mut Tx<'_>, i64, Status, i64, &mut Touched) -> Result<Refused<()>>,
+        mut finish: impl FnMut(&mut Tx<'_>) -> Result<()>,
     ) -> Result<Refused<()>> {
         self.change(|tx| {
             tx.query(
@@ -225,22 +214,28 @@ impl PgStore {
         keys: Option<&[String]>,
         avatars: &AvatarKeys,
     ) -> Result<Vec<Thread>> {
-        const COLUMNS: &str =
-            "SELECT t.key, t.url, c.id, c.parent_id, c.status, c.author, c.website, c.text,
-                    c.created_at, c.html, c.html_version, c.email
-             FROM comments c JOIN threads t ON t.id = c.thread_id
-             WHERE c.status IN ('approved', 'deleted')";
-        let none: [&(dyn postgres::types::ToSql + Sync); 0] = [];
-        let mut rows = match keys {
-            None => self.conn.query_raw(
-                &format!("{COLUMNS} ORDER BY c.thread_id, c.id"),
-                none.iter().copied(),
-            )?,
-            Some(keys) => self.conn.query_raw(
-                &format!("{COLUMNS} AND t.key = ANY($1) ORDER BY c.thread_id, c.id"),
-                [&keys as &(dyn postgres::types::ToSql + Sync)],
-            )?,
+        macro_rules! published {
+            ($rest:literal) => {
+                concat!(
+                    "SELECT t.key, t.url, c.id, c.parent_id, c.status, c.author, c.website,
+                            c.text, c.created_at, c.html, c.html_version, c.email
+                     FROM comments c JOIN threads t ON t.id = c.thread_id
+                     WHERE c.status IN ('approved', 'deleted') ",
+                    $rest
+                )
+            };
+        }
+        type Param<'a> = &'a (dyn postgres::types::ToSql + Sync);
+        let (sql, params): (_, Vec<Param>) = match &keys {
+            None => (published!("ORDER BY c.thread_id, c.id"), vec![]),
+            Some(keys) => (
+                published!("AND t.key = ANY($1) ORDER BY c.thread_id, c.id"),
+                vec![keys as Param],
+            ),
         };
+        // Streamed, not collected: a full bake reads every published
+        // comment. Not kept prepared: it runs once per bake.
+        let mut rows = self.conn.query_raw(sql, params)?;
         let mut threads: Vec<Thread> = Vec::new();
         let mut memo = kiln_bake::avatar::Memo::default();
         while let Some(row) = rows.next()? {
@@ -299,11 +294,6 @@ impl PgStore {
             .collect::<Result<_>>()?;
         self.write(|tx| {
             let mut touched = Touched::default();
-            let insert = tx.prepare(
-                "INSERT INTO comments (id, thread_id, parent_id, status, author, website, text,
-                                       page_url, created_at, approved_at, html, html_version)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11)",
-            )?;
             for (thread, times) in export.threads.iter().zip(&times) {
                 let created = times.first().copied().unwrap_or(0);
                 tx.execute(
@@ -320,7 +310,10 @@ impl PgStore {
                         CommentStatus::Deleted => "deleted",
                     };
                     tx.execute(
-                        &insert,
+                        "INSERT INTO comments (id, thread_id, parent_id, status, author, website,
+                                               text, page_url, created_at, approved_at, html,
+                                               html_version)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11)",
                         &[
                             &c.id,
                             &thread_id,
@@ -355,27 +348,25 @@ impl PgStore {
     /// For every thread that ever showed a comment: its change sequence and
     /// how many comments it shows.
     pub fn thread_stamps(&mut self) -> Result<Vec<(String, u64, u64)>> {
-        self.conn
-            .query(
-                "SELECT key, changed_seq, published_count FROM threads WHERE changed_seq > 0",
-                &[],
-            )?
-            .iter()
-            .map(|row| {
-                Ok((
-                    row.try_get(0)?,
-                    unsigned(row.try_get(1)?)?,
-                    unsigned(row.try_get(2)?)?,
-                ))
-            })
-            .collect()
+        self.query(
+            "SELECT key, changed_seq, published_count FROM threads WHERE changed_seq > 0",
+            &[],
+        )?
+        .iter()
+        .map(|row| {
+            Ok((
+                row.try_get(0)?,
+                unsigned(row.try_get(1)?)?,
+                unsigned(row.try_get(2)?)?,
+            ))
+        })
+        .collect()
     }
 
     /// The database's change sequence (see `Touched::touch`).
     pub fn change_seq(&mut self) -> Result<u64> {
         unsigned(
-            self.conn
-                .query_one("SELECT value FROM change_seq", &[])?
+            self.query_one("SELECT value FROM change_seq", &[])?
                 .try_get(0)?,
         )
     }
@@ -383,12 +374,11 @@ impl PgStore {
     /// How many comments are in one state.
     pub fn count(&mut self, status: Status) -> Result<u64> {
         unsigned(
-            self.conn
-                .query_one(
-                    "SELECT count(*) FROM comments WHERE status = $1",
-                    &[&status.as_str()],
-                )?
-                .try_get(0)?,
+            self.query_one(
+                "SELECT count(*) FROM comments WHERE status = $1",
+                &[&status.as_str()],
+            )?
+            .try_get(0)?,
         )
     }
 
@@ -396,17 +386,16 @@ impl PgStore {
     /// marker does not count); 0 for a thread nobody commented on. One
     /// statement for all the keys, answering in their order.
     pub fn approved_counts(&mut self, keys: &[String]) -> Result<Vec<u64>> {
-        self.conn
-            .query(
-                "SELECT (SELECT count(*) FROM comments c JOIN threads t ON t.id = c.thread_id
+        self.query(
+            "SELECT (SELECT count(*) FROM comments c JOIN threads t ON t.id = c.thread_id
                          WHERE t.key = k.key AND c.status = 'approved')
                  FROM unnest($1::text[]) WITH ORDINALITY AS k (key, n)
                  ORDER BY k.n",
-                &[&keys],
-            )?
-            .iter()
-            .map(|row| unsigned(row.try_get(0)?))
-            .collect()
+            &[&keys],
+        )?
+        .iter()
+        .map(|row| unsigned(row.try_get(0)?))
+        .collect()
     }
 }
 
@@ -414,7 +403,7 @@ impl PgStore {
 /// is in that thread, and is approved. Its row stays locked (FOR SHARE)
 /// until the transaction ends, so it cannot be unpublished or deleted
 /// while the reply is being stored.
-fn check_parent(tx: &mut Transaction<'_>, parent: i64, thread: &str) -> Result<Refused<()>> {
+fn check_parent(tx: &mut Tx<'_>, parent: i64, thread: &str) -> Result<Refused<()>> {
     let found = tx.query_opt(
         "SELECT t.key, c.status FROM comments c JOIN threads t ON t.id = c.thread_id
          WHERE c.id = $1 FOR SHARE OF c",
@@ -436,7 +425,7 @@ fn check_parent(tx: &mut Transaction<'_>, parent: i64, thread: &str) -> Result<R
 /// marker with everything its author wrote or gave removed, one without
 /// goes entirely. Used by `delete` and by `forget`.
 pub(super) fn remove_comment(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_>,
     id: i64,
     status: Status,
     thread_id: i64,

@@ -13,6 +13,13 @@
 //! id) → threads (by id) → the change sequence → subscribers and outbox.
 //! A deadlock or serialization failure the server still reports makes the
 //! whole method run again, a few times (`PgStore::transaction`).
+//!
+//! Each connection prepares a statement once and keeps it (`Statements`):
+//! a statement costs a round trip to prepare and one to run, and the
+//! server then plans it without parsing it again. The SQL names its
+//! columns (never `SELECT *`), so a column added by a newer migration does
+//! not change what a kept statement returns; should one become stale
+//! anyway, the cache is emptied and the method runs again.
 
 mod admin;
 mod boundary;
@@ -30,10 +37,11 @@ mod source;
 #[cfg(test)]
 mod tests;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use ::postgres::error::SqlState;
-use ::postgres::{Row, Transaction};
+use ::postgres::types::ToSql;
+use ::postgres::{GenericClient, Row, Statement, Transaction};
 use anyhow::{anyhow, Result};
 
 use super::{Refusal, Status, StoredComment};
@@ -55,6 +63,7 @@ pub struct PgStore {
     /// How many times a method ran again after a conflict, for tests that
     /// show a pattern of concurrent writes never conflicts.
     retried: u64,
+    statements: Statements,
 }
 
 impl PgStore {
@@ -76,6 +85,7 @@ impl PgStore {
             conn,
             mail_events: false,
             retried: 0,
+            statements: Statements::default(),
         }
     }
 
@@ -93,15 +103,19 @@ impl PgStore {
     fn transaction<T>(
         &mut self,
         keep: fn(&T) -> bool,
-        mut work: impl FnMut(&mut Transaction<'_>) -> Result<T>,
+        mut work: impl FnMut(&mut Tx<'_>) -> Result<T>,
     ) -> Result<T> {
         let mut retries = 0;
+        let mut refreshed = false;
         loop {
             let attempt = (|| {
-                let mut tx = self.conn.transaction()?;
+                let mut tx = Tx {
+                    tx: self.conn.transaction()?,
+                    statements: &mut self.statements,
+                };
                 let outcome = work(&mut tx)?;
                 if keep(&outcome) {
-                    tx.commit()?;
+                    tx.tx.commit()?;
                 }
                 Ok(outcome)
             })();
@@ -111,20 +125,60 @@ impl PgStore {
                     self.retried += 1;
                     tracing::debug!(error = %err, retries, "PostgreSQL broke a conflict; running the method again");
                 }
+                Err(err) if !refreshed && is_stale(&err) => {
+                    refreshed = true;
+                    self.statements.0.clear();
+                }
                 other => return other,
             }
         }
     }
 
+    /// Runs one statement outside a transaction, preparing it on first use;
+    /// again, prepared anew, if the kept statement went stale.
+    fn query(&mut self, sql: &'static str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>> {
+        let statement = self.statements.get(&mut *self.conn, sql)?;
+        match self.conn.query(&statement, params) {
+            Err(err) if is_stale_code(&err) => {
+                self.statements.0.clear();
+                let statement = self.statements.get(&mut *self.conn, sql)?;
+                Ok(self.conn.query(&statement, params)?)
+            }
+            other => Ok(other?),
+        }
+    }
+
+    /// `query` of a statement that returns exactly one row.
+    fn query_one(&mut self, sql: &'static str, params: &[&(dyn ToSql + Sync)]) -> Result<Row> {
+        let mut rows = self.query(sql, params)?;
+        match rows.len() {
+            1 => Ok(rows.remove(0)),
+            n => Err(anyhow!("expected one row, the database gave {n}")),
+        }
+    }
+
+    /// `query` of a statement that returns at most one row.
+    fn query_opt(
+        &mut self,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Option<Row>> {
+        let mut rows = self.query(sql, params)?;
+        match rows.len() {
+            0 | 1 => Ok(rows.pop()),
+            n => Err(anyhow!("expected at most one row, the database gave {n}")),
+        }
+    }
+
     /// `transaction` that commits whatever `work` returns.
-    fn write<T>(&mut self, work: impl FnMut(&mut Transaction<'_>) -> Result<T>) -> Result<T> {
+    fn write<T>(&mut self, work: impl FnMut(&mut Tx<'_>) -> Result<T>) -> Result<T> {
         self.transaction(|_| true, work)
     }
 
     /// `transaction` that commits only when nothing was refused.
     fn change<T>(
         &mut self,
-        work: impl FnMut(&mut Transaction<'_>) -> Result<Refused<T>>,
+        work: impl FnMut(&mut Tx<'_>) -> Result<Refused<T>>,
     ) -> Result<Refused<T>> {
         self.transaction(Result::is_ok, work)
     }
@@ -133,7 +187,6 @@ impl PgStore {
     /// change sequences it remembers belong to this database.
     pub fn instance_id(&mut self) -> Result<String> {
         Ok(self
-            .conn
             .query_one("SELECT value FROM meta WHERE key = 'instance'", &[])?
             .try_get(0)?)
     }
@@ -161,10 +214,89 @@ fn is_conflict(err: &anyhow::Error) -> bool {
     })
 }
 
+/// Whether `err` says a kept statement no longer fits the schema (0A000,
+/// "cached plan must not change result type") or is gone (26000): then the
+/// cache is emptied and the method runs again, once.
+fn is_stale(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<::postgres::Error>()
+            .is_some_and(is_stale_code)
+    })
+}
+
+fn is_stale_code(err: &::postgres::Error) -> bool {
+    err.code().is_some_and(|code| {
+        *code == SqlState::FEATURE_NOT_SUPPORTED || *code == SqlState::INVALID_SQL_STATEMENT_NAME
+    })
+}
+
+/// A connection's prepared statements, by their SQL.
+#[derive(Default)]
+struct Statements(HashMap<&'static str, Statement>);
+
+impl Statements {
+    /// The statement for `sql`, prepared on `client` the first time.
+    fn get(&mut self, client: &mut impl GenericClient, sql: &'static str) -> Result<Statement> {
+        if let Some(statement) = self.0.get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = client.prepare(sql)?;
+        self.0.insert(sql, statement.clone());
+        Ok(statement)
+    }
+}
+
+/// One of the store's transactions, running its statements prepared once
+/// per connection. (A statement prepared in a transaction that then rolls
+/// back stays prepared: statements belong to the session.)
+pub(super) struct Tx<'a> {
+    tx: Transaction<'a>,
+    statements: &'a mut Statements,
+}
+
+impl Tx<'_> {
+    fn query(&mut self, sql: &'static str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>> {
+        let statement = self.statements.get(&mut self.tx, sql)?;
+        Ok(self.tx.query(&statement, params)?)
+    }
+
+    fn query_one(&mut self, sql: &'static str, params: &[&(dyn ToSql + Sync)]) -> Result<Row> {
+        let statement = self.statements.get(&mut self.tx, sql)?;
+        Ok(self.tx.query_one(&statement, params)?)
+    }
+
+    fn query_opt(
+        &mut self,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Option<Row>> {
+        let statement = self.statements.get(&mut self.tx, sql)?;
+        Ok(self.tx.query_opt(&statement, params)?)
+    }
+
+    /// Runs a statement; how many rows it changed.
+    fn execute(&mut self, sql: &'static str, params: &[&(dyn ToSql + Sync)]) -> Result<u64> {
+        let statement = self.statements.get(&mut self.tx, sql)?;
+        Ok(self.tx.execute(&statement, params)?)
+    }
+}
+
+/// `SELECT_COMMENT` followed by the rest of a statement, as one literal.
+macro_rules! select_comment {
+    ($rest:literal) => {
+        concat!(
+            "SELECT c.id, t.key, c.parent_id, c.status, c.author, c.email,
+                    c.website, c.text, c.page_url, c.remote_addr, c.created_at, t.title
+             FROM comments c JOIN threads t ON t.id = c.thread_id ",
+            $rest
+        )
+    };
+}
+pub(super) use select_comment;
+
 /// The columns `comment` reads, in its order.
-const SELECT_COMMENT: &str = "SELECT c.id, t.key, c.parent_id, c.status, c.author, c.email,
-        c.website, c.text, c.page_url, c.remote_addr, c.created_at, t.title
-     FROM comments c JOIN threads t ON t.id = c.thread_id";
+const SELECT_COMMENT: &str = select_comment!("");
 
 /// A row of `SELECT_COMMENT`.
 fn comment(row: &Row) -> Result<StoredComment> {
@@ -215,7 +347,7 @@ impl Touched {
     /// held until commit, makes sequence numbers follow commit order, which
     /// the publisher relies on) and stamps the threads with it and their new
     /// counts, and tells listeners (`kiln_changed`) when the transaction commits.
-    fn touch(self, tx: &mut Transaction<'_>) -> Result<()> {
+    fn touch(self, tx: &mut Tx<'_>) -> Result<()> {
         if self.0.is_empty() {
             return Ok(());
         }

@@ -7,14 +7,15 @@
 //! wakes at once. (Sending, retries and subscriptions are `mail.rs`.)
 
 use anyhow::Result;
-use postgres::Transaction;
+
+use super::Tx;
 
 use crate::store::Status;
 
 /// Queues what a new comment causes. `subscribing` is the author's address
 /// when they asked for reply notifications (the comment row already says so).
 pub(super) fn after_insert(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_>,
     mail_events: bool,
     id: i64,
     subscribing: Option<&str>,
@@ -50,12 +51,7 @@ pub(super) fn after_insert(
 
 /// Tells the moderators, as for a new comment, about a published comment
 /// that an edit sent back to the queue.
-pub(super) fn after_held_edit(
-    tx: &mut Transaction<'_>,
-    mail_events: bool,
-    id: i64,
-    now: i64,
-) -> Result<()> {
+pub(super) fn after_held_edit(tx: &mut Tx<'_>, mail_events: bool, id: i64, now: i64) -> Result<()> {
     if mail_events {
         enqueue(tx, "new_comment", id, None, now)?;
     }
@@ -65,7 +61,7 @@ pub(super) fn after_held_edit(
 /// Queues the reply notifications that newly published comments `ids`
 /// cause: to each one's parent's author, if they opted in, confirmed, and
 /// are not its author. Queued in the order of `ids`.
-pub(super) fn after_approve(tx: &mut Transaction<'_>, ids: &[i64], now: i64) -> Result<()> {
+pub(super) fn after_approve(tx: &mut Tx<'_>, ids: &[i64], now: i64) -> Result<()> {
     tx.query(
         "WITH queued AS (
              INSERT INTO outbox (kind, comment_id, recipient, created_at, next_attempt_at)
@@ -87,7 +83,7 @@ pub(super) fn after_approve(tx: &mut Transaction<'_>, ids: &[i64], now: i64) -> 
 
 /// Queues one message.
 fn enqueue(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_>,
     kind: &str,
     comment_id: i64,
     recipient: Option<&str>,

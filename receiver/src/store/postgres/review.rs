@@ -7,9 +7,8 @@ use std::cell::Cell;
 use anyhow::Result;
 use kiln_bake::markdown;
 use postgres::types::ToSql;
-use postgres::Transaction;
 
-use super::{comment, queue, PgStore, Refused, Touched, SELECT_COMMENT};
+use super::{comment, queue, PgStore, Refused, Touched, Tx, SELECT_COMMENT};
 use crate::store::{CommentEdit, Refusal, Search, Status, StoredComment};
 
 impl PgStore {
@@ -167,7 +166,7 @@ impl PgStore {
 /// reply being stored holds the parent's row FOR SHARE, so the count here
 /// sees every reply that could still become published.
 fn back_to_queue(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_>,
     id: i64,
     thread_id: i64,
     touched: &mut Touched,

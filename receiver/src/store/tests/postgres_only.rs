@@ -310,3 +310,34 @@ fn a_read_only_open_needs_a_migrated_schema() {
         "a read-only open migrated"
     );
 }
+
+/// Each connection keeps its statements prepared. A schema change that
+/// alters what one returns makes the server refuse it; the store then
+/// prepares its statements anew and runs the method again, in or outside
+/// a transaction.
+#[test]
+fn kept_statements_are_prepared_again_after_a_schema_change() {
+    let Some(db) = scratch_db() else { return };
+    let mut store = PgStore::open(&db.target).unwrap();
+    let parent = store
+        .insert(&comment(None, "Title"), Status::Approved, 1)
+        .unwrap()
+        .unwrap();
+    let reply = store
+        .insert(&comment(Some(parent.id), ""), Status::Pending, 2)
+        .unwrap()
+        .unwrap();
+    assert_eq!(store.get(reply.id).unwrap().unwrap().page_title, "Title");
+    // What a newer kiln's migration might do to columns these statements return.
+    db.execute(
+        "ALTER TABLE threads ALTER COLUMN key TYPE varchar;
+         ALTER TABLE threads ALTER COLUMN title TYPE varchar",
+    );
+    assert_eq!(store.get(reply.id).unwrap().unwrap().page_title, "Title");
+    let again = store
+        .insert(&comment(Some(parent.id), ""), Status::Pending, 3)
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.parent, Some(parent.id));
+    assert_eq!(store.retried(), 0, "not a conflict");
+}
