@@ -14,6 +14,33 @@ use postgres::fallible_iterator::FallibleIterator;
 use super::{comment, queue, select_comment, status, unsigned, PgStore, Refused, Touched, Tx};
 use crate::store::{parse_time, NewComment, Refusal, Status, StoredComment};
 
+/// The columns `published_threads` reads, in its order, and the rest of
+/// the statement.
+macro_rules! published {
+    ($rest:literal) => {
+        concat!(
+            "SELECT t.key, t.url, c.id, c.parent_id, c.status, c.author, c.website,
+                    c.text, c.created_at, c.html, c.html_version, c.email
+             FROM comments c JOIN threads t ON t.id = c.thread_id
+             WHERE c.status IN ('approved', 'deleted') ",
+            $rest
+        )
+    };
+}
+
+/// Every published comment, by thread and id.
+const PUBLISHED: &str = published!("ORDER BY c.thread_id, c.id");
+/// The published comments of the threads with the keys in `$1`.
+pub(super) const PUBLISHED_IN: &str = published!("AND t.key = ANY($1) ORDER BY c.thread_id, c.id");
+/// For each key in `$1`, in order, the approved comments its thread shows:
+/// per key, one lookup of the unique thread key and one count over the
+/// (thread, status) index (`postgres/tests.rs` checks the plan).
+pub(super) const APPROVED_COUNTS: &str =
+    "SELECT (SELECT count(*) FROM comments c JOIN threads t ON t.id = c.thread_id
+             WHERE t.key = k.key AND c.status = 'approved')
+     FROM unnest($1::text[]) WITH ORDINALITY AS k (key, n)
+     ORDER BY k.n";
+
 impl PgStore {
     /// Stores a submission. A reply's parent is checked (and locked against
     /// an unpublish or delete until this commits) before the thread row is
@@ -214,24 +241,10 @@ impl PgStore {
         keys: Option<&[String]>,
         avatars: &AvatarKeys,
     ) -> Result<Vec<Thread>> {
-        macro_rules! published {
-            ($rest:literal) => {
-                concat!(
-                    "SELECT t.key, t.url, c.id, c.parent_id, c.status, c.author, c.website,
-                            c.text, c.created_at, c.html, c.html_version, c.email
-                     FROM comments c JOIN threads t ON t.id = c.thread_id
-                     WHERE c.status IN ('approved', 'deleted') ",
-                    $rest
-                )
-            };
-        }
         type Param<'a> = &'a (dyn postgres::types::ToSql + Sync);
         let (sql, params): (_, Vec<Param>) = match &keys {
-            None => (published!("ORDER BY c.thread_id, c.id"), vec![]),
-            Some(keys) => (
-                published!("AND t.key = ANY($1) ORDER BY c.thread_id, c.id"),
-                vec![keys as Param],
-            ),
+            None => (PUBLISHED, vec![]),
+            Some(keys) => (PUBLISHED_IN, vec![keys as Param]),
         };
         // Streamed, not collected: a full bake reads every published
         // comment. Not kept prepared: it runs once per bake.
@@ -386,16 +399,10 @@ impl PgStore {
     /// marker does not count); 0 for a thread nobody commented on. One
     /// statement for all the keys, answering in their order.
     pub fn approved_counts(&mut self, keys: &[String]) -> Result<Vec<u64>> {
-        self.query(
-            "SELECT (SELECT count(*) FROM comments c JOIN threads t ON t.id = c.thread_id
-                         WHERE t.key = k.key AND c.status = 'approved')
-                 FROM unnest($1::text[]) WITH ORDINALITY AS k (key, n)
-                 ORDER BY k.n",
-            &[&keys],
-        )?
-        .iter()
-        .map(|row| unsigned(row.try_get(0)?))
-        .collect()
+        self.query(APPROVED_COUNTS, &[&keys])?
+            .iter()
+            .map(|row| unsigned(row.try_get(0)?))
+            .collect()
     }
 }
 
