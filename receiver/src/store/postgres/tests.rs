@@ -1,6 +1,8 @@
 //! Tests of the PostgreSQL backend against a real server (see `scratch.rs`):
 //! what a refused connection and a wrong password say, that a connection
-//! may be dropped anywhere, and that migrations run once under their lock.
+//! may be dropped anywhere, that migrations run once under their lock, and
+//! that the statements bake and the script lean on use the indexes. (The
+//! `Store`'s behaviour is tested on both backends in `store/tests/`.)
 
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
