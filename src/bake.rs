@@ -38,7 +38,7 @@ pub fn run(config: &Config, args: BakeArgs) -> Result<()> {
     let is_url = from.starts_with("http://") || from.starts_with("https://");
     // A PostgreSQL URL may carry a password: it is only ever shown as the
     // store describes it.
-    let database = store::is_postgres_url(&from).then(|| Location::Postgres {
+    let database = store::is_url(&from).then(|| Location::Postgres {
         url: &from,
         password: &config.database.password,
     });

@@ -8,6 +8,7 @@ mod demo;
 mod init;
 mod mail;
 mod moderate;
+mod store_cmd;
 mod watch;
 
 use std::io::{IsTerminal, Write};
@@ -16,8 +17,13 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Parser;
 use kiln_receiver::config::Config;
+use kiln_receiver::store::Location;
 
 use cli::{Cli, Command};
+
+/// Whether the commands may run on PostgreSQL (issue 13, until the store
+/// has every method there).
+const POSTGRES_READY: bool = false;
 
 /// Bad usage or invalid configuration; clap uses 2 for usage errors too.
 const EXIT_USAGE: u8 = 2;
@@ -70,8 +76,20 @@ fn run(cli: Cli) -> Result<()> {
         return demo::run(args);
     }
     let mut config = Config::load(cli.global.config.as_deref()).context(UsageError)?;
+    // `--db` names an SQLite file, or a PostgreSQL database by its URL.
     if let Some(db) = &cli.global.db {
-        config.database.path = db.clone();
+        match Location::from_arg(db) {
+            Location::Sqlite(path) => config.database.use_sqlite(path.to_owned()),
+            Location::Postgres { url, .. } => config.database.use_postgres(url),
+        }
+    }
+    // A copy names both of its databases on the command line; of
+    // `[database]` it takes only the password (for a URL without one).
+    if let Command::Store(cli::StoreCommand::Copy(args)) = &cli.command {
+        let password = std::mem::take(&mut config.database.password);
+        config.database = Default::default();
+        config.validate().context(UsageError)?;
+        return store_cmd::copy(args, &password);
     }
     if let Command::Serve(args) = &cli.command {
         if let Some(listen) = &args.listen {
@@ -87,10 +105,14 @@ fn run(cli: Cli) -> Result<()> {
     // Every command checks the whole configuration: a typo in a key that one
     // command ignores would otherwise surface later, somewhere else.
     config.validate().context(UsageError)?;
+    if let Command::Store(cli::StoreCommand::Migrate) = &cli.command {
+        return store_cmd::migrate(&config);
+    }
     // The configuration and the PostgreSQL store's connection and schema are
-    // there, but no command can run on it yet: refuse rather than quietly
-    // use the SQLite file at `database.path`.
-    if config.database.is_postgres() {
+    // there, but not every store method yet: refuse rather than fail halfway.
+    // Every command opens the database through `location`, so lifting this
+    // is deleting the next line's `&& !POSTGRES_READY` (and the constant).
+    if config.database.is_postgres() && !POSTGRES_READY {
         return Err(anyhow::anyhow!(
             "`database.url` selects PostgreSQL, which kiln cannot run on yet (issue 13 is under way); use `database.path` for SQLite"
         ))
@@ -112,8 +134,8 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Forget(args) => moderate::forget(&config, &args.email),
         Command::Bake(args) => bake::run(&config, args),
-        Command::Init(_) | Command::Demo(_) => {
-            unreachable!("handled before the configuration is loaded")
+        Command::Init(_) | Command::Demo(_) | Command::Store(_) => {
+            unreachable!("handled before the configuration is checked")
         }
     }
 }
@@ -172,6 +194,12 @@ async fn shutdown_signal() {
         _ = term => {},
     }
     tracing::info!("shutting down");
+}
+
+/// The configured database, for the commands to open.
+fn location(config: &Config) -> Location<'_> {
+    let db = &config.database;
+    Location::new(&db.path, &db.url, &db.password)
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {

@@ -8,6 +8,7 @@
 //! own folder with its own migrations (`sqlite/`), and `open.rs` is the one
 //! place that chooses between them.
 
+pub mod copy;
 mod open;
 mod postgres;
 mod shared;
@@ -21,7 +22,12 @@ use anyhow::Result;
 use kiln_bake::avatar::AvatarKeys;
 use kiln_bake::export::{Export, Thread};
 
-pub use open::{is_database, is_postgres_url, open, open_at, open_source, Location, Mode};
+pub use open::{
+    is_database, is_url, open, open_at, open_source, wake_on_queued_mail, Location, Mode,
+    OutboxWake,
+};
+#[cfg(test)]
+pub(crate) use postgres::scratch;
 pub use shared::SharedStore;
 
 /// One connection to kiln's database. Every method is one transaction, so
@@ -138,11 +144,24 @@ pub trait Store: Send {
 
     // Mail.
 
-    /// Messages due for an attempt, oldest first.
-    fn due_mail(&mut self, now: i64, limit: usize) -> Result<Vec<OutboxItem>>;
-    /// A message went out (or has nobody left to go to): forget it.
+    /// Takes up to `limit` messages that are due at `now` and that nobody
+    /// holds (or whose holder's lease ran out), oldest first, for `claimer`
+    /// until `lease_until`, in one short transaction. Senders claiming at
+    /// the same moment, on any number of connections and receivers, never
+    /// get the same message; one that dies mid-way leaves its messages to
+    /// be claimed again once the lease is over.
+    fn claim_mail(
+        &mut self,
+        now: i64,
+        lease_until: i64,
+        claimer: &str,
+        limit: usize,
+    ) -> Result<Vec<OutboxItem>>;
+    /// A message went out (or has nobody left to go to): forget it, and
+    /// with it the claim.
     fn mail_done(&mut self, id: i64) -> Result<()>;
-    /// An attempt failed: try again at `retry_at`, or give up when it is None.
+    /// An attempt failed: try again at `retry_at`, or give up when it is
+    /// None. The claim is released, so any sender may make the retry.
     fn mail_failed(&mut self, id: i64, error: &str, retry_at: Option<i64>, now: i64) -> Result<()>;
     fn mail_trouble(&mut self) -> Result<MailTrouble>;
     /// Whether `email` may be mailed: not unsubscribed, and confirmed when
@@ -152,6 +171,9 @@ pub trait Store: Send {
     fn unsubscribe(&mut self, email: &str, now: i64) -> Result<()>;
     /// The receiver's signing secret, made on first use.
     fn secret(&mut self) -> Result<String>;
+    /// The random id this database was made with: it names the database in
+    /// what outlives a connection, such as the Message-ID of kiln's mail.
+    fn instance_id(&mut self) -> Result<String>;
 
     // The admin page.
 
@@ -188,7 +210,88 @@ pub trait Store: Send {
     fn personal_data(&mut self, email: &str) -> Result<serde_json::Value>;
     /// Removes what kiln keeps about `email`.
     fn forget(&mut self, email: &str) -> Result<Forgotten>;
+
+    /// Whether this connection is gone for good (the server closed it, the
+    /// network dropped it), so a pool must not hand it out again. SQLite's
+    /// file never breaks that way.
+    fn is_broken(&self) -> bool {
+        false
+    }
+
+    // Moving the whole database (`kiln store copy`, see copy.rs).
+
+    /// Every row a copy moves, table by table in `copy::Table` order and
+    /// each table in primary-key order, all from one snapshot.
+    fn copy_out(&mut self, each: &mut dyn FnMut(copy::Row) -> Result<()>) -> Result<()>;
+    /// Stores rows as `copy_out` gives them, in one transaction, and reads
+    /// them back before committing; an error leaves the database as it was.
+    /// A database holding a site is refused (`copy::NotEmpty`) unless
+    /// `replace`. Returns the tally of what it now holds.
+    fn copy_in(
+        &mut self,
+        rows: &mut dyn Iterator<Item = Result<copy::Row>>,
+        replace: bool,
+    ) -> Result<copy::Tally>;
 }
+
+/// A backend's answer when the first statement of a method failed because
+/// the connection to the database is gone: nothing of the method happened,
+/// so `SharedStore` may run it again on a fresh connection. Only that case:
+/// a connection lost later in a method may have committed.
+#[derive(Debug, thiserror::Error)]
+#[error("the connection to the database was lost before anything was done: {0}")]
+pub struct ConnectionLost(pub String);
+
+/// Every `Store` method that takes plain arguments and returns a `Result`, as
+/// `fn name(arg: Type, …) -> Return;`, handed to the macro named `$then`:
+/// for stores that wrap another store (the pool's retrying view in
+/// `shared.rs`), so the list of methods is written once, next to the trait.
+macro_rules! store_methods {
+    ($then:ident) => {
+        $then! {
+            fn insert_opted(new: &NewComment, notify: bool, status: Status, now: i64) -> Result<std::result::Result<StoredComment, Refusal>>;
+            fn insert(new: &NewComment, status: Status, now: i64) -> Result<std::result::Result<StoredComment, Refusal>>;
+            fn get(id: i64) -> Result<Option<StoredComment>>;
+            fn by_status(status: Status) -> Result<Vec<StoredComment>>;
+            fn approve(ids: &[i64], now: i64) -> Result<std::result::Result<(), Refusal>>;
+            fn reject(ids: &[i64]) -> Result<std::result::Result<(), Refusal>>;
+            fn delete(ids: &[i64]) -> Result<std::result::Result<(), Refusal>>;
+            fn spam(ids: &[i64]) -> Result<std::result::Result<(), Refusal>>;
+            fn not_spam(ids: &[i64]) -> Result<std::result::Result<(), Refusal>>;
+            fn unpublish(ids: &[i64]) -> Result<std::result::Result<(), Refusal>>;
+            fn edit(id: i64, edit: &CommentEdit, hold: bool) -> Result<std::result::Result<StoredComment, Refusal>>;
+            fn search(search: &Search) -> Result<Vec<StoredComment>>;
+            fn count(status: Status) -> Result<u64>;
+            fn counts() -> Result<Vec<(Status, u64)>>;
+            fn avatar_keys(gravatar: bool) -> Result<AvatarKeys>;
+            fn published_threads(keys: Option<&[String]>, avatars: &AvatarKeys) -> Result<Vec<Thread>>;
+            fn export(avatars: &AvatarKeys) -> Result<Export>;
+            fn import(export: &Export) -> Result<()>;
+            fn thread_stamps() -> Result<Vec<(String, u64, u64)>>;
+            fn change_seq() -> Result<u64>;
+            fn approved_counts(keys: &[String]) -> Result<Vec<u64>>;
+            fn claim_mail(now: i64, lease_until: i64, claimer: &str, limit: usize) -> Result<Vec<OutboxItem>>;
+            fn mail_done(id: i64) -> Result<()>;
+            fn mail_failed(id: i64, error: &str, retry_at: Option<i64>, now: i64) -> Result<()>;
+            fn mail_trouble() -> Result<MailTrouble>;
+            fn may_mail(email: &str, confirmed: bool) -> Result<bool>;
+            fn confirm_subscriber(email: &str, now: i64) -> Result<()>;
+            fn unsubscribe(email: &str, now: i64) -> Result<()>;
+            fn secret() -> Result<String>;
+            fn instance_id() -> Result<String>;
+            fn admin_password_hash() -> Result<Option<String>>;
+            fn set_admin_password_hash(phc: &str) -> Result<()>;
+            fn create_admin_session(id_hash: &str, csrf: &str, now: i64, expires_at: i64) -> Result<()>;
+            fn admin_session(id_hash: &str, now: i64) -> Result<Option<String>>;
+            fn end_admin_session(id_hash: &str) -> Result<()>;
+            fn is_duplicate(thread: &str, text: &str, remote_addr: Option<&str>, email: Option<&str>, since: i64) -> Result<bool>;
+            fn has_approved_comment(email: &str) -> Result<bool>;
+            fn personal_data(email: &str) -> Result<serde_json::Value>;
+            fn forget(email: &str) -> Result<Forgotten>;
+        }
+    };
+}
+pub(crate) use store_methods;
 
 /// Where a comment is in moderation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

@@ -2,17 +2,18 @@
 //! through these functions and holds a `Box<dyn Store>` (or a bake
 //! `Source`), so adding a backend changes this file, not the callers.
 //!
-//! PostgreSQL is chosen by `open_at` for a `database.url`; not all of the
-//! `Store` exists there yet (see `postgres/boundary.rs`), so the receiver
-//! and the moderation commands still call `open` with the SQLite path and
-//! refuse a URL. Bake's read-only `Source` is complete on both
-//! (`kiln bake --from postgres://…`).
+//! PostgreSQL is chosen by `open_at` for a `database.url`; only part of the
+//! `Store` exists there so far (see `postgres/boundary.rs`), so the
+//! commands still call `open` with the SQLite path and refuse a URL, except
+//! `kiln store copy`, `kiln store migrate` and `kiln bake --from
+//! postgres://…`, whose read-only `Source` is complete on both.
 
 use std::path::Path;
 
 use anyhow::Result;
 use kiln_bake::source::Source;
 
+use super::postgres::listen::{self, Listening};
 use super::postgres::{PgSource, PgStore, Target};
 use super::sqlite::{self, SqliteSource, SqliteStore};
 use super::Store;
@@ -40,6 +41,15 @@ pub enum Location<'a> {
 }
 
 impl<'a> Location<'a> {
+    /// What `--db` names: a `postgres://` or `postgresql://` URL, or else
+    /// the path of an SQLite file.
+    pub fn from_arg(arg: &'a std::ffi::OsStr) -> Location<'a> {
+        match arg.to_str() {
+            Some(url) if is_postgres_url(url) => Location::Postgres { url, password: "" },
+            _ => Location::Sqlite(Path::new(arg)),
+        }
+    }
+
     /// `database.url` when it is set, else `database.path`.
     pub fn new(path: &'a Path, url: &'a str, password: &'a str) -> Location<'a> {
         if url.is_empty() {
@@ -49,15 +59,51 @@ impl<'a> Location<'a> {
         }
     }
 
-    /// The database for messages: the file's path, or PostgreSQL's
-    /// `user@host:port/dbname`, never a password.
+    /// A database named on the command line: a `postgres://` (or
+    /// `postgresql://`) URL, else an SQLite file. `password` is for a URL
+    /// that carries none.
+    pub fn named(name: &'a str, password: &'a str) -> Location<'a> {
+        if is_url(name) {
+            Location::Postgres {
+                url: name,
+                password,
+            }
+        } else {
+            Location::Sqlite(Path::new(name))
+        }
+    }
+
+    /// The database for messages: the file's path, or `user@host:port/dbname`
+    /// for PostgreSQL, never with a password.
     pub fn describe(&self) -> String {
-        match *self {
+        match self {
             Location::Sqlite(path) => path.display().to_string(),
             Location::Postgres { url, password } => match Target::parse(url, password) {
-                Ok(target) => format!("PostgreSQL database {}", target.describe()),
-                Err(_) => "a PostgreSQL database (its URL does not parse)".to_owned(),
+                Ok(target) => target.describe().to_owned(),
+                Err(_) => "an unreadable PostgreSQL URL".to_owned(),
             },
+        }
+    }
+
+    /// Whether `self` and `other` are the same database: the same file, or
+    /// the same server, port and database name.
+    pub fn same_as(&self, other: &Location) -> bool {
+        fn server(location: &Location) -> Option<String> {
+            let described = location.describe();
+            // `user@host:port/dbname`: the user does not change the database.
+            Some(described.split_once('@')?.1.to_owned())
+        }
+        match (self, other) {
+            (Location::Sqlite(a), Location::Sqlite(b)) => {
+                match (a.canonicalize(), b.canonicalize()) {
+                    (Ok(a), Ok(b)) => a == b,
+                    _ => a == b,
+                }
+            }
+            (Location::Postgres { .. }, Location::Postgres { .. }) => {
+                server(self).is_some() && server(self) == server(other)
+            }
+            _ => false,
         }
     }
 }
@@ -69,13 +115,16 @@ impl<'a> From<&'a Path> for Location<'a> {
     }
 }
 
-/// Whether `s` names a PostgreSQL database (`postgres://…` or
-/// `postgresql://…`) rather than a file.
-pub fn is_postgres_url(s: &str) -> bool {
-    ["postgres://", "postgresql://"].iter().any(|scheme| {
-        s.get(..scheme.len())
-            .is_some_and(|head| head.eq_ignore_ascii_case(scheme))
-    })
+/// Whether `name` is a PostgreSQL URL rather than a file name.
+pub fn is_url(name: &str) -> bool {
+    let lower = name.get(..13).unwrap_or(name).to_ascii_lowercase();
+    lower.starts_with("postgres://") || lower.starts_with("postgresql://")
+}
+
+/// Whether `text` is a PostgreSQL URL rather than a file name.
+fn is_postgres_url(text: &str) -> bool {
+    let lower = text.get(..13).unwrap_or(text).to_ascii_lowercase();
+    lower.starts_with("postgres://") || lower.starts_with("postgresql://")
 }
 
 /// Opens the SQLite database at `path`.
@@ -98,6 +147,38 @@ pub fn open_at(location: Location, mode: Mode) -> Result<Box<dyn Store>> {
     })
 }
 
+/// While this lives, mail queued by any process on the database wakes this
+/// process's outbox at once (see `wake_on_queued_mail`).
+pub struct OutboxWake {
+    /// The listening thread; none on SQLite.
+    _listening: Option<Listening>,
+}
+
+/// Calls `wake` whenever some process queues mail in the database at
+/// `location`, for as long as the returned `OutboxWake` lives. On
+/// PostgreSQL a thread with its own connection listens for the
+/// notification every queueing transaction sends, reconnecting if it must;
+/// it connects in the background, so this is safe to call anywhere,
+/// including on the async runtime. On SQLite there is nothing to listen to:
+/// mail queued by this process wakes its outbox directly, and mail queued
+/// by a `kiln` command waits for the outbox's next poll.
+pub fn wake_on_queued_mail(
+    location: Location,
+    wake: impl Fn() + Send + 'static,
+) -> Result<OutboxWake> {
+    let listening = match location {
+        Location::Sqlite(_) => None,
+        Location::Postgres { url, password } => Some(listen::spawn(
+            Target::parse(url, password)?,
+            listen::OUTBOX_CHANNEL,
+            Box::new(wake),
+        )?),
+    };
+    Ok(OutboxWake {
+        _listening: listening,
+    })
+}
+
 /// Bake's view of the database at `location` (or an SQLite file's path),
 /// read-only. With `gravatar` (`privacy.gravatar`), comments carry Gravatar
 /// hashes too.
@@ -117,4 +198,32 @@ pub fn open_source<'a>(
 /// an export file (`kiln bake --from` takes either).
 pub fn is_database(head: &[u8]) -> bool {
     sqlite::is_database(head)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsStr;
+    use std::path::Path;
+
+    use super::Location;
+
+    #[test]
+    fn db_arguments_name_a_url_or_a_file() {
+        for url in [
+            "postgres://kiln@db.example/kiln",
+            "postgresql://kiln@/kiln?host=/run/postgresql",
+            "POSTGRES://kiln@db/kiln",
+        ] {
+            assert!(
+                matches!(Location::from_arg(OsStr::new(url)), Location::Postgres { url: u, password: "" } if u == url),
+                "{url}"
+            );
+        }
+        for path in ["kiln.sqlite3", "./postgres://x", "data/postgres.db", ""] {
+            assert!(
+                matches!(Location::from_arg(OsStr::new(path)), Location::Sqlite(p) if p == Path::new(path)),
+                "{path}"
+            );
+        }
+    }
 }

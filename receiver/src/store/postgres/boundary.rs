@@ -1,28 +1,18 @@
 //! `PgStore` as the backend-neutral `Store`: each method hands over to the
 //! inherent one of the same name, which holds the SQL (as `sqlite/` does).
-//! What PostgreSQL cannot do yet (the outbox's reading side, subscriptions,
-//! the abuse lookups) answers with an error that says so, rather than
-//! pretending to an empty database; those arrive with a later stage of
-//! issue 13 (docs/design/postgres.md §6).
 
-use anyhow::{anyhow, Result};
+use anyhow::Result;
 use kiln_bake::avatar::AvatarKeys;
 use kiln_bake::export::{Export, Thread};
 
 use super::PgStore;
+use crate::store::copy::{Row, Tally};
 use crate::store::{
     CommentEdit, Forgotten, MailTrouble, NewComment, OutboxItem, Refusal, Search, Status, Store,
     StoredComment,
 };
 
 type Refused<T> = std::result::Result<T, Refusal>;
-
-/// The error of a method PostgreSQL does not have yet.
-fn not_yet<T>(what: &str) -> Result<T> {
-    Err(anyhow!(
-        "{what} is not on PostgreSQL yet (issue 13 is under way); use SQLite (`database.path`) for now"
-    ))
-}
 
 impl Store for PgStore {
     fn set_mail_events(&mut self, on: bool) {
@@ -111,42 +101,46 @@ impl Store for PgStore {
         PgStore::approved_counts(self, keys)
     }
 
-    fn due_mail(&mut self, _now: i64, _limit: usize) -> Result<Vec<OutboxItem>> {
-        not_yet("the mail outbox")
-    }
-
-    fn mail_done(&mut self, _id: i64) -> Result<()> {
-        not_yet("the mail outbox")
-    }
-
-    fn mail_failed(
+    fn claim_mail(
         &mut self,
-        _id: i64,
-        _error: &str,
-        _retry_at: Option<i64>,
-        _now: i64,
-    ) -> Result<()> {
-        not_yet("the mail outbox")
+        now: i64,
+        lease_until: i64,
+        claimer: &str,
+        limit: usize,
+    ) -> Result<Vec<OutboxItem>> {
+        PgStore::claim_mail(self, now, lease_until, claimer, limit)
+    }
+
+    fn mail_done(&mut self, id: i64) -> Result<()> {
+        PgStore::mail_done(self, id)
+    }
+
+    fn mail_failed(&mut self, id: i64, error: &str, retry_at: Option<i64>, now: i64) -> Result<()> {
+        PgStore::mail_failed(self, id, error, retry_at, now)
     }
 
     fn mail_trouble(&mut self) -> Result<MailTrouble> {
-        not_yet("the mail outbox")
+        PgStore::mail_trouble(self)
     }
 
-    fn may_mail(&mut self, _email: &str, _confirmed: bool) -> Result<bool> {
-        not_yet("subscriptions")
+    fn may_mail(&mut self, email: &str, confirmed: bool) -> Result<bool> {
+        PgStore::may_mail(self, email, confirmed)
     }
 
-    fn confirm_subscriber(&mut self, _email: &str, _now: i64) -> Result<()> {
-        not_yet("subscriptions")
+    fn confirm_subscriber(&mut self, email: &str, now: i64) -> Result<()> {
+        PgStore::confirm_subscriber(self, email, now)
     }
 
-    fn unsubscribe(&mut self, _email: &str, _now: i64) -> Result<()> {
-        not_yet("subscriptions")
+    fn unsubscribe(&mut self, email: &str, now: i64) -> Result<()> {
+        PgStore::unsubscribe(self, email, now)
     }
 
     fn secret(&mut self) -> Result<String> {
         PgStore::secret(self)
+    }
+
+    fn instance_id(&mut self) -> Result<String> {
+        super::mail::instance_id(&mut self.conn)
     }
 
     fn admin_password_hash(&mut self) -> Result<Option<String>> {
@@ -177,17 +171,17 @@ impl Store for PgStore {
 
     fn is_duplicate(
         &mut self,
-        _thread: &str,
-        _text: &str,
-        _remote_addr: Option<&str>,
-        _email: Option<&str>,
-        _since: i64,
+        thread: &str,
+        text: &str,
+        remote_addr: Option<&str>,
+        email: Option<&str>,
+        since: i64,
     ) -> Result<bool> {
-        not_yet("the duplicate check")
+        PgStore::is_duplicate(self, thread, text, remote_addr, email, since)
     }
 
-    fn has_approved_comment(&mut self, _email: &str) -> Result<bool> {
-        not_yet("the approved-author check")
+    fn has_approved_comment(&mut self, email: &str) -> Result<bool> {
+        PgStore::has_approved_comment(self, email)
     }
 
     fn personal_data(&mut self, email: &str) -> Result<serde_json::Value> {
@@ -196,5 +190,23 @@ impl Store for PgStore {
 
     fn forget(&mut self, email: &str) -> Result<Forgotten> {
         PgStore::forget(self, email)
+    }
+
+    fn copy_out(&mut self, each: &mut dyn FnMut(Row) -> Result<()>) -> Result<()> {
+        PgStore::copy_out(self, each)
+    }
+
+    fn copy_in(
+        &mut self,
+        rows: &mut dyn Iterator<Item = Result<Row>>,
+        replace: bool,
+    ) -> Result<Tally> {
+        PgStore::copy_in(self, rows, replace)
+    }
+
+    /// The driver marks its client closed once the server or the network
+    /// has ended the session; no statement can succeed on it after that.
+    fn is_broken(&self) -> bool {
+        self.conn.is_closed()
     }
 }

@@ -1,12 +1,17 @@
 //! The PostgreSQL backend, for sites that outgrow one machine (issue 13),
 //! and the only code besides `sqlite/` that names a database driver. It
-//! connects (`connect.rs`), brings the schema up to date (`migrate.rs`,
-//! `migrations/`), and holds the `Store` methods: the keys, the admin
-//! password and sessions (`admin.rs`), comments and their moderation
-//! (`comments.rs`, `review.rs`), the mail those changes queue (`queue.rs`),
-//! one person's data (`privacy.rs`), and bake's read-only view
-//! (`source.rs`). `boundary.rs` answers what is not here yet with "not on
-//! PostgreSQL yet" (docs/design/postgres.md §6).
+//! connects (`connect.rs`, with TLS as the URL asks in `tls.rs`), brings
+//! the schema up to date (`migrate.rs`, `migrations/`), and holds the
+//! `Store` methods: the keys, the admin password and sessions (`admin.rs`),
+//! comments and their moderation (`comments.rs`, `review.rs`), the mail
+//! those changes queue (`queue.rs`), the outbox and subscriptions
+//! (`mail.rs`), the abuse lookups (`abuse.rs`), one person's data
+//! (`privacy.rs`), and bake's read-only view (`source.rs`); `boundary.rs`
+//! implements the trait over them. `listen.rs` wakes the outbox when
+//! another receiver queues mail, and `copy.rs` moves whole tables for `kiln
+//! store copy`, not through the comment methods. Besides those commands and
+//! `kiln bake --from postgres://…`, no command opens this backend yet:
+//! every other one refuses `database.url` (docs/design/postgres.md §6).
 //!
 //! SQLite serializes every write; PostgreSQL runs them side by side, so the
 //! methods here lock what they depend on, always in one order: comments (by
@@ -21,10 +26,14 @@
 //! not change what a kept statement returns; should one become stale
 //! anyway, the cache is emptied and the method runs again.
 
+mod abuse;
 mod admin;
 mod boundary;
 mod comments;
 pub mod connect;
+mod copy;
+pub mod listen;
+mod mail;
 pub mod migrate;
 #[cfg(any(test, feature = "testing"))]
 pub(crate) mod peek;
@@ -32,10 +41,11 @@ mod privacy;
 mod queue;
 mod review;
 #[cfg(any(test, feature = "testing"))]
-pub(crate) mod scratch;
+pub mod scratch;
 mod source;
 #[cfg(test)]
 mod tests;
+mod tls;
 
 use std::collections::{BTreeMap, HashMap};
 

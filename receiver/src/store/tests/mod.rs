@@ -8,10 +8,12 @@
 //! Here: the keys, the admin password and sessions. Beside this file:
 //! comments and their invariants (`comments.rs`), moderation beyond
 //! approve/reject/delete (`review.rs`), the mail that changes queue
-//! (`queue.rs`), one person's data (`privacy.rs`), and what only PostgreSQL
+//! (`queue.rs`), what the outbox does with it and the abuse lookups
+//! (`mail.rs`), one person's data (`privacy.rs`), and what only PostgreSQL
 //! has to prove: locks, retries, commit order (`postgres.rs`).
 
 mod comments;
+mod mail;
 mod postgres_only;
 mod privacy;
 mod queue;
@@ -19,8 +21,9 @@ mod review;
 
 use kiln_bake::export::Export;
 
+use super::postgres::scratch::ScratchDb;
 use super::testing::TestDb;
-use super::{Mode, NewComment, Status, Store};
+use super::{open_at, Location, Mode, NewComment, Status, Store};
 
 /// The same body on a fresh SQLite file and a fresh PostgreSQL database.
 fn on_each_backend(body: impl Fn(&TestDb)) {
@@ -34,6 +37,11 @@ fn on_each_backend(body: impl Fn(&TestDb)) {
     };
     println!("on postgres");
     body(&postgres);
+}
+
+/// A store on a scratch PostgreSQL database (for tests that make their own).
+fn open_postgres(db: &ScratchDb, mode: Mode) -> Box<dyn Store> {
+    open_at(Location::new("unused.sqlite3".as_ref(), &db.url, ""), mode).unwrap()
 }
 
 /// A comment by Ann (with an address and a client address) in `thread`.

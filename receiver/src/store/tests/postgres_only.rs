@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use ::postgres::fallible_iterator::FallibleIterator;
 
-use crate::store::postgres::scratch::{scratch_db, ScratchDb};
+use crate::store::postgres::scratch::scratch_db;
 use crate::store::postgres::{Connection, PgStore};
 use crate::store::{open_at, Location, Mode, NewComment, Refusal, Status, Store};
 
@@ -25,10 +25,6 @@ fn comment(parent: Option<i64>, title: &str) -> NewComment {
         text: "hi".into(),
         remote_addr: None,
     }
-}
-
-fn open(db: &ScratchDb, mode: Mode) -> Box<dyn Store> {
-    open_at(Location::new("unused.sqlite3".as_ref(), &db.url, ""), mode).unwrap()
 }
 
 /// Polls `done` (a query on `conn`) until it holds, for at most 10 s.
@@ -196,11 +192,13 @@ fn the_change_sequence_follows_commit_order() {
 #[test]
 fn a_deadlock_the_server_breaks_runs_the_method_again() {
     let Some(db) = scratch_db() else { return };
-    // The store's sessions look for deadlocks soon, the other one late, so
-    // that the store's transaction is the one the server aborts.
+    // The store's sessions look for deadlocks after 1 s, the other one after
+    // a minute, so that the store's transaction is the one the server
+    // aborts. A session looks once per wait: the other transaction must
+    // close the circle within that second, even on a loaded machine.
     db.execute(
         "DO $$ BEGIN
-             EXECUTE format('ALTER DATABASE %I SET deadlock_timeout = %L', current_database(), '50ms');
+             EXECUTE format('ALTER DATABASE %I SET deadlock_timeout = %L', current_database(), '1s');
          END $$",
     );
     let mut store = PgStore::open(&db.target).unwrap();
@@ -244,7 +242,7 @@ fn a_deadlock_the_server_breaks_runs_the_method_again() {
 #[test]
 fn changes_and_queued_mail_are_announced_on_commit_only() {
     let Some(db) = scratch_db() else { return };
-    let mut store = open(&db, Mode::ReadWrite);
+    let mut store = super::open_postgres(&db, Mode::ReadWrite);
     store.set_mail_events(true);
     let mut listener = db.target.connect().unwrap();
     listener
@@ -282,10 +280,10 @@ fn changes_and_queued_mail_are_announced_on_commit_only() {
 #[test]
 fn concurrent_first_secrets_converge() {
     let Some(db) = scratch_db() else { return };
-    drop(open(&db, Mode::ReadWrite));
+    drop(super::open_postgres(&db, Mode::ReadWrite));
     let secrets: Vec<String> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..4)
-            .map(|_| scope.spawn(|| open(&db, Mode::ReadWrite).secret().unwrap()))
+            .map(|_| scope.spawn(|| super::open_postgres(&db, Mode::ReadWrite).secret().unwrap()))
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
