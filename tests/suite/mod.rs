@@ -14,6 +14,7 @@ mod hostile;
 mod import;
 mod init;
 mod mail;
+mod postgres;
 mod probes;
 mod publish;
 mod rights;
