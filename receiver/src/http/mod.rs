@@ -248,7 +248,9 @@ pub async fn launch(
     let public_url = config.public_url(Some(bound));
     let avatars = store.avatar_keys(config.privacy.gravatar)?;
     let pages = Pages::new(&config, &public_url, avatars.clone())?;
-    let admin = admin::AdminState::new(&config, &public_url)?;
+    let db = &config.database;
+    let shared = store::coordination(store::Location::new(&db.path, &db.url, &db.password))?;
+    let admin = admin::AdminState::new(&config, &public_url, shared.clone())?;
     let signer = crate::mail::signer(&config, store.as_mut())?;
     let pages = if config.spam.form_token {
         pages.with_form_tokens(signer.clone(), config.spam.form_token_days)
@@ -269,7 +271,7 @@ pub async fn launch(
         mail = mail.as_ref().map(|m| m.mailer.server()),
         "listening on http://{bound}"
     );
-    let publish = crate::publish::start(&config, &public_url)?;
+    let publish = crate::publish::start(&config, &public_url, shared.clone()).await?;
     let state = AppState(Arc::new(Inner {
         store: SharedStore::new(store),
         pages,
@@ -279,7 +281,7 @@ pub async fn launch(
         mail: mail.clone(),
         publish,
         proxies: crate::abuse::Proxies::new(&config),
-        limiter: crate::abuse::RateLimiter::new(&config),
+        limiter: crate::abuse::RateLimiter::new(&config, shared),
         counters: crate::abuse::Counters::default(),
         config,
     }));

@@ -8,6 +8,8 @@
 //! own folder with its own migrations (`sqlite/`), and `open.rs` is the one
 //! place that chooses between them.
 
+mod coordination;
+pub mod memory;
 mod open;
 mod postgres;
 mod shared;
@@ -21,7 +23,11 @@ use anyhow::Result;
 use kiln_bake::avatar::AvatarKeys;
 use kiln_bake::export::{Export, Thread};
 
-pub use open::{is_database, open, open_at, open_source, Location, Mode};
+pub use coordination::{
+    Coordination, Leadership, Leading, Limit, LoginAttempt, LoginLimits, Moment, PostLimits,
+    PublishRun,
+};
+pub use open::{coordination, is_database, open, open_at, open_source, Location, Mode};
 pub use shared::SharedStore;
 
 /// One connection to kiln's database. Every method is one transaction, so

@@ -11,6 +11,9 @@
 mod admin;
 mod boundary;
 pub mod connect;
+mod coordination;
+mod lead;
+mod limits;
 pub mod migrate;
 #[cfg(test)]
 pub(crate) mod scratch;
@@ -20,6 +23,7 @@ mod tests;
 use anyhow::Result;
 
 pub use connect::{Connection, Target};
+pub use coordination::PgCoordination;
 
 /// A connection to kiln's PostgreSQL database, as a `Store`.
 pub struct PgStore {

@@ -1,0 +1,120 @@
+//! Sliding-window limits shared by every receiver on the database: each
+//! counted event is a row of `rate_events` in its buckets, and one admission
+//! at a time looks at the rows and adds its own, under an advisory
+//! transaction lock. Without the lock, receivers counting at the same moment
+//! each find room and all get in: three clients of a limit of 5 admitted 7
+//! (docs/design/postgres.md §2.1); with it, exactly 5.
+//!
+//! Semantics follow the in-process limits (`store/memory.rs`) exactly: an
+//! event leaves the window `window` after it happened, the first bucket at
+//! its limit refuses, and the wait is until that bucket's oldest event
+//! leaves, plus a second.
+
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use ::postgres::Error;
+
+use super::connect::Connection;
+use super::migrate::LOCK_CLASS;
+
+/// The advisory lock (second key) that serializes post admissions: one for
+/// all posts, since the global limit has to serialize them anyway.
+pub const POST_LOCK: i32 = 1;
+/// The same for login attempts.
+pub const LOGIN_LOCK: i32 = 2;
+
+/// The bucket of every login attempt.
+pub const LOGIN_ALL: &str = "login:all";
+
+/// The bucket of one address's login attempts.
+pub fn login_bucket(ip: IpAddr) -> String {
+    format!("login:ip:{ip}")
+}
+
+/// Whether this receiver should delete every old row of a kind now: once per
+/// window, by whichever call first finds the last sweep a window ago.
+pub fn due(last: &AtomicI64, now_ms: i64, window: Duration) -> bool {
+    let seen = last.load(Ordering::Relaxed);
+    now_ms.saturating_sub(seen) > window.as_millis() as i64
+        && last
+            .compare_exchange(seen, now_ms, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+}
+
+/// Counts an event at `now_ms` into every bucket if none has reached its
+/// limit within `window`; otherwise the index of the first that has, and the
+/// seconds until it has room. With `sweep`, rows of every bucket starting
+/// with it that left the window go too.
+pub fn admit(
+    conn: &mut Connection,
+    lock: i32,
+    buckets: &[(String, u32)],
+    window: Duration,
+    now_ms: i64,
+    sweep: Option<&str>,
+) -> Result<std::result::Result<(), (usize, u64)>, Error> {
+    let window_ms = window.as_millis() as i64;
+    let cutoff = now_ms - window_ms;
+    let names: Vec<&str> = buckets.iter().map(|(name, _)| name.as_str()).collect();
+    let mut tx = conn.transaction()?;
+    // A lost row after a crash only forgets a little of a limit; not waiting
+    // for the disk keeps the serialized section short.
+    tx.batch_execute("SET LOCAL synchronous_commit = off")?;
+    tx.execute(
+        "SELECT pg_advisory_xact_lock($1, $2)",
+        &[&LOCK_CLASS, &lock],
+    )?;
+    match sweep {
+        Some(prefix) => tx.execute(
+            "DELETE FROM rate_events WHERE at_ms <= $1 AND starts_with(bucket, $2)",
+            &[&cutoff, &prefix],
+        )?,
+        None => tx.execute(
+            "DELETE FROM rate_events WHERE bucket = ANY($1) AND at_ms <= $2",
+            &[&names, &cutoff],
+        )?,
+    };
+    let counts = tx.query(
+        "SELECT bucket, count(*), min(at_ms) FROM rate_events
+         WHERE bucket = ANY($1) GROUP BY bucket",
+        &[&names],
+    )?;
+    for (index, (name, limit)) in buckets.iter().enumerate() {
+        let row = counts.iter().find(|r| r.get::<_, &str>(0) == name);
+        // An empty bucket waits a whole window, as in memory (a limit of 0).
+        let (count, oldest): (i64, i64) = row.map_or((0, now_ms), |r| (r.get(1), r.get(2)));
+        if count >= i64::from(*limit) {
+            let left_ms = (oldest + window_ms - now_ms).max(0);
+            return Ok(Err((index, (left_ms / 1000) as u64 + 1)));
+        }
+    }
+    tx.execute(
+        "INSERT INTO rate_events (bucket, at_ms) SELECT b, $2 FROM unnest($1::text[]) AS b",
+        &[&names, &now_ms],
+    )?;
+    tx.commit()?;
+    Ok(Ok(()))
+}
+
+/// A right password: the address's attempts are forgotten, and this
+/// attempt no longer counts towards everyone's.
+pub fn forget_login(conn: &mut Connection, ip: IpAddr, at_ms: i64) -> Result<(), Error> {
+    let mut tx = conn.transaction()?;
+    tx.batch_execute("SET LOCAL synchronous_commit = off")?;
+    tx.execute(
+        "SELECT pg_advisory_xact_lock($1, $2)",
+        &[&LOCK_CLASS, &LOGIN_LOCK],
+    )?;
+    tx.execute(
+        "DELETE FROM rate_events WHERE bucket = $1",
+        &[&login_bucket(ip)],
+    )?;
+    tx.execute(
+        "DELETE FROM rate_events WHERE ctid = (
+             SELECT ctid FROM rate_events WHERE bucket = $1 AND at_ms = $2 LIMIT 1)",
+        &[&LOGIN_ALL, &at_ms],
+    )?;
+    tx.commit()
+}
