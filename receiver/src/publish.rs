@@ -645,6 +645,8 @@ fn now() -> i64 {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
 
     #[test]
@@ -681,6 +683,29 @@ mod tests {
             (runs[0].1, runs[1].1),
             (9, 11),
             "each run covers the newest change"
+        );
+    }
+
+    #[test]
+    fn in_place_state_sits_beside_sqlite_or_where_state_dir_says() {
+        let mut config = Config::default();
+        config.database.path = PathBuf::from("/srv/kiln/comments.db");
+        assert_eq!(
+            state_file(&config, 0),
+            Path::new("/srv/kiln/comments.db.publish-0.state"),
+            "SQLite keeps the name it always had"
+        );
+        config.database.path = Config::default().database.path;
+        config.database.url = "postgres://kiln@db.example/kiln".into();
+        assert_eq!(
+            state_file(&config, 1),
+            Path::new("kiln.publish-1.state"),
+            "PostgreSQL has no file to sit beside: the working directory"
+        );
+        config.publish.state_dir = Some(PathBuf::from("/var/lib/kiln"));
+        assert_eq!(
+            state_file(&config, 1),
+            Path::new("/var/lib/kiln/kiln.publish-1.state")
         );
     }
 }

@@ -213,4 +213,20 @@ mod tests {
         assert!(err.to_string().contains("KILN_PUBLISH_TEST_UNSET"), "{err}");
         assert!(expand_env("${OPEN").is_err());
     }
+
+    #[test]
+    fn the_state_dir_must_be_a_directory_and_errors_name_the_key() {
+        let err =
+            super::super::validation_error("[publish]\nstate_dir = \"/nonexistent/kiln-state\"");
+        assert!(err.contains("`publish.state_dir`"), "{err}");
+        assert!(err.contains("/nonexistent/kiln-state"), "{err}");
+        let dir = tempfile::tempdir().unwrap();
+        let config = crate::config::Config::parse(&format!(
+            "[publish]\nstate_dir = {:?}",
+            dir.path().display().to_string()
+        ))
+        .unwrap();
+        config.validate().unwrap();
+        assert_eq!(config.publish.state_dir.as_deref(), Some(dir.path()));
+    }
 }

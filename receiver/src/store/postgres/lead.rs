@@ -223,7 +223,7 @@ mod tests {
     }
 
     /// The server process of whoever holds the leader's lock, and how many
-    /// wait for it.
+    /// wait for it, in this test's database (other tests run beside it).
     fn holder_and_waiting(db: &ScratchDb) -> (Option<i32>, i64) {
         let mut conn = db.target.connect().unwrap();
         let row = conn
@@ -231,7 +231,8 @@ mod tests {
                 "SELECT (array_agg(pid) FILTER (WHERE granted))[1],
                         count(*) FILTER (WHERE NOT granted)
                  FROM pg_locks
-                 WHERE locktype = 'advisory' AND classid = $1::int::oid AND objid = $2::int::oid",
+                 WHERE locktype = 'advisory' AND classid = $1::int::oid AND objid = $2::int::oid
+                   AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
                 &[&LOCK_CLASS, &LEADER_LOCK],
             )
             .unwrap();

@@ -118,3 +118,74 @@ pub fn forget_login(conn: &mut Connection, ip: IpAddr, at_ms: i64) -> Result<(),
     )?;
     tx.commit()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::coordination::PgCoordination;
+    use super::super::scratch::{scratch_db, ScratchDb};
+    use super::*;
+    use crate::store::{open_at, Coordination, Location, LoginLimits, Mode, Moment, PostLimits};
+
+    fn rows(db: &ScratchDb, prefix: &str) -> i64 {
+        db.target
+            .connect()
+            .unwrap()
+            .query_one(
+                "SELECT count(*) FROM rate_events WHERE starts_with(bucket, $1)",
+                &[&prefix],
+            )
+            .unwrap()
+            .get(0)
+    }
+
+    #[test]
+    fn old_rows_of_every_bucket_are_swept_once_a_window() {
+        let Some(db) = scratch_db() else { return };
+        drop(open_at(Location::new("x".as_ref(), &db.url, ""), Mode::ReadWrite).unwrap());
+        let shared = PgCoordination::new(db.target.clone());
+        let window = Duration::from_secs(60);
+        let posts = PostLimits {
+            per_client: 100,
+            per_thread: 100,
+            global: 100,
+            window,
+        };
+        let t0 = Moment::now();
+        for n in 0..3 {
+            let client: IpAddr = format!("192.0.2.{n}").parse().unwrap();
+            let thread = format!("/t{n}/");
+            shared
+                .admit_post(client, &thread, t0, &posts)
+                .unwrap()
+                .unwrap();
+        }
+        assert_eq!(rows(&db, "post:"), 9, "three buckets per post");
+        let logins = LoginLimits {
+            per_ip: 5,
+            global: 100,
+            window,
+        };
+        let attempt = shared
+            .login_attempt("192.0.2.7".parse().unwrap(), t0, &logins)
+            .unwrap()
+            .unwrap();
+        drop(attempt);
+        assert_eq!(rows(&db, "login:"), 2);
+
+        // A window later, one post clears what every other bucket kept;
+        // logins are swept by logins.
+        let later = t0.plus(window + Duration::from_secs(1));
+        shared
+            .admit_post("192.0.2.9".parse().unwrap(), "/t9/", later, &posts)
+            .unwrap()
+            .unwrap();
+        assert_eq!(rows(&db, "post:"), 3);
+        assert_eq!(rows(&db, "login:"), 2);
+        let attempt = shared
+            .login_attempt("192.0.2.8".parse().unwrap(), later, &logins)
+            .unwrap()
+            .unwrap();
+        drop(attempt);
+        assert_eq!(rows(&db, "login:"), 2, "only the new attempt's rows");
+    }
+}
