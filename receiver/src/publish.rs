@@ -48,6 +48,8 @@ pub fn changed() {
 pub struct Status {
     shared: Arc<dyn Coordination>,
     leading: AtomicBool,
+    /// The database session that holds the lead for this receiver, if any.
+    holder: Mutex<Option<store::Holder>>,
     stopped: AtomicBool,
 }
 
@@ -56,7 +58,34 @@ impl Status {
         Status {
             shared,
             leading: AtomicBool::new(false),
+            holder: Mutex::new(None),
             stopped: AtomicBool::new(false),
+        }
+    }
+
+    fn now_leading(&self, holder: Option<store::Holder>) {
+        *self.holder.lock().unwrap_or_else(|p| p.into_inner()) = holder;
+        self.leading.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether a hook or the command may run now: this receiver leads, and
+    /// the database still sees its session holding the lead (its own
+    /// connection may have died since the publisher last woke). When the
+    /// database cannot say, it runs: publishing twice beats not at all.
+    fn may_run(&self) -> bool {
+        if !self.is_leading() {
+            return false;
+        }
+        let holder = *self.holder.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(holder) = holder else { return true };
+        match self.shared.still_leads(&holder) {
+            Ok(leads) => leads,
+            Err(err) => {
+                tracing::warn!(
+                    "cannot ask the database who publishes, so this receiver runs: {err:#}"
+                );
+                true
+            }
         }
     }
 
@@ -261,7 +290,7 @@ impl Watcher {
                     continue;
                 }
             };
-            self.status.leading.store(true, Ordering::SeqCst);
+            self.status.now_leading(leading.holder);
             if self.ready.is_none() {
                 tracing::info!(seq = leading.seq, "this receiver publishes now");
             }
@@ -527,7 +556,7 @@ fn debounced(
                 while let Ok(newer) = rx.try_recv() {
                     seq = seq.max(newer);
                 }
-                if status.is_leading() {
+                if status.may_run() {
                     run(seq);
                 } else {
                     tracing::info!(%strategy, "not run: another receiver publishes now");

@@ -140,6 +140,12 @@ pub trait Coordination: Send + Sync {
 
     /// The publisher's hold on publishing, for its own thread.
     fn leadership(&self) -> Result<Box<dyn Leadership>>;
+
+    /// Whether the session that won `holder` still holds the lead, as the
+    /// database sees it: asked from another connection just before a hook
+    /// or the command runs, while the leader's own connection waits for
+    /// changes. True with SQLite, where nobody else could lead.
+    fn still_leads(&self, holder: &Holder) -> Result<bool>;
 }
 
 /// The publisher's side of leadership: one receiver publishes, the others
@@ -158,11 +164,21 @@ pub trait Leadership: Send {
 
 /// Where the change sequence stood when this process began to contend for
 /// publishing (`since`) and when it won (`seq`): changes in between may not
-/// have been published by the receiver that led before.
+/// have been published by the receiver that led before. `holder` names the
+/// database session that holds the lead, when there is one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Leading {
     pub since: u64,
     pub seq: u64,
+    pub holder: Option<Holder>,
+}
+
+/// A database session holding the lead: its server process and when that
+/// started (process ids are reused).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Holder {
+    pub(crate) pid: i32,
+    pub(crate) started_us: i64,
 }
 
 #[cfg(test)]

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 
 use super::coordination::{
-    Coordination, Leadership, Leading, Limit, LoginAttempt, LoginLimits, Moment, PostLimits,
-    PublishRun,
+    Coordination, Holder, Leadership, Leading, Limit, LoginAttempt, LoginLimits, Moment,
+    PostLimits, PublishRun,
 };
 use super::{open, Mode, Store};
 
@@ -198,6 +198,10 @@ impl Coordination for InProcess {
         Ok(lock(&self.runs).values().cloned().collect())
     }
 
+    fn still_leads(&self, _holder: &Holder) -> Result<bool> {
+        Ok(true)
+    }
+
     fn leadership(&self) -> Result<Box<dyn Leadership>> {
         Ok(Box::new(AlwaysLead {
             path: self.path.clone(),
@@ -234,7 +238,11 @@ impl Leadership for AlwaysLead {
     fn lead(&mut self, _standing_by: &mut dyn FnMut()) -> Result<Leading> {
         self.wakes = *lock(&WAKE.0);
         let seq = self.read()?;
-        Ok(Leading { since: seq, seq })
+        Ok(Leading {
+            since: seq,
+            seq,
+            holder: None,
+        })
     }
 
     fn next_change(&mut self, poll: Duration) -> Result<u64> {

@@ -24,8 +24,8 @@ use kiln_bake::avatar::AvatarKeys;
 use kiln_bake::export::{Export, Thread};
 
 pub use coordination::{
-    Coordination, Leadership, Leading, Limit, LoginAttempt, LoginLimits, Moment, PostLimits,
-    PublishRun,
+    Coordination, Holder, Leadership, Leading, Limit, LoginAttempt, LoginLimits, Moment,
+    PostLimits, PublishRun,
 };
 pub use open::{coordination, is_database, open, open_at, open_source, Location, Mode};
 pub use shared::SharedStore;

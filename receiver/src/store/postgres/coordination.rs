@@ -13,7 +13,8 @@ use anyhow::{anyhow, Result};
 use super::connect::{one_line, Connection, Target};
 use super::{lead, limits};
 use crate::store::coordination::{
-    Coordination, Leadership, Limit, LoginAttempt, LoginLimits, Moment, PostLimits, PublishRun,
+    Coordination, Holder, Leadership, Limit, LoginAttempt, LoginLimits, Moment, PostLimits,
+    PublishRun,
 };
 
 /// Idle connections kept for the next call; more are opened under load and
@@ -144,6 +145,10 @@ impl Coordination for PgCoordination {
 
     fn publish_runs(&self) -> Result<Vec<PublishRun>> {
         self.with_conn("read the publish runs", lead::publish_runs)
+    }
+
+    fn still_leads(&self, holder: &Holder) -> Result<bool> {
+        self.with_conn("ask who publishes", |conn| lead::still_leads(conn, holder))
     }
 
     fn leadership(&self) -> Result<Box<dyn Leadership>> {

@@ -23,7 +23,7 @@ use anyhow::{anyhow, Context, Result};
 
 use super::connect::{one_line, Connection, Target};
 use super::migrate::LOCK_CLASS;
-use crate::store::coordination::{Leadership, Leading, PublishRun};
+use crate::store::coordination::{Holder, Leadership, Leading, PublishRun};
 
 /// The advisory lock (second key) whose holder publishes.
 pub const LEADER_LOCK: i32 = 3;
@@ -87,8 +87,23 @@ impl Leadership for PgLead {
         // Read after LISTEN: a change committed in between is in the
         // sequence or in a notification, never in neither.
         let seq = change_seq(&mut conn).map_err(|e| self.failed("read the change sequence", &e))?;
+        let row = conn
+            .query_one(
+                "SELECT pid, (extract(epoch FROM backend_start) * 1000000)::bigint
+                 FROM pg_stat_activity WHERE pid = pg_backend_pid()",
+                &[],
+            )
+            .map_err(|e| self.failed("name the leading session", &e))?;
+        let holder = Holder {
+            pid: row.get(0),
+            started_us: row.get(1),
+        };
         self.conn = Some(conn);
-        Ok(Leading { since, seq })
+        Ok(Leading {
+            since,
+            seq,
+            holder: Some(holder),
+        })
     }
 
     fn next_change(&mut self, _poll: Duration) -> Result<u64> {
@@ -113,6 +128,22 @@ impl Leadership for PgLead {
             err
         })
     }
+}
+
+/// Whether `holder`'s session is alive and holds the leader's lock.
+pub fn still_leads(conn: &mut Connection, holder: &Holder) -> Result<bool, Error> {
+    Ok(conn
+        .query_one(
+            "SELECT EXISTS (
+                 SELECT 1 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+                 WHERE l.locktype = 'advisory' AND l.granted
+                   AND l.classid = $1::int::oid AND l.objid = $2::int::oid AND l.objsubid = 2
+                   AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                   AND l.pid = $3
+                   AND (extract(epoch FROM a.backend_start) * 1000000)::bigint = $4)",
+            &[&LOCK_CLASS, &LEADER_LOCK, &holder.pid, &holder.started_us],
+        )?
+        .get(0))
 }
 
 pub fn record_run(conn: &mut Connection, run: &PublishRun) -> Result<(), Error> {
@@ -316,5 +347,40 @@ mod tests {
         assert!(!a.is_leading(), "A's waiting run will not run");
         a.stop();
         b.stop();
+    }
+
+    #[test]
+    fn the_database_says_who_leads_and_a_dead_leader_notices() {
+        let Some(db) = scratch_db() else { return };
+        drop(open_at(Location::new("x".as_ref(), &db.url, ""), Mode::ReadWrite).unwrap());
+        let shared = shared(&db);
+        let mut first = shared.leadership().unwrap();
+        let leading = first.lead(&mut || panic!("nobody else leads yet")).unwrap();
+        let holder = leading.holder.expect("a session holds the lead");
+        assert!(shared.still_leads(&holder).unwrap());
+
+        let (standing_by, stands_by) = std::sync::mpsc::channel();
+        let other = shared.clone();
+        let second = std::thread::spawn(move || {
+            let mut lead = other.leadership().unwrap();
+            let leading = lead.lead(&mut || standing_by.send(()).unwrap()).unwrap();
+            (lead, leading)
+        });
+        stands_by.recv().expect("the second contender stands by");
+        db.execute(&format!("SELECT pg_terminate_backend({})", holder.pid));
+        let (mut lead, took_over) = second.join().unwrap();
+        assert!(
+            !shared.still_leads(&holder).unwrap(),
+            "the old session is gone"
+        );
+        let new_holder = took_over.holder.unwrap();
+        assert!(shared.still_leads(&new_holder).unwrap());
+        assert!(
+            first.next_change(Duration::from_millis(10)).is_err(),
+            "the old leader learns it no longer leads"
+        );
+
+        change(&db);
+        assert_eq!(lead.next_change(Duration::from_millis(10)).unwrap(), 1);
     }
 }

@@ -81,21 +81,27 @@ pub fn admit(
          WHERE bucket = ANY($1) GROUP BY bucket",
         &[&names],
     )?;
-    for (index, (name, limit)) in buckets.iter().enumerate() {
-        let row = counts.iter().find(|r| r.get::<_, &str>(0) == name);
-        // An empty bucket waits a whole window, as in memory (a limit of 0).
-        let (count, oldest): (i64, i64) = row.map_or((0, now_ms), |r| (r.get(1), r.get(2)));
-        if count >= i64::from(*limit) {
-            let left_ms = (oldest + window_ms - now_ms).max(0);
-            return Ok(Err((index, (left_ms / 1000) as u64 + 1)));
-        }
+    let refused = buckets
+        .iter()
+        .enumerate()
+        .find_map(|(index, (name, limit))| {
+            let row = counts.iter().find(|r| r.get::<_, &str>(0) == name);
+            // An empty bucket waits a whole window, as in memory (a limit of 0).
+            let (count, oldest): (i64, i64) = row.map_or((0, now_ms), |r| (r.get(1), r.get(2)));
+            (count >= i64::from(*limit)).then(|| {
+                let left_ms = (oldest + window_ms - now_ms).max(0);
+                (index, (left_ms / 1000) as u64 + 1)
+            })
+        });
+    if refused.is_none() {
+        tx.execute(
+            "INSERT INTO rate_events (bucket, at_ms) SELECT b, $2 FROM unnest($1::text[]) AS b",
+            &[&names, &now_ms],
+        )?;
     }
-    tx.execute(
-        "INSERT INTO rate_events (bucket, at_ms) SELECT b, $2 FROM unnest($1::text[]) AS b",
-        &[&names, &now_ms],
-    )?;
+    // A refusal commits too: the rows that left the window stay deleted.
     tx.commit()?;
-    Ok(Ok(()))
+    Ok(refused.map_or(Ok(()), Err))
 }
 
 /// A right password: the address's attempts are forgotten, and this

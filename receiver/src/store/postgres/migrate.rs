@@ -46,6 +46,12 @@ const MIGRATIONS: &[Migration] = &[
     },
 ];
 
+/// Every version this kiln knows, in order.
+#[cfg(test)]
+pub fn versions() -> Vec<i32> {
+    MIGRATIONS.iter().map(|m| m.version).collect()
+}
+
 /// The newest version this kiln knows.
 fn latest() -> i32 {
     MIGRATIONS.last().map_or(0, |m| m.version)
