@@ -737,4 +737,71 @@ mod tests {
             Path::new("/var/lib/kiln/kiln.publish-1.state")
         );
     }
+
+    /// Polls `done` until it holds, for at most 30 s.
+    fn eventually(what: &str, done: impl Fn() -> bool) {
+        let until = Instant::now() + Duration::from_secs(30);
+        while !done() {
+            assert!(Instant::now() < until, "timed out waiting until {what}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    #[test]
+    fn a_change_a_stopped_receiver_left_unpublished_runs_at_the_next_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kiln.sqlite3");
+        let runs = dir.path().join("runs");
+        let mut config = Config::default();
+        config.database.path = path.clone();
+        config.publish.command = format!("echo run >> '{}'", runs.display());
+        config.publish.debounce_ms = 20;
+        let mut db = store::open(&path, store::Mode::ReadWrite).unwrap();
+        let mut approve = |text: &str| {
+            let comment = store::NewComment {
+                thread: "/a/".into(),
+                page_url: "https://example.org/a/".into(),
+                page_title: String::new(),
+                parent: None,
+                author: "Ann".into(),
+                email: None,
+                website: None,
+                text: text.into(),
+                remote_addr: None,
+            };
+            db.insert(&comment, store::Status::Approved, 1_000)
+                .unwrap()
+                .unwrap();
+            changed();
+        };
+        let count = || {
+            std::fs::read_to_string(&runs)
+                .unwrap_or_default()
+                .lines()
+                .count()
+        };
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let receiver = |config: &Config| {
+            let shared = store::coordination(store::Location::Sqlite(&path)).unwrap();
+            rt.block_on(start(config, "http://127.0.0.1:9/", shared))
+                .unwrap()
+        };
+
+        let first = receiver(&config);
+        approve("one");
+        eventually("the command ran", || count() == 1);
+        eventually("the run is recorded", || {
+            first.runs().unwrap().first().map(|r| r.covered_seq) == Some(1)
+        });
+        first.stop();
+        // Changed while no receiver publishes (the command line, or a run
+        // still waiting out its debounce when the receiver stopped).
+        approve("two");
+        let second = receiver(&config);
+        eventually("the next receiver caught up", || count() == 2);
+        eventually("its run is recorded", || {
+            second.runs().unwrap().first().map(|r| r.covered_seq) == Some(2)
+        });
+        second.stop();
+    }
 }

@@ -196,6 +196,7 @@ mod tests {
     fn on_each_backend(body: impl Fn(&dyn Fn() -> Arc<dyn Coordination>)) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("kiln.sqlite3");
+        drop(open_at(Location::Sqlite(&path), Mode::ReadWrite).unwrap());
         // One process has one coordination.
         let memory = coordination(Location::Sqlite(&path)).unwrap();
         body(&|| memory.clone());

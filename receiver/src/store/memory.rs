@@ -3,9 +3,11 @@
 //! and no write per post), the publisher always leads, and changes made in
 //! this process wake it through a condition variable, while a poll catches
 //! the command line's, made in another process. A restart forgets the
-//! limits, which costs an attacker a restart they cannot cause.
+//! limits, which costs an attacker a restart they cannot cause. Only the
+//! publisher's last runs are written, to the database's `publish_runs`, so
+//! that a restart neither hides them nor loses a run that was due.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::{Condvar, Mutex, MutexGuard};
@@ -17,6 +19,7 @@ use super::coordination::{
     Coordination, Holder, Leadership, Leading, Limit, LoginAttempt, LoginLimits, Moment,
     PostLimits, PublishRun,
 };
+use super::sqlite::SqliteStore;
 use super::{open, Mode, Store};
 
 /// Wakes the publisher of this process right after a change, without
@@ -50,7 +53,8 @@ pub struct InProcess {
     path: PathBuf,
     posts: Mutex<Posts>,
     logins: Mutex<Logins>,
-    runs: Mutex<BTreeMap<(String, String), PublishRun>>,
+    /// A connection of its own for `publish_runs`, opened on first use.
+    runs: Mutex<Option<SqliteStore>>,
 }
 
 impl InProcess {
@@ -61,6 +65,22 @@ impl InProcess {
             logins: Mutex::default(),
             runs: Mutex::default(),
         }
+    }
+}
+
+impl InProcess {
+    fn with_runs<T>(&self, f: impl FnOnce(&mut SqliteStore) -> Result<T>) -> Result<T> {
+        let mut runs = lock(&self.runs);
+        let store = match &mut *runs {
+            Some(store) => store,
+            None => runs.insert(SqliteStore::open(&self.path)?),
+        };
+        let result = f(store);
+        if result.is_err() {
+            // Perhaps the file was replaced; open it afresh next time.
+            *runs = None;
+        }
+        result
     }
 }
 
@@ -190,12 +210,11 @@ impl Coordination for InProcess {
     }
 
     fn record_run(&self, run: &PublishRun) -> Result<()> {
-        lock(&self.runs).insert((run.kind.clone(), run.name.clone()), run.clone());
-        Ok(())
+        self.with_runs(|store| store.record_publish_run(run))
     }
 
     fn publish_runs(&self) -> Result<Vec<PublishRun>> {
-        Ok(lock(&self.runs).values().cloned().collect())
+        self.with_runs(|store| store.publish_runs())
     }
 
     fn still_leads(&self, _holder: &Holder) -> Result<bool> {

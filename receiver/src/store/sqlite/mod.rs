@@ -11,6 +11,7 @@ mod mail;
 pub(super) mod peek;
 mod privacy;
 mod review;
+mod runs;
 mod source;
 
 use std::path::{Path, PathBuf};
@@ -32,6 +33,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_mail.sql"),
     include_str!("migrations/0005_page_title.sql"),
     include_str!("migrations/0006_avatar_salt.sql"),
+    // 0007 is reserved by parallel work (outbox claims); it goes before this.
+    include_str!("migrations/0008_publish_runs.sql"),
 ];
 
 /// The first bytes of every SQLite 3 database file.
