@@ -49,7 +49,7 @@ pub struct Global {
         value_name = "FILE"
     )]
     pub config: Option<PathBuf>,
-    /// SQLite database file (overrides database.path) [default: kiln.sqlite3]
+    /// SQLite database file (overrides database.path), or a postgres:// URL (overrides database.url) [default: kiln.sqlite3]
     #[arg(long, global = true, value_name = "PATH")]
     pub db: Option<PathBuf>,
 }
@@ -88,6 +88,56 @@ pub enum Command {
     Init(InitArgs),
     /// Try kiln with no setup: the example site, the receiver and the admin page on 127.0.0.1
     Demo(DemoArgs),
+    /// The database itself: copy it between SQLite and PostgreSQL, or migrate its schema
+    #[command(subcommand)]
+    Store(StoreCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Copy every table of one database into another (SQLite or PostgreSQL, either way), verified
+    #[command(after_help = "\
+DATABASE is an SQLite file or a PostgreSQL URL (postgres://user@host:port/dbname;
+a URL without a password takes database.password, e.g. from KILN_DATABASE_PASSWORD):
+  kiln store copy --from kiln.sqlite3 --to postgres://kiln@db.example/kiln
+  kiln store copy --from postgres://kiln@db.example/kiln --to backup.sqlite3
+
+Everything is copied: comments with their rendered HTML, threads, the change
+sequence, subscriptions, the mail outbox, the admin password and sessions, and
+the keys (avatar salt, signing secret), so pages baked from either database are
+the same and links in mail already sent keep working. The source is read from
+one snapshot and never written. The target is written in one transaction and
+read back before it commits: each table's row count and SHA-256 must match the
+source's, or nothing is kept. A target that already holds comments, threads,
+subscriptions, mail, sessions or an admin password is refused unless --replace,
+which replaces all of it. A failed copy leaves the target as it was (a new
+SQLite file is removed again), so running the same command again just works.
+
+Stop the receivers on the source first, or changes made during the copy stay
+behind. The target gets an id of its own, so the first bake from it renders
+every page once. See docs/upgrading.md.")]
+    Copy(StoreCopyArgs),
+    /// Bring the configured database's schema up to date, then exit
+    #[command(after_help = "\
+Applies the migrations this kiln has and the database lacks, exactly as
+`kiln serve` does on start (on PostgreSQL under a lock, so receivers starting
+at the same time wait for it). Use it to migrate before a rollout:
+  kiln store migrate --db kiln.sqlite3
+  KILN_DATABASE_URL=postgres://kiln@db.example/kiln kiln store migrate")]
+    Migrate,
+}
+
+#[derive(Debug, Args)]
+pub struct StoreCopyArgs {
+    /// The database to copy: an SQLite file or a postgres:// URL
+    #[arg(long, value_name = "DATABASE")]
+    pub from: String,
+    /// The database to copy into (created if it is a new SQLite file)
+    #[arg(long, value_name = "DATABASE")]
+    pub to: String,
+    /// Replace whatever the target holds
+    #[arg(long)]
+    pub replace: bool,
 }
 
 #[derive(Debug, Args)]

@@ -8,6 +8,7 @@ mod demo;
 mod init;
 mod mail;
 mod moderate;
+mod store_cmd;
 mod watch;
 
 use std::io::{IsTerminal, Write};
@@ -70,8 +71,23 @@ fn run(cli: Cli) -> Result<()> {
         return demo::run(args);
     }
     let mut config = Config::load(cli.global.config.as_deref()).context(UsageError)?;
+    // `--db` names an SQLite file, or a PostgreSQL database by its URL.
     if let Some(db) = &cli.global.db {
-        config.database.path = db.clone();
+        match db
+            .to_str()
+            .filter(|name| kiln_receiver::store::is_url(name))
+        {
+            Some(url) => config.database.url = url.to_owned(),
+            None => config.database.path = db.clone(),
+        }
+    }
+    // A copy names both of its databases on the command line; of
+    // `[database]` it takes only the password (for a URL without one).
+    if let Command::Store(cli::StoreCommand::Copy(args)) = &cli.command {
+        let password = std::mem::take(&mut config.database.password);
+        config.database = Default::default();
+        config.validate().context(UsageError)?;
+        return store_cmd::copy(args, &password);
     }
     if let Command::Serve(args) = &cli.command {
         if let Some(listen) = &args.listen {
@@ -87,6 +103,9 @@ fn run(cli: Cli) -> Result<()> {
     // Every command checks the whole configuration: a typo in a key that one
     // command ignores would otherwise surface later, somewhere else.
     config.validate().context(UsageError)?;
+    if let Command::Store(cli::StoreCommand::Migrate) = &cli.command {
+        return store_cmd::migrate(&config);
+    }
     // The configuration and the PostgreSQL store's connection and schema are
     // there, but no command can run on it yet: refuse rather than quietly
     // use the SQLite file at `database.path`.
@@ -112,8 +131,8 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Forget(args) => moderate::forget(&config, &args.email),
         Command::Bake(args) => bake::run(&config, args),
-        Command::Init(_) | Command::Demo(_) => {
-            unreachable!("handled before the configuration is loaded")
+        Command::Init(_) | Command::Demo(_) | Command::Store(_) => {
+            unreachable!("handled before the configuration is checked")
         }
     }
 }

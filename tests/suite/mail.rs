@@ -746,6 +746,18 @@ fn mail_goes_out_over_real_smtp_and_waits_out_an_outage() {
         .header("Subject")
         .unwrap()
         .starts_with("Confirm reply notifications"));
+    // Each message is named after its outbox row and attempt, so that one
+    // sent twice (the receiver dying between the server's answer and the
+    // outbox's record of it) is recognisable as one.
+    let instance = peek(&db).query_text("SELECT value FROM meta WHERE key = 'instance'", &[]);
+    assert_eq!(
+        moderators.header("Message-ID"),
+        Some(format!("<kiln.{instance}.1.1@example.org>").as_str())
+    );
+    assert_eq!(
+        confirm.header("Message-ID"),
+        Some(format!("<kiln.{instance}.2.1@example.org>").as_str())
+    );
 
     // With the SMTP server down the comment is still accepted at once; the
     // message waits in the outbox.
@@ -803,6 +815,14 @@ fn mail_goes_out_over_real_smtp_and_waits_out_an_outage() {
         "{}",
         all[2].text
     );
+    // A later attempt at the same row: a new name, since the failed ones
+    // never arrived.
+    let id = all[2].header("Message-ID").unwrap();
+    let attempt = id
+        .strip_prefix(&format!("<kiln.{instance}.3."))
+        .and_then(|rest| rest.strip_suffix("@example.org>"))
+        .and_then(|n| n.parse::<u32>().ok());
+    assert!(attempt.is_some_and(|n| n > 1), "{id}");
     outbox_empties(&db);
 }
 

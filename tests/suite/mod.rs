@@ -20,6 +20,7 @@ mod ssg_astro;
 mod ssg_hugo;
 mod ssg_jekyll;
 mod ssg_pelican;
+mod store_copy;
 mod the_loop;
 mod watch;
 mod xss;

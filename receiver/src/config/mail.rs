@@ -7,6 +7,10 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 
+/// The longest `claim_seconds`: a day, beyond which a receiver that died
+/// mid-way would hold its message back longer than any retry does.
+const MAX_CLAIM_SECONDS: u32 = 86_400;
+
 /// Email: moderators hear of new comments, readers of replies.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -44,6 +48,13 @@ pub struct Mail {
     pub moderators: Vec<String>,
     /// Days a moderation or confirmation link stays valid. Default: 7.
     pub link_expiry_days: u32,
+    /// Seconds a receiver holds a message it is sending before another may
+    /// take it over: the sender's lease, so that receivers sharing a
+    /// database send each message once, and one that dies mid-way delays
+    /// its message by at most this. It must outlast sending one message to
+    /// every moderator (each SMTP attempt may take up to 20 seconds).
+    /// Default: 120.
+    pub claim_seconds: u32,
 }
 
 impl Default for Mail {
@@ -60,6 +71,7 @@ impl Default for Mail {
             from: String::new(),
             moderators: Vec::new(),
             link_expiry_days: 7,
+            claim_seconds: 120,
         }
     }
 }
@@ -86,6 +98,7 @@ impl std::fmt::Debug for Mail {
             .field("from", &self.from)
             .field("moderators", &self.moderators)
             .field("link_expiry_days", &self.link_expiry_days)
+            .field("claim_seconds", &self.claim_seconds)
             .finish()
     }
 }
@@ -129,6 +142,12 @@ impl Mail {
         }
         if !(1..=365).contains(&self.link_expiry_days) {
             bail!("`mail.link_expiry_days` must be between 1 and 365");
+        }
+        if !(1..=MAX_CLAIM_SECONDS).contains(&self.claim_seconds) {
+            bail!(
+                "`mail.claim_seconds` = {} must be between 1 and {MAX_CLAIM_SECONDS} (a day); it should outlast sending one message to every moderator, e.g. the default 120",
+                self.claim_seconds
+            );
         }
         if !self.is_on() {
             return Ok(());
@@ -201,5 +220,20 @@ mod tests {
         off.validate().unwrap();
         assert!(!off.mail.is_on());
         assert_eq!(Config::default().mail.transport, "smtp");
+    }
+
+    #[test]
+    fn the_claim_lease_is_checked_and_named() {
+        assert_eq!(Config::default().mail.claim_seconds, 120);
+        let set = Config::parse("[mail]\nclaim_seconds = 3").unwrap();
+        set.validate().unwrap();
+        assert_eq!(set.mail.claim_seconds, 3);
+        for bad in ["0", "86401"] {
+            let err = error(&format!("[mail]\nclaim_seconds = {bad}"));
+            assert!(
+                err.contains("`mail.claim_seconds`") && err.contains("between 1 and 86400"),
+                "{err}"
+            );
+        }
     }
 }

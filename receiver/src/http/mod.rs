@@ -285,16 +285,29 @@ pub async fn launch(
         counters: crate::abuse::Counters::default(),
         config,
     }));
-    if let Some(mail) = mail {
-        tokio::spawn(crate::mail::outbox::run(state.store.clone(), mail));
-    }
-    axum::serve(
+    let outbox = match mail {
+        Some(mail) => {
+            let database = &state.config.database;
+            let location = store::Location::new(&database.path, &database.url, &database.password);
+            Some(crate::mail::outbox::start(
+                state.store.clone(),
+                mail,
+                location,
+            )?)
+        }
+        None => None,
+    };
+    let served = axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
     .await
-    .context("server failed")
+    .context("server failed");
+    if let Some(outbox) = outbox {
+        outbox.stop().await;
+    }
+    served
 }
 
 #[cfg(test)]

@@ -43,7 +43,15 @@ struct Action<'a> {
 }
 
 impl Letter {
+    /// The message, without a Message-ID (the first server adds one).
     pub fn build(&self, from: &Mailbox) -> Result<Message> {
+        self.build_as(from, None)
+    }
+
+    /// The message with the Message-ID `message_id` (`<left@right>`), when
+    /// given: the outbox names each message after its row, so that one sent
+    /// twice is recognisable as one.
+    pub fn build_as(&self, from: &Mailbox, message_id: Option<String>) -> Result<Message> {
         let mut builder = Message::builder()
             .from(from.clone())
             .to(plain_name(&self.to))
@@ -52,6 +60,9 @@ impl Letter {
             .header(ListUnsubscribePost);
         if let Some(reply_to) = &self.reply_to {
             builder = builder.reply_to(plain_name(reply_to));
+        }
+        if message_id.is_some() {
+            builder = builder.message_id(message_id);
         }
         let body = MultiPart::alternative()
             .singlepart(

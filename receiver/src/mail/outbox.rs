@@ -1,9 +1,14 @@
 //! Delivers the outbox in the background of `kiln serve`: due messages are
-//! built from the comments as they are now, sent, and forgotten; a failed
-//! attempt is retried with exponential backoff, from the database, so mail
-//! survives restarts. Logs name outbox ids, never addresses or credentials.
+//! claimed, built from the comments as they are now, sent, and forgotten; a
+//! failed attempt is retried with exponential backoff, from the database, so
+//! mail survives restarts. Several receivers may share one database: each
+//! claims a message (with a lease, `mail.claim_seconds`) before sending it,
+//! so each message goes out once, and each carries a Message-ID made from
+//! its row, so that a message sent twice after a crash is recognisable.
+//! Logs name outbox ids, never addresses or credentials.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use anyhow::Result;
@@ -14,7 +19,9 @@ use tokio::sync::Notify;
 
 use super::{Letter, Links, Mailer, Quoted};
 use crate::config::Config;
-use crate::store::{OutboxItem, OutboxKind, SharedStore, Status, Store, StoredComment};
+use crate::store::{
+    self, random_hex, Location, OutboxItem, OutboxKind, SharedStore, Status, Store, StoredComment,
+};
 use crate::submission::{is_bidi_control, isolated_name};
 
 /// How long the outbox sleeps when nobody wakes it: mail queued by another
@@ -27,6 +34,9 @@ const MAX_RETRY_SECS: i64 = 3600;
 const MAX_ATTEMPTS: u32 = 30;
 /// Messages handled per round.
 const BATCH: usize = 20;
+/// How long stopping waits for a message being sent, so that one the server
+/// took is recorded as sent rather than sent again after its lease.
+const FINISH: Duration = Duration::from_secs(5);
 
 /// What the outbox needs besides the store.
 pub struct MailService {
@@ -35,6 +45,15 @@ pub struct MailService {
     pub moderators: Vec<Mailbox>,
     /// Notified after a change queued mail, so it goes out at once.
     pub wake: Notify,
+    /// This process's name on the messages it claims: unique among the
+    /// receivers sharing a database.
+    claimer: String,
+    /// `mail.claim_seconds`.
+    lease_secs: i64,
+    /// The database's instance id, for Message-IDs; read on first use.
+    instance: OnceLock<String>,
+    /// Set when the receiver shuts down: claim nothing more.
+    stopping: AtomicBool,
 }
 
 impl MailService {
@@ -56,13 +75,56 @@ impl MailService {
             links,
             moderators,
             wake: Notify::new(),
+            claimer: format!("{}.{}", std::process::id(), random_hex(8)),
+            lease_secs: i64::from(config.mail.claim_seconds),
+            instance: OnceLock::new(),
+            stopping: AtomicBool::new(false),
         })
+    }
+
+    fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
     }
 }
 
-/// Runs forever: delivers what is due, then sleeps until woken or `POLL`.
+/// The running outbox of `kiln serve` (see `start`).
+pub struct Outbox {
+    mail: Arc<MailService>,
+    task: tokio::task::JoinHandle<()>,
+    _wake: store::OutboxWake,
+}
+
+/// Starts delivering: a task that sends what is due, woken by this
+/// process's changes (`MailService::wake`), by mail other processes queue
+/// in the database at `location` where the backend can tell, and by a poll.
+pub fn start(store: SharedStore, mail: Arc<MailService>, location: Location) -> Result<Outbox> {
+    let waker = mail.clone();
+    let wake = store::wake_on_queued_mail(location, move || waker.wake.notify_one())?;
+    let task = tokio::spawn(run(store, mail.clone()));
+    Ok(Outbox {
+        mail,
+        task,
+        _wake: wake,
+    })
+}
+
+impl Outbox {
+    /// Stops claiming, and gives a message being sent a moment to finish.
+    /// One still unsent then keeps its claim until the lease runs out: the
+    /// server may have taken it, so sending it again at once could send it
+    /// twice.
+    pub async fn stop(self) {
+        self.mail.stopping.store(true, Ordering::SeqCst);
+        self.mail.wake.notify_one();
+        if tokio::time::timeout(FINISH, self.task).await.is_err() {
+            tracing::warn!("stopped while a message was being sent; it is retried after its claim runs out (mail.claim_seconds)");
+        }
+    }
+}
+
+/// Runs until stopped: delivers what is due, then sleeps until woken or `POLL`.
 pub async fn run(store: SharedStore, mail: Arc<MailService>) {
-    loop {
+    while !mail.is_stopping() {
         loop {
             match deliver_due(&store, &mail).await {
                 // A full batch: there may be more due right away.
@@ -81,57 +143,79 @@ pub async fn run(store: SharedStore, mail: Arc<MailService>) {
     }
 }
 
+/// Delivers due messages, claiming one at a time, until none is due,
+/// `BATCH` went, or the outbox stops; returns how many it handled. One at a
+/// time, so that a claim's lease only has to outlast one message, and
+/// receivers sharing a database share a burst of mail between them.
 async fn deliver_due(store: &SharedStore, mail: &Arc<MailService>) -> Result<usize> {
-    let now = now();
-    let due = store.with_store(move |s| s.due_mail(now, BATCH)).await?;
-    let count = due.len();
-    for item in due {
-        let composed = {
-            let (item, mail) = (item.clone(), mail.clone());
-            store
-                .with_store(move |s| compose(s, &mail, &item, now))
-                .await
+    let mut handled = 0;
+    while handled < BATCH && !mail.is_stopping() {
+        let now = now();
+        let (claimer, lease_until) = (mail.claimer.clone(), now + mail.lease_secs);
+        let claimed = store
+            .with_store(move |s| s.claim_mail(now, lease_until, &claimer, 1))
+            .await?;
+        let Some(item) = claimed.into_iter().next() else {
+            break;
         };
-        let outcome = match composed {
-            Ok(messages) => {
-                let mail = mail.clone();
-                tokio::task::spawn_blocking(move || -> Result<usize> {
-                    for message in &messages {
-                        mail.mailer.send(message)?;
-                    }
-                    Ok(messages.len())
-                })
-                .await
-                .map_err(anyhow::Error::from)
-                .and_then(|r| r)
-            }
-            Err(e) => Err(e),
-        };
-        let id = item.id;
-        match outcome {
-            Ok(sent) => {
-                tracing::info!(outbox = id, kind = ?item.kind, comment = item.comment_id, messages = sent, "mail delivered");
-                store.with_store(move |s| s.mail_done(id)).await?;
-            }
-            Err(e) => {
-                let attempt = item.attempts + 1;
-                let error = format!("{e:#}");
-                let retry_at = (attempt < MAX_ATTEMPTS).then(|| now + backoff(attempt));
-                match retry_at {
-                    Some(at) => {
-                        tracing::warn!(outbox = id, attempt, retry_in_secs = at - now, error = %error, "mail not delivered; will retry")
-                    }
-                    None => {
-                        tracing::error!(outbox = id, attempt, error = %error, "mail not delivered; giving up")
-                    }
+        deliver(store, mail, item, now).await?;
+        handled += 1;
+    }
+    Ok(handled)
+}
+
+/// Sends one claimed message and records what became of it.
+async fn deliver(
+    store: &SharedStore,
+    mail: &Arc<MailService>,
+    item: OutboxItem,
+    now: i64,
+) -> Result<()> {
+    let composed = {
+        let (item, mail) = (item.clone(), mail.clone());
+        store
+            .with_store(move |s| compose(s, &mail, &item, now))
+            .await
+    };
+    let outcome = match composed {
+        Ok(messages) => {
+            let mail = mail.clone();
+            tokio::task::spawn_blocking(move || -> Result<usize> {
+                for message in &messages {
+                    mail.mailer.send(message)?;
                 }
-                store
-                    .with_store(move |s| s.mail_failed(id, &error, retry_at, now))
-                    .await?;
+                Ok(messages.len())
+            })
+            .await
+            .map_err(anyhow::Error::from)
+            .and_then(|r| r)
+        }
+        Err(e) => Err(e),
+    };
+    let id = item.id;
+    match outcome {
+        Ok(sent) => {
+            tracing::info!(outbox = id, kind = ?item.kind, comment = item.comment_id, messages = sent, "mail delivered");
+            store.with_store(move |s| s.mail_done(id)).await?;
+        }
+        Err(e) => {
+            let attempt = item.attempts + 1;
+            let error = format!("{e:#}");
+            let retry_at = (attempt < MAX_ATTEMPTS).then(|| now + backoff(attempt));
+            match retry_at {
+                Some(at) => {
+                    tracing::warn!(outbox = id, attempt, retry_in_secs = at - now, error = %error, "mail not delivered; will retry")
+                }
+                None => {
+                    tracing::error!(outbox = id, attempt, error = %error, "mail not delivered; giving up")
+                }
             }
+            store
+                .with_store(move |s| s.mail_failed(id, &error, retry_at, now))
+                .await?;
         }
     }
-    Ok(count)
+    Ok(())
 }
 
 /// Seconds to wait after the `attempt`th failure.
@@ -174,7 +258,36 @@ fn compose(
         }
         _ => Vec::new(),
     };
-    letters.iter().map(|l| l.build(from)).collect()
+    let instance = match mail.instance.get() {
+        Some(known) => known,
+        None => {
+            let read = store.instance_id()?;
+            mail.instance.get_or_init(|| read)
+        }
+    };
+    let several = letters.len() > 1;
+    letters
+        .iter()
+        .enumerate()
+        .map(|(k, letter)| {
+            let id = message_id(instance, item, several.then_some(k + 1), from);
+            letter.build_as(from, Some(id))
+        })
+        .collect()
+}
+
+/// `<kiln.{instance}.{outbox id}.{attempt}@{the sender's domain}>`: the same
+/// for every sending of one attempt at one outbox row, and for nothing
+/// else. A row that becomes several messages (one per moderator) numbers
+/// them after the attempt.
+fn message_id(instance: &str, item: &OutboxItem, nth: Option<usize>, from: &Mailbox) -> String {
+    let attempt = item.attempts + 1;
+    let nth = nth.map(|n| format!(".{n}")).unwrap_or_default();
+    format!(
+        "<kiln.{instance}.{}.{attempt}{nth}@{}>",
+        item.id,
+        from.email.domain()
+    )
 }
 
 /// The author as a subject line names them: no direction controls (a
@@ -409,11 +522,97 @@ mod tests {
         );
         let raw = String::from_utf8(messages[0].formatted()).unwrap();
         assert!(raw.contains("http://kiln.test/mail/moderate/"), "{raw}");
-        let left = store
-            .with_store(|s| s.due_mail(i64::MAX, 10))
+        // Each message is named after its outbox row and attempt.
+        let instance = store.with_store(|s| s.instance_id()).await.unwrap();
+        let ids: Vec<&str> = messages
+            .iter()
+            .map(|m| m.headers().get_raw("Message-ID").unwrap())
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                format!("<kiln.{instance}.1.1@example.org>"),
+                format!("<kiln.{instance}.2.1@example.org>"),
+            ]
+        );
+        assert!(
+            all_due(&store).await.is_empty(),
+            "delivered mail leaves the outbox"
+        );
+    }
+
+    /// Claims everything waiting, whenever it is due.
+    async fn all_due(store: &SharedStore) -> Vec<OutboxItem> {
+        store
+            .with_store(|s| s.claim_mail(i64::MAX - 1, i64::MAX, "test", 100))
             .await
-            .unwrap();
-        assert!(left.is_empty(), "delivered mail leaves the outbox");
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn two_receivers_on_one_database_send_each_message_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kiln.sqlite3");
+        let mut store = crate::store::open(&path, crate::store::Mode::ReadWrite).unwrap();
+        store.set_mail_events(true);
+        for n in 0..15 {
+            let comment = NewComment {
+                thread: format!("/t{n}/"),
+                page_url: format!("https://example.org/t{n}/"),
+                page_title: String::new(),
+                parent: None,
+                author: "Ann".into(),
+                email: Some(format!("ann{n}@example.org")),
+                website: None,
+                text: format!("comment {n}"),
+                remote_addr: None,
+            };
+            store
+                .insert_opted(&comment, true, Status::Pending, now())
+                .unwrap()
+                .unwrap();
+        }
+        drop(store);
+        // Two receivers: their own connections, mailers and claimer names.
+        let config = config();
+        let receiver = || {
+            let store =
+                SharedStore::new(crate::store::open(&path, crate::store::Mode::ReadWrite).unwrap());
+            let (mailer, sent) = Mailer::in_memory(config.mail.from.parse().unwrap());
+            (store, service(&config, mailer), sent)
+        };
+        let (a, b) = (receiver(), receiver());
+        let (sent_a, sent_b) = tokio::join!(deliver_due(&a.0, &a.1), deliver_due(&b.0, &b.1));
+        assert_eq!(sent_a.unwrap() + sent_b.unwrap(), 30);
+        let mut ids: Vec<String> = [a.2.messages(), b.2.messages()]
+            .concat()
+            .iter()
+            .map(|m| m.headers().get_raw("Message-ID").unwrap().to_owned())
+            .collect();
+        assert_eq!(ids.len(), 30);
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), 30, "a message went out twice");
+        assert!(all_due(&a.0).await.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_stopped_outbox_claims_nothing_more() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_with_a_comment(dir.path());
+        let config = config();
+        let (mailer, sent) = Mailer::in_memory(config.mail.from.parse().unwrap());
+        let mail = service(&config, mailer);
+        mail.stopping.store(true, Ordering::SeqCst);
+        // Returns at once instead of running forever.
+        run(store.clone(), mail.clone()).await;
+        assert_eq!(deliver_due(&store, &mail).await.unwrap(), 0);
+        assert!(sent.messages().is_empty());
+        assert_eq!(
+            all_due(&store).await.len(),
+            2,
+            "both messages still wait, unclaimed"
+        );
     }
 
     #[test]
@@ -515,8 +714,8 @@ mod tests {
         let (due_now, waiting, trouble) = store
             .with_store(|s| {
                 Ok((
-                    s.due_mail(now(), 10)?.len(),
-                    s.due_mail(i64::MAX, 10)?,
+                    s.claim_mail(now(), now() + 60, "test", 10)?.len(),
+                    s.claim_mail(i64::MAX - 1, i64::MAX, "test", 10)?,
                     s.mail_trouble()?,
                 ))
             })

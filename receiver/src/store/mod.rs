@@ -9,6 +9,7 @@
 //! place that chooses between them.
 
 mod coordination;
+pub mod copy;
 pub mod memory;
 mod open;
 mod postgres;
@@ -27,7 +28,10 @@ pub use coordination::{
     Coordination, Holder, Leadership, Leading, Limit, LoginAttempt, LoginLimits, Moment,
     PostLimits, PublishRun,
 };
-pub use open::{coordination, is_database, open, open_at, open_source, Location, Mode};
+pub use open::{
+    coordination, is_database, is_url, open, open_at, open_source, wake_on_queued_mail, Location,
+    Mode, OutboxWake,
+};
 pub use shared::SharedStore;
 
 /// One connection to kiln's database. Every method is one transaction, so
@@ -144,11 +148,24 @@ pub trait Store: Send {
 
     // Mail.
 
-    /// Messages due for an attempt, oldest first.
-    fn due_mail(&mut self, now: i64, limit: usize) -> Result<Vec<OutboxItem>>;
-    /// A message went out (or has nobody left to go to): forget it.
+    /// Takes up to `limit` messages that are due at `now` and that nobody
+    /// holds (or whose holder's lease ran out), oldest first, for `claimer`
+    /// until `lease_until`, in one short transaction. Senders claiming at
+    /// the same moment, on any number of connections and receivers, never
+    /// get the same message; one that dies mid-way leaves its messages to
+    /// be claimed again once the lease is over.
+    fn claim_mail(
+        &mut self,
+        now: i64,
+        lease_until: i64,
+        claimer: &str,
+        limit: usize,
+    ) -> Result<Vec<OutboxItem>>;
+    /// A message went out (or has nobody left to go to): forget it, and
+    /// with it the claim.
     fn mail_done(&mut self, id: i64) -> Result<()>;
-    /// An attempt failed: try again at `retry_at`, or give up when it is None.
+    /// An attempt failed: try again at `retry_at`, or give up when it is
+    /// None. The claim is released, so any sender may make the retry.
     fn mail_failed(&mut self, id: i64, error: &str, retry_at: Option<i64>, now: i64) -> Result<()>;
     fn mail_trouble(&mut self) -> Result<MailTrouble>;
     /// Whether `email` may be mailed: not unsubscribed, and confirmed when
@@ -158,6 +175,9 @@ pub trait Store: Send {
     fn unsubscribe(&mut self, email: &str, now: i64) -> Result<()>;
     /// The receiver's signing secret, made on first use.
     fn secret(&mut self) -> Result<String>;
+    /// The random id this database was made with: it names the database in
+    /// what outlives a connection, such as the Message-ID of kiln's mail.
+    fn instance_id(&mut self) -> Result<String>;
 
     // The admin page.
 
@@ -194,6 +214,21 @@ pub trait Store: Send {
     fn personal_data(&mut self, email: &str) -> Result<serde_json::Value>;
     /// Removes what kiln keeps about `email`.
     fn forget(&mut self, email: &str) -> Result<Forgotten>;
+
+    // Moving the whole database (`kiln store copy`, see copy.rs).
+
+    /// Every row a copy moves, table by table in `copy::Table` order and
+    /// each table in primary-key order, all from one snapshot.
+    fn copy_out(&mut self, each: &mut dyn FnMut(copy::Row) -> Result<()>) -> Result<()>;
+    /// Stores rows as `copy_out` gives them, in one transaction, and reads
+    /// them back before committing; an error leaves the database as it was.
+    /// A database holding a site is refused (`copy::NotEmpty`) unless
+    /// `replace`. Returns the tally of what it now holds.
+    fn copy_in(
+        &mut self,
+        rows: &mut dyn Iterator<Item = Result<copy::Row>>,
+        replace: bool,
+    ) -> Result<copy::Tally>;
 }
 
 /// Where a comment is in moderation.

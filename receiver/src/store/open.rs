@@ -4,7 +4,8 @@
 //!
 //! PostgreSQL is chosen by `open_at` for a `database.url`; only part of the
 //! `Store` exists there so far (see `postgres/boundary.rs`), so the
-//! commands still call `open` with the SQLite path and refuse a URL.
+//! commands still call `open` with the SQLite path and refuse a URL, except
+//! `kiln store copy` and `kiln store migrate`.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use anyhow::Result;
 use kiln_bake::source::Source;
 
 use super::memory::InProcess;
+use super::postgres::listen::{self, Listening};
 use super::postgres::{PgCoordination, PgStore, Target};
 use super::sqlite::{self, SqliteSource, SqliteStore};
 use super::{Coordination, Store};
@@ -48,6 +50,60 @@ impl<'a> Location<'a> {
             Location::Postgres { url, password }
         }
     }
+
+    /// A database named on the command line: a `postgres://` (or
+    /// `postgresql://`) URL, else an SQLite file. `password` is for a URL
+    /// that carries none.
+    pub fn named(name: &'a str, password: &'a str) -> Location<'a> {
+        if is_url(name) {
+            Location::Postgres {
+                url: name,
+                password,
+            }
+        } else {
+            Location::Sqlite(Path::new(name))
+        }
+    }
+
+    /// The database for messages: the file's path, or `user@host:port/dbname`
+    /// for PostgreSQL, never with a password.
+    pub fn describe(&self) -> String {
+        match self {
+            Location::Sqlite(path) => path.display().to_string(),
+            Location::Postgres { url, password } => match Target::parse(url, password) {
+                Ok(target) => target.describe().to_owned(),
+                Err(_) => "an unreadable PostgreSQL URL".to_owned(),
+            },
+        }
+    }
+
+    /// Whether `self` and `other` are the same database: the same file, or
+    /// the same server, port and database name.
+    pub fn same_as(&self, other: &Location) -> bool {
+        fn server(location: &Location) -> Option<String> {
+            let described = location.describe();
+            // `user@host:port/dbname`: the user does not change the database.
+            Some(described.split_once('@')?.1.to_owned())
+        }
+        match (self, other) {
+            (Location::Sqlite(a), Location::Sqlite(b)) => {
+                match (a.canonicalize(), b.canonicalize()) {
+                    (Ok(a), Ok(b)) => a == b,
+                    _ => a == b,
+                }
+            }
+            (Location::Postgres { .. }, Location::Postgres { .. }) => {
+                server(self).is_some() && server(self) == server(other)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Whether `name` is a PostgreSQL URL rather than a file name.
+pub fn is_url(name: &str) -> bool {
+    let lower = name.get(..13).unwrap_or(name).to_ascii_lowercase();
+    lower.starts_with("postgres://") || lower.starts_with("postgresql://")
 }
 
 /// Opens the SQLite database at `path`.
@@ -79,6 +135,38 @@ pub fn coordination(location: Location) -> Result<Arc<dyn Coordination>> {
         Location::Postgres { url, password } => {
             Arc::new(PgCoordination::new(Target::parse(url, password)?))
         }
+    })
+}
+
+/// While this lives, mail queued by any process on the database wakes this
+/// process's outbox at once (see `wake_on_queued_mail`).
+pub struct OutboxWake {
+    /// The listening thread; none on SQLite.
+    _listening: Option<Listening>,
+}
+
+/// Calls `wake` whenever some process queues mail in the database at
+/// `location`, for as long as the returned `OutboxWake` lives. On
+/// PostgreSQL a thread with its own connection listens for the
+/// notification every queueing transaction sends, reconnecting if it must;
+/// it connects in the background, so this is safe to call anywhere,
+/// including on the async runtime. On SQLite there is nothing to listen to:
+/// mail queued by this process wakes its outbox directly, and mail queued
+/// by a `kiln` command waits for the outbox's next poll.
+pub fn wake_on_queued_mail(
+    location: Location,
+    wake: impl Fn() + Send + 'static,
+) -> Result<OutboxWake> {
+    let listening = match location {
+        Location::Sqlite(_) => None,
+        Location::Postgres { url, password } => Some(listen::spawn(
+            Target::parse(url, password)?,
+            listen::OUTBOX_CHANNEL,
+            Box::new(wake),
+        )?),
+    };
+    Ok(OutboxWake {
+        _listening: listening,
     })
 }
 

@@ -9,6 +9,11 @@
 
 use std::path::PathBuf;
 
+/// A PostgreSQL database of a test's own on the server
+/// `KILN_TEST_DATABASE_URL` names, dropped with it; the store's tests and
+/// the end-to-end tests make theirs the same way.
+pub use super::postgres::scratch::{scratch_db, ScratchDb};
+
 /// A parameter for a peek's `$N` placeholders.
 #[derive(Debug, Clone, Copy)]
 pub enum Param<'a> {

@@ -124,3 +124,5 @@ fn a_read_only_open_needs_a_migrated_schema() {
         "a read-only open migrated"
     );
 }
+
+mod mail;

@@ -1,6 +1,6 @@
 //! `PgStore` as the backend-neutral `Store`. What PostgreSQL can do so far
-//! (the keys, the admin password, sessions) hands over to the inherent
-//! methods; everything else answers with an error that says it is not on
+//! (the keys, the admin password, sessions, the outbox and subscriptions,
+//! the abuse lookups) hands over to the inherent methods; everything else answers with an error that says it is not on
 //! PostgreSQL yet, rather than pretending to an empty database. Those
 //! methods arrive in the later stages of issue 13 (docs/design/postgres.md §6).
 
@@ -9,6 +9,7 @@ use kiln_bake::avatar::AvatarKeys;
 use kiln_bake::export::{Export, Thread};
 
 use super::PgStore;
+use crate::store::copy::{Row, Tally};
 use crate::store::{
     CommentEdit, Forgotten, MailTrouble, NewComment, OutboxItem, Refusal, Search, Status, Store,
     StoredComment,
@@ -115,42 +116,46 @@ impl Store for PgStore {
         not_yet("counting approved comments")
     }
 
-    fn due_mail(&mut self, _now: i64, _limit: usize) -> Result<Vec<OutboxItem>> {
-        not_yet("the mail outbox")
-    }
-
-    fn mail_done(&mut self, _id: i64) -> Result<()> {
-        not_yet("the mail outbox")
-    }
-
-    fn mail_failed(
+    fn claim_mail(
         &mut self,
-        _id: i64,
-        _error: &str,
-        _retry_at: Option<i64>,
-        _now: i64,
-    ) -> Result<()> {
-        not_yet("the mail outbox")
+        now: i64,
+        lease_until: i64,
+        claimer: &str,
+        limit: usize,
+    ) -> Result<Vec<OutboxItem>> {
+        PgStore::claim_mail(self, now, lease_until, claimer, limit)
+    }
+
+    fn mail_done(&mut self, id: i64) -> Result<()> {
+        PgStore::mail_done(self, id)
+    }
+
+    fn mail_failed(&mut self, id: i64, error: &str, retry_at: Option<i64>, now: i64) -> Result<()> {
+        PgStore::mail_failed(self, id, error, retry_at, now)
     }
 
     fn mail_trouble(&mut self) -> Result<MailTrouble> {
-        not_yet("the mail outbox")
+        PgStore::mail_trouble(self)
     }
 
-    fn may_mail(&mut self, _email: &str, _confirmed: bool) -> Result<bool> {
-        not_yet("subscriptions")
+    fn may_mail(&mut self, email: &str, confirmed: bool) -> Result<bool> {
+        PgStore::may_mail(self, email, confirmed)
     }
 
-    fn confirm_subscriber(&mut self, _email: &str, _now: i64) -> Result<()> {
-        not_yet("subscriptions")
+    fn confirm_subscriber(&mut self, email: &str, now: i64) -> Result<()> {
+        PgStore::confirm_subscriber(self, email, now)
     }
 
-    fn unsubscribe(&mut self, _email: &str, _now: i64) -> Result<()> {
-        not_yet("subscriptions")
+    fn unsubscribe(&mut self, email: &str, now: i64) -> Result<()> {
+        PgStore::unsubscribe(self, email, now)
     }
 
     fn secret(&mut self) -> Result<String> {
         PgStore::secret(self)
+    }
+
+    fn instance_id(&mut self) -> Result<String> {
+        super::mail::instance_id(&mut self.conn)
     }
 
     fn admin_password_hash(&mut self) -> Result<Option<String>> {
@@ -181,17 +186,17 @@ impl Store for PgStore {
 
     fn is_duplicate(
         &mut self,
-        _thread: &str,
-        _text: &str,
-        _remote_addr: Option<&str>,
-        _email: Option<&str>,
-        _since: i64,
+        thread: &str,
+        text: &str,
+        remote_addr: Option<&str>,
+        email: Option<&str>,
+        since: i64,
     ) -> Result<bool> {
-        not_yet("the duplicate check")
+        PgStore::is_duplicate(self, thread, text, remote_addr, email, since)
     }
 
-    fn has_approved_comment(&mut self, _email: &str) -> Result<bool> {
-        not_yet("the approved-author check")
+    fn has_approved_comment(&mut self, email: &str) -> Result<bool> {
+        PgStore::has_approved_comment(self, email)
     }
 
     fn personal_data(&mut self, _email: &str) -> Result<serde_json::Value> {
@@ -200,5 +205,17 @@ impl Store for PgStore {
 
     fn forget(&mut self, _email: &str) -> Result<Forgotten> {
         not_yet("forgetting one person's data")
+    }
+
+    fn copy_out(&mut self, each: &mut dyn FnMut(Row) -> Result<()>) -> Result<()> {
+        PgStore::copy_out(self, each)
+    }
+
+    fn copy_in(
+        &mut self,
+        rows: &mut dyn Iterator<Item = Result<Row>>,
+        replace: bool,
+    ) -> Result<Tally> {
+        PgStore::copy_in(self, rows, replace)
     }
 }

@@ -80,7 +80,7 @@ impl Target {
 
     /// The same target in another database of the same server (tests make
     /// one database per test).
-    #[cfg(test)]
+    #[cfg(any(test, feature = "testing"))]
     pub fn with_dbname(&self, dbname: &str) -> Target {
         let mut config = self.config.clone();
         config.dbname(dbname);

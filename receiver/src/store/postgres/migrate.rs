@@ -29,10 +29,8 @@ struct Migration {
     sql: &'static str,
 }
 
-/// The schema, in order of version. Never edit or renumber an entry once
-/// released: databases record their checksums. Parallel work reserves
-/// numbers, so a later number may arrive before an earlier one; the runner
-/// applies whichever are missing, in order.
+/// The schema, in order; `version` is the position, from 1. Never edit or
+/// renumber an entry once released: databases record their checksums.
 const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
@@ -40,22 +38,16 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("migrations/0001_initial.sql"),
     },
     Migration {
+        version: 2,
+        name: "0002_outbox_claims",
+        sql: include_str!("migrations/0002_outbox_claims.sql"),
+    },
+    Migration {
         version: 3,
         name: "0003_coordination",
         sql: include_str!("migrations/0003_coordination.sql"),
     },
 ];
-
-/// Every version this kiln knows, in order.
-#[cfg(test)]
-pub fn versions() -> Vec<i32> {
-    MIGRATIONS.iter().map(|m| m.version).collect()
-}
-
-/// The newest version this kiln knows.
-fn latest() -> i32 {
-    MIGRATIONS.last().map_or(0, |m| m.version)
-}
 
 impl Migration {
     fn checksum(&self) -> String {
@@ -97,7 +89,7 @@ pub fn migrate(conn: &mut Connection, described: &str) -> Result<()> {
         &[&LOCK_CLASS, &MIGRATION_LOCK],
     )
     .with_context(|| format!("cannot take the migration lock in {described}"))?;
-    let applied = apply_pending(conn, described);
+    let applied = apply_pending(conn, described, MIGRATIONS);
     // Released after a failure too, so that another receiver can try. Had
     // the connection died, the server would have released it already.
     let released = conn.execute(
@@ -139,7 +131,14 @@ pub fn check(conn: &mut Connection, described: &str) -> Result<()> {
     Ok(())
 }
 
-fn apply_pending(conn: &mut Connection, described: &str) -> Result<()> {
+/// The schema version this kiln brings a database to.
+pub fn latest() -> i32 {
+    MIGRATIONS.len() as i32
+}
+
+/// Applies what `migrations` (this kiln's, or in tests the first few of
+/// them) has beyond what the database applied.
+fn apply_pending(conn: &mut Connection, described: &str, migrations: &[Migration]) -> Result<()> {
     conn.batch_execute(
         "CREATE TABLE IF NOT EXISTS kiln_migrations (
              version         integer PRIMARY KEY,
@@ -166,7 +165,7 @@ fn apply_pending(conn: &mut Connection, described: &str) -> Result<()> {
         .collect();
 
     for done in &applied {
-        let Some(known) = MIGRATIONS.iter().find(|m| m.version == done.version) else {
+        let Some(known) = migrations.iter().find(|m| m.version == done.version) else {
             continue;
         };
         if known.checksum() != done.checksum {
@@ -177,7 +176,7 @@ fn apply_pending(conn: &mut Connection, described: &str) -> Result<()> {
             );
         }
     }
-    let latest = latest();
+    let latest = migrations.len() as i32;
     if let Some(newest) = applied.last().filter(|a| a.version > latest) {
         if newest.compatible_from > latest {
             bail!(
@@ -189,10 +188,8 @@ fn apply_pending(conn: &mut Connection, described: &str) -> Result<()> {
         return Ok(());
     }
 
-    for migration in MIGRATIONS
-        .iter()
-        .filter(|m| !applied.iter().any(|a| a.version == m.version))
-    {
+    let current = applied.last().map_or(0, |a| a.version);
+    for migration in migrations.iter().filter(|m| m.version > current) {
         apply(conn, migration)
             .with_context(|| format!("migration {} failed in {described}", migration.name))?;
     }
@@ -233,17 +230,43 @@ fn apply(conn: &mut Connection, migration: &Migration) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::postgres::scratch::scratch_db;
+    use crate::store::postgres::PgStore;
+
+    #[test]
+    fn the_claim_columns_come_to_a_database_that_has_mail_waiting() {
+        let Some(db) = scratch_db() else { return };
+        let mut conn = db.target.connect().unwrap();
+        // As the first PostgreSQL kiln left it, with a message queued.
+        apply_pending(&mut conn, "test", &MIGRATIONS[..1]).unwrap();
+        conn.batch_execute(
+            "INSERT INTO outbox (kind, comment_id, recipient, created_at, next_attempt_at)
+             VALUES ('confirm', 7, 'ann@example.org', 1, 1)",
+        )
+        .unwrap();
+        migrate(&mut conn, "test").unwrap();
+        let versions: Vec<i32> = conn
+            .query("SELECT version FROM kiln_migrations ORDER BY version", &[])
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        assert_eq!(versions, (1..=latest()).collect::<Vec<_>>());
+        let mut store = PgStore::open(&db.target).unwrap();
+        let claimed = store.claim_mail(5, 10, "after", 10).unwrap();
+        assert_eq!(
+            claimed
+                .iter()
+                .map(|i| (i.comment_id, i.recipient.as_deref()))
+                .collect::<Vec<_>>(),
+            [(7, Some("ann@example.org"))]
+        );
+    }
 
     #[test]
     fn every_migration_is_numbered_in_order_and_names_its_compatibility() {
         for (index, migration) in MIGRATIONS.iter().enumerate() {
-            if index > 0 {
-                assert!(
-                    migration.version > MIGRATIONS[index - 1].version,
-                    "{}",
-                    migration.name
-                );
-            }
+            assert_eq!(migration.version as usize, index + 1, "{}", migration.name);
             assert!(
                 migration
                     .name

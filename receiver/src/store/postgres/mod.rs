@@ -2,21 +2,28 @@
 //! and the only code besides `sqlite/` that names a database driver. It
 //! connects (`connect.rs`), brings the schema up to date (`migrate.rs`,
 //! `migrations/`), and holds the first of the `Store` methods: the keys, the
-//! admin password and sessions (`admin.rs`); `boundary.rs` answers the rest
-//! with "not on PostgreSQL yet". The rest follow stage by stage
-//! (docs/design/postgres.md §6). Until they are all there no command opens
-//! this backend: `database.url` is refused before any command runs, and
-//! only the store's tests reach it through `store::open_at`.
+//! admin password and sessions (`admin.rs`), the outbox and subscriptions
+//! (`mail.rs`) and the abuse lookups (`abuse.rs`); `boundary.rs` answers the
+//! rest with "not on PostgreSQL yet". `listen.rs` wakes the outbox when
+//! another receiver queues mail, and `copy.rs` moves whole tables for `kiln
+//! store copy`, not through the comment methods. The rest follow stage by
+//! stage (docs/design/postgres.md §6). Until they are all there only `kiln
+//! store copy` and `kiln store migrate` open this backend; every other
+//! command refuses `database.url`.
 
+mod abuse;
 mod admin;
 mod boundary;
 pub mod connect;
 mod coordination;
+mod copy;
 mod lead;
 mod limits;
+pub mod listen;
+mod mail;
 pub mod migrate;
-#[cfg(test)]
-pub(crate) mod scratch;
+#[cfg(any(test, feature = "testing"))]
+pub mod scratch;
 #[cfg(test)]
 mod tests;
 

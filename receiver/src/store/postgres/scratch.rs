@@ -28,6 +28,7 @@ pub struct ScratchDb {
 }
 
 /// The server's target, or `None` after saying which test did not run.
+#[cfg(test)]
 pub fn server() -> Option<Target> {
     let url = server_url()?;
     Some(Target::parse(&url, "").unwrap_or_else(|e| panic!("{URL_VAR}: {e:#}")))

@@ -160,7 +160,7 @@ fn migrations_apply_once_and_seed_the_instance() {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    assert_eq!(versions, super::migrate::versions());
+    assert_eq!(versions, (1..=super::migrate::latest()).collect::<Vec<_>>());
     let seeded: i64 = conn
         .query_one(
             "SELECT count(*) FROM meta WHERE key IN ('instance', 'avatar_salt') AND value <> ''",
@@ -227,7 +227,7 @@ fn concurrent_migrators_apply_the_schema_once() {
         .query_one("SELECT count(*) FROM kiln_migrations", &[])
         .unwrap()
         .get(0);
-    assert_eq!(applied, super::migrate::versions().len() as i64);
+    assert_eq!(applied, i64::from(super::migrate::latest()));
     let instances: i64 = holder
         .query_one("SELECT count(*) FROM meta WHERE key = 'instance'", &[])
         .unwrap()

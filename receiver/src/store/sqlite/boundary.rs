@@ -8,6 +8,7 @@ use kiln_bake::avatar::AvatarKeys;
 use kiln_bake::export::{Export, Thread};
 
 use super::SqliteStore;
+use crate::store::copy::{Row, Tally};
 use crate::store::{
     CommentEdit, Forgotten, MailTrouble, NewComment, OutboxItem, Refusal, Search, Status, Store,
     StoredComment,
@@ -102,8 +103,14 @@ impl Store for SqliteStore {
         SqliteStore::approved_counts(self, keys)
     }
 
-    fn due_mail(&mut self, now: i64, limit: usize) -> Result<Vec<OutboxItem>> {
-        SqliteStore::due_mail(self, now, limit)
+    fn claim_mail(
+        &mut self,
+        now: i64,
+        lease_until: i64,
+        claimer: &str,
+        limit: usize,
+    ) -> Result<Vec<OutboxItem>> {
+        SqliteStore::claim_mail(self, now, lease_until, claimer, limit)
     }
 
     fn mail_done(&mut self, id: i64) -> Result<()> {
@@ -132,6 +139,10 @@ impl Store for SqliteStore {
 
     fn secret(&mut self) -> Result<String> {
         SqliteStore::secret(self)
+    }
+
+    fn instance_id(&mut self) -> Result<String> {
+        SqliteStore::instance_id(self)
     }
 
     fn admin_password_hash(&mut self) -> Result<Option<String>> {
@@ -181,5 +192,17 @@ impl Store for SqliteStore {
 
     fn forget(&mut self, email: &str) -> Result<Forgotten> {
         SqliteStore::forget(self, email)
+    }
+
+    fn copy_out(&mut self, each: &mut dyn FnMut(Row) -> Result<()>) -> Result<()> {
+        SqliteStore::copy_out(self, each)
+    }
+
+    fn copy_in(
+        &mut self,
+        rows: &mut dyn Iterator<Item = Result<Row>>,
+        replace: bool,
+    ) -> Result<Tally> {
+        SqliteStore::copy_in(self, rows, replace)
     }
 }
