@@ -14,7 +14,8 @@ use std::net::IpAddr;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
-use ::postgres::Error;
+use ::postgres::types::Type;
+use ::postgres::{Error, Transaction};
 
 use super::connect::Connection;
 use super::migrate::LOCK_CLASS;
@@ -43,6 +44,18 @@ pub fn due(last: &AtomicI64, now_ms: i64, window: Duration) -> bool {
             .is_ok()
 }
 
+/// Opens a limiter transaction: the advisory lock `lock` is held until it
+/// ends. A lost row after a crash only forgets a little of a limit, so the
+/// commit does not wait for the disk, which keeps the serialized part short.
+/// One round trip: the values are kiln's own constants.
+fn locked(conn: &mut Connection, lock: i32) -> Result<Transaction<'_>, Error> {
+    let mut tx = conn.transaction()?;
+    tx.batch_execute(&format!(
+        "SET LOCAL synchronous_commit = off; SELECT pg_advisory_xact_lock({LOCK_CLASS}, {lock})"
+    ))?;
+    Ok(tx)
+}
+
 /// Counts an event at `now_ms` into every bucket if none has reached its
 /// limit within `window`; otherwise the index of the first that has, and the
 /// seconds until it has room. With `sweep`, rows of every bucket starting
@@ -58,28 +71,23 @@ pub fn admit(
     let window_ms = window.as_millis() as i64;
     let cutoff = now_ms - window_ms;
     let names: Vec<&str> = buckets.iter().map(|(name, _)| name.as_str()).collect();
-    let mut tx = conn.transaction()?;
-    // A lost row after a crash only forgets a little of a limit; not waiting
-    // for the disk keeps the serialized section short.
-    tx.batch_execute("SET LOCAL synchronous_commit = off")?;
-    tx.execute(
-        "SELECT pg_advisory_xact_lock($1, $2)",
-        &[&LOCK_CLASS, &lock],
-    )?;
-    match sweep {
-        Some(prefix) => tx.execute(
-            "DELETE FROM rate_events WHERE at_ms <= $1 AND starts_with(bucket, $2)",
-            &[&cutoff, &prefix],
-        )?,
-        None => tx.execute(
-            "DELETE FROM rate_events WHERE bucket = ANY($1) AND at_ms <= $2",
-            &[&names, &cutoff],
-        )?,
-    };
-    let counts = tx.query(
-        "SELECT bucket, count(*), min(at_ms) FROM rate_events
-         WHERE bucket = ANY($1) GROUP BY bucket",
-        &[&names],
+    let mut tx = locked(conn, lock)?;
+    // Rows that left the window go, and the rest are counted, in one round
+    // trip: the count sees the table as it was before the delete, hence its
+    // own cutoff. The sweep takes every bucket of the kind, not only these.
+    let counts = tx.query_typed(
+        "WITH gone AS (
+             DELETE FROM rate_events
+             WHERE at_ms <= $2
+               AND (bucket = ANY($1) OR ($3::text IS NOT NULL AND starts_with(bucket, $3)))
+         )
+         SELECT bucket, count(*), min(at_ms) FROM rate_events
+         WHERE bucket = ANY($1) AND at_ms > $2 GROUP BY bucket",
+        &[
+            (&names, Type::TEXT_ARRAY),
+            (&cutoff, Type::INT8),
+            (&sweep, Type::TEXT),
+        ],
     )?;
     let refused = buckets
         .iter()
@@ -94,9 +102,9 @@ pub fn admit(
             })
         });
     if refused.is_none() {
-        tx.execute(
-            "INSERT INTO rate_events (bucket, at_ms) SELECT b, $2 FROM unnest($1::text[]) AS b",
-            &[&names, &now_ms],
+        tx.execute_typed(
+            "INSERT INTO rate_events (bucket, at_ms) SELECT b, $2 FROM unnest($1) AS b",
+            &[(&names, Type::TEXT_ARRAY), (&now_ms, Type::INT8)],
         )?;
     }
     // A refusal commits too: the rows that left the window stay deleted.
@@ -107,20 +115,16 @@ pub fn admit(
 /// A right password: the address's attempts are forgotten, and this
 /// attempt no longer counts towards everyone's.
 pub fn forget_login(conn: &mut Connection, ip: IpAddr, at_ms: i64) -> Result<(), Error> {
-    let mut tx = conn.transaction()?;
-    tx.batch_execute("SET LOCAL synchronous_commit = off")?;
-    tx.execute(
-        "SELECT pg_advisory_xact_lock($1, $2)",
-        &[&LOCK_CLASS, &LOGIN_LOCK],
-    )?;
-    tx.execute(
-        "DELETE FROM rate_events WHERE bucket = $1",
-        &[&login_bucket(ip)],
-    )?;
-    tx.execute(
-        "DELETE FROM rate_events WHERE ctid = (
-             SELECT ctid FROM rate_events WHERE bucket = $1 AND at_ms = $2 LIMIT 1)",
-        &[&LOGIN_ALL, &at_ms],
+    let mut tx = locked(conn, LOGIN_LOCK)?;
+    tx.execute_typed(
+        "DELETE FROM rate_events
+         WHERE bucket = $1
+            OR ctid = (SELECT ctid FROM rate_events WHERE bucket = $2 AND at_ms = $3 LIMIT 1)",
+        &[
+            (&login_bucket(ip), Type::TEXT),
+            (&LOGIN_ALL, Type::TEXT),
+            (&at_ms, Type::INT8),
+        ],
     )?;
     tx.commit()
 }
