@@ -49,9 +49,10 @@ pub struct Global {
         value_name = "FILE"
     )]
     pub config: Option<PathBuf>,
-    /// SQLite database file (overrides database.path), or a postgres:// URL (overrides database.url) [default: kiln.sqlite3]
-    #[arg(long, global = true, value_name = "PATH")]
-    pub db: Option<PathBuf>,
+    /// SQLite database file, or a postgres:// URL (overrides database.path and database.url)
+    /// [default: kiln.sqlite3]
+    #[arg(long, global = true, value_name = "PATH|URL")]
+    pub db: Option<std::ffi::OsString>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -80,12 +80,22 @@ pub fn run(args: DemoArgs) -> Result<()> {
         config.publish.in_place = vec![site_dir.clone()];
         config.validate()?;
 
-        // A new admin password each start, shown once, stored as a hash.
-        let password = kiln_receiver::store::random_hex(10);
-        let mut store = store::open(&config.database.path, Mode::ReadWrite)?;
-        store.set_admin_password_hash(&kiln_receiver::password::hash(&password)?)?;
-        drop(store);
-        kiln_receiver::publish::bake_in_place_now(&config, &receiver_url);
+        // A new admin password each start, shown once, stored as a hash; and
+        // the comments already approved baked into the fresh site. Both use
+        // the database, so not on an async thread.
+        let password = {
+            let (config, receiver_url) = (config.clone(), receiver_url.clone());
+            tokio::task::spawn_blocking(move || -> Result<String> {
+                let password = kiln_receiver::store::random_hex(10);
+                let mut store = store::open(&config.database.path, Mode::ReadWrite)?;
+                store.set_admin_password_hash(&kiln_receiver::password::hash(&password)?)?;
+                drop(store);
+                kiln_receiver::publish::bake_in_place_now(&config, &receiver_url);
+                Ok(password)
+            })
+            .await
+            .context("the demo's start-up task failed")??
+        };
 
         println!("kiln demo: the example site with comments, the receiver and its admin page");
         println!();

@@ -15,7 +15,7 @@ pub fn test(config: &Config, to: Option<&str>) -> Result<()> {
         bail!("mail is off: `mail.enabled` is false");
     }
     // The unsubscribe link is signed with the receiver's key, so it works.
-    let mut store = store::open(&config.database.path, Mode::ReadWrite)?;
+    let mut store = store::open_at(crate::location(config), Mode::ReadWrite)?;
     let signer = kiln_receiver::mail::signer(config, store.as_mut())?;
     let report = kiln_receiver::mail::send_test(config, signer, to)
         .context("the test message was not sent")?;

@@ -12,19 +12,21 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use kiln_receiver::config::Config;
 use kiln_receiver::moderation::{self, Action};
-use kiln_receiver::store::{self, Mode, Refusal, Status, Store};
+use kiln_receiver::store::{self, Location, Mode, Refusal, Status, Store};
 
 /// Opens the configured database, which must exist: moderating an empty,
 /// freshly created file would only hide a wrong path.
 fn open(config: &Config) -> Result<Box<dyn Store>> {
-    let path = &config.database.path;
-    if !path.is_file() {
-        bail!(
-            "there is no database at {}; pass --db PATH or set database.path (kiln serve creates it)",
-            path.display()
-        );
+    let location = crate::location(config);
+    if let Location::Sqlite(path) = location {
+        if !path.is_file() {
+            bail!(
+                "there is no database at {}; pass --db PATH or set database.path (kiln serve creates it)",
+                path.display()
+            );
+        }
     }
-    let mut store = store::open(path, Mode::ReadWrite)?;
+    let mut store = store::open_at(location, Mode::ReadWrite)?;
     // An approval from here queues its reply notifications for `kiln serve`.
     store.set_mail_events(config.mail.is_on());
     Ok(store)
@@ -170,7 +172,7 @@ pub fn set_password(config: &Config) -> Result<()> {
     let hash = kiln_receiver::password::hash(&password)?;
     // Unlike the moderation commands, this may create the database: setting
     // the password is often the first thing done on a new install.
-    let mut store = store::open(&config.database.path, Mode::ReadWrite)?;
+    let mut store = store::open_at(crate::location(config), Mode::ReadWrite)?;
     store.set_admin_password_hash(&hash)?;
     println!(
         "The admin password is set (every admin session was logged out). Log in at {}/admin",
@@ -191,7 +193,7 @@ fn settle(outcome: std::result::Result<(), Refusal>, verb: &str, ids: &[i64]) ->
 }
 
 pub fn export(config: &Config, output: Option<&Path>, email: Option<&str>) -> Result<()> {
-    let mut store = store::open(&config.database.path, Mode::ReadOnly)?;
+    let mut store = store::open_at(crate::location(config), Mode::ReadOnly)?;
     let mut json = match email {
         None => {
             let avatars = store.avatar_keys(config.privacy.gravatar)?;

@@ -95,21 +95,43 @@ fn a_postgres_url_is_refused_until_kiln_runs_on_postgres() {
         "no SQLite file was made"
     );
 
+    // `--db` names the database whatever the file and the environment say:
+    // a URL is PostgreSQL (refused the same way, for now) ...
+    std::fs::write(
+        dir.join("kiln.toml"),
+        "[database]\npath = \"comments.sqlite3\"\n",
+    )
+    .unwrap();
+    let out = kiln_cmd(dir)
+        .args(["--db", "postgresql://kiln:hunter2@db.example/kiln", "queue"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("`database.url`"), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+    // ... and a path is that SQLite file, even with a URL and a password in
+    // the environment.
     let out = kiln_cmd(dir)
         .args(["--db", "other.sqlite3", "queue"])
         .env(
             "KILN_DATABASE_URL",
             "postgres://kiln:hunter2@db.example/kiln",
         )
+        .env("KILN_DATABASE_PASSWORD", "hunter2")
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("`database.url`") && stderr.contains("`database.path`"),
+        stderr.contains("there is no database at other.sqlite3"),
         "{stderr}"
     );
     assert!(!stderr.contains("hunter2"), "{stderr}");
+    assert!(
+        !dir.join("kiln.sqlite3").exists() && !dir.join("comments.sqlite3").exists(),
+        "no SQLite file was made"
+    );
 }
 
 #[test]

@@ -237,6 +237,28 @@ impl Receiver {
         self.logs.lock().unwrap().join("\n")
     }
 
+    /// Asks the receiver to stop, as a service manager or a rolling restart
+    /// does: SIGTERM. See `exited` and `wait_for_exit`.
+    pub fn terminate(&self) {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "kill -TERM {}", self.child.id());
+    }
+
+    /// How the process ended, if it has.
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().expect("check the receiver")
+    }
+
+    /// Waits for the process to end (after `terminate`) and reaps it.
+    pub fn wait_for_exit(mut self) -> std::process::ExitStatus {
+        eventually("the receiver exits", Duration::from_secs(30), || {
+            self.exited()
+        })
+    }
+
     /// Ends the process the hard way, as a crash would.
     pub fn kill_9(mut self) {
         self.child.kill().expect("SIGKILL the receiver");

@@ -1,20 +1,26 @@
 //! The pipeline against a real store in a temp directory, with no HTTP
 //! server: each rejection kind, the honeypot's drop, and what is stored.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use super::*;
 
-/// The store, called in place rather than off the async threads.
-struct InPlace(Mutex<Box<dyn Store>>);
+/// The store, one call at a time on tokio's blocking pool, as the receiver
+/// calls it: never on the test's async thread, where PostgreSQL's client
+/// would panic.
+struct InPlace(Arc<Mutex<Box<dyn Store>>>);
 
 impl WithStore for InPlace {
     fn with_store<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut dyn Store) -> Result<T> + Send + 'static,
     ) -> impl Future<Output = Result<T>> + Send {
-        let result = f(self.0.lock().unwrap().as_mut());
-        std::future::ready(result)
+        let store = self.0.clone();
+        async move {
+            tokio::task::spawn_blocking(move || f(store.lock().unwrap().as_mut()))
+                .await
+                .expect("the store call panicked")
+        }
     }
 }
 
@@ -39,7 +45,7 @@ impl Receiver {
             limiter: RateLimiter::new(&config, shared),
             signer: Signer::new(b"0123456789abcdef0123456789abcdef"),
             counters: Counters::default(),
-            store: InPlace(Mutex::new(store)),
+            store: InPlace(Arc::new(Mutex::new(store))),
             config,
             _dir: dir,
         }
@@ -125,7 +131,11 @@ async fn a_filled_honeypot_is_dropped_unstored() {
     s.honeypot = true;
     assert!(matches!(r.admit(&s).await, Ok(Admitted::Dropped(_))));
     assert!(r.counted("kiln_submissions_refused_total{rule=\"honeypot\"} 1"));
-    let stored = r.store.0.lock().unwrap().count(Status::Pending).unwrap();
+    let stored = r
+        .store
+        .with_store(|store| store.count(Status::Pending))
+        .await
+        .unwrap();
     assert_eq!(stored, 0);
 }
 

@@ -29,7 +29,15 @@ pub struct Database {
     /// empty. Set it from the environment (`KILN_DATABASE_PASSWORD`) rather
     /// than in a file you commit; it is never logged.
     pub password: String,
+    /// How many connections one receiver keeps to PostgreSQL at most: the
+    /// requests it serves at once that need the database. Default: 8. Not
+    /// used with SQLite, which has one connection (one writer anyway).
+    pub max_connections: u32,
 }
+
+/// `database.max_connections`' bounds: PostgreSQL allows 100 connections
+/// by default, shared by every replica.
+const MAX_CONNECTIONS: std::ops::RangeInclusive<u32> = 1..=1000;
 
 impl Default for Database {
     fn default() -> Self {
@@ -37,6 +45,7 @@ impl Default for Database {
             path: PathBuf::from(DEFAULT_PATH),
             url: String::new(),
             password: String::new(),
+            max_connections: 8,
         }
     }
 }
@@ -55,6 +64,7 @@ impl std::fmt::Debug for Database {
                     "(set)"
                 },
             )
+            .field("max_connections", &self.max_connections)
             .finish()
     }
 }
@@ -65,7 +75,50 @@ impl Database {
         !self.url.is_empty()
     }
 
+    /// `--db PATH`: the SQLite file at `path`, whatever the file or the
+    /// environment said about PostgreSQL.
+    pub fn use_sqlite(&mut self, path: PathBuf) {
+        self.path = path;
+        self.url.clear();
+        self.password.clear();
+    }
+
+    /// `--db URL`: PostgreSQL at `url`, whatever the file said about an
+    /// SQLite path. A password from the environment still applies.
+    pub fn use_postgres(&mut self, url: &str) {
+        self.url = url.to_owned();
+        self.path = PathBuf::from(DEFAULT_PATH);
+    }
+
+    /// Where the database is, for logs: the SQLite path, or the URL without
+    /// its password.
+    pub fn describe(&self) -> String {
+        if self.is_postgres() {
+            redact_url(&self.url)
+        } else {
+            self.path.display().to_string()
+        }
+    }
+
+    /// How many connections the receiver's pool holds: one for SQLite,
+    /// `max_connections` for PostgreSQL.
+    pub fn pool_size(&self) -> usize {
+        if self.is_postgres() {
+            self.max_connections as usize
+        } else {
+            1
+        }
+    }
+
     pub fn validate(&self) -> Result<()> {
+        if !MAX_CONNECTIONS.contains(&self.max_connections) {
+            bail!(
+                "`database.max_connections` = {} is out of range; use {} to {} connections per receiver (PostgreSQL allows 100 in all by default)",
+                self.max_connections,
+                MAX_CONNECTIONS.start(),
+                MAX_CONNECTIONS.end()
+            );
+        }
         if !self.is_postgres() {
             if self.path.as_os_str().is_empty() {
                 bail!("`database.path` is empty; name an SQLite file such as kiln.sqlite3, or set `database.url` for PostgreSQL");
@@ -162,6 +215,24 @@ mod tests {
         );
         let err = error("[database]\npath = \"\"");
         assert!(err.contains("`database.path`"), "{err}");
+        for bad in ["0", "1001"] {
+            let err = error(&format!("[database]\nmax_connections = {bad}"));
+            assert!(err.contains("`database.max_connections`"), "{err}");
+        }
+    }
+
+    #[test]
+    fn sqlite_pools_one_connection_and_postgres_max_connections() {
+        let sqlite = Config::parse("[database]\nmax_connections = 3").unwrap();
+        sqlite.validate().unwrap();
+        assert_eq!(sqlite.database.pool_size(), 1);
+        let pg = Config::parse("[database]\nurl = \"postgres://kiln@db/kiln\"").unwrap();
+        assert_eq!(pg.database.pool_size(), 8, "the default");
+        let pg =
+            Config::parse("[database]\nurl = \"postgres://kiln@db/kiln\"\nmax_connections = 3")
+                .unwrap();
+        pg.validate().unwrap();
+        assert_eq!(pg.database.pool_size(), 3);
     }
 
     #[test]

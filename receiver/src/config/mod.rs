@@ -298,6 +298,7 @@ mod tests {
             ("[bake]\nmax_depth = 0", "bake.max_depth"),
             ("[server]\npublic_url = \"ftp://x\"", "server.public_url"),
             ("[server]\nmax_body_bytes = 2000", "server.max_body_bytes"),
+            ("[server]\ndrain_ms = 600001", "server.drain_ms"),
             ("[admin]\nsession_hours = 0", "admin.session_hours"),
             (
                 "[admin]\nlogin_failures_per_ip = 0",

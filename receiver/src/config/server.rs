@@ -27,7 +27,15 @@ pub struct Server {
     /// meaning a random key created once and kept in the database. Set it
     /// (32+ characters, from `KILN_SERVER_SECRET`) to share it between hosts.
     pub secret: String,
+    /// On SIGTERM or Ctrl-C, how long to keep serving before the listener
+    /// closes, in milliseconds: `/healthz` answers 503 "draining" and every
+    /// response carries `Connection: close`, so a load balancer moves
+    /// traffic elsewhere. Requests in flight always finish. Default: 0.
+    pub drain_ms: u64,
 }
+
+/// `server.drain_ms`' largest value: ten minutes.
+const MAX_DRAIN_MS: u64 = 600_000;
 
 impl Default for Server {
     fn default() -> Self {
@@ -37,6 +45,7 @@ impl Default for Server {
             export_token: String::new(),
             max_body_bytes: 128 * 1024,
             secret: String::new(),
+            drain_ms: 0,
         }
     }
 }
@@ -51,6 +60,12 @@ impl Server {
         }
         if self.max_body_bytes < 1024 {
             bail!("`server.max_body_bytes` must be at least 1024");
+        }
+        if self.drain_ms > MAX_DRAIN_MS {
+            bail!(
+                "`server.drain_ms` = {} is more than ten minutes ({MAX_DRAIN_MS}); a load balancer needs a few health checks' time, usually a few seconds",
+                self.drain_ms
+            );
         }
         if !self.secret.is_empty() && self.secret.len() < 32 {
             bail!("`server.secret` is shorter than 32 characters; use a long random value, or leave it empty to let kiln keep one in the database");

@@ -1,6 +1,7 @@
 //! The receiver's HTTP face: one `router` listing every route, the shared
 //! state handlers get, and `launch`, which serves on a listener the caller
-//! bound (tests bind port 0) until the shutdown future resolves.
+//! bound (tests bind port 0) until the shutdown future resolves, then
+//! drains and stops without dropping a request.
 
 mod admin;
 mod bearer;
@@ -15,6 +16,7 @@ mod metrics;
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
@@ -53,6 +55,11 @@ pub struct Inner {
     pub proxies: crate::abuse::Proxies,
     pub limiter: crate::abuse::RateLimiter,
     pub counters: crate::abuse::Counters,
+    /// Set once the receiver has been told to stop (see `drain`).
+    pub draining: AtomicBool,
+    /// Becomes `true` when the listener closes: background work (the mail
+    /// outbox) stops taking new work then.
+    pub stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 impl std::ops::Deref for AppState {
@@ -127,6 +134,10 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::map_response_with_state(
             page_policy(&state.config),
             secure_pages,
+        ))
+        .layer(axum::middleware::map_response_with_state(
+            state.clone(),
+            close_when_draining,
         ))
         .layer(
             tower_http::trace::TraceLayer::new_for_http().make_span_with(
@@ -225,33 +236,58 @@ fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-async fn healthz(state: axum::extract::State<AppState>) -> Result<&'static str, ApiError> {
+/// 200 "ok" when the database answers; 503 "draining" once the receiver
+/// has been told to stop (see `drain`), so load balancers send no more.
+async fn healthz(
+    state: axum::extract::State<AppState>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    if state.draining.load(Ordering::Relaxed) {
+        return Ok((axum::http::StatusCode::SERVICE_UNAVAILABLE, "draining\n").into_response());
+    }
     state
         .with_store(|store| store.count(crate::store::Status::Pending))
         .await?;
-    Ok("ok\n")
+    Ok("ok\n".into_response())
 }
 
 async fn not_found() -> ApiError {
     ApiError::not_found()
 }
 
-/// Opens the database, builds the pages, and serves until `shutdown`.
+/// Opens the database, builds the pages, and serves until `shutdown`
+/// resolves; then drains (see `drain`) and returns once every request in
+/// flight is answered.
 pub async fn launch(
     config: Config,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
     let bound = listener.local_addr().context("listener has no address")?;
-    let mut store = store::open(&config.database.path, store::Mode::ReadWrite)?;
-    store.set_mail_events(config.mail.is_on());
     let public_url = config.public_url(Some(bound));
-    let avatars = store.avatar_keys(config.privacy.gravatar)?;
+    // Everything start-up asks of the database, on a thread that may block
+    // (PostgreSQL's client panics on an async worker thread).
+    let (store, avatars, signer) = {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || -> Result<_> {
+            let mut store = open_store(&config.database, config.mail.is_on())?;
+            let avatars = store.avatar_keys(config.privacy.gravatar)?;
+            let signer = crate::mail::signer(&config, store.as_mut())?;
+            Ok((store, avatars, signer))
+        })
+        .await
+        .context("start-up task failed")??
+    };
+    let store = {
+        let (database, mail_on) = (config.database.clone(), config.mail.is_on());
+        SharedStore::pool(store, config.database.pool_size(), move || {
+            open_store(&database, mail_on)
+        })
+    };
     let pages = Pages::new(&config, &public_url, avatars.clone())?;
     let db = &config.database;
     let shared = store::coordination(store::Location::new(&db.path, &db.url, &db.password))?;
     let admin = admin::AdminState::new(&config, &public_url, shared.clone())?;
-    let signer = crate::mail::signer(&config, store.as_mut())?;
     let pages = if config.spam.form_token {
         pages.with_form_tokens(signer.clone(), config.spam.form_token_days)
     } else {
@@ -264,16 +300,19 @@ pub async fn launch(
         None
     };
     tracing::info!(
-        database = %config.database.path.display(),
+        database = %config.database.describe(),
         origins = ?config.sites.origins,
         moderation = config.moderation.enabled,
         export_api = !config.server.export_token.is_empty(),
         mail = mail.as_ref().map(|m| m.mailer.server()),
         "listening on http://{bound}"
     );
+    // The publisher reads the database and may bake in place on a thread
+    // of its own; this waits for its first bake without blocking.
     let publish = crate::publish::start(&config, &public_url, shared.clone()).await?;
+    let (stop, stopping) = tokio::sync::watch::channel(false);
     let state = AppState(Arc::new(Inner {
-        store: SharedStore::new(store),
+        store,
         pages,
         admin,
         signer,
@@ -283,6 +322,8 @@ pub async fn launch(
         proxies: crate::abuse::Proxies::new(&config),
         limiter: crate::abuse::RateLimiter::new(&config, shared),
         counters: crate::abuse::Counters::default(),
+        draining: AtomicBool::new(false),
+        stopping,
         config,
     }));
     let outbox = match mail {
@@ -299,20 +340,127 @@ pub async fn launch(
     };
     let served = axum::serve(
         listener,
-        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+        router(state.clone()).into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown)
+    .with_graceful_shutdown(drain(state, shutdown, stop))
     .await
     .context("server failed");
+    // The listener has closed and every request in flight is answered; the
+    // outbox stops claiming and finishes the message it is sending.
     if let Some(outbox) = outbox {
         outbox.stop().await;
     }
-    served
+    served?;
+    tracing::info!("stopped: every request in flight has been answered");
+    Ok(())
+}
+
+/// Opens one connection to the configured database, ready for the
+/// receiver: migrated, with mail events as `[mail]` says.
+fn open_store(database: &crate::config::Database, mail_on: bool) -> Result<Box<dyn Store>> {
+    let location = store::Location::new(&database.path, &database.url, &database.password);
+    let mut store = store::open_at(location, store::Mode::ReadWrite)?;
+    store.set_mail_events(mail_on);
+    Ok(store)
+}
+
+/// What follows `shutdown` (SIGTERM, Ctrl-C): `server.drain_ms` of serving
+/// on with `/healthz` answering 503 and every response closing its
+/// connection, so a load balancer stops sending here; then the listener
+/// closes (this future resolving tells axum to stop accepting and to
+/// finish the requests in flight), and the outbox stops.
+async fn drain(
+    state: AppState,
+    shutdown: impl Future<Output = ()>,
+    stop: tokio::sync::watch::Sender<bool>,
+) {
+    shutdown.await;
+    state.draining.store(true, Ordering::Relaxed);
+    let drain_ms = state.config.server.drain_ms;
+    if drain_ms > 0 {
+        tracing::info!(
+            drain_ms,
+            "draining: /healthz answers 503, requests are still served"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(drain_ms)).await;
+    }
+    tracing::info!("no longer accepting connections; finishing the requests in flight");
+    stop.send_replace(true);
+}
+
+/// Every response says `Connection: close` while the receiver drains, so
+/// clients open their next connection elsewhere.
+async fn close_when_draining(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    mut response: axum::response::Response,
+) -> axum::response::Response {
+    if state.draining.load(Ordering::Relaxed) {
+        response.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            HeaderValue::from_static("close"),
+        );
+    }
+    response
 }
 
 #[cfg(test)]
 mod tests {
-    use super::loggable_path;
+    use super::{launch, loggable_path, Config};
+    use crate::store::{open_at, Location, Mode};
+
+    /// The receiver on PostgreSQL, whose synchronous client panics when
+    /// called on an async worker thread: start-up (the store, the avatar
+    /// salt, the signing key) and the admin login (the password hash, a new
+    /// session) answer, so none of those calls ran on one. Only store
+    /// methods PostgreSQL has so far are reached.
+    #[test]
+    fn on_postgres_no_store_call_runs_on_an_async_thread() {
+        let Some(db) = crate::store::scratch::scratch_db() else {
+            return;
+        };
+        let mut config = Config::default();
+        config.database.url = db.url.clone();
+        config.database.max_connections = 2;
+        config.validate().unwrap();
+        open_at(
+            Location::new(&config.database.path, &db.url, ""),
+            Mode::ReadWrite,
+        )
+        .unwrap()
+        .set_admin_password_hash(&crate::password::hash("correct horse").unwrap())
+        .unwrap();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let url = format!("http://{}", listener.local_addr().unwrap());
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            let server = tokio::spawn(launch(config, listener, async {
+                let _ = stopped.await;
+            }));
+            let client = reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap();
+            let page = client.get(format!("{url}/admin")).send().await.unwrap();
+            assert_eq!(page.status(), 200);
+            assert!(page.text().await.unwrap().contains("password"));
+            let login = client
+                .post(format!("{url}/admin/login"))
+                .header("origin", &url)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body("password=correct+horse")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(login.status(), 303, "logged in");
+            assert!(login.headers().contains_key("set-cookie"));
+            stop.send(()).unwrap();
+            server.await.unwrap().unwrap();
+        });
+    }
 
     #[test]
     fn tokens_in_paths_are_not_logged() {

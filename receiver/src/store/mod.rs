@@ -32,6 +32,8 @@ pub use open::{
     coordination, is_database, is_url, open, open_at, open_source, wake_on_queued_mail, Location,
     Mode, OutboxWake,
 };
+#[cfg(test)]
+pub(crate) use postgres::scratch;
 pub use shared::SharedStore;
 
 /// One connection to kiln's database. Every method is one transaction, so
@@ -215,6 +217,13 @@ pub trait Store: Send {
     /// Removes what kiln keeps about `email`.
     fn forget(&mut self, email: &str) -> Result<Forgotten>;
 
+    /// Whether this connection is gone for good (the server closed it, the
+    /// network dropped it), so a pool must not hand it out again. SQLite's
+    /// file never breaks that way.
+    fn is_broken(&self) -> bool {
+        false
+    }
+
     // Moving the whole database (`kiln store copy`, see copy.rs).
 
     /// Every row a copy moves, table by table in `copy::Table` order and
@@ -230,6 +239,65 @@ pub trait Store: Send {
         replace: bool,
     ) -> Result<copy::Tally>;
 }
+
+/// A backend's answer when the first statement of a method failed because
+/// the connection to the database is gone: nothing of the method happened,
+/// so `SharedStore` may run it again on a fresh connection. Only that case:
+/// a connection lost later in a method may have committed.
+#[derive(Debug, thiserror::Error)]
+#[error("the connection to the database was lost before anything was done: {0}")]
+pub struct ConnectionLost(pub String);
+
+/// Every `Store` method that takes plain arguments and returns a `Result`, as
+/// `fn name(arg: Type, …) -> Return;`, handed to the macro named `$then`:
+/// for stores that wrap another store (the pool's retrying view in
+/// `shared.rs`), so the list of methods is written once, next to the trait.
+macro_rules! store_methods {
+    ($then:ident) => {
+        $then! {
+            fn insert_opted(new: &NewComment, notify: bool, status: Status, now: i64) -> Result<std::result::Result<StoredComment, Refusal>>;
+            fn insert(new: &NewComment, status: Status, now: i64) -> Result<std::result::Result<StoredComment, Refusal>>;
+            fn get(id: i64) -> Result<Option<StoredComment>>;
+            fn by_status(status: Status) -> Result<Vec<StoredComment>>;
+            fn approve(ids: &[i64], now: i64) -> Result<std::result::Result<(), Refusal>>;
+            fn reject(ids: &[i64]) -> Result<std::result::Result<(), Refusal>>;
+            fn delete(ids: &[i64]) -> Result<std::result::Result<(), Refusal>>;
+            fn spam(ids: &[i64]) -> Result<std::result::Result<(), Refusal>>;
+            fn not_spam(ids: &[i64]) -> Result<std::result::Result<(), Refusal>>;
+            fn unpublish(ids: &[i64]) -> Result<std::result::Result<(), Refusal>>;
+            fn edit(id: i64, edit: &CommentEdit, hold: bool) -> Result<std::result::Result<StoredComment, Refusal>>;
+            fn search(search: &Search) -> Result<Vec<StoredComment>>;
+            fn count(status: Status) -> Result<u64>;
+            fn counts() -> Result<Vec<(Status, u64)>>;
+            fn avatar_keys(gravatar: bool) -> Result<AvatarKeys>;
+            fn published_threads(keys: Option<&[String]>, avatars: &AvatarKeys) -> Result<Vec<Thread>>;
+            fn export(avatars: &AvatarKeys) -> Result<Export>;
+            fn import(export: &Export) -> Result<()>;
+            fn thread_stamps() -> Result<Vec<(String, u64, u64)>>;
+            fn change_seq() -> Result<u64>;
+            fn approved_counts(keys: &[String]) -> Result<Vec<u64>>;
+            fn claim_mail(now: i64, lease_until: i64, claimer: &str, limit: usize) -> Result<Vec<OutboxItem>>;
+            fn mail_done(id: i64) -> Result<()>;
+            fn mail_failed(id: i64, error: &str, retry_at: Option<i64>, now: i64) -> Result<()>;
+            fn mail_trouble() -> Result<MailTrouble>;
+            fn may_mail(email: &str, confirmed: bool) -> Result<bool>;
+            fn confirm_subscriber(email: &str, now: i64) -> Result<()>;
+            fn unsubscribe(email: &str, now: i64) -> Result<()>;
+            fn secret() -> Result<String>;
+            fn instance_id() -> Result<String>;
+            fn admin_password_hash() -> Result<Option<String>>;
+            fn set_admin_password_hash(phc: &str) -> Result<()>;
+            fn create_admin_session(id_hash: &str, csrf: &str, now: i64, expires_at: i64) -> Result<()>;
+            fn admin_session(id_hash: &str, now: i64) -> Result<Option<String>>;
+            fn end_admin_session(id_hash: &str) -> Result<()>;
+            fn is_duplicate(thread: &str, text: &str, remote_addr: Option<&str>, email: Option<&str>, since: i64) -> Result<bool>;
+            fn has_approved_comment(email: &str) -> Result<bool>;
+            fn personal_data(email: &str) -> Result<serde_json::Value>;
+            fn forget(email: &str) -> Result<Forgotten>;
+        }
+    };
+}
+pub(crate) use store_methods;
 
 /// Where a comment is in moderation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

@@ -42,6 +42,15 @@ pub enum Location<'a> {
 }
 
 impl<'a> Location<'a> {
+    /// What `--db` names: a `postgres://` or `postgresql://` URL, or else
+    /// the path of an SQLite file.
+    pub fn from_arg(arg: &'a std::ffi::OsStr) -> Location<'a> {
+        match arg.to_str() {
+            Some(url) if is_postgres_url(url) => Location::Postgres { url, password: "" },
+            _ => Location::Sqlite(Path::new(arg)),
+        }
+    }
+
     /// `database.url` when it is set, else `database.path`.
     pub fn new(path: &'a Path, url: &'a str, password: &'a str) -> Location<'a> {
         if url.is_empty() {
@@ -103,6 +112,12 @@ impl<'a> Location<'a> {
 /// Whether `name` is a PostgreSQL URL rather than a file name.
 pub fn is_url(name: &str) -> bool {
     let lower = name.get(..13).unwrap_or(name).to_ascii_lowercase();
+    lower.starts_with("postgres://") || lower.starts_with("postgresql://")
+}
+
+/// Whether `text` is a PostgreSQL URL rather than a file name.
+fn is_postgres_url(text: &str) -> bool {
+    let lower = text.get(..13).unwrap_or(text).to_ascii_lowercase();
     lower.starts_with("postgres://") || lower.starts_with("postgresql://")
 }
 
@@ -180,4 +195,32 @@ pub fn open_source(path: &Path, gravatar: bool) -> Result<Box<dyn Source + Send>
 /// an export file (`kiln bake --from` takes either).
 pub fn is_database(head: &[u8]) -> bool {
     sqlite::is_database(head)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsStr;
+    use std::path::Path;
+
+    use super::Location;
+
+    #[test]
+    fn db_arguments_name_a_url_or_a_file() {
+        for url in [
+            "postgres://kiln@db.example/kiln",
+            "postgresql://kiln@/kiln?host=/run/postgresql",
+            "POSTGRES://kiln@db/kiln",
+        ] {
+            assert!(
+                matches!(Location::from_arg(OsStr::new(url)), Location::Postgres { url: u, password: "" } if u == url),
+                "{url}"
+            );
+        }
+        for path in ["kiln.sqlite3", "./postgres://x", "data/postgres.db", ""] {
+            assert!(
+                matches!(Location::from_arg(OsStr::new(path)), Location::Sqlite(p) if p == Path::new(path)),
+                "{path}"
+            );
+        }
+    }
 }

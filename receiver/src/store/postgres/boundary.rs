@@ -218,4 +218,10 @@ impl Store for PgStore {
     ) -> Result<Tally> {
         PgStore::copy_in(self, rows, replace)
     }
+
+    /// The driver marks its client closed once the server or the network
+    /// has ended the session; no statement can succeed on it after that.
+    fn is_broken(&self) -> bool {
+        self.conn.is_closed()
+    }
 }

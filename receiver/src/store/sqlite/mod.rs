@@ -20,7 +20,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use kiln_bake::avatar::AvatarKeys;
 use kiln_bake::markdown;
-use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
+use rusqlite::{
+    params, Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior,
+};
 
 use super::{random_hex, NewComment, Refusal, Status, StoredComment};
 
@@ -54,6 +56,27 @@ pub struct SqliteStore {
     mail_events: bool,
 }
 
+/// How long a statement waits for another connection's lock.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Switches the file to WAL (which it keeps). On a new file another
+/// process may be doing the same at this moment, and SQLite answers "busy"
+/// at once instead of using the busy timeout, so this waits as that would.
+fn use_wal(conn: &Connection) -> rusqlite::Result<()> {
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match conn.pragma_update(None, "journal_mode", "WAL") {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            done => return done,
+        }
+    }
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the database for reading and writing and
     /// brings its schema up to date.
@@ -62,10 +85,10 @@ impl SqliteStore {
             .with_context(|| format!("cannot open database {}", path.display()))?;
         // WAL lets bake read while the receiver writes; synchronous=FULL makes
         // a committed comment durable before we acknowledge it.
-        conn.pragma_update(None, "journal_mode", "WAL")
+        conn.busy_timeout(BUSY_TIMEOUT)
+            .and_then(|_| use_wal(&conn))
             .and_then(|_| conn.pragma_update(None, "synchronous", "FULL"))
             .and_then(|_| conn.pragma_update(None, "foreign_keys", "ON"))
-            .and_then(|_| conn.busy_timeout(std::time::Duration::from_secs(5)))
             .with_context(|| format!("cannot configure database {}", path.display()))?;
         let mut store = SqliteStore {
             conn,
@@ -88,7 +111,7 @@ impl SqliteStore {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .with_context(|| format!("cannot open database {}", path.display()))?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
         let version: usize = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .with_context(|| format!("{} is not a kiln database", path.display()))?;
@@ -111,6 +134,10 @@ impl SqliteStore {
         &self.path
     }
 
+    /// Applies the migrations this database lacks, each in its own
+    /// transaction. Each begins IMMEDIATE, taking SQLite's write lock first,
+    /// and reads the version under it: two processes starting on a new file
+    /// at once take turns, and the second finds the work done.
     fn migrate(&mut self) -> Result<()> {
         self.migrate_to(MIGRATIONS.len())
     }
@@ -129,32 +156,36 @@ impl SqliteStore {
         Ok(store)
     }
 
-    /// Applies the migrations after the database's version, up to `target`.
+    /// Applies the migrations after the database's version, up to `target`
+    /// (see `migrate` for the lock).
     fn migrate_to(&mut self, target: usize) -> Result<()> {
-        let current: usize = self
-            .conn
-            .pragma_query_value(None, "user_version", |r| r.get(0))?;
-        if current > MIGRATIONS.len() {
-            bail!(
-                "schema version {current} is newer than this kiln knows ({}); upgrade kiln",
-                MIGRATIONS.len()
-            );
-        }
-        for (index, sql) in MIGRATIONS.iter().enumerate().take(target).skip(current) {
-            let tx = self.conn.transaction()?;
+        loop {
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let current: usize = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+            if current > MIGRATIONS.len() {
+                bail!(
+                    "schema version {current} is newer than this kiln knows ({}); upgrade kiln",
+                    MIGRATIONS.len()
+                );
+            }
+            if current >= target {
+                return Ok(());
+            }
+            let sql = MIGRATIONS[current];
             tx.execute_batch(sql)
-                .with_context(|| format!("migration {} failed", index + 1))?;
-            if index == 0 {
+                .with_context(|| format!("migration {} failed", current + 1))?;
+            if current == 0 {
                 tx.execute(
                     "INSERT INTO meta (key, value) VALUES ('instance', ?1)",
                     [random_hex(16)],
                 )?;
                 tx.execute("INSERT INTO meta (key, value) VALUES ('seq', '0')", [])?;
             }
-            tx.pragma_update(None, "user_version", index + 1)?;
+            tx.pragma_update(None, "user_version", current + 1)?;
             tx.commit()?;
         }
-        Ok(())
     }
 
     /// A random id made when the database was created; bake uses it to know
