@@ -673,7 +673,7 @@ fn now() -> i64 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::path::Path;
 
     use super::*;
@@ -738,8 +738,9 @@ mod tests {
         );
     }
 
-    /// Polls `done` until it holds, for at most 30 s.
-    fn eventually(what: &str, done: impl Fn() -> bool) {
+    /// Polls `done` until it holds, for at most 30 s; the publisher's tests
+    /// on both backends wait with it.
+    pub(crate) fn eventually(what: &str, done: impl Fn() -> bool) {
         let until = Instant::now() + Duration::from_secs(30);
         while !done() {
             assert!(Instant::now() < until, "timed out waiting until {what}");

@@ -194,22 +194,13 @@ mod tests {
 
     use std::path::Path;
     use std::sync::Arc;
-    use std::time::Instant;
 
     use super::*;
     use crate::config::Config;
+    use crate::publish::tests::eventually;
     use crate::publish::Status;
     use crate::store::postgres::scratch::{scratch_db, ScratchDb};
     use crate::store::{coordination, open_at, Coordination, Location, Mode};
-
-    /// Polls `done` until it holds, for at most 30 s.
-    fn eventually(what: &str, done: impl Fn() -> bool) {
-        let until = Instant::now() + Duration::from_secs(30);
-        while !done() {
-            assert!(Instant::now() < until, "timed out waiting until {what}");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
 
     fn shared(db: &ScratchDb) -> Arc<dyn Coordination> {
         coordination(Location::new("unused.sqlite3".as_ref(), &db.url, "")).unwrap()
