@@ -17,6 +17,8 @@ use crate::store::{Coordination, Moment, NewComment, PostLimits};
 use crate::submission::FieldError;
 use kiln_bake::render::FORM_TOKEN_PURPOSE;
 
+pub use crate::store::Limit;
+
 /// The name of the honeypot field in the baked form. It must sound like a
 /// field worth filling to a bot and is hidden from people.
 pub const HONEYPOT_FIELD: &str = "homepage";
@@ -121,8 +123,6 @@ fn client_key(ip: IpAddr) -> IpAddr {
         v4 => v4,
     }
 }
-
-pub use crate::store::Limit;
 
 /// The limits on accepted posts per client, per thread and for everyone, in
 /// a sliding window. The counting is the coordination's (`store::memory`
