@@ -31,7 +31,10 @@ mod admin;
 mod boundary;
 mod comments;
 pub mod connect;
+mod coordination;
 mod copy;
+mod lead;
+mod limits;
 pub mod listen;
 mod mail;
 pub mod migrate;
@@ -57,6 +60,7 @@ use anyhow::{anyhow, Result};
 use super::{Refusal, Status, StoredComment};
 
 pub use connect::{Connection, Target};
+pub use coordination::PgCoordination;
 pub use source::PgSource;
 
 type Refused<T> = std::result::Result<T, Refusal>;
