@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use kiln_bake::render::FormTokens;
 use kiln_bake::signing::Signer;
-use kiln_bake::{BakeOptions, ExportFile, FragmentOptions, Receiver, Source};
+use kiln_bake::{BakeOptions, ExportFile, FragmentOptions, NoComments, Receiver, Source};
 use kiln_receiver::config::Config;
 use kiln_receiver::pages::render_options;
 use kiln_receiver::store::{self, Mode};
@@ -44,6 +44,11 @@ pub fn run(config: &Config, args: BakeArgs) -> Result<()> {
         (None, _) => config.public_url(None),
     };
     let mut render = render_options(config, &receiver_url);
+    if is_url || !is_sqlite(Path::new(&from)) {
+        // The receiver behind an export says whether it sends mail (see
+        // `Source::mail`); one too old to say is assumed to, as before.
+        render.offer_notify = true;
+    }
     if let Some(dir) = &args.templates {
         render.templates_dir = Some(dir.clone());
     }
@@ -154,6 +159,17 @@ fn open_source(
         return Ok(Box::new(Receiver::new(from.trim_end_matches('/'), token)));
     }
     let path = Path::new(from);
+    if !path.exists() {
+        // A new site builds before its receiver ever ran: bake the threads
+        // empty, with their forms, rather than fail the site's build.
+        eprintln!(
+            "kiln: no comments yet: {} does not exist (the receiver creates it when `kiln serve` first runs); threads are baked empty",
+            path.display()
+        );
+        return Ok(Box::new(NoComments {
+            looked_for: path.display().to_string(),
+        }));
+    }
     let mut head = [0u8; 16];
     let read = std::fs::File::open(path)
         .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
