@@ -10,6 +10,7 @@ mod csp;
 mod demo;
 mod drain;
 mod edit;
+mod first_build;
 mod hostile;
 mod init;
 mod mail;
