@@ -287,10 +287,27 @@ pub fn hugo_new_theme(hugo: &Path, name: &str) -> Themed {
     run_ok(clean(hugo, &site.dir).args(["new", "theme", "starter"]));
     site.write_kiln_toml("");
     let theme = site.dir.join("themes/starter");
-    let config = site.dir.join("hugo.toml");
-    let mut text = std::fs::read_to_string(&config).unwrap_or_default();
+    // Hugo before 0.110 writes config.toml.
+    let config = ["hugo.toml", "config.toml"]
+        .map(|name| site.dir.join(name))
+        .into_iter()
+        .find(|path| path.is_file())
+        .expect("hugo new site writes a config file");
+    let mut text = std::fs::read_to_string(&config).unwrap();
     text.push_str("\ntheme = 'starter'\n");
     std::fs::write(&config, text).unwrap();
+    // Older `hugo new theme` leaves its page layouts empty; fill them the way
+    // a theme of that time does, so its pages have something to show.
+    for layout in ["_default/single.html", "_default/list.html", "index.html"] {
+        let path = theme.join("layouts").join(layout);
+        if std::fs::read(&path).is_ok_and(|bytes| bytes.is_empty()) {
+            std::fs::write(
+                &path,
+                "{{ define \"main\" }}\n  <h1>{{ .Title }}</h1>\n  {{ .Content }}\n  {{ range .Pages }}<p><a href=\"{{ .RelPermalink }}\">{{ .Title }}</a></p>{{ end }}\n{{ end }}\n",
+            )
+            .unwrap();
+        }
+    }
     copy_tree(
         &repo_root().join("ssg-adapters/hugo/layouts/partials"),
         &site.dir.join("layouts/partials"),
