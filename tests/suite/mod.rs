@@ -13,6 +13,7 @@ mod edit;
 mod first_build;
 mod hostile;
 mod init;
+mod looks;
 mod mail;
 mod probes;
 mod publish;
