@@ -34,6 +34,9 @@ pub fn run(config: &Config, args: BakeArgs) -> Result<()> {
         None if !config.bake.from.is_empty() => config.bake.from.clone(),
         None => config.database.path.display().to_string(),
     };
+    // A source named in the configuration may not exist yet (a new site
+    // builds before its receiver first runs); one named by --from must.
+    let missing_is_empty = args.from.is_none();
     let is_url = from.starts_with("http://") || from.starts_with("https://");
 
     // Forms post to the receiver: the flag, the configured public URL, or the
@@ -89,7 +92,13 @@ pub fn run(config: &Config, args: BakeArgs) -> Result<()> {
     };
     // Each bake opens the source afresh: a source loads its data once.
     let once = || -> Result<Vec<PathBuf>> {
-        let mut source = open_source(&from, is_url, args.token.clone(), config.privacy.gravatar)?;
+        let mut source = open_source(
+            &from,
+            is_url,
+            args.token.clone(),
+            config.privacy.gravatar,
+            missing_is_empty,
+        )?;
         target.bake(source.as_mut())
     };
     if !args.watch {
@@ -149,17 +158,20 @@ impl Target {
 
 /// The source named by `--from`. `gravatar` (`privacy.gravatar`) lets a
 /// bake from the database put Gravatar hashes in the comments it reads.
+/// With `missing_is_empty`, a file that does not exist yet is a source
+/// with no comments, said in one line.
 fn open_source(
     from: &str,
     is_url: bool,
     token: Option<String>,
     gravatar: bool,
+    missing_is_empty: bool,
 ) -> Result<Box<dyn Source>> {
     if is_url {
         return Ok(Box::new(Receiver::new(from.trim_end_matches('/'), token)));
     }
     let path = Path::new(from);
-    if !path.exists() {
+    if missing_is_empty && !path.exists() {
         // A new site builds before its receiver ever ran: bake the threads
         // empty, with their forms, rather than fail the site's build.
         eprintln!(

@@ -304,7 +304,9 @@ pub fn bake(source: &mut dyn Source, opts: &BakeOptions) -> Result<Summary> {
         && summary.threads == 0
         && count_placeholders == 0
     {
-        summary.warnings.push(no_placeholder_warning(summary.pages_scanned, root));
+        summary
+            .warnings
+            .push(no_placeholder_warning(summary.pages_scanned, root));
     }
     state.dirs = dirs;
     state.record_stamps(&stamps);

@@ -182,7 +182,9 @@ fn places_threads_by_published_path_and_explicit_id() {
     );
     let a = site.read("posts/a/index.html");
     assert!(
-        a.contains("<section class=\"c\" data-kiln-thread=\"\"><div class=\"kiln-thread kiln-theme-auto\""),
+        a.contains(
+            "<section class=\"c\" data-kiln-thread=\"\"><div class=\"kiln-thread kiln-theme-auto\""
+        ),
         "{a}"
     );
     assert!(!a.contains(">old<"), "{a}");
@@ -656,7 +658,10 @@ mod fragments {
             (2, 3, 1)
         );
         let a = fs::read_to_string(dir.join(fragment_name("/blog/posts/a/"))).unwrap();
-        assert!(a.starts_with("<div class=\"kiln-thread kiln-theme-auto\""), "{a}");
+        assert!(
+            a.starts_with("<div class=\"kiln-thread kiln-theme-auto\""),
+            "{a}"
+        );
         assert!(a.contains("First") && a.contains("Reply") && !a.contains("Imported"));
         assert!(
             a.contains("name=\"url\" value=\"http://127.0.0.1:1313/blog/posts/a/\""),
@@ -838,7 +843,12 @@ fn a_site_without_any_placeholder_gets_a_warning_naming_what_was_sought() {
     let summary = bake(&mut source, &site.options()).unwrap();
     assert_eq!(summary.warnings.len(), 1, "{:?}", summary.warnings);
     let warning = &summary.warnings[0];
-    for sought in ["data-kiln-thread", "data-kiln-count", "2 pages", "layouts/page.html"] {
+    for sought in [
+        "data-kiln-thread",
+        "data-kiln-count",
+        "2 pages",
+        "layouts/page.html",
+    ] {
         assert!(warning.contains(sought), "{sought} missing from: {warning}");
     }
 
@@ -846,7 +856,10 @@ fn a_site_without_any_placeholder_gets_a_warning_naming_what_was_sought() {
     let summary = bake(&mut source, &site.options()).unwrap();
     assert!(summary.warnings.is_empty(), "{:?}", summary.warnings);
     // A count placeholder alone is a placeholder too.
-    let site = Site::new(&[("index.html", page("Home", "<b data-kiln-count=\"/a/\"></b>"))]);
+    let site = Site::new(&[(
+        "index.html",
+        page("Home", "<b data-kiln-count=\"/a/\"></b>"),
+    )]);
     let summary = bake(&mut MemorySource::new(Vec::new()), &site.options()).unwrap();
     assert!(summary.warnings.is_empty(), "{:?}", summary.warnings);
 }
@@ -867,7 +880,10 @@ fn no_comments_yet_bakes_empty_threads_with_forms() {
     let summary = bake(&mut none, &opts).unwrap();
     assert_eq!((summary.threads, summary.comments), (4, 0));
     let a = site.read("posts/a/index.html");
-    assert!(a.contains("No comments yet") && a.contains("<form class=\"kiln-form\""), "{a}");
+    assert!(
+        a.contains("No comments yet") && a.contains("<form class=\"kiln-form\""),
+        "{a}"
+    );
     let summary = bake(&mut source, &opts).unwrap();
     assert_eq!(summary.comments, 5, "the first real bake reads every page");
     assert!(site.read("posts/a/index.html").contains("A reply"));
@@ -897,7 +913,11 @@ fn the_notify_box_follows_what_the_source_says_about_mail() {
         opts.render.offer_notify = render_default;
         bake(&mut kiln_bake::ExportFile::new(&file), &opts).unwrap();
         let a = site.read("posts/a/index.html");
-        assert_eq!(a.contains("name=\"notify\""), shown, "{mail} {render_default}");
+        assert_eq!(
+            a.contains("name=\"notify\""),
+            shown,
+            "{mail} {render_default}"
+        );
         assert_eq!(a.contains("Email me when someone replies"), shown);
     }
 }

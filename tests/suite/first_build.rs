@@ -30,11 +30,21 @@ fn kiln_bake_builds_a_site_before_the_receiver_ever_ran() {
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(run.status.success(), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "one line says why:\n{stderr}");
-    assert!(stderr.contains(WHY) && stderr.contains("kiln.sqlite3"), "{stderr}");
+    assert!(
+        stderr.contains(WHY) && stderr.contains("kiln.sqlite3"),
+        "{stderr}"
+    );
     let page = std::fs::read_to_string(out.join("posts/a/index.html")).unwrap();
-    assert_eq!(attribute_values(&page, "action").len(), 1, "the form is baked: {page}");
+    assert_eq!(
+        attribute_values(&page, "action").len(),
+        1,
+        "the form is baked: {page}"
+    );
     assert!(page.contains("No comments yet"), "{page}");
-    assert!(!dir.path().join("kiln.sqlite3").exists(), "bake creates no database");
+    assert!(
+        !dir.path().join("kiln.sqlite3").exists(),
+        "bake creates no database"
+    );
 }
 
 /// Builds `site` with no comment source, then with comments.
@@ -46,7 +56,12 @@ fn first_build_then_comments(site: Themed) {
         "{}: one line says why the threads are empty:\n{log}",
         site.name
     );
-    for bad in ["Traceback", "COULD NOT BE BUILT", "kiln bake failed", "error"] {
+    for bad in [
+        "Traceback",
+        "COULD NOT BE BUILT",
+        "kiln bake failed",
+        "error",
+    ] {
         assert!(!log.contains(bad), "{}: {bad:?} in\n{log}", site.name);
     }
     let threads = site.threads();
@@ -73,13 +88,17 @@ fn first_build_then_comments(site: Themed) {
 
 #[test]
 fn jekyll_first_build_without_a_database() {
-    let Some(site) = themed::jekyll_minima() else { return };
+    let Some(site) = themed::jekyll_minima() else {
+        return;
+    };
     first_build_then_comments(site);
 }
 
 #[test]
 fn pelican_first_build_without_a_database() {
-    let Some(site) = themed::pelican("notmyidea") else { return };
+    let Some(site) = themed::pelican("notmyidea") else {
+        return;
+    };
     first_build_then_comments(site);
 }
 
@@ -87,4 +106,22 @@ fn pelican_first_build_without_a_database() {
 fn astro_first_build_without_a_database() {
     let Some(site) = themed::astro() else { return };
     first_build_then_comments(site);
+}
+
+/// `kiln init` leaves a site that builds at once: the `kiln.toml` it writes
+/// names the database the receiver will create, and until then the
+/// adapter's bake places empty threads.
+#[test]
+fn kiln_init_leaves_a_pelican_site_ready_to_build() {
+    let Some(site) = themed::pelican("simple") else {
+        return;
+    };
+    std::fs::remove_file(site.dir.join("kiln.toml")).unwrap();
+    kiln_ok(&site.dir, &["init", "pelican", "."]);
+    let log = site.build();
+    assert_eq!(log.matches(WHY).count(), 1, "{log}");
+    let threads = site.threads();
+    assert!(!threads.is_empty(), "{log}");
+    let html = std::fs::read_to_string(site.out.join(&threads[0].1)).unwrap();
+    assert!(html.contains("class=\"kiln-form\""), "{html}");
 }

@@ -153,7 +153,9 @@ fn threads_read_well_on_real_themes_in_light_and_dark_at_two_widths() {
                 browser.goto(&url).unwrap();
                 pages += 1;
                 let at = format!("{} {scheme} {width}px ({page})", site.name);
-                let nested = browser.count(".kiln-replies .kiln-replies .kiln-comment").unwrap();
+                let nested = browser
+                    .count(".kiln-replies .kiln-replies .kiln-comment")
+                    .unwrap();
                 if nested == 0 {
                     failures.push(format!("{at}: no nested comments on the page"));
                 }

@@ -895,8 +895,11 @@ fn a_reader_ticks_the_reply_box_in_a_real_browser() {
         extra_env: &borrowed(&env),
     });
     let db_arg = db.to_str().unwrap();
-    kiln_ok(
+    // Bake shares the receiver's settings, as it does through one kiln.toml:
+    // they say that mail is on, so the form offers the reply box.
+    kiln_ok_env(
         tmp.path(),
+        &borrowed(&env),
         &[
             "--db",
             db_arg,
@@ -972,7 +975,11 @@ fn the_notify_box_is_offered_only_when_the_receiver_sends_mail() {
         let tmp = tempfile::tempdir().unwrap();
         let inbox = tmp.path().join("inbox");
         std::fs::create_dir_all(&inbox).unwrap();
-        let env: Vec<(&str, String)> = if mail_on { file_mail(&inbox) } else { Vec::new() };
+        let env: Vec<(&str, String)> = if mail_on {
+            file_mail(&inbox)
+        } else {
+            Vec::new()
+        };
         let env_refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let db = tmp.path().join("kiln.sqlite3");
         let receiver = Receiver::start(ReceiverOptions {
@@ -997,9 +1004,17 @@ fn the_notify_box_is_offered_only_when_the_receiver_sends_mail() {
             .env("XDG_CACHE_HOME", tmp.path().join("cache"))
             .output()
             .unwrap();
-        assert!(from_url.status.success(), "{}", String::from_utf8_lossy(&from_url.stderr));
+        assert!(
+            from_url.status.success(),
+            "{}",
+            String::from_utf8_lossy(&from_url.stderr)
+        );
         let html = std::fs::read_to_string(&page).unwrap();
-        assert_eq!(has_box(&html), mail_on, "baked from the export API, mail {mail_on}");
+        assert_eq!(
+            has_box(&html),
+            mail_on,
+            "baked from the export API, mail {mail_on}"
+        );
         assert!(html.contains("name=\"text\""));
 
         // From the database file: the receiver's settings (here, the same
@@ -1013,9 +1028,17 @@ fn the_notify_box_is_offered_only_when_the_receiver_sends_mail() {
             .env("XDG_CACHE_HOME", tmp.path().join("cache"))
             .envs(env_refs.iter().copied());
         let run = from_db.output().unwrap();
-        assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
         let html = std::fs::read_to_string(&page).unwrap();
-        assert_eq!(has_box(&html), mail_on, "baked from the database, mail {mail_on}");
+        assert_eq!(
+            has_box(&html),
+            mail_on,
+            "baked from the database, mail {mail_on}"
+        );
 
         // The form shown again after an error.
         let (status, _, body) = post_form(
@@ -1024,6 +1047,10 @@ fn the_notify_box_is_offered_only_when_the_receiver_sends_mail() {
         );
         assert_eq!(status, 422, "{body}");
         assert!(body.contains("name=\"text\""), "{body}");
-        assert_eq!(has_box(&body), mail_on, "the form shown again, mail {mail_on}");
+        assert_eq!(
+            has_box(&body),
+            mail_on,
+            "the form shown again, mail {mail_on}"
+        );
     }
 }

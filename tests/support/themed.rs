@@ -89,7 +89,11 @@ impl Themed {
         let mut ids: Vec<String> = self.threads().into_iter().map(|(id, _)| id).collect();
         ids.sort();
         ids.dedup();
-        assert!(!ids.is_empty(), "{}: no thread placeholder was built", self.name);
+        assert!(
+            !ids.is_empty(),
+            "{}: no thread placeholder was built",
+            self.name
+        );
         let threads: Vec<serde_json::Value> = ids
             .iter()
             .enumerate()
@@ -158,7 +162,10 @@ pub fn installed_tool(relative: &str) -> Option<PathBuf> {
     if path.exists() {
         return Some(path);
     }
-    let why = format!("{} is missing; scripts/install-tools installs it", path.display());
+    let why = format!(
+        "{} is missing; scripts/install-tools installs it",
+        path.display()
+    );
     if tools_required() {
         panic!("{why}");
     }
@@ -185,7 +192,13 @@ pub fn jekyll_minima() -> Option<Themed> {
     copy_tree(
         &repo_root().join("examples/jekyll"),
         &site.dir,
-        &["_site", ".jekyll-cache", ".jekyll-metadata", "_kiln", "kiln.toml"],
+        &[
+            "_site",
+            ".jekyll-cache",
+            ".jekyll-metadata",
+            "_kiln",
+            "kiln.toml",
+        ],
     );
     Some(site)
 }
@@ -227,7 +240,10 @@ pub fn pelican(theme: &str) -> Option<Themed> {
 pub fn astro() -> Option<Themed> {
     let node_modules = repo_root().join("examples/astro/node_modules");
     if !node_modules.join(".bin/astro").exists() {
-        let why = format!("{} has no astro; scripts/install-tools installs it", node_modules.display());
+        let why = format!(
+            "{} has no astro; scripts/install-tools installs it",
+            node_modules.display()
+        );
         if tools_required() {
             panic!("{why}");
         }
@@ -240,7 +256,9 @@ pub fn astro() -> Option<Themed> {
         "dist",
         Box::new(move |site: &Themed| {
             let mut path = vec![bin.clone()];
-            path.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()));
+            path.extend(std::env::split_paths(
+                &std::env::var_os("PATH").unwrap_or_default(),
+            ));
             let out = run_ok(
                 clean(&bin.join("astro"), &site.dir)
                     .arg("build")
@@ -256,7 +274,14 @@ pub fn astro() -> Option<Themed> {
     copy_tree(
         &repo_root().join("examples/astro"),
         &site.dir,
-        &["node_modules", "dist", ".astro", "kiln-fragments", "kiln.toml", "astro7"],
+        &[
+            "node_modules",
+            "dist",
+            ".astro",
+            "kiln-fragments",
+            "kiln.toml",
+            "astro7",
+        ],
     );
     std::os::unix::fs::symlink(&node_modules, site.dir.join("node_modules")).unwrap();
     Some(site)
@@ -348,5 +373,8 @@ pub fn put_partial_in_single_layout(site: &Themed) -> String {
             return layout.to_owned();
         }
     }
-    panic!("{}: the starter theme has none of the documented single-page layouts", site.name);
+    panic!(
+        "{}: the starter theme has none of the documented single-page layouts",
+        site.name
+    );
 }

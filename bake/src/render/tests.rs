@@ -397,9 +397,15 @@ fn the_stylesheet_never_switches_a_thread_on_the_system_colour_scheme() {
     }
     // The auto theme sets no text colour or background of its own.
     let first = css.lines().next().unwrap();
-    assert!(first.starts_with(".kiln-thread{") && first.contains("currentColor"), "{first}");
+    assert!(
+        first.starts_with(".kiln-thread{") && first.contains("currentColor"),
+        "{first}"
+    );
     let base = css.split(".kiln-theme-inherit").next().unwrap();
-    assert!(!base.contains("color:#") && !base.contains("background:#"), "{base}");
+    assert!(
+        !base.contains("color:#") && !base.contains("background:#"),
+        "{base}"
+    );
 }
 
 /// Issue 16, item 5: no "email me" box when the receiver sends no mail,

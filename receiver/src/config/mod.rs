@@ -405,8 +405,13 @@ mod tests {
             let config = Config::parse(&format!("[bake]\ntheme = \"{name}\"")).unwrap();
             assert_eq!(config.bake.theme, theme);
         }
-        let err = Config::parse("[bake]\ntheme = \"system\"").unwrap_err().to_string();
-        assert!(err.contains("`bake.theme`") && err.contains("\"inherit\""), "{err}");
+        let err = Config::parse("[bake]\ntheme = \"system\"")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`bake.theme`") && err.contains("\"inherit\""),
+            "{err}"
+        );
         let mut table = toml::Table::new();
         apply_env(&mut table, env(&[("KILN_BAKE_THEME", "dark")])).unwrap();
         let config: Config = toml::Value::Table(table).try_into().unwrap();
