@@ -11,8 +11,10 @@
 //! - the theme's header styles do not reach the author line, and links in
 //!   comment text are underlined.
 //!
-//! Screenshots of every page land in target/looks/ (SITE-SCHEME-WIDTH.png)
-//! for a person to look at. One browser session serves every page.
+//! `bake.theme = "dark"` and `"light"` are checked the same way on the Hugo
+//! starter. Screenshots of every page land in target/looks/
+//! (SITE-SCHEME-WIDTH.png, SITE-theme-THEME.png) for a person to look at.
+//! One browser session serves every page.
 
 use std::time::Instant;
 
@@ -187,6 +189,50 @@ fn threads_read_well_on_real_themes_in_light_and_dark_at_two_widths() {
                 let shot = shots.join(format!("{}-{scheme}-{width}.png", site.name));
                 browser.screenshot(&shot).unwrap();
             }
+        }
+    }
+    // The explicit themes draw kiln's own panel on any page: checked on the
+    // (light-only) Hugo starter, with the reader's system in the other mode.
+    if let Some(site) = sites.iter().find(|s| s.name == "hugo-starter") {
+        for (theme, scheme) in [("dark", "light"), ("light", "dark")] {
+            site.add_comments(&format!("theme = \"{theme}\"\n"));
+            let (_, page) = site.threads().into_iter().next().expect("a thread");
+            let served = StaticSite::serve(&site.out);
+            browser.set_window_size(1280, 900).unwrap();
+            browser
+                .emulate_media_feature("prefers-color-scheme", scheme)
+                .unwrap();
+            browser.goto(&format!("{}/{page}", served.url)).unwrap();
+            pages += 1;
+            let at = format!("{} bake.theme = {theme}, {scheme} system", site.name);
+            let class = browser
+                .attr(".kiln-thread", "class")
+                .unwrap()
+                .unwrap_or_default();
+            if !class.contains(&format!("kiln-theme-{theme}")) {
+                failures.push(format!("{at}: the thread's class is {class:?}"));
+            }
+            browser.run_script(LOAD_AXE, json!([axe])).unwrap();
+            let violations = browser.run_script(RUN_AXE, json!([])).unwrap();
+            for v in violations.as_array().unwrap() {
+                failures.push(format!("{at}: axe: {}", v.as_str().unwrap()));
+            }
+            let contrast = browser.run_script(CONTRAST, json!([])).unwrap();
+            if !contrast["min"].as_f64().is_some_and(|min| min >= 4.5) {
+                failures.push(format!(
+                    "{at}: lowest contrast {}: {}",
+                    contrast["min"], contrast["low"]
+                ));
+            }
+            browser
+                .run_script(
+                    "document.querySelector('.kiln-thread .kiln-list').scrollIntoView(); return 0;",
+                    json!([]),
+                )
+                .unwrap();
+            browser
+                .screenshot(&shots.join(format!("{}-theme-{theme}.png", site.name)))
+                .unwrap();
         }
     }
     eprintln!(
