@@ -4,6 +4,7 @@
 
 pub mod browser;
 mod sites;
+pub mod themed;
 
 pub use sites::*;
 
