@@ -1,6 +1,6 @@
 //! `[bake]`: how `kiln bake` (and the receiver's in-place bakes) turn
 //! comments into HTML: where comments come from, the site's URL, nesting,
-//! the optional script, the stylesheet and avatars.
+//! the optional script and what it may ask, the stylesheet and avatars.
 
 use std::path::PathBuf;
 
@@ -24,11 +24,24 @@ pub struct Bake {
     /// How many levels of replies are shown nested; deeper replies are shown
     /// flat under the deepest level. Default: 4.
     pub max_depth: usize,
-    /// Reference the receiver's optional script (`/kiln.js`) from baked
-    /// threads: posting without leaving the page, replies in place, preview
-    /// and comments newer than the bake. Pages work fully without it.
-    /// Default: true.
+    /// Load the optional script from baked threads: posting without
+    /// leaving the page, replies in place, preview, and the reader's own
+    /// edit and delete buttons. Pages work fully without it. Default: true.
     pub script: bool,
+    /// A file under the output directory that bake writes the script to;
+    /// threads load it from there, from the site's own origin and cached
+    /// with it, so nothing reaches the receiver until a reader uses the
+    /// form. Empty loads the receiver's `/kiln.js` instead: one request to
+    /// the receiver, with the reader's address, for every page view.
+    /// `--fragments` always does. Default: `kiln.js`.
+    pub script_file: String,
+    /// Let the script ask the receiver for comments approved since the
+    /// bake, once a thread scrolls into view, and for fresh counts on list
+    /// pages. The privacy cost: every reader who reaches a thread (or opens
+    /// a list page) then tells the receiver their address and which page
+    /// they read, whether or not they comment. Off, comments approved
+    /// since the bake show after the next bake. Default: false.
+    pub live: bool,
     /// A file under the output directory that bake writes the threads'
     /// stylesheet to and links from every thread: browsers cache it once
     /// for the whole site, each page is about 5 KB lighter, and the site's
@@ -58,6 +71,10 @@ impl Bake {
         if let Some(file) = self.stylesheet_file() {
             kiln_bake::stylesheet_path(&file).map_err(|e| anyhow!("`bake.stylesheet`: {e}"))?;
         }
+        if !self.script_file.is_empty() {
+            kiln_bake::site_file_path(std::path::Path::new(&self.script_file), ".js")
+                .map_err(|e| anyhow!("`bake.script_file`: {e}"))?;
+        }
         Ok(())
     }
 }
@@ -69,6 +86,8 @@ impl Default for Bake {
             site_url: String::new(),
             max_depth: 4,
             script: true,
+            script_file: "kiln.js".into(),
+            live: false,
             stylesheet: "kiln.css".into(),
             avatars: true,
         }
