@@ -485,3 +485,35 @@ fn keyboard_shortcuts_work_through_the_queue_when_javascript_is_on() {
     assert_eq!(status_of(&receiver.db, 1), None);
     assert_eq!(status_of(&receiver.db, 2).as_deref(), Some("pending"));
 }
+
+/// Issue 16: in dark mode the admin page's e-mail field (a commenter's
+/// data) is styled like its other fields, not a browser-default white box.
+#[test]
+fn in_dark_mode_every_admin_field_follows_the_page() {
+    let (tmp, receiver) = fresh_receiver("https://example.org", &[]);
+    let Some(browser) = Browser::start_or_skip(BrowserOptions { javascript: false }).unwrap()
+    else {
+        return;
+    };
+    let out = set_password(tmp.path(), &receiver.db, PASSWORD);
+    assert!(out.status.success(), "{out:?}");
+    browser
+        .emulate_media_feature("prefers-color-scheme", "dark")
+        .unwrap();
+    browser.goto(&format!("{}/admin", receiver.url)).unwrap();
+    browser.fill("#ka-password", PASSWORD).unwrap();
+    browser.submit("#ka-login button").unwrap();
+    let search = ".ka-search input";
+    for property in ["background-color", "color", "border-top-color"] {
+        assert_eq!(
+            browser.css("#ka-person-email", property).unwrap(),
+            browser.css(search, property).unwrap(),
+            "{property}"
+        );
+    }
+    assert_ne!(
+        browser.css("#ka-person-email", "background-color").unwrap(),
+        "rgb(255, 255, 255)",
+        "not white in dark mode"
+    );
+}

@@ -1053,3 +1053,47 @@ fn with_javascript_the_edit_deadline_is_in_the_readers_own_time() {
     assert!(own.ends_with(&format!("until {}", at(330))), "{own}");
     assert!(!own.contains(&at(0)), "not in UTC: {own}");
 }
+
+/// Issue 16: Post is the one primary button; Preview and Cancel, which the
+/// script adds, are secondary (an outline, no fill), in light and dark.
+#[test]
+fn with_javascript_post_is_the_one_primary_button() {
+    let Some(served) = ServedSite::start() else {
+        return;
+    };
+    let Some(browser) = Browser::start_or_skip(BrowserOptions { javascript: true }).unwrap() else {
+        return;
+    };
+    let page = served.page("/posts/hello-world/");
+    let fields = [
+        ("thread", "/posts/hello-world/"),
+        ("url", page.as_str()),
+        ("text", "Reply to me."),
+    ];
+    assert_eq!(post_form(&served.receiver, &fields).0, 303);
+    served.moderate(&["approve", "1"]);
+    served.bake_from(None, "state.bin");
+    let none = "rgba(0, 0, 0, 0)";
+    for scheme in ["light", "dark"] {
+        browser
+            .emulate_media_feature("prefers-color-scheme", scheme)
+            .unwrap();
+        browser.goto(&page).unwrap();
+        browser.click("#kiln-comment-1 a.kiln-reply").unwrap();
+        browser.wait_for(".kiln-cancel");
+        let post = browser.css(SUBMIT, "background-color").unwrap();
+        assert_ne!(post, none, "{scheme}: Post is filled");
+        for secondary in [".kiln-preview-button", ".kiln-cancel"] {
+            assert_eq!(
+                browser.css(secondary, "background-color").unwrap(),
+                none,
+                "{scheme}: {secondary} is not filled"
+            );
+            assert_eq!(
+                browser.css(secondary, "color").unwrap(),
+                post,
+                "{scheme}: {secondary} is in the accent colour"
+            );
+        }
+    }
+}
