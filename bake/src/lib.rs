@@ -96,6 +96,8 @@ pub struct Summary {
     pub pages_scanned: usize,
     /// Pages not even read, because the state showed them current.
     pub pages_skipped: usize,
+    /// Thread placeholders on those pages, current as they are.
+    pub threads_skipped: usize,
     /// Pages read that hold at least one thread placeholder.
     pub pages_with_threads: usize,
     /// Thread placeholders filled.
@@ -112,6 +114,17 @@ pub struct Summary {
 
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A re-bake with nothing to do reads nothing; "0 threads, 0
+        // comments" would read like lost comments.
+        if self.files_changed == 0 {
+            let threads = self.threads + self.threads_skipped;
+            return write!(
+                f,
+                "nothing changed: {threads} {} up to date (scanned {} pages)",
+                plural(threads as u64, "thread", "threads"),
+                self.pages_scanned,
+            );
+        }
         write!(
             f,
             "scanned {} pages: {} {}, {} {} shown, {} {} changed",
@@ -226,6 +239,7 @@ pub fn bake(source: &mut dyn Source, opts: &BakeOptions) -> Result<Summary> {
     };
     summary.pages_scanned = plan.todo.len() + plan.skipped.len();
     summary.pages_skipped = plan.skipped.len();
+    summary.threads_skipped = plan.skipped.values().map(|f| f.threads.len()).sum();
     let threads = match (preloaded, &plan.needed) {
         (Some(threads), _) => threads,
         (None, None) => source.threads(None),

@@ -254,6 +254,21 @@ fn second_bake_writes_nothing() {
         site.changed(&before, &site.snapshot()),
         Vec::<String>::new()
     );
+    // Issue 16: a bake with nothing to do says so, not "0 threads".
+    assert_eq!(
+        second.to_string(),
+        "nothing changed: 4 threads up to date (scanned 5 pages)"
+    );
+    let state = tempfile::tempdir().unwrap();
+    let mut opts = site.options();
+    opts.state_file = Some(state.path().join("state"));
+    bake(&mut source, &opts).unwrap();
+    let remembered = bake(&mut source, &opts).unwrap();
+    assert_eq!((remembered.threads, remembered.pages_skipped), (0, 5));
+    assert_eq!(
+        remembered.to_string(),
+        "nothing changed: 4 threads up to date (scanned 5 pages)"
+    );
 }
 
 #[test]

@@ -258,7 +258,7 @@ fn a_moderator_clears_the_queue_in_a_real_browser_safely() {
     browser.fill("#ka-email", "not an address").unwrap();
     browser.fill("#ka-text", "Edited **text**").unwrap();
     browser.submit("#ka-edit-form button").unwrap();
-    assert!(browser.text("#ka-errors").unwrap().contains("E-mail"));
+    assert!(browser.text("#ka-errors").unwrap().contains("Email"));
     browser.screenshot(&shots.join("edit-desktop.png")).unwrap();
     assert_eq!(browser.value("#ka-text").unwrap(), "Edited **text**");
     browser.fill("#ka-email", "").unwrap();
