@@ -8,6 +8,7 @@ mod demo;
 mod init;
 mod mail;
 mod moderate;
+mod site_config;
 mod store_cmd;
 mod watch;
 
