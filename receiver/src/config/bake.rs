@@ -93,3 +93,31 @@ impl Default for Bake {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_script_is_the_sites_own_file_and_live_top_up_is_opt_in() {
+        let bake = Bake::default();
+        assert_eq!((bake.script_file.as_str(), bake.live), ("kiln.js", false));
+        assert!(bake.validate().is_ok());
+        for bad in ["../kiln.js", "/kiln.js", "kiln.css", "a b.js"] {
+            let err = Bake {
+                script_file: bad.into(),
+                ..Bake::default()
+            }
+            .validate()
+            .unwrap_err()
+            .to_string();
+            assert!(err.starts_with("`bake.script_file`"), "{bad}: {err}");
+        }
+        // Empty loads the receiver's copy.
+        let receivers = Bake {
+            script_file: String::new(),
+            ..Bake::default()
+        };
+        assert!(receivers.validate().is_ok());
+    }
+}
