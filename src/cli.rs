@@ -60,7 +60,7 @@ pub enum Command {
     /// Run the receiver: accept comment submissions and serve the export API
     Serve(ServeArgs),
     /// List comments waiting for moderation, newest first
-    Queue,
+    Queue(QueueArgs),
     /// Publish pending comments
     Approve(IdsArgs),
     /// Throw away pending comments
@@ -196,6 +196,13 @@ pub struct ServeArgs {
     /// URL at which browsers reach this receiver [default: http://LISTEN]
     #[arg(long, value_name = "URL")]
     pub public_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct QueueArgs {
+    /// Show at most this many (0: all); the rest are counted
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub limit: usize,
 }
 
 #[derive(Debug, Args)]

@@ -53,21 +53,13 @@ const SITE: &[(&str, &[u8])] = &[
 pub fn run(args: DemoArgs) -> Result<()> {
     let dir = args.dir;
     let site_dir = dir.join("site");
-    // A fresh copy of the site on every start; the in-place bake at start
-    // puts the comments already approved back in.
-    for (path, bytes) in SITE {
-        let file = site_dir.join(path);
-        if let Some(parent) = file.parent() {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("cannot create {}", parent.display()))?;
-        }
-        std::fs::write(&file, bytes).with_context(|| format!("cannot write {}", file.display()))?;
-    }
     crate::init_logs("warn");
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
+        // The ports first: a demo that cannot start leaves nothing behind.
         let site_listener = bind(args.site_port).await?;
         let receiver_listener = bind(args.port).await?;
+        write_site(&site_dir)?;
         let site_url = format!("http://{}", site_listener.local_addr()?);
         let receiver_url = format!("http://{}", receiver_listener.local_addr()?);
 
@@ -122,6 +114,20 @@ pub fn run(args: DemoArgs) -> Result<()> {
     Ok(())
 }
 
+/// A fresh copy of the site on every start; the in-place bake at start puts
+/// the comments already approved back in.
+fn write_site(site_dir: &Path) -> Result<()> {
+    for (path, bytes) in SITE {
+        let file = site_dir.join(path);
+        if let Some(parent) = file.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create {}", parent.display()))?;
+        }
+        std::fs::write(&file, bytes).with_context(|| format!("cannot write {}", file.display()))?;
+    }
+    Ok(())
+}
+
 async fn bind(port: u16) -> Result<tokio::net::TcpListener> {
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
     tokio::net::TcpListener::bind(addr)
@@ -155,6 +161,8 @@ async fn serve_file(root: &Path, uri: &Uri) -> Response {
     let kind = match file.extension().and_then(|e| e.to_str()) {
         Some("html") => "text/html; charset=utf-8",
         Some("css") => "text/css; charset=utf-8",
+        // Module scripts run only when served as JavaScript.
+        Some("js") => "text/javascript; charset=utf-8",
         _ => "application/octet-stream",
     };
     match std::fs::read(&file) {

@@ -25,8 +25,6 @@ pub enum Ssg {
 struct Adapter {
     /// Files whose presence in a site directory betrays the SSG.
     markers: &'static [&'static str],
-    /// Where the dev server serves the site by default.
-    dev_url: &'static str,
     /// The SSG's output directory, relative to the site.
     output_dir: &'static str,
     /// (path in the site, contents) of each file put in place.
@@ -48,7 +46,6 @@ const ALL: [Ssg; 4] = [Ssg::Hugo, Ssg::Jekyll, Ssg::Pelican, Ssg::Astro];
 
 static HUGO: Adapter = Adapter {
     markers: &["hugo.toml", "hugo.yaml", "hugo.json", "config.toml"],
-    dev_url: "http://localhost:1313",
     output_dir: "public",
     files: &[
         (
@@ -88,7 +85,6 @@ Next:
 
 static JEKYLL: Adapter = Adapter {
     markers: &["_config.yml", "_config.yaml", "_config.toml"],
-    dev_url: "http://127.0.0.1:4000",
     output_dir: "_site",
     files: &[(
         "_plugins/jekyll-kiln.rb",
@@ -114,7 +110,6 @@ Next:
 
 static PELICAN: Adapter = Adapter {
     markers: &["pelicanconf.py"],
-    dev_url: "http://127.0.0.1:8000",
     output_dir: "output",
     files: &[
         (
@@ -159,7 +154,6 @@ static ASTRO: Adapter = Adapter {
         "astro.config.js",
         "astro.config.mts",
     ],
-    dev_url: "http://localhost:4321",
     output_dir: "dist",
     files: &[
         (
@@ -251,7 +245,8 @@ pub fn run(args: InitArgs) -> Result<()> {
         .map(|v| v.get_name().to_owned())
         .unwrap_or_default();
 
-    let toml = kiln_toml(adapter);
+    let served = crate::site_config::served(ssg, &site)?;
+    let toml = kiln_toml(&served);
     let mut plan: Vec<(PathBuf, &str)> = vec![(site.join("kiln.toml"), toml.as_str())];
     plan.extend(
         adapter
@@ -344,8 +339,19 @@ fn write_file(path: &Path, text: &str) -> Result<Outcome> {
     Ok(outcome)
 }
 
-/// A commented kiln.toml for a site served by `adapter`'s dev server.
-fn kiln_toml(adapter: &Adapter) -> String {
+/// A commented kiln.toml for a site read at `served`.
+fn kiln_toml(served: &crate::site_config::Served) -> String {
+    let origins = served
+        .origins
+        .iter()
+        .map(|o| format!("{o:?}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let from = if served.from.is_empty() {
+        "the dev server's, as the site's configuration names no public URL yet".to_owned()
+    } else {
+        format!("from {}", served.from)
+    };
     format!(
         r#"# kiln's configuration for this site. Every key is optional; each can also
 # be set with an environment variable KILN_<SECTION>_<KEY>, e.g.
@@ -364,9 +370,9 @@ listen = "127.0.0.1:8080"
 path = "kiln.sqlite3"
 
 [sites]
-# The origins whose pages may post comments (no path, no trailing slash).
-# Add your public site's origin, e.g. "https://example.org".
-origins = ["{dev}", "{dev_ip}"]
+# The origins whose pages may post comments (no path, no trailing slash): the
+# dev server under both names a browser may use, and the public site's.
+origins = [{origins}]
 
 [moderation]
 # Hold every new comment until a moderator approves it.
@@ -377,11 +383,17 @@ enabled = true
 # receiver's URL (then the token comes from KILN_TOKEN).
 # from = "https://comments.example.org"
 # The site's public URL, with its base path if it has one; forms send readers
-# back to pages under it.
-site_url = "{dev}"
+# back to pages under it. This one is {from}.
+site_url = "{site_url}"
 # The threads' stylesheet, written into the output directory and linked from
 # every thread; "" puts a <style> element in each thread instead.
 # stylesheet = "kiln.css"
+# The optional script, written beside it and loaded from the site, so that
+# reading a page sends the receiver nothing; "" loads the receiver's /kiln.js.
+# script_file = "kiln.js"
+# Let the script fetch comments approved since the bake: then every reader who
+# reaches a thread tells the receiver their address and the page.
+# live = false
 
 [edits]
 # For how many minutes after posting a commenter may edit or delete their
@@ -391,7 +403,6 @@ window_minutes = 15
 # More sections ([spam], [privacy], [mail], [admin], [publish]) are
 # described under "Configuration" in kiln's README.
 "#,
-        dev = adapter.dev_url,
-        dev_ip = adapter.dev_url.replace("localhost", "127.0.0.1"),
+        site_url = served.site_url,
     )
 }

@@ -9,6 +9,7 @@ mod import;
 mod init;
 mod mail;
 mod moderate;
+mod site_config;
 mod store_cmd;
 mod watch;
 
@@ -121,7 +122,7 @@ fn run(cli: Cli) -> Result<()> {
     }
     match cli.command {
         Command::Serve(_) => serve(config),
-        Command::Queue => moderate::queue(&config),
+        Command::Queue(args) => moderate::queue(&config, args.limit),
         Command::Approve(args) => moderate::approve(&config, &args.ids),
         Command::Reject(args) => moderate::reject(&config, &args.ids),
         Command::Delete(args) => moderate::delete(&config, &args.ids),

@@ -32,7 +32,9 @@ fn open(config: &Config) -> Result<Box<dyn Store>> {
     Ok(store)
 }
 
-pub fn queue(config: &Config) -> Result<()> {
+/// Lists the queue, newest first: at most `limit` comments (0: all), then
+/// how many more there are.
+pub fn queue(config: &Config, limit: usize) -> Result<()> {
     let mut store = open(config)?;
     let pending = store.by_status(Status::Pending)?;
     let mut out = std::io::stdout().lock();
@@ -41,8 +43,13 @@ pub fn queue(config: &Config) -> Result<()> {
         return Ok(());
     }
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let shown = if limit == 0 {
+        pending.len()
+    } else {
+        limit.min(pending.len())
+    };
     writeln!(out, "{} pending comment(s), newest first:\n", pending.len())?;
-    for c in &pending {
+    for c in &pending[..shown] {
         let author = if c.author.is_empty() {
             "(no name)"
         } else {
@@ -72,6 +79,13 @@ pub fn queue(config: &Config) -> Result<()> {
             writeln!(out, "    | …")?;
         }
         writeln!(out)?;
+    }
+    let more = pending.len() - shown;
+    if more > 0 {
+        writeln!(
+            out,
+            "… and {more} older pending comment(s) not shown; `kiln queue --limit 0` lists all.\n"
+        )?;
     }
     writeln!(
         out,

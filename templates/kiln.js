@@ -35,14 +35,12 @@ function make(tag, className, text) {
   return el;
 }
 
-// At once under reduced motion, even where the site's CSS scrolls smoothly.
 const still = matchMedia("(prefers-reduced-motion: reduce)");
 function focus(el) {
   el.focus({ preventScroll: true });
   el.scrollIntoView({ block: "nearest", behavior: still.matches ? "instant" : "auto" });
 }
 
-// The reader's own comments: edit link, expiry, text, name, website; no email.
 const KEY = "kiln-edits";
 function load() {
   try {
@@ -58,8 +56,11 @@ const fields = (c) => ({ text: c.text, name: c.author, website: c.website });
 function mark(node, comment) {
   if (comment.status === "approved") return;
   node.classList.add("kiln-pending");
+  node.querySelector(":scope > .kiln-actions .kiln-reply")?.remove();
   node.prepend(make("p", "kiln-pending-note", "Awaiting moderation"));
 }
+
+const receiver = document.querySelector("script[data-kiln-live]")?.dataset.kilnLive;
 
 const offline = { message: "Could not reach the comment server; your text is still here. Try again." };
 
@@ -71,9 +72,15 @@ function enhance(thread) {
   const heading = form.querySelector(".kiln-form-title");
   const title = heading?.textContent;
   const field = (name) => form.elements[name];
+  const count = thread.querySelector(".kiln-heading");
+  let n = +thread.querySelector("meta[itemprop=commentCount]")?.content || 0;
+  const counted = (by) => {
+    n += by;
+    if (/^(No comments yet|\d+ comments?)$/.test(count?.textContent))
+      count.textContent = n ? n + (n > 1 ? " comments" : " comment") : "No comments yet";
+  };
   const live = thread.appendChild(make("p", "kiln-live"));
   live.setAttribute("role", "status");
-  // Emptied first, so a repeated message is announced again.
   const say = (text) => {
     live.textContent = "";
     setTimeout(() => (live.textContent = text), 100);
@@ -86,14 +93,15 @@ function enhance(thread) {
 
   function place(node, parent) {
     const article = parent && thread.querySelector("#kiln-comment-" + parent);
-    let list = thread.querySelector(":scope > .kiln-comments");
+    let list = thread.querySelector(":scope > .kiln-list");
     if (article) {
       list = article.querySelector(":scope > .kiln-replies") || article.appendChild(make("div", "kiln-replies"));
     } else if (!list) {
-      list = make("div", "kiln-comments");
+      list = make("div", "kiln-list");
       thread.insertBefore(list, form.parentNode === thread ? form : home);
     }
     list.appendChild(node);
+    counted(1);
   }
 
   function clearErrors(f = form) {
@@ -131,7 +139,6 @@ function enhance(thread) {
     form.querySelector(".kiln-cancel")?.remove();
   }
 
-  // `id` gets `entry`, or is forgotten; Edit and Delete show until expiry.
   function sync(id, entry) {
     const all = load();
     entry ? (all[id] = entry) : delete all[id];
@@ -154,7 +161,7 @@ function enhance(thread) {
     const own = actions.appendChild(make("span", "kiln-own"));
     const edit = make("button", "", "Edit");
     const remove = make("button", "", "Delete");
-    const reset = () => own.replaceChildren(edit, remove);
+    const reset = () => own.replaceChildren(edit, " ", remove, " until " + new Date(entry.until).toLocaleTimeString([], { timeStyle: "short" }));
     reset();
     let busy;
     const act = (data, f, done) =>
@@ -215,6 +222,7 @@ function enhance(thread) {
         act({ action: "delete" }, article, () => {
           if (article.contains(form)) moveHome();
           sync(id);
+          counted(-1);
           const replies = article.querySelector(":scope > .kiln-replies");
           if (replies) article.replaceChildren(make("p", "kiln-body kiln-deleted-note", "This comment was deleted."), replies);
           show(replies ? article : article.previousElementSibling || article.parentNode.closest("article,.kiln-thread"), "Deleted.");
@@ -307,7 +315,7 @@ function enhance(thread) {
   }
 
   query.set("after", thread.dataset.kilnCursor || "0");
-  if (id)
+  if (id && receiver)
     seen([thread], () =>
       get(api + "/api/comments?" + query)
         .then(({ ok, body }) => {
@@ -329,7 +337,7 @@ function topUpCounts() {
   seen(counts, () => {
     const query = new URLSearchParams();
     [...new Set([...counts].map(idOf))].slice(0, 100).forEach((id) => query.append("thread", id));
-    get(new URL("api/counts?" + query, import.meta.url))
+    get(receiver + "/api/counts?" + query)
       .then(({ ok, body }) => {
         if (!ok) return;
         counts.forEach((el) => {
@@ -342,4 +350,4 @@ function topUpCounts() {
 }
 
 document.querySelectorAll(".kiln-thread").forEach(enhance);
-topUpCounts();
+if (receiver) topUpCounts();

@@ -306,12 +306,16 @@ fn pass(
                 .renderer
                 .render_count(count)
                 .map_err(|e| format!("{e:#}"))?;
+            // Counts are only ever topped up live: without that, the script
+            // has nothing to do on a list page.
+            let live = placing.renderer.live_url();
             let script = placing.renderer.script_url();
-            if !scripted.replace(true) && !script.is_empty() {
+            if !live.is_empty() && !scripted.replace(true) && !script.is_empty() {
                 // Inside the placeholder, so the next bake replaces it too.
                 html.push_str(&format!(
-                    "<script type=\"module\" src=\"{}\" defer></script>",
-                    escape_html(&script)
+                    "<script type=\"module\" src=\"{}\" data-kiln-live=\"{}\" defer></script>",
+                    escape_html(&script),
+                    escape_html(live)
                 ));
             }
             el.set_inner_content(&html, ContentType::Html);

@@ -96,6 +96,8 @@ pub struct Summary {
     pub pages_scanned: usize,
     /// Pages not even read, because the state showed them current.
     pub pages_skipped: usize,
+    /// Thread placeholders on those pages, current as they are.
+    pub threads_skipped: usize,
     /// Pages read that hold at least one thread placeholder.
     pub pages_with_threads: usize,
     /// Thread placeholders filled.
@@ -112,6 +114,17 @@ pub struct Summary {
 
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A re-bake with nothing to do reads nothing; "0 threads, 0
+        // comments" would read like lost comments.
+        if self.files_changed == 0 {
+            let threads = self.threads + self.threads_skipped;
+            return write!(
+                f,
+                "nothing changed: {threads} {} up to date (scanned {} pages)",
+                plural(threads as u64, "thread", "threads"),
+                self.pages_scanned,
+            );
+        }
         write!(
             f,
             "scanned {} pages: {} {}, {} {} shown, {} {} changed",
@@ -158,6 +171,17 @@ pub fn bake(source: &mut dyn Source, opts: &BakeOptions) -> Result<Summary> {
             Some(relative)
         }
         None => None,
+    };
+    // The script beside it, so that reading a page asks the receiver for
+    // nothing: same origin, cached with the site.
+    let script = match render.script && !render.script_file.is_empty() {
+        true => {
+            let relative = site_file_path(Path::new(&render.script_file), ".js")
+                .context("`bake.script_file`")?;
+            render.script_url = format!("{base}/{relative}");
+            Some(relative)
+        }
+        false => None,
     };
     // Parsing templates and parsing the state are independent; on a re-bake
     // every millisecond counts.
@@ -221,6 +245,7 @@ pub fn bake(source: &mut dyn Source, opts: &BakeOptions) -> Result<Summary> {
     };
     summary.pages_scanned = plan.todo.len() + plan.skipped.len();
     summary.pages_skipped = plan.skipped.len();
+    summary.threads_skipped = plan.skipped.values().map(|f| f.threads.len()).sum();
     let threads = match (preloaded, &plan.needed) {
         (Some(threads), _) => threads,
         (None, None) => source.threads(None),
@@ -278,16 +303,20 @@ pub fn bake(source: &mut dyn Source, opts: &BakeOptions) -> Result<Summary> {
             state.files.insert(file.relative.clone(), recorded);
         }
     }
-    if let Some(relative) = stylesheet {
+    let css = match stylesheet {
+        Some(relative) => Some((relative, renderer.render_stylesheet()?)),
+        None => None,
+    };
+    let js = script.map(|relative| (relative, Renderer::script().to_owned()));
+    for (relative, text) in css.into_iter().chain(js) {
         let path = root.join(&relative);
-        let css = renderer.render_stylesheet()?;
         // Read back every time: the SSG may have emptied the directory.
-        if std::fs::read(&path).ok().as_deref() != Some(css.as_bytes()) {
+        if std::fs::read(&path).ok().as_deref() != Some(text.as_bytes()) {
             if let Some(parent) = path.parent() {
                 std::fs::create_dir_all(parent)
                     .with_context(|| format!("creating {}", parent.display()))?;
             }
-            write_atomic(&path, css.as_bytes(), None)?;
+            write_atomic(&path, text.as_bytes(), None)?;
             summary.files_changed += 1;
             summary.written.push(path);
             let dir = relative.rsplit_once('/').map_or("", |(dir, _)| dir);
@@ -335,10 +364,17 @@ fn no_placeholder_warning(pages: usize, root: &Path) -> String {
 /// [`BakeOptions::stylesheet`] as a `/`-separated path that stays inside the
 /// output directory and can be linked as it is.
 pub fn stylesheet_path(file: &Path) -> Result<String> {
+    site_file_path(file, ".css")
+}
+
+/// A file bake writes into the site (the stylesheet, the script) as a
+/// `/`-separated path that stays inside the output directory, ends in
+/// `extension` and can be linked as it is.
+pub fn site_file_path(file: &Path, extension: &str) -> Result<String> {
     let text = file.to_string_lossy();
     let safe = !text.is_empty()
         && !file.is_absolute()
-        && text.ends_with(".css")
+        && text.ends_with(extension)
         && text
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'/'))
@@ -347,7 +383,7 @@ pub fn stylesheet_path(file: &Path) -> Result<String> {
             .all(|part| !part.is_empty() && part != "." && part != "..");
     if !safe {
         anyhow::bail!(
-            "the stylesheet {text:?} must be a relative path inside the output directory ending in .css, made of letters, digits, '.', '_', '-' and '/', such as \"kiln.css\""
+            "{text:?} must be a relative path inside the output directory ending in {extension}, made of letters, digits, '.', '_', '-' and '/', such as \"kiln{extension}\""
         );
     }
     Ok(text.into_owned())

@@ -256,6 +256,21 @@ fn second_bake_writes_nothing() {
         site.changed(&before, &site.snapshot()),
         Vec::<String>::new()
     );
+    // Issue 16: a bake with nothing to do says so, not "0 threads".
+    assert_eq!(
+        second.to_string(),
+        "nothing changed: 4 threads up to date (scanned 5 pages)"
+    );
+    let state = tempfile::tempdir().unwrap();
+    let mut opts = site.options();
+    opts.state_file = Some(state.path().join("state"));
+    bake(&mut source, &opts).unwrap();
+    let remembered = bake(&mut source, &opts).unwrap();
+    assert_eq!((remembered.threads, remembered.pages_skipped), (0, 5));
+    assert_eq!(
+        remembered.to_string(),
+        "nothing changed: 4 threads up to date (scanned 5 pages)"
+    );
 }
 
 #[test]
@@ -808,9 +823,15 @@ fn a_list_page_loads_the_script_once_so_its_counts_can_be_topped_up() {
     let list = "<ul><li><b data-kiln-count=\"/posts/a/\">?</b></li><li><b data-kiln-count=\"/posts/b.html\">?</b></li></ul>";
     let (site, mut source) = blog();
     fs::write(site.root().join("list.html"), page("List", list)).unwrap();
-    let script =
-        "<script type=\"module\" src=\"https://comments.example.org/kiln.js\" defer></script>";
+    // Counts are topped up only when the site opts in (issue 16): by
+    // default a list page carries no script at all.
     bake(&mut source, &site.options()).unwrap();
+    assert!(!site.read("list.html").contains("<script"));
+
+    let mut live = site.options();
+    live.render.live = true;
+    let script = "<script type=\"module\" src=\"https://comments.example.org/kiln.js\" data-kiln-live=\"https://comments.example.org\" defer></script>";
+    bake(&mut source, &live).unwrap();
     let html = site.read("list.html");
     assert!(
         html.contains(&format!(
@@ -819,14 +840,14 @@ fn a_list_page_loads_the_script_once_so_its_counts_can_be_topped_up() {
         "{html}"
     );
     // Idempotent: the next bake replaces the count's content, script and all.
-    assert_eq!(bake(&mut source, &site.options()).unwrap().files_changed, 0);
+    assert_eq!(bake(&mut source, &live).unwrap().files_changed, 0);
     // A page whose thread references the script already gets no second one.
     let home = site.read("index.html");
     assert_eq!(home.matches("/kiln.js").count(), 1, "{home}");
+    assert_eq!(home.matches("data-kiln-live").count(), 1, "{home}");
 
-    let mut opts = site.options();
-    opts.render.script = false;
-    bake(&mut source, &opts).unwrap();
+    live.render.script = false;
+    bake(&mut source, &live).unwrap();
     assert!(!site.read("list.html").contains("<script"));
 }
 
@@ -919,5 +940,69 @@ fn the_notify_box_follows_what_the_source_says_about_mail() {
             "{mail} {render_default}"
         );
         assert_eq!(a.contains("Email me when someone replies"), shown);
+    }
+}
+
+/// Issue 16: bake writes the script into the site like the stylesheet
+/// (atomically, only when its bytes change) and threads load it from
+/// there, under the site's base path; nothing names the receiver but the
+/// form, and nothing tells the script to ask it for newer comments.
+#[test]
+fn a_script_file_is_written_into_the_site_and_loaded_from_there() {
+    let (site, mut source) = blog();
+    let state = tempfile::tempdir().unwrap();
+    let mut opts = site.options();
+    opts.site_url = "https://example.org/blog".into();
+    opts.render.script_file = "assets/kiln.js".into();
+    opts.state_file = Some(state.path().join("state"));
+    bake(&mut source, &opts).unwrap();
+    let js = site.read("assets/kiln.js");
+    assert_eq!(js, kiln_bake::Renderer::script());
+    let a = site.read("posts/a/index.html");
+    assert!(
+        a.contains("<script type=\"module\" src=\"/blog/assets/kiln.js\" defer></script>"),
+        "{a}"
+    );
+    assert!(!a.contains("comments.example.org/kiln.js"), "{a}");
+    assert!(!a.contains("data-kiln-live"), "{a}");
+
+    site.age();
+    let before = site.snapshot();
+    assert_eq!(bake(&mut source, &opts).unwrap().files_changed, 0);
+    assert_eq!(
+        site.changed(&before, &site.snapshot()),
+        Vec::<String>::new()
+    );
+    // Changed bytes (an older kiln's script) are replaced, and only they.
+    fs::write(site.root().join("assets/kiln.js"), "// old").unwrap();
+    let again = bake(&mut source, &opts).unwrap();
+    assert_eq!(again.written, vec![site.root().join("assets/kiln.js")]);
+    assert_eq!(site.read("assets/kiln.js"), js);
+
+    // With the script off there is nothing to write or load.
+    let mut off = site.options();
+    off.full = true;
+    off.render.script = false;
+    off.render.script_file = "other.js".into();
+    bake(&mut source, &off).unwrap();
+    assert!(!site.root().join("other.js").exists());
+
+    for bad in ["/etc/kiln.js", "../kiln.js", "kiln.css", ""] {
+        opts.render.script_file = bad.into();
+        if bad.is_empty() {
+            // Empty means the receiver's copy.
+            bake(&mut source, &opts).unwrap();
+            let a = site.read("posts/a/index.html");
+            assert!(
+                a.contains("src=\"https://comments.example.org/kiln.js\""),
+                "{a}"
+            );
+            continue;
+        }
+        let err = format!("{:#}", bake(&mut source, &opts).unwrap_err());
+        assert!(
+            err.contains("bake.script_file") && err.contains("inside the output directory"),
+            "{bad}: {err}"
+        );
     }
 }

@@ -165,14 +165,31 @@ fn form_error_page_names_the_field_and_keeps_the_values() {
     let mut form = r.form_context("/p/", "https://example.org/p/", Some(3));
     form.values.name = "Ann \"the\" <b>".into();
     form.values.text = "\nMy long\ncomment".into();
-    form.errors = BTreeMap::from([("email".to_owned(), "is not a valid address".to_owned())]);
+    form.errors = BTreeMap::from([(
+        "email".to_owned(),
+        "Email must look like name@example.org.".to_owned(),
+    )]);
     let back = BackLink::checked("https://example.org/p/", |_| true);
     let html = r.render_form_error(&form, back.as_ref()).unwrap();
     assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
+    // The message names its field; the summary says it once (issue 16).
     assert!(
-        html.contains("<a href=\"#kiln-email\">Email: is not a valid address</a>"),
+        html.contains("<a href=\"#kiln-email\">Email must look like name@example.org.</a>"),
         "{html}"
     );
+    // Headings go down one level at a time: the page's h1, the form's h2.
+    assert!(
+        html.contains("<h2 class=\"kiln-form-title\">Write a reply</h2>"),
+        "{html}"
+    );
+    assert!(!html.contains("<h3"), "{html}");
+    let reply = r.render_reply(&form, None, back.as_ref()).unwrap();
+    assert!(reply.contains("<h1>Reply to a comment</h1>"), "{reply}");
+    assert!(reply.contains("<h2 class=\"kiln-form-title\">"), "{reply}");
+    assert!(!reply.contains("<h3"), "{reply}");
+    // Under a thread's h2, the baked form's title stays an h3.
+    let baked = r.render_form(&form).unwrap();
+    assert!(baked.contains("<h3 class=\"kiln-form-title\">"), "{baked}");
     assert!(
         html.contains("value=\"Ann &quot;the&quot; &lt;b&gt;\""),
         "{html}"
@@ -184,7 +201,7 @@ fn form_error_page_names_the_field_and_keeps_the_values() {
         "{html}"
     );
     assert!(
-        html.contains("<p id=\"kiln-email-error\" class=\"kiln-error\">is not a valid address</p>")
+        html.contains("<p id=\"kiln-email-error\" class=\"kiln-error\">Email must look like name@example.org.</p>")
     );
     assert!(html.contains("<input type=\"hidden\" name=\"parent\" value=\"3\">"));
     assert!(html.contains("action=\"https://c.example.org/comments\""));

@@ -220,6 +220,10 @@ pub fn render_options(config: &Config, receiver_url: &str) -> RenderOptions {
         templates_dir: config.templates.dir.clone(),
         max_depth: config.bake.max_depth,
         script: config.bake.script,
+        script_file: config.bake.script_file.clone(),
+        live: config.bake.live,
+        // Set by bake when it writes the script (`bake.script_file`).
+        script_url: String::new(),
         avatars: config.bake.avatars,
         gravatar: config.privacy.gravatar,
         theme: config.bake.theme,

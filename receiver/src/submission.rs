@@ -133,15 +133,15 @@ impl Submission {
         }
 
         let email = self.email.trim();
-        if let Err(e) = check_length("email", "E-mail", email, limits.email) {
+        if let Err(e) = check_length("email", "Email", email, limits.email) {
             errors.push(e);
-        } else if let Err(e) = check_characters("email", "E-mail", email) {
+        } else if let Err(e) = check_characters("email", "Email", email) {
             errors.push(e);
         } else if !email.is_empty() && !looks_like_email(email) {
             errors.push(FieldError::new(
                 "email",
                 "invalid",
-                "E-mail must look like name@example.org, or be left empty.",
+                "Email must look like name@example.org, or be left empty.",
             ));
         }
 

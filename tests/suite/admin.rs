@@ -258,7 +258,7 @@ fn a_moderator_clears_the_queue_in_a_real_browser_safely() {
     browser.fill("#ka-email", "not an address").unwrap();
     browser.fill("#ka-text", "Edited **text**").unwrap();
     browser.submit("#ka-edit-form button").unwrap();
-    assert!(browser.text("#ka-errors").unwrap().contains("E-mail"));
+    assert!(browser.text("#ka-errors").unwrap().contains("Email"));
     browser.screenshot(&shots.join("edit-desktop.png")).unwrap();
     assert_eq!(browser.value("#ka-text").unwrap(), "Edited **text**");
     browser.fill("#ka-email", "").unwrap();
@@ -484,4 +484,36 @@ fn keyboard_shortcuts_work_through_the_queue_when_javascript_is_on() {
     assert_eq!(browser.text("#ka-done").unwrap(), "1 comment rejected.");
     assert_eq!(status_of(&receiver.db, 1), None);
     assert_eq!(status_of(&receiver.db, 2).as_deref(), Some("pending"));
+}
+
+/// Issue 16: in dark mode the admin page's e-mail field (a commenter's
+/// data) is styled like its other fields, not a browser-default white box.
+#[test]
+fn in_dark_mode_every_admin_field_follows_the_page() {
+    let (tmp, receiver) = fresh_receiver("https://example.org", &[]);
+    let Some(browser) = Browser::start_or_skip(BrowserOptions { javascript: false }).unwrap()
+    else {
+        return;
+    };
+    let out = set_password(tmp.path(), &receiver.db, PASSWORD);
+    assert!(out.status.success(), "{out:?}");
+    browser
+        .emulate_media_feature("prefers-color-scheme", "dark")
+        .unwrap();
+    browser.goto(&format!("{}/admin", receiver.url)).unwrap();
+    browser.fill("#ka-password", PASSWORD).unwrap();
+    browser.submit("#ka-login button").unwrap();
+    let search = ".ka-search input";
+    for property in ["background-color", "color", "border-top-color"] {
+        assert_eq!(
+            browser.css("#ka-person-email", property).unwrap(),
+            browser.css(search, property).unwrap(),
+            "{property}"
+        );
+    }
+    assert_ne!(
+        browser.css("#ka-person-email", "background-color").unwrap(),
+        "rgb(255, 255, 255)",
+        "not white in dark mode"
+    );
 }

@@ -47,6 +47,8 @@ fn a_reader_without_javascript_posts_fixes_an_error_and_replies() {
         summary.contains("Email") && summary.contains("name@example.org"),
         "the error names the field: {summary}"
     );
+    // Once (issue 16): not "Email: Email must …".
+    assert_eq!(summary.matches("Email").count(), 1, "{summary}");
     assert_eq!(
         browser.value("textarea[name=text]").unwrap(),
         typed,

@@ -146,3 +146,44 @@ fn bake_errors_say_what_to_do() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("build the site first"));
 }
+
+/// Issue 16: `kiln queue` shows the newest 20 by default and says how many
+/// more wait; `--limit` chooses, and `--limit 0` lists every one.
+#[test]
+fn queue_shows_a_page_and_counts_the_rest() {
+    let origin = "http://127.0.0.1:1313";
+    let (tmp, receiver) = fresh_receiver(origin, &[("KILN_SPAM_POSTS_PER_IP", "100")]);
+    for i in 1..=23 {
+        let text = format!("Queued comment number {i}.");
+        let fields = [
+            ("thread", "/posts/a/"),
+            ("url", "http://127.0.0.1:1313/posts/a/"),
+            ("text", text.as_str()),
+        ];
+        assert_eq!(post_form(&receiver, &fields).0, 303);
+    }
+    let db = receiver.db.to_str().unwrap();
+    let shown = |out: &str| {
+        (1..=23)
+            .filter(|i| out.contains(&format!("Queued comment number {i}.\n")))
+            .collect::<Vec<_>>()
+    };
+    let out = kiln_ok(tmp.path(), &["--db", db, "queue"]);
+    assert!(
+        out.starts_with("23 pending comment(s), newest first"),
+        "{out}"
+    );
+    assert_eq!(shown(&out), (4..=23).collect::<Vec<_>>(), "the newest 20");
+    assert!(
+        out.contains(
+            "… and 3 older pending comment(s) not shown; `kiln queue --limit 0` lists all."
+        ),
+        "{out}"
+    );
+    let out = kiln_ok(tmp.path(), &["--db", db, "queue", "--limit", "5"]);
+    assert_eq!(shown(&out), (19..=23).collect::<Vec<_>>());
+    assert!(out.contains("… and 18 older"), "{out}");
+    let out = kiln_ok(tmp.path(), &["--db", db, "queue", "--limit", "0"]);
+    assert_eq!(shown(&out), (1..=23).collect::<Vec<_>>());
+    assert!(!out.contains("not shown"), "{out}");
+}

@@ -39,7 +39,10 @@ fn acknowledged_submissions_survive_kill_9() {
         token: None,
         extra_env: &[],
     });
-    let queue = kiln_ok(dir, &["--db", db.to_str().unwrap(), "queue"]);
+    let queue = kiln_ok(
+        dir,
+        &["--db", db.to_str().unwrap(), "queue", "--limit", "0"],
+    );
     for text in &acknowledged {
         assert!(queue.contains(text.as_str()), "lost after kill -9: {text}");
     }

@@ -16,11 +16,11 @@ use crate::support::*;
 const SUBMIT: &str = "form.kiln-form button[type=submit]";
 const CONTROL: &str = "/csp-control/";
 
-/// What a careful site sends: nothing but the site's own styles and images,
-/// and the receiver for the script, its requests and the form.
+/// What a careful site sends: nothing but the site's own script, styles
+/// and images, and the receiver for the script's requests and the form.
 fn strict_policy(site: &str, receiver: &str) -> String {
     format!(
-        "default-src 'none'; script-src {receiver}; connect-src {receiver}; \
+        "default-src 'none'; script-src 'self'; connect-src {receiver}; \
          style-src 'self'; img-src 'self' data:; form-action {receiver} 'self'; \
          base-uri 'none'; frame-ancestors 'none'; report-uri {site}{}",
         StaticSite::CSP_REPORTS
@@ -44,8 +44,9 @@ fn served_under_policy(script: bool) -> Option<ServedSite> {
     std::fs::write(
         served.dir().join("kiln.toml"),
         // Nothing about styles: by default the threads link `kiln.css`,
-        // a file of the site, which `style-src 'self'` allows.
-        format!("[bake]\nscript = {script}\n"),
+        // a file of the site, which `style-src 'self'` allows; the script
+        // is one too (`kiln.js`). Live top-up on, to be used below.
+        format!("[bake]\nscript = {script}\nlive = true\n"),
     )
     .unwrap();
     served.bake_from(None, "state.bin");
@@ -168,7 +169,7 @@ fn with_the_script_and_javascript_on_a_strict_policy_is_never_violated() {
     served.moderate(&["approve", "2"]);
     browser.goto(&page).unwrap();
     browser.click("textarea[name=text]").unwrap();
-    browser.wait_for(".kiln-comments > #kiln-comment-2");
+    browser.wait_for(".kiln-list > #kiln-comment-2");
     // Counts on a list page, topped up.
     browser.goto(&served.page("/posts/")).unwrap();
     let count = "[data-kiln-count=\"/posts/hello-world/\"]";

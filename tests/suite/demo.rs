@@ -145,11 +145,15 @@ fn a_newcomer_posts_approves_and_sees_the_comment_without_javascript() {
         demo.admin
     );
     // The whole bundled site was unpacked, and nothing else but the
-    // threads' stylesheet, which the demo's bake wrote.
+    // threads' stylesheet and script, which the demo's bake wrote.
     let mut unpacked = site_files(&tmp.path().join("kiln-demo/site"));
     assert!(
         unpacked.remove("kiln.css").is_some(),
         "the bake wrote kiln.css"
+    );
+    assert!(
+        unpacked.remove("kiln.js").is_some(),
+        "the bake wrote kiln.js"
     );
     let bundled = site_files(&repo_root().join("examples/demo-site"));
     assert_eq!(
@@ -189,4 +193,33 @@ fn a_newcomer_posts_approves_and_sees_the_comment_without_javascript() {
         }
     });
     assert!(threads.contains("Newcomer"), "{threads}");
+}
+
+/// Issue 16: a demo whose port is taken says so and which flags choose
+/// others, and leaves nothing behind: no `kiln-demo/site/`.
+#[test]
+fn a_demo_whose_port_is_busy_leaves_nothing_behind() {
+    let tmp = tempfile::tempdir().unwrap();
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().port().to_string();
+    for flag in ["--port", "--site-port"] {
+        let other = if flag == "--port" {
+            "--site-port"
+        } else {
+            "--port"
+        };
+        let out = kiln(tmp.path(), &["demo", flag, &port, other, "0"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{flag}: {stderr}");
+        assert!(
+            stderr.contains(&format!("cannot listen on 127.0.0.1:{port}"))
+                && stderr.contains("--site-port and --port"),
+            "{flag}: {stderr}"
+        );
+        let left: Vec<_> = std::fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert!(left.is_empty(), "{flag}: left behind {left:?}");
+    }
 }

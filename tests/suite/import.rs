@@ -77,7 +77,10 @@ impl Site {
 fn tree(html: &str) -> BTreeSet<(String, String)> {
     let nesting = comment_nesting(html);
     let who = |id: i64| {
-        let names = texts_of(html, &format!("#kiln-comment-{id} > header .kiln-author"));
+        let names = texts_of(
+            html,
+            &format!("#kiln-comment-{id} > .kiln-meta .kiln-author"),
+        );
         // lol_html hands text over as written: decode its references.
         names
             .first()

@@ -244,3 +244,174 @@ fn a_jekyll_site_set_up_by_init_bakes_on_every_build() {
         assert!(!out.join(private).exists(), "{private} is never published");
     }
 }
+
+/// `sites.origins` and `bake.site_url` as `kiln init` wrote them.
+fn written_origins(site: &Path) -> (Vec<String>, String) {
+    let text = std::fs::read_to_string(site.join("kiln.toml")).unwrap();
+    let toml: toml::Table = toml::from_str(&text).unwrap();
+    let origins = toml["sites"]["origins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o.as_str().unwrap().to_owned())
+        .collect();
+    let site_url = toml["bake"]["site_url"].as_str().unwrap().to_owned();
+    (origins, site_url)
+}
+
+/// Copies one of the repository's example sites' configuration files into
+/// a fresh site directory.
+fn example_config(example: &str, files: &[&str]) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    for file in files {
+        let text =
+            std::fs::read_to_string(repo_root().join("examples").join(example).join(file)).unwrap();
+        write(tmp.path(), file, &text);
+    }
+    tmp
+}
+
+/// Issue 16: a reader on `localhost` and one on `127.0.0.1` are both
+/// accepted, and the public URL comes from the generator's own settings.
+#[test]
+fn init_reads_the_public_url_and_dev_server_from_the_sites_own_configuration() {
+    let dev = |port: u16| {
+        vec![
+            format!("http://localhost:{port}"),
+            format!("http://127.0.0.1:{port}"),
+        ]
+    };
+    let with = |mut list: Vec<String>, more: &str| {
+        list.push(more.to_owned());
+        list
+    };
+
+    // Pelican: the example's pelicanconf.py (SITEURL = ""), then with the
+    // publishconf.py sites keep their public URL in.
+    let pelican = example_config("pelican", &["pelicanconf.py"]);
+    kiln_ok(pelican.path(), &["init", "pelican"]);
+    assert_eq!(
+        written_origins(pelican.path()),
+        (dev(8000), "http://localhost:8000".to_owned())
+    );
+    write(
+        pelican.path(),
+        "publishconf.py",
+        "import os\nimport sys\nsys.path.append(os.curdir)\nfrom pelicanconf import *\n\nSITEURL = \"https://blog.test/notes\"\nRELATIVE_URLS = False\n",
+    );
+    kiln_ok(pelican.path(), &["init", "pelican", "--force"]);
+    assert_eq!(
+        written_origins(pelican.path()),
+        (
+            with(dev(8000), "https://blog.test"),
+            "https://blog.test/notes".to_owned()
+        )
+    );
+
+    // Jekyll: the example's _config.yml has no url; with one and a baseurl,
+    // and `jekyll serve` on another port.
+    let jekyll = example_config("jekyll", &["_config.yml"]);
+    kiln_ok(jekyll.path(), &["init", "jekyll"]);
+    assert_eq!(
+        written_origins(jekyll.path()),
+        (dev(4000), "http://localhost:4000".to_owned())
+    );
+    let config = std::fs::read_to_string(jekyll.path().join("_config.yml")).unwrap();
+    write(
+        jekyll.path(),
+        "_config.yml",
+        &format!("{config}\nurl: \"https://www.blog.test\"\nbaseurl: \"/blog\"\nport: 4001\n"),
+    );
+    kiln_ok(jekyll.path(), &["init", "jekyll", "--force"]);
+    assert_eq!(
+        written_origins(jekyll.path()),
+        (
+            with(dev(4001), "https://www.blog.test"),
+            "https://www.blog.test/blog".to_owned()
+        )
+    );
+
+    // Hugo: the example's hugo.toml (a loopback baseURL), then YAML and
+    // JSON configurations with a public one.
+    let hugo = example_config("hugo", &["hugo.toml"]);
+    kiln_ok(hugo.path(), &["init", "hugo"]);
+    assert_eq!(
+        written_origins(hugo.path()),
+        (dev(1313), "http://127.0.0.1:1313".to_owned())
+    );
+    for (file, text) in [
+        (
+            "hugo.yaml",
+            "baseURL: https://docs.blog.test/v2/\ntitle: YAML\n",
+        ),
+        (
+            "hugo.json",
+            "{\"baseurl\": \"https://docs.blog.test/v2/\", \"title\": \"JSON\"}\n",
+        ),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        write(tmp.path(), file, text);
+        kiln_ok(tmp.path(), &["init", "hugo"]);
+        assert_eq!(
+            written_origins(tmp.path()),
+            (
+                with(dev(1313), "https://docs.blog.test"),
+                "https://docs.blog.test/v2".to_owned()
+            ),
+            "{file}"
+        );
+    }
+
+    // A configuration kiln cannot parse is named, and nothing is written.
+    let broken = tempfile::tempdir().unwrap();
+    write(broken.path(), "_config.yml", "url: [unclosed\n");
+    let out = kiln(broken.path(), &["init", "jekyll"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("_config.yml"), "{stderr}");
+    assert!(!broken.path().join("kiln.toml").exists());
+}
+
+/// Issue 16: the site `hugo new site` makes, with its placeholder
+/// `baseURL = 'https://example.org/'`: the dev server, both names.
+#[test]
+fn init_on_a_new_hugo_site_takes_its_placeholder_base_url_for_what_it_is() {
+    let Some(hugo) = require_tool("hugo", "KILN_HUGO") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    run_ok(
+        Command::new(&hugo)
+            .current_dir(tmp.path())
+            .args(["new", "site", "fresh"]),
+    );
+    let site = tmp.path().join("fresh");
+    // hugo.toml since Hugo 0.110's new sites; config.toml before.
+    let file = ["hugo.toml", "config.toml"]
+        .into_iter()
+        .find(|f| site.join(f).is_file())
+        .expect("hugo new site writes a configuration file");
+    let config = std::fs::read_to_string(site.join(file)).unwrap();
+    assert!(config.contains("example.org"), "{config}");
+    kiln_ok(&site, &["init", "hugo"]);
+    assert_eq!(
+        written_origins(&site),
+        (
+            vec![
+                "http://localhost:1313".to_owned(),
+                "http://127.0.0.1:1313".to_owned()
+            ],
+            "http://localhost:1313".to_owned()
+        )
+    );
+    // Set for real, it is used.
+    let real = config
+        .replace("https://example.org/", "https://notes.blog.test/")
+        .replace("http://example.org/", "https://notes.blog.test/");
+    assert_ne!(real, config);
+    write(&site, file, &real);
+    kiln_ok(&site, &["init", "hugo", "--force"]);
+    let (origins, site_url) = written_origins(&site);
+    assert_eq!(origins.last().unwrap(), "https://notes.blog.test");
+    assert_eq!(site_url, "https://notes.blog.test");
+}

@@ -230,7 +230,9 @@ impl Browser {
                     // Keeps the page's console for `console_log`: what
                     // Chromium says there (CSP violations, failed loads) is
                     // what a developer would see in its devtools.
-                    "goog:loggingPrefs": { "browser": "ALL" },
+                    // And the DevTools protocol's network events for
+                    // `requests_sent`.
+                    "goog:loggingPrefs": { "browser": "ALL", "performance": "ALL" },
                     "timeouts": {
                         "implicit": 0,
                         "pageLoad": WAIT.as_millis() as u64,
@@ -240,6 +242,7 @@ impl Browser {
                         "binary": tools.chromium.to_string_lossy(),
                         "args": args,
                         "prefs": prefs,
+                        "perfLoggingPrefs": { "enableNetwork": true, "enablePage": false },
                     },
                 }
             }
@@ -536,6 +539,33 @@ impl Browser {
                 )
             })
             .collect())
+    }
+
+    /// The URL of every request the browser started since the last call
+    /// (each call drains them): Chromium's own `Network.requestWillBeSent`
+    /// events, scripts', styles', fetches' and CORS preflights' alike.
+    pub fn requests_sent(&self) -> Result<Vec<String>> {
+        let entries = self
+            .post("/se/log", json!({ "type": "performance" }))
+            .context("read the performance log")?;
+        let mut urls = Vec::new();
+        for entry in entries.as_array().into_iter().flatten() {
+            let message: Value = serde_json::from_str(entry["message"].as_str().unwrap_or("{}"))
+                .context("a performance log entry is JSON")?;
+            let message = &message["message"];
+            if message["method"] == "Network.requestWillBeSent" {
+                let url = message["params"]["request"]["url"].as_str();
+                urls.push(url.unwrap_or_default().to_owned());
+            }
+        }
+        Ok(urls)
+    }
+
+    /// Sends one DevTools protocol command, e.g. to set the time zone
+    /// (`Emulation.setTimezoneOverride`).
+    pub fn cdp(&self, cmd: &str, params: Value) -> Result<Value> {
+        self.post("/goog/cdp/execute", json!({ "cmd": cmd, "params": params }))
+            .with_context(|| format!("run {cmd}"))
     }
 
     /// Saves a PNG of the viewport, for looking at a failing test.

@@ -668,6 +668,7 @@ fn serve_one(root: &Path, shared: &SiteShared, mut stream: std::net::TcpStream) 
             let kind = match file.extension().and_then(|e| e.to_str()) {
                 Some("html") => "text/html; charset=utf-8",
                 Some("css") => "text/css",
+                Some("js") => "text/javascript",
                 Some("xml") => "application/xml",
                 _ => "application/octet-stream",
             };

@@ -55,6 +55,7 @@ impl Fast {
             ctx.insert("id_prefix", &hole(5));
             ctx.insert("cursor", &hole(6));
             ctx.insert("script_url", &renderer.script_url());
+            ctx.insert("live_url", renderer.live_url());
             ctx.insert("stylesheet_url", &renderer.opts.stylesheet_url);
             ctx.insert("theme", renderer.opts.theme.name());
             Skeleton::parse(&renderer.render_fragment("thread.html", &ctx)?, 7)

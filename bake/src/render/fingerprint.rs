@@ -84,6 +84,9 @@ mod tests {
             limits,
             form_tokens,
             script,
+            script_file,
+            script_url,
+            live,
             stylesheet_url,
             avatars,
             gravatar,
@@ -154,6 +157,18 @@ mod tests {
             },
             RenderOptions {
                 stylesheet_url: stylesheet_url + "/kiln.css",
+                ..base.clone()
+            },
+            RenderOptions {
+                script_file: script_file + "kiln.js",
+                ..base.clone()
+            },
+            RenderOptions {
+                script_url: script_url + "/kiln.js",
+                ..base.clone()
+            },
+            RenderOptions {
+                live: !live,
                 ..base.clone()
             },
             RenderOptions {

@@ -120,13 +120,31 @@ impl Renderer {
         markdown::to_html(text)
     }
 
-    /// `{receiver_url}/kiln.js`, or empty when the script is off.
+    /// Where threads load the script from: the site's copy
+    /// ([`RenderOptions::script_url`]), else `{receiver_url}/kiln.js`; empty
+    /// when the script is off.
     pub fn script_url(&self) -> String {
-        if self.opts.script {
-            format!("{}/kiln.js", self.opts.receiver_url)
-        } else {
-            String::new()
+        match (self.opts.script, self.opts.script_url.is_empty()) {
+            (false, _) => String::new(),
+            (true, false) => self.opts.script_url.clone(),
+            (true, true) => format!("{}/kiln.js", self.opts.receiver_url),
         }
+    }
+
+    /// The receiver's URL, which the script asks for newer comments and
+    /// counts ([`RenderOptions::live`]), or empty when it asks nothing
+    /// until the reader uses the form.
+    pub fn live_url(&self) -> &str {
+        if self.opts.script && self.opts.live {
+            &self.opts.receiver_url
+        } else {
+            ""
+        }
+    }
+
+    /// The optional script, as bake writes it into the site.
+    pub fn script() -> &'static str {
+        templates::builtin("kiln.js").expect("kiln.js is built in")
     }
 
     /// The threads' stylesheet (`style.css`, the site's if it overrides it),

@@ -27,9 +27,25 @@ pub struct RenderOptions {
     /// Sign each thread's form with the receiver's key (`spam.form_token`).
     /// Default: none (the form's `token` field stays empty).
     pub form_tokens: Option<FormTokens>,
-    /// Reference the receiver's optional script (`{receiver_url}/kiln.js`)
-    /// from every thread. Default: true.
+    /// Reference the optional script from every thread. Default: true.
     pub script: bool,
+    /// A file under the output directory that bake writes the script to,
+    /// so that threads load it from the site's own origin (see
+    /// [`crate::bake`]): reading a page then sends nothing to the receiver.
+    /// Empty, and always with `--fragments`, threads load
+    /// `{receiver_url}/kiln.js`. Default: empty.
+    pub script_file: String,
+    /// Where threads load the script from when bake writes it into the
+    /// site: `script_file` under the base path of the site's URL. Bake sets
+    /// it. Default: empty (`{receiver_url}/kiln.js`).
+    pub script_url: String,
+    /// Let the script ask the receiver for comments approved after the bake
+    /// (`/api/comments`, once a thread is on screen) and for fresh counts
+    /// on list pages (`/api/counts`). Every reader who scrolls to a thread
+    /// then tells the receiver their address and the page they read.
+    /// Default: false (nothing reaches the receiver until the reader uses
+    /// the form).
+    pub live: bool,
     /// Where threads link their stylesheet from (`<link rel="stylesheet">`)
     /// instead of carrying it in a `<style>` element, which a strict
     /// Content-Security-Policy refuses. Bake sets it when it writes the
@@ -114,6 +130,9 @@ impl Default for RenderOptions {
             limits: FormLimits::default(),
             form_tokens: None,
             script: true,
+            script_file: String::new(),
+            script_url: String::new(),
+            live: false,
             stylesheet_url: String::new(),
             avatars: true,
             gravatar: false,

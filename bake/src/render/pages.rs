@@ -100,6 +100,15 @@ pub struct EditValues {
 }
 
 impl Renderer {
+    /// The form on a page of its own, under the page's `<h1>`: its title
+    /// is an `<h2>` there (under a thread's `<h2>` it is an `<h3>`), so
+    /// the headings go down one level at a time.
+    fn render_page_form(&self, form: &FormContext) -> Result<String> {
+        let mut ctx = Context::from_serialize(form)?;
+        ctx.insert("heading_level", &2);
+        self.render_fragment("form.html", &ctx)
+    }
+
     /// Any template, e.g. one of the receiver's pages.
     pub fn render_page(&self, name: &str, ctx: &Context) -> Result<String> {
         self.render_fragment(name, ctx)
@@ -110,7 +119,7 @@ impl Renderer {
     /// `back` is the page the form came from, if it may be linked.
     pub fn render_form_error(&self, form: &FormContext, back: Option<&BackLink>) -> Result<String> {
         let mut ctx = Context::from_serialize(form)?;
-        ctx.insert("form", &self.render_form(form)?);
+        ctx.insert("form", &self.render_page_form(form)?);
         ctx.insert("back_url", &back);
         ctx.insert("labels", &labels());
         self.render_fragment("form_error.html", &ctx)
@@ -125,7 +134,7 @@ impl Renderer {
         back: Option<&BackLink>,
     ) -> Result<String> {
         let mut ctx = Context::from_serialize(form)?;
-        ctx.insert("form", &self.render_form(form)?);
+        ctx.insert("form", &self.render_page_form(form)?);
         ctx.insert("back_url", &back);
         ctx.insert("parent_html", &parent_html);
         self.render_fragment("reply.html", &ctx)

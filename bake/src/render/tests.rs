@@ -275,7 +275,7 @@ fn every_builtin_template_renders() {
                 text: "<b>typed</b>".into(),
                 ..EditValues::default()
             },
-            errors: [("text".to_owned(), "Too long.".to_owned())].into(),
+            errors: [("text".to_owned(), "Comment is too long.".to_owned())].into(),
             id_prefix: "kiln-edit".into(),
             edit_until: "14:05 UTC".into(),
             notice: String::new(),
@@ -286,7 +286,11 @@ fn every_builtin_template_renders() {
         edit.contains("&lt;b&gt;typed&lt;&#x2F;b&gt;") || edit.contains("&lt;b&gt;typed&lt;/b&gt;"),
         "{edit}"
     );
-    assert!(edit.contains("Comment: Too long."), "{edit}");
+    assert!(edit.contains(">Comment is too long.</a>"), "{edit}");
+    assert!(
+        !edit.contains("Comment: "),
+        "the field is named once: {edit}"
+    );
     assert!(!edit.contains("javascript:"), "{edit}");
     assert!(renderer
         .render_reply(&form, Some("<p>parent</p>"), back.as_ref())

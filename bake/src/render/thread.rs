@@ -73,6 +73,7 @@ impl Renderer {
         ctx.insert("id_prefix", args.id_prefix);
         ctx.insert("cursor", &cursor);
         ctx.insert("script_url", &self.script_url());
+        ctx.insert("live_url", self.live_url());
         ctx.insert("stylesheet_url", &self.opts.stylesheet_url);
         ctx.insert("theme", self.opts.theme.name());
         self.render_fragment("thread.html", &ctx)

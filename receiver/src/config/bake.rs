@@ -1,6 +1,7 @@
 //! `[bake]`: how `kiln bake` (and the receiver's in-place bakes) turn
 //! comments into HTML: where comments come from, the site's URL, nesting,
-//! the optional script, the stylesheet, avatars and the colour theme.
+//! the optional script and what it may ask, the stylesheet, avatars and the
+//! colour theme.
 
 use std::path::PathBuf;
 
@@ -24,11 +25,24 @@ pub struct Bake {
     /// How many levels of replies are shown nested; deeper replies are shown
     /// flat under the deepest level. Default: 4.
     pub max_depth: usize,
-    /// Reference the receiver's optional script (`/kiln.js`) from baked
-    /// threads: posting without leaving the page, replies in place, preview
-    /// and comments newer than the bake. Pages work fully without it.
-    /// Default: true.
+    /// Load the optional script from baked threads: posting without
+    /// leaving the page, replies in place, preview, and the reader's own
+    /// edit and delete buttons. Pages work fully without it. Default: true.
     pub script: bool,
+    /// A file under the output directory that bake writes the script to;
+    /// threads load it from there, from the site's own origin and cached
+    /// with it, so nothing reaches the receiver until a reader uses the
+    /// form. Empty loads the receiver's `/kiln.js` instead: one request to
+    /// the receiver, with the reader's address, for every page view.
+    /// `--fragments` always does. Default: `kiln.js`.
+    pub script_file: String,
+    /// Let the script ask the receiver for comments approved since the
+    /// bake, once a thread scrolls into view, and for fresh counts on list
+    /// pages. The privacy cost: every reader who reaches a thread (or opens
+    /// a list page) then tells the receiver their address and which page
+    /// they read, whether or not they comment. Off, comments approved
+    /// since the bake show after the next bake. Default: false.
+    pub live: bool,
     /// A file under the output directory that bake writes the threads'
     /// stylesheet to and links from every thread: browsers cache it once
     /// for the whole site, each page is about 5 KB lighter, and the site's
@@ -82,6 +96,10 @@ impl Bake {
         if let Some(file) = self.stylesheet_file() {
             kiln_bake::stylesheet_path(&file).map_err(|e| anyhow!("`bake.stylesheet`: {e}"))?;
         }
+        if !self.script_file.is_empty() {
+            kiln_bake::site_file_path(std::path::Path::new(&self.script_file), ".js")
+                .map_err(|e| anyhow!("`bake.script_file`: {e}"))?;
+        }
         Ok(())
     }
 }
@@ -93,9 +111,39 @@ impl Default for Bake {
             site_url: String::new(),
             max_depth: 4,
             script: true,
+            script_file: "kiln.js".into(),
+            live: false,
             stylesheet: "kiln.css".into(),
             avatars: true,
             theme: kiln_bake::render::Theme::Auto,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_script_is_the_sites_own_file_and_live_top_up_is_opt_in() {
+        let bake = Bake::default();
+        assert_eq!((bake.script_file.as_str(), bake.live), ("kiln.js", false));
+        assert!(bake.validate().is_ok());
+        for bad in ["../kiln.js", "/kiln.js", "kiln.css", "a b.js"] {
+            let err = Bake {
+                script_file: bad.into(),
+                ..Bake::default()
+            }
+            .validate()
+            .unwrap_err()
+            .to_string();
+            assert!(err.starts_with("`bake.script_file`"), "{bad}: {err}");
+        }
+        // Empty loads the receiver's copy.
+        let receivers = Bake {
+            script_file: String::new(),
+            ..Bake::default()
+        };
+        assert!(receivers.validate().is_ok());
     }
 }

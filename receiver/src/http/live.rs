@@ -5,8 +5,24 @@
 //! Pages live on the site's origins, so these answer CORS requests from
 //! `sites.origins` (and from nowhere else); nothing here needs cookies.
 //!
+//! Bake writes the script into the site (`bake.script_file`), so reading a
+//! page sends the receiver nothing; `GET /kiln.js` here serves sites that
+//! load it from the receiver, gzipped.
+//!
 //! Notes on the script, which carries few comments because every reader
 //! downloads every byte of it (at most 4 KB gzipped, tested):
+//! - It asks the receiver nothing until the reader uses the form (a fresh
+//!   token on focus, a preview, a post). Only when bake marks its `<script>`
+//!   with `data-kiln-live` (`bake.live`) does it ask for comments approved
+//!   since the bake once a thread is on screen, and for list pages' counts.
+//! - The thread's heading counts what the reader sees: the baked count
+//!   (`meta[itemprop=commentCount]`), plus comments it inserts (the
+//!   reader's pending ones too), less the ones deleted. It rewrites only the
+//!   built-in words of `count.html`; a site's own words are left alone.
+//! - A pending comment it shows has no Reply link: the receiver refuses
+//!   replies to comments not yet approved.
+//! - The reader's own comments say until when they can be changed, in the
+//!   reader's own time zone and way of writing the time.
 //! - Messages go to a `role=status` region that is emptied first and filled
 //!   a moment later, so the same message twice is announced twice.
 //! - Focus moves scroll with `behavior: "instant"` under
@@ -41,9 +57,65 @@ use super::{ApiError, AppState};
 /// The script, embedded like the templates.
 const SCRIPT: &str = kiln_bake::render::templates::builtin("kiln.js").expect("kiln.js is built in");
 
-/// `GET /kiln.js`. Cached for an hour, revalidated by its hash.
+/// The script as sent: its bytes, gzipped once, and an ETag for each (two
+/// representations need two strong ETags).
+struct Encoded {
+    plain: &'static [u8],
+    gzip: Vec<u8>,
+    etag: String,
+    etag_gzip: String,
+}
+
+fn encoded() -> &'static Encoded {
+    static ENCODED: std::sync::OnceLock<Encoded> = std::sync::OnceLock::new();
+    ENCODED.get_or_init(|| {
+        use std::io::Write as _;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gz.write_all(SCRIPT.as_bytes())
+            .and_then(|()| gz.finish())
+            .map(|gzip| {
+                let hash = &hex(&Sha256::digest(SCRIPT.as_bytes()))[..16];
+                Encoded {
+                    plain: SCRIPT.as_bytes(),
+                    gzip,
+                    etag: format!("\"{hash}\""),
+                    etag_gzip: format!("\"{hash}-gz\""),
+                }
+            })
+            .expect("gzip into memory cannot fail")
+    })
+}
+
+/// Whether `Accept-Encoding` takes gzip: named (or `*`) without `q=0`.
+fn takes_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|coding| {
+            let mut parts = coding.split(';').map(str::trim);
+            let name = parts.next().unwrap_or_default();
+            let refused = parts.any(|p| {
+                p.strip_prefix("q=")
+                    .and_then(|q| q.parse::<f32>().ok())
+                    .is_some_and(|q| q == 0.0)
+            });
+            (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
+        })
+}
+
+/// `GET /kiln.js`, for sites that load it from here (`bake.script_file =
+/// ""`, and `--fragments`): gzipped when the browser takes it, cached for
+/// an hour, revalidated by its hash.
 pub async fn script(headers: HeaderMap) -> Response {
-    let etag = format!("\"{}\"", &hex(&Sha256::digest(SCRIPT.as_bytes()))[..16]);
+    let script = encoded();
+    let gzip = takes_gzip(&headers);
+    let (etag, body) = if gzip {
+        (&script.etag_gzip, script.gzip.as_slice())
+    } else {
+        (&script.etag, script.plain)
+    };
     let mut response = if headers
         .get(header::IF_NONE_MATCH)
         .is_some_and(|v| v.as_bytes() == etag.as_bytes())
@@ -52,12 +124,16 @@ pub async fn script(headers: HeaderMap) -> Response {
     } else {
         (
             [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
-            SCRIPT,
+            body,
         )
             .into_response()
     };
     let h = response.headers_mut();
-    h.insert(header::ETAG, HeaderValue::from_str(&etag).expect("hex"));
+    if gzip {
+        h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
+    h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    h.insert(header::ETAG, HeaderValue::from_str(etag).expect("hex"));
     h.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=3600"),
