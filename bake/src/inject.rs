@@ -9,6 +9,7 @@ use std::fs::{self, File, Permissions};
 use std::hash::{BuildHasher, Hasher};
 use std::io::Write;
 use std::path::Path;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::UNIX_EPOCH;
@@ -256,8 +257,12 @@ fn pass(
     let default_id = format!("{base}{path}");
     let report = RefCell::new(PageReport::default());
     let matched = Cell::new(0usize);
-    // The page's <title>, which comes before any placeholder in the body.
-    let title = RefCell::new(String::new());
+    // Where the page's <title> text is (it comes before any placeholder in
+    // the body), as a byte range of `bytes`. Read from where its tags are,
+    // not with a text handler: lol_html writes a handled text chunk back
+    // from its decoded text, which would turn bytes that are not UTF-8 (a
+    // page in windows-1252) into U+FFFD outside the placeholders.
+    let title: Rc<Cell<Option<(usize, usize)>>> = Rc::default();
     let placed = Cell::new(0usize);
     // Whether the page references the optional script yet: every thread
     // does, and so does the first count when no thread came before it, so
@@ -277,7 +282,12 @@ fn pass(
                 .filter(|u| !u.is_empty())
                 .unwrap_or_else(|| format!("{}{path}", placing.site_url));
             let thread = placing.threads.get(&id);
-            let page_title = decode_attribute(title.borrow().trim());
+            let page_title = title
+                .get()
+                .and_then(|(start, end)| bytes.get(start..end))
+                .map(String::from_utf8_lossy)
+                .unwrap_or_default();
+            let page_title = decode_attribute(page_title.trim());
             let page_title = page_title.split_whitespace().collect::<Vec<_>>().join(" ");
             let html = placing
                 .renderer
@@ -319,14 +329,18 @@ fn pass(
         report.borrow_mut().counts.push(id);
         Ok(())
     };
-    let title_handler = |chunk: &mut lol_html::html_content::TextChunk<'_>| {
-        title.borrow_mut().push_str(chunk.as_str());
-        Ok(())
+    let title_handler = |el: &mut Element<'_, '_>| -> lol_html::HandlerResult {
+        let start = el.source_location().bytes().end;
+        let title = Rc::clone(&title);
+        el.on_end_tag(lol_html::end_tag!(move |end| {
+            title.set(Some((start, end.source_location().bytes().start)));
+            Ok(())
+        }))
     };
     let mut settings = Settings::new();
     if placing.is_some() {
-        settings =
-            settings.append_element_content_handler(lol_html::text!("head > title", title_handler));
+        settings = settings
+            .append_element_content_handler(lol_html::element!("head > title", title_handler));
     }
     if let Some(selector) = &selectors.thread {
         let handlers = ElementContentHandlers::default().element(thread_handler);
@@ -524,6 +538,37 @@ mod tests {
             check_id("../../etc/passwd").is_ok(),
             "ids are opaque, never paths"
         );
+    }
+
+    /// Found by the `inject` fuzz target: the title was read with a text
+    /// handler, so lol_html wrote it back from decoded text and a page whose
+    /// title is not UTF-8 (windows-1252 here) lost its bytes outside the
+    /// placeholder. The title still reaches the form, lossily decoded.
+    #[test]
+    fn a_title_that_is_not_utf8_is_left_byte_for_byte() {
+        let head =
+            b"<html><head><meta charset=windows-1252><title>Caf\xe9 &amp; \xff</title></head>";
+        let page = [
+            &head[..],
+            b"<body><div data-kiln-thread></div></body></html>",
+        ]
+        .concat();
+        with_placing(|placing| {
+            let (output, report) = rewrite_page(&page, "p/index.html", placing)
+                .unwrap()
+                .unwrap();
+            assert_eq!(report.threads, ["/p/"]);
+            assert!(
+                output.starts_with(head),
+                "{}",
+                String::from_utf8_lossy(&output)
+            );
+            let html = String::from_utf8_lossy(&output);
+            assert!(
+                html.contains("name=\"title\" value=\"Caf\u{FFFD} &amp; \u{FFFD}\""),
+                "{html}"
+            );
+        });
     }
 
     #[test]

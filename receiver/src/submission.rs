@@ -427,6 +427,54 @@ pub fn parse_form(body: &[u8]) -> Result<Submission, FieldError> {
     Ok(submission)
 }
 
+/// Reads a JSON submission: an object of strings (the parent may be a number);
+/// other members are ignored, as unknown form fields are.
+pub fn parse_json(bytes: &[u8]) -> Result<Submission, FieldError> {
+    let text = std::str::from_utf8(bytes).map_err(|_| {
+        FieldError::new(
+            "body",
+            "invalid_utf8",
+            "The request body is not valid UTF-8.",
+        )
+    })?;
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+        FieldError::new(
+            "body",
+            "invalid_json",
+            format!("The request body is not valid JSON: {e}."),
+        )
+    })?;
+    let serde_json::Value::Object(map) = value else {
+        return Err(FieldError::new(
+            "body",
+            "invalid_json",
+            "The request body must be a JSON object.",
+        ));
+    };
+    let mut submission = Submission::default();
+    for field in JSON_FIELDS {
+        let value = match map.get(field) {
+            None | Some(serde_json::Value::Null) => continue,
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(serde_json::Value::Number(n)) if field == "parent" => n.to_string(),
+            Some(_) => {
+                return Err(FieldError::new(
+                    field,
+                    "invalid_type",
+                    format!("`{field}` must be a string."),
+                ))
+            }
+        };
+        submission.set(field, value);
+    }
+    Ok(submission)
+}
+
+/// The comment's fields a JSON client may send.
+const JSON_FIELDS: [&str; 7] = [
+    "thread", "url", "parent", "name", "email", "website", "text",
+];
+
 /// Whether a form body ticks the reply-notification box (`notify`). It is
 /// read beside `Submission`, not in it: it is a choice about mail, not part
 /// of the comment, and an error page shows the form without it.
@@ -518,6 +566,18 @@ fn hex(b: u8) -> Option<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_fields_must_be_strings() {
+        let err = parse_json(br#"{"text": 5}"#).unwrap_err();
+        assert_eq!((err.field, err.code), ("text", "invalid_type"));
+        assert_eq!(
+            parse_json(br#"{"parent": 7, "text": "x"}"#).unwrap().parent,
+            "7"
+        );
+        let err = parse_json(b"{\"text\": \"\xff\"}").unwrap_err();
+        assert_eq!((err.field, err.code), ("body", "invalid_utf8"));
+    }
 
     #[test]
     fn form_decoding_is_strict_about_utf8() {
