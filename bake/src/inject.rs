@@ -500,6 +500,19 @@ pub fn write_atomic(
     result
 }
 
+/// Whether `name` is one of [`write_atomic`]'s temp files
+/// (`.NAME.kiln-tmp-` and 16 hex digits). One that is still there when a
+/// bake lists its directory was left by a bake that was killed between
+/// writing and renaming it, and is removed: it is never a page, and a
+/// deploy would publish it. (Two bakes of one directory at the same time
+/// could remove each other's; that fails the other's rename, never a page.)
+pub fn is_temp_name(name: &str) -> bool {
+    name.starts_with('.')
+        && name.rsplit_once(".kiln-tmp-").is_some_and(|(_, suffix)| {
+            suffix.len() == 16 && suffix.bytes().all(|b| b.is_ascii_hexdigit())
+        })
+}
+
 /// Unpredictable enough that two bakes never pick the same temp name.
 fn random() -> u64 {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -525,6 +538,19 @@ mod tests {
         );
         assert_eq!(published_path("notindex.html"), "/notindex.html");
         assert_eq!(published_path("a b/café/index.html"), "/a%20b/caf%C3%A9/");
+    }
+
+    #[test]
+    fn temp_names_are_recognized() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("page.html");
+        write_atomic(&path, b"x", None).unwrap();
+        // The name write_atomic uses, as it builds it.
+        let temp = format!(".page.html.kiln-tmp-{:016x}", random());
+        assert!(is_temp_name(&temp), "{temp}");
+        assert!(!is_temp_name("page.html"));
+        assert!(!is_temp_name(".page.html.kiln-tmp-notahexnumber!"));
+        assert!(!is_temp_name("page.html.kiln-tmp-0123456789abcdef"));
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod cli;
 mod crash;
 mod csp;
 mod demo;
+mod durability;
 mod edit;
 mod hostile;
 mod init;
