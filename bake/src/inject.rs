@@ -270,6 +270,9 @@ fn pass(
     let scripted = Cell::new(false);
     let thread_handler = |el: &mut Element<'_, '_>| -> lol_html::HandlerResult {
         matched.set(matched.get() + 1);
+        if inside_filled(el, THREAD_ATTR, relative, &report) {
+            return Ok(());
+        }
         let Some(id) = placeholder_id(el, THREAD_ATTR, &default_id, relative, &report) else {
             return Ok(());
         };
@@ -307,6 +310,9 @@ fn pass(
     };
     let count_handler = |el: &mut Element<'_, '_>| -> lol_html::HandlerResult {
         matched.set(matched.get() + 1);
+        if inside_filled(el, COUNT_ATTR, relative, &report) {
+            return Ok(());
+        }
         let Some(id) = placeholder_id(el, COUNT_ATTR, &default_id, relative, &report) else {
             return Ok(());
         };
@@ -380,6 +386,25 @@ fn pass(
         report,
         matched: matched.get(),
     })
+}
+
+/// Whether a placeholder sits inside another one this pass is filling:
+/// lol_html has already dropped it with the rest of that one's content, so
+/// it is neither filled nor counted (it takes no `kiln-N` number, which would
+/// shift the numbers of the threads after it until the next bake, where it
+/// is gone). Says so in a warning: the page's template nests placeholders.
+fn inside_filled(
+    el: &Element<'_, '_>,
+    attr: &str,
+    relative: &str,
+    report: &RefCell<PageReport>,
+) -> bool {
+    if !el.removed() {
+        return false;
+    }
+    let line = format!("{relative}: skipped a {attr} placeholder inside another placeholder");
+    report.borrow_mut().warnings.push(line);
+    true
 }
 
 /// The id a placeholder refers to, or `None` (with a warning) if it is unusable.
@@ -538,6 +563,35 @@ mod tests {
         );
         assert_eq!(published_path("notindex.html"), "/notindex.html");
         assert_eq!(published_path("a b/café/index.html"), "/a%20b/caf%C3%A9/");
+    }
+
+    /// Found by the `inject` fuzz target: a thread placeholder inside
+    /// another took a number (`kiln-2`) though its content was dropped, so
+    /// the next bake, which no longer sees it, numbered the threads after it
+    /// differently and rewrote a page whose comments had not changed.
+    #[test]
+    fn a_placeholder_inside_a_filled_one_is_skipped_and_a_second_bake_changes_nothing() {
+        let page = "<html><body><div data-kiln-thread><div data-kiln-thread=\"x\"></div>\
+                    <span data-kiln-count></span></div><p>between</p>\
+                    <section data-kiln-thread=\"y\"></section></body></html>";
+        with_placing(|placing| {
+            let (first, report) = rewrite_page(page.as_bytes(), "p/index.html", placing)
+                .unwrap()
+                .unwrap();
+            assert_eq!(report.threads, ["/p/", "y"]);
+            assert!(report.counts.is_empty(), "{report:?}");
+            assert_eq!(report.warnings.len(), 2, "{report:?}");
+            assert!(report.warnings[0].contains("inside another placeholder"));
+            let html = String::from_utf8_lossy(&first);
+            assert!(
+                html.contains("id=\"kiln-2-text\""),
+                "y is the second thread"
+            );
+            let (second, _) = rewrite_page(&first, "p/index.html", placing)
+                .unwrap()
+                .unwrap();
+            assert_eq!(String::from_utf8_lossy(&second), html);
+        });
     }
 
     #[test]
