@@ -470,9 +470,10 @@ pub fn parse_json(bytes: &[u8]) -> Result<Submission, FieldError> {
     Ok(submission)
 }
 
-/// The comment's fields a JSON client may send.
-const JSON_FIELDS: [&str; 7] = [
-    "thread", "url", "parent", "name", "email", "website", "text",
+/// The comment's fields a JSON client may send: the form's, `title` too
+/// (kiln.js sends the form's fields as JSON).
+const JSON_FIELDS: [&str; 8] = [
+    "thread", "url", "parent", "name", "email", "website", "text", "title",
 ];
 
 /// Whether a form body ticks the reply-notification box (`notify`). It is
@@ -566,6 +567,17 @@ fn hex(b: u8) -> Option<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found while writing the `json` fuzz target: `title` was read from
+    /// forms only, so a comment posted by kiln.js (which sends the form's
+    /// fields as JSON) reached the moderators' mail without its page title.
+    #[test]
+    fn a_json_submission_keeps_the_page_title() {
+        let s = parse_json(br#"{"text": "x", "title": "Hello & welcome"}"#).unwrap();
+        assert_eq!(s.title, "Hello & welcome");
+        let err = parse_json(br#"{"text": "x", "title": 5}"#).unwrap_err();
+        assert_eq!((err.field, err.code), ("title", "invalid_type"));
+    }
 
     #[test]
     fn json_fields_must_be_strings() {
