@@ -248,7 +248,11 @@ pub fn assert_checked(submission: &Submission) {
         "accepted a comment with control characters: {:?}",
         c.text
     );
-    assert!(!c.text.contains("\r\n"), "line breaks are stored as \\n");
+    assert!(
+        !c.text.contains('\r'),
+        "line breaks are stored as \\n: {:?}",
+        c.text
+    );
     assert!(
         !c.page_title
             .chars()

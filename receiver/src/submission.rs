@@ -190,8 +190,10 @@ impl Submission {
                     author: name.to_owned(),
                     email: non_empty(email),
                     website: non_empty(website),
-                    // Keep the reader's line breaks, but one kind of them.
-                    text: text.replace("\r\n", "\n"),
+                    // Keep the reader's line breaks, but one kind of them:
+                    // CR LF and a lone CR (a line break to HTML and to
+                    // Markdown) both become LF.
+                    text: text.replace("\r\n", "\n").replace('\r', "\n"),
                     remote_addr,
                 },
                 page,
@@ -641,6 +643,18 @@ mod tests {
             text: "Hello".into(),
             ..Submission::default()
         }
+    }
+
+    /// Found by the `form` and `json` fuzz targets: only CR LF became LF,
+    /// so `\r\r\n` was stored as `\r\n` and a lone CR stayed a CR.
+    #[test]
+    fn line_breaks_are_stored_as_one_kind() {
+        let typed = Submission {
+            text: "one\r\r\ntwo\rthree\r\nfour\n".into(),
+            ..submission()
+        };
+        let checked = typed.check(&config(), None).unwrap();
+        assert_eq!(checked.comment.text, "one\n\ntwo\nthree\nfour");
     }
 
     /// The fields a check refused, with their codes.
