@@ -336,6 +336,11 @@ fn pass(
         Ok(())
     };
     let title_handler = |el: &mut Element<'_, '_>| -> lol_html::HandlerResult {
+        // A browser names the page by its first <title>; one inside a
+        // placeholder being filled is not in the page after this bake.
+        if el.removed() || title.get().is_some() {
+            return Ok(());
+        }
         let start = el.source_location().bytes().end;
         let title = Rc::clone(&title);
         el.on_end_tag(lol_html::end_tag!(move |end| {
@@ -587,6 +592,45 @@ mod tests {
                 html.contains("id=\"kiln-2-text\""),
                 "y is the second thread"
             );
+            let (second, _) = rewrite_page(&first, "p/index.html", placing)
+                .unwrap()
+                .unwrap();
+            assert_eq!(String::from_utf8_lossy(&second), html);
+        });
+    }
+
+    /// Found by the `inject` fuzz target: a `<title>` inside a placeholder
+    /// being filled still named the page for the threads after it, so the
+    /// next bake, where it is gone, gave their forms another title.
+    #[test]
+    fn only_the_pages_first_title_outside_placeholders_names_it() {
+        let page = "<html><head><title>Outer</title><title>Second</title></head><body>\
+                    <div data-kiln-thread><head><title>Inner</title></head></div>\
+                    <section data-kiln-thread=\"y\"></section></body></html>";
+        with_placing(|placing| {
+            let (first, report) = rewrite_page(page.as_bytes(), "p/index.html", placing)
+                .unwrap()
+                .unwrap();
+            assert_eq!(report.threads, ["/p/", "y"]);
+            let html = String::from_utf8_lossy(&first);
+            assert_eq!(
+                html.matches("name=\"title\" value=\"Outer\"").count(),
+                2,
+                "{html}"
+            );
+            let (second, _) = rewrite_page(&first, "p/index.html", placing)
+                .unwrap()
+                .unwrap();
+            assert_eq!(String::from_utf8_lossy(&second), html);
+        });
+        let page = "<html><body><div data-kiln-thread><head><title>Inner</title></head></div>\
+                    <section data-kiln-thread=\"y\"></section></body></html>";
+        with_placing(|placing| {
+            let (first, _) = rewrite_page(page.as_bytes(), "p/index.html", placing)
+                .unwrap()
+                .unwrap();
+            let html = String::from_utf8_lossy(&first);
+            assert!(!html.contains("value=\"Inner\""), "{html}");
             let (second, _) = rewrite_page(&first, "p/index.html", placing)
                 .unwrap()
                 .unwrap();
