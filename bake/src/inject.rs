@@ -412,6 +412,21 @@ fn inside_filled(
     true
 }
 
+/// Elements whose content a browser reads as text (raw text and escapable
+/// raw text elements, and those it reads as text when scripting is on).
+const TEXT_ELEMENTS: &[&str] = &[
+    "script",
+    "style",
+    "textarea",
+    "title",
+    "xmp",
+    "iframe",
+    "noembed",
+    "noframes",
+    "noscript",
+    "plaintext",
+];
+
 /// The id a placeholder refers to, or `None` (with a warning) if it is unusable.
 fn placeholder_id(
     el: &Element<'_, '_>,
@@ -430,6 +445,11 @@ fn placeholder_id(
         Err(why) => Some(format!("its id {why}")),
         Ok(()) if !el.can_have_content() => {
             Some(format!("<{}> cannot have content", el.tag_name()))
+        }
+        // Their content is text to a browser, so a thread put there would
+        // not be HTML, and its own `</script>` would end the element early.
+        Ok(()) if TEXT_ELEMENTS.contains(&el.tag_name().as_str()) => {
+            Some(format!("<{}> holds text, not HTML", el.tag_name()))
         }
         Ok(()) => None,
     };
@@ -636,6 +656,29 @@ mod tests {
                 .unwrap();
             assert_eq!(String::from_utf8_lossy(&second), html);
         });
+    }
+
+    /// Found by the `inject` fuzz target: a count placeholder on a
+    /// `<script>` was filled with HTML (the count and kiln's own script
+    /// element), whose `</script>` ended the element early and changed the
+    /// page outside the placeholder.
+    #[test]
+    fn placeholders_on_elements_that_hold_text_are_skipped() {
+        for tag in ["script", "style", "textarea", "title", "noscript", "iframe"] {
+            let page = format!(
+                "<html><body><{tag} data-kiln-count=\"/a/\">x</{tag}>\
+                 <{tag} data-kiln-thread>y</{tag}></body></html>"
+            );
+            with_placing(|placing| {
+                let (output, report) = rewrite_page(page.as_bytes(), "p/index.html", placing)
+                    .unwrap()
+                    .unwrap();
+                assert_eq!(String::from_utf8_lossy(&output), page);
+                assert!(!report.has_placeholders(), "{tag}: {report:?}");
+                assert_eq!(report.warnings.len(), 2, "{tag}: {report:?}");
+                assert!(report.warnings[0].contains("holds text, not HTML"));
+            });
+        }
     }
 
     #[test]
