@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 
-use crate::inject::{check_id, write_atomic};
+use crate::inject::{check_id, is_temp_name, write_atomic};
 use crate::render::{hex, RenderOptions, Renderer, ThreadArgs};
 use crate::source::{approved_count, Source};
 
@@ -157,10 +157,12 @@ pub fn bake_fragments(source: &mut dyn Source, opts: &FragmentOptions) -> Result
         let entry = entry?;
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
-        if is_fragment_name(name) && !kept.contains(name) && entry.file_type()?.is_file() {
+        let stale = (is_fragment_name(name) && !kept.contains(name)) || is_temp_name(name);
+        if stale && entry.file_type()?.is_file() {
             std::fs::remove_file(entry.path())
                 .with_context(|| format!("removing {}", entry.path().display()))?;
-            summary.removed += 1;
+            // A killed run's temp file is no fragment.
+            summary.removed += usize::from(is_fragment_name(name));
         }
     }
     Ok(summary)

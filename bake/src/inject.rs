@@ -9,6 +9,7 @@ use std::fs::{self, File, Permissions};
 use std::hash::{BuildHasher, Hasher};
 use std::io::Write;
 use std::path::Path;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::UNIX_EPOCH;
@@ -256,8 +257,12 @@ fn pass(
     let default_id = format!("{base}{path}");
     let report = RefCell::new(PageReport::default());
     let matched = Cell::new(0usize);
-    // The page's <title>, which comes before any placeholder in the body.
-    let title = RefCell::new(String::new());
+    // Where the page's <title> text is (it comes before any placeholder in
+    // the body), as a byte range of `bytes`. Read from where its tags are,
+    // not with a text handler: lol_html writes a handled text chunk back
+    // from its decoded text, which would turn bytes that are not UTF-8 (a
+    // page in windows-1252) into U+FFFD outside the placeholders.
+    let title: Rc<Cell<Option<(usize, usize)>>> = Rc::default();
     let placed = Cell::new(0usize);
     // Whether the page references the optional script yet: every thread
     // does, and so does the first count when no thread came before it, so
@@ -265,6 +270,9 @@ fn pass(
     let scripted = Cell::new(false);
     let thread_handler = |el: &mut Element<'_, '_>| -> lol_html::HandlerResult {
         matched.set(matched.get() + 1);
+        if inside_filled(el, THREAD_ATTR, relative, &report) {
+            return Ok(());
+        }
         let Some(id) = placeholder_id(el, THREAD_ATTR, &default_id, relative, &report) else {
             return Ok(());
         };
@@ -277,7 +285,12 @@ fn pass(
                 .filter(|u| !u.is_empty())
                 .unwrap_or_else(|| format!("{}{path}", placing.site_url));
             let thread = placing.threads.get(&id);
-            let page_title = decode_attribute(title.borrow().trim());
+            let page_title = title
+                .get()
+                .and_then(|(start, end)| bytes.get(start..end))
+                .map(String::from_utf8_lossy)
+                .unwrap_or_default();
+            let page_title = decode_attribute(page_title.trim());
             let page_title = page_title.split_whitespace().collect::<Vec<_>>().join(" ");
             let html = placing
                 .renderer
@@ -297,6 +310,9 @@ fn pass(
     };
     let count_handler = |el: &mut Element<'_, '_>| -> lol_html::HandlerResult {
         matched.set(matched.get() + 1);
+        if inside_filled(el, COUNT_ATTR, relative, &report) {
+            return Ok(());
+        }
         let Some(id) = placeholder_id(el, COUNT_ATTR, &default_id, relative, &report) else {
             return Ok(());
         };
@@ -323,14 +339,23 @@ fn pass(
         report.borrow_mut().counts.push(id);
         Ok(())
     };
-    let title_handler = |chunk: &mut lol_html::html_content::TextChunk<'_>| {
-        title.borrow_mut().push_str(chunk.as_str());
-        Ok(())
+    let title_handler = |el: &mut Element<'_, '_>| -> lol_html::HandlerResult {
+        // A browser names the page by its first <title>; one inside a
+        // placeholder being filled is not in the page after this bake.
+        if el.removed() || title.get().is_some() {
+            return Ok(());
+        }
+        let start = el.source_location().bytes().end;
+        let title = Rc::clone(&title);
+        el.on_end_tag(lol_html::end_tag!(move |end| {
+            title.set(Some((start, end.source_location().bytes().start)));
+            Ok(())
+        }))
     };
     let mut settings = Settings::new();
     if placing.is_some() {
-        settings =
-            settings.append_element_content_handler(lol_html::text!("head > title", title_handler));
+        settings = settings
+            .append_element_content_handler(lol_html::element!("head > title", title_handler));
     }
     if let Some(selector) = &selectors.thread {
         let handlers = ElementContentHandlers::default().element(thread_handler);
@@ -372,6 +397,40 @@ fn pass(
     })
 }
 
+/// Whether a placeholder sits inside another one this pass is filling:
+/// lol_html has already dropped it with the rest of that one's content, so
+/// it is neither filled nor counted (it takes no `kiln-N` number, which would
+/// shift the numbers of the threads after it until the next bake, where it
+/// is gone). Says so in a warning: the page's template nests placeholders.
+fn inside_filled(
+    el: &Element<'_, '_>,
+    attr: &str,
+    relative: &str,
+    report: &RefCell<PageReport>,
+) -> bool {
+    if !el.removed() {
+        return false;
+    }
+    let line = format!("{relative}: skipped a {attr} placeholder inside another placeholder");
+    report.borrow_mut().warnings.push(line);
+    true
+}
+
+/// Elements whose content a browser reads as text (raw text and escapable
+/// raw text elements, and those it reads as text when scripting is on).
+const TEXT_ELEMENTS: &[&str] = &[
+    "script",
+    "style",
+    "textarea",
+    "title",
+    "xmp",
+    "iframe",
+    "noembed",
+    "noframes",
+    "noscript",
+    "plaintext",
+];
+
 /// The id a placeholder refers to, or `None` (with a warning) if it is unusable.
 fn placeholder_id(
     el: &Element<'_, '_>,
@@ -390,6 +449,11 @@ fn placeholder_id(
         Err(why) => Some(format!("its id {why}")),
         Ok(()) if !el.can_have_content() => {
             Some(format!("<{}> cannot have content", el.tag_name()))
+        }
+        // Their content is text to a browser, so a thread put there would
+        // not be HTML, and its own `</script>` would end the element early.
+        Ok(()) if TEXT_ELEMENTS.contains(&el.tag_name().as_str()) => {
+            Some(format!("<{}> holds text, not HTML", el.tag_name()))
         }
         Ok(()) => None,
     };
@@ -490,6 +554,19 @@ pub fn write_atomic(
     result
 }
 
+/// Whether `name` is one of [`write_atomic`]'s temp files
+/// (`.NAME.kiln-tmp-` and 16 hex digits). One that is still there when a
+/// bake lists its directory was left by a bake that was killed between
+/// writing and renaming it, and is removed: it is never a page, and a
+/// deploy would publish it. (Two bakes of one directory at the same time
+/// could remove each other's; that fails the other's rename, never a page.)
+pub fn is_temp_name(name: &str) -> bool {
+    name.starts_with('.')
+        && name.rsplit_once(".kiln-tmp-").is_some_and(|(_, suffix)| {
+            suffix.len() == 16 && suffix.bytes().all(|b| b.is_ascii_hexdigit())
+        })
+}
+
 /// Unpredictable enough that two bakes never pick the same temp name.
 fn random() -> u64 {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -517,6 +594,110 @@ mod tests {
         assert_eq!(published_path("a b/café/index.html"), "/a%20b/caf%C3%A9/");
     }
 
+    /// Found by the `inject` fuzz target: a thread placeholder inside
+    /// another took a number (`kiln-2`) though its content was dropped, so
+    /// the next bake, which no longer sees it, numbered the threads after it
+    /// differently and rewrote a page whose comments had not changed.
+    #[test]
+    fn a_placeholder_inside_a_filled_one_is_skipped_and_a_second_bake_changes_nothing() {
+        let page = "<html><body><div data-kiln-thread><div data-kiln-thread=\"x\"></div>\
+                    <span data-kiln-count></span></div><p>between</p>\
+                    <section data-kiln-thread=\"y\"></section></body></html>";
+        with_placing(|placing| {
+            let (first, report) = rewrite_page(page.as_bytes(), "p/index.html", placing)
+                .unwrap()
+                .unwrap();
+            assert_eq!(report.threads, ["/p/", "y"]);
+            assert!(report.counts.is_empty(), "{report:?}");
+            assert_eq!(report.warnings.len(), 2, "{report:?}");
+            assert!(report.warnings[0].contains("inside another placeholder"));
+            let html = String::from_utf8_lossy(&first);
+            assert!(
+                html.contains("id=\"kiln-2-text\""),
+                "y is the second thread"
+            );
+            let (second, _) = rewrite_page(&first, "p/index.html", placing)
+                .unwrap()
+                .unwrap();
+            assert_eq!(String::from_utf8_lossy(&second), html);
+        });
+    }
+
+    /// Found by the `inject` fuzz target: a `<title>` inside a placeholder
+    /// being filled still named the page for the threads after it, so the
+    /// next bake, where it is gone, gave their forms another title.
+    #[test]
+    fn only_the_pages_first_title_outside_placeholders_names_it() {
+        let page = "<html><head><title>Outer</title><title>Second</title></head><body>\
+                    <div data-kiln-thread><head><title>Inner</title></head></div>\
+                    <section data-kiln-thread=\"y\"></section></body></html>";
+        with_placing(|placing| {
+            let (first, report) = rewrite_page(page.as_bytes(), "p/index.html", placing)
+                .unwrap()
+                .unwrap();
+            assert_eq!(report.threads, ["/p/", "y"]);
+            let html = String::from_utf8_lossy(&first);
+            assert_eq!(
+                html.matches("name=\"title\" value=\"Outer\"").count(),
+                2,
+                "{html}"
+            );
+            let (second, _) = rewrite_page(&first, "p/index.html", placing)
+                .unwrap()
+                .unwrap();
+            assert_eq!(String::from_utf8_lossy(&second), html);
+        });
+        let page = "<html><body><div data-kiln-thread><head><title>Inner</title></head></div>\
+                    <section data-kiln-thread=\"y\"></section></body></html>";
+        with_placing(|placing| {
+            let (first, _) = rewrite_page(page.as_bytes(), "p/index.html", placing)
+                .unwrap()
+                .unwrap();
+            let html = String::from_utf8_lossy(&first);
+            assert!(!html.contains("value=\"Inner\""), "{html}");
+            let (second, _) = rewrite_page(&first, "p/index.html", placing)
+                .unwrap()
+                .unwrap();
+            assert_eq!(String::from_utf8_lossy(&second), html);
+        });
+    }
+
+    /// Found by the `inject` fuzz target: a count placeholder on a
+    /// `<script>` was filled with HTML (the count and kiln's own script
+    /// element), whose `</script>` ended the element early and changed the
+    /// page outside the placeholder.
+    #[test]
+    fn placeholders_on_elements_that_hold_text_are_skipped() {
+        for tag in ["script", "style", "textarea", "title", "noscript", "iframe"] {
+            let page = format!(
+                "<html><body><{tag} data-kiln-count=\"/a/\">x</{tag}>\
+                 <{tag} data-kiln-thread>y</{tag}></body></html>"
+            );
+            with_placing(|placing| {
+                let (output, report) = rewrite_page(page.as_bytes(), "p/index.html", placing)
+                    .unwrap()
+                    .unwrap();
+                assert_eq!(String::from_utf8_lossy(&output), page);
+                assert!(!report.has_placeholders(), "{tag}: {report:?}");
+                assert_eq!(report.warnings.len(), 2, "{tag}: {report:?}");
+                assert!(report.warnings[0].contains("holds text, not HTML"));
+            });
+        }
+    }
+
+    #[test]
+    fn temp_names_are_recognized() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("page.html");
+        write_atomic(&path, b"x", None).unwrap();
+        // The name write_atomic uses, as it builds it.
+        let temp = format!(".page.html.kiln-tmp-{:016x}", random());
+        assert!(is_temp_name(&temp), "{temp}");
+        assert!(!is_temp_name("page.html"));
+        assert!(!is_temp_name(".page.html.kiln-tmp-notahexnumber!"));
+        assert!(!is_temp_name("page.html.kiln-tmp-0123456789abcdef"));
+    }
+
     #[test]
     fn id_rules() {
         assert!(check_id("/posts/a/").is_ok());
@@ -528,6 +709,37 @@ mod tests {
             check_id("../../etc/passwd").is_ok(),
             "ids are opaque, never paths"
         );
+    }
+
+    /// Found by the `inject` fuzz target: the title was read with a text
+    /// handler, so lol_html wrote it back from decoded text and a page whose
+    /// title is not UTF-8 (windows-1252 here) lost its bytes outside the
+    /// placeholder. The title still reaches the form, lossily decoded.
+    #[test]
+    fn a_title_that_is_not_utf8_is_left_byte_for_byte() {
+        let head =
+            b"<html><head><meta charset=windows-1252><title>Caf\xe9 &amp; \xff</title></head>";
+        let page = [
+            &head[..],
+            b"<body><div data-kiln-thread></div></body></html>",
+        ]
+        .concat();
+        with_placing(|placing| {
+            let (output, report) = rewrite_page(&page, "p/index.html", placing)
+                .unwrap()
+                .unwrap();
+            assert_eq!(report.threads, ["/p/"]);
+            assert!(
+                output.starts_with(head),
+                "{}",
+                String::from_utf8_lossy(&output)
+            );
+            let html = String::from_utf8_lossy(&output);
+            assert!(
+                html.contains("name=\"title\" value=\"Caf\u{FFFD} &amp; \u{FFFD}\""),
+                "{html}"
+            );
+        });
     }
 
     #[test]

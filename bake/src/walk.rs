@@ -4,6 +4,7 @@
 //! listing can reuse the previous bake's: a directory whose mtime has not
 //! moved has the same entries (adding, removing or renaming an entry updates
 //! it), and only its files are stat'ed again. Symlinks are never followed.
+//! A temp file that a killed bake left in a directory it lists is removed.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, Metadata};
@@ -14,7 +15,7 @@ use anyhow::{Context, Result};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::inject::mtime_ns;
+use crate::inject::{is_temp_name, mtime_ns};
 
 /// One HTML page.
 #[derive(Debug)]
@@ -316,6 +317,17 @@ fn read_entries(dir: &Path) -> Result<(Vec<Entry>, bool)> {
                 entry.file_name().to_string_lossy().into_owned()
             }
         };
+        if matches!(kind, Kind::File) && is_temp_name(&name) {
+            // Left by a bake killed mid-write (see `is_temp_name`).
+            match fs::remove_file(entry.path()) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(e).with_context(|| format!("removing {}", entry.path().display()))
+                }
+            }
+            continue;
+        }
         if matches!(kind, Kind::File) && !is_html(&name) {
             continue;
         }
@@ -344,4 +356,29 @@ pub fn dir_mtime(root: &Path, relative: &str) -> Option<u64> {
         root.join(relative)
     };
     fs::symlink_metadata(path).ok().map(|m| mtime_ns(&m))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_killed_bakes_temp_file_is_removed_and_never_listed() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("a");
+        fs::create_dir(&sub).unwrap();
+        fs::write(sub.join("index.html"), "page").unwrap();
+        let temp = sub.join(".index.html.kiln-tmp-0123456789abcdef");
+        fs::write(&temp, "half a page").unwrap();
+        let theirs = sub.join(".notes.kiln-tmp-mine");
+        fs::write(&theirs, "not ours").unwrap();
+        let listing = list(dir.path(), None).unwrap();
+        let pages: Vec<_> = listing.files.iter().map(|f| f.relative.as_str()).collect();
+        assert_eq!(pages, ["a/index.html"]);
+        assert!(!temp.exists(), "the stale temp file is gone");
+        assert!(
+            theirs.exists(),
+            "a file that only looks alike is left alone"
+        );
+    }
 }

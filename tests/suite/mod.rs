@@ -9,6 +9,7 @@ mod crash;
 mod csp;
 mod demo;
 mod drain;
+mod durability;
 mod edit;
 mod first_build;
 mod hostile;

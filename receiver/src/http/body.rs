@@ -9,8 +9,8 @@ use serde_json::Value;
 use super::ApiError;
 use crate::abuse::HONEYPOT_FIELD;
 use crate::submission::{
-    form_has_filled, form_value, form_wants_notify, json_wants_notify, parse_form, FieldError,
-    Submission,
+    form_has_filled, form_value, form_wants_notify, json_wants_notify, parse_form, parse_json,
+    FieldError, Submission,
 };
 
 /// How the client wants its answer.
@@ -86,68 +86,9 @@ pub(super) fn honeypot_filled(client: Client, bytes: &[u8]) -> bool {
     }
 }
 
-/// Reads a JSON submission: an object of strings (the parent may be a number).
-fn parse_json(bytes: &[u8]) -> Result<Submission, FieldError> {
-    let text = std::str::from_utf8(bytes).map_err(|_| {
-        FieldError::new(
-            "body",
-            "invalid_utf8",
-            "The request body is not valid UTF-8.",
-        )
-    })?;
-    let value: Value = serde_json::from_str(text).map_err(|e| {
-        FieldError::new(
-            "body",
-            "invalid_json",
-            format!("The request body is not valid JSON: {e}."),
-        )
-    })?;
-    let Value::Object(map) = value else {
-        return Err(FieldError::new(
-            "body",
-            "invalid_json",
-            "The request body must be a JSON object.",
-        ));
-    };
-    let mut submission = Submission::default();
-    for field in FIELDS {
-        let value = match map.get(field) {
-            None | Some(Value::Null) => continue,
-            Some(Value::String(s)) => s.clone(),
-            Some(Value::Number(n)) if field == "parent" => n.to_string(),
-            Some(_) => {
-                return Err(FieldError::new(
-                    field,
-                    "invalid_type",
-                    format!("`{field}` must be a string."),
-                ))
-            }
-        };
-        submission.set(field, value);
-    }
-    Ok(submission)
-}
-
-/// The comment's fields a JSON client may send.
-const FIELDS: [&str; 7] = [
-    "thread", "url", "parent", "name", "email", "website", "text",
-];
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn json_fields_must_be_strings() {
-        let err = parse_json(br#"{"text": 5}"#).unwrap_err();
-        assert_eq!((err.field, err.code), ("text", "invalid_type"));
-        assert_eq!(
-            parse_json(br#"{"parent": 7, "text": "x"}"#).unwrap().parent,
-            "7"
-        );
-        let err = parse_json(b"{\"text\": \"\xff\"}").unwrap_err();
-        assert_eq!((err.field, err.code), ("body", "invalid_utf8"));
-    }
 
     #[test]
     fn notify_is_read_in_either_encoding() {
