@@ -3,7 +3,7 @@
 
 use anyhow::Result;
 use kiln_bake::avatar::AvatarKeys;
-use kiln_bake::export::{Export, Thread};
+use kiln_bake::export::Thread;
 
 use super::PgStore;
 use crate::store::copy::{Row, Tally};
@@ -85,14 +85,8 @@ impl Store for PgStore {
         PgStore::published_threads(self, keys, avatars)
     }
 
-    fn import(&mut self, export: &Export) -> Result<()> {
-        PgStore::import(self, export)
-    }
-
-    fn import_batch(&mut self, _batch: &ImportBatch, _commit: bool) -> Result<ImportOutcome> {
-        Err(anyhow::anyhow!(
-            "kiln import does not reach PostgreSQL yet; import into SQLite, then kiln store copy"
-        ))
+    fn import_batch(&mut self, batch: &ImportBatch, commit: bool) -> Result<ImportOutcome> {
+        PgStore::import_batch(self, batch, commit)
     }
 
     fn thread_stamps(&mut self) -> Result<Vec<(String, u64, u64)>> {

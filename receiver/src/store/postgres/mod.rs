@@ -3,14 +3,15 @@
 //! connects (`connect.rs`, with TLS as the URL asks in `tls.rs`), brings
 //! the schema up to date (`migrate.rs`, `migrations/`), and holds the
 //! `Store` methods: the keys, the admin password and sessions (`admin.rs`),
-//! comments and their moderation (`comments.rs`, `review.rs`), the mail
+//! comments and their moderation (`comments.rs`, `review.rs`), imports
+//! (`imported.rs`), the mail
 //! those changes queue (`queue.rs`), the outbox and subscriptions
 //! (`mail.rs`), the abuse lookups (`abuse.rs`), one person's data
 //! (`privacy.rs`), and bake's read-only view (`source.rs`); `boundary.rs`
 //! implements the trait over them. `listen.rs` wakes the outbox when
 //! another receiver queues mail, and `copy.rs` moves whole tables for `kiln
-//! store copy`, not through the comment methods. Besides those commands and
-//! `kiln bake --from postgres://…`, no command opens this backend yet:
+//! store copy`, not through the comment methods. Besides those commands,
+//! `kiln import` and `kiln bake --from postgres://…`, no command opens this backend yet:
 //! every other one refuses `database.url` (docs/design/postgres.md §6).
 //!
 //! SQLite serializes every write; PostgreSQL runs them side by side, so the
@@ -32,6 +33,7 @@ mod boundary;
 mod comments;
 pub mod connect;
 mod copy;
+mod imported;
 pub mod listen;
 mod mail;
 pub mod migrate;
