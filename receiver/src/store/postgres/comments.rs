@@ -248,7 +248,12 @@ impl PgStore {
         };
         // Streamed, not collected: a full bake reads every published
         // comment. Not kept prepared: it runs once per bake.
-        let mut rows = self.conn.query_raw(sql, params)?;
+        // Its first statement: a connection found gone here is
+        // `ConnectionLost` (see `PgStore::failed`).
+        let mut rows = self
+            .conn
+            .query_raw(sql, params)
+            .map_err(|err| super::at_first_statement(err.into()))?;
         let mut threads: Vec<Thread> = Vec::new();
         let mut memo = kiln_bake::avatar::Memo::default();
         while let Some(row) = rows.next()? {
