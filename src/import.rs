@@ -1,5 +1,6 @@
-//! `kiln import`: reads the arguments, opens the configured database
-//! (creating it, as `kiln serve` would, unless this is a dry run) and hands
+//! `kiln import`: reads the arguments, opens the configured database, an
+//! SQLite file or PostgreSQL (creating it, as `kiln serve` would, unless
+//! this is a dry run) and hands
 //! over to the receiver's `import` module, then prints its report. A wrong
 //! format name, source path, `--site-url` or mapping file is bad usage
 //! (exit code 2).
@@ -9,7 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, Context, Result};
 use kiln_receiver::config::Config;
 use kiln_receiver::import::{self, Format, Options};
-use kiln_receiver::store::{self, Mode, Status};
+use kiln_receiver::store::{self, Location, Mode, Status};
 
 use crate::cli::ImportArgs;
 use crate::UsageError;
@@ -47,17 +48,17 @@ pub fn run(config: &Config, args: ImportArgs) -> Result<()> {
     if let Some(map) = &args.map {
         options.map = Options::read_map(map).context(UsageError)?;
     }
-    let path = &config.database.path;
     // A dry run writes nothing, not even a new database file.
-    let target = if args.dry_run && !path.is_file() {
-        Path::new(":memory:")
-    } else {
-        path.as_path()
+    let location = match crate::location(config) {
+        Location::Sqlite(path) if args.dry_run && !path.is_file() => {
+            Location::Sqlite(Path::new(":memory:"))
+        }
+        location => location,
     };
     // Read the whole source first: a file that cannot be read leaves no
     // database behind.
     let planned = import::prepare(format, &source, &options)?;
-    let mut store = store::open(target, Mode::ReadWrite)?;
+    let mut store = store::open_at(location, Mode::ReadWrite)?;
     let report = import::save(store.as_mut(), planned, args.dry_run)?;
     print!("{report}");
     Ok(())

@@ -3,10 +3,13 @@
 //! into a real SQLite file, the real `hugo` builds the example site, the real
 //! bake puts the comments in, and the page shows them nested as the source
 //! had them. Running the import again adds nothing, and a kiln export
-//! restored into an empty database bakes byte-identical pages.
+//! restored into an empty database bakes byte-identical pages. The same on
+//! PostgreSQL, for one format and a restore.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+
+use kiln_receiver::store::testing::{scratch_db, ScratchDb};
 
 use crate::support::{
     comment_nesting, html_bytes, hugo_build, kiln, kiln_ok, repo_root, texts_of, tools_dir,
@@ -20,16 +23,31 @@ fn fixture(name: &str) -> PathBuf {
     repo_root().join("tests/fixtures/import").join(name)
 }
 
-/// A scratch directory with the example site built into `public/`.
+/// A scratch directory with the example site built into `public/`, and
+/// its database: an SQLite file there, or a PostgreSQL scratch database.
 struct Site {
     tmp: tempfile::TempDir,
+    postgres: Option<ScratchDb>,
 }
 
 impl Site {
     fn build() -> Option<Site> {
         let tmp = tempfile::tempdir().unwrap();
         hugo_build("hugo", &tmp.path().join("public"))?;
-        Some(Site { tmp })
+        Some(Site {
+            tmp,
+            postgres: None,
+        })
+    }
+
+    /// The example site on a new PostgreSQL database; `None` when no test
+    /// server is configured (which `scratch_db` reports) or Hugo is absent.
+    fn build_on_postgres() -> Option<Site> {
+        let pg = scratch_db()?;
+        Some(Site {
+            postgres: Some(pg),
+            ..Site::build()?
+        })
     }
 
     fn dir(&self) -> &Path {
@@ -41,7 +59,10 @@ impl Site {
     }
 
     fn db(&self) -> String {
-        self.dir().join("kiln.sqlite3").to_str().unwrap().to_owned()
+        match &self.postgres {
+            Some(pg) => pg.url.clone(),
+            None => self.dir().join("kiln.sqlite3").to_str().unwrap().to_owned(),
+        }
     }
 
     /// `kiln import ARGS…` on this site's database; the report.
@@ -54,17 +75,14 @@ impl Site {
 
     fn bake(&self) {
         let (db, public) = (self.db(), self.public());
-        kiln_ok(
-            self.dir(),
-            &[
-                "--db",
-                &db,
-                "bake",
-                "--site-url",
-                SITE,
-                public.to_str().unwrap(),
-            ],
-        );
+        // bake reads PostgreSQL through `--from` (its read-only source).
+        let from = match self.postgres {
+            Some(_) => ["bake", "--from", &db],
+            None => ["--db", &db, "bake"],
+        };
+        let mut args = from.to_vec();
+        args.extend(["--site-url", SITE, public.to_str().unwrap()]);
+        kiln_ok(self.dir(), &args);
     }
 
     fn page(&self, relative: &str) -> String {
@@ -163,6 +181,48 @@ fn import_disqus_then_restore_bakes_the_same_pages() {
     );
     copy.bake();
     assert_eq!(html_bytes(&copy.public()), html_bytes(&site.public()));
+}
+
+/// `kiln import` with `--db postgres://…`: Disqus goes into PostgreSQL as
+/// it goes into SQLite, and a kiln export of the SQLite site restored into
+/// PostgreSQL bakes the SQLite site's pages byte for byte (identicons too).
+#[test]
+fn import_into_postgres_and_restore_there() {
+    let Some(site) = Site::build() else { return };
+    let Some(on_pg) = Site::build_on_postgres() else {
+        return;
+    };
+    let source = fixture("disqus.xml");
+    let args = [
+        "disqus",
+        source.to_str().unwrap(),
+        "--site-url",
+        "https://kiln.example/",
+    ];
+    let expected = [
+        ("Ada Quill", "(top)"),
+        ("Brian O\u{2019}Neil", "Ada Quill"),
+        ("Chidi Anagonye", "Brian O\u{2019}Neil"),
+        ("(deleted)", "(top)"),
+        ("Eli Vance", "(deleted)"),
+    ];
+    check(&on_pg, &args, &expected);
+    check(&site, &args, &expected);
+
+    let export = site.dir().join("export.json");
+    kiln_ok(
+        site.dir(),
+        &["--db", &site.db(), "export", "-o", export.to_str().unwrap()],
+    );
+    let Some(restored) = Site::build_on_postgres() else {
+        return;
+    };
+    let report = restored.import(&[export.to_str().unwrap()]);
+    assert!(report.contains("from kiln"), "{report}");
+    restored.bake();
+    assert_eq!(html_bytes(&restored.public()), html_bytes(&site.public()));
+    let again = restored.import(&[export.to_str().unwrap()]);
+    assert!(again.starts_with("Imported 0 comment(s)"), "{again}");
 }
 
 #[test]

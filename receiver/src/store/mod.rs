@@ -13,6 +13,7 @@ pub mod copy;
 pub mod memory;
 mod open;
 mod postgres;
+mod restore;
 mod shared;
 mod sqlite;
 #[cfg(any(test, feature = "testing"))]
@@ -139,8 +140,17 @@ pub trait Store: Send {
     /// Loads an export's published comments, keeping their ids and avatar
     /// keys, in one transaction (through `import_batch`); the same export
     /// again adds nothing, and an id another comment holds fails the whole
-    /// load without changing anything.
-    fn import(&mut self, export: &Export) -> Result<()>;
+    /// load without changing anything. One set of rules for every backend:
+    /// the export is an import batch (`restore.rs`).
+    fn import(&mut self, export: &Export) -> Result<()> {
+        export.check()?;
+        let batch = restore::batch_of_export(export)?;
+        let outcome = self.import_batch(&batch, true)?;
+        if let Some((id, why)) = outcome.unplaced.first() {
+            anyhow::bail!("comment {id} of the export cannot be placed: {why}");
+        }
+        Ok(())
+    }
 
     /// Stores comments brought from another system (or a kiln export) in
     /// one transaction, with their statuses, times and parent links, and

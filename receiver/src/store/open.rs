@@ -4,9 +4,9 @@
 //!
 //! PostgreSQL is chosen by `open_at` for a `database.url`; only part of the
 //! `Store` exists there so far (see `postgres/boundary.rs`), so the
-//! commands still call `open` with the SQLite path and refuse a URL, except
-//! `kiln store copy`, `kiln store migrate` and `kiln bake --from
-//! postgres://…`, whose read-only `Source` is complete on both.
+//! commands still refuse a URL, except `kiln store copy`, `kiln store
+//! migrate`, `kiln import` and `kiln bake --from postgres://…`, whose
+//! read-only `Source` is complete on both.
 
 use std::path::Path;
 use std::sync::Arc;

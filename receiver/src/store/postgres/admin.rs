@@ -17,30 +17,27 @@ impl PgStore {
     /// The signing secret, made by whichever receiver asks first: two asking
     /// at once both insert-or-nothing, then read the one that won.
     pub fn secret(&mut self) -> Result<String> {
-        let mut tx = self.conn.transaction()?;
-        tx.execute(
-            "INSERT INTO meta (key, value) VALUES ('secret', $1) ON CONFLICT (key) DO NOTHING",
-            &[&random_hex(32)],
-        )?;
-        let secret = tx
-            .query_one("SELECT value FROM meta WHERE key = 'secret'", &[])?
-            .get(0);
-        tx.commit()?;
-        Ok(secret)
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES ('secret', $1) ON CONFLICT (key) DO NOTHING",
+                &[&random_hex(32)],
+            )?;
+            Ok(tx
+                .query_one("SELECT value FROM meta WHERE key = 'secret'", &[])?
+                .try_get(0)?)
+        })
     }
 
     pub fn avatar_keys(&mut self, gravatar: bool) -> Result<AvatarKeys> {
         let salt: String = self
-            .conn
             .query_one("SELECT value FROM meta WHERE key = 'avatar_salt'", &[])?
-            .get(0);
+            .try_get(0)?;
         Ok(AvatarKeys::new(salt.as_bytes(), gravatar))
     }
 
     /// The stored password hash (a PHC string), if a password was ever set.
     pub fn admin_password_hash(&mut self) -> Result<Option<String>> {
         Ok(self
-            .conn
             .query_opt("SELECT value FROM meta WHERE key = $1", &[&PASSWORD_KEY])?
             .map(|row| row.get(0)))
     }
@@ -48,15 +45,15 @@ impl PgStore {
     /// Replaces the password hash and ends every session, in one transaction:
     /// a new password logs everybody out.
     pub fn set_admin_password_hash(&mut self, phc: &str) -> Result<()> {
-        let mut tx = self.conn.transaction()?;
-        tx.execute(
-            "INSERT INTO meta (key, value) VALUES ($1, $2)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            &[&PASSWORD_KEY, &phc],
-        )?;
-        tx.execute("DELETE FROM admin_sessions", &[])?;
-        tx.commit()?;
-        Ok(())
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES ($1, $2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                &[&PASSWORD_KEY, &phc],
+            )?;
+            tx.execute("DELETE FROM admin_sessions", &[])?;
+            Ok(())
+        })
     }
 
     /// Records a new session (by the hash of its cookie value) and drops
@@ -68,22 +65,21 @@ impl PgStore {
         now: i64,
         expires_at: i64,
     ) -> Result<()> {
-        let mut tx = self.conn.transaction()?;
-        tx.execute("DELETE FROM admin_sessions WHERE expires_at <= $1", &[&now])?;
-        tx.execute(
-            "INSERT INTO admin_sessions (id_hash, csrf, created_at, expires_at)
-             VALUES ($1, $2, $3, $4)",
-            &[&id_hash, &csrf, &now, &expires_at],
-        )?;
-        tx.commit()?;
-        Ok(())
+        self.write(|tx| {
+            tx.execute("DELETE FROM admin_sessions WHERE expires_at <= $1", &[&now])?;
+            tx.execute(
+                "INSERT INTO admin_sessions (id_hash, csrf, created_at, expires_at)
+                 VALUES ($1, $2, $3, $4)",
+                &[&id_hash, &csrf, &now, &expires_at],
+            )?;
+            Ok(())
+        })
     }
 
     /// The CSRF token of a live session, or `None` if there is no such
     /// session or it has expired.
     pub fn admin_session(&mut self, id_hash: &str, now: i64) -> Result<Option<String>> {
         Ok(self
-            .conn
             .query_opt(
                 "SELECT csrf FROM admin_sessions WHERE id_hash = $1 AND expires_at > $2",
                 &[&id_hash, &now],
@@ -93,8 +89,8 @@ impl PgStore {
 
     /// Ends a session (logout). Ending an unknown session is not an error.
     pub fn end_admin_session(&mut self, id_hash: &str) -> Result<()> {
-        self.conn
-            .execute("DELETE FROM admin_sessions WHERE id_hash = $1", &[&id_hash])?;
+        // Ending it twice is ending it once: safe to run again (`query`).
+        self.query("DELETE FROM admin_sessions WHERE id_hash = $1", &[&id_hash])?;
         Ok(())
     }
 }

@@ -1,9 +1,10 @@
 //! `PgStore` as the backend-neutral `Store`: each method hands over to the
-//! inherent one of the same name, which holds the SQL (as `sqlite/` does).
+//! inherent one of the same name, which holds the SQL (as `sqlite/` does),
+//! through `PgStore::guard`, which notes a connection that failed.
 
 use anyhow::Result;
 use kiln_bake::avatar::AvatarKeys;
-use kiln_bake::export::{Export, Thread};
+use kiln_bake::export::Thread;
 
 use super::PgStore;
 use crate::store::copy::{Row, Tally};
@@ -26,55 +27,55 @@ impl Store for PgStore {
         status: Status,
         now: i64,
     ) -> Result<Refused<StoredComment>> {
-        PgStore::insert_opted(self, new, notify, status, now)
+        self.guard(|s| PgStore::insert_opted(s, new, notify, status, now))
     }
 
     fn get(&mut self, id: i64) -> Result<Option<StoredComment>> {
-        PgStore::get(self, id)
+        self.guard(|s| PgStore::get(s, id))
     }
 
     fn by_status(&mut self, status: Status) -> Result<Vec<StoredComment>> {
-        PgStore::by_status(self, status)
+        self.guard(|s| PgStore::by_status(s, status))
     }
 
     fn approve(&mut self, ids: &[i64], now: i64) -> Result<Refused<()>> {
-        PgStore::approve(self, ids, now)
+        self.guard(|s| PgStore::approve(s, ids, now))
     }
 
     fn reject(&mut self, ids: &[i64]) -> Result<Refused<()>> {
-        PgStore::reject(self, ids)
+        self.guard(|s| PgStore::reject(s, ids))
     }
 
     fn delete(&mut self, ids: &[i64]) -> Result<Refused<()>> {
-        PgStore::delete(self, ids)
+        self.guard(|s| PgStore::delete(s, ids))
     }
 
     fn spam(&mut self, ids: &[i64]) -> Result<Refused<()>> {
-        PgStore::spam(self, ids)
+        self.guard(|s| PgStore::spam(s, ids))
     }
 
     fn not_spam(&mut self, ids: &[i64]) -> Result<Refused<()>> {
-        PgStore::not_spam(self, ids)
+        self.guard(|s| PgStore::not_spam(s, ids))
     }
 
     fn unpublish(&mut self, ids: &[i64]) -> Result<Refused<()>> {
-        PgStore::unpublish(self, ids)
+        self.guard(|s| PgStore::unpublish(s, ids))
     }
 
     fn edit(&mut self, id: i64, edit: &CommentEdit, hold: bool) -> Result<Refused<StoredComment>> {
-        PgStore::edit(self, id, edit, hold)
+        self.guard(|s| PgStore::edit(s, id, edit, hold))
     }
 
     fn search(&mut self, search: &Search) -> Result<Vec<StoredComment>> {
-        PgStore::search(self, search)
+        self.guard(|s| PgStore::search(s, search))
     }
 
     fn count(&mut self, status: Status) -> Result<u64> {
-        PgStore::count(self, status)
+        self.guard(|s| PgStore::count(s, status))
     }
 
     fn avatar_keys(&mut self, gravatar: bool) -> Result<AvatarKeys> {
-        PgStore::avatar_keys(self, gravatar)
+        self.guard(|s| PgStore::avatar_keys(s, gravatar))
     }
 
     fn published_threads(
@@ -82,29 +83,23 @@ impl Store for PgStore {
         keys: Option<&[String]>,
         avatars: &AvatarKeys,
     ) -> Result<Vec<Thread>> {
-        PgStore::published_threads(self, keys, avatars)
+        self.guard(|s| PgStore::published_threads(s, keys, avatars))
     }
 
-    fn import(&mut self, export: &Export) -> Result<()> {
-        PgStore::import(self, export)
-    }
-
-    fn import_batch(&mut self, _batch: &ImportBatch, _commit: bool) -> Result<ImportOutcome> {
-        Err(anyhow::anyhow!(
-            "kiln import does not reach PostgreSQL yet; import into SQLite, then kiln store copy"
-        ))
+    fn import_batch(&mut self, batch: &ImportBatch, commit: bool) -> Result<ImportOutcome> {
+        self.guard(|s| PgStore::import_batch(s, batch, commit))
     }
 
     fn thread_stamps(&mut self) -> Result<Vec<(String, u64, u64)>> {
-        PgStore::thread_stamps(self)
+        self.guard(PgStore::thread_stamps)
     }
 
     fn change_seq(&mut self) -> Result<u64> {
-        PgStore::change_seq(self)
+        self.guard(PgStore::change_seq)
     }
 
     fn approved_counts(&mut self, keys: &[String]) -> Result<Vec<u64>> {
-        PgStore::approved_counts(self, keys)
+        self.guard(|s| PgStore::approved_counts(s, keys))
     }
 
     fn claim_mail(
@@ -114,47 +109,47 @@ impl Store for PgStore {
         claimer: &str,
         limit: usize,
     ) -> Result<Vec<OutboxItem>> {
-        PgStore::claim_mail(self, now, lease_until, claimer, limit)
+        self.guard(|s| PgStore::claim_mail(s, now, lease_until, claimer, limit))
     }
 
     fn mail_done(&mut self, id: i64) -> Result<()> {
-        PgStore::mail_done(self, id)
+        self.guard(|s| PgStore::mail_done(s, id))
     }
 
     fn mail_failed(&mut self, id: i64, error: &str, retry_at: Option<i64>, now: i64) -> Result<()> {
-        PgStore::mail_failed(self, id, error, retry_at, now)
+        self.guard(|s| PgStore::mail_failed(s, id, error, retry_at, now))
     }
 
     fn mail_trouble(&mut self) -> Result<MailTrouble> {
-        PgStore::mail_trouble(self)
+        self.guard(PgStore::mail_trouble)
     }
 
     fn may_mail(&mut self, email: &str, confirmed: bool) -> Result<bool> {
-        PgStore::may_mail(self, email, confirmed)
+        self.guard(|s| PgStore::may_mail(s, email, confirmed))
     }
 
     fn confirm_subscriber(&mut self, email: &str, now: i64) -> Result<()> {
-        PgStore::confirm_subscriber(self, email, now)
+        self.guard(|s| PgStore::confirm_subscriber(s, email, now))
     }
 
     fn unsubscribe(&mut self, email: &str, now: i64) -> Result<()> {
-        PgStore::unsubscribe(self, email, now)
+        self.guard(|s| PgStore::unsubscribe(s, email, now))
     }
 
     fn secret(&mut self) -> Result<String> {
-        PgStore::secret(self)
+        self.guard(PgStore::secret)
     }
 
     fn instance_id(&mut self) -> Result<String> {
-        super::mail::instance_id(&mut self.conn)
+        self.guard(PgStore::instance_id)
     }
 
     fn admin_password_hash(&mut self) -> Result<Option<String>> {
-        PgStore::admin_password_hash(self)
+        self.guard(PgStore::admin_password_hash)
     }
 
     fn set_admin_password_hash(&mut self, phc: &str) -> Result<()> {
-        PgStore::set_admin_password_hash(self, phc)
+        self.guard(|s| PgStore::set_admin_password_hash(s, phc))
     }
 
     fn create_admin_session(
@@ -164,15 +159,15 @@ impl Store for PgStore {
         now: i64,
         expires_at: i64,
     ) -> Result<()> {
-        PgStore::create_admin_session(self, id_hash, csrf, now, expires_at)
+        self.guard(|s| PgStore::create_admin_session(s, id_hash, csrf, now, expires_at))
     }
 
     fn admin_session(&mut self, id_hash: &str, now: i64) -> Result<Option<String>> {
-        PgStore::admin_session(self, id_hash, now)
+        self.guard(|s| PgStore::admin_session(s, id_hash, now))
     }
 
     fn end_admin_session(&mut self, id_hash: &str) -> Result<()> {
-        PgStore::end_admin_session(self, id_hash)
+        self.guard(|s| PgStore::end_admin_session(s, id_hash))
     }
 
     fn is_duplicate(
@@ -183,23 +178,23 @@ impl Store for PgStore {
         email: Option<&str>,
         since: i64,
     ) -> Result<bool> {
-        PgStore::is_duplicate(self, thread, text, remote_addr, email, since)
+        self.guard(|s| PgStore::is_duplicate(s, thread, text, remote_addr, email, since))
     }
 
     fn has_approved_comment(&mut self, email: &str) -> Result<bool> {
-        PgStore::has_approved_comment(self, email)
+        self.guard(|s| PgStore::has_approved_comment(s, email))
     }
 
     fn personal_data(&mut self, email: &str) -> Result<serde_json::Value> {
-        PgStore::personal_data(self, email)
+        self.guard(|s| PgStore::personal_data(s, email))
     }
 
     fn forget(&mut self, email: &str) -> Result<Forgotten> {
-        PgStore::forget(self, email)
+        self.guard(|s| PgStore::forget(s, email))
     }
 
     fn copy_out(&mut self, each: &mut dyn FnMut(Row) -> Result<()>) -> Result<()> {
-        PgStore::copy_out(self, each)
+        self.guard(|s| PgStore::copy_out(s, each))
     }
 
     fn copy_in(
@@ -207,12 +202,14 @@ impl Store for PgStore {
         rows: &mut dyn Iterator<Item = Result<Row>>,
         replace: bool,
     ) -> Result<Tally> {
-        PgStore::copy_in(self, rows, replace)
+        self.guard(|s| PgStore::copy_in(s, rows, replace))
     }
 
     /// The driver marks its client closed once the server or the network
-    /// has ended the session; no statement can succeed on it after that.
+    /// has ended the session, but not always before the method that met the
+    /// failure returns: the store also remembers any connection-class error
+    /// it saw (`PgStore::guard`). No statement can succeed on it after that.
     fn is_broken(&self) -> bool {
-        self.conn.is_closed()
+        self.broken || self.conn.is_closed()
     }
 }

@@ -5,14 +5,14 @@
 //! what differs is the locking that SQLite's single writer made unneeded
 //! (see `mod.rs` for the order).
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use kiln_bake::avatar::AvatarKeys;
-use kiln_bake::export::{unix_to_rfc3339, Comment, CommentStatus, Export, Thread};
+use kiln_bake::export::{unix_to_rfc3339, Comment, CommentStatus, Thread};
 use kiln_bake::markdown;
 use postgres::fallible_iterator::FallibleIterator;
 
 use super::{comment, queue, select_comment, status, unsigned, PgStore, Refused, Touched, Tx};
-use crate::store::{parse_time, NewComment, Refusal, Status, StoredComment};
+use crate::store::{NewComment, Refusal, Status, StoredComment};
 
 /// The columns `published_threads` reads, in its order, and the rest of
 /// the statement.
@@ -20,7 +20,7 @@ macro_rules! published {
     ($rest:literal) => {
         concat!(
             "SELECT t.key, t.url, c.id, c.parent_id, c.status, c.author, c.website,
-                    c.text, c.created_at, c.html, c.html_version, c.email
+                    c.text, c.created_at, c.html, c.html_version, c.email, c.avatar
              FROM comments c JOIN threads t ON t.id = c.thread_id
              WHERE c.status IN ('approved', 'deleted') ",
             $rest
@@ -248,7 +248,12 @@ impl PgStore {
         };
         // Streamed, not collected: a full bake reads every published
         // comment. Not kept prepared: it runs once per bake.
-        let mut rows = self.conn.query_raw(sql, params)?;
+        // Its first statement: a connection found gone here is
+        // `ConnectionLost` (see `PgStore::failed`).
+        let mut rows = self
+            .conn
+            .query_raw(sql, params)
+            .map_err(|err| super::at_first_statement(err.into()))?;
         let mut threads: Vec<Thread> = Vec::new();
         let mut memo = kiln_bake::avatar::Memo::default();
         while let Some(row) = rows.next()? {
@@ -273,6 +278,12 @@ impl PgStore {
                 },
             };
             avatars.apply_remembered(&mut comment, row.try_get(11)?, &mut memo);
+            // A comment restored from an export keeps the key it came with.
+            if let (Some(kept), CommentStatus::Approved) =
+                (row.try_get::<_, Option<&str>>(12)?, status)
+            {
+                comment.avatar = Some(kept.to_owned());
+            }
             let key: &str = row.try_get(0)?;
             match threads.last_mut() {
                 Some(thread) if thread.id == key => thread.comments.push(comment),
@@ -286,76 +297,6 @@ impl PgStore {
         // By key in Rust, so the order never depends on a collation.
         threads.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(threads)
-    }
-
-    /// Loads an export's published comments, keeping their ids, in one
-    /// transaction; fails without changing anything if an id is taken. The
-    /// id sequence is then moved past the imported ids, so that the next
-    /// submission does not collide with one.
-    pub fn import(&mut self, export: &Export) -> Result<()> {
-        export.check()?;
-        // Every time parsed before anything is written.
-        let times: Vec<Vec<i64>> = export
-            .threads
-            .iter()
-            .map(|t| {
-                t.comments
-                    .iter()
-                    .map(|c| parse_time(&c.created_at))
-                    .collect()
-            })
-            .collect::<Result<_>>()?;
-        self.write(|tx| {
-            let mut touched = Touched::default();
-            for (thread, times) in export.threads.iter().zip(&times) {
-                let created = times.first().copied().unwrap_or(0);
-                tx.execute(
-                    "INSERT INTO threads (key, url, created_at) VALUES ($1, $2, $3)
-                     ON CONFLICT (key) DO NOTHING",
-                    &[&thread.id, &thread.url, &created],
-                )?;
-                let thread_id: i64 = tx
-                    .query_one("SELECT id FROM threads WHERE key = $1", &[&thread.id])?
-                    .try_get(0)?;
-                for (c, created_at) in thread.comments.iter().zip(times) {
-                    let status = match c.status {
-                        CommentStatus::Approved => "approved",
-                        CommentStatus::Deleted => "deleted",
-                    };
-                    tx.execute(
-                        "INSERT INTO comments (id, thread_id, parent_id, status, author, website,
-                                               text, page_url, created_at, approved_at, html,
-                                               html_version)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11)",
-                        &[
-                            &c.id,
-                            &thread_id,
-                            &c.parent,
-                            &status,
-                            &c.author,
-                            &c.website,
-                            &c.text,
-                            &thread.url,
-                            created_at,
-                            &markdown::to_html(&c.text),
-                            &markdown::VERSION,
-                        ],
-                    )
-                    .with_context(|| format!("cannot import comment {}", c.id))?;
-                }
-                touched.thread(thread_id, thread.comments.len() as i64);
-            }
-            touched.touch(tx)?;
-            // nextval first, so the sequence never moves back below ids it
-            // already handed out.
-            tx.execute(
-                "SELECT setval(pg_get_serial_sequence('comments', 'id'),
-                               greatest(nextval(pg_get_serial_sequence('comments', 'id')),
-                                        (SELECT max(id) FROM comments)))",
-                &[],
-            )?;
-            Ok(())
-        })
     }
 
     /// For every thread that ever showed a comment: its change sequence and

@@ -8,7 +8,6 @@
 
 use anyhow::{anyhow, Result};
 
-use super::connect::Connection;
 use super::PgStore;
 use crate::store::{MailTrouble, OutboxItem, OutboxKind};
 
@@ -61,8 +60,8 @@ impl PgStore {
 
     /// A message went out (or has nobody left to go to): forget it.
     pub fn mail_done(&mut self, id: i64) -> Result<()> {
-        self.conn
-            .execute("DELETE FROM outbox WHERE id = $1", &[&id])?;
+        // Safe to run again (`query`): forgetting twice is forgetting once.
+        self.query("DELETE FROM outbox WHERE id = $1", &[&id])?;
         Ok(())
     }
 
@@ -120,7 +119,7 @@ impl PgStore {
     /// Whether `email` may be mailed: it has not unsubscribed and, when
     /// `confirmed` is asked for, it confirmed its opt-in.
     pub fn may_mail(&mut self, email: &str, confirmed: bool) -> Result<bool> {
-        let row = self.conn.query_opt(
+        let row = self.query_opt(
             r#"SELECT confirmed_at, unsubscribed_at FROM subscribers
                WHERE lower(email COLLATE "C") = lower($1 COLLATE "C")"#,
             &[&email],
@@ -137,7 +136,8 @@ impl PgStore {
 
     /// The address confirmed its opt-in (from the link in the confirmation).
     pub fn confirm_subscriber(&mut self, email: &str, now: i64) -> Result<()> {
-        self.conn.execute(
+        // Safe to run again (`query`): confirming twice is confirming once.
+        self.query(
             r#"INSERT INTO subscribers (email, created_at, confirmed_at) VALUES ($1, $2, $2)
                ON CONFLICT ((lower(email COLLATE "C")))
                DO UPDATE SET confirmed_at = $2, unsubscribed_at = NULL"#,
@@ -151,31 +151,24 @@ impl PgStore {
     /// comments are changed first: every transaction that changes both takes
     /// the comments' locks before the subscribers' and the outbox's.
     pub fn unsubscribe(&mut self, email: &str, now: i64) -> Result<()> {
-        let mut tx = self.conn.transaction()?;
-        tx.execute(
-            r#"UPDATE comments SET notify = false
-               WHERE lower(email COLLATE "C") = lower($1 COLLATE "C") AND notify"#,
-            &[&email],
-        )?;
-        tx.execute(
-            r#"INSERT INTO subscribers (email, created_at, unsubscribed_at) VALUES ($1, $2, $2)
-               ON CONFLICT ((lower(email COLLATE "C")))
-               DO UPDATE SET confirmed_at = NULL, unsubscribed_at = $2"#,
-            &[&email, &now],
-        )?;
-        tx.execute(
-            r#"DELETE FROM outbox
-               WHERE lower(recipient COLLATE "C") = lower($1 COLLATE "C") AND failed_at IS NULL"#,
-            &[&email],
-        )?;
-        tx.commit()?;
-        Ok(())
+        self.write(|tx| {
+            tx.execute(
+                r#"UPDATE comments SET notify = false
+                   WHERE lower(email COLLATE "C") = lower($1 COLLATE "C") AND notify"#,
+                &[&email],
+            )?;
+            tx.execute(
+                r#"INSERT INTO subscribers (email, created_at, unsubscribed_at) VALUES ($1, $2, $2)
+                   ON CONFLICT ((lower(email COLLATE "C")))
+                   DO UPDATE SET confirmed_at = NULL, unsubscribed_at = $2"#,
+                &[&email, &now],
+            )?;
+            tx.execute(
+                r#"DELETE FROM outbox
+                   WHERE lower(recipient COLLATE "C") = lower($1 COLLATE "C") AND failed_at IS NULL"#,
+                &[&email],
+            )?;
+            Ok(())
+        })
     }
-}
-
-/// The database's instance id, made by the first migration.
-pub(super) fn instance_id(conn: &mut Connection) -> Result<String> {
-    Ok(conn
-        .query_one("SELECT value FROM meta WHERE key = 'instance'", &[])?
-        .get(0))
 }

@@ -3,21 +3,25 @@
 //! connects (`connect.rs`, with TLS as the URL asks in `tls.rs`), brings
 //! the schema up to date (`migrate.rs`, `migrations/`), and holds the
 //! `Store` methods: the keys, the admin password and sessions (`admin.rs`),
-//! comments and their moderation (`comments.rs`, `review.rs`), the mail
+//! comments and their moderation (`comments.rs`, `review.rs`), imports
+//! (`imported.rs`), the mail
 //! those changes queue (`queue.rs`), the outbox and subscriptions
 //! (`mail.rs`), the abuse lookups (`abuse.rs`), one person's data
 //! (`privacy.rs`), and bake's read-only view (`source.rs`); `boundary.rs`
 //! implements the trait over them. `listen.rs` wakes the outbox when
 //! another receiver queues mail, and `copy.rs` moves whole tables for `kiln
-//! store copy`, not through the comment methods. Besides those commands and
-//! `kiln bake --from postgres://…`, no command opens this backend yet:
+//! store copy`, not through the comment methods. Besides those commands,
+//! `kiln import` and `kiln bake --from postgres://…`, no command opens this backend yet:
 //! every other one refuses `database.url` (docs/design/postgres.md §6).
 //!
 //! SQLite serializes every write; PostgreSQL runs them side by side, so the
 //! methods here lock what they depend on, always in one order: comments (by
 //! id) → threads (by id) → the change sequence → subscribers and outbox.
 //! A deadlock or serialization failure the server still reports makes the
-//! whole method run again, a few times (`PgStore::transaction`).
+//! whole method run again, a few times (`PgStore::transaction`). A failed
+//! connection is remembered (`PgStore::guard`), so the pool drops it; found
+//! at a method's first statement it is `ConnectionLost`, which the pool runs
+//! again on a fresh connection.
 //!
 //! Each connection prepares a statement once and keeps it (`Statements`):
 //! a statement costs a round trip to prepare and one to run, and the
@@ -33,6 +37,7 @@ mod comments;
 pub mod connect;
 mod coordination;
 mod copy;
+mod imported;
 mod lead;
 mod limits;
 pub mod listen;
@@ -57,7 +62,7 @@ use ::postgres::types::ToSql;
 use ::postgres::{GenericClient, Row, Statement, Transaction};
 use anyhow::{anyhow, Result};
 
-use super::{Refusal, Status, StoredComment};
+use super::{ConnectionLost, Refusal, Status, StoredComment};
 
 pub use connect::{Connection, Target};
 pub use coordination::PgCoordination;
@@ -78,6 +83,9 @@ pub struct PgStore {
     /// show a pattern of concurrent writes never conflicts.
     retried: u64,
     statements: Statements,
+    /// Whether a method met a connection-class failure (`guard`): the
+    /// connection is gone even if the driver has not marked it closed yet.
+    broken: bool,
 }
 
 impl PgStore {
@@ -100,6 +108,7 @@ impl PgStore {
             mail_events: false,
             retried: 0,
             statements: Statements::default(),
+            broken: false,
         }
     }
 
@@ -109,11 +118,33 @@ impl PgStore {
         self.retried
     }
 
+    /// Runs one `Store` method (`boundary.rs` calls every one through
+    /// this) and remembers when it failed because the connection did, so
+    /// that `is_broken` keeps the pool from handing it out again.
+    pub(super) fn guard<T>(&mut self, method: impl FnOnce(&mut PgStore) -> Result<T>) -> Result<T> {
+        method(self).map_err(|err| self.failed(err, false))
+    }
+
+    /// Notes `err` if it is a connection-class failure. When it happened at
+    /// the method's first statement (`first`), nothing of the method was
+    /// done, and it becomes `ConnectionLost`, which the pool runs again on
+    /// a fresh connection; later in a method it may have committed, so it
+    /// stays as it is.
+    fn failed(&mut self, err: anyhow::Error, first: bool) -> anyhow::Error {
+        let err = if first { at_first_statement(err) } else { err };
+        if err.chain().any(|cause| cause.is::<ConnectionLost>()) || is_connection_failure(&err) {
+            self.broken = true;
+        }
+        err
+    }
+
     /// Runs `work` in one transaction and commits it when `keep` approves of
     /// the outcome (anything else rolls back). When the server aborts it to
     /// break a deadlock or a serialization conflict, all of `work` runs
     /// again, up to `RETRIES` times: every method is one transaction with no
-    /// effect outside the database, so running it again is safe.
+    /// effect outside the database, so running it again is safe. For the
+    /// same reason a connection found gone at `BEGIN`, the method's first
+    /// statement, is `ConnectionLost` (see `failed`).
     fn transaction<T>(
         &mut self,
         keep: fn(&T) -> bool,
@@ -122,11 +153,13 @@ impl PgStore {
         let mut retries = 0;
         let mut refreshed = false;
         loop {
+            let mut begun = false;
             let attempt = (|| {
                 let mut tx = Tx {
                     tx: self.conn.transaction()?,
                     statements: &mut self.statements,
                 };
+                begun = true;
                 let outcome = work(&mut tx)?;
                 if keep(&outcome) {
                     tx.tx.commit()?;
@@ -134,6 +167,7 @@ impl PgStore {
                 Ok(outcome)
             })();
             match attempt {
+                Err(err) if is_connection_failure(&err) => return Err(self.failed(err, !begun)),
                 Err(err) if retries < RETRIES && is_conflict(&err) => {
                     retries += 1;
                     self.retried += 1;
@@ -149,17 +183,22 @@ impl PgStore {
     }
 
     /// Runs one statement outside a transaction, preparing it on first use;
-    /// again, prepared anew, if the kept statement went stale.
+    /// again, prepared anew, if the kept statement went stale. For methods
+    /// that are this one statement, so that a connection found gone here is
+    /// `ConnectionLost` (see `failed`).
     fn query(&mut self, sql: &'static str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>> {
-        let statement = self.statements.get(&mut *self.conn, sql)?;
-        match self.conn.query(&statement, params) {
-            Err(err) if is_stale_code(&err) => {
-                self.statements.0.clear();
-                let statement = self.statements.get(&mut *self.conn, sql)?;
-                Ok(self.conn.query(&statement, params)?)
+        let ran = (|| {
+            let statement = self.statements.get(&mut *self.conn, sql)?;
+            match self.conn.query(&statement, params) {
+                Err(err) if is_stale_code(&err) => {
+                    self.statements.0.clear();
+                    let statement = self.statements.get(&mut *self.conn, sql)?;
+                    Ok(self.conn.query(&statement, params)?)
+                }
+                other => Ok(other?),
             }
-            other => Ok(other?),
-        }
+        })();
+        ran.map_err(|err| self.failed(err, true))
     }
 
     /// `query` of a statement that returns exactly one row.
@@ -226,6 +265,39 @@ fn is_conflict(err: &anyhow::Error) -> bool {
                     || *code == SqlState::T_R_SERIALIZATION_FAILURE
             })
     })
+}
+
+/// Whether `err` says the connection itself failed, rather than a
+/// statement: the driver found it closed, the socket failed (an I/O
+/// error), or the server says so (SQLSTATE class 08, or 57P01/57P02/57P03:
+/// terminated by an administrator, a crash, or a server not accepting
+/// connections). Nothing can succeed on that connection any more.
+fn is_connection_failure(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        if cause.is::<std::io::Error>() {
+            return true;
+        }
+        let Some(err) = cause.downcast_ref::<::postgres::Error>() else {
+            return false;
+        };
+        err.is_closed()
+            || err.code().is_some_and(|code| {
+                code.code().starts_with("08")
+                    || *code == SqlState::ADMIN_SHUTDOWN
+                    || *code == SqlState::CRASH_SHUTDOWN
+                    || *code == SqlState::CANNOT_CONNECT_NOW
+            })
+    })
+}
+
+/// `err`, met at a method's first statement, as `ConnectionLost` when the
+/// connection failed: nothing of the method was done.
+fn at_first_statement(err: anyhow::Error) -> anyhow::Error {
+    if is_connection_failure(&err) {
+        ConnectionLost(format!("{err:#}")).into()
+    } else {
+        err
+    }
 }
 
 /// Whether `err` says a kept statement no longer fits the schema (0A000,

@@ -299,18 +299,40 @@ fn a_postgres_connection_the_server_ended_leaves_the_pool() {
             .join()
             .unwrap()
         });
-        // The first call may fail on the dead connection (unless the store
-        // reports the loss as `ConnectionLost`, which is retried); the next
-        // must not be handed that connection again.
-        let first_try = shared.with_store(|store| store.admin_password_hash()).await;
-        let hash = match first_try {
-            Ok(hash) => hash,
-            Err(_) => shared
-                .with_store(|store| store.admin_password_hash())
-                .await
-                .unwrap(),
-        };
+        // The first call finds the connection gone at its first statement:
+        // the store says `ConnectionLost`, and the pool runs it again on a
+        // fresh connection. The dead one has left the pool.
+        let hash = shared
+            .with_store(|store| store.admin_password_hash())
+            .await
+            .unwrap();
         assert_eq!(hash.as_deref(), Some("$argon2id$before"));
         assert_eq!(shared.open_connections(), 1, "only the new connection");
     });
+}
+
+#[test]
+fn a_postgres_store_whose_connection_the_server_ended_says_so() {
+    let Some(db) = crate::store::scratch::scratch_db() else {
+        return;
+    };
+    let mut store = postgres_opener(&db.url)().unwrap();
+    store.set_admin_password_hash("$argon2id$before").unwrap();
+    assert!(!store.is_broken());
+    // Waits (up to 5 s) until the backend has ended.
+    db.execute(
+        "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    );
+    // Lost at the method's first statement: nothing was done, and the
+    // error says so, for the pool to run it again elsewhere.
+    let err = store.admin_password_hash().unwrap_err();
+    assert!(err.is::<ConnectionLost>(), "{err:#}");
+    assert!(store.is_broken(), "the store remembers");
+    // Every later call fails too, whatever the driver has noticed.
+    let err = store
+        .create_admin_session("s", "t", 1, 2)
+        .unwrap_err()
+        .to_string();
+    assert!(store.is_broken(), "{err}");
 }

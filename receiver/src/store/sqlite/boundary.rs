@@ -5,7 +5,7 @@
 
 use anyhow::Result;
 use kiln_bake::avatar::AvatarKeys;
-use kiln_bake::export::{Export, Thread};
+use kiln_bake::export::Thread;
 
 use super::SqliteStore;
 use crate::store::copy::{Row, Tally};
@@ -85,10 +85,6 @@ impl Store for SqliteStore {
         avatars: &AvatarKeys,
     ) -> Result<Vec<Thread>> {
         SqliteStore::published_threads(self, keys, avatars)
-    }
-
-    fn import(&mut self, export: &Export) -> Result<()> {
-        SqliteStore::import(self, export)
     }
 
     fn import_batch(&mut self, batch: &ImportBatch, commit: bool) -> Result<ImportOutcome> {

@@ -7,11 +7,10 @@
 use std::collections::HashMap;
 
 use anyhow::{bail, Context, Result};
-use kiln_bake::export::{CommentStatus, Export};
 use kiln_bake::markdown;
 use rusqlite::{params, OptionalExtension, Transaction};
 
-use super::{parse_status, parse_time, touch_thread, SqliteStore};
+use super::{parse_status, touch_thread, SqliteStore};
 use crate::store::{ImportBatch, ImportComment, ImportOutcome, ImportThread, Status};
 
 /// Where a source id stands before the comment is stored.
@@ -90,64 +89,6 @@ impl SqliteStore {
         }
         Ok(outcome)
     }
-
-    /// Loads an export's published comments, keeping their ids and avatar
-    /// keys, in one transaction: restoring a backup, moving hosts, or
-    /// seeding a benchmark. The same export loaded again adds nothing; an
-    /// id another comment holds fails the whole load, changing nothing.
-    pub fn import(&mut self, export: &Export) -> Result<()> {
-        export.check()?;
-        let batch = batch_of_export(export)?;
-        let outcome = self.import_batch(&batch, true)?;
-        if let Some((id, why)) = outcome.unplaced.first() {
-            bail!("comment {id} of the export cannot be placed: {why}");
-        }
-        Ok(())
-    }
-}
-
-/// An export as an import batch under the source `kiln`, each comment
-/// keeping its id. `kiln import kiln` builds the same from the same file,
-/// through the import pass.
-pub(super) fn batch_of_export(export: &Export) -> Result<ImportBatch> {
-    let threads = export
-        .threads
-        .iter()
-        .map(|t| {
-            let comments = t
-                .comments
-                .iter()
-                .map(|c| {
-                    Ok(ImportComment {
-                        source_id: c.id.to_string(),
-                        parent: c.parent.map(|p| p.to_string()),
-                        id: Some(c.id),
-                        status: match c.status {
-                            CommentStatus::Approved => Status::Approved,
-                            CommentStatus::Deleted => Status::Deleted,
-                        },
-                        author: c.author.clone(),
-                        email: None,
-                        website: c.website.clone(),
-                        text: c.text.clone(),
-                        remote_addr: None,
-                        created_at: parse_time(&c.created_at)?,
-                        avatar: c.avatar.clone(),
-                    })
-                })
-                .collect::<Result<_>>()?;
-            Ok(ImportThread {
-                key: t.id.clone(),
-                url: t.url.clone(),
-                title: String::new(),
-                comments,
-            })
-        })
-        .collect::<Result<_>>()?;
-    Ok(ImportBatch {
-        source: "kiln".to_owned(),
-        threads,
-    })
 }
 
 /// The thread's row, created when the key is new (then `true`). A title

@@ -26,7 +26,7 @@ use rusqlite::{
     params, Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior,
 };
 
-use super::{parse_time, random_hex, NewComment, Refusal, Status, StoredComment};
+use super::{random_hex, NewComment, Refusal, Status, StoredComment};
 
 pub use source::SqliteSource;
 

@@ -1,6 +1,7 @@
 //! What only PostgreSQL has to prove, because only there do writers run side
-//! by side: the lock order keeps a reply and a moderation of its parent from
-//! deadlocking, the change sequence follows commit order, a deadlock the
+//! by side: the lock order keeps a reply and a moderation of its parent (or
+//! an import answering a comment and its deletion) from deadlocking, the
+//! change sequence follows commit order, a deadlock the
 //! server breaks runs the method again, and listeners hear of changes and
 //! queued mail only when they commit.
 
@@ -338,4 +339,114 @@ fn kept_statements_are_prepared_again_after_a_schema_change() {
         .unwrap();
     assert_eq!(again.parent, Some(parent.id));
     assert_eq!(store.retried(), 0, "not a conflict");
+}
+
+/// Each round, one connection imports a reply to a comment an earlier
+/// import brought while another deletes that comment, released together.
+/// The import locks the stored parent before the thread, as the delete
+/// does, so neither waits for the other in a circle; either the reply is
+/// stored and the parent stays as a "deleted" marker, or the parent is gone
+/// and the reply is left out, named.
+#[test]
+fn an_import_answering_a_comment_and_its_deletion_never_deadlock() {
+    use crate::store::{ImportBatch, ImportComment, ImportThread};
+    let Some(db) = scratch_db() else { return };
+    const ROUNDS: usize = 30;
+    let batch = |source_id: String, parent: Option<String>| ImportBatch {
+        source: "disqus".into(),
+        threads: vec![ImportThread {
+            key: "/race/".into(),
+            url: "https://example.org/race/".into(),
+            title: String::new(),
+            comments: vec![ImportComment {
+                source_id,
+                parent,
+                id: None,
+                status: Status::Approved,
+                author: "Bea".into(),
+                email: None,
+                website: None,
+                text: "imported".into(),
+                remote_addr: None,
+                created_at: 1,
+                avatar: None,
+            }],
+        }],
+    };
+    let mut setup = PgStore::open(&db.target).unwrap();
+    let parents: Vec<i64> = (0..ROUNDS)
+        .map(|n| {
+            setup
+                .import_batch(&batch(format!("p{n}"), None), true)
+                .unwrap()
+                .added[0]
+                .1
+        })
+        .collect();
+    let start = Barrier::new(2);
+    let ((imports, import_retries), (deletes, delete_retries)) = std::thread::scope(|s| {
+        let importer = s.spawn(|| {
+            let mut store = PgStore::open(&db.target).unwrap();
+            let outcomes: Vec<_> = (0..ROUNDS)
+                .map(|n| {
+                    start.wait();
+                    // No unwrap: a panic would leave the other thread at
+                    // the barrier for ever.
+                    store
+                        .import_batch(&batch(format!("r{n}"), Some(format!("p{n}"))), true)
+                        .map_err(|e| format!("{e:#}"))
+                })
+                .collect();
+            (outcomes, store.retried())
+        });
+        let deleter = s.spawn(|| {
+            let mut store = PgStore::open(&db.target).unwrap();
+            let outcomes: Vec<_> = parents
+                .iter()
+                .map(|&parent| {
+                    start.wait();
+                    store.delete(&[parent]).map_err(|e| format!("{e:#}"))
+                })
+                .collect();
+            (outcomes, store.retried())
+        });
+        (importer.join().unwrap(), deleter.join().unwrap())
+    });
+    assert_eq!(
+        (import_retries, delete_retries),
+        (0, 0),
+        "a deadlock was broken"
+    );
+    let mut conn = db.target.connect().unwrap();
+    let mut answered = 0;
+    for ((import, delete), &parent) in imports.iter().zip(&deletes).zip(&parents) {
+        let import = import
+            .as_ref()
+            .unwrap_or_else(|e| panic!("parent {parent}: {e}"));
+        assert_eq!(delete, &Ok(Ok(())), "parent {parent}");
+        let left: Option<String> = conn
+            .query_opt("SELECT status FROM comments WHERE id = $1", &[&parent])
+            .unwrap()
+            .map(|row| row.get(0));
+        match (import.added.len(), import.unplaced.len(), left.as_deref()) {
+            (1, 0, Some("deleted")) => answered += 1,
+            (0, 1, None) => {}
+            other => panic!("parent {parent}: {other:?} {import:?}"),
+        }
+    }
+    println!("{answered} replies won, {} deletions", ROUNDS - answered);
+    let (counted, shown): (i64, i64) = {
+        let row = conn
+            .query_one(
+                "SELECT (SELECT count(*) FROM comments WHERE status IN ('approved', 'deleted')),
+                        (SELECT published_count FROM threads WHERE key = '/race/')",
+                &[],
+            )
+            .unwrap();
+        (row.get(0), row.get(1))
+    };
+    assert_eq!(
+        counted, shown,
+        "what the thread says it shows is what it shows"
+    );
 }
