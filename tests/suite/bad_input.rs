@@ -191,7 +191,7 @@ fn fixture() -> Fixture {
     }
     kiln_ok(
         tmp.path(),
-        &["--db", db.to_str().unwrap(), "approve", "1", "3"],
+        &["--db", db.arg(), "approve", "1", "3"],
     );
     Fixture {
         _tmp: tmp,

@@ -10,7 +10,7 @@ const ORIGIN: &str = "http://blog.test";
 fn export_and_forget_touch_only_that_persons_data() {
     let (tmp, receiver) = fresh_receiver(ORIGIN, &[]);
     let page = format!("{ORIGIN}/posts/rights/");
-    let db = receiver.db.to_str().unwrap().to_owned();
+    let db = receiver.db.arg().to_owned();
     let cli = |args: &[&str]| {
         let mut all = vec!["--db", db.as_str()];
         all.extend_from_slice(args);
@@ -383,7 +383,7 @@ fn the_admin_page_exports_and_forgets_an_address_with_its_csrf_token() {
     let mut child = kiln_cmd(tmp.path())
         .args([
             "--db",
-            receiver.db.to_str().unwrap(),
+            receiver.db.arg(),
             "admin",
             "set-password",
         ])

@@ -15,7 +15,7 @@ use crate::support::*;
 
 const SUBMIT: &str = "form.kiln-form button[type=submit]";
 
-fn status_of(db: &std::path::Path, id: i64) -> (String, Option<i64>) {
+fn status_of(db: &Db, id: i64) -> (String, Option<i64>) {
     let row = peek(db)
         .row(
             "SELECT status, parent_id FROM comments WHERE id = $1",
@@ -517,7 +517,7 @@ fn stored_links(browser: &Browser) -> serde_json::Value {
     serde_json::from_str(raw.as_str().unwrap()).unwrap()
 }
 
-fn text_of(db: &std::path::Path, id: i64) -> Option<String> {
+fn text_of(db: &Db, id: i64) -> Option<String> {
     peek(db)
         .row("SELECT text FROM comments WHERE id = $1", &[id.into()])
         .map(|r| r[0].text())

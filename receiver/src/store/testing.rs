@@ -2,17 +2,22 @@
 //! tests check what the receiver stored (a status, a removed address, the
 //! outbox emptying) with a little SQL; going through `TestDb` keeps that SQL
 //! in one backend-neutral form (`$1` parameters, plain values back), so the
-//! same tests can later run against every backend the store supports.
+//! same tests run against every backend the store supports: an SQLite file,
+//! or a database of its own on the PostgreSQL server that
+//! `KILN_TEST_DATABASE_URL` names (`postgres/scratch.rs`).
 //!
 //! Compiled only for tests and the `testing` feature; it panics on errors,
 //! as a test helper should.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 /// A PostgreSQL database of a test's own on the server
 /// `KILN_TEST_DATABASE_URL` names, dropped with it; the store's tests and
 /// the end-to-end tests make theirs the same way.
 pub use super::postgres::scratch::{scratch_db, ScratchDb};
+use super::{open_at, Location, Mode, Store};
 
 /// A parameter for a peek's `$N` placeholders.
 #[derive(Debug, Clone, Copy)]
@@ -76,20 +81,88 @@ impl Value {
 }
 
 /// The database a test's receiver or CLI uses.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct TestDb {
-    path: PathBuf,
+    backend: Backend,
+}
+
+#[derive(Clone)]
+enum Backend {
+    Sqlite(PathBuf),
+    /// Dropped (with the database) when the last clone goes.
+    Postgres(Arc<ScratchDb>),
+}
+
+impl std::fmt::Debug for TestDb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("TestDb")
+            .field(&self.location().describe())
+            .finish()
+    }
 }
 
 impl TestDb {
     /// The SQLite database file at `path` (it may not exist yet).
     pub fn sqlite(path: impl Into<PathBuf>) -> TestDb {
-        TestDb { path: path.into() }
+        TestDb {
+            backend: Backend::Sqlite(path.into()),
+        }
+    }
+
+    /// A new, empty PostgreSQL database, dropped with the last clone of this;
+    /// `None` when no test server is configured (see `postgres/scratch.rs`:
+    /// then a test says it did not run, or fails under KILN_REQUIRE_TOOLS).
+    pub fn postgres() -> Option<TestDb> {
+        Some(TestDb {
+            backend: Backend::Postgres(Arc::new(scratch_db()?)),
+        })
+    }
+
+    /// Another new, empty database on the same backend, beside this one.
+    pub fn another(&self) -> TestDb {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        match &self.backend {
+            Backend::Sqlite(path) => {
+                let n = NEXT.fetch_add(1, Ordering::Relaxed);
+                TestDb::sqlite(path.with_file_name(format!("another-{n}.sqlite3")))
+            }
+            Backend::Postgres(_) => {
+                TestDb::postgres().expect("the server this database is on went away")
+            }
+        }
+    }
+
+    /// Where the database is, for `store::open_at` and `store::open_source`.
+    pub fn location(&self) -> Location<'_> {
+        match &self.backend {
+            Backend::Sqlite(path) => Location::Sqlite(path),
+            Backend::Postgres(db) => Location::Postgres {
+                url: &db.url,
+                password: "",
+            },
+        }
+    }
+
+    /// `sqlite` or `postgres`, for messages.
+    pub fn kind(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite(_) => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Opens the database as the receiver does (`ReadWrite` creates and
+    /// migrates it).
+    pub fn open(&self, mode: Mode) -> Box<dyn Store> {
+        open_at(self.location(), mode).unwrap_or_else(|e| panic!("cannot open {self:?}: {e:#}"))
     }
 
     /// Every row `sql` returns. Parameters are written `$1`, `$2`, ….
     pub fn rows(&self, sql: &str, params: &[Param]) -> Vec<Vec<Value>> {
-        crate::store::sqlite::peek::rows(&self.path, sql, params)
+        match &self.backend {
+            Backend::Sqlite(path) => crate::store::sqlite::peek::rows(path, sql, params),
+            Backend::Postgres(db) => crate::store::postgres::peek::rows(&db.target, sql, params),
+        }
     }
 
     /// The first row `sql` returns, if any.
@@ -123,7 +196,10 @@ impl TestDb {
     /// Runs a statement that changes rows (a test's setup, such as a row as
     /// an older version stored it); returns how many it changed.
     pub fn execute(&self, sql: &str, params: &[Param]) -> usize {
-        crate::store::sqlite::peek::execute(&self.path, sql, params)
+        match &self.backend {
+            Backend::Sqlite(path) => crate::store::sqlite::peek::execute(path, sql, params),
+            Backend::Postgres(db) => crate::store::postgres::peek::execute(&db.target, sql, params),
+        }
     }
 
     /// How many rows `table` holds.

@@ -20,6 +20,8 @@ pub mod listen;
 mod mail;
 pub mod migrate;
 #[cfg(any(test, feature = "testing"))]
+pub(crate) mod peek;
+#[cfg(any(test, feature = "testing"))]
 pub mod scratch;
 #[cfg(test)]
 mod tests;
