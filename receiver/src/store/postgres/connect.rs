@@ -14,9 +14,11 @@
 use std::fmt;
 use std::time::Duration;
 
-use ::postgres::config::{Host, SslMode};
+use ::postgres::config::Host;
 use ::postgres::{Client, Config, NoTls};
-use anyhow::{anyhow, bail, Result};
+use anyhow::{anyhow, Result};
+
+use super::tls::{self, Tls};
 
 /// How long a connection attempt may take, so a host that drops packets
 /// fails start-up in bounded time instead of hanging it.
@@ -30,6 +32,8 @@ pub struct Target {
     described: String,
     /// The password, only to scrub it from messages.
     password: Option<String>,
+    /// What the URL asks of TLS (`sslmode`, `sslrootcert`).
+    tls: Tls,
 }
 
 /// Shows only what `describe` shows: a `Config` holds the password.
@@ -44,7 +48,8 @@ impl Target {
     /// normally from KILN_DATABASE_PASSWORD) is used instead of none in the
     /// URL. Configuration validation has already refused both at once.
     pub fn parse(url: &str, password: &str) -> Result<Target> {
-        let mut config: Config = url.parse().map_err(|e: ::postgres::Error| {
+        let (driver_url, tls) = tls::split(url)?;
+        let mut config: Config = driver_url.parse().map_err(|e: ::postgres::Error| {
             // The parser's messages name the bad option, not its value; the
             // scrub below is for the day one does not.
             let raw = url_password(url);
@@ -57,14 +62,6 @@ impl Target {
         if !password.is_empty() {
             config.password(password);
         }
-        match config.get_ssl_mode() {
-            SslMode::Disable | SslMode::Prefer => {}
-            // Connecting in the clear when TLS was asked for would be worse
-            // than not connecting.
-            _ => bail!(
-                "`database.url` asks for TLS (sslmode=require), which kiln cannot speak to PostgreSQL yet (it comes with a later stage of issue 13); use a Unix socket or a trusted network with sslmode=disable"
-            ),
-        }
         config.connect_timeout(CONNECT_TIMEOUT);
         config.application_name(concat!("kiln/", env!("CARGO_PKG_VERSION")));
         let described = describe(&config);
@@ -75,6 +72,7 @@ impl Target {
             config,
             described,
             password,
+            tls,
         })
     }
 
@@ -88,6 +86,7 @@ impl Target {
             described: describe(&config),
             config,
             password: self.password.clone(),
+            tls: self.tls.clone(),
         }
     }
 
@@ -105,6 +104,7 @@ impl Target {
             config,
             described: self.described.clone(),
             password: self.password.clone(),
+            tls: self.tls.clone(),
         }
     }
 
@@ -116,15 +116,22 @@ impl Target {
     /// Opens a connection, or says in one line why it could not: refused,
     /// unreachable, bad credentials, no such database.
     pub fn connect(&self) -> Result<Connection> {
-        match self.config.connect(NoTls) {
+        let connected = match self.tls.connector()? {
+            Some(tls) => self.config.connect(tls),
+            None => self.config.connect(NoTls),
+        };
+        match connected {
             Ok(client) => Ok(Connection {
                 client: Some(client),
             }),
-            Err(err) => Err(anyhow!(
-                "cannot connect to PostgreSQL at {} (database.url): {}",
-                self.described,
-                scrub(&one_line(&err), self.password.as_deref())
-            )),
+            Err(err) => {
+                let why = scrub(&one_line(&err), self.password.as_deref());
+                Err(anyhow!(
+                    "cannot connect to PostgreSQL at {} (database.url): {why}{}",
+                    self.described,
+                    tls_hint(&why)
+                ))
+            }
         }
     }
 }
@@ -174,6 +181,16 @@ impl Drop for Connection {
         } else {
             drop(client);
         }
+    }
+}
+
+/// What to do about a certificate kiln would not trust, for the end of a
+/// connection error; empty for any other error.
+fn tls_hint(why: &str) -> &'static str {
+    if why.contains("certificate") {
+        "; name the server's CA with sslrootcert=PATH in database.url (sslmode=verify-full checks the host name too, verify-ca only the CA)"
+    } else {
+        ""
     }
 }
 
@@ -229,7 +246,7 @@ fn url_password(url: &str) -> Option<&str> {
 }
 
 /// `%XX` escapes decoded, as the driver reads a URL's userinfo.
-fn percent_decode(s: &str) -> String {
+pub(super) fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -1,6 +1,6 @@
 //! The PostgreSQL backend, for sites that outgrow one machine (issue 13),
 //! and the only code besides `sqlite/` that names a database driver. It
-//! connects (`connect.rs`), brings the schema up to date (`migrate.rs`,
+//! connects (`connect.rs`, with TLS as the URL asks in `tls.rs`), brings the schema up to date (`migrate.rs`,
 //! `migrations/`), and holds the first of the `Store` methods: the keys, the
 //! admin password and sessions (`admin.rs`), the outbox and subscriptions
 //! (`mail.rs`) and the abuse lookups (`abuse.rs`); `boundary.rs` answers the
@@ -25,6 +25,7 @@ pub(crate) mod peek;
 pub mod scratch;
 #[cfg(test)]
 mod tests;
+mod tls;
 
 use anyhow::Result;
 

@@ -34,17 +34,30 @@ pub fn server() -> Option<Target> {
     Some(Target::parse(&url, "").unwrap_or_else(|e| panic!("{URL_VAR}: {e:#}")))
 }
 
+/// The same server over TCP with TLS (`scripts/pg-cluster tls-url`): a
+/// `verify-full` URL naming `localhost` and the cluster's own CA. `None`
+/// after saying which test did not run, as for `server`.
+#[cfg(test)]
+pub fn tls_server_url() -> Option<String> {
+    required_var("KILN_TEST_DATABASE_TLS_URL")
+}
+
 /// The server's URL, or `None` after saying which test did not run.
 fn server_url() -> Option<String> {
-    let Some(url) = std::env::var(URL_VAR).ok().filter(|u| !u.is_empty()) else {
+    required_var(URL_VAR)
+}
+
+/// The value of a variable a PostgreSQL test needs; see the module header.
+fn required_var(var: &str) -> Option<String> {
+    let Some(url) = std::env::var(var).ok().filter(|u| !u.is_empty()) else {
         let test = std::thread::current()
             .name()
             .unwrap_or("a PostgreSQL test")
             .to_owned();
         if std::env::var_os("KILN_REQUIRE_TOOLS").is_some() || std::env::var_os("CI").is_some() {
-            panic!("{test} needs PostgreSQL, but {URL_VAR} is not set; run scripts/test, which starts a cluster (scripts/pg-cluster)");
+            panic!("{test} needs PostgreSQL, but {var} is not set; run scripts/test, which starts a cluster (scripts/pg-cluster)");
         }
-        eprintln!("NOTICE: {URL_VAR} is not set; {test} did not run. scripts/test starts a PostgreSQL cluster for it.");
+        eprintln!("NOTICE: {var} is not set; {test} did not run. scripts/test starts a PostgreSQL cluster for it.");
         return None;
     };
     Some(url)
