@@ -357,15 +357,9 @@ fn known_commenters_are_approved_only_when_opted_in() {
             )
         };
         assert_eq!(post_as("first").0, 303);
-        let first_is_pending = kiln_ok(
-            tmp.path(),
-            &["--db", receiver.db.arg(), "queue"],
-        );
+        let first_is_pending = kiln_ok(tmp.path(), &["--db", receiver.db.arg(), "queue"]);
         assert!(first_is_pending.contains("first"));
-        kiln_ok(
-            tmp.path(),
-            &["--db", receiver.db.arg(), "approve", "1"],
-        );
+        kiln_ok(tmp.path(), &["--db", receiver.db.arg(), "approve", "1"]);
         let (status, location, _) = post_as("second");
         assert_eq!(status, 303);
         let status = peek(&receiver.db).query_text("SELECT status FROM comments WHERE id = 2", &[]);
@@ -487,13 +481,7 @@ fn a_post_must_carry_the_token_bake_signed_for_its_thread() {
     let export = tmp.path().join("comments.json");
     kiln_ok(
         tmp.path(),
-        &[
-            "--db",
-            db.arg(),
-            "export",
-            "-o",
-            export.to_str().unwrap(),
-        ],
+        &["--db", db.arg(), "export", "-o", export.to_str().unwrap()],
     );
     let out = kiln_cmd(tmp.path())
         .env("KILN_SPAM_FORM_TOKEN", "true")

@@ -265,12 +265,7 @@ fn receiver_with_hook(tmp: &Path, hook: &HookServer, extra: &str) -> Receiver {
 fn approve(receiver: &Receiver, dir: &Path, id: i64) {
     kiln_ok(
         dir,
-        &[
-            "--db",
-            receiver.db.arg(),
-            "approve",
-            &id.to_string(),
-        ],
+        &["--db", receiver.db.arg(), "approve", &id.to_string()],
     );
 }
 

@@ -381,12 +381,7 @@ fn the_admin_page_exports_and_forgets_an_address_with_its_csrf_token() {
         assert_eq!(post_form(&receiver, &fields).0, 303);
     }
     let mut child = kiln_cmd(tmp.path())
-        .args([
-            "--db",
-            receiver.db.arg(),
-            "admin",
-            "set-password",
-        ])
+        .args(["--db", receiver.db.arg(), "admin", "set-password"])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::null())
         .spawn()

@@ -386,7 +386,10 @@ fn a_failed_copy_names_the_row_and_leaves_no_new_file() {
         dir,
         &["store", "copy", "--from", "kiln.sqlite3", "--to", &pg.url],
     );
-    assert_eq!(tally_of(postgres), tally_of(Location::Sqlite(Path::new(db.arg()))));
+    assert_eq!(
+        tally_of(postgres),
+        tally_of(Location::Sqlite(Path::new(db.arg())))
+    );
 
     // A source that cannot be read to the end (text that is not UTF-8,
     // which SQLite does not check): the new file the copy made goes again.
