@@ -11,7 +11,7 @@ use kiln_bake::signing::Signer;
 use kiln_bake::{BakeOptions, ExportFile, FragmentOptions, Receiver, Source};
 use kiln_receiver::config::Config;
 use kiln_receiver::pages::render_options;
-use kiln_receiver::store::{self, Mode};
+use kiln_receiver::store::{self, Location, Mode};
 
 use crate::cli::BakeArgs;
 use crate::watch::{self, WatchOptions};
@@ -32,9 +32,16 @@ pub fn run(config: &Config, args: BakeArgs) -> Result<()> {
     let from = match &args.from {
         Some(from) => from.clone(),
         None if !config.bake.from.is_empty() => config.bake.from.clone(),
+        None if config.database.is_postgres() => config.database.url.clone(),
         None => config.database.path.display().to_string(),
     };
     let is_url = from.starts_with("http://") || from.starts_with("https://");
+    // A PostgreSQL URL may carry a password: it is only ever shown as the
+    // store describes it.
+    let database = store::is_url(&from).then(|| Location::Postgres {
+        url: &from,
+        password: &config.database.password,
+    });
 
     // Forms post to the receiver: the flag, the configured public URL, or the
     // URL we are baking from, in that order.
@@ -54,7 +61,7 @@ pub fn run(config: &Config, args: BakeArgs) -> Result<()> {
         render.max_depth = depth;
     }
     if config.spam.form_token {
-        render.form_tokens = Some(form_tokens(config, &from, is_url)?);
+        render.form_tokens = Some(form_tokens(config, &from, is_url || database.is_some())?);
     }
     let site_url = args.site_url.clone().unwrap_or_else(|| config.site_url());
     let target = match &args.output_dir {
@@ -84,26 +91,32 @@ pub fn run(config: &Config, args: BakeArgs) -> Result<()> {
     };
     // Each bake opens the source afresh: a source loads its data once.
     let once = || -> Result<Vec<PathBuf>> {
-        let mut source = open_source(&from, is_url, args.token.clone(), config.privacy.gravatar)?;
+        let mut source = match database {
+            Some(database) => store::open_source(database, config.privacy.gravatar)?,
+            None => open_source(&from, is_url, args.token.clone(), config.privacy.gravatar)?,
+        };
         target.bake(source.as_mut())
     };
     if !args.watch {
         return once().map(drop);
     }
+    // A URL has no file to watch: it is asked again every --poll seconds.
+    let remote = is_url || database.is_some();
     let options = WatchOptions {
-        source_files: if is_url {
+        source_files: if remote {
             Vec::new()
         } else {
             vec![PathBuf::from(&from)]
         },
-        poll: is_url.then(|| Duration::from_secs(args.poll)),
+        poll: remote.then(|| Duration::from_secs(args.poll)),
         debounce: Duration::from_millis(300),
     };
     eprintln!(
-        "watching {} and {from} (Ctrl-C stops)",
+        "watching {} and {} (Ctrl-C stops)",
         args.output_dir
             .as_deref()
-            .map_or_else(|| "nothing else".to_owned(), |d| d.display().to_string())
+            .map_or_else(|| "nothing else".to_owned(), |d| d.display().to_string()),
+        database.map_or_else(|| from.clone(), |d| d.describe())
     );
     watch::run(args.output_dir.as_deref(), &options, once)
 }
@@ -168,13 +181,14 @@ fn open_source(
 /// The key and expiry of signed forms (`spam.form_token`). The key is
 /// `server.secret` when set; otherwise the one the receiver keeps in its
 /// database, which only a bake from that database file can read (a bake
-/// from a URL or an export file needs `server.secret`). Tokens expire at the
+/// from a URL, a PostgreSQL database or an export file needs
+/// `server.secret`, until a bake can read the key without writing). Tokens expire at the
 /// end of a whole day, so they, and with them the pages, change once a day
 /// rather than on every bake.
-fn form_tokens(config: &Config, from: &str, is_url: bool) -> Result<FormTokens> {
+fn form_tokens(config: &Config, from: &str, remote: bool) -> Result<FormTokens> {
     let signer = if !config.server.secret.is_empty() {
         Signer::new(config.server.secret.as_bytes())
-    } else if !is_url && is_sqlite(Path::new(from)) {
+    } else if !remote && is_sqlite(Path::new(from)) {
         let mut store = store::open(Path::new(from), Mode::ReadWrite)?;
         kiln_receiver::mail::signer(config, store.as_mut())?
     } else {

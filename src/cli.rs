@@ -271,6 +271,8 @@ pub struct ForgetArgs {
 #[command(after_help = "\
 SOURCE is one of:
   a kiln SQLite database      kiln bake --from kiln.sqlite3 public/
+  a kiln PostgreSQL database  kiln bake --from postgres://kiln@db.example/kiln public/
+                              (read-only, never written)
   a receiver's URL            kiln bake --from https://comments.example.org public/
                               (token from --token or KILN_TOKEN)
   an export JSON file         kiln bake --from comments.json public/
@@ -289,7 +291,7 @@ adapters include them. Only files whose bytes change are written:
 
 --watch keeps bake running: it bakes again when the SSG rewrites its output
 (hugo --watch, jekyll build --watch) or when comments change (the database
-is watched, a receiver URL is polled), never in answer to its own writes:
+file is watched, a receiver or PostgreSQL URL is polled), never in answer to its own writes:
   hugo --watch & kiln bake --watch public/
   kiln bake --fragments assets/kiln --watch & hugo server")]
 pub struct BakeArgs {

@@ -13,6 +13,7 @@ mod edit;
 mod hostile;
 mod init;
 mod mail;
+mod postgres;
 mod probes;
 mod publish;
 mod rights;

@@ -4,9 +4,8 @@
 //! database of the test's own (`KILN_TEST_DATABASE_URL`; scripts/test
 //! starts a server) and from there into a new SQLite file. The three must
 //! hold the same rows (the store's per-table counts and SHA-256), and pages
-//! baked from the round-tripped file must be byte-identical to pages baked
-//! from the original. `kiln bake --from postgres://…` is not on this branch
-//! yet, so PostgreSQL's side is compared by its checksums.
+//! baked from the PostgreSQL copy and from the round-tripped file must be
+//! byte-identical to pages baked from the original.
 
 use std::net::TcpListener;
 use std::path::Path;
@@ -291,16 +290,17 @@ fn a_site_moves_to_postgres_and_back_with_every_row() {
     };
     assert_ne!(instance("kiln.sqlite3"), instance("back.sqlite3"));
 
-    // Pages baked from the original and from the copy that went through
-    // PostgreSQL are the same, byte for byte.
+    // Pages baked from the original, from the PostgreSQL copy and from the
+    // copy that went through PostgreSQL are the same, byte for byte.
     let mut baked = Vec::new();
     for (from, out) in [
         ("kiln.sqlite3", "out-original"),
+        (url.as_str(), "out-postgres"),
         ("back.sqlite3", "out-back"),
     ] {
         let out = dir.join(out);
         site(&out);
-        kiln_ok(
+        let said = kiln_ok(
             dir,
             &[
                 "bake",
@@ -311,15 +311,17 @@ fn a_site_moves_to_postgres_and_back_with_every_row() {
                 "--receiver-url",
                 "http://127.0.0.1:8080",
                 "--state",
-                dir.join(format!("{from}.state")).to_str().unwrap(),
+                out.with_extension("state").to_str().unwrap(),
                 "--quiet",
                 out.to_str().unwrap(),
             ],
         );
+        assert!(!said.contains(PASSWORD), "{said}");
         baked.push(html_bytes(&out));
     }
     assert_same_html(&baked[0], &baked[1]);
-    let page = String::from_utf8(baked[1]["posts/a/index.html"].clone()).unwrap();
+    assert_same_html(&baked[0], &baked[2]);
+    let page = String::from_utf8(baked[2]["posts/a/index.html"].clone()).unwrap();
     assert!(
         page.contains("<em>with</em>") && page.contains("A reply to Ann"),
         "{page}"

@@ -474,6 +474,14 @@ pub struct Forgotten {
     pub queued_mail: u64,
 }
 
+/// An export's RFC 3339 time as seconds since the epoch (`import`).
+fn parse_time(rfc3339: &str) -> Result<i64> {
+    use anyhow::Context as _;
+    let t = time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339)
+        .with_context(|| format!("{rfc3339:?} is not an RFC 3339 time"))?;
+    Ok(t.unix_timestamp())
+}
+
 /// `n` random bytes as lowercase hex.
 pub fn random_hex(n: usize) -> String {
     use rand::RngCore;

@@ -5,7 +5,8 @@
 //! PostgreSQL is chosen by `open_at` for a `database.url`; only part of the
 //! `Store` exists there so far (see `postgres/boundary.rs`), so the
 //! commands still call `open` with the SQLite path and refuse a URL, except
-//! `kiln store copy` and `kiln store migrate`.
+//! `kiln store copy`, `kiln store migrate` and `kiln bake --from
+//! postgres://…`, whose read-only `Source` is complete on both.
 
 use std::path::Path;
 
@@ -13,7 +14,7 @@ use anyhow::Result;
 use kiln_bake::source::Source;
 
 use super::postgres::listen::{self, Listening};
-use super::postgres::{PgStore, Target};
+use super::postgres::{PgSource, PgStore, Target};
 use super::sqlite::{self, SqliteSource, SqliteStore};
 use super::Store;
 
@@ -107,6 +108,13 @@ impl<'a> Location<'a> {
     }
 }
 
+/// An SQLite file.
+impl<'a> From<&'a Path> for Location<'a> {
+    fn from(path: &'a Path) -> Location<'a> {
+        Location::Sqlite(path)
+    }
+}
+
 /// Whether `name` is a PostgreSQL URL rather than a file name.
 pub fn is_url(name: &str) -> bool {
     let lower = name.get(..13).unwrap_or(name).to_ascii_lowercase();
@@ -171,10 +179,19 @@ pub fn wake_on_queued_mail(
     })
 }
 
-/// Bake's view of the database at `path`, read-only. With `gravatar`
-/// (`privacy.gravatar`), comments carry Gravatar hashes too.
-pub fn open_source(path: &Path, gravatar: bool) -> Result<Box<dyn Source + Send>> {
-    Ok(Box::new(SqliteSource::open(path, gravatar)?))
+/// Bake's view of the database at `location` (or an SQLite file's path),
+/// read-only. With `gravatar` (`privacy.gravatar`), comments carry Gravatar
+/// hashes too.
+pub fn open_source<'a>(
+    location: impl Into<Location<'a>>,
+    gravatar: bool,
+) -> Result<Box<dyn Source + Send>> {
+    Ok(match location.into() {
+        Location::Sqlite(path) => Box::new(SqliteSource::open(path, gravatar)?),
+        Location::Postgres { url, password } => {
+            Box::new(PgSource::open(&Target::parse(url, password)?, gravatar)?)
+        }
+    })
 }
 
 /// Whether `head`, the first bytes of a file, is a kiln database rather than

@@ -13,11 +13,12 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use super::{open_at, Location, Mode, Store};
+
 /// A PostgreSQL database of a test's own on the server
 /// `KILN_TEST_DATABASE_URL` names, dropped with it; the store's tests and
 /// the end-to-end tests make theirs the same way.
 pub use super::postgres::scratch::{scratch_db, ScratchDb};
-use super::{open_at, Location, Mode, Store};
 
 /// A parameter for a peek's `$N` placeholders.
 #[derive(Debug, Clone, Copy)]

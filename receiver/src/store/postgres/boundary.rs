@@ -1,10 +1,7 @@
-//! `PgStore` as the backend-neutral `Store`. What PostgreSQL can do so far
-//! (the keys, the admin password, sessions, the outbox and subscriptions,
-//! the abuse lookups) hands over to the inherent methods; everything else answers with an error that says it is not on
-//! PostgreSQL yet, rather than pretending to an empty database. Those
-//! methods arrive in the later stages of issue 13 (docs/design/postgres.md §6).
+//! `PgStore` as the backend-neutral `Store`: each method hands over to the
+//! inherent one of the same name, which holds the SQL (as `sqlite/` does).
 
-use anyhow::{anyhow, Result};
+use anyhow::Result;
 use kiln_bake::avatar::AvatarKeys;
 use kiln_bake::export::{Export, Thread};
 
@@ -17,13 +14,6 @@ use crate::store::{
 
 type Refused<T> = std::result::Result<T, Refusal>;
 
-/// The error of a method PostgreSQL does not have yet.
-fn not_yet<T>(what: &str) -> Result<T> {
-    Err(anyhow!(
-        "{what} is not on PostgreSQL yet (issue 13 is under way); use SQLite (`database.path`) for now"
-    ))
-}
-
 impl Store for PgStore {
     fn set_mail_events(&mut self, on: bool) {
         self.mail_events = on;
@@ -31,61 +21,56 @@ impl Store for PgStore {
 
     fn insert_opted(
         &mut self,
-        _new: &NewComment,
-        _notify: bool,
-        _status: Status,
-        _now: i64,
+        new: &NewComment,
+        notify: bool,
+        status: Status,
+        now: i64,
     ) -> Result<Refused<StoredComment>> {
-        not_yet("storing a comment")
+        PgStore::insert_opted(self, new, notify, status, now)
     }
 
-    fn get(&mut self, _id: i64) -> Result<Option<StoredComment>> {
-        not_yet("reading a comment")
+    fn get(&mut self, id: i64) -> Result<Option<StoredComment>> {
+        PgStore::get(self, id)
     }
 
-    fn by_status(&mut self, _status: Status) -> Result<Vec<StoredComment>> {
-        not_yet("listing comments")
+    fn by_status(&mut self, status: Status) -> Result<Vec<StoredComment>> {
+        PgStore::by_status(self, status)
     }
 
-    fn approve(&mut self, _ids: &[i64], _now: i64) -> Result<Refused<()>> {
-        not_yet("approving")
+    fn approve(&mut self, ids: &[i64], now: i64) -> Result<Refused<()>> {
+        PgStore::approve(self, ids, now)
     }
 
-    fn reject(&mut self, _ids: &[i64]) -> Result<Refused<()>> {
-        not_yet("rejecting")
+    fn reject(&mut self, ids: &[i64]) -> Result<Refused<()>> {
+        PgStore::reject(self, ids)
     }
 
-    fn delete(&mut self, _ids: &[i64]) -> Result<Refused<()>> {
-        not_yet("deleting")
+    fn delete(&mut self, ids: &[i64]) -> Result<Refused<()>> {
+        PgStore::delete(self, ids)
     }
 
-    fn spam(&mut self, _ids: &[i64]) -> Result<Refused<()>> {
-        not_yet("marking spam")
+    fn spam(&mut self, ids: &[i64]) -> Result<Refused<()>> {
+        PgStore::spam(self, ids)
     }
 
-    fn not_spam(&mut self, _ids: &[i64]) -> Result<Refused<()>> {
-        not_yet("marking not spam")
+    fn not_spam(&mut self, ids: &[i64]) -> Result<Refused<()>> {
+        PgStore::not_spam(self, ids)
     }
 
-    fn unpublish(&mut self, _ids: &[i64]) -> Result<Refused<()>> {
-        not_yet("unpublishing")
+    fn unpublish(&mut self, ids: &[i64]) -> Result<Refused<()>> {
+        PgStore::unpublish(self, ids)
     }
 
-    fn edit(
-        &mut self,
-        _id: i64,
-        _edit: &CommentEdit,
-        _hold: bool,
-    ) -> Result<Refused<StoredComment>> {
-        not_yet("editing a comment")
+    fn edit(&mut self, id: i64, edit: &CommentEdit, hold: bool) -> Result<Refused<StoredComment>> {
+        PgStore::edit(self, id, edit, hold)
     }
 
-    fn search(&mut self, _search: &Search) -> Result<Vec<StoredComment>> {
-        not_yet("searching comments")
+    fn search(&mut self, search: &Search) -> Result<Vec<StoredComment>> {
+        PgStore::search(self, search)
     }
 
-    fn count(&mut self, _status: Status) -> Result<u64> {
-        not_yet("counting comments")
+    fn count(&mut self, status: Status) -> Result<u64> {
+        PgStore::count(self, status)
     }
 
     fn avatar_keys(&mut self, gravatar: bool) -> Result<AvatarKeys> {
@@ -94,26 +79,26 @@ impl Store for PgStore {
 
     fn published_threads(
         &mut self,
-        _keys: Option<&[String]>,
-        _avatars: &AvatarKeys,
+        keys: Option<&[String]>,
+        avatars: &AvatarKeys,
     ) -> Result<Vec<Thread>> {
-        not_yet("reading published threads")
+        PgStore::published_threads(self, keys, avatars)
     }
 
-    fn import(&mut self, _export: &Export) -> Result<()> {
-        not_yet("importing")
+    fn import(&mut self, export: &Export) -> Result<()> {
+        PgStore::import(self, export)
     }
 
     fn thread_stamps(&mut self) -> Result<Vec<(String, u64, u64)>> {
-        not_yet("reading thread stamps")
+        PgStore::thread_stamps(self)
     }
 
     fn change_seq(&mut self) -> Result<u64> {
-        not_yet("reading the change sequence")
+        PgStore::change_seq(self)
     }
 
-    fn approved_counts(&mut self, _keys: &[String]) -> Result<Vec<u64>> {
-        not_yet("counting approved comments")
+    fn approved_counts(&mut self, keys: &[String]) -> Result<Vec<u64>> {
+        PgStore::approved_counts(self, keys)
     }
 
     fn claim_mail(
@@ -199,12 +184,12 @@ impl Store for PgStore {
         PgStore::has_approved_comment(self, email)
     }
 
-    fn personal_data(&mut self, _email: &str) -> Result<serde_json::Value> {
-        not_yet("exporting one person's data")
+    fn personal_data(&mut self, email: &str) -> Result<serde_json::Value> {
+        PgStore::personal_data(self, email)
     }
 
-    fn forget(&mut self, _email: &str) -> Result<Forgotten> {
-        not_yet("forgetting one person's data")
+    fn forget(&mut self, email: &str) -> Result<Forgotten> {
+        PgStore::forget(self, email)
     }
 
     fn copy_out(&mut self, each: &mut dyn FnMut(Row) -> Result<()>) -> Result<()> {

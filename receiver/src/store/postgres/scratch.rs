@@ -1,4 +1,5 @@
-//! A database of its own for each test of the PostgreSQL store, on the
+//! A database of its own for each test on PostgreSQL (through
+//! `testing::TestDb`, or directly in the backend's own tests), on the
 //! server `KILN_TEST_DATABASE_URL` names (scripts/test starts one with
 //! scripts/pg-cluster). Each test gets a new database, made from template0
 //! and dropped afterwards, so tests share no rows, advisory locks or
@@ -104,6 +105,7 @@ pub fn scratch_db() -> Option<ScratchDb> {
     })
 }
 
+#[cfg(test)]
 impl ScratchDb {
     /// Runs `sql` as the test's superuser in the scratch database.
     pub fn execute(&self, sql: &str) {

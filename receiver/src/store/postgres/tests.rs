@@ -1,6 +1,8 @@
 //! Tests of the PostgreSQL backend against a real server (see `scratch.rs`):
 //! what a refused connection and a wrong password say, that a connection
-//! may be dropped anywhere, and that migrations run once under their lock.
+//! may be dropped anywhere, that migrations run once under their lock, and
+//! that the statements bake and the script lean on use the indexes. (The
+//! `Store`'s behaviour is tested on both backends in `store/tests/`.)
 
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
@@ -339,5 +341,40 @@ fn the_schema_has_sqlites_tables_and_columns() {
             .map(|r| r.get(0))
             .collect();
         assert_eq!(pg_columns, columns_of(table), "columns of {table}");
+    }
+}
+
+/// With 5,000 threads, 20,000 comments and statistics, the statements a bake of
+/// some threads and the optional script's counts run go through the
+/// indexes instead of reading every comment.
+#[test]
+fn published_threads_by_key_and_approved_counts_use_the_indexes() {
+    use super::comments::{APPROVED_COUNTS, PUBLISHED_IN};
+    let Some(db) = scratch_db() else { return };
+    let mut conn = open_migrated(&db.target).unwrap();
+    conn.batch_execute(
+        "INSERT INTO threads (key, url, created_at)
+             SELECT '/t' || n || '/', 'https://example.org/', 0 FROM generate_series(1, 5000) n;
+         INSERT INTO comments (thread_id, status, author, text, page_url, created_at)
+             SELECT 1 + n % 5000, CASE WHEN n % 3 = 0 THEN 'pending' ELSE 'approved' END,
+                    'Ann', 'hi', 'https://example.org/', n
+             FROM generate_series(1, 20000) n;
+         ANALYZE",
+    )
+    .unwrap();
+    let keys = vec!["/t7/".to_owned(), "/t300/".to_owned()];
+    for sql in [APPROVED_COUNTS, PUBLISHED_IN] {
+        let plan: Vec<String> = conn
+            .query(&format!("EXPLAIN {sql}"), &[&keys])
+            .unwrap()
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        let plan = plan.join("\n");
+        assert!(plan.contains("threads_key_key"), "{plan}");
+        assert!(
+            !plan.contains("Seq Scan on comments") && plan.contains("on comments"),
+            "{plan}"
+        );
     }
 }

@@ -291,12 +291,11 @@ impl SqliteStore {
 
 #[cfg(test)]
 mod tests {
-    // What a change queues is tested here; what the outbox does with it
-    // (claims, retries, subscriptions) runs on every backend in
-    // `store/tests/mail.rs`.
+    // What a change queues runs on every backend in `store/tests/queue.rs`,
+    // what the outbox does with it (claims, retries, subscriptions) in
+    // `store/tests/mail.rs`; here, what only SQLite's migrations do.
     use super::*;
     use crate::store::NewComment;
-    use crate::store::Store as _;
 
     fn new(parent: Option<i64>, email: &str) -> NewComment {
         NewComment {
@@ -310,138 +309,6 @@ mod tests {
             text: "hi".into(),
             remote_addr: None,
         }
-    }
-
-    fn store(dir: &tempfile::TempDir) -> SqliteStore {
-        SqliteStore::open(&dir.path().join("kiln.sqlite3")).unwrap()
-    }
-
-    /// What waits in the outbox, in the order it was queued; reading it
-    /// claims nothing.
-    fn queued(store: &SqliteStore) -> Vec<(OutboxKind, Option<String>, i64)> {
-        let mut stmt = store
-            .conn
-            .prepare("SELECT kind, recipient, comment_id FROM outbox WHERE failed_at IS NULL ORDER BY id")
-            .unwrap();
-        stmt.query_map([], |r| {
-            Ok((parse_kind(r.get_ref(0)?.as_str()?)?, r.get(1)?, r.get(2)?))
-        })
-        .unwrap()
-        .collect::<rusqlite::Result<_>>()
-        .unwrap()
-    }
-
-    fn kinds(store: &SqliteStore) -> Vec<(OutboxKind, Option<String>)> {
-        queued(store).into_iter().map(|(k, r, _)| (k, r)).collect()
-    }
-
-    /// Sends everything queued, as the outbox would.
-    fn deliver_all(store: &mut SqliteStore) {
-        for item in store
-            .claim_mail(i64::MAX - 1, i64::MAX, "test", 100)
-            .unwrap()
-        {
-            store.mail_done(item.id).unwrap();
-        }
-    }
-
-    #[test]
-    fn an_edit_that_takes_a_comment_off_the_page_tells_the_moderators() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = store(&dir);
-        store.set_mail_events(true);
-        let c = store
-            .insert_opted(&new(None, "x@example.org"), false, Status::Pending, 1)
-            .unwrap()
-            .unwrap();
-        store.approve(&[c.id], 2).unwrap().unwrap();
-        deliver_all(&mut store);
-        let edit = crate::store::CommentEdit {
-            author: "Ann".into(),
-            email: Some("x@example.org".into()),
-            website: None,
-            text: "changed".into(),
-        };
-        // Kept on the page: nobody needs telling.
-        store.edit(c.id, &edit, false).unwrap().unwrap();
-        assert!(kinds(&store).is_empty());
-        store.edit(c.id, &edit, true).unwrap().unwrap();
-        assert_eq!(kinds(&store), [(OutboxKind::NewComment, None)]);
-        // Already pending: the moderators know of it.
-        store.edit(c.id, &edit, true).unwrap().unwrap();
-        assert_eq!(kinds(&store).len(), 1);
-    }
-
-    #[test]
-    fn mail_is_queued_with_its_cause_and_only_to_confirmed_subscribers() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = store(&dir);
-        // Mail off: nothing is queued at all.
-        store
-            .insert_opted(&new(None, "x@example.org"), true, Status::Pending, 1)
-            .unwrap()
-            .unwrap();
-        assert!(kinds(&store).is_empty());
-
-        store.set_mail_events(true);
-        let ann = store
-            .insert_opted(&new(None, "Ann@Example.org"), true, Status::Pending, 2)
-            .unwrap()
-            .unwrap();
-        assert_eq!(
-            kinds(&store),
-            [
-                (OutboxKind::NewComment, None),
-                (OutboxKind::Confirm, Some("Ann@Example.org".into()))
-            ]
-        );
-        // A second opt-in by the same address asks nobody again.
-        store
-            .insert_opted(&new(None, "ann@example.org"), true, Status::Pending, 3)
-            .unwrap()
-            .unwrap();
-        assert_eq!(kinds(&store).len(), 3);
-        deliver_all(&mut store);
-        store.approve(&[ann.id], 4).unwrap().unwrap();
-
-        // Unconfirmed: a published reply tells nobody.
-        store
-            .insert(&new(Some(ann.id), "bob@example.org"), Status::Approved, 5)
-            .unwrap()
-            .unwrap();
-        assert_eq!(kinds(&store), [(OutboxKind::NewComment, None)]);
-        deliver_all(&mut store);
-
-        // Confirmed: the approval of a reply queues the notification, but
-        // not for the author's own reply.
-        store.confirm_subscriber("ann@example.org", 6).unwrap();
-        let r2 = store
-            .insert(&new(Some(ann.id), "bob@example.org"), Status::Pending, 7)
-            .unwrap()
-            .unwrap();
-        let own = store
-            .insert(&new(Some(ann.id), "ann@example.org"), Status::Pending, 7)
-            .unwrap()
-            .unwrap();
-        store.approve(&[r2.id, own.id], 8).unwrap().unwrap();
-        let replies: Vec<_> = queued(&store)
-            .into_iter()
-            .filter(|(kind, _, _)| *kind == OutboxKind::Reply)
-            .collect();
-        assert_eq!(
-            replies,
-            [(OutboxKind::Reply, Some("Ann@Example.org".into()), r2.id)]
-        );
-
-        // Unsubscribing drops queued mail and stops the next.
-        store.unsubscribe("ANN@example.org", 10).unwrap();
-        assert!(kinds(&store).iter().all(|(k, _)| *k != OutboxKind::Reply));
-        let r3 = store
-            .insert(&new(Some(ann.id), "bob@example.org"), Status::Pending, 11)
-            .unwrap()
-            .unwrap();
-        store.approve(&[r3.id], 12).unwrap().unwrap();
-        assert!(kinds(&store).iter().all(|(k, _)| *k != OutboxKind::Reply));
     }
 
     #[test]

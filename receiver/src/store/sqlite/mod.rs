@@ -23,7 +23,7 @@ use rusqlite::{
     params, Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior,
 };
 
-use super::{random_hex, NewComment, Refusal, Status, StoredComment};
+use super::{parse_time, random_hex, NewComment, Refusal, Status, StoredComment};
 
 pub use source::SqliteSource;
 
@@ -680,12 +680,6 @@ fn touch_thread(tx: &Transaction, thread_id: i64, published_delta: i64) -> rusql
         params![thread_id, published_delta],
     )?;
     Ok(())
-}
-
-fn parse_time(rfc3339: &str) -> Result<i64> {
-    let t = time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339)
-        .with_context(|| format!("{rfc3339:?} is not an RFC 3339 time"))?;
-    Ok(t.unix_timestamp())
 }
 
 #[cfg(test)]

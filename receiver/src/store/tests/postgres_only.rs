@@ -1,0 +1,341 @@
+//! What only PostgreSQL has to prove, because only there do writers run side
+//! by side: the lock order keeps a reply and a moderation of its parent from
+//! deadlocking, the change sequence follows commit order, a deadlock the
+//! server breaks runs the method again, and listeners hear of changes and
+//! queued mail only when they commit.
+
+use std::sync::Barrier;
+use std::time::{Duration, Instant};
+
+use ::postgres::fallible_iterator::FallibleIterator;
+
+use crate::store::postgres::scratch::scratch_db;
+use crate::store::postgres::{Connection, PgStore};
+use crate::store::{open_at, Location, Mode, NewComment, Refusal, Status, Store};
+
+fn comment(parent: Option<i64>, title: &str) -> NewComment {
+    NewComment {
+        thread: "/race/".into(),
+        page_url: "https://example.org/race/".into(),
+        page_title: title.into(),
+        parent,
+        author: "Ann".into(),
+        email: Some("ann@example.org".into()),
+        website: None,
+        text: "hi".into(),
+        remote_addr: None,
+    }
+}
+
+/// Polls `done` (a query on `conn`) until it holds, for at most 10 s.
+fn until(conn: &mut Connection, what: &str, sql: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if conn.query_one(sql, &[]).unwrap().get::<_, bool>(0) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "waited 10 s for {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Until exactly `n` sessions of this database wait for a lock.
+fn until_waiting(conn: &mut Connection, n: usize) {
+    until(
+        conn,
+        &format!("{n} sessions to wait for a lock"),
+        &format!(
+            "SELECT count(*) = {n} FROM pg_stat_activity
+             WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        ),
+    );
+}
+
+/// Each round, one connection replies to a parent while another unpublishes
+/// it, released together. Exactly one of the two may win each round, and
+/// neither may ever wait for the other in a circle: the reply locks the
+/// parent before the thread (whose title it changes), as the unpublish does.
+#[test]
+fn a_reply_and_an_unpublish_of_its_parent_never_deadlock_and_never_both_win() {
+    let Some(db) = scratch_db() else { return };
+    const ROUNDS: usize = 40;
+    let mut setup = PgStore::open(&db.target).unwrap();
+    let parents: Vec<i64> = (0..ROUNDS)
+        .map(|_| {
+            setup
+                .insert(&comment(None, ""), Status::Approved, 1)
+                .unwrap()
+                .unwrap()
+                .id
+        })
+        .collect();
+    let start = Barrier::new(2);
+    let ((replies, reply_retries), (unpublishes, unpublish_retries)) = std::thread::scope(|s| {
+        let replier = s.spawn(|| {
+            let mut store = PgStore::open(&db.target).unwrap();
+            let outcomes: Vec<_> = parents
+                .iter()
+                .enumerate()
+                .map(|(round, &parent)| {
+                    start.wait();
+                    let reply = comment(Some(parent), &format!("Title {round}"));
+                    // No unwrap here: a panic would leave the other
+                    // thread waiting at the barrier for ever.
+                    store
+                        .insert(&reply, Status::Approved, 2)
+                        .map(|outcome| outcome.map(|stored| stored.id))
+                        .map_err(|e| format!("{e:#}"))
+                })
+                .collect();
+            (outcomes, store.retried())
+        });
+        let unpublisher = s.spawn(|| {
+            let mut store = PgStore::open(&db.target).unwrap();
+            let outcomes: Vec<_> = parents
+                .iter()
+                .map(|&parent| {
+                    start.wait();
+                    store.unpublish(&[parent]).map_err(|e| format!("{e:#}"))
+                })
+                .collect();
+            (outcomes, store.retried())
+        });
+        (replier.join().unwrap(), unpublisher.join().unwrap())
+    });
+    assert_eq!(
+        (reply_retries, unpublish_retries),
+        (0, 0),
+        "a deadlock was broken"
+    );
+    let mut replied = 0;
+    for ((reply, unpublish), &parent) in replies.iter().zip(&unpublishes).zip(&parents) {
+        match (reply, unpublish) {
+            (Ok(Ok(_)), Ok(Err(Refusal::HasPublishedReplies(p)))) if *p == parent => replied += 1,
+            (Ok(Err(Refusal::ParentNotPublished(p))), Ok(Ok(()))) if *p == parent => {}
+            other => panic!("parent {parent}: {other:?}"),
+        }
+    }
+    println!("{replied} replies won, {} unpublishes", ROUNDS - replied);
+    // What the thread says it shows is what it shows, and no published
+    // reply hangs under a parent that is not.
+    let mut conn = db.target.connect().unwrap();
+    let (counted, shown): (i64, i64) = {
+        let row = conn
+            .query_one(
+                "SELECT (SELECT count(*) FROM comments WHERE status IN ('approved', 'deleted')),
+                        (SELECT published_count FROM threads WHERE key = '/race/')",
+                &[],
+            )
+            .unwrap();
+        (row.get(0), row.get(1))
+    };
+    assert_eq!(counted, shown);
+    let orphans: i64 = conn
+        .query_one(
+            "SELECT count(*) FROM comments r JOIN comments p ON p.id = r.parent_id
+             WHERE r.status IN ('approved', 'deleted') AND p.status NOT IN ('approved', 'deleted')",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(orphans, 0);
+}
+
+/// A transaction that bumped the change sequence first but commits late
+/// makes a later one wait, so the later one's number is the higher: the
+/// publisher, having seen a number, has seen every change up to it.
+#[test]
+fn the_change_sequence_follows_commit_order() {
+    let Some(db) = scratch_db() else { return };
+    let mut store = PgStore::open(&db.target).unwrap();
+    let c = store
+        .insert(&comment(None, ""), Status::Pending, 1)
+        .unwrap()
+        .unwrap();
+    let mut listener = db.target.connect().unwrap();
+    listener.batch_execute("LISTEN kiln_changed").unwrap();
+    let mut early = db.target.connect().unwrap();
+    let mut watcher = db.target.connect().unwrap();
+    let mut slow = early.transaction().unwrap();
+    let first: i64 = slow
+        .query_one(
+            "UPDATE change_seq SET value = value + 1 RETURNING value",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    std::thread::scope(|s| {
+        let approving = s.spawn(|| store.approve(&[c.id], 2));
+        until_waiting(&mut watcher, 1);
+        slow.commit().unwrap();
+        approving.join().unwrap().unwrap().unwrap();
+    });
+    assert_eq!(store.change_seq().unwrap(), first as u64 + 1);
+    let stamps = store.thread_stamps().unwrap();
+    assert_eq!(stamps, [("/race/".to_owned(), first as u64 + 1, 1)]);
+    // Listeners hear the number once the change committed.
+    let heard = listener
+        .notifications()
+        .timeout_iter(Duration::from_secs(10))
+        .next()
+        .unwrap()
+        .expect("a notification");
+    assert_eq!(
+        (heard.channel(), heard.payload()),
+        ("kiln_changed", (first + 1).to_string().as_str())
+    );
+}
+
+/// When the server breaks a deadlock by aborting one of the store's
+/// transactions, the method runs again and succeeds, and the caller never
+/// sees the conflict.
+#[test]
+fn a_deadlock_the_server_breaks_runs_the_method_again() {
+    let Some(db) = scratch_db() else { return };
+    // The store's sessions look for deadlocks after 1 s, the other one after
+    // a minute, so that the store's transaction is the one the server
+    // aborts. A session looks once per wait: the other transaction must
+    // close the circle within that second, even on a loaded machine.
+    db.execute(
+        "DO $$ BEGIN
+             EXECUTE format('ALTER DATABASE %I SET deadlock_timeout = %L', current_database(), '1s');
+         END $$",
+    );
+    let mut store = PgStore::open(&db.target).unwrap();
+    let c = store
+        .insert(&comment(None, ""), Status::Pending, 1)
+        .unwrap()
+        .unwrap();
+    let mut other = db.target.connect().unwrap();
+    other
+        .batch_execute("SET deadlock_timeout = '1min'")
+        .unwrap();
+    let mut watcher = db.target.connect().unwrap();
+    let mut tx = other.transaction().unwrap();
+    tx.execute("UPDATE change_seq SET value = value + 1", &[])
+        .unwrap();
+    std::thread::scope(|s| {
+        // Locks the comment, then waits for the change sequence…
+        let approving = s.spawn(|| store.approve(&[c.id], 2));
+        until_waiting(&mut watcher, 1);
+        // …which is held by a transaction that now waits for the comment.
+        let status: String = tx
+            .query_one(
+                "SELECT status FROM comments WHERE id = $1 FOR UPDATE",
+                &[&c.id],
+            )
+            .unwrap()
+            .get(0);
+        assert_eq!(status, "pending", "the aborted approval left nothing");
+        tx.commit().unwrap();
+        approving.join().unwrap().unwrap().unwrap();
+    });
+    // Once, usually; again when the retry wins the comment's lock back
+    // before the other transaction takes it, and closes the circle anew.
+    assert!(store.retried() >= 1);
+    assert_eq!(store.get(c.id).unwrap().unwrap().status, Status::Approved);
+    assert_eq!(store.change_seq().unwrap(), 2);
+}
+
+/// Listeners hear of changed pages and queued mail when a change commits,
+/// and of nothing a refused change would have done.
+#[test]
+fn changes_and_queued_mail_are_announced_on_commit_only() {
+    let Some(db) = scratch_db() else { return };
+    let mut store = super::open_postgres(&db, Mode::ReadWrite);
+    store.set_mail_events(true);
+    let mut listener = db.target.connect().unwrap();
+    listener
+        .batch_execute("LISTEN kiln_changed; LISTEN kiln_outbox")
+        .unwrap();
+    let pending = store
+        .insert(&comment(None, ""), Status::Pending, 1)
+        .unwrap()
+        .unwrap();
+    assert!(store.approve(&[pending.id, 404], 2).unwrap().is_err());
+    store.reject(&[pending.id]).unwrap().unwrap();
+    store
+        .insert(&comment(None, "Title"), Status::Approved, 3)
+        .unwrap()
+        .unwrap();
+    let seq = store.change_seq().unwrap().to_string();
+    let mut heard = Vec::new();
+    let mut notifications = listener.notifications();
+    let mut waiting = notifications.timeout_iter(Duration::from_secs(10));
+    // The pending comment's mail, then the approved one's page and mail.
+    while heard.len() < 3 {
+        let n = waiting.next().unwrap().expect("a notification");
+        heard.push((n.channel().to_owned(), n.payload().to_owned()));
+    }
+    assert_eq!(
+        heard,
+        [
+            ("kiln_outbox".to_owned(), String::new()),
+            ("kiln_changed".to_owned(), seq),
+            ("kiln_outbox".to_owned(), String::new()),
+        ]
+    );
+}
+
+#[test]
+fn concurrent_first_secrets_converge() {
+    let Some(db) = scratch_db() else { return };
+    drop(super::open_postgres(&db, Mode::ReadWrite));
+    let secrets: Vec<String> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| scope.spawn(|| super::open_postgres(&db, Mode::ReadWrite).secret().unwrap()))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(secrets.iter().all(|s| *s == secrets[0]), "{secrets:?}");
+}
+
+#[test]
+fn a_read_only_open_needs_a_migrated_schema() {
+    let Some(db) = scratch_db() else { return };
+    let err = match open_at(Location::new("x".as_ref(), &db.url, ""), Mode::ReadOnly) {
+        Ok(_) => panic!("opened an empty database read-only"),
+        Err(e) => format!("{e:#}"),
+    };
+    assert!(err.contains("no kiln schema yet"), "{err}");
+    assert!(
+        db.target
+            .connect()
+            .unwrap()
+            .query_one("SELECT to_regclass('kiln_migrations') IS NULL", &[])
+            .unwrap()
+            .get::<_, bool>(0),
+        "a read-only open migrated"
+    );
+}
+
+/// Each connection keeps its statements prepared. A schema change that
+/// alters what one returns makes the server refuse it; the store then
+/// prepares its statements anew and runs the method again, in or outside
+/// a transaction.
+#[test]
+fn kept_statements_are_prepared_again_after_a_schema_change() {
+    let Some(db) = scratch_db() else { return };
+    let mut store = PgStore::open(&db.target).unwrap();
+    let parent = store
+        .insert(&comment(None, "Title"), Status::Approved, 1)
+        .unwrap()
+        .unwrap();
+    let reply = store
+        .insert(&comment(Some(parent.id), ""), Status::Pending, 2)
+        .unwrap()
+        .unwrap();
+    assert_eq!(store.get(reply.id).unwrap().unwrap().page_title, "Title");
+    // What a newer kiln's migration might do to columns these statements return.
+    db.execute(
+        "ALTER TABLE threads ALTER COLUMN key TYPE varchar;
+         ALTER TABLE threads ALTER COLUMN title TYPE varchar",
+    );
+    assert_eq!(store.get(reply.id).unwrap().unwrap().page_title, "Title");
+    let again = store
+        .insert(&comment(Some(parent.id), ""), Status::Pending, 3)
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.parent, Some(parent.id));
+    assert_eq!(store.retried(), 0, "not a conflict");
+}
