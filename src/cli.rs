@@ -83,6 +83,8 @@ pub enum Command {
     Export(ExportArgs),
     /// Remove everything kept about one email address: comments, subscription, queued mail
     Forget(ForgetArgs),
+    /// Bring comments from Isso, Disqus, WordPress, Remark42, Commento, Comentario, Staticman, or a kiln export
+    Import(ImportArgs),
     /// Render approved comments into a built site's HTML
     Bake(BakeArgs),
     /// Set kiln up in a Hugo, Jekyll, Pelican or Astro site: kiln.toml and the adapter
@@ -265,6 +267,52 @@ pub struct ForgetArgs {
     /// The email address, as the commenter gave it
     #[arg(value_name = "EMAIL")]
     pub email: String,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    override_usage = "kiln import [OPTIONS] [FORMAT] SOURCE",
+    after_help = "\
+FORMAT and where SOURCE comes from (FORMAT may be left out when the file shows it):
+  isso        Isso's SQLite database file (comments.db)
+  disqus      the XML file Disqus mails (Admin > Moderation > Export)
+  wordpress   a WXR file (Tools > Export > All content), 1.0 to 1.2
+  remark42    a backup (backup-SITE-DATE.gz or a manual export), gzipped or not
+  commento    Commento's JSON export (gzipped or not)
+  comentario  Comentario's JSON export, version 1 or 3 (gzipped or not)
+  staticman   the folder of data files, e.g. _data/comments
+  kiln        a `kiln export` file: a restore, keeping ids
+
+Threads are keyed like the adapters key them: the page's URL path. With
+--site-url, page URLs lose that origin and base path, and a URL on another
+host is reported instead of imported; --map FILE renames threads, one
+`OLD NEW` a line (OLD: a source URL, source thread id or key). Approved stays
+published, pending stays pending, spam stays spam; a deleted comment with
+replies becomes the \"deleted\" marker, one without is left out. Nothing is
+mailed. The import is one transaction, and running it again adds nothing.
+A running `kiln serve` publishes the change once.
+  kiln import disqus export.xml --site-url https://example.org --dry-run
+  kiln import comments.db"
+)]
+pub struct ImportArgs {
+    /// The source's format, then the source; or only the source
+    #[arg(value_name = "FORMAT|SOURCE")]
+    pub first: String,
+    /// The file (or folder) to import, when FORMAT was given
+    #[arg(value_name = "SOURCE")]
+    pub source: Option<PathBuf>,
+    /// The old site's URL (origin and base path) that the source's page URLs start with
+    #[arg(long, value_name = "URL")]
+    pub site_url: Option<String>,
+    /// A file of thread renames, `OLD NEW` per line
+    #[arg(long, value_name = "FILE")]
+    pub map: Option<PathBuf>,
+    /// Print what would be imported and skipped; write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// What a comment with a status kiln does not know becomes
+    #[arg(long, value_name = "STATUS", default_value = "pending", value_parser = ["pending", "spam", "approved"])]
+    pub status_of_unknown: String,
 }
 
 #[derive(Debug, Args)]

@@ -5,6 +5,7 @@
 mod bake;
 mod cli;
 mod demo;
+mod import;
 mod init;
 mod mail;
 mod moderate;
@@ -133,6 +134,7 @@ fn run(cli: Cli) -> Result<()> {
             moderate::export(&config, args.output.as_deref(), args.email.as_deref())
         }
         Command::Forget(args) => moderate::forget(&config, &args.email),
+        Command::Import(args) => import::run(&config, args),
         Command::Bake(args) => bake::run(&config, args),
         Command::Init(_) | Command::Demo(_) | Command::Store(_) => {
             unreachable!("handled before the configuration is checked")

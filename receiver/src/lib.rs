@@ -6,6 +6,7 @@ pub mod address;
 pub mod admission;
 pub mod config;
 pub mod http;
+pub mod import;
 pub mod mail;
 pub mod moderation;
 pub mod pages;

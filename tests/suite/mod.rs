@@ -11,6 +11,7 @@ mod demo;
 mod drain;
 mod edit;
 mod hostile;
+mod import;
 mod init;
 mod mail;
 mod postgres;

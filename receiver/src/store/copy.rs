@@ -41,17 +41,21 @@ pub enum Table {
     ChangeSeq,
     Threads,
     Comments,
+    /// What `kiln import` brought, by the source's ids (so an import run
+    /// again on the copy still adds nothing).
+    Imported,
     Subscribers,
     Outbox,
     AdminSessions,
 }
 
 impl Table {
-    pub const ALL: [Table; 7] = [
+    pub const ALL: [Table; 8] = [
         Table::Meta,
         Table::ChangeSeq,
         Table::Threads,
         Table::Comments,
+        Table::Imported,
         Table::Subscribers,
         Table::Outbox,
         Table::AdminSessions,
@@ -63,6 +67,7 @@ impl Table {
             Table::ChangeSeq => "change_seq",
             Table::Threads => "threads",
             Table::Comments => "comments",
+            Table::Imported => "imported",
             Table::Subscribers => "subscribers",
             Table::Outbox => "outbox",
             Table::AdminSessions => "admin_sessions",
@@ -115,6 +120,18 @@ pub struct CommentRow {
     pub html: Option<String>,
     pub html_version: Option<String>,
     pub notify: bool,
+    /// The avatar key a comment restored from a kiln export came with.
+    pub avatar: Option<String>,
+}
+
+/// An `imported` row: a comment `kiln import` brought, by its source's id;
+/// `comment_id` is None once the comment was deleted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportedRow {
+    pub source: String,
+    pub source_id: String,
+    pub comment_id: Option<i64>,
+    pub imported_at: i64,
 }
 
 /// A `subscribers` row.
@@ -156,6 +173,7 @@ pub enum Row {
     ChangeSeq(i64),
     Thread(ThreadRow),
     Comment(CommentRow),
+    Imported(ImportedRow),
     Subscriber(SubscriberRow),
     Outbox(OutboxRow),
     Session(SessionRow),
@@ -168,6 +186,7 @@ impl Row {
             Row::ChangeSeq(_) => Table::ChangeSeq,
             Row::Thread(_) => Table::Threads,
             Row::Comment(_) => Table::Comments,
+            Row::Imported(_) => Table::Imported,
             Row::Subscriber(_) => Table::Subscribers,
             Row::Outbox(_) => Table::Outbox,
             Row::Session(_) => Table::AdminSessions,
@@ -183,6 +202,7 @@ impl Row {
             Row::ChangeSeq(_) => "the change sequence".to_owned(),
             Row::Thread(t) => format!("threads row id {} ({:?})", t.id, t.key),
             Row::Comment(c) => format!("comments row id {}", c.id),
+            Row::Imported(i) => format!("imported row {:?} {:?}", i.source, i.source_id),
             Row::Subscriber(s) => format!("subscribers row {:?}", s.email),
             Row::Outbox(o) => format!("outbox row id {}", o.id),
             Row::Session(s) => format!(
@@ -225,6 +245,10 @@ impl Row {
                 opt(&mut out, "remote_addr", &c.remote_addr);
                 opt(&mut out, "html", &c.html);
                 opt(&mut out, "html_version", &c.html_version);
+                opt(&mut out, "avatar", &c.avatar);
+            }
+            Row::Imported(i) => {
+                out.extend([("source", i.source.as_str()), ("source_id", &i.source_id)])
             }
             Row::Subscriber(s) => out.push(("email", &s.email)),
             Row::Outbox(o) => {
@@ -273,6 +297,13 @@ impl Row {
                 e.opt_text(&c.html);
                 e.opt_text(&c.html_version);
                 e.int(i64::from(c.notify));
+                e.opt_text(&c.avatar);
+            }
+            Row::Imported(i) => {
+                e.text(&i.source);
+                e.text(&i.source_id);
+                e.opt_int(i.comment_id);
+                e.int(i.imported_at);
             }
             Row::Subscriber(s) => {
                 e.text(&s.email);

@@ -29,6 +29,8 @@ pub use open::{
 #[cfg(test)]
 pub(crate) use postgres::scratch;
 pub use shared::SharedStore;
+/// Reading an Isso database, for `kiln import isso`.
+pub use sqlite::isso;
 
 /// One connection to kiln's database. Every method is one transaction, so
 /// callers never see a connection or a transaction. Methods take `&mut self`
@@ -128,9 +130,18 @@ pub trait Store: Send {
         Ok(Export::new(self.published_threads(None, avatars)?))
     }
 
-    /// Loads an export's published comments, keeping their ids, in one
-    /// transaction; fails without changing anything if an id is taken.
+    /// Loads an export's published comments, keeping their ids and avatar
+    /// keys, in one transaction (through `import_batch`); the same export
+    /// again adds nothing, and an id another comment holds fails the whole
+    /// load without changing anything.
     fn import(&mut self, export: &Export) -> Result<()>;
+
+    /// Stores comments brought from another system (or a kiln export) in
+    /// one transaction, with their statuses, times and parent links, and
+    /// remembers each by its source id so that the same batch stored again
+    /// adds nothing. Queues no mail. With `commit` false everything is
+    /// rolled back, and the outcome tells what storing would have done.
+    fn import_batch(&mut self, batch: &ImportBatch, commit: bool) -> Result<ImportOutcome>;
 
     /// For every thread that ever showed a comment: its change sequence and
     /// how many comments it shows.
@@ -267,6 +278,7 @@ macro_rules! store_methods {
             fn published_threads(keys: Option<&[String]>, avatars: &AvatarKeys) -> Result<Vec<Thread>>;
             fn export(avatars: &AvatarKeys) -> Result<Export>;
             fn import(export: &Export) -> Result<()>;
+            fn import_batch(batch: &ImportBatch, commit: bool) -> Result<ImportOutcome>;
             fn thread_stamps() -> Result<Vec<(String, u64, u64)>>;
             fn change_seq() -> Result<u64>;
             fn approved_counts(keys: &[String]) -> Result<Vec<u64>>;
@@ -472,6 +484,64 @@ pub struct Forgotten {
     pub subscription: bool,
     /// Messages to the address that were waiting in the outbox.
     pub queued_mail: u64,
+}
+
+/// Comments from one source system, ready to store (see `Store::import_batch`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportBatch {
+    /// The system the source ids belong to (`disqus`, `isso`, `kiln`, …):
+    /// ids are remembered per source.
+    pub source: String,
+    pub threads: Vec<ImportThread>,
+}
+
+/// One thread of an import, by the key kiln knows it under.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportThread {
+    pub key: String,
+    /// The page URL, for links from moderation views.
+    pub url: String,
+    /// The page's title; empty when unknown.
+    pub title: String,
+    /// Parents before their replies.
+    pub comments: Vec<ImportComment>,
+}
+
+/// One comment of an import, already checked and converted: `text` is
+/// Markdown, `created_at` seconds since the epoch in UTC, and a `Deleted`
+/// comment is an empty marker that has replies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportComment {
+    /// The source's id, unique within `ImportBatch::source`.
+    pub source_id: String,
+    /// The source id of the comment this one answers: earlier in the same
+    /// thread, or stored by an earlier import of the same source.
+    pub parent: Option<String>,
+    /// Keep this kiln id (restoring a kiln export); otherwise a new one.
+    pub id: Option<i64>,
+    pub status: Status,
+    pub author: String,
+    pub email: Option<String>,
+    pub website: Option<String>,
+    pub text: String,
+    pub remote_addr: Option<String>,
+    pub created_at: i64,
+    /// The avatar key a kiln export carried (restores only).
+    pub avatar: Option<String>,
+}
+
+/// What `Store::import_batch` did (or, without `commit`, would do).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportOutcome {
+    /// Source id and new kiln id of every comment stored.
+    pub added: Vec<(String, i64)>,
+    /// Source ids an earlier import already stored: left alone.
+    pub already: Vec<String>,
+    /// Comments not stored because their parent is neither in the batch
+    /// nor stored before (it was deleted since, say): source id and reason.
+    pub unplaced: Vec<(String, String)>,
+    /// Threads the batch created.
+    pub new_threads: u64,
 }
 
 /// An export's RFC 3339 time as seconds since the epoch (`import`).

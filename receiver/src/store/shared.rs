@@ -24,8 +24,8 @@ use kiln_bake::avatar::AvatarKeys;
 use kiln_bake::export::{Export, Thread};
 
 use super::{
-    store_methods, CommentEdit, ConnectionLost, Forgotten, MailTrouble, NewComment, OutboxItem,
-    Refusal, Search, Status, Store, StoredComment,
+    store_methods, CommentEdit, ConnectionLost, Forgotten, ImportBatch, ImportOutcome, MailTrouble,
+    NewComment, OutboxItem, Refusal, Search, Status, Store, StoredComment,
 };
 
 /// Opens one more connection; called on the blocking pool.

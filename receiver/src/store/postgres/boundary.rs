@@ -8,8 +8,8 @@ use kiln_bake::export::{Export, Thread};
 use super::PgStore;
 use crate::store::copy::{Row, Tally};
 use crate::store::{
-    CommentEdit, Forgotten, MailTrouble, NewComment, OutboxItem, Refusal, Search, Status, Store,
-    StoredComment,
+    CommentEdit, Forgotten, ImportBatch, ImportOutcome, MailTrouble, NewComment, OutboxItem,
+    Refusal, Search, Status, Store, StoredComment,
 };
 
 type Refused<T> = std::result::Result<T, Refusal>;
@@ -87,6 +87,12 @@ impl Store for PgStore {
 
     fn import(&mut self, export: &Export) -> Result<()> {
         PgStore::import(self, export)
+    }
+
+    fn import_batch(&mut self, _batch: &ImportBatch, _commit: bool) -> Result<ImportOutcome> {
+        Err(anyhow::anyhow!(
+            "kiln import does not reach PostgreSQL yet; import into SQLite, then kiln store copy"
+        ))
     }
 
     fn thread_stamps(&mut self) -> Result<Vec<(String, u64, u64)>> {

@@ -19,13 +19,14 @@ use postgres::{IsolationLevel, Transaction};
 
 use super::PgStore;
 use crate::store::copy::{
-    check_no_nul, is_copied_meta, not_empty, CommentRow, Intake, NotEmpty, OutboxRow, Row,
-    SessionRow, SubscriberRow, Summary, Table, Tally, ThreadRow, KEPT_META,
+    check_no_nul, is_copied_meta, not_empty, CommentRow, ImportedRow, Intake, NotEmpty, OutboxRow,
+    Row, SessionRow, SubscriberRow, Summary, Table, Tally, ThreadRow, KEPT_META,
 };
 use crate::store::random_hex;
 
 /// Every table a copy writes, for one `LOCK TABLE`.
-const TABLES: &str = "meta, change_seq, threads, comments, subscribers, outbox, admin_sessions";
+const TABLES: &str =
+    "meta, change_seq, threads, comments, imported, subscribers, outbox, admin_sessions";
 
 impl PgStore {
     pub fn copy_out(&mut self, each: &mut dyn FnMut(Row) -> Result<()>) -> Result<()> {
@@ -58,7 +59,9 @@ impl PgStore {
             if !replace {
                 return Err(held.into());
             }
-            tx.batch_execute("TRUNCATE comments, threads, subscribers, outbox, admin_sessions")?;
+            tx.batch_execute(
+                "TRUNCATE imported, comments, threads, subscribers, outbox, admin_sessions",
+            )?;
         }
         // The target's own keys (a salt made by its migration, a secret
         // made by a receiver that started once) give way to the source's.
@@ -106,6 +109,7 @@ impl PgStore {
 fn holdings(tx: &mut Transaction) -> Result<Option<NotEmpty>> {
     let row = tx.query_one(
         "SELECT (SELECT count(*) FROM threads), (SELECT count(*) FROM comments),
+                (SELECT count(*) FROM imported),
                 (SELECT count(*) FROM subscribers), (SELECT count(*) FROM outbox),
                 (SELECT count(*) FROM admin_sessions),
                 EXISTS (SELECT 1 FROM meta WHERE key = 'admin_password')",
@@ -114,6 +118,7 @@ fn holdings(tx: &mut Transaction) -> Result<Option<NotEmpty>> {
     let counts: Vec<(Table, u64)> = [
         Table::Threads,
         Table::Comments,
+        Table::Imported,
         Table::Subscribers,
         Table::Outbox,
         Table::AdminSessions,
@@ -122,7 +127,7 @@ fn holdings(tx: &mut Transaction) -> Result<Option<NotEmpty>> {
     .enumerate()
     .map(|(i, table)| (table, row.get::<_, i64>(i).max(0) as u64))
     .collect();
-    Ok(not_empty(&counts, row.get(5)))
+    Ok(not_empty(&counts, row.get(6)))
 }
 
 /// The prepared inserts, and replies waiting for their parent.
@@ -130,6 +135,7 @@ struct Writer {
     meta: postgres::Statement,
     thread: postgres::Statement,
     comment: postgres::Statement,
+    imported: postgres::Statement,
     subscriber: postgres::Statement,
     outbox: postgres::Statement,
     session: postgres::Statement,
@@ -147,8 +153,12 @@ impl Writer {
             comment: tx.prepare(
                 "INSERT INTO comments (id, thread_id, parent_id, status, author, email, website,
                                        text, page_url, remote_addr, created_at, approved_at,
-                                       html, html_version, notify)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                                       html, html_version, notify, avatar)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+            )?,
+            imported: tx.prepare(
+                "INSERT INTO imported (source, source_id, comment_id, imported_at)
+                 VALUES ($1, $2, $3, $4)",
             )?,
             subscriber: tx.prepare(
                 "INSERT INTO subscribers (email, created_at, confirmed_at, unsubscribed_at)
@@ -216,7 +226,14 @@ impl Writer {
                         &c.html,
                         &c.html_version,
                         &c.notify,
+                        &c.avatar,
                     ],
+                )?;
+            }
+            Row::Imported(i) => {
+                tx.execute(
+                    &self.imported,
+                    &[&i.source, &i.source_id, &i.comment_id, &i.imported_at],
                 )?;
             }
             Row::Subscriber(s) => {
@@ -320,7 +337,7 @@ fn read_all(tx: &mut Transaction, each: &mut dyn FnMut(Row) -> Result<()>) -> Re
         tx,
         "comments",
         "SELECT id, thread_id, parent_id, status, author, email, website, text, page_url,
-                remote_addr, created_at, approved_at, html, html_version, notify
+                remote_addr, created_at, approved_at, html, html_version, notify, avatar
          FROM comments ORDER BY id",
         each,
         |r| {
@@ -340,6 +357,22 @@ fn read_all(tx: &mut Transaction, each: &mut dyn FnMut(Row) -> Result<()>) -> Re
                 html: r.try_get(12)?,
                 html_version: r.try_get(13)?,
                 notify: r.try_get(14)?,
+                avatar: r.try_get(15)?,
+            }))
+        },
+    )?;
+    read(
+        tx,
+        "imported",
+        r#"SELECT source, source_id, comment_id, imported_at
+           FROM imported ORDER BY source COLLATE "C", source_id COLLATE "C""#,
+        each,
+        |r| {
+            Ok(Row::Imported(ImportedRow {
+                source: r.try_get(0)?,
+                source_id: r.try_get(1)?,
+                comment_id: r.try_get(2)?,
+                imported_at: r.try_get(3)?,
             }))
         },
     )?;

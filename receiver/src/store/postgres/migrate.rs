@@ -42,6 +42,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "0002_outbox_claims",
         sql: include_str!("migrations/0002_outbox_claims.sql"),
     },
+    Migration {
+        version: 3,
+        name: "0003_imported",
+        sql: include_str!("migrations/0003_imported.sql"),
+    },
 ];
 
 impl Migration {

@@ -10,8 +10,8 @@ use kiln_bake::export::{Export, Thread};
 use super::SqliteStore;
 use crate::store::copy::{Row, Tally};
 use crate::store::{
-    CommentEdit, Forgotten, MailTrouble, NewComment, OutboxItem, Refusal, Search, Status, Store,
-    StoredComment,
+    CommentEdit, Forgotten, ImportBatch, ImportOutcome, MailTrouble, NewComment, OutboxItem,
+    Refusal, Search, Status, Store, StoredComment,
 };
 
 type Refused<T> = std::result::Result<T, Refusal>;
@@ -89,6 +89,10 @@ impl Store for SqliteStore {
 
     fn import(&mut self, export: &Export) -> Result<()> {
         SqliteStore::import(self, export)
+    }
+
+    fn import_batch(&mut self, batch: &ImportBatch, commit: bool) -> Result<ImportOutcome> {
+        SqliteStore::import_batch(self, batch, commit)
     }
 
     fn thread_stamps(&mut self) -> Result<Vec<(String, u64, u64)>> {

@@ -11,8 +11,8 @@ use rusqlite::{params, Connection, TransactionBehavior};
 
 use super::SqliteStore;
 use crate::store::copy::{
-    is_copied_meta, not_empty, CommentRow, Intake, OutboxRow, Row, SessionRow, SubscriberRow,
-    Summary, Table, Tally, ThreadRow,
+    is_copied_meta, not_empty, CommentRow, ImportedRow, Intake, OutboxRow, Row, SessionRow,
+    SubscriberRow, Summary, Table, Tally, ThreadRow,
 };
 use crate::store::random_hex;
 
@@ -38,6 +38,7 @@ impl SqliteStore {
                 return Err(held.into());
             }
             for table in [
+                "imported",
                 "comments",
                 "threads",
                 "subscribers",
@@ -78,6 +79,7 @@ fn holdings(conn: &Connection) -> Result<Option<crate::store::copy::NotEmpty>> {
     for (table, name) in [
         (Table::Threads, "threads"),
         (Table::Comments, "comments"),
+        (Table::Imported, "imported"),
         (Table::Subscribers, "subscribers"),
         (Table::Outbox, "outbox"),
         (Table::AdminSessions, "admin_sessions"),
@@ -136,8 +138,8 @@ fn insert(conn: &Connection, row: &Row) -> Result<()> {
             conn.prepare_cached(
                 "INSERT INTO comments (id, thread_id, parent_id, status, author, email, website,
                                        text, page_url, remote_addr, created_at, approved_at,
-                                       html, html_version, notify)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                                       html, html_version, notify, avatar)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
             )?
             .execute(params![
                 c.id,
@@ -155,7 +157,15 @@ fn insert(conn: &Connection, row: &Row) -> Result<()> {
                 c.html,
                 c.html_version,
                 c.notify,
+                c.avatar,
             ])?;
+        }
+        Row::Imported(i) => {
+            conn.prepare_cached(
+                "INSERT INTO imported (source, source_id, comment_id, imported_at)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![i.source, i.source_id, i.comment_id, i.imported_at])?;
         }
         Row::Subscriber(s) => {
             conn.prepare_cached(
@@ -279,7 +289,7 @@ fn read_all(conn: &Connection, each: &mut dyn FnMut(Row) -> Result<()>) -> Resul
         conn,
         "comments",
         "SELECT id, thread_id, parent_id, status, author, email, website, text, page_url,
-                remote_addr, created_at, approved_at, html, html_version, notify
+                remote_addr, created_at, approved_at, html, html_version, notify, avatar
          FROM comments ORDER BY id",
         each,
         |r| {
@@ -299,6 +309,22 @@ fn read_all(conn: &Connection, each: &mut dyn FnMut(Row) -> Result<()>) -> Resul
                 html: r.get(12)?,
                 html_version: r.get(13)?,
                 notify: r.get(14)?,
+                avatar: r.get(15)?,
+            }))
+        },
+    )?;
+    read(
+        conn,
+        "imported",
+        "SELECT source, source_id, comment_id, imported_at
+         FROM imported ORDER BY source COLLATE BINARY, source_id COLLATE BINARY",
+        each,
+        |r| {
+            Ok(Row::Imported(ImportedRow {
+                source: r.get(0)?,
+                source_id: r.get(1)?,
+                comment_id: r.get(2)?,
+                imported_at: r.get(3)?,
             }))
         },
     )?;

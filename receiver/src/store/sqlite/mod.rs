@@ -7,6 +7,8 @@ mod admin;
 mod boundary;
 mod copy;
 mod counts;
+mod imported;
+pub mod isso;
 mod mail;
 #[cfg(any(test, feature = "testing"))]
 pub(super) mod peek;
@@ -36,6 +38,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_page_title.sql"),
     include_str!("migrations/0006_avatar_salt.sql"),
     include_str!("migrations/0007_outbox_claims.sql"),
+    include_str!("migrations/0008_imported.sql"),
 ];
 
 /// The first bytes of every SQLite 3 database file.
@@ -458,7 +461,7 @@ impl SqliteStore {
         // stop SQLite from using the thread index for one thread.
         let columns =
             "SELECT t.key, t.url, c.id, c.parent_id, c.status, c.author, c.website, c.text,
-                              c.created_at, c.html, c.html_version, c.email
+                              c.created_at, c.html, c.html_version, c.email, c.avatar
                        FROM comments c INDEXED BY comments_published
                             JOIN threads t ON t.id = c.thread_id
                        WHERE c.status IN ('approved', 'deleted')";
@@ -501,6 +504,12 @@ impl SqliteStore {
                     },
                 };
                 avatars.apply_remembered(&mut comment, r.get_ref(11)?.as_str_or_null()?, &mut memo);
+                // A comment restored from an export keeps the key it came with.
+                if let (Some(kept), CommentStatus::Approved) =
+                    (r.get_ref(12)?.as_str_or_null()?, status)
+                {
+                    comment.avatar = Some(kept.to_owned());
+                }
                 push(r, comment)?;
             }
             Ok(())
@@ -515,59 +524,6 @@ impl SqliteStore {
         }
         threads.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(threads)
-    }
-
-    /// Loads an export's published comments, keeping their ids, in one
-    /// transaction: restoring a backup, moving hosts, or seeding a benchmark.
-    /// Fails without changing anything if an id is already taken.
-    pub fn import(&mut self, export: &kiln_bake::export::Export) -> Result<()> {
-        export.check()?;
-        let tx = self.conn.transaction()?;
-        for thread in &export.threads {
-            let created = thread
-                .comments
-                .first()
-                .map_or(Ok(0), |c| parse_time(&c.created_at))?;
-            tx.execute(
-                "INSERT INTO threads (key, url, created_at) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (key) DO NOTHING",
-                params![thread.id, thread.url, created],
-            )?;
-            let thread_id: i64 =
-                tx.query_row("SELECT id FROM threads WHERE key = ?1", [&thread.id], |r| {
-                    r.get(0)
-                })?;
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO comments (id, thread_id, parent_id, status, author, website, text,
-                                       page_url, created_at, approved_at, html, html_version)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11)",
-            )?;
-            for c in &thread.comments {
-                let status = match c.status {
-                    kiln_bake::export::CommentStatus::Approved => "approved",
-                    kiln_bake::export::CommentStatus::Deleted => "deleted",
-                };
-                insert
-                    .execute(params![
-                        c.id,
-                        thread_id,
-                        c.parent,
-                        status,
-                        c.author,
-                        c.website,
-                        c.text,
-                        thread.url,
-                        parse_time(&c.created_at)?,
-                        markdown::to_html(&c.text),
-                        markdown::VERSION,
-                    ])
-                    .with_context(|| format!("cannot import comment {}", c.id))?;
-            }
-            drop(insert);
-            touch_thread(&tx, thread_id, thread.comments.len() as i64)?;
-        }
-        tx.commit()?;
-        Ok(())
     }
 
     /// For every thread that ever showed a comment: its change sequence and
