@@ -22,10 +22,6 @@ use kiln_receiver::store::Location;
 
 use cli::{Cli, Command};
 
-/// Whether the commands may run on PostgreSQL (issue 13, until the store
-/// has every method there).
-const POSTGRES_READY: bool = false;
-
 /// Bad usage or invalid configuration; clap uses 2 for usage errors too.
 const EXIT_USAGE: u8 = 2;
 
@@ -109,13 +105,15 @@ fn run(cli: Cli) -> Result<()> {
     if let Command::Store(cli::StoreCommand::Migrate) = &cli.command {
         return store_cmd::migrate(&config);
     }
-    // The configuration and the PostgreSQL store's connection and schema are
-    // there, but not every store method yet: refuse rather than fail halfway.
-    // Every command opens the database through `location`, so lifting this
-    // is deleting the next line's `&& !POSTGRES_READY` (and the constant).
-    if config.database.is_postgres() && !POSTGRES_READY {
+    // The publisher still reads `database.path` (issue 13's S5 moves it onto
+    // the store): refuse to serve on PostgreSQL with `[publish]` on rather
+    // than start a publisher that never sees a change.
+    if config.database.is_postgres()
+        && config.publish.is_on()
+        && matches!(cli.command, Command::Serve(_))
+    {
         return Err(anyhow::anyhow!(
-            "`database.url` selects PostgreSQL, which kiln cannot run on yet (issue 13 is under way); use `database.path` for SQLite"
+            "`publish` does not work with `database.url` (PostgreSQL) yet (issue 13); leave `[publish]` off and rebuild the site from CI, or use `database.path` for SQLite"
         ))
         .context(UsageError);
     }

@@ -76,19 +76,31 @@ fn invalid_configuration_names_the_key_and_exits_2() {
 }
 
 #[test]
-fn a_postgres_url_is_refused_until_kiln_runs_on_postgres() {
+fn a_postgres_url_selects_postgres_and_never_shows_its_password() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    // Refused by name, not quietly served from the SQLite file.
+    // A port nothing listens on: bound, then let go.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("postgres://kiln@127.0.0.1:{port}/kiln");
+    let with_password = format!("postgresql://kiln:hunter2@127.0.0.1:{port}/kiln");
+    // The URL is PostgreSQL, not quietly the SQLite file: the connection it
+    // names is refused, and the error says where, without the password.
     let out = kiln_cmd(dir)
         .args(["queue"])
-        .env("KILN_DATABASE_URL", "postgres://kiln@db.example/kiln")
+        .env("KILN_DATABASE_URL", &url)
         .env("KILN_DATABASE_PASSWORD", "hunter2")
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("`database.url`"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("kiln@127.0.0.1:{port}/kiln (database.url)")),
+        "{stderr}"
+    );
     assert!(!stderr.contains("hunter2"), "{stderr}");
     assert!(
         !dir.join("kiln.sqlite3").exists(),
@@ -96,28 +108,25 @@ fn a_postgres_url_is_refused_until_kiln_runs_on_postgres() {
     );
 
     // `--db` names the database whatever the file and the environment say:
-    // a URL is PostgreSQL (refused the same way, for now) ...
+    // a URL is PostgreSQL ...
     std::fs::write(
         dir.join("kiln.toml"),
         "[database]\npath = \"comments.sqlite3\"\n",
     )
     .unwrap();
     let out = kiln_cmd(dir)
-        .args(["--db", "postgresql://kiln:hunter2@db.example/kiln", "queue"])
+        .args(["--db", &with_password, "queue"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("`database.url`"), "{stderr}");
+    assert!(stderr.contains("(database.url)"), "{stderr}");
     assert!(!stderr.contains("hunter2"), "{stderr}");
     // ... and a path is that SQLite file, even with a URL and a password in
     // the environment.
     let out = kiln_cmd(dir)
         .args(["--db", "other.sqlite3", "queue"])
-        .env(
-            "KILN_DATABASE_URL",
-            "postgres://kiln:hunter2@db.example/kiln",
-        )
+        .env("KILN_DATABASE_URL", &with_password)
         .env("KILN_DATABASE_PASSWORD", "hunter2")
         .output()
         .unwrap();
@@ -132,6 +141,18 @@ fn a_postgres_url_is_refused_until_kiln_runs_on_postgres() {
         !dir.join("kiln.sqlite3").exists() && !dir.join("comments.sqlite3").exists(),
         "no SQLite file was made"
     );
+
+    // The publisher is not on PostgreSQL yet: serving with `[publish]` on
+    // is refused by name before anything is opened.
+    std::fs::write(dir.join("kiln.toml"), "[publish]\ncommand = \"true\"\n").unwrap();
+    let out = kiln_cmd(dir)
+        .args(["--db", &with_password, "serve", "--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("`publish`"), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "{stderr}");
 }
 
 #[test]
