@@ -9,9 +9,10 @@
 //! (`privacy.rs`), and bake's read-only view (`source.rs`); `boundary.rs`
 //! implements the trait over them. `listen.rs` wakes the outbox when
 //! another receiver queues mail, and `copy.rs` moves whole tables for `kiln
-//! store copy`, not through the comment methods. Besides those commands and
-//! `kiln bake --from postgres://…`, no command opens this backend yet:
-//! every other one refuses `database.url` (docs/design/postgres.md §6).
+//! store copy`, not through the comment methods. Every command reaches it
+//! through `database.url` or `--db postgres://…`; only the publisher still
+//! reads the SQLite path, so `kiln serve` refuses `[publish]` here
+//! (docs/design/postgres.md §6, S5).
 //!
 //! SQLite serializes every write; PostgreSQL runs them side by side, so the
 //! methods here lock what they depend on, always in one order: comments (by
