@@ -478,7 +478,8 @@ fn the_ci_recipes_pass_their_schemas_and_their_receiver_config_loads() {
     // while a secret a hook names is missing, naming key and variable.
     let tmp = tempfile::tempdir().unwrap();
     let config = ci.join("kiln.toml");
-    let db = Db::fresh(tmp.path());
+    // SQLite-only: on PostgreSQL, serve refuses `[publish]` before the hooks' secrets (S5).
+    let db = Db::sqlite(tmp.path().join("kiln.sqlite3"));
     let out = kiln(
         tmp.path(),
         &[
