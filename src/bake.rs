@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use kiln_bake::render::FormTokens;
 use kiln_bake::signing::Signer;
-use kiln_bake::{BakeOptions, ExportFile, FragmentOptions, Receiver, Source};
+use kiln_bake::{BakeOptions, ExportFile, FragmentOptions, NoComments, Receiver, Source};
 use kiln_receiver::config::Config;
 use kiln_receiver::pages::render_options;
 use kiln_receiver::store::{self, Location, Mode};
@@ -35,6 +35,9 @@ pub fn run(config: &Config, args: BakeArgs) -> Result<()> {
         None if config.database.is_postgres() => config.database.url.clone(),
         None => config.database.path.display().to_string(),
     };
+    // A source named in the configuration may not exist yet (a new site
+    // builds before its receiver first runs); one named by --from must.
+    let missing_is_empty = args.from.is_none();
     let is_url = from.starts_with("http://") || from.starts_with("https://");
     // A PostgreSQL URL may carry a password: it is only ever shown as the
     // store describes it.
@@ -51,6 +54,12 @@ pub fn run(config: &Config, args: BakeArgs) -> Result<()> {
         (None, _) => config.public_url(None),
     };
     let mut render = render_options(config, &receiver_url);
+    if is_url || (database.is_none() && !is_sqlite(Path::new(&from))) {
+        // The receiver behind an export says whether it sends mail (see
+        // `Source::mail`); one too old to say is assumed to, as before. A
+        // database, SQLite or PostgreSQL, goes by this configuration's mail.
+        render.offer_notify = true;
+    }
     if let Some(dir) = &args.templates {
         render.templates_dir = Some(dir.clone());
     }
@@ -93,7 +102,13 @@ pub fn run(config: &Config, args: BakeArgs) -> Result<()> {
     let once = || -> Result<Vec<PathBuf>> {
         let mut source = match database {
             Some(database) => store::open_source(database, config.privacy.gravatar)?,
-            None => open_source(&from, is_url, args.token.clone(), config.privacy.gravatar)?,
+            None => open_source(
+                &from,
+                is_url,
+                args.token.clone(),
+                config.privacy.gravatar,
+                missing_is_empty,
+            )?,
         };
         target.bake(source.as_mut())
     };
@@ -157,16 +172,30 @@ impl Target {
 
 /// The source named by `--from`. `gravatar` (`privacy.gravatar`) lets a
 /// bake from the database put Gravatar hashes in the comments it reads.
+/// With `missing_is_empty`, a file that does not exist yet is a source
+/// with no comments, said in one line.
 fn open_source(
     from: &str,
     is_url: bool,
     token: Option<String>,
     gravatar: bool,
+    missing_is_empty: bool,
 ) -> Result<Box<dyn Source>> {
     if is_url {
         return Ok(Box::new(Receiver::new(from.trim_end_matches('/'), token)));
     }
     let path = Path::new(from);
+    if missing_is_empty && !path.exists() {
+        // A new site builds before its receiver ever ran: bake the threads
+        // empty, with their forms, rather than fail the site's build.
+        eprintln!(
+            "kiln: no comments yet: {} does not exist (the receiver creates it when `kiln serve` first runs); threads are baked empty",
+            path.display()
+        );
+        return Ok(Box::new(NoComments {
+            looked_for: path.display().to_string(),
+        }));
+    }
     let mut head = [0u8; 16];
     let read = std::fs::File::open(path)
         .and_then(|mut f| std::io::Read::read(&mut f, &mut head))

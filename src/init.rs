@@ -73,8 +73,10 @@ Next:
   1. Put kiln in front of your theme in hugo.toml:
        theme = ["kiln", "your-theme"]      # was: theme = "your-theme"
      (with Hugo Modules: a [[module.imports]] path = "kiln" before your theme)
-  2. Put {{ partial "kiln-comments.html" . }} where comments belong, usually at
-     the end of layouts/_default/single.html (copy your theme's file there first).
+  2. Put {{ partial "kiln-comments.html" . }} where comments belong: at the end
+     of your theme's single-page layout, copied to the same path in your site:
+     layouts/page.html or layouts/single.html (Hugo 0.146+ themes, e.g. from
+     `hugo new theme`), or layouts/_default/single.html (older themes).
   3. On list pages, inside {{ range .Pages }}: {{ partial "kiln-count.html" . }}
   4. `comments: false` in front matter gives a page no thread (cascade works);
      `kiln_thread: OLD-ID` keeps a moved page's comments.

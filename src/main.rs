@@ -105,18 +105,6 @@ fn run(cli: Cli) -> Result<()> {
     if let Command::Store(cli::StoreCommand::Migrate) = &cli.command {
         return store_cmd::migrate(&config);
     }
-    // The publisher still reads `database.path` (issue 13's S5 moves it onto
-    // the store): refuse to serve on PostgreSQL with `[publish]` on rather
-    // than start a publisher that never sees a change.
-    if config.database.is_postgres()
-        && config.publish.is_on()
-        && matches!(cli.command, Command::Serve(_))
-    {
-        return Err(anyhow::anyhow!(
-            "`publish` does not work with `database.url` (PostgreSQL) yet (issue 13); leave `[publish]` off and rebuild the site from CI, or use `database.path` for SQLite"
-        ))
-        .context(UsageError);
-    }
     match cli.command {
         Command::Serve(_) => serve(config),
         Command::Queue => moderate::queue(&config),

@@ -197,7 +197,11 @@ pub fn export(config: &Config, output: Option<&Path>, email: Option<&str>) -> Re
     let mut json = match email {
         None => {
             let avatars = store.avatar_keys(config.privacy.gravatar)?;
-            serde_json::to_string_pretty(&store.export(&avatars)?)?
+            let mut export = store.export(&avatars)?;
+            // A bake from this file offers reply notifications only if this
+            // receiver can send them.
+            export.mail = Some(config.mail.is_on());
+            serde_json::to_string_pretty(&export)?
         }
         Some(email) => serde_json::to_string_pretty(&store.personal_data(checked_email(email)?)?)?,
     };

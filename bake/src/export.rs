@@ -10,8 +10,9 @@ use serde::{Deserialize, Serialize};
 /// The value of the `format` field; anything else is not a kiln export.
 pub const FORMAT: &str = "kiln-export";
 /// The current version of the format. Readers refuse newer versions and
-/// still read older ones (version 1 had no `avatar` or `gravatar`).
-pub const VERSION: u32 = 2;
+/// still read older ones (version 1 had no `avatar` or `gravatar`, version 2
+/// no `mail`).
+pub const VERSION: u32 = 3;
 
 /// A whole export: every thread that has at least one published comment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,6 +22,11 @@ pub struct Export {
     pub version: u32,
     /// When the export was made, RFC 3339 in UTC.
     pub generated_at: String,
+    /// Whether the receiver sends mail, so a bake offers the "email me when
+    /// someone replies" box only when a reply can be mailed. Absent before
+    /// version 3 (and then the box is shown, as those versions did).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mail: Option<bool>,
     pub threads: Vec<Thread>,
 }
 
@@ -83,6 +89,7 @@ impl Export {
             format: FORMAT.to_owned(),
             version: VERSION,
             generated_at: now_rfc3339(),
+            mail: None,
             threads,
         }
     }
@@ -109,6 +116,9 @@ impl Export {
         }
         let export: Export = serde_json::from_str(json).context("malformed kiln export")?;
         export.check()?;
+        if export.version < 3 && export.mail.is_some() {
+            bail!("`mail` came with version 3; make the document version 3");
+        }
         if export.version < 2 {
             // Version 1 has exactly its own fields; these came with version 2.
             let newer = export

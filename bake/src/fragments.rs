@@ -102,8 +102,15 @@ pub fn page_url_for(site_url: &str, thread_id: &str) -> String {
 
 /// Writes one fragment per thread that `source` has, and `counts.json`.
 pub fn bake_fragments(source: &mut dyn Source, opts: &FragmentOptions) -> Result<FragmentSummary> {
-    let renderer = Renderer::new(opts.render.clone())?;
     let described = source.describe();
+    let mut render = opts.render.clone();
+    if let Some(mail) = source
+        .mail()
+        .with_context(|| format!("reading comments from {described}"))?
+    {
+        render.offer_notify = mail;
+    }
+    let renderer = Renderer::new(render)?;
     let threads = source
         .threads(None)
         .with_context(|| format!("reading comments from {described}"))?;

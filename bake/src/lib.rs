@@ -33,7 +33,7 @@ use crate::export::Thread;
 pub use crate::fragments::{bake_fragments, fragment_name, FragmentOptions, FragmentSummary};
 use crate::inject::{rewrite_page, scan_page, write_atomic, FileMeta, PageReport, Placing};
 pub use crate::render::{FormContext, FormLimits, FormValues, RenderOptions, Renderer, ThreadArgs};
-pub use crate::source::{ExportFile, Receiver, Source, Stamp};
+pub use crate::source::{ExportFile, NoComments, Receiver, Source, Stamp};
 use crate::state::{FileState, State};
 use crate::walk::PageFile;
 
@@ -144,6 +144,13 @@ pub fn bake(source: &mut dyn Source, opts: &BakeOptions) -> Result<Summary> {
     let site_url = opts.site_url.trim_end_matches('/');
     let base = inject::base_path(site_url);
     let mut render = opts.render.clone();
+    let described = source.describe();
+    if let Some(mail) = source
+        .mail()
+        .with_context(|| format!("reading comments from {described}"))?
+    {
+        render.offer_notify = mail;
+    }
     let stylesheet = match &opts.stylesheet {
         Some(file) => {
             let relative = stylesheet_path(file)?;
@@ -160,7 +167,6 @@ pub fn bake(source: &mut dyn Source, opts: &BakeOptions) -> Result<Summary> {
     );
     let renderer = renderer?;
     let fingerprint = bake_fingerprint(&renderer, site_url, root);
-    let described = source.describe();
     let identity = source
         .identity()
         .with_context(|| format!("reading comments from {described}"))?;
@@ -245,7 +251,10 @@ pub fn bake(source: &mut dyn Source, opts: &BakeOptions) -> Result<Summary> {
 
     let mut state = State::new(identity, fingerprint);
     state.files = plan.skipped;
+    let mut count_placeholders = 0;
     for (file, done) in plan.todo.iter().zip(results) {
+        // A skipped placeholder (a bad id) is one too, and has its warning.
+        count_placeholders += done.report.counts.len() + done.report.warnings.len();
         summary.threads += done.report.threads.len();
         summary.comments += done.report.comments;
         summary.pages_with_threads += usize::from(!done.report.threads.is_empty());
@@ -287,6 +296,18 @@ pub fn bake(source: &mut dyn Source, opts: &BakeOptions) -> Result<Summary> {
             }
         }
     }
+    // Every page was read and none has a placeholder: most likely the
+    // partial sits in a layout the SSG does not use. Say so rather than
+    // report an empty bake as a success.
+    if summary.pages_scanned > 0
+        && summary.pages_skipped == 0
+        && summary.threads == 0
+        && count_placeholders == 0
+    {
+        summary
+            .warnings
+            .push(no_placeholder_warning(summary.pages_scanned, root));
+    }
     state.dirs = dirs;
     state.record_stamps(&stamps);
     if let Some(path) = &opts.state_file {
@@ -298,6 +319,17 @@ pub fn bake(source: &mut dyn Source, opts: &BakeOptions) -> Result<Summary> {
     let leftovers = (state, threads, stamps, previous_raw);
     std::thread::spawn(move || drop(leftovers));
     Ok(summary)
+}
+
+/// What a bake says when no page under `root` has a placeholder.
+fn no_placeholder_warning(pages: usize, root: &Path) -> String {
+    format!(
+        "none of the {pages} {} under {} has an element with `data-kiln-thread` or `data-kiln-count`, so no comments were placed; \
+         put the placeholder (e.g. kiln's partial) in the layout your pages are built from. \
+         With Hugo 0.146 or later that is often layouts/page.html or layouts/single.html rather than layouts/_default/single.html",
+        plural(pages as u64, "page", "pages"),
+        root.display()
+    )
 }
 
 /// [`BakeOptions::stylesheet`] as a `/`-separated path that stays inside the

@@ -39,6 +39,12 @@ pub trait Source {
     /// The threads with these ids (all threads when `ids` is `None`).
     /// Unknown ids are simply absent from the answer: an empty thread.
     fn threads(&mut self, ids: Option<&[String]>) -> Result<Vec<Thread>>;
+
+    /// Whether the receiver behind this source sends mail, when the source
+    /// says ([`Export::mail`]); `None` leaves the bake's own setting.
+    fn mail(&mut self) -> Result<Option<bool>> {
+        Ok(None)
+    }
 }
 
 /// A whole export held in memory. Both of our sources fetch everything in one
@@ -46,11 +52,13 @@ pub trait Source {
 #[derive(Debug, Default)]
 struct Loaded {
     threads: BTreeMap<String, Thread>,
+    mail: Option<bool>,
 }
 
 impl Loaded {
     fn new(export: Export) -> Self {
         Loaded {
+            mail: export.mail,
             threads: export.into_map(),
         }
     }
@@ -97,6 +105,35 @@ pub fn approved_count(thread: &Thread) -> u64 {
         .count() as u64
 }
 
+/// A source with no comments yet: a site's first builds, before the
+/// receiver has made its database. Every thread is baked empty, with its
+/// form, so the site builds and can take its first comment.
+#[derive(Debug)]
+pub struct NoComments {
+    /// What was looked for, for messages (the missing database's path).
+    pub looked_for: String,
+}
+
+impl Source for NoComments {
+    fn describe(&self) -> String {
+        self.looked_for.clone()
+    }
+
+    fn identity(&mut self) -> Result<String> {
+        // Differs from every real source's, so the first bake with comments
+        // reads every page again.
+        Ok("no-comments-yet".to_owned())
+    }
+
+    fn stamps(&mut self) -> Result<HashMap<String, Stamp>> {
+        Ok(HashMap::new())
+    }
+
+    fn threads(&mut self, _ids: Option<&[String]>) -> Result<Vec<Thread>> {
+        Ok(Vec::new())
+    }
+}
+
 /// An export JSON file, as written by `kiln export`.
 #[derive(Debug)]
 pub struct ExportFile {
@@ -141,6 +178,10 @@ impl Source for ExportFile {
 
     fn threads(&mut self, ids: Option<&[String]>) -> Result<Vec<Thread>> {
         Ok(self.load()?.threads(ids))
+    }
+
+    fn mail(&mut self) -> Result<Option<bool>> {
+        Ok(self.load()?.mail)
     }
 }
 
@@ -246,6 +287,10 @@ impl Source for Receiver {
 
     fn threads(&mut self, ids: Option<&[String]>) -> Result<Vec<Thread>> {
         Ok(self.load()?.threads(ids))
+    }
+
+    fn mail(&mut self) -> Result<Option<bool>> {
+        Ok(self.load()?.mail)
     }
 }
 

@@ -182,7 +182,9 @@ fn places_threads_by_published_path_and_explicit_id() {
     );
     let a = site.read("posts/a/index.html");
     assert!(
-        a.contains("<section class=\"c\" data-kiln-thread=\"\"><div class=\"kiln-thread\""),
+        a.contains(
+            "<section class=\"c\" data-kiln-thread=\"\"><div class=\"kiln-thread kiln-theme-auto\""
+        ),
         "{a}"
     );
     assert!(!a.contains(">old<"), "{a}");
@@ -656,7 +658,10 @@ mod fragments {
             (2, 3, 1)
         );
         let a = fs::read_to_string(dir.join(fragment_name("/blog/posts/a/"))).unwrap();
-        assert!(a.starts_with("<div class=\"kiln-thread\""), "{a}");
+        assert!(
+            a.starts_with("<div class=\"kiln-thread kiln-theme-auto\""),
+            "{a}"
+        );
         assert!(a.contains("First") && a.contains("Reply") && !a.contains("Imported"));
         assert!(
             a.contains("name=\"url\" value=\"http://127.0.0.1:1313/blog/posts/a/\""),
@@ -823,4 +828,96 @@ fn a_list_page_loads_the_script_once_so_its_counts_can_be_topped_up() {
     opts.render.script = false;
     bake(&mut source, &opts).unwrap();
     assert!(!site.read("list.html").contains("<script"));
+}
+
+/// Issue 16, item 3: a site whose layout lost the placeholder (a Hugo 0.146+
+/// theme builds pages from layouts/page.html) must not bake "successfully"
+/// in silence; a site with one placeholder is not warned about.
+#[test]
+fn a_site_without_any_placeholder_gets_a_warning_naming_what_was_sought() {
+    let site = Site::new(&[
+        ("index.html", page("Home", "<p>Hello</p>")),
+        ("posts/a/index.html", page("A", "<p>No thread</p>")),
+    ]);
+    let mut source = MemorySource::new(Vec::new());
+    let summary = bake(&mut source, &site.options()).unwrap();
+    assert_eq!(summary.warnings.len(), 1, "{:?}", summary.warnings);
+    let warning = &summary.warnings[0];
+    for sought in [
+        "data-kiln-thread",
+        "data-kiln-count",
+        "2 pages",
+        "layouts/page.html",
+    ] {
+        assert!(warning.contains(sought), "{sought} missing from: {warning}");
+    }
+
+    let (site, mut source) = blog();
+    let summary = bake(&mut source, &site.options()).unwrap();
+    assert!(summary.warnings.is_empty(), "{:?}", summary.warnings);
+    // A count placeholder alone is a placeholder too.
+    let site = Site::new(&[(
+        "index.html",
+        page("Home", "<b data-kiln-count=\"/a/\"></b>"),
+    )]);
+    let summary = bake(&mut MemorySource::new(Vec::new()), &site.options()).unwrap();
+    assert!(summary.warnings.is_empty(), "{:?}", summary.warnings);
+}
+
+/// Issue 16, item 2: before the receiver has made its database, a bake
+/// places every thread empty, with its form, and a later bake from a real
+/// source reads the pages again (the identity differs).
+#[test]
+fn no_comments_yet_bakes_empty_threads_with_forms() {
+    let (site, mut source) = blog();
+    let mut none = kiln_bake::NoComments {
+        looked_for: "kiln.sqlite3".into(),
+    };
+    let scratch = tempfile::tempdir().unwrap();
+    let state = scratch.path().join("state.json");
+    let mut opts = site.options();
+    opts.state_file = Some(state.clone());
+    let summary = bake(&mut none, &opts).unwrap();
+    assert_eq!((summary.threads, summary.comments), (4, 0));
+    let a = site.read("posts/a/index.html");
+    assert!(
+        a.contains("No comments yet") && a.contains("<form class=\"kiln-form\""),
+        "{a}"
+    );
+    let summary = bake(&mut source, &opts).unwrap();
+    assert_eq!(summary.comments, 5, "the first real bake reads every page");
+    assert!(site.read("posts/a/index.html").contains("A reply"));
+}
+
+/// Issue 16, item 5: the export says whether its receiver sends mail, and
+/// the "email me" box follows it; a source that does not say leaves the
+/// bake's setting.
+#[test]
+fn the_notify_box_follows_what_the_source_says_about_mail() {
+    let (site, _) = blog();
+    let export = |mail: &str| {
+        format!(
+            "{{\"format\":\"kiln-export\",\"version\":3,\"generated_at\":\"2026-01-01T00:00:00Z\"{mail},\"threads\":[]}}"
+        )
+    };
+    let scratch = tempfile::tempdir().unwrap();
+    let file = scratch.path().join("export.json");
+    for (mail, render_default, shown) in [
+        (",\"mail\":false", true, false),
+        (",\"mail\":true", false, true),
+        ("", true, true),
+        ("", false, false),
+    ] {
+        fs::write(&file, export(mail)).unwrap();
+        let mut opts = site.options();
+        opts.render.offer_notify = render_default;
+        bake(&mut kiln_bake::ExportFile::new(&file), &opts).unwrap();
+        let a = site.read("posts/a/index.html");
+        assert_eq!(
+            a.contains("name=\"notify\""),
+            shown,
+            "{mail} {render_default}"
+        );
+        assert_eq!(a.contains("Email me when someone replies"), shown);
+    }
 }

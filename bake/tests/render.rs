@@ -70,7 +70,7 @@ fn replies_nest_up_to_max_depth_then_list_flat_in_date_order() {
         let start = html
             .find(&format!("<article id=\"kiln-comment-{id}\""))
             .unwrap();
-        &html[start..start + html[start..].find("</header>").unwrap()]
+        &html[start..start + html[start..].find("<div class=\"kiln-body\"").unwrap()]
     };
     assert!(!article(3).contains("in reply to"), "{}", article(3));
     assert!(

@@ -4,18 +4,20 @@
 //! refusals per rule that `/metrics` reports. The checks themselves run in
 //! `admission`; this module holds the state they share.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv6Addr};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::http::HeaderMap;
 
 use crate::config::{Cidr, Config, Spam};
 use crate::signing::{Signer, TokenError};
-use crate::store::NewComment;
+use crate::store::{Coordination, Moment, NewComment, PostLimits};
 use crate::submission::FieldError;
 use kiln_bake::render::FORM_TOKEN_PURPOSE;
+
+pub use crate::store::Limit;
 
 /// The name of the honeypot field in the baked form. It must sound like a
 /// field worth filling to a bot and is hidden from people.
@@ -122,105 +124,44 @@ fn client_key(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// Which limit refused a post.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Limit {
-    Client,
-    Thread,
-    Global,
-}
-
-impl Limit {
-    pub fn rule(self) -> &'static str {
-        match self {
-            Limit::Client => "rate_limit_ip",
-            Limit::Thread => "rate_limit_thread",
-            Limit::Global => "rate_limit_global",
-        }
-    }
-}
-
-/// Sliding-window limits on accepted posts, kept in memory: a restart
-/// forgets them, and counting needs no database write.
+/// The limits on accepted posts per client, per thread and for everyone, in
+/// a sliding window. The counting is the coordination's (`store::memory`
+/// for one process, the database for several receivers), so a flood spread
+/// over every receiver is limited once.
 pub struct RateLimiter {
-    per_ip: usize,
-    per_thread: usize,
-    global: usize,
-    window: Duration,
-    times: Mutex<Times>,
-}
-
-#[derive(Default)]
-struct Times {
-    by_ip: HashMap<IpAddr, VecDeque<Instant>>,
-    by_thread: HashMap<String, VecDeque<Instant>>,
-    all: VecDeque<Instant>,
-    last_sweep: Option<Instant>,
+    limits: PostLimits,
+    shared: Arc<dyn Coordination>,
 }
 
 impl RateLimiter {
-    pub fn new(config: &Config) -> Self {
+    pub fn new(config: &Config, shared: Arc<dyn Coordination>) -> Self {
         RateLimiter {
-            per_ip: config.spam.posts_per_ip as usize,
-            per_thread: config.spam.posts_per_thread as usize,
-            global: config.spam.posts_global as usize,
-            window: Duration::from_secs(config.spam.window_minutes * 60),
-            times: Mutex::default(),
+            limits: PostLimits {
+                per_client: config.spam.posts_per_ip,
+                per_thread: config.spam.posts_per_thread,
+                global: config.spam.posts_global,
+                window: Duration::from_secs(config.spam.window_minutes * 60),
+            },
+            shared,
         }
     }
 
     /// Counts a post from `ip` into `thread` if every limit allows it;
     /// otherwise names the limit and the seconds until it allows one.
-    pub fn admit(&self, ip: IpAddr, thread: &str, now: Instant) -> Result<(), (Limit, u64)> {
-        let mut t = self.times.lock().unwrap_or_else(|p| p.into_inner());
-        let cutoff = now.checked_sub(self.window);
-        let prune = |q: &mut VecDeque<Instant>| {
-            while q.front().is_some_and(|f| cutoff.is_some_and(|c| *f <= c)) {
-                q.pop_front();
-            }
-        };
-        // Now and then drop the keys nobody used within the window, so the
-        // maps stay as small as the recent traffic.
-        if t.last_sweep
-            .is_none_or(|s| now.duration_since(s) > self.window)
-        {
-            t.by_ip.retain(|_, q| {
-                prune(q);
-                !q.is_empty()
-            });
-            t.by_thread.retain(|_, q| {
-                prune(q);
-                !q.is_empty()
-            });
-            t.last_sweep = Some(now);
-        }
-        let wait = |q: &VecDeque<Instant>| {
-            let oldest = q.front().copied().unwrap_or(now);
-            (oldest + self.window)
-                .saturating_duration_since(now)
-                .as_secs()
-                + 1
-        };
-        let key = client_key(ip);
-        let times = &mut *t;
-        prune(&mut times.all);
-        let by_ip = times.by_ip.entry(key).or_default();
-        prune(by_ip);
-        if by_ip.len() >= self.per_ip {
-            return Err((Limit::Client, wait(by_ip)));
-        }
-        let by_thread = times.by_thread.entry(thread.to_owned()).or_default();
-        prune(by_thread);
-        if by_thread.len() >= self.per_thread {
-            return Err((Limit::Thread, wait(by_thread)));
-        }
-        if times.all.len() >= self.global {
-            return Err((Limit::Global, wait(&times.all)));
-        }
-        by_thread.push_back(now);
-        times.by_ip.entry(key).or_default().push_back(now);
-        times.all.push_back(now);
-        Ok(())
+    /// Runs off the async threads: with several receivers it is a
+    /// database call.
+    pub async fn admit(
+        &self,
+        ip: IpAddr,
+        thread: &str,
+        now: Moment,
+    ) -> anyhow::Result<Result<(), (Limit, u64)>> {
+        let (shared, limits, thread) = (self.shared.clone(), self.limits, thread.to_owned());
+        tokio::task::spawn_blocking(move || {
+            shared.admit_post(client_key(ip), &thread, now, &limits)
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("rate limit task failed: {e}"))?
     }
 }
 
@@ -690,37 +631,13 @@ mod tests {
     }
 
     #[test]
-    fn limits_count_per_client_thread_and_all_and_expire() {
-        let mut config = Config::default();
-        config.spam.posts_per_ip = 2;
-        config.spam.posts_per_thread = 3;
-        config.spam.posts_global = 4;
-        config.spam.window_minutes = 1;
-        let l = RateLimiter::new(&config);
-        let t0 = Instant::now();
-        assert!(l.admit(ip("192.0.2.1"), "/a/", t0).is_ok());
-        assert!(l.admit(ip("192.0.2.1"), "/a/", t0).is_ok());
-        assert_eq!(
-            l.admit(ip("192.0.2.1"), "/b/", t0).unwrap_err().0,
-            Limit::Client
+    fn one_ipv6_64_is_one_client() {
+        assert_eq!(client_key(ip("2001:db8::1")), client_key(ip("2001:db8::2")));
+        assert_ne!(
+            client_key(ip("2001:db8::1")),
+            client_key(ip("2001:db8:0:1::1"))
         );
-        assert!(l.admit(ip("192.0.2.2"), "/a/", t0).is_ok());
-        assert_eq!(
-            l.admit(ip("192.0.2.3"), "/a/", t0).unwrap_err().0,
-            Limit::Thread
-        );
-        assert!(l.admit(ip("192.0.2.3"), "/b/", t0).is_ok());
-        assert_eq!(
-            l.admit(ip("192.0.2.4"), "/c/", t0).unwrap_err().0,
-            Limit::Global
-        );
-        // One IPv6 /64 is one client.
-        let later = t0 + Duration::from_secs(61);
-        assert!(l.admit(ip("2001:db8::1"), "/c/", later).is_ok());
-        assert!(l.admit(ip("2001:db8::2"), "/c/", later).is_ok());
-        assert_eq!(
-            l.admit(ip("2001:db8::3"), "/d/", later).unwrap_err().0,
-            Limit::Client
-        );
+        assert_eq!(client_key(ip("::ffff:192.0.2.1")), ip("192.0.2.1"));
+        assert_ne!(client_key(ip("192.0.2.1")), client_key(ip("192.0.2.2")));
     }
 }

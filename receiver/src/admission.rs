@@ -8,7 +8,6 @@
 
 use std::future::Future;
 use std::net::IpAddr;
-use std::time::Instant;
 
 use anyhow::Result;
 
@@ -16,7 +15,7 @@ use crate::abuse::{check_content, check_form_token, Counters, Limit, RateLimiter
 use crate::address::anonymize;
 use crate::config::Config;
 use crate::signing::Signer;
-use crate::store::{Refusal, Status, Store, StoredComment};
+use crate::store::{Moment, Refusal, Status, Store, StoredComment};
 use crate::submission::{Checked, FieldError, Submission};
 
 #[cfg(test)]
@@ -53,10 +52,10 @@ pub struct Sent {
     pub token: String,
     /// The client's address, as trusted proxies report it.
     pub client: IpAddr,
-    /// When it arrived, in Unix seconds (tokens, the store) and on the
-    /// monotonic clock (rate limits).
+    /// When it arrived, in Unix seconds (tokens, the store) and as the
+    /// moment the rate limits count.
     pub now: i64,
-    pub instant: Instant,
+    pub moment: Moment,
 }
 
 /// A submission that passed.
@@ -213,7 +212,8 @@ impl<S: WithStore> Admission<'_, S> {
             }
         }
         self.limiter
-            .admit(sent.client, thread, sent.instant)
+            .admit(sent.client, thread, sent.moment)
+            .await?
             .map_err(|(limit, wait)| Rejection::RateLimited { limit, wait })?;
         let held = match check_content(spam, &checked.comment, sent.client) {
             Verdict::Reject(error) => {

@@ -222,6 +222,10 @@ pub fn render_options(config: &Config, receiver_url: &str) -> RenderOptions {
         script: config.bake.script,
         avatars: config.bake.avatars,
         gravatar: config.privacy.gravatar,
+        theme: config.bake.theme,
+        // What the receiver itself knows; a bake from an export or a
+        // receiver's URL takes the answer from there instead.
+        offer_notify: config.mail.is_on(),
         receiver_url: receiver_url.trim_end_matches('/').to_owned(),
         limits: FormLimits {
             name: config.limits.name,

@@ -3,102 +3,151 @@
 //! the command line), the configured strategies run.
 //!
 //! - **In place**: the receiver re-bakes the deployed site's directory itself,
-//!   at once. `kiln_bake::bake` with a state file (kept beside the database)
+//!   at once. `kiln_bake::bake` with a state file (`publish.state_dir`)
 //!   is the thread→pages map: it re-reads only the pages showing a thread
 //!   whose stamp moved, and re-lists only directories whose mtime changed.
 //! - **Build hooks**: POSTs to configured URLs, debounced and retried.
 //! - **Command**: a shell command, debounced, never two at once.
 //!
 //! How changes are noticed: every change to what a thread shows bumps the
-//! store's change sequence (`Store::change_seq`). One thread watches it:
-//! moderation in this process wakes it at once ([`changed`]), and a poll
-//! every `publish.poll_ms` catches the CLI, which runs in another process.
+//! store's change sequence (`Store::change_seq`). One thread per receiver
+//! watches it, through the coordination's `Leadership`:
+//! - With SQLite the receiver is alone and always leads. Moderation in this
+//!   process wakes it at once ([`changed`]), and a poll every
+//!   `publish.poll_ms` catches the CLI, which runs in another process.
+//! - With PostgreSQL one receiver leads and the others stand by until its
+//!   connection ends; every change notifies the leader (LISTEN/NOTIFY), so
+//!   one change makes one run whichever receiver or command made it. A new
+//!   leader compares each strategy's last covered change with the sequence
+//!   and runs those that fell behind.
+//!
+//! Everything that reads the database runs on the publisher's threads, never
+//! on the receiver's async threads.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use serde::Serialize;
 
-use crate::config::{expand_env, Config, Hook, Publish};
-use crate::store::{self, Mode, Store};
+use crate::config::{expand_env, Config, Database, Hook, Publish};
+use crate::store::{self, Coordination, Leadership};
+
+pub use crate::store::PublishRun as LastRun;
 
 /// Wakes the publisher in this process right after a change, without waiting
 /// for its poll. Called by `crate::moderation` after every change.
 pub fn changed() {
-    let (count, wake) = &WAKE;
-    *count.lock().unwrap_or_else(|p| p.into_inner()) += 1;
-    wake.notify_all();
+    store::memory::changed();
 }
 
-static WAKE: (Mutex<u64>, Condvar) = (Mutex::new(0), Condvar::new());
-
-/// Waits until [`changed`] is called (after `seen`) or `timeout` passes;
-/// returns the new count.
-fn wait_for_change(seen: u64, timeout: Duration) -> u64 {
-    let (count, wake) = &WAKE;
-    let guard = count.lock().unwrap_or_else(|p| p.into_inner());
-    let (guard, _) = wake
-        .wait_timeout_while(guard, timeout, |n| *n == seen)
-        .unwrap_or_else(|p| p.into_inner());
-    *guard
-}
-
-/// What the admin page shows: each hook's and the command's last run.
-#[derive(Debug, Default)]
+/// The publisher as the rest of the receiver sees it: the strategies' last
+/// runs (for the admin page) and whether this receiver leads.
 pub struct Status {
-    runs: Mutex<BTreeMap<String, LastRun>>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct LastRun {
-    /// `hook` or `command`.
-    pub kind: &'static str,
-    pub name: String,
-    /// Seconds since the epoch.
-    pub at: i64,
-    /// e.g. `HTTP 200`, `exit 1`, `connection failed`.
-    pub outcome: String,
-    pub ok: bool,
-    pub attempts: u32,
+    shared: Arc<dyn Coordination>,
+    leading: AtomicBool,
+    /// The database session that holds the lead for this receiver, if any.
+    holder: Mutex<Option<store::Holder>>,
+    stopped: AtomicBool,
 }
 
 impl Status {
-    /// Every hook's and command's last run, by name.
-    pub fn runs(&self) -> Vec<LastRun> {
-        self.lock().values().cloned().collect()
+    fn new(shared: Arc<dyn Coordination>) -> Status {
+        Status {
+            shared,
+            leading: AtomicBool::new(false),
+            holder: Mutex::new(None),
+            stopped: AtomicBool::new(false),
+        }
+    }
+
+    fn now_leading(&self, holder: Option<store::Holder>) {
+        *self.holder.lock().unwrap_or_else(|p| p.into_inner()) = holder;
+        self.leading.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether a hook or the command may run now: this receiver leads, and
+    /// the database still sees its session holding the lead (its own
+    /// connection may have died since the publisher last woke). When the
+    /// database cannot say, it runs: publishing twice beats not at all.
+    fn may_run(&self) -> bool {
+        if !self.is_leading() {
+            return false;
+        }
+        let holder = *self.holder.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(holder) = holder else { return true };
+        match self.shared.still_leads(&holder) {
+            Ok(leads) => leads,
+            Err(err) => {
+                tracing::warn!(
+                    "cannot ask the database who publishes, so this receiver runs: {err:#}"
+                );
+                true
+            }
+        }
+    }
+
+    /// Every hook's and command's last run, by kind and name, whichever
+    /// receiver ran it. Blocks: call it off the async threads.
+    pub fn runs(&self) -> Result<Vec<LastRun>> {
+        self.shared.publish_runs()
+    }
+
+    /// Whether this receiver runs the publishing strategies now.
+    pub fn is_leading(&self) -> bool {
+        self.leading.load(Ordering::SeqCst)
+    }
+
+    /// Ends the publisher at its next wake-up, and with it its hold on
+    /// publishing (tests start several publishers in one process).
+    pub fn stop(&self) {
+        self.stopped.store(true, Ordering::SeqCst);
+        self.leading.store(false, Ordering::SeqCst);
+    }
+
+    fn stopped(&self) -> bool {
+        self.stopped.load(Ordering::SeqCst)
     }
 
     fn record(&self, run: LastRun) {
-        self.lock()
-            .insert(format!("{}:{}", run.kind, run.name), run);
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, LastRun>> {
-        self.runs.lock().unwrap_or_else(|p| p.into_inner())
+        if let Err(err) = self.shared.record_run(&run) {
+            tracing::warn!(kind = %run.kind, name = %run.name, "cannot record a publish run: {err:#}");
+        }
     }
 }
 
+/// A debounced strategy and the names its runs are recorded under.
+struct Strategy {
+    kind: &'static str,
+    names: Vec<String>,
+    trigger: mpsc::Sender<u64>,
+}
+
 /// Starts the publisher threads if `[publish]` asks for any strategy.
-/// `receiver_url` is what baked forms post to.
-pub fn start(config: &Config, receiver_url: &str) -> Result<Arc<Status>> {
-    let status = Arc::new(Status::default());
+/// `receiver_url` is what baked forms post to. Returns once the in-place
+/// directories have their first bake (or another receiver leads), so pages
+/// built while the receiver was down have their comments before it serves.
+pub async fn start(
+    config: &Config,
+    receiver_url: &str,
+    shared: Arc<dyn Coordination>,
+) -> Result<Arc<Status>> {
+    let status = Arc::new(Status::new(shared.clone()));
     let publish = &config.publish;
     if !publish.is_on() {
         return Ok(status);
     }
     publish.validate_with_environment()?;
-    let mut triggers = Vec::new();
+    let mut strategies = Vec::new();
     let window = Duration::from_millis(publish.debounce_ms);
     if !publish.hooks.is_empty() {
-        let (hooks, status, publish) = (publish.hooks.clone(), status.clone(), publish.clone());
+        let (hooks, run_status, publish) = (publish.hooks.clone(), status.clone(), publish.clone());
         // The blocking client runs its own runtime, so it is made on the
         // hooks' thread, outside the receiver's.
         let mut client = None;
-        triggers.push(debounced("hooks", window, move || {
+        let trigger = debounced("hooks", window, status.clone(), move |seq| {
             let client = match &client {
                 Some(client) => client,
                 None => match reqwest::blocking::Client::builder()
@@ -114,35 +163,46 @@ pub fn start(config: &Config, receiver_url: &str) -> Result<Arc<Status>> {
                 },
             };
             for hook in &hooks {
-                call_hook(client, hook, &publish, &status);
+                call_hook(client, hook, &publish, &run_status, seq);
             }
-        })?);
+        })?;
+        strategies.push(Strategy {
+            kind: "hook",
+            names: config.publish.hooks.iter().map(Hook::label).collect(),
+            trigger,
+        });
     }
     if !publish.command.trim().is_empty() {
-        let (command, status) = (publish.command.clone(), status.clone());
-        triggers.push(debounced("command", window, move || {
-            run_command(&command, &status)
-        })?);
+        let (command, run_status) = (publish.command.clone(), status.clone());
+        let trigger = debounced("command", window, status.clone(), move |seq| {
+            run_command(&command, &run_status, seq)
+        })?;
+        strategies.push(Strategy {
+            kind: "command",
+            names: vec!["command".into()],
+            trigger,
+        });
     }
-    let mut bakes: Vec<InPlace> = in_place_options(config, receiver_url)
-        .into_iter()
-        .map(InPlace::watching)
-        .collect();
-    let db = config.database.path.clone();
-    // Pages built while the receiver was down get their comments before it
-    // serves anything; the sequence is read first, so a change made during
-    // this bake is caught by the watch.
-    let first = store::open(&db, Mode::ReadOnly)
-        .and_then(|mut s| s.change_seq())
-        .ok();
-    for place in &mut bakes {
-        place.bake(&db);
-    }
-    let poll = Duration::from_millis(publish.poll_ms);
+    let (ready, is_ready) = tokio::sync::oneshot::channel();
+    let watcher = Watcher {
+        lead: shared.leadership()?,
+        db: config.database.clone(),
+        poll: Duration::from_millis(publish.poll_ms),
+        bakes: in_place_options(config, receiver_url)
+            .into_iter()
+            .map(InPlace::watching)
+            .collect(),
+        strategies,
+        status: status.clone(),
+        ready: Some(ready),
+    };
     std::thread::Builder::new()
         .name("kiln-publish".into())
-        .spawn(move || watch(&db, poll, first, &mut bakes, &triggers))
+        .spawn(move || watcher.watch())
         .context("starting the publisher")?;
+    // A publisher that died before its first bake has said all it will
+    // in the log; the receiver serves anyway.
+    let _ = is_ready.await;
     Ok(status)
 }
 
@@ -151,12 +211,28 @@ pub fn start(config: &Config, receiver_url: &str) -> Result<Arc<Status>> {
 /// is printed.
 pub fn bake_in_place_now(config: &Config, receiver_url: &str) {
     for options in in_place_options(config, receiver_url) {
-        bake_in_place(&config.database.path, &options);
+        bake_in_place(&config.database, &options);
     }
 }
 
-/// One bake per in-place directory, each remembering its state beside the
-/// database (`kiln.sqlite3.publish-0.state`, ...).
+/// Where the in-place bake of directory `i` keeps its state: in
+/// `publish.state_dir` when set; else beside an SQLite database
+/// (`kiln.sqlite3.publish-0.state`, ...), or in the working directory with
+/// PostgreSQL, which has no file to sit beside.
+fn state_file(config: &Config, i: usize) -> PathBuf {
+    let name = format!("kiln.publish-{i}.state");
+    match &config.publish.state_dir {
+        Some(dir) => dir.join(name),
+        None if config.database.is_postgres() => PathBuf::from(name),
+        None => {
+            let mut state = config.database.path.clone().into_os_string();
+            state.push(format!(".publish-{i}.state"));
+            PathBuf::from(state)
+        }
+    }
+}
+
+/// One bake per in-place directory, each remembering its state (`state_file`).
 fn in_place_options(config: &Config, receiver_url: &str) -> Vec<kiln_bake::BakeOptions> {
     config
         .publish
@@ -164,14 +240,13 @@ fn in_place_options(config: &Config, receiver_url: &str) -> Vec<kiln_bake::BakeO
         .iter()
         .enumerate()
         .map(|(i, dir)| {
-            let mut state = config.database.path.clone().into_os_string();
-            state.push(format!(".publish-{i}.state"));
+            let state = state_file(config, i);
             kiln_bake::BakeOptions {
                 output_dir: dir.clone(),
                 site_url: config.site_url(),
                 render: crate::pages::render_options(config, receiver_url),
                 progress: false,
-                state_file: Some(PathBuf::from(state)),
+                state_file: Some(state),
                 full: false,
                 listing_unchanged: false,
                 stylesheet: config.bake.stylesheet_file(),
@@ -180,43 +255,117 @@ fn in_place_options(config: &Config, receiver_url: &str) -> Vec<kiln_bake::BakeO
         .collect()
 }
 
-/// Watches the change sequence; bakes in place at once and triggers the
-/// debounced strategies.
-fn watch(
-    db: &Path,
+/// The publisher's thread: contends for publishing, then watches the change
+/// sequence, bakes in place at once and triggers the debounced strategies.
+struct Watcher {
+    lead: Box<dyn Leadership>,
+    db: Database,
     poll: Duration,
-    mut last_seq: Option<u64>,
-    bakes: &mut [InPlace],
-    triggers: &[mpsc::Sender<()>],
-) {
-    let mut store = None;
-    let mut wakes = 0;
-    loop {
-        let seq = store
-            .get_or_insert_with(|| store::open(db, Mode::ReadOnly))
-            .as_mut()
-            .map_err(|e| format!("{e:#}"))
-            .and_then(|s: &mut Box<dyn Store>| s.change_seq().map_err(|e| format!("{e:#}")));
-        match seq {
-            Ok(seq) if Some(seq) != last_seq => {
-                for place in bakes.iter_mut() {
-                    place.bake(db);
+    bakes: Vec<InPlace>,
+    strategies: Vec<Strategy>,
+    status: Arc<Status>,
+    /// Told once the first bake is done or another receiver leads.
+    ready: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Watcher {
+    fn watch(mut self) {
+        // The sequence this receiver last published, as leader.
+        let mut last_seq: Option<u64> = None;
+        while !self.status.stopped() {
+            let ready = &mut self.ready;
+            let leading = self.lead.lead(&mut || {
+                tracing::info!("another receiver publishes; this one stands by");
+                if let Some(ready) = ready.take() {
+                    let _ = ready.send(());
                 }
-                if last_seq.is_some() {
-                    for trigger in triggers {
-                        let _ = trigger.send(());
+            });
+            let leading = match leading {
+                Ok(leading) if !self.status.stopped() => leading,
+                Ok(_) => break,
+                Err(err) => {
+                    tracing::warn!("publisher cannot read the database: {err:#}");
+                    self.is_ready();
+                    std::thread::sleep(Duration::from_secs(1));
+                    continue;
+                }
+            };
+            self.status.now_leading(leading.holder);
+            if self.ready.is_none() {
+                tracing::info!(seq = leading.seq, "this receiver publishes now");
+            }
+            if last_seq != Some(leading.seq) {
+                self.bake_all();
+            }
+            self.is_ready();
+            // What this receiver saw before it may have gone unpublished too.
+            let since = last_seq.map_or(leading.since, |last| last.min(leading.since));
+            self.catch_up(since, leading.seq);
+            last_seq = Some(leading.seq);
+            while !self.status.stopped() {
+                match self.lead.next_change(self.poll) {
+                    Ok(seq) if Some(seq) != last_seq => {
+                        self.bake_all();
+                        for strategy in &self.strategies {
+                            let _ = strategy.trigger.send(seq);
+                        }
+                        last_seq = Some(seq);
+                    }
+                    Ok(_) => {}
+                    Err(err) => {
+                        // Runs still waiting in their debounce are left to
+                        // whoever leads next.
+                        self.status.leading.store(false, Ordering::SeqCst);
+                        tracing::warn!("publisher cannot read the database: {err:#}");
+                        std::thread::sleep(Duration::from_secs(1));
+                        break;
                     }
                 }
-                last_seq = Some(seq);
-            }
-            Ok(_) => {}
-            Err(err) => {
-                tracing::warn!("publisher cannot read the database: {err}");
-                store = None;
-                std::thread::sleep(Duration::from_secs(1));
             }
         }
-        wakes = wait_for_change(wakes, poll);
+        self.status.leading.store(false, Ordering::SeqCst);
+    }
+
+    fn is_ready(&mut self) {
+        if let Some(ready) = self.ready.take() {
+            let _ = ready.send(());
+        }
+    }
+
+    fn bake_all(&mut self) {
+        for place in self.bakes.iter_mut() {
+            place.bake(&self.db);
+        }
+    }
+
+    /// Triggers each strategy whose last run covered less than `seq`; one
+    /// that never ran counts as covering `since`.
+    fn catch_up(&self, since: u64, seq: u64) {
+        if self.strategies.is_empty() {
+            return;
+        }
+        let runs = match self.status.runs() {
+            Ok(runs) => runs,
+            Err(err) => {
+                tracing::warn!("cannot read the last publish runs, so none is caught up: {err:#}");
+                return;
+            }
+        };
+        for strategy in &self.strategies {
+            let covered = |name: &String| {
+                runs.iter()
+                    .find(|r| r.kind == strategy.kind && r.name == *name)
+                    .map_or(since, |r| r.covered_seq)
+            };
+            if strategy.names.iter().any(|name| covered(name) < seq) {
+                tracing::info!(
+                    kind = strategy.kind,
+                    seq,
+                    "catching up on changes not yet published"
+                );
+                let _ = strategy.trigger.send(seq);
+            }
+        }
     }
 }
 
@@ -302,7 +451,7 @@ impl InPlace {
         false
     }
 
-    fn bake(&mut self, db: &Path) {
+    fn bake(&mut self, db: &Database) {
         let current = self.watch_is_current();
         // Take what was seen and start collecting afresh; events from this
         // bake's own writes are judged at the next one, once `ours` knows
@@ -337,11 +486,19 @@ fn inode(_: &std::fs::Metadata) -> u64 {
     0
 }
 
+/// Bake's view of the database, whichever backend holds it.
+fn open_source(db: &Database, gravatar: bool) -> Result<Box<dyn kiln_bake::source::Source + Send>> {
+    store::open_source(
+        store::Location::new(&db.path, &db.url, &db.password),
+        gravatar,
+    )
+}
+
 /// Bakes one directory; the files written, or `None` if the bake failed.
-fn bake_in_place(db: &Path, options: &kiln_bake::BakeOptions) -> Option<Vec<PathBuf>> {
+fn bake_in_place(db: &Database, options: &kiln_bake::BakeOptions) -> Option<Vec<PathBuf>> {
     let started = Instant::now();
     // The render options carry `privacy.gravatar`, which the export obeys too.
-    let result = store::open_source(db, options.render.gravatar)
+    let result = open_source(db, options.render.gravatar)
         .and_then(|mut source| kiln_bake::bake(source.as_mut(), options));
     match result {
         Ok(summary) => {
@@ -368,19 +525,22 @@ fn bake_in_place(db: &Path, options: &kiln_bake::BakeOptions) -> Option<Vec<Path
 }
 
 /// A thread that runs `run` after each burst of triggers: it waits `window`
-/// after the first, then runs once for all of them. Triggers that arrive
-/// during a run cause exactly one more run, after another window. Runs never
-/// overlap.
+/// after the first, then runs once for all of them, with the newest change
+/// sequence they carried. Triggers that arrive during a run cause exactly
+/// one more run, after another window. Runs never overlap, and none starts
+/// once this receiver no longer leads: the next leader catches up instead.
 fn debounced(
     name: &str,
     window: Duration,
-    mut run: impl FnMut() + Send + 'static,
-) -> Result<mpsc::Sender<()>> {
-    let (tx, rx) = mpsc::channel::<()>();
+    status: Arc<Status>,
+    mut run: impl FnMut(u64) + Send + 'static,
+) -> Result<mpsc::Sender<u64>> {
+    let (tx, rx) = mpsc::channel::<u64>();
+    let strategy = name.to_owned();
     std::thread::Builder::new()
         .name(format!("kiln-publish-{name}"))
         .spawn(move || {
-            while rx.recv().is_ok() {
+            while let Ok(mut seq) = rx.recv() {
                 let until = Instant::now() + window;
                 loop {
                     let left = until.saturating_duration_since(Instant::now());
@@ -388,19 +548,32 @@ fn debounced(
                         break;
                     }
                     match rx.recv_timeout(left) {
-                        Ok(()) | Err(mpsc::RecvTimeoutError::Timeout) => {}
+                        Ok(newer) => seq = seq.max(newer),
+                        Err(mpsc::RecvTimeoutError::Timeout) => {}
                         Err(mpsc::RecvTimeoutError::Disconnected) => return,
                     }
                 }
-                while rx.try_recv().is_ok() {}
-                run();
+                while let Ok(newer) = rx.try_recv() {
+                    seq = seq.max(newer);
+                }
+                if status.may_run() {
+                    run(seq);
+                } else {
+                    tracing::info!(%strategy, "not run: another receiver publishes now");
+                }
             }
         })
         .with_context(|| format!("starting the {name} publisher"))?;
     Ok(tx)
 }
 
-fn call_hook(client: &reqwest::blocking::Client, hook: &Hook, publish: &Publish, status: &Status) {
+fn call_hook(
+    client: &reqwest::blocking::Client,
+    hook: &Hook,
+    publish: &Publish,
+    status: &Status,
+    seq: u64,
+) {
     let name = hook.label();
     let mut attempts = 0;
     let mut delay = Duration::from_millis(publish.retry_ms);
@@ -414,12 +587,13 @@ fn call_hook(client: &reqwest::blocking::Client, hook: &Hook, publish: &Publish,
         };
         tracing::info!(hook = %name, attempt = attempts, outcome = %outcome, "build hook called");
         status.record(LastRun {
-            kind: "hook",
+            kind: "hook".into(),
             name: name.clone(),
             at: now(),
             outcome,
             ok,
             attempts,
+            covered_seq: seq,
         });
         if ok || attempts >= publish.hook_attempts {
             if !ok {
@@ -463,7 +637,7 @@ fn describe_send_error(e: &reqwest::Error) -> String {
     }
 }
 
-fn run_command(command: &str, status: &Status) {
+fn run_command(command: &str, status: &Status, seq: u64) {
     let started = Instant::now();
     let result = std::process::Command::new("sh")
         .arg("-c")
@@ -484,12 +658,13 @@ fn run_command(command: &str, status: &Status) {
         "publish command ran"
     );
     status.record(LastRun {
-        kind: "command",
+        kind: "command".into(),
         name: "command".into(),
         at: now(),
         outcome,
         ok,
         attempts: 1,
+        covered_seq: seq,
     });
 }
 
@@ -498,24 +673,30 @@ fn now() -> i64 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
+    use std::path::Path;
+
     use super::*;
 
     #[test]
     fn debounce_runs_once_per_burst_and_once_more_for_changes_during_a_run() {
         let runs = Arc::new(Mutex::new(Vec::new()));
         let kept = runs.clone();
-        let tx = debounced("test", Duration::from_millis(100), move || {
-            kept.lock().unwrap().push(Instant::now());
+        let status = Arc::new(Status::new(Arc::new(store::memory::InProcess::new(
+            "unused.sqlite3".into(),
+        ))));
+        status.leading.store(true, Ordering::SeqCst);
+        let tx = debounced("test", Duration::from_millis(100), status, move |seq| {
+            kept.lock().unwrap().push((Instant::now(), seq));
             std::thread::sleep(Duration::from_millis(300));
         })
         .unwrap();
-        for _ in 0..10 {
-            tx.send(()).unwrap();
+        for seq in 0..10 {
+            tx.send(seq).unwrap();
         }
         std::thread::sleep(Duration::from_millis(200)); // the run has started
-        tx.send(()).unwrap();
-        tx.send(()).unwrap();
+        tx.send(11).unwrap();
+        tx.send(10).unwrap();
         std::thread::sleep(Duration::from_millis(1000));
         let runs = runs.lock().unwrap();
         assert_eq!(
@@ -524,8 +705,104 @@ mod tests {
             "one run for the burst, one for the changes during it"
         );
         assert!(
-            runs[1] - runs[0] >= Duration::from_millis(300),
+            runs[1].0 - runs[0].0 >= Duration::from_millis(300),
             "runs overlapped"
         );
+        assert_eq!(
+            (runs[0].1, runs[1].1),
+            (9, 11),
+            "each run covers the newest change"
+        );
+    }
+
+    #[test]
+    fn in_place_state_sits_beside_sqlite_or_where_state_dir_says() {
+        let mut config = Config::default();
+        config.database.path = PathBuf::from("/srv/kiln/comments.db");
+        assert_eq!(
+            state_file(&config, 0),
+            Path::new("/srv/kiln/comments.db.publish-0.state"),
+            "SQLite keeps the name it always had"
+        );
+        config.database.path = Config::default().database.path;
+        config.database.url = "postgres://kiln@db.example/kiln".into();
+        assert_eq!(
+            state_file(&config, 1),
+            Path::new("kiln.publish-1.state"),
+            "PostgreSQL has no file to sit beside: the working directory"
+        );
+        config.publish.state_dir = Some(PathBuf::from("/var/lib/kiln"));
+        assert_eq!(
+            state_file(&config, 1),
+            Path::new("/var/lib/kiln/kiln.publish-1.state")
+        );
+    }
+
+    /// Polls `done` until it holds, for at most 30 s; the publisher's tests
+    /// on both backends wait with it.
+    pub(crate) fn eventually(what: &str, done: impl Fn() -> bool) {
+        let until = Instant::now() + Duration::from_secs(30);
+        while !done() {
+            assert!(Instant::now() < until, "timed out waiting until {what}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    #[test]
+    fn a_change_a_stopped_receiver_left_unpublished_runs_at_the_next_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kiln.sqlite3");
+        let runs = dir.path().join("runs");
+        let mut config = Config::default();
+        config.database.path = path.clone();
+        config.publish.command = format!("echo run >> '{}'", runs.display());
+        config.publish.debounce_ms = 20;
+        let mut db = store::open(&path, store::Mode::ReadWrite).unwrap();
+        let mut approve = |text: &str| {
+            let comment = store::NewComment {
+                thread: "/a/".into(),
+                page_url: "https://example.org/a/".into(),
+                page_title: String::new(),
+                parent: None,
+                author: "Ann".into(),
+                email: None,
+                website: None,
+                text: text.into(),
+                remote_addr: None,
+            };
+            db.insert(&comment, store::Status::Approved, 1_000)
+                .unwrap()
+                .unwrap();
+            changed();
+        };
+        let count = || {
+            std::fs::read_to_string(&runs)
+                .unwrap_or_default()
+                .lines()
+                .count()
+        };
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let receiver = |config: &Config| {
+            let shared = store::coordination(store::Location::Sqlite(&path)).unwrap();
+            rt.block_on(start(config, "http://127.0.0.1:9/", shared))
+                .unwrap()
+        };
+
+        let first = receiver(&config);
+        approve("one");
+        eventually("the command ran", || count() == 1);
+        eventually("the run is recorded", || {
+            first.runs().unwrap().first().map(|r| r.covered_seq) == Some(1)
+        });
+        first.stop();
+        // Changed while no receiver publishes (the command line, or a run
+        // still waiting out its debounce when the receiver stopped).
+        approve("two");
+        let second = receiver(&config);
+        eventually("the next receiver caught up", || count() == 2);
+        eventually("its run is recorded", || {
+            second.runs().unwrap().first().map(|r| r.covered_seq) == Some(2)
+        });
+        second.stop();
     }
 }

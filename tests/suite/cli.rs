@@ -141,18 +141,6 @@ fn a_postgres_url_selects_postgres_and_never_shows_its_password() {
         !dir.join("kiln.sqlite3").exists() && !dir.join("comments.sqlite3").exists(),
         "no SQLite file was made"
     );
-
-    // The publisher is not on PostgreSQL yet: serving with `[publish]` on
-    // is refused by name before anything is opened.
-    std::fs::write(dir.join("kiln.toml"), "[publish]\ncommand = \"true\"\n").unwrap();
-    let out = kiln_cmd(dir)
-        .args(["--db", &with_password, "serve", "--listen", "127.0.0.1:0"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("`publish`"), "{stderr}");
-    assert!(!stderr.contains("hunter2"), "{stderr}");
 }
 
 #[test]

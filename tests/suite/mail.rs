@@ -895,8 +895,11 @@ fn a_reader_ticks_the_reply_box_in_a_real_browser() {
         extra_env: &borrowed(&env),
     });
     let db_arg = db.arg();
-    kiln_ok(
+    // Bake shares the receiver's settings, as it does through one kiln.toml:
+    // they say that mail is on, so the form offers the reply box.
+    kiln_ok_env(
         tmp.path(),
+        &borrowed(&env),
         &[
             "--db",
             db_arg,
@@ -958,4 +961,96 @@ fn a_reader_ticks_the_reply_box_in_a_real_browser() {
         .header("Subject")
         .unwrap()
         .starts_with("Confirm reply notifications"));
+}
+
+/// Issue 16, item 5: the "Email me when someone replies" box is offered
+/// only by a receiver that sends mail, and bake knows it from its source:
+/// the export API (`mail` in the export), or, baking from the database
+/// file, the receiver's own `[mail]` settings. The form the receiver shows
+/// again after an error follows the same rule; the rest of the form stays.
+#[test]
+fn the_notify_box_is_offered_only_when_the_receiver_sends_mail() {
+    const TOKEN: &str = "notify-box-export-token";
+    for mail_on in [false, true] {
+        let tmp = tempfile::tempdir().unwrap();
+        let inbox = tmp.path().join("inbox");
+        std::fs::create_dir_all(&inbox).unwrap();
+        let env: Vec<(&str, String)> = if mail_on {
+            file_mail(&inbox)
+        } else {
+            Vec::new()
+        };
+        let env_refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let db = Db::fresh(tmp.path());
+        let receiver = Receiver::start(ReceiverOptions {
+            dir: tmp.path(),
+            db: &db,
+            origin: SITE,
+            token: Some(TOKEN),
+            extra_env: &env_refs,
+        });
+        let has_box = |html: &str| html.contains("name=\"notify\"");
+
+        let out = tmp.path().join("public");
+        std::fs::create_dir_all(out.join("posts/mail")).unwrap();
+        let page = out.join("posts/mail/index.html");
+        let blank = "<!DOCTYPE html><html><head><title>M</title></head><body><div data-kiln-thread></div></body></html>";
+        // From the export API: the export says.
+        std::fs::write(&page, blank).unwrap();
+        let from_url = kiln_cmd(tmp.path())
+            .args(["bake", "--site-url", SITE, "--from", &receiver.url])
+            .arg(&out)
+            .env("KILN_TOKEN", TOKEN)
+            .env("XDG_CACHE_HOME", tmp.path().join("cache"))
+            .output()
+            .unwrap();
+        assert!(
+            from_url.status.success(),
+            "{}",
+            String::from_utf8_lossy(&from_url.stderr)
+        );
+        let html = std::fs::read_to_string(&page).unwrap();
+        assert_eq!(
+            has_box(&html),
+            mail_on,
+            "baked from the export API, mail {mail_on}"
+        );
+        assert!(html.contains("name=\"text\""));
+
+        // From the database file: the receiver's settings (here, the same
+        // environment) say.
+        std::fs::write(&page, blank).unwrap();
+        let mut from_db = kiln_cmd(tmp.path());
+        from_db
+            .args(["bake", "--full", "--site-url", SITE, "--from"])
+            .arg(db.arg())
+            .arg(&out)
+            .env("XDG_CACHE_HOME", tmp.path().join("cache"))
+            .envs(env_refs.iter().copied());
+        let run = from_db.output().unwrap();
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let html = std::fs::read_to_string(&page).unwrap();
+        assert_eq!(
+            has_box(&html),
+            mail_on,
+            "baked from the database, mail {mail_on}"
+        );
+
+        // The form shown again after an error.
+        let (status, _, body) = post_form(
+            &receiver,
+            &[("thread", "/posts/mail/"), ("url", PAGE), ("text", "")],
+        );
+        assert_eq!(status, 422, "{body}");
+        assert!(body.contains("name=\"text\""), "{body}");
+        assert_eq!(
+            has_box(&body),
+            mail_on,
+            "the form shown again, mail {mail_on}"
+        );
+    }
 }

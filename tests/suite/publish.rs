@@ -478,8 +478,7 @@ fn the_ci_recipes_pass_their_schemas_and_their_receiver_config_loads() {
     // while a secret a hook names is missing, naming key and variable.
     let tmp = tempfile::tempdir().unwrap();
     let config = ci.join("kiln.toml");
-    // SQLite-only: on PostgreSQL, serve refuses `[publish]` before the hooks' secrets (S5).
-    let db = Db::sqlite(tmp.path().join("kiln.sqlite3"));
+    let db = Db::fresh(tmp.path());
     let out = kiln(
         tmp.path(),
         &[

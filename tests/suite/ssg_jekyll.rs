@@ -435,16 +435,20 @@ fn ssg_jekyll_build_fails_clearly_when_bake_fails() {
     );
 
     // kiln runs but fails: its own error is shown, then the build fails.
+    // (A source that does not exist yet is no failure: a first build bakes
+    // empty threads. One that is not an export is.)
+    std::fs::write(site.dir.join("broken.json"), "not an export").unwrap();
     std::fs::write(
         site.dir.join("kiln.toml"),
-        "[bake]\nfrom = \"missing.sqlite3\"\n",
+        "[bake]\nfrom = \"broken.json\"\n",
     )
     .unwrap();
     let out = site.jekyll_build(&jekyll, &[], &[]);
     let log = output_text(&out);
     assert!(!out.status.success(), "the build must fail:\n{log}");
     assert!(
-        log.contains("kiln: Error: cannot read the comment source")
+        log.contains("kiln: Error: cannot bake")
+            && log.contains("reading export file broken.json")
             && log.contains("failed (exit code 1); kiln's error is above"),
         "{log}"
     );

@@ -6,6 +6,7 @@
 
 pub mod browser;
 mod sites;
+pub mod themed;
 
 pub use sites::*;
 

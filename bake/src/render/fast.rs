@@ -56,6 +56,7 @@ impl Fast {
             ctx.insert("cursor", &hole(6));
             ctx.insert("script_url", &renderer.script_url());
             ctx.insert("stylesheet_url", &renderer.opts.stylesheet_url);
+            ctx.insert("theme", renderer.opts.theme.name());
             Skeleton::parse(&renderer.render_fragment("thread.html", &ctx)?, 7)
         };
         let mut thread = Vec::with_capacity(2);

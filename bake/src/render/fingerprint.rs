@@ -87,7 +87,10 @@ mod tests {
             stylesheet_url,
             avatars,
             gravatar,
+            theme,
+            offer_notify,
         } = base.clone();
+        assert_eq!(theme, super::super::Theme::Auto);
         let FormLimits {
             name,
             email,
@@ -159,6 +162,14 @@ mod tests {
             },
             RenderOptions {
                 gravatar: !gravatar,
+                ..base.clone()
+            },
+            RenderOptions {
+                theme: super::super::Theme::Dark,
+                ..base.clone()
+            },
+            RenderOptions {
+                offer_notify: !offer_notify,
                 ..base.clone()
             },
         ];

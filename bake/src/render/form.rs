@@ -68,6 +68,9 @@ pub struct FormContext {
     /// The signed form token (hidden field `token`); empty when forms are
     /// not signed.
     pub token: String,
+    /// Show the "email me when someone replies" box
+    /// ([`super::RenderOptions::offer_notify`]).
+    pub offer_notify: bool,
 }
 
 impl Renderer {
@@ -94,6 +97,7 @@ impl Renderer {
                 .as_ref()
                 .map(|t| t.token(thread))
                 .unwrap_or_default(),
+            offer_notify: self.opts.offer_notify,
         }
     }
 

@@ -31,7 +31,7 @@ pub use escape::{escape_html, http_url};
 use fast::Fast;
 pub(crate) use fingerprint::hex;
 pub use form::{FormContext, FormLimits, FormValues};
-pub use options::{FormTokens, RenderOptions, FORM_TOKEN_PURPOSE};
+pub use options::{FormTokens, RenderOptions, Theme, FORM_TOKEN_PURPOSE};
 pub use pages::{BackLink, EditPage, EditValues};
 pub use templates::load_templates;
 use templates::{build_tera, read_template_dir, tera_chain, FRAGMENT_TEMPLATES, RENDERER};

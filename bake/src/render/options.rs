@@ -42,6 +42,46 @@ pub struct RenderOptions {
     /// Show Gravatar's picture instead for comments that carry a Gravatar
     /// hash: a request to gravatar.com from every reader. Default: false.
     pub gravatar: bool,
+    /// Whose colours threads wear (`bake.theme`). Default: [`Theme::Auto`].
+    pub theme: Theme,
+    /// Offer the "email me when someone replies" box: the receiver sends
+    /// mail. Bake learns it from its source (see [`crate::Source::mail`]).
+    /// Default: true.
+    pub offer_notify: bool,
+}
+
+/// How a thread picks its colours. The thread is part of someone else's
+/// page, so by default it follows that page, never the reader's system
+/// setting: a light page stays light whatever `prefers-color-scheme` says.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Theme {
+    /// The page's text colour, link colours and `color-scheme`, with the
+    /// tints and borders kiln draws derived from the text colour.
+    #[default]
+    Auto,
+    /// kiln's own light panel, whatever the page looks like.
+    Light,
+    /// kiln's own dark panel, whatever the page looks like.
+    Dark,
+    /// No colour of kiln's own at all: buttons, fields and borders are what
+    /// the site's stylesheet makes them.
+    Inherit,
+}
+
+impl Theme {
+    /// The names `bake.theme` accepts, for messages.
+    pub const NAMES: &'static str = "\"auto\", \"light\", \"dark\" or \"inherit\"";
+
+    /// The value as written in configuration and in the thread's class.
+    pub fn name(self) -> &'static str {
+        match self {
+            Theme::Auto => "auto",
+            Theme::Light => "light",
+            Theme::Dark => "dark",
+            Theme::Inherit => "inherit",
+        }
+    }
 }
 
 /// What a signed form token is made with: the receiver's key and the
@@ -77,6 +117,8 @@ impl Default for RenderOptions {
             stylesheet_url: String::new(),
             avatars: true,
             gravatar: false,
+            theme: Theme::Auto,
+            offer_notify: true,
         }
     }
 }

@@ -336,3 +336,103 @@ fn an_overridden_template_always_goes_through_tera() {
         .unwrap();
     assert!(html.contains("Bo!") && html.contains("LEVEL 6"), "{html}");
 }
+
+/// Issue 16, items 1 and 8: the thread wears the configured theme as a
+/// class, its list is not named like the placeholder, the author line is
+/// no <header> for themes to style, and links in comment text are
+/// underlined. On both paths (fast and tera).
+#[test]
+fn threads_carry_their_theme_and_names_themes_do_not_target() {
+    for theme in [Theme::Auto, Theme::Light, Theme::Dark, Theme::Inherit] {
+        let renderer = Renderer::new(RenderOptions {
+            theme,
+            ..RenderOptions::default()
+        })
+        .unwrap();
+        let thread = &threads()[0];
+        for page_url in ["https://example.org/posts/a/", ""] {
+            let html = renderer
+                .render_thread(&ThreadArgs {
+                    id: &thread.id,
+                    thread: Some(thread),
+                    page_url,
+                    page_title: "A",
+                    id_prefix: "kiln-1",
+                })
+                .unwrap();
+            let class = format!("class=\"kiln-thread kiln-theme-{}\"", theme.name());
+            assert!(html.contains(&class), "{class} in {html}");
+            assert!(html.contains("<div class=\"kiln-list\">"), "{html}");
+            assert!(!html.contains("kiln-comments"), "{html}");
+            assert!(!html.contains("<header"), "{html}");
+            assert!(html.contains("<div class=\"kiln-meta\">"), "{html}");
+        }
+    }
+    let css = Renderer::new(RenderOptions::default())
+        .unwrap()
+        .render_stylesheet()
+        .unwrap();
+    assert!(
+        css.contains(".kiln-body a") && css.contains("text-decoration:underline"),
+        "links in comment text are underlined"
+    );
+}
+
+/// Issue 16, item 1: the thread follows the page, never the reader's
+/// system setting; only kiln's own pages (body.kiln-page) look at it.
+#[test]
+fn the_stylesheet_never_switches_a_thread_on_the_system_colour_scheme() {
+    let css = Renderer::new(RenderOptions::default())
+        .unwrap()
+        .render_stylesheet()
+        .unwrap();
+    for block in css.split("@media").skip(1) {
+        if block.trim_start().starts_with("(prefers-color-scheme") {
+            let rules = block.split_once('{').unwrap().1;
+            assert!(
+                rules.trim_start().starts_with("body.kiln-page{"),
+                "a dark-mode rule reaches beyond kiln's own pages: @media{block}"
+            );
+        }
+    }
+    // The auto theme sets no text colour or background of its own.
+    let first = css.lines().next().unwrap();
+    assert!(
+        first.starts_with(".kiln-thread{") && first.contains("currentColor"),
+        "{first}"
+    );
+    let base = css.split(".kiln-theme-inherit").next().unwrap();
+    assert!(
+        !base.contains("color:#") && !base.contains("background:#"),
+        "{base}"
+    );
+}
+
+/// Issue 16, item 5: no "email me" box when the receiver sends no mail,
+/// in baked forms and in the form the receiver shows again.
+#[test]
+fn the_notify_box_is_offered_only_when_mail_is_on() {
+    for offer_notify in [true, false] {
+        let renderer = Renderer::new(RenderOptions {
+            offer_notify,
+            ..RenderOptions::default()
+        })
+        .unwrap();
+        let thread = &threads()[1];
+        let html = renderer
+            .render_thread(&ThreadArgs {
+                id: &thread.id,
+                thread: Some(thread),
+                page_url: "https://example.org/x/",
+                page_title: "",
+                id_prefix: "kiln-1",
+            })
+            .unwrap();
+        assert_eq!(html.contains("name=\"notify\""), offer_notify);
+        let form = renderer
+            .render_form(&renderer.form_context("t", "https://example.org/x/", Some(3)))
+            .unwrap();
+        assert_eq!(form.contains("name=\"notify\""), offer_notify);
+        assert!(form.contains("name=\"text\""), "the rest of the form stays");
+    }
+}

@@ -74,6 +74,7 @@ impl Renderer {
         ctx.insert("cursor", &cursor);
         ctx.insert("script_url", &self.script_url());
         ctx.insert("stylesheet_url", &self.opts.stylesheet_url);
+        ctx.insert("theme", self.opts.theme.name());
         self.render_fragment("thread.html", &ctx)
     }
 

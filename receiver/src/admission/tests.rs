@@ -38,13 +38,11 @@ impl Receiver {
         let mut config = Config::default();
         tune(&mut config);
         let dir = tempfile::tempdir().unwrap();
-        let store = crate::store::open(
-            &dir.path().join("kiln.sqlite3"),
-            crate::store::Mode::ReadWrite,
-        )
-        .unwrap();
+        let path = dir.path().join("kiln.sqlite3");
+        let store = crate::store::open(&path, crate::store::Mode::ReadWrite).unwrap();
+        let shared = crate::store::coordination(crate::store::Location::Sqlite(&path)).unwrap();
         Receiver {
-            limiter: RateLimiter::new(&config),
+            limiter: RateLimiter::new(&config, shared),
             signer: Signer::new(b"0123456789abcdef0123456789abcdef"),
             counters: Counters::default(),
             store: InPlace(Arc::new(Mutex::new(store))),
@@ -88,7 +86,7 @@ fn sent(text: &str) -> Sent {
         token: String::new(),
         client: "192.0.2.7".parse().unwrap(),
         now: 1_800_000_000,
-        instant: Instant::now(),
+        moment: crate::store::Moment::now(),
     }
 }
 

@@ -1,6 +1,6 @@
 //! `[bake]`: how `kiln bake` (and the receiver's in-place bakes) turn
 //! comments into HTML: where comments come from, the site's URL, nesting,
-//! the optional script, the stylesheet and avatars.
+//! the optional script, the stylesheet, avatars and the colour theme.
 
 use std::path::PathBuf;
 
@@ -40,6 +40,30 @@ pub struct Bake {
     /// salted key of the author's address (or name), with no request and no
     /// trace of the address. false shows none. Default: true.
     pub avatars: bool,
+    /// Whose colours baked threads wear: "auto" follows the page they are
+    /// baked into (its text and link colours and its `color-scheme`, with
+    /// kiln's tints and borders drawn from the text colour), never the
+    /// reader's system setting; "light" and "dark" draw kiln's own panel
+    /// whatever the page looks like; "inherit" sets no colour at all, for
+    /// sites that style the thread themselves. Default: "auto".
+    #[serde(deserialize_with = "theme")]
+    pub theme: kiln_bake::render::Theme,
+}
+
+/// `bake.theme`, with an error that names the key and the allowed values
+/// (serde's own would name the enum's variants in its own words).
+fn theme<'de, D: serde::Deserializer<'de>>(d: D) -> Result<kiln_bake::render::Theme, D::Error> {
+    use kiln_bake::render::Theme;
+    let name = String::deserialize(d)?;
+    [Theme::Auto, Theme::Light, Theme::Dark, Theme::Inherit]
+        .into_iter()
+        .find(|t| t.name() == name)
+        .ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "`bake.theme` = {name:?} is not one of {}",
+                Theme::NAMES
+            ))
+        })
 }
 
 impl Bake {
@@ -71,6 +95,7 @@ impl Default for Bake {
             script: true,
             stylesheet: "kiln.css".into(),
             avatars: true,
+            theme: kiln_bake::render::Theme::Auto,
         }
     }
 }

@@ -393,6 +393,32 @@ mod tests {
     }
 
     #[test]
+    fn the_theme_is_checked_and_the_error_names_the_key() {
+        use kiln_bake::render::Theme;
+        assert_eq!(Config::default().bake.theme, Theme::Auto);
+        for (name, theme) in [
+            ("auto", Theme::Auto),
+            ("light", Theme::Light),
+            ("dark", Theme::Dark),
+            ("inherit", Theme::Inherit),
+        ] {
+            let config = Config::parse(&format!("[bake]\ntheme = \"{name}\"")).unwrap();
+            assert_eq!(config.bake.theme, theme);
+        }
+        let err = Config::parse("[bake]\ntheme = \"system\"")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`bake.theme`") && err.contains("\"inherit\""),
+            "{err}"
+        );
+        let mut table = toml::Table::new();
+        apply_env(&mut table, env(&[("KILN_BAKE_THEME", "dark")])).unwrap();
+        let config: Config = toml::Value::Table(table).try_into().unwrap();
+        assert_eq!(config.bake.theme, Theme::Dark);
+    }
+
+    #[test]
     fn avatar_keys_default_to_local_identicons_and_are_checked() {
         let config = Config::default();
         assert!(config.bake.avatars && !config.privacy.gravatar);

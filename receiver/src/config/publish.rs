@@ -16,9 +16,16 @@ pub struct Publish {
     /// Directories of the deployed site (what the web server serves) that the
     /// receiver re-bakes in place after every change. Default: none.
     pub in_place: Vec<PathBuf>,
+    /// Where in-place bakes keep their state (`kiln.publish-N.state`).
+    /// Default: beside the SQLite database (`kiln.sqlite3.publish-N.state`),
+    /// or the working directory with PostgreSQL. Only the receiver that
+    /// publishes writes it, so with several receivers `in_place` must be a
+    /// directory that receiver's machine serves, or a shared one.
+    pub state_dir: Option<PathBuf>,
     /// How often to look for changes made by other processes (`kiln approve`
-    /// and friends), in milliseconds. Changes made through this receiver are
-    /// seen at once. Default: 100.
+    /// and friends), in milliseconds, with SQLite. Changes made through this
+    /// receiver are seen at once, and with PostgreSQL every change announces
+    /// itself. Default: 100.
     pub poll_ms: u64,
     /// Hooks and the command wait this long after the first change, so a
     /// burst of approvals makes one call. Default: 10000 (10 s).
@@ -39,6 +46,7 @@ impl Default for Publish {
     fn default() -> Self {
         Publish {
             in_place: Vec::new(),
+            state_dir: None,
             poll_ms: 100,
             debounce_ms: 10_000,
             hook_attempts: 5,
@@ -105,6 +113,14 @@ impl Publish {
             if !dir.is_dir() {
                 bail!(
                     "`publish.in_place[{i}]` = {} is not a directory; build the site first",
+                    dir.display()
+                );
+            }
+        }
+        if let Some(dir) = &self.state_dir {
+            if !dir.is_dir() {
+                bail!(
+                    "`publish.state_dir` = {} is not a directory; create it, or remove the key to keep the state beside the database",
                     dir.display()
                 );
             }
@@ -196,5 +212,21 @@ mod tests {
         let err = expand_env("${KILN_PUBLISH_TEST_UNSET}").unwrap_err();
         assert!(err.to_string().contains("KILN_PUBLISH_TEST_UNSET"), "{err}");
         assert!(expand_env("${OPEN").is_err());
+    }
+
+    #[test]
+    fn the_state_dir_must_be_a_directory_and_errors_name_the_key() {
+        let err =
+            super::super::validation_error("[publish]\nstate_dir = \"/nonexistent/kiln-state\"");
+        assert!(err.contains("`publish.state_dir`"), "{err}");
+        assert!(err.contains("/nonexistent/kiln-state"), "{err}");
+        let dir = tempfile::tempdir().unwrap();
+        let config = crate::config::Config::parse(&format!(
+            "[publish]\nstate_dir = {:?}",
+            dir.path().display().to_string()
+        ))
+        .unwrap();
+        config.validate().unwrap();
+        assert_eq!(config.publish.state_dir.as_deref(), Some(dir.path()));
     }
 }

@@ -5,7 +5,6 @@
 //! are `crate::admission`'s; this module reads the body and answers.
 
 use std::net::SocketAddr;
-use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Query, State};
@@ -79,7 +78,7 @@ async fn read(
         token: body::sent_value(client, &bytes, "token").unwrap_or_default(),
         client: state.proxies.client_ip(peer.ip(), headers),
         now: now(),
-        instant: Instant::now(),
+        moment: crate::store::Moment::now(),
     })
 }
 

@@ -25,8 +25,10 @@ pub async fn export(
     _: Bearer<Export>,
 ) -> Result<Response, ApiError> {
     let avatars = state.avatars.clone();
-    let export = state
+    let mut export = state
         .with_store(move |store| store.export(&avatars))
         .await?;
+    // Bake offers the "email me about replies" box only when it can be kept.
+    export.mail = Some(state.mail.is_some());
     Ok(axum::Json(export).into_response())
 }

@@ -285,7 +285,9 @@ pub async fn launch(
         })
     };
     let pages = Pages::new(&config, &public_url, avatars.clone())?;
-    let admin = admin::AdminState::new(&config, &public_url)?;
+    let db = &config.database;
+    let shared = store::coordination(store::Location::new(&db.path, &db.url, &db.password))?;
+    let admin = admin::AdminState::new(&config, &public_url, shared.clone())?;
     let pages = if config.spam.form_token {
         pages.with_form_tokens(signer.clone(), config.spam.form_token_days)
     } else {
@@ -305,14 +307,9 @@ pub async fn launch(
         mail = mail.as_ref().map(|m| m.mailer.server()),
         "listening on http://{bound}"
     );
-    // The publisher reads the change sequence and may bake in place before
-    // its thread takes over: blocking work, so off the async threads too.
-    let publish = {
-        let (config, public_url) = (config.clone(), public_url.clone());
-        tokio::task::spawn_blocking(move || crate::publish::start(&config, &public_url))
-            .await
-            .context("start-up task failed")??
-    };
+    // The publisher reads the database and may bake in place on a thread
+    // of its own; this waits for its first bake without blocking.
+    let publish = crate::publish::start(&config, &public_url, shared.clone()).await?;
     let (stop, stopping) = tokio::sync::watch::channel(false);
     let state = AppState(Arc::new(Inner {
         store,
@@ -323,7 +320,7 @@ pub async fn launch(
         mail: mail.clone(),
         publish,
         proxies: crate::abuse::Proxies::new(&config),
-        limiter: crate::abuse::RateLimiter::new(&config),
+        limiter: crate::abuse::RateLimiter::new(&config, shared),
         counters: crate::abuse::Counters::default(),
         draining: AtomicBool::new(false),
         stopping,

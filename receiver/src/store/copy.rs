@@ -18,8 +18,10 @@
 //!   copied) instead of trusting sequence numbers another database made;
 //! - migration bookkeeping (SQLite's `user_version`, PostgreSQL's
 //!   `kiln_migrations`): each database keeps its own;
-//! - outbox claims and rate-limit events: leases and counters that describe
-//!   running receivers, not the site.
+//! - outbox claims, rate-limit events and the publisher's last runs
+//!   (`publish_runs`): leases, counters and a history that describe running
+//!   receivers, not the site. A publisher on the target starts from its
+//!   change sequence, as on a first start.
 
 #[cfg(test)]
 mod tests;

@@ -8,7 +8,9 @@
 //! own folder with its own migrations (`sqlite/`), and `open.rs` is the one
 //! place that chooses between them.
 
+mod coordination;
 pub mod copy;
+pub mod memory;
 mod open;
 mod postgres;
 mod shared;
@@ -22,9 +24,13 @@ use anyhow::Result;
 use kiln_bake::avatar::AvatarKeys;
 use kiln_bake::export::{Export, Thread};
 
+pub use coordination::{
+    Coordination, Holder, Leadership, Leading, Limit, LoginAttempt, LoginLimits, Moment,
+    PostLimits, PublishRun,
+};
 pub use open::{
-    is_database, is_url, open, open_at, open_source, wake_on_queued_mail, Location, Mode,
-    OutboxWake,
+    coordination, is_database, is_url, open, open_at, open_source, wake_on_queued_mail, Location,
+    Mode, OutboxWake,
 };
 #[cfg(test)]
 pub(crate) use postgres::scratch;

@@ -9,14 +9,16 @@
 //! postgres://…`, whose read-only `Source` is complete on both.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::Result;
 use kiln_bake::source::Source;
 
+use super::memory::InProcess;
 use super::postgres::listen::{self, Listening};
-use super::postgres::{PgSource, PgStore, Target};
+use super::postgres::{PgCoordination, PgSource, PgStore, Target};
 use super::sqlite::{self, SqliteSource, SqliteStore};
-use super::Store;
+use super::{Coordination, Store};
 
 /// How a caller means to use the database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,6 +145,18 @@ pub fn open_at(location: Location, mode: Mode) -> Result<Box<dyn Store>> {
                 Mode::ReadWrite => PgStore::open(&target)?,
                 Mode::ReadOnly => PgStore::open_read_only(&target)?,
             })
+        }
+    })
+}
+
+/// What the receivers on the database at `location` share beyond its rows:
+/// limits, publishing. Opens no connection: the first call does, from a
+/// thread that may block.
+pub fn coordination(location: Location) -> Result<Arc<dyn Coordination>> {
+    Ok(match location {
+        Location::Sqlite(path) => Arc::new(InProcess::new(path.to_owned())),
+        Location::Postgres { url, password } => {
+            Arc::new(PgCoordination::new(Target::parse(url, password)?))
         }
     })
 }

@@ -2,18 +2,18 @@
 //! (a random id whose SHA-256 is what the database keeps), the per-session
 //! CSRF token every POST form carries (compared in constant time), a refusal
 //! of cross-site requests by their `Origin` and `Sec-Fetch-Site` headers, and
-//! the failed-login limiter (per client address and global, in memory).
+//! the failed-login limiter (per client address and global).
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::http::{header, HeaderMap};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::config::Config;
+use crate::store::{Coordination, LoginAttempt, LoginLimits, Moment};
 
 /// The session cookie's name.
 pub const COOKIE: &str = "kiln_admin";
@@ -114,145 +114,51 @@ pub fn same_origin(headers: &HeaderMap, own_origin: &str) -> bool {
 }
 
 /// Counts failed logins in a sliding window, per client address and for
-/// all clients together. Kept in memory: a restart forgets, which costs an
-/// attacker a restart they cannot cause, and needs no writes per attempt.
+/// all clients together. The counting is the coordination's: in memory for
+/// one process (a restart forgets, which costs an attacker a restart they
+/// cannot cause, and needs no writes per attempt), in the database for
+/// several receivers, so that spreading guesses over them gains nothing.
 pub struct LoginLimiter {
-    per_ip: usize,
-    global: usize,
-    window: Duration,
-    failures: Mutex<Failures>,
-}
-
-/// A login attempt, counted as a failure until its password proves right.
-#[must_use = "a right password must take its attempt back with `succeeded`"]
-#[derive(Debug)]
-pub struct Attempt {
-    ip: IpAddr,
-    at: Instant,
-}
-
-#[derive(Default)]
-struct Failures {
-    by_ip: HashMap<IpAddr, Vec<Instant>>,
-    all: Vec<Instant>,
+    limits: LoginLimits,
+    shared: Arc<dyn Coordination>,
 }
 
 impl LoginLimiter {
-    pub fn new(config: &Config) -> Self {
+    pub fn new(config: &Config, shared: Arc<dyn Coordination>) -> Self {
         LoginLimiter {
-            per_ip: config.admin.login_failures_per_ip as usize,
-            global: config.admin.login_failures_global as usize,
-            window: Duration::from_secs(config.admin.login_window_minutes * 60),
-            failures: Mutex::default(),
+            limits: LoginLimits {
+                per_ip: config.admin.login_failures_per_ip,
+                global: config.admin.login_failures_global,
+                window: Duration::from_secs(config.admin.login_window_minutes * 60),
+            },
+            shared,
         }
     }
 
     /// Counts a login attempt from `ip` as a failure before its password
     /// is checked, or says how many seconds to wait (`Err`) if the limit
-    /// is reached. Counting first is what makes the limit hold: the check
-    /// takes argon2's time, and attempts sent together would otherwise all
-    /// find the count below the limit before any of them had failed. A
-    /// right password takes its attempt back ([`LoginLimiter::succeeded`]).
-    pub fn attempt(&self, ip: IpAddr, now: Instant) -> Result<Attempt, u64> {
-        let mut f = self.lock();
-        f.forget_before(now.checked_sub(self.window));
-        let wait = |times: &[Instant]| {
-            let oldest = times.first().copied().unwrap_or(now);
-            (oldest + self.window)
-                .saturating_duration_since(now)
-                .as_secs()
-                + 1
-        };
-        if let Some(times) = f.by_ip.get(&ip).filter(|t| t.len() >= self.per_ip) {
-            return Err(wait(times));
-        }
-        if f.all.len() >= self.global {
-            return Err(wait(&f.all));
-        }
-        f.by_ip.entry(ip).or_default().push(now);
-        f.all.push(now);
-        Ok(Attempt { ip, at: now })
+    /// is reached (see `Coordination::login_attempt`). A right password
+    /// takes its attempt back ([`LoginLimiter::succeeded`]).
+    pub async fn attempt(&self, ip: IpAddr) -> anyhow::Result<Result<LoginAttempt, u64>> {
+        let (shared, limits) = (self.shared.clone(), self.limits);
+        tokio::task::spawn_blocking(move || shared.login_attempt(ip, Moment::now(), &limits))
+            .await
+            .map_err(|e| anyhow::anyhow!("login limit task failed: {e}"))?
     }
 
     /// The password was right: its attempt was no failure, and the
     /// address's earlier failures are forgotten.
-    pub fn succeeded(&self, attempt: Attempt) {
-        let mut f = self.lock();
-        f.by_ip.remove(&attempt.ip);
-        if let Some(at) = f.all.iter().position(|t| *t == attempt.at) {
-            f.all.remove(at);
-        }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Failures> {
-        self.failures
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-}
-
-impl Failures {
-    fn forget_before(&mut self, cutoff: Option<Instant>) {
-        let Some(cutoff) = cutoff else { return };
-        self.all.retain(|t| *t > cutoff);
-        self.by_ip.retain(|_, times| {
-            times.retain(|t| *t > cutoff);
-            !times.is_empty()
-        });
+    pub async fn succeeded(&self, attempt: LoginAttempt) -> anyhow::Result<()> {
+        let shared = self.shared.clone();
+        tokio::task::spawn_blocking(move || shared.login_succeeded(attempt))
+            .await
+            .map_err(|e| anyhow::anyhow!("login limit task failed: {e}"))?
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn limiter(per_ip: u32, global: u32) -> LoginLimiter {
-        let mut config = Config::default();
-        config.admin.login_failures_per_ip = per_ip;
-        config.admin.login_failures_global = global;
-        config.admin.login_window_minutes = 1;
-        LoginLimiter::new(&config)
-    }
-
-    #[test]
-    fn failures_block_per_address_then_globally_and_expire() {
-        let l = limiter(2, 3);
-        let (a, b, c): (IpAddr, IpAddr, IpAddr) = (
-            "192.0.2.1".parse().unwrap(),
-            "192.0.2.2".parse().unwrap(),
-            "192.0.2.3".parse().unwrap(),
-        );
-        let t0 = Instant::now();
-        let _ = l.attempt(a, t0).unwrap();
-        let _ = l.attempt(a, t0).unwrap();
-        assert!(l.attempt(a, t0).is_err_and(|s| (1..=61).contains(&s)));
-        let _ = l.attempt(b, t0).expect("other addresses still may");
-        assert!(l.attempt(c, t0).is_err(), "the global limit is reached");
-        let later = t0 + Duration::from_secs(61);
-        assert!(l.attempt(a, later).is_ok(), "the window passed");
-        let right = l.attempt(b, later).unwrap();
-        l.succeeded(right);
-        let _ = l.attempt(b, later).unwrap();
-        let _ = l
-            .attempt(b, later)
-            .expect("a right password forgot b's failures");
-    }
-
-    #[test]
-    fn attempts_are_counted_before_their_password_is_checked() {
-        // Attempts in flight together: each one is counted as it starts,
-        // so the sixth is refused before any password check has finished.
-        let l = limiter(5, 100);
-        let ip: IpAddr = "192.0.2.9".parse().unwrap();
-        let t0 = Instant::now();
-        let in_flight: Vec<Attempt> = (0..5).map(|_| l.attempt(ip, t0).unwrap()).collect();
-        assert!(l.attempt(ip, t0).is_err());
-        // One of them was right: the address starts afresh.
-        let mut in_flight = in_flight.into_iter();
-        l.succeeded(in_flight.next().unwrap());
-        assert!(l.attempt(ip, t0).is_ok());
-        assert_eq!(l.lock().all.len(), 5, "the right one no longer counts");
-    }
 
     #[test]
     fn cross_site_requests_are_told_apart() {

@@ -15,7 +15,6 @@ mod extract;
 mod view;
 
 use std::net::SocketAddr;
-use std::time::Instant;
 
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, Query, State};
@@ -52,14 +51,18 @@ pub struct AdminState {
 }
 
 impl AdminState {
-    pub fn new(config: &Config, public_url: &str) -> anyhow::Result<Self> {
+    pub fn new(
+        config: &Config,
+        public_url: &str,
+        shared: std::sync::Arc<dyn crate::store::Coordination>,
+    ) -> anyhow::Result<Self> {
         let base = public_url.trim_end_matches('/').to_owned();
         let origin = url::Url::parse(&base)
             .map(|u| u.origin().ascii_serialization())
             .unwrap_or_else(|_| base.clone());
         Ok(AdminState {
             views: Views::new(config.templates.dir.as_deref())?,
-            limiter: LoginLimiter::new(config),
+            limiter: LoginLimiter::new(config, shared),
             cookie: CookiePolicy::new(config, &base),
             base,
             origin,
@@ -150,7 +153,7 @@ pub async fn index(
             "rows": rows,
             "limit": PAGE_LIMIT,
             "done": done,
-            "publish": publish_runs(&state),
+            "publish": publish_runs(&state).await?,
             "mail": mail.filter(|m| m.retrying + m.given_up > 0),
         }),
     )?;
@@ -158,10 +161,12 @@ pub async fn index(
 }
 
 /// The build hooks' and publish command's last runs (`crate::publish`).
-fn publish_runs(state: &AppState) -> Vec<serde_json::Value> {
-    state
-        .publish
-        .runs()
+async fn publish_runs(state: &AppState) -> anyhow::Result<Vec<serde_json::Value>> {
+    let publish = state.publish.clone();
+    let runs = tokio::task::spawn_blocking(move || publish.runs())
+        .await
+        .map_err(|e| anyhow::anyhow!("publish runs task failed: {e}"))??;
+    Ok(runs
         .into_iter()
         .map(|run| {
             json!({
@@ -173,7 +178,7 @@ fn publish_runs(state: &AppState) -> Vec<serde_json::Value> {
                 "at_rfc3339": kiln_bake::export::unix_to_rfc3339(run.at),
             })
         })
-        .collect()
+        .collect())
 }
 
 /// `GET /admin/admin.js`: the optional keyboard shortcuts (`templates/admin.js`).
@@ -213,7 +218,7 @@ pub async fn login(
     let ip = peer.ip().to_canonical();
     // Counted as a failure before the password is checked, so attempts
     // sent together cannot all pass the limit during argon2's time.
-    let attempt = match state.admin.limiter.attempt(ip, Instant::now()) {
+    let attempt = match state.admin.limiter.attempt(ip).await? {
         Ok(attempt) => attempt,
         Err(wait) => return too_many_failures(&state, ip, wait),
     };
@@ -230,7 +235,7 @@ pub async fn login(
             true,
         );
     }
-    state.admin.limiter.succeeded(attempt);
+    state.admin.limiter.succeeded(attempt).await?;
     let (id, id_hash) = auth::new_session_id();
     let csrf = crate::store::random_hex(32);
     let now = now();

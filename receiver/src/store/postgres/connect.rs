@@ -108,6 +108,21 @@ impl Target {
         }
     }
 
+    /// The same target for a connection that sits idle for long and must
+    /// notice soon when the server is gone (the publisher's leader): TCP
+    /// keepalives after 30 s of silence instead of the system's two hours.
+    pub fn watchful(&self) -> Target {
+        let mut config = self.config.clone();
+        config.keepalives(true);
+        config.keepalives_idle(Duration::from_secs(30));
+        Target {
+            config,
+            described: self.described.clone(),
+            password: self.password.clone(),
+            tls: self.tls.clone(),
+        }
+    }
+
     /// `user@host:port/dbname`, without the password.
     pub fn describe(&self) -> &str {
         &self.described
@@ -211,7 +226,7 @@ fn describe(config: &Config) -> String {
 /// or "error connecting to server", with the reason in the source chain:
 /// the server's message (e.g. `password authentication failed for user
 /// "kiln"`) or the operating system's (e.g. "Connection refused").
-fn one_line(err: &::postgres::Error) -> String {
+pub(super) fn one_line(err: &::postgres::Error) -> String {
     if let Some(db) = err.as_db_error() {
         return db.message().to_owned();
     }

@@ -47,6 +47,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "0003_imported",
         sql: include_str!("migrations/0003_imported.sql"),
     },
+    Migration {
+        version: 4,
+        name: "0004_coordination",
+        sql: include_str!("migrations/0004_coordination.sql"),
+    },
 ];
 
 impl Migration {

@@ -10,9 +10,7 @@
 //! implements the trait over them. `listen.rs` wakes the outbox when
 //! another receiver queues mail, and `copy.rs` moves whole tables for `kiln
 //! store copy`, not through the comment methods. Every command reaches it
-//! through `database.url` or `--db postgres://…`; only the publisher still
-//! reads the SQLite path, so `kiln serve` refuses `[publish]` here
-//! (docs/design/postgres.md §6, S5).
+//! through `database.url` or `--db postgres://…`.
 //!
 //! SQLite serializes every write; PostgreSQL runs them side by side, so the
 //! methods here lock what they depend on, always in one order: comments (by
@@ -32,7 +30,10 @@ mod admin;
 mod boundary;
 mod comments;
 pub mod connect;
+mod coordination;
 mod copy;
+mod lead;
+mod limits;
 pub mod listen;
 mod mail;
 pub mod migrate;
@@ -58,6 +59,7 @@ use anyhow::{anyhow, Result};
 use super::{Refusal, Status, StoredComment};
 
 pub use connect::{Connection, Target};
+pub use coordination::PgCoordination;
 pub use source::PgSource;
 
 type Refused<T> = std::result::Result<T, Refusal>;

@@ -14,6 +14,7 @@ mod mail;
 pub(super) mod peek;
 mod privacy;
 mod review;
+mod runs;
 mod source;
 
 use std::path::{Path, PathBuf};
@@ -39,6 +40,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0006_avatar_salt.sql"),
     include_str!("migrations/0007_outbox_claims.sql"),
     include_str!("migrations/0008_imported.sql"),
+    include_str!("migrations/0009_publish_runs.sql"),
 ];
 
 /// The first bytes of every SQLite 3 database file.

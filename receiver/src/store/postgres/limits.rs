@@ -1,0 +1,201 @@
+//! Sliding-window limits shared by every receiver on the database: each
+//! counted event is a row of `rate_events` in its buckets, and one admission
+//! at a time looks at the rows and adds its own, under an advisory
+//! transaction lock. Without the lock, receivers counting at the same moment
+//! each find room and all get in: three clients of a limit of 5 admitted 7
+//! (docs/design/postgres.md §2.1); with it, exactly 5.
+//!
+//! Semantics follow the in-process limits (`store/memory.rs`) exactly: an
+//! event leaves the window `window` after it happened, the first bucket at
+//! its limit refuses, and the wait is until that bucket's oldest event
+//! leaves, plus a second.
+
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use ::postgres::types::Type;
+use ::postgres::{Error, Transaction};
+
+use super::connect::Connection;
+use super::migrate::LOCK_CLASS;
+
+/// The advisory lock (second key) that serializes post admissions: one for
+/// all posts, since the global limit has to serialize them anyway.
+pub const POST_LOCK: i32 = 1;
+/// The same for login attempts.
+pub const LOGIN_LOCK: i32 = 2;
+
+/// The bucket of every login attempt.
+pub const LOGIN_ALL: &str = "login:all";
+
+/// The bucket of one address's login attempts.
+pub fn login_bucket(ip: IpAddr) -> String {
+    format!("login:ip:{ip}")
+}
+
+/// Whether this receiver should delete every old row of a kind now: once per
+/// window, by whichever call first finds the last sweep a window ago.
+pub fn due(last: &AtomicI64, now_ms: i64, window: Duration) -> bool {
+    let seen = last.load(Ordering::Relaxed);
+    now_ms.saturating_sub(seen) > window.as_millis() as i64
+        && last
+            .compare_exchange(seen, now_ms, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+}
+
+/// Opens a limiter transaction: the advisory lock `lock` is held until it
+/// ends. A lost row after a crash only forgets a little of a limit, so the
+/// commit does not wait for the disk, which keeps the serialized part short.
+/// One round trip: the values are kiln's own constants.
+fn locked(conn: &mut Connection, lock: i32) -> Result<Transaction<'_>, Error> {
+    let mut tx = conn.transaction()?;
+    tx.batch_execute(&format!(
+        "SET LOCAL synchronous_commit = off; SELECT pg_advisory_xact_lock({LOCK_CLASS}, {lock})"
+    ))?;
+    Ok(tx)
+}
+
+/// Counts an event at `now_ms` into every bucket if none has reached its
+/// limit within `window`; otherwise the index of the first that has, and the
+/// seconds until it has room. With `sweep`, rows of every bucket starting
+/// with it that left the window go too.
+pub fn admit(
+    conn: &mut Connection,
+    lock: i32,
+    buckets: &[(String, u32)],
+    window: Duration,
+    now_ms: i64,
+    sweep: Option<&str>,
+) -> Result<std::result::Result<(), (usize, u64)>, Error> {
+    let window_ms = window.as_millis() as i64;
+    let cutoff = now_ms - window_ms;
+    let names: Vec<&str> = buckets.iter().map(|(name, _)| name.as_str()).collect();
+    let mut tx = locked(conn, lock)?;
+    // Rows that left the window go, and the rest are counted, in one round
+    // trip: the count sees the table as it was before the delete, hence its
+    // own cutoff. The sweep takes every bucket of the kind, not only these.
+    let counts = tx.query_typed(
+        "WITH gone AS (
+             DELETE FROM rate_events
+             WHERE at_ms <= $2
+               AND (bucket = ANY($1) OR ($3::text IS NOT NULL AND starts_with(bucket, $3)))
+         )
+         SELECT bucket, count(*), min(at_ms) FROM rate_events
+         WHERE bucket = ANY($1) AND at_ms > $2 GROUP BY bucket",
+        &[
+            (&names, Type::TEXT_ARRAY),
+            (&cutoff, Type::INT8),
+            (&sweep, Type::TEXT),
+        ],
+    )?;
+    let refused = buckets
+        .iter()
+        .enumerate()
+        .find_map(|(index, (name, limit))| {
+            let row = counts.iter().find(|r| r.get::<_, &str>(0) == name);
+            // An empty bucket waits a whole window, as in memory (a limit of 0).
+            let (count, oldest): (i64, i64) = row.map_or((0, now_ms), |r| (r.get(1), r.get(2)));
+            (count >= i64::from(*limit)).then(|| {
+                let left_ms = (oldest + window_ms - now_ms).max(0);
+                (index, (left_ms / 1000) as u64 + 1)
+            })
+        });
+    if refused.is_none() {
+        tx.execute_typed(
+            "INSERT INTO rate_events (bucket, at_ms) SELECT b, $2 FROM unnest($1) AS b",
+            &[(&names, Type::TEXT_ARRAY), (&now_ms, Type::INT8)],
+        )?;
+    }
+    // A refusal commits too: the rows that left the window stay deleted.
+    tx.commit()?;
+    Ok(refused.map_or(Ok(()), Err))
+}
+
+/// A right password: the address's attempts are forgotten, and this
+/// attempt no longer counts towards everyone's.
+pub fn forget_login(conn: &mut Connection, ip: IpAddr, at_ms: i64) -> Result<(), Error> {
+    let mut tx = locked(conn, LOGIN_LOCK)?;
+    tx.execute_typed(
+        "DELETE FROM rate_events
+         WHERE bucket = $1
+            OR ctid = (SELECT ctid FROM rate_events WHERE bucket = $2 AND at_ms = $3 LIMIT 1)",
+        &[
+            (&login_bucket(ip), Type::TEXT),
+            (&LOGIN_ALL, Type::TEXT),
+            (&at_ms, Type::INT8),
+        ],
+    )?;
+    tx.commit()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::coordination::PgCoordination;
+    use super::super::scratch::{scratch_db, ScratchDb};
+    use super::*;
+    use crate::store::{open_at, Coordination, Location, LoginLimits, Mode, Moment, PostLimits};
+
+    fn rows(db: &ScratchDb, prefix: &str) -> i64 {
+        db.target
+            .connect()
+            .unwrap()
+            .query_one(
+                "SELECT count(*) FROM rate_events WHERE starts_with(bucket, $1)",
+                &[&prefix],
+            )
+            .unwrap()
+            .get(0)
+    }
+
+    #[test]
+    fn old_rows_of_every_bucket_are_swept_once_a_window() {
+        let Some(db) = scratch_db() else { return };
+        drop(open_at(Location::new("x".as_ref(), &db.url, ""), Mode::ReadWrite).unwrap());
+        let shared = PgCoordination::new(db.target.clone());
+        let window = Duration::from_secs(60);
+        let posts = PostLimits {
+            per_client: 100,
+            per_thread: 100,
+            global: 100,
+            window,
+        };
+        let t0 = Moment::now();
+        for n in 0..3 {
+            let client: IpAddr = format!("192.0.2.{n}").parse().unwrap();
+            let thread = format!("/t{n}/");
+            shared
+                .admit_post(client, &thread, t0, &posts)
+                .unwrap()
+                .unwrap();
+        }
+        assert_eq!(rows(&db, "post:"), 9, "three buckets per post");
+        let logins = LoginLimits {
+            per_ip: 5,
+            global: 100,
+            window,
+        };
+        let attempt = shared
+            .login_attempt("192.0.2.7".parse().unwrap(), t0, &logins)
+            .unwrap()
+            .unwrap();
+        drop(attempt);
+        assert_eq!(rows(&db, "login:"), 2);
+
+        // A window later, one post clears what every other bucket kept;
+        // logins are swept by logins.
+        let later = t0.plus(window + Duration::from_secs(1));
+        shared
+            .admit_post("192.0.2.9".parse().unwrap(), "/t9/", later, &posts)
+            .unwrap()
+            .unwrap();
+        assert_eq!(rows(&db, "post:"), 3);
+        assert_eq!(rows(&db, "login:"), 2);
+        let attempt = shared
+            .login_attempt("192.0.2.8".parse().unwrap(), later, &logins)
+            .unwrap()
+            .unwrap();
+        drop(attempt);
+        assert_eq!(rows(&db, "login:"), 2, "only the new attempt's rows");
+    }
+}
