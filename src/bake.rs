@@ -70,7 +70,7 @@ pub fn run(config: &Config, args: BakeArgs) -> Result<()> {
         render.max_depth = depth;
     }
     if config.spam.form_token {
-        render.form_tokens = Some(form_tokens(config, &from, is_url || database.is_some())?);
+        render.form_tokens = Some(form_tokens(config, &from, is_url, database)?);
     }
     let site_url = args.site_url.clone().unwrap_or_else(|| config.site_url());
     let target = match &args.output_dir {
@@ -209,20 +209,32 @@ fn open_source(
 
 /// The key and expiry of signed forms (`spam.form_token`). The key is
 /// `server.secret` when set; otherwise the one the receiver keeps in its
-/// database, which only a bake from that database file can read (a bake
-/// from a URL, a PostgreSQL database or an export file needs
-/// `server.secret`, until a bake can read the key without writing). Tokens expire at the
-/// end of a whole day, so they, and with them the pages, change once a day
-/// rather than on every bake.
-fn form_tokens(config: &Config, from: &str, remote: bool) -> Result<FormTokens> {
+/// database, which a bake from that database (the file, or PostgreSQL,
+/// read-only) reads; a bake from a URL or an export file needs
+/// `server.secret`. Tokens expire at the end of a whole day, so they, and
+/// with them the pages, change once a day rather than on every bake.
+fn form_tokens(
+    config: &Config,
+    from: &str,
+    is_url: bool,
+    database: Option<Location>,
+) -> Result<FormTokens> {
     let signer = if !config.server.secret.is_empty() {
         Signer::new(config.server.secret.as_bytes())
-    } else if !remote && is_sqlite(Path::new(from)) {
+    } else if let Some(database) = database {
+        let mut store = store::open_at(database, Mode::ReadOnly)?;
+        kiln_receiver::mail::signer(config, store.as_mut()).with_context(|| {
+            format!(
+                "`spam.form_token` is on, but {} holds no key to sign forms with yet: start the receiver on it once, or set server.secret (KILN_SERVER_SECRET) to the receiver's",
+                database.describe()
+            )
+        })?
+    } else if !is_url && is_sqlite(Path::new(from)) {
         let mut store = store::open(Path::new(from), Mode::ReadWrite)?;
         kiln_receiver::mail::signer(config, store.as_mut())?
     } else {
         bail!(
-            "`spam.form_token` is on, but this bake has no key to sign forms with: set server.secret (KILN_SERVER_SECRET) to the receiver's, or bake from the receiver's database file"
+            "`spam.form_token` is on, but this bake has no key to sign forms with: set server.secret (KILN_SERVER_SECRET) to the receiver's, or bake from the receiver's database"
         );
     };
     let today = time::OffsetDateTime::now_utc().unix_timestamp() / 86_400;

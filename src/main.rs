@@ -23,10 +23,6 @@ use kiln_receiver::store::Location;
 
 use cli::{Cli, Command};
 
-/// Whether the commands may run on PostgreSQL (issue 13, until the store
-/// has every method there).
-const POSTGRES_READY: bool = false;
-
 /// Bad usage or invalid configuration; clap uses 2 for usage errors too.
 const EXIT_USAGE: u8 = 2;
 
@@ -109,20 +105,6 @@ fn run(cli: Cli) -> Result<()> {
     config.validate().context(UsageError)?;
     if let Command::Store(cli::StoreCommand::Migrate) = &cli.command {
         return store_cmd::migrate(&config);
-    }
-    // The configuration and the PostgreSQL store's connection and schema are
-    // there, but not every store method yet: refuse rather than fail halfway.
-    // Every command opens the database through `location`, so lifting this
-    // is deleting the next line's `&& !POSTGRES_READY` (and the constant).
-    // `kiln import` is complete there already (the store's `import_batch`).
-    if config.database.is_postgres()
-        && !POSTGRES_READY
-        && !matches!(cli.command, Command::Import(_))
-    {
-        return Err(anyhow::anyhow!(
-            "`database.url` selects PostgreSQL, which kiln cannot run on yet (issue 13 is under way); use `database.path` for SQLite"
-        ))
-        .context(UsageError);
     }
     match cli.command {
         Command::Serve(_) => serve(config),

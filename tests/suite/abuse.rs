@@ -343,7 +343,7 @@ fn each_content_rule_rejects_or_holds_and_the_no_js_page_keeps_the_text() {
 #[test]
 fn known_commenters_are_approved_only_when_opted_in() {
     for (opt_in, expected) in [("false", "pending"), ("true", "approved")] {
-        let (_tmp, receiver) = fresh_receiver(ORIGIN, &[("KILN_SPAM_AUTO_APPROVE_KNOWN", opt_in)]);
+        let (tmp, receiver) = fresh_receiver(ORIGIN, &[("KILN_SPAM_AUTO_APPROVE_KNOWN", opt_in)]);
         let page = format!("{ORIGIN}/posts/known/");
         let post_as = |text: &str| {
             post_form(
@@ -357,15 +357,9 @@ fn known_commenters_are_approved_only_when_opted_in() {
             )
         };
         assert_eq!(post_as("first").0, 303);
-        let first_is_pending = kiln_ok(
-            receiver.db.parent().unwrap(),
-            &["--db", receiver.db.to_str().unwrap(), "queue"],
-        );
+        let first_is_pending = kiln_ok(tmp.path(), &["--db", receiver.db.arg(), "queue"]);
         assert!(first_is_pending.contains("first"));
-        kiln_ok(
-            receiver.db.parent().unwrap(),
-            &["--db", receiver.db.to_str().unwrap(), "approve", "1"],
-        );
+        kiln_ok(tmp.path(), &["--db", receiver.db.arg(), "approve", "1"]);
         let (status, location, _) = post_as("second");
         assert_eq!(status, 303);
         let status = peek(&receiver.db).query_text("SELECT status FROM comments WHERE id = 2", &[]);
@@ -400,7 +394,7 @@ fn a_post_must_carry_the_token_bake_signed_for_its_thread() {
     if hugo_build("hugo", &public).is_none() {
         return;
     }
-    let db = tmp.path().join("kiln.sqlite3");
+    let db = Db::fresh(tmp.path());
     let on = [("KILN_SPAM_FORM_TOKEN", "true")];
     let receiver = Receiver::start(ReceiverOptions {
         dir: tmp.path(),
@@ -413,7 +407,7 @@ fn a_post_must_carry_the_token_bake_signed_for_its_thread() {
     // forms (no server.secret anywhere).
     let out = kiln_cmd(tmp.path())
         .env("KILN_SPAM_FORM_TOKEN", "true")
-        .args(["--db", db.to_str().unwrap(), "bake", "--site-url", ORIGIN])
+        .args(["--db", db.arg(), "bake", "--site-url", ORIGIN])
         .args(["--receiver-url", &receiver.url])
         .arg(&public)
         .output()
@@ -487,13 +481,7 @@ fn a_post_must_carry_the_token_bake_signed_for_its_thread() {
     let export = tmp.path().join("comments.json");
     kiln_ok(
         tmp.path(),
-        &[
-            "--db",
-            db.to_str().unwrap(),
-            "export",
-            "-o",
-            export.to_str().unwrap(),
-        ],
+        &["--db", db.arg(), "export", "-o", export.to_str().unwrap()],
     );
     let out = kiln_cmd(tmp.path())
         .env("KILN_SPAM_FORM_TOKEN", "true")

@@ -14,15 +14,15 @@ use crate::support::*;
 
 const PASSWORD: &str = "correct horse battery staple";
 
-fn status_of(db: &Path, id: i64) -> Option<String> {
+fn status_of(db: &Db, id: i64) -> Option<String> {
     peek(db)
         .row("SELECT status FROM comments WHERE id = $1", &[id.into()])
         .map(|r| r[0].text())
 }
 
-fn set_password(dir: &Path, db: &Path, password: &str) -> std::process::Output {
+fn set_password(dir: &Path, db: &Db, password: &str) -> std::process::Output {
     let mut child = kiln_cmd(dir)
-        .args(["--db", db.to_str().unwrap(), "admin", "set-password"])
+        .args(["--db", db.arg(), "admin", "set-password"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -70,7 +70,7 @@ fn a_moderator_clears_the_queue_in_a_real_browser_safely() {
     let evil_dir = dir.join("site");
     std::fs::create_dir(&evil_dir).unwrap();
     let site = StaticSite::serve(&evil_dir);
-    let db = dir.join("kiln.sqlite3");
+    let db = Db::fresh(dir);
     let receiver = Receiver::start(ReceiverOptions {
         dir,
         db: &db,
@@ -361,7 +361,7 @@ fn a_moderator_clears_the_queue_in_a_real_browser_safely() {
 fn set_password_spam_and_show_on_the_command_line() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let db = dir.join("kiln.sqlite3");
+    let db = Db::fresh(dir);
     let hash = || -> Option<String> {
         peek(&db)
             .row("SELECT value FROM meta WHERE key = 'admin_password'", &[])
@@ -396,7 +396,7 @@ fn set_password_spam_and_show_on_the_command_line() {
         303
     );
     assert_eq!(post_form(&receiver, &fields("Bob", "A fine post")).0, 303);
-    let db = receiver.db.to_str().unwrap().to_owned();
+    let db = receiver.db.arg().to_owned();
     let run = |args: &[&str]| {
         let mut all = vec!["--db", db.as_str()];
         all.extend_from_slice(args);

@@ -189,10 +189,7 @@ fn fixture() -> Fixture {
             303
         );
     }
-    kiln_ok(
-        tmp.path(),
-        &["--db", db.to_str().unwrap(), "approve", "1", "3"],
-    );
+    kiln_ok(tmp.path(), &["--db", db.arg(), "approve", "1", "3"]);
     Fixture {
         _tmp: tmp,
         receiver,

@@ -7,7 +7,7 @@ use crate::support::*;
 fn acknowledged_submissions_survive_kill_9() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let db = dir.join("kiln.sqlite3");
+    let db = Db::fresh(dir);
     let site = "https://blog.example";
     let receiver = Receiver::start(ReceiverOptions {
         dir,
@@ -39,10 +39,7 @@ fn acknowledged_submissions_survive_kill_9() {
         token: None,
         extra_env: &[],
     });
-    let queue = kiln_ok(
-        dir,
-        &["--db", db.to_str().unwrap(), "queue", "--limit", "0"],
-    );
+    let queue = kiln_ok(dir, &["--db", db.arg(), "queue", "--limit", "0"]);
     for text in &acknowledged {
         assert!(queue.contains(text.as_str()), "lost after kill -9: {text}");
     }

@@ -52,7 +52,7 @@ fn comment(text: &str) -> String {
 #[test]
 fn sigterm_drains_finishes_requests_in_flight_and_exits_0() {
     let tmp = tempfile::tempdir().unwrap();
-    let db = tmp.path().join("kiln.sqlite3");
+    let db = Db::fresh(tmp.path());
     let receiver = Receiver::start(ReceiverOptions {
         dir: tmp.path(),
         db: &db,

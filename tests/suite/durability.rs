@@ -236,10 +236,13 @@ pub fn acknowledged_comments_survive_kill_9(
     assert!(acknowledged.len() > kills * 5, "the load was too light");
 }
 
+/// On the run's backend (KILN_TEST_BACKEND): every acknowledged comment is
+/// stored exactly once however often the receiver is killed; on SQLite the
+/// file is also checked for damage.
 #[test]
-fn acknowledged_comments_survive_repeated_kill_9_under_load_on_sqlite() {
+fn acknowledged_comments_survive_repeated_kill_9_under_load() {
     let tmp = tempfile::tempdir().unwrap();
-    let db = tmp.path().join("kiln.sqlite3");
+    let db = Db::fresh(tmp.path());
     let start = || {
         Receiver::start(ReceiverOptions {
             dir: tmp.path(),
@@ -249,13 +252,15 @@ fn acknowledged_comments_survive_repeated_kill_9_under_load_on_sqlite() {
             extra_env: LIFTED,
         })
     };
-    acknowledged_comments_survive_kill_9(&start, &peek(&db), 5);
-    // The file as the last kill left it, opened afresh.
-    assert_eq!(
-        peek(&db).query_text("PRAGMA integrity_check", &[]),
-        "ok",
-        "the database is damaged"
-    );
+    acknowledged_comments_survive_kill_9(&start, db.peek(), 5);
+    if db.peek().kind() == "sqlite" {
+        // The file as the last kill left it, opened afresh.
+        assert_eq!(
+            peek(&Db::sqlite(db.arg())).query_text("PRAGMA integrity_check", &[]),
+            "ok",
+            "the database is damaged"
+        );
+    }
 }
 
 /// Pages in the site the bake is killed over.

@@ -19,17 +19,17 @@ fn now() -> i64 {
         .as_secs() as i64
 }
 
-fn query_i64(db: &std::path::Path, sql: &str) -> i64 {
+fn query_i64(db: &Db, sql: &str) -> i64 {
     peek(db).query_i64(sql, &[])
 }
 
-fn query_text(db: &std::path::Path, sql: &str) -> String {
+fn query_text(db: &Db, sql: &str) -> String {
     peek(db).query_text(sql, &[])
 }
 
 /// An edit token for comment 1 that expired a second ago, signed with the
 /// receiver's key as the receiver itself would have.
-fn expired_token(db: &std::path::Path) -> String {
+fn expired_token(db: &Db) -> String {
     let created = query_i64(db, "SELECT created_at FROM comments WHERE id = 1");
     kiln_bake::signing::Signer::new(SECRET.as_bytes()).sign(
         "edit",

@@ -248,7 +248,7 @@ struct Writing {
     /// Holds the directory until the test ends.
     _tmp: tempfile::TempDir,
     inbox: PathBuf,
-    db: PathBuf,
+    db: Db,
     receiver: Receiver,
 }
 
@@ -257,7 +257,7 @@ impl Writing {
         let tmp = tempfile::tempdir().unwrap();
         let inbox = tmp.path().join("inbox");
         std::fs::create_dir(&inbox).unwrap();
-        let db = tmp.path().join("kiln.sqlite3");
+        let db = Db::fresh(tmp.path());
         let env = file_mail(&inbox);
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let receiver = Receiver::start(ReceiverOptions {
@@ -366,17 +366,17 @@ fn borrowed<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str
     env.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
 
-fn status_of(db: &Path, id: i64) -> String {
+fn status_of(db: &Db, id: i64) -> String {
     peek(db).query_text("SELECT status FROM comments WHERE id = $1", &[id.into()])
 }
 
-fn query_i64(db: &Path, sql: &str) -> i64 {
+fn query_i64(db: &Db, sql: &str) -> i64 {
     peek(db).query_i64(sql, &[])
 }
 
 /// Waits until every queued message is done with: a message is written or
 /// received a moment before the outbox forgets it.
-fn outbox_empties(db: &Path) {
+fn outbox_empties(db: &Db) {
     eventually("an empty outbox", ARRIVES, || {
         (query_i64(db, "SELECT count(*) FROM outbox") == 0).then_some(())
     });
@@ -419,7 +419,7 @@ fn comment(receiver: &Receiver, name: &str, email: &str, parent: &str, text: &st
 }
 
 /// Approves comment `id` through the moderators' message about it.
-fn approve_from_mail(all: &[Mail], db: &Path, id: i64) {
+fn approve_from_mail(all: &[Mail], db: &Db, id: i64) {
     let m = all
         .iter()
         .find(|m| m.to == "mod@example.org" && m.text.contains(&format!("Comment #{id}:")))
@@ -639,11 +639,11 @@ fn kiln_mail_test_writes_its_message_with_the_file_transport() {
     let tmp = tempfile::tempdir().unwrap();
     let inbox = tmp.path().join("inbox");
     std::fs::create_dir(&inbox).unwrap();
-    let db = tmp.path().join("kiln.sqlite3");
+    let db = Db::fresh(tmp.path());
     let env = file_mail(&inbox);
     let args = ["mail", "test", "--to", "ops@example.org", "--db"];
     let mut cmd = kiln_cmd(tmp.path());
-    cmd.args(args).arg(&db).envs(borrowed(&env));
+    cmd.args(args).arg(db.arg()).envs(borrowed(&env));
     let out = cmd.output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -675,7 +675,7 @@ fn kiln_mail_test_writes_its_message_with_the_file_transport() {
     let missing = tmp.path().join("missing");
     let out = kiln_cmd(tmp.path())
         .args(args)
-        .arg(&db)
+        .arg(db.arg())
         .envs(borrowed(&env))
         .env("KILN_MAIL_FILE_DIR", &missing)
         .output()
@@ -697,7 +697,7 @@ fn mail_goes_out_over_real_smtp_and_waits_out_an_outage() {
     std::fs::create_dir(&inbox).unwrap();
     let smtp = Smtp::start(&python, &inbox);
     let env = smtp.env();
-    let db = tmp.path().join("kiln.sqlite3");
+    let db = Db::fresh(tmp.path());
     let receiver = Receiver::start(ReceiverOptions {
         dir: tmp.path(),
         db: &db,
@@ -838,10 +838,10 @@ fn kiln_mail_test_reports_the_smtp_servers_answer() {
     std::fs::create_dir(&inbox).unwrap();
     let smtp = Smtp::start(&python, &inbox);
     let (port, env) = (smtp.port, smtp.env());
-    let db = tmp.path().join("kiln.sqlite3");
+    let db = Db::fresh(tmp.path());
     let mut cmd = kiln_cmd(tmp.path());
     cmd.args(["mail", "test", "--to", "ops@example.org", "--db"])
-        .arg(&db)
+        .arg(db.arg())
         .envs(borrowed(&env));
     let out = cmd.output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -885,7 +885,7 @@ fn a_reader_ticks_the_reply_box_in_a_real_browser() {
     )
     .unwrap();
     let site = StaticSite::serve(&public);
-    let db = tmp.path().join("kiln.sqlite3");
+    let db = Db::fresh(tmp.path());
     let env = file_mail(&inbox);
     let receiver = Receiver::start(ReceiverOptions {
         dir: tmp.path(),
@@ -894,7 +894,7 @@ fn a_reader_ticks_the_reply_box_in_a_real_browser() {
         token: None,
         extra_env: &borrowed(&env),
     });
-    let db_arg = db.to_str().unwrap();
+    let db_arg = db.arg();
     // Bake shares the receiver's settings, as it does through one kiln.toml:
     // they say that mail is on, so the form offers the reply box.
     kiln_ok_env(
@@ -981,7 +981,7 @@ fn the_notify_box_is_offered_only_when_the_receiver_sends_mail() {
             Vec::new()
         };
         let env_refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let db = tmp.path().join("kiln.sqlite3");
+        let db = Db::fresh(tmp.path());
         let receiver = Receiver::start(ReceiverOptions {
             dir: tmp.path(),
             db: &db,
@@ -1023,7 +1023,7 @@ fn the_notify_box_is_offered_only_when_the_receiver_sends_mail() {
         let mut from_db = kiln_cmd(tmp.path());
         from_db
             .args(["bake", "--full", "--site-url", SITE, "--from"])
-            .arg(&db)
+            .arg(db.arg())
             .arg(&out)
             .env("XDG_CACHE_HOME", tmp.path().join("cache"))
             .envs(env_refs.iter().copied());

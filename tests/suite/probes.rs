@@ -111,7 +111,7 @@ fn page_urls_with_userinfo_are_refused() {
 }
 
 /// The values of `field` in the comments table, in id order.
-fn column(db: &std::path::Path, field: &str) -> Vec<Option<String>> {
+fn column(db: &Db, field: &str) -> Vec<Option<String>> {
     peek(db)
         .rows(&format!("SELECT {field} FROM comments ORDER BY id"), &[])
         .into_iter()
@@ -380,7 +380,7 @@ fn direction_overrides_in_names_are_refused_and_names_are_isolated() {
 #[test]
 fn receiver_pages_stop_linking_a_site_dropped_from_the_origins() {
     let tmp = tempfile::tempdir().unwrap();
-    let db = tmp.path().join("kiln.sqlite3");
+    let db = Db::fresh(tmp.path());
     let start = |origin: &str| {
         Receiver::start(ReceiverOptions {
             dir: tmp.path(),

@@ -46,7 +46,7 @@ fn approval_rebakes_exactly_that_threads_pages_in_place() {
         return;
     }
     let site = StaticSite::serve(&public);
-    let db = tmp.path().join("kiln.sqlite3");
+    let db = Db::fresh(tmp.path());
     let receiver = Receiver::start(ReceiverOptions {
         dir: tmp.path(),
         db: &db,
@@ -95,7 +95,7 @@ fn approval_rebakes_exactly_that_threads_pages_in_place() {
     };
     wait_until("ten reads of the old page", 10, || reads_of(false) >= 10);
     let dir = tmp.path();
-    kiln_ok(dir, &["--db", db.to_str().unwrap(), "approve", "1"]);
+    kiln_ok(dir, &["--db", db.arg(), "approve", "1"]);
     let approved = Instant::now();
     wait_until("ten reads of the page with the comment", 5, || {
         reads_of(true) >= 10
@@ -167,7 +167,7 @@ fn approval_rebakes_exactly_that_threads_pages_in_place() {
     );
 
     // Deleting takes it off the page again, the same way.
-    kiln_ok(dir, &["--db", db.to_str().unwrap(), "delete", "1"]);
+    kiln_ok(dir, &["--db", db.arg(), "delete", "1"]);
     wait_until("the deleted comment to leave the page", 5, || {
         !http()
             .get(&page_url)
@@ -248,7 +248,7 @@ fn receiver_with_hook(tmp: &Path, hook: &HookServer, extra: &str) -> Receiver {
         ),
     )
     .unwrap();
-    let db = tmp.join("kiln.sqlite3");
+    let db = Db::fresh(tmp);
     Receiver::start(ReceiverOptions {
         dir: tmp,
         db: &db,
@@ -265,12 +265,7 @@ fn receiver_with_hook(tmp: &Path, hook: &HookServer, extra: &str) -> Receiver {
 fn approve(receiver: &Receiver, dir: &Path, id: i64) {
     kiln_ok(
         dir,
-        &[
-            "--db",
-            receiver.db.to_str().unwrap(),
-            "approve",
-            &id.to_string(),
-        ],
+        &["--db", receiver.db.arg(), "approve", &id.to_string()],
     );
 }
 
@@ -407,7 +402,7 @@ fn changes_during_a_command_run_make_exactly_one_more_run() {
     // triggers the command, each time it sees a change.
     let site = tmp.path().join("site");
     std::fs::create_dir(&site).unwrap();
-    let db = tmp.path().join("kiln.sqlite3");
+    let db = Db::fresh(tmp.path());
     let receiver = Receiver::start(ReceiverOptions {
         dir: tmp.path(),
         db: &db,
@@ -483,14 +478,14 @@ fn the_ci_recipes_pass_their_schemas_and_their_receiver_config_loads() {
     // while a secret a hook names is missing, naming key and variable.
     let tmp = tempfile::tempdir().unwrap();
     let config = ci.join("kiln.toml");
-    let db = tmp.path().join("kiln.sqlite3");
+    let db = Db::fresh(tmp.path());
     let out = kiln(
         tmp.path(),
         &[
             "--config",
             config.to_str().unwrap(),
             "--db",
-            db.to_str().unwrap(),
+            db.arg(),
             "serve",
             "--listen",
             "127.0.0.1:0",
@@ -513,7 +508,7 @@ fn a_rebuild_of_the_site_is_noticed_by_the_next_in_place_bake() {
         return;
     }
     let site = "http://127.0.0.1:1313";
-    let db = tmp.path().join("kiln.sqlite3");
+    let db = Db::fresh(tmp.path());
     let receiver = Receiver::start(ReceiverOptions {
         dir: tmp.path(),
         db: &db,
@@ -527,7 +522,7 @@ fn a_rebuild_of_the_site_is_noticed_by_the_next_in_place_bake() {
     wait_until("the first in-place bake", 30, || {
         receiver.logs().contains("published in place")
     });
-    let approve = |id: &str| kiln_ok(tmp.path(), &["--db", db.to_str().unwrap(), "approve", id]);
+    let approve = |id: &str| kiln_ok(tmp.path(), &["--db", db.arg(), "approve", id]);
     let shows = |page: &str, text: &str| {
         std::fs::read_to_string(public.join(page))
             .unwrap()

@@ -10,7 +10,7 @@ const ORIGIN: &str = "http://blog.test";
 fn export_and_forget_touch_only_that_persons_data() {
     let (tmp, receiver) = fresh_receiver(ORIGIN, &[]);
     let page = format!("{ORIGIN}/posts/rights/");
-    let db = receiver.db.to_str().unwrap().to_owned();
+    let db = receiver.db.arg().to_owned();
     let cli = |args: &[&str]| {
         let mut all = vec!["--db", db.as_str()];
         all.extend_from_slice(args);
@@ -300,12 +300,13 @@ fn loads_from_elsewhere(served: &ServedSite, html: &str) -> Vec<String> {
     away
 }
 
-/// The avatar markup in comment `id`'s header.
+/// The avatar markup in comment `id`'s author line (`.kiln-meta`, which
+/// ends at its permalink).
 fn avatar_of(html: &str, id: i64) -> String {
     let at = html
         .find(&format!("id=\"kiln-comment-{id}\""))
         .unwrap_or_else(|| panic!("comment {id} is not in {html}"));
-    let header = &html[at..at + html[at..].find("</header>").unwrap()];
+    let header = &html[at..at + html[at..].find("class=\"kiln-permalink\"").unwrap()];
     let start = header
         .find("class=\"kiln-avatar\"")
         .and_then(|i| header[..i].rfind('<'))
@@ -381,12 +382,7 @@ fn the_admin_page_exports_and_forgets_an_address_with_its_csrf_token() {
         assert_eq!(post_form(&receiver, &fields).0, 303);
     }
     let mut child = kiln_cmd(tmp.path())
-        .args([
-            "--db",
-            receiver.db.to_str().unwrap(),
-            "admin",
-            "set-password",
-        ])
+        .args(["--db", receiver.db.arg(), "admin", "set-password"])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::null())
         .spawn()

@@ -67,8 +67,9 @@ fn a_site_moves_to_postgres_and_back_with_every_row() {
     let Some(pg) = scratch_db() else { return };
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let db = dir.join("kiln.sqlite3");
-    let db_arg = db.to_str().unwrap();
+    // SQLite-only: the copy's source is the SQLite file, whatever the run's backend.
+    let db = Db::sqlite(dir.join("kiln.sqlite3"));
+    let db_arg = db.arg();
 
     // Mail goes to a port nothing listens on, so it stays in the outbox
     // with its failed attempts.
@@ -227,7 +228,7 @@ fn a_site_moves_to_postgres_and_back_with_every_row() {
     eprintln!("{copied}");
     assert!(!copied.contains(PASSWORD), "{copied}");
     assert!(copied.contains("Verified:"), "{copied}");
-    let source = tally_of(Location::Sqlite(&db));
+    let source = tally_of(Location::Sqlite(Path::new(db.arg())));
     for table in [
         Table::Threads,
         Table::Comments,
@@ -340,7 +341,8 @@ fn a_failed_copy_names_the_row_and_leaves_no_new_file() {
     let Some(pg) = scratch_db() else { return };
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let db = dir.join("kiln.sqlite3");
+    // SQLite-only: the copy's source is the SQLite file, whatever the run's backend.
+    let db = Db::sqlite(dir.join("kiln.sqlite3"));
     let receiver = Receiver::start(ReceiverOptions {
         dir,
         db: &db,
@@ -386,7 +388,10 @@ fn a_failed_copy_names_the_row_and_leaves_no_new_file() {
         dir,
         &["store", "copy", "--from", "kiln.sqlite3", "--to", &pg.url],
     );
-    assert_eq!(tally_of(postgres), tally_of(Location::Sqlite(&db)));
+    assert_eq!(
+        tally_of(postgres),
+        tally_of(Location::Sqlite(Path::new(db.arg())))
+    );
 
     // A source that cannot be read to the end (text that is not UTF-8,
     // which SQLite does not check): the new file the copy made goes again.

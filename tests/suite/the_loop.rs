@@ -12,8 +12,8 @@ const TOKEN: &str = "e2e-export-token";
 fn a_comment_travels_from_the_form_to_the_baked_hugo_page() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let db = dir.join("kiln.sqlite3");
-    let db_arg = db.to_str().unwrap();
+    let db = Db::fresh(dir);
+    let db_arg = db.arg();
     let receiver = Receiver::start(ReceiverOptions {
         dir,
         db: &db,
@@ -249,7 +249,7 @@ fn moderating_an_unknown_comment_is_a_clear_error() {
         ("text", "hello"),
     ];
     assert_eq!(post_form(&receiver, &post).0, 303);
-    let db_arg = db.to_str().unwrap();
+    let db_arg = db.arg();
     for verb in ["approve", "reject", "delete"] {
         let out = kiln(dir, &["--db", db_arg, verb, "1", "999"]);
         assert_eq!(out.status.code(), Some(1), "{verb}");
@@ -297,6 +297,6 @@ fn without_moderation_comments_are_published_at_once() {
     assert_eq!(status, 303);
     let (back, _) = landing(&receiver, location.as_deref());
     assert_eq!(back, format!("{page}#kiln-published"));
-    let export = kiln_ok(dir, &["--db", db.to_str().unwrap(), "export"]);
+    let export = kiln_ok(dir, &["--db", db.arg(), "export"]);
     assert!(export.contains("straight out"), "{export}");
 }

@@ -117,7 +117,7 @@ fn post_and_approve(receiver: &Receiver, dir: &Path, thread: &str, text: &str) -
     );
     assert_eq!(status, 303, "{body}");
     let id = count_rows(&receiver.db, "comments");
-    let db = receiver.db.to_str().unwrap();
+    let db = receiver.db.arg();
     kiln_ok(dir, &["--db", db, "approve", &id.to_string()]);
     id
 }
@@ -136,7 +136,7 @@ fn watch_bakes_after_approvals_and_rebuilds_and_never_after_itself() {
         return;
     };
     let first = post_and_approve(&receiver, dir, "/posts/hello-world/", "Before the watch.");
-    let db = receiver.db.to_str().unwrap();
+    let db = receiver.db.arg();
     let state = dir.join("state.bin");
     let watch = Watch::start(
         dir,
@@ -189,7 +189,7 @@ fn watch_rewrites_fragments_after_an_approval() {
     let (tmp, receiver) = fresh_receiver(SITE, &[]);
     let dir = tmp.path();
     let first = post_and_approve(&receiver, dir, "/posts/hello-world/", "A first one.");
-    let db = receiver.db.to_str().unwrap();
+    let db = receiver.db.arg();
     let fragments = dir.join("fragments");
     let watch = Watch::start(
         dir,

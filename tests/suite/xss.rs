@@ -904,8 +904,8 @@ fn has_a_policy(html: &str) -> bool {
     found.get()
 }
 
-/// The ids of the comments in `threads`, from the real database file.
-fn ids_in(db: &Path, threads: &[&str]) -> Vec<i64> {
+/// The ids of the comments in `threads`, from the real database.
+fn ids_in(db: &Db, threads: &[&str]) -> Vec<i64> {
     let db = peek(db);
     let mut ids = Vec::new();
     for thread in threads {
@@ -957,7 +957,7 @@ fn no_payload_runs_on_the_baked_page_or_any_receiver_page() {
     let public = tmp.path().join("public");
     write_site(&public);
     let site = StaticSite::serve(&public);
-    let db = tmp.path().join("kiln.sqlite3");
+    let db = Db::fresh(tmp.path());
     let many = "100000";
     let receiver = Receiver::start(ReceiverOptions {
         dir: tmp.path(),
@@ -987,7 +987,7 @@ fn no_payload_runs_on_the_baked_page_or_any_receiver_page() {
 
     // Approve the baked threads' comments and bake.
     let baked = ids_in(&db, &[TEXT_THREAD, WEBSITE_THREAD, COMBO_THREAD]);
-    let mut approve = vec!["--db", db.to_str().unwrap(), "approve"];
+    let mut approve = vec!["--db", db.arg(), "approve"];
     let ids: Vec<String> = baked.iter().map(i64::to_string).collect();
     approve.extend(ids.iter().map(String::as_str));
     kiln_ok(tmp.path(), &approve);
@@ -996,10 +996,10 @@ fn no_payload_runs_on_the_baked_page_or_any_receiver_page() {
         tmp.path(),
         &[
             "--db",
-            db.to_str().unwrap(),
+            db.arg(),
             "bake",
             "--from",
-            db.to_str().unwrap(),
+            db.arg(),
             "--site-url",
             &site.url,
             "--receiver-url",

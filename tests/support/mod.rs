@@ -1,6 +1,8 @@
 //! Shared helpers for the end-to-end tests: run the real `kiln` binary, start
 //! a real receiver on port 0 and wait until it says where it listens, find
-//! the real static site generators, and read the real SQLite file.
+//! the real static site generators, and read the real database: an SQLite
+//! file, or with `KILN_TEST_BACKEND=postgres` a PostgreSQL database of the
+//! test's own (see [`Db`]).
 
 pub mod browser;
 mod sites;
@@ -157,17 +159,81 @@ pub fn kiln_ok_env(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> String {
     String::from_utf8(out.stdout).expect("utf-8 stdout")
 }
 
+/// The variable that picks the backend every test's database is on:
+/// `sqlite` (the default) or `postgres`.
+const BACKEND_VAR: &str = "KILN_TEST_BACKEND";
+
+/// Whether this run's tests put their databases on PostgreSQL.
+pub fn on_postgres() -> bool {
+    match std::env::var(BACKEND_VAR).as_deref() {
+        Err(_) | Ok("") | Ok("sqlite") => false,
+        Ok("postgres") => true,
+        Ok(other) => panic!("{BACKEND_VAR}={other:?}: say `sqlite` or `postgres`"),
+    }
+}
+
+/// The database a test's receiver and commands use, on the backend this run
+/// tests (`KILN_TEST_BACKEND`): what `--db` names, and what a test peeks
+/// into. Clones share one database; a PostgreSQL one is dropped with the
+/// last of them.
+#[derive(Debug, Clone)]
+pub struct Db {
+    test: TestDb,
+    /// `--db`'s value: the file's path or the database's URL.
+    arg: String,
+}
+
+impl Db {
+    /// A new, empty database for one test: `kiln.sqlite3` in `dir`, or a
+    /// scratch database on the PostgreSQL server `KILN_TEST_DATABASE_URL`
+    /// names (scripts/test starts one) when this run tests PostgreSQL.
+    pub fn fresh(dir: &Path) -> Db {
+        if !on_postgres() {
+            return Db::sqlite(dir.join("kiln.sqlite3"));
+        }
+        let test = TestDb::postgres().unwrap_or_else(|| {
+            panic!("{BACKEND_VAR}=postgres needs a server in KILN_TEST_DATABASE_URL; run scripts/test, or start one with scripts/pg-cluster")
+        });
+        let arg = match test.location() {
+            kiln_receiver::store::Location::Postgres { url, .. } => url.to_owned(),
+            kiln_receiver::store::Location::Sqlite(_) => unreachable!("a PostgreSQL TestDb"),
+        };
+        Db { test, arg }
+    }
+
+    /// The SQLite file at `path`, whatever the run's backend: for tests
+    /// about the file itself, which say why they are SQLite-only.
+    pub fn sqlite(path: impl Into<PathBuf>) -> Db {
+        let path = path.into();
+        let arg = path.to_str().expect("a UTF-8 temporary path").to_owned();
+        Db {
+            test: TestDb::sqlite(path),
+            arg,
+        }
+    }
+
+    /// What `--db` (or `bake --from`) takes to reach this database.
+    pub fn arg(&self) -> &str {
+        &self.arg
+    }
+
+    /// The store's test seam on this database, for peeks.
+    pub fn peek(&self) -> &TestDb {
+        &self.test
+    }
+}
+
 /// A `kiln serve` process on a free port.
 pub struct Receiver {
     child: Child,
     pub url: String,
-    pub db: PathBuf,
+    pub db: Db,
     logs: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 pub struct ReceiverOptions<'a> {
     pub dir: &'a Path,
-    pub db: &'a Path,
+    pub db: &'a Db,
     pub origin: &'a str,
     pub token: Option<&'a str>,
     pub extra_env: &'a [(&'a str, &'a str)],
@@ -184,7 +250,7 @@ impl Receiver {
             opts.origin,
             "--db",
         ])
-        .arg(opts.db)
+        .arg(opts.db.arg())
         .env("KILN_LOG", "info")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
@@ -228,7 +294,7 @@ impl Receiver {
         Receiver {
             child,
             url,
-            db: opts.db.to_owned(),
+            db: opts.db.clone(),
             logs,
         }
     }
@@ -274,11 +340,11 @@ impl Drop for Receiver {
     }
 }
 
-/// A receiver for pages on `origin`, on a fresh database in a fresh
-/// directory (`kiln.sqlite3` inside it).
+/// A receiver for pages on `origin`, on a fresh database (see
+/// [`Db::fresh`]) in a fresh directory.
 pub fn fresh_receiver(origin: &str, extra_env: &[(&str, &str)]) -> (tempfile::TempDir, Receiver) {
     let tmp = tempfile::tempdir().unwrap();
-    let db = tmp.path().join("kiln.sqlite3");
+    let db = Db::fresh(tmp.path());
     let receiver = Receiver::start(ReceiverOptions {
         dir: tmp.path(),
         db: &db,
@@ -395,12 +461,7 @@ pub fn admin_login(receiver: &Receiver, dir: &Path) -> String {
     use std::io::Write;
     let password = ADMIN_PASSWORD;
     let mut child = kiln_cmd(dir)
-        .args([
-            "--db",
-            receiver.db.to_str().unwrap(),
-            "admin",
-            "set-password",
-        ])
+        .args(["--db", receiver.db.arg(), "admin", "set-password"])
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -438,12 +499,12 @@ pub fn admin_page(receiver: &Receiver, cookie: &str) -> String {
 
 /// The receiver's database as tests may look into it: through the store's
 /// test seam, never through a driver, so the peeks stay backend-neutral.
-pub fn peek(db: &Path) -> TestDb {
-    TestDb::sqlite(db)
+pub fn peek(db: &Db) -> TestDb {
+    db.peek().clone()
 }
 
 /// Counts rows in the receiver's database (`table` may carry a `WHERE`).
-pub fn count_rows(db: &Path, table: &str) -> i64 {
+pub fn count_rows(db: &Db, table: &str) -> i64 {
     peek(db).count_rows(table)
 }
 
@@ -756,7 +817,7 @@ pub struct ServedSite {
     pub tmp: tempfile::TempDir,
     pub public: PathBuf,
     pub site: StaticSite,
-    pub db: PathBuf,
+    pub db: Db,
     pub receiver: Receiver,
 }
 
@@ -772,7 +833,7 @@ impl ServedSite {
         let public = tmp.path().join("public");
         hugo_build("hugo", &public)?;
         let site = StaticSite::serve(&public);
-        let db = tmp.path().join("kiln.sqlite3");
+        let db = Db::fresh(tmp.path());
         let receiver = Receiver::start(ReceiverOptions {
             dir: tmp.path(),
             db: &db,
@@ -806,7 +867,7 @@ impl ServedSite {
 
     /// `bake_from` with configuration from the environment (`KILN_*`).
     pub fn bake_with_env(&self, env: &[(&str, &str)], from: Option<&str>, state: &str) -> String {
-        let db = self.db.to_str().unwrap();
+        let db = self.db.arg();
         let state = self.dir().join(state);
         let args = [
             "--db",
@@ -827,7 +888,7 @@ impl ServedSite {
 
     /// Runs a moderation command (`approve`, `queue`, ...) on the database.
     pub fn moderate(&self, args: &[&str]) -> String {
-        let mut all = vec!["--db", self.db.to_str().unwrap()];
+        let mut all = vec!["--db", self.db.arg()];
         all.extend_from_slice(args);
         kiln_ok(self.dir(), &all)
     }

@@ -37,7 +37,7 @@ pub fn seed(site_url: &str, threads: [&str; 3]) -> Seeded {
         .origin()
         .ascii_serialization();
     let tmp = tempfile::tempdir().unwrap();
-    let db = tmp.path().join("kiln.sqlite3");
+    let db = Db::fresh(tmp.path());
     let receiver = Receiver::start(ReceiverOptions {
         dir: tmp.path(),
         db: &db,
@@ -93,8 +93,7 @@ impl Seeded {
 
     /// Runs a moderation command (`approve 3`, `queue`, ...) on the database.
     pub fn moderate(&self, args: &[&str]) -> String {
-        let db = self.receiver.db.to_str().unwrap();
-        let mut all = vec!["--db", db];
+        let mut all = vec!["--db", self.receiver.db.arg()];
         all.extend_from_slice(args);
         kiln_ok(self.dir(), &all)
     }

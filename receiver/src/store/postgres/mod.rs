@@ -10,9 +10,8 @@
 //! (`privacy.rs`), and bake's read-only view (`source.rs`); `boundary.rs`
 //! implements the trait over them. `listen.rs` wakes the outbox when
 //! another receiver queues mail, and `copy.rs` moves whole tables for `kiln
-//! store copy`, not through the comment methods. Besides those commands,
-//! `kiln import` and `kiln bake --from postgres://…`, no command opens this backend yet:
-//! every other one refuses `database.url` (docs/design/postgres.md §6).
+//! store copy`, not through the comment methods. Every command reaches it
+//! through `database.url` or `--db postgres://…`.
 //!
 //! SQLite serializes every write; PostgreSQL runs them side by side, so the
 //! methods here lock what they depend on, always in one order: comments (by

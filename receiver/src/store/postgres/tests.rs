@@ -381,3 +381,24 @@ fn published_threads_by_key_and_approved_counts_use_the_indexes() {
         );
     }
 }
+
+#[test]
+fn a_read_only_connection_reads_the_key_a_receiver_made() {
+    use crate::store::{open_at, Location, Mode};
+    let Some(db) = scratch_db() else { return };
+    let at = Location::Postgres {
+        url: &db.url,
+        password: "",
+    };
+    // Before any receiver ran there is no key, and a read-only store
+    // cannot make one.
+    let mut fresh = open_at(at, Mode::ReadWrite).unwrap();
+    db.execute("DELETE FROM meta WHERE key = 'secret'");
+    let mut reader = open_at(at, Mode::ReadOnly).unwrap();
+    let refused = format!("{:#}", reader.secret().unwrap_err());
+    assert!(refused.contains("read-only"), "{refused}");
+    let made = fresh.secret().unwrap();
+    assert_eq!(made.len(), 64);
+    assert_eq!(reader.secret().unwrap(), made);
+    assert_eq!(fresh.secret().unwrap(), made, "made once");
+}
