@@ -28,6 +28,7 @@ pub const BUILTINS: &[(&str, &str)] = embed![
     "admin.html",
     "admin.js",
     "admin_edit.html",
+    "admin_import.html",
     "admin_login.html",
     "comment.html",
     "count.html",
