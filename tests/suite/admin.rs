@@ -3,7 +3,9 @@
 //! fail and succeed, one approval and a bulk rejection land in the
 //! database, a cross-site form and a token-less POST change nothing, logout
 //! ends the session, failed logins are rate limited, and the page fits a
-//! phone. Plus the command line: `kiln admin set-password`, `spam`, `show`.
+//! phone. Importing an export through the page: previewed, then stored
+//! once on confirmation, over HTTP and in Chromium without JavaScript.
+//! Plus the command line: `kiln admin set-password`, `spam`, `show`.
 
 use std::io::Write;
 use std::path::Path;
@@ -592,27 +594,31 @@ fn an_export_is_uploaded_previewed_and_imported_once_from_the_admin_page() {
         files
     };
     let admin = format!("{}/admin", receiver.url);
-    let login = http()
-        .post(format!("{admin}/login"))
-        .form(&[("password", PASSWORD)])
-        .send()
-        .unwrap();
-    let set = login.headers()["set-cookie"].to_str().unwrap().to_owned();
-    let cookie = set
-        .strip_prefix("kiln_admin=")
-        .and_then(|s| s.split(';').next())
-        .unwrap()
-        .to_owned();
-    let page = http()
-        .get(&admin)
-        .header("cookie", format!("kiln_admin={cookie}"))
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
+    let login = || {
+        let login = http()
+            .post(format!("{admin}/login"))
+            .form(&[("password", PASSWORD)])
+            .send()
+            .unwrap();
+        let set = login.headers()["set-cookie"].to_str().unwrap().to_owned();
+        let cookie = set
+            .strip_prefix("kiln_admin=")
+            .and_then(|s| s.split(';').next())
+            .unwrap()
+            .to_owned();
+        let page = http()
+            .get(&admin)
+            .header("cookie", format!("kiln_admin={cookie}"))
+            .send()
+            .unwrap()
+            .text()
+            .unwrap();
+        let csrf = input_value(&page, "csrf");
+        (cookie, csrf, page)
+    };
+    let (cookie, csrf, page) = login();
     assert!(page.contains("id=\"ka-import\""), "{page}");
     assert!(page.contains("enctype=\"multipart/form-data\""));
-    let csrf = input_value(&page, "csrf");
     let comments = || count_rows(&db, "comments");
 
     // The upload: a dry run's report and a confirm button; nothing stored.
@@ -665,6 +671,18 @@ fn an_export_is_uploaded_previewed_and_imported_once_from_the_admin_page() {
         import_body(&wrong, "detect", "", "disqus.xml", &source),
     );
     assert_eq!(status, 403);
+    assert_eq!(comments(), 0);
+    // Another session, with its own valid token, cannot confirm this upload.
+    let (other_cookie, other_csrf, _) = login();
+    assert_eq!(
+        admin_post(
+            &receiver,
+            "/admin/import/confirm",
+            &other_cookie,
+            &format!("token={token}&csrf={other_csrf}")
+        ),
+        410
+    );
     assert_eq!(comments(), 0);
 
     // Confirmed: exactly the previewed comments are stored, once.
@@ -719,4 +737,57 @@ fn an_export_is_uploaded_previewed_and_imported_once_from_the_admin_page() {
     assert!(error.contains("larger than the 32 MiB"), "{error}");
     assert_eq!(comments(), total);
     assert!(kept().is_empty(), "{:?}", kept());
+}
+
+#[test]
+fn the_import_form_works_in_a_browser_without_javascript() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let db = Db::fresh(dir);
+    assert!(set_password(dir, &db, PASSWORD).status.success());
+    let receiver = Receiver::start(ReceiverOptions {
+        dir,
+        db: &db,
+        origin: "https://kiln.example",
+        token: None,
+        extra_env: &[],
+    });
+    let Some(browser) = Browser::start_or_skip(BrowserOptions { javascript: false }).unwrap()
+    else {
+        return;
+    };
+    let admin = format!("{}/admin", receiver.url);
+    browser.goto(&admin).unwrap();
+    browser.fill("#ka-password", PASSWORD).unwrap();
+    browser.submit("#ka-login button").unwrap();
+    assert!(browser.exists("#ka-import form").unwrap());
+    assert_eq!(browser.value("#ka-import-format").unwrap(), "detect");
+
+    let source = repo_root().join("tests/fixtures/import/disqus.xml");
+    browser
+        .fill("#ka-import-site", "https://kiln.example/")
+        .unwrap();
+    browser
+        .fill("#ka-import-file", source.to_str().unwrap())
+        .unwrap();
+    browser.submit("#ka-import button[type=submit]").unwrap();
+    let summary = browser.text("#ka-import-summary").unwrap();
+    assert!(summary.starts_with("Would import"), "{summary}");
+    assert!(summary.contains("disqus.xml (disqus)"), "{summary}");
+    let total: i64 = browser
+        .text("#ka-import-summary b")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(total > 0);
+    assert_eq!(count_rows(&db, "comments"), 0);
+
+    browser.submit("#ka-import-confirm button").unwrap();
+    let summary = browser.text("#ka-import-summary").unwrap();
+    assert!(
+        summary.starts_with(&format!("Imported {total} comments")),
+        "{summary}"
+    );
+    assert!(!browser.exists("#ka-import-confirm").unwrap());
+    assert_eq!(count_rows(&db, "comments"), total);
 }

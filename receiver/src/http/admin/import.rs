@@ -64,6 +64,13 @@ impl Uploads {
         });
     }
 
+    /// Deletes expired uploads; the admin page calls it on every visit,
+    /// so a preview nobody confirms does not outlive its time by long.
+    pub fn expire(&self) {
+        let mut all = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
+        Self::sweep(&mut all, now());
+    }
+
     fn keep(&self, token: String, waiting: Waiting) {
         let mut all = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
         Self::sweep(&mut all, now());

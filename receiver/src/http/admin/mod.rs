@@ -100,6 +100,7 @@ pub async fn index(
     let Some(Admin(session)) = admin else {
         return login_page(&state, StatusCode::OK, None, true);
     };
+    state.admin.uploads.expire();
     let status = match query.status.as_str() {
         "" => Some(Status::Pending),
         "all" => None,
