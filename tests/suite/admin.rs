@@ -3,7 +3,9 @@
 //! fail and succeed, one approval and a bulk rejection land in the
 //! database, a cross-site form and a token-less POST change nothing, logout
 //! ends the session, failed logins are rate limited, and the page fits a
-//! phone. Plus the command line: `kiln admin set-password`, `spam`, `show`.
+//! phone. Importing an export through the page: previewed, then stored
+//! once on confirmation, over HTTP and in Chromium without JavaScript.
+//! Plus the command line: `kiln admin set-password`, `spam`, `show`.
 
 use std::io::Write;
 use std::path::Path;
@@ -516,4 +518,276 @@ fn in_dark_mode_every_admin_field_follows_the_page() {
         "rgb(255, 255, 255)",
         "not white in dark mode"
     );
+}
+
+/// A multipart body as a browser sends the import form (reqwest here has
+/// no multipart feature): `csrf` first, then the other fields, the file last.
+fn import_body(csrf: &str, format: &str, site_url: &str, name: &str, file: &[u8]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (field, value) in [("csrf", csrf), ("format", format), ("site_url", site_url)] {
+        body.extend_from_slice(
+            format!("--{BOUNDARY}\r\ncontent-disposition: form-data; name=\"{field}\"\r\n\r\n{value}\r\n")
+                .as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!(
+            "--{BOUNDARY}\r\ncontent-disposition: form-data; name=\"file\"; filename=\"{name}\"\r\ncontent-type: application/octet-stream\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(file);
+    body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+    body
+}
+
+const BOUNDARY: &str = "kiln-test-boundary-7f3a";
+
+/// Uploads an import as the admin page's form does: (status, page).
+fn upload(receiver: &Receiver, cookie: &str, body: Vec<u8>) -> (u16, String) {
+    let r = http()
+        .post(format!("{}/admin/import", receiver.url))
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .header("cookie", format!("kiln_admin={cookie}"))
+        .body(body)
+        .send()
+        .unwrap();
+    (r.status().as_u16(), r.text().unwrap())
+}
+
+/// The value of the first `name="NAME" value="…"` in a page.
+fn input_value(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} in {html}"))
+        + marker.len();
+    html[start..][..html[start..].find('"').unwrap()].to_owned()
+}
+
+#[test]
+fn an_export_is_uploaded_previewed_and_imported_once_from_the_admin_page() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let db = Db::fresh(dir);
+    assert!(set_password(dir, &db, PASSWORD).status.success());
+    // The receiver's temp folder, to see uploads kept and deleted.
+    let temp = dir.join("tmp");
+    std::fs::create_dir(&temp).unwrap();
+    let receiver = Receiver::start(ReceiverOptions {
+        dir,
+        db: &db,
+        origin: "https://kiln.example",
+        token: None,
+        extra_env: &[("TMPDIR", temp.to_str().unwrap())],
+    });
+    let kept = || -> Vec<String> {
+        let mut files = Vec::new();
+        for folder in std::fs::read_dir(&temp).unwrap() {
+            for file in std::fs::read_dir(folder.unwrap().path()).unwrap() {
+                files.push(file.unwrap().file_name().to_string_lossy().into_owned());
+            }
+        }
+        files
+    };
+    let admin = format!("{}/admin", receiver.url);
+    let login = || {
+        let login = http()
+            .post(format!("{admin}/login"))
+            .form(&[("password", PASSWORD)])
+            .send()
+            .unwrap();
+        let set = login.headers()["set-cookie"].to_str().unwrap().to_owned();
+        let cookie = set
+            .strip_prefix("kiln_admin=")
+            .and_then(|s| s.split(';').next())
+            .unwrap()
+            .to_owned();
+        let page = http()
+            .get(&admin)
+            .header("cookie", format!("kiln_admin={cookie}"))
+            .send()
+            .unwrap()
+            .text()
+            .unwrap();
+        let csrf = input_value(&page, "csrf");
+        (cookie, csrf, page)
+    };
+    let (cookie, csrf, page) = login();
+    assert!(page.contains("id=\"ka-import\""), "{page}");
+    assert!(page.contains("enctype=\"multipart/form-data\""));
+    let comments = || count_rows(&db, "comments");
+
+    // The upload: a dry run's report and a confirm button; nothing stored.
+    let source = std::fs::read(repo_root().join("tests/fixtures/import/disqus.xml")).unwrap();
+    let (status, preview) = upload(
+        &receiver,
+        &cookie,
+        import_body(
+            &csrf,
+            "detect",
+            "https://kiln.example/",
+            "disqus.xml",
+            &source,
+        ),
+    );
+    assert_eq!(status, 200, "{preview}");
+    assert!(preview.contains("Would import <b>"), "{preview}");
+    assert!(preview.contains("(disqus)"), "{preview}");
+    assert!(preview.contains("id=\"ka-import-confirm\""), "{preview}");
+    let total: i64 = {
+        let at = preview.find("Would import <b>").unwrap() + "Would import <b>".len();
+        preview[at..][..preview[at..].find('<').unwrap()]
+            .parse()
+            .unwrap()
+    };
+    assert!(total > 0, "{preview}");
+    assert_eq!(comments(), 0, "a preview stores nothing");
+    let token = input_value(&preview, "token");
+    assert_eq!(token.len(), 64);
+    assert_eq!(
+        kept(),
+        vec![token.clone()],
+        "the previewed file waits under its token"
+    );
+
+    // A wrong CSRF token: refused, still nothing stored, the upload waits.
+    let wrong = "0".repeat(64);
+    assert_eq!(
+        admin_post(
+            &receiver,
+            "/admin/import/confirm",
+            &cookie,
+            &format!("token={token}&csrf={wrong}")
+        ),
+        403
+    );
+    let (status, _) = upload(
+        &receiver,
+        &cookie,
+        import_body(&wrong, "detect", "", "disqus.xml", &source),
+    );
+    assert_eq!(status, 403);
+    assert_eq!(comments(), 0);
+    // Another session, with its own valid token, cannot confirm this upload.
+    let (other_cookie, other_csrf, _) = login();
+    assert_eq!(
+        admin_post(
+            &receiver,
+            "/admin/import/confirm",
+            &other_cookie,
+            &format!("token={token}&csrf={other_csrf}")
+        ),
+        410
+    );
+    assert_eq!(comments(), 0);
+
+    // Confirmed: exactly the previewed comments are stored, once.
+    let done = http()
+        .post(format!("{admin}/import/confirm"))
+        .header("cookie", format!("kiln_admin={cookie}"))
+        .form(&[("csrf", csrf.as_str()), ("token", token.as_str())])
+        .send()
+        .unwrap();
+    assert_eq!(done.status().as_u16(), 200);
+    let done = done.text().unwrap();
+    assert!(done.contains(&format!("Imported <b>{total}</b>")), "{done}");
+    assert!(!done.contains("ka-import-confirm"), "{done}");
+    assert_eq!(comments(), total);
+    assert!(kept().is_empty(), "deleted once imported: {:?}", kept());
+    // The same token again: refused, nothing added.
+    let again = http()
+        .post(format!("{admin}/import/confirm"))
+        .header("cookie", format!("kiln_admin={cookie}"))
+        .form(&[("csrf", csrf.as_str()), ("token", token.as_str())])
+        .send()
+        .unwrap();
+    assert_eq!(again.status().as_u16(), 410);
+    assert!(again.text().unwrap().contains("no longer waiting"));
+    assert_eq!(comments(), total);
+
+    // A malformed file: the parser's message with its line, nothing stored.
+    let broken = b"<?xml version=\"1.0\"?>\n<disqus xmlns=\"http://disqus.com\">\n<thread dsq:id=\"1\">\n<link>https://kiln.example/a/</link>\n</post>\n</disqus>\n";
+    let (status, error) = upload(
+        &receiver,
+        &cookie,
+        import_body(&csrf, "disqus", "", "broken.xml", broken),
+    );
+    assert_eq!(status, 400, "{error}");
+    assert!(error.contains("Nothing was imported"), "{error}");
+    assert!(error.contains("broken.xml"), "{error}");
+    assert!(error.contains("broken.xml, line 5: ill-formed"), "{error}");
+    assert!(
+        !error.contains("kiln-admin-import-"),
+        "no server path: {error}"
+    );
+    assert_eq!(comments(), total);
+
+    // One byte over the limit: refused with the limit named.
+    let big = vec![b' '; 32 * 1024 * 1024 + 1];
+    let (status, error) = upload(
+        &receiver,
+        &cookie,
+        import_body(&csrf, "disqus", "", "big.xml", &big),
+    );
+    assert_eq!(status, 400, "{error}");
+    assert!(error.contains("larger than the 32 MiB"), "{error}");
+    assert_eq!(comments(), total);
+    assert!(kept().is_empty(), "{:?}", kept());
+}
+
+#[test]
+fn the_import_form_works_in_a_browser_without_javascript() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let db = Db::fresh(dir);
+    assert!(set_password(dir, &db, PASSWORD).status.success());
+    let receiver = Receiver::start(ReceiverOptions {
+        dir,
+        db: &db,
+        origin: "https://kiln.example",
+        token: None,
+        extra_env: &[],
+    });
+    let Some(browser) = Browser::start_or_skip(BrowserOptions { javascript: false }).unwrap()
+    else {
+        return;
+    };
+    let admin = format!("{}/admin", receiver.url);
+    browser.goto(&admin).unwrap();
+    browser.fill("#ka-password", PASSWORD).unwrap();
+    browser.submit("#ka-login button").unwrap();
+    assert!(browser.exists("#ka-import form").unwrap());
+    assert_eq!(browser.value("#ka-import-format").unwrap(), "detect");
+
+    let source = repo_root().join("tests/fixtures/import/disqus.xml");
+    browser
+        .fill("#ka-import-site", "https://kiln.example/")
+        .unwrap();
+    browser
+        .fill("#ka-import-file", source.to_str().unwrap())
+        .unwrap();
+    browser.submit("#ka-import button[type=submit]").unwrap();
+    let summary = browser.text("#ka-import-summary").unwrap();
+    assert!(summary.starts_with("Would import"), "{summary}");
+    assert!(summary.contains("disqus.xml (disqus)"), "{summary}");
+    let total: i64 = browser
+        .text("#ka-import-summary b")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(total > 0);
+    assert_eq!(count_rows(&db, "comments"), 0);
+
+    browser.submit("#ka-import-confirm button").unwrap();
+    let summary = browser.text("#ka-import-summary").unwrap();
+    assert!(
+        summary.starts_with(&format!("Imported {total} comments")),
+        "{summary}"
+    );
+    assert!(!browser.exists("#ka-import-confirm").unwrap());
+    assert_eq!(count_rows(&db, "comments"), total);
 }

@@ -115,6 +115,15 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/act", post(admin::act))
         .route("/admin/person", post(admin::person))
         .route(
+            "/admin/import",
+            // Room for the file and the form's few other fields; a bigger
+            // upload is refused with a message naming the limit.
+            post(admin::import_upload).layer(axum::extract::DefaultBodyLimit::max(
+                admin::MAX_UPLOAD_BYTES + 64 * 1024,
+            )),
+        )
+        .route("/admin/import/confirm", post(admin::import_confirm))
+        .route(
             "/admin/comments/{id}",
             get(admin::edit_page).post(admin::edit),
         )

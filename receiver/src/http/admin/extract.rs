@@ -57,15 +57,20 @@ impl FromRequest<AppState> for AdminForm {
             .await
             .map_err(IntoResponse::into_response)?;
         let form = Form::parse(&body);
-        match guard(state, &headers, &form).await {
+        match guard(state, &headers, form.get("csrf")).await {
             Ok(session) => Ok(AdminForm { session, form }),
             Err(e) => Err(e.into_response()),
         }
     }
 }
 
-/// Sent from our own page, with a live session and its CSRF token.
-async fn guard(state: &AppState, headers: &HeaderMap, form: &Form) -> Result<Session, ApiError> {
+/// Sent from our own page, with a live session and its CSRF token (the
+/// upload form, being multipart, calls this itself).
+pub(super) async fn guard(
+    state: &AppState,
+    headers: &HeaderMap,
+    csrf: &str,
+) -> Result<Session, ApiError> {
     if !auth::same_origin(headers, &state.admin.origin) {
         return Err(cross_site(state));
     }
@@ -75,7 +80,7 @@ async fn guard(state: &AppState, headers: &HeaderMap, form: &Form) -> Result<Ses
             "You are not logged in, or your session has ended. Log in again at /admin.",
         ));
     };
-    if !auth::csrf_matches(&session, form.get("csrf")) {
+    if !auth::csrf_matches(&session, csrf) {
         return Err(forbidden(state, "This form is out of date or was not sent from the admin page. Reload the admin page and try again."));
     }
     Ok(session)

@@ -8,10 +8,12 @@
 //! session's CSRF token; anything else gets 403 and changes nothing. Each
 //! POST handler takes an `AdminForm` and each GET page an `Admin`
 //! (`extract`), so none can skip the check. The actions themselves are
-//! `crate::moderation`'s, shared with the CLI and the e-mail links.
+//! `crate::moderation`'s, shared with the CLI and the e-mail links; the
+//! comment import (`import`) is `crate::import`'s, shared with `kiln import`.
 
 mod auth;
 mod extract;
+mod import;
 mod view;
 
 use std::net::SocketAddr;
@@ -48,6 +50,8 @@ pub struct AdminState {
     base: String,
     /// Its origin, which the `Origin` of a POST must equal.
     origin: String,
+    /// Uploaded imports waiting for their confirmation.
+    uploads: import::Uploads,
 }
 
 impl AdminState {
@@ -66,6 +70,7 @@ impl AdminState {
             cookie: CookiePolicy::new(config, &base),
             base,
             origin,
+            uploads: import::Uploads::new()?,
         })
     }
 }
@@ -95,6 +100,7 @@ pub async fn index(
     let Some(Admin(session)) = admin else {
         return login_page(&state, StatusCode::OK, None, true);
     };
+    state.admin.uploads.expire();
     let status = match query.status.as_str() {
         "" => Some(Status::Pending),
         "all" => None,
@@ -155,6 +161,8 @@ pub async fn index(
             "done": done,
             "publish": publish_runs(&state).await?,
             "mail": mail.filter(|m| m.retrying + m.given_up > 0),
+            "import_formats": import::formats(),
+            "import_max_mib": import::MAX_UPLOAD_BYTES / (1024 * 1024),
         }),
     )?;
     Ok(page(StatusCode::OK, html))
@@ -180,6 +188,8 @@ async fn publish_runs(state: &AppState) -> anyhow::Result<Vec<serde_json::Value>
         })
         .collect())
 }
+
+pub use import::{confirm as import_confirm, upload as import_upload, MAX_UPLOAD_BYTES};
 
 /// `GET /admin/admin.js`: the optional keyboard shortcuts (`templates/admin.js`).
 pub async fn script(State(state): State<AppState>) -> Result<Response, ApiError> {

@@ -20,6 +20,7 @@ const BUILTINS: &[(&str, &str)] = &kiln_bake::render::templates::builtins([
     "admin_login.html",
     "admin.html",
     "admin_edit.html",
+    "admin_import.html",
 ]);
 
 pub struct Views {
