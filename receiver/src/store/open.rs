@@ -47,7 +47,7 @@ impl<'a> Location<'a> {
     /// the path of an SQLite file.
     pub fn from_arg(arg: &'a std::ffi::OsStr) -> Location<'a> {
         match arg.to_str() {
-            Some(url) if is_postgres_url(url) => Location::Postgres { url, password: "" },
+            Some(url) if is_url(url) => Location::Postgres { url, password: "" },
             _ => Location::Sqlite(Path::new(arg)),
         }
     }
@@ -120,12 +120,6 @@ impl<'a> From<&'a Path> for Location<'a> {
 /// Whether `name` is a PostgreSQL URL rather than a file name.
 pub fn is_url(name: &str) -> bool {
     let lower = name.get(..13).unwrap_or(name).to_ascii_lowercase();
-    lower.starts_with("postgres://") || lower.starts_with("postgresql://")
-}
-
-/// Whether `text` is a PostgreSQL URL rather than a file name.
-fn is_postgres_url(text: &str) -> bool {
-    let lower = text.get(..13).unwrap_or(text).to_ascii_lowercase();
     lower.starts_with("postgres://") || lower.starts_with("postgresql://")
 }
 
