@@ -274,14 +274,20 @@ impl Watcher {
         let mut last_seq: Option<u64> = None;
         while !self.status.stopped() {
             let ready = &mut self.ready;
+            let status = &self.status;
+            let mut announced = false;
             let leading = self.lead.lead(&mut || {
-                tracing::info!("another receiver publishes; this one stands by");
+                if !announced {
+                    tracing::info!("another receiver publishes; this one stands by");
+                    announced = true;
+                }
                 if let Some(ready) = ready.take() {
                     let _ = ready.send(());
                 }
+                !status.stopped()
             });
             let leading = match leading {
-                Ok(leading) if !self.status.stopped() => leading,
+                Ok(Some(leading)) if !self.status.stopped() => leading,
                 Ok(_) => break,
                 Err(err) => {
                     tracing::warn!("publisher cannot read the database: {err:#}");

@@ -152,8 +152,10 @@ pub trait Coordination: Send + Sync {
 /// wait to take over. Used from the publisher's thread only; it blocks.
 pub trait Leadership: Send {
     /// Blocks until this process leads publishing (at once with SQLite).
-    /// Calls `standing_by` first if another receiver leads.
-    fn lead(&mut self, standing_by: &mut dyn FnMut()) -> Result<Leading>;
+    /// While another receiver leads it calls `standing_by`, first at once and
+    /// then every few seconds; when that returns false (the receiver is
+    /// stopping) it stops waiting and returns `None`.
+    fn lead(&mut self, standing_by: &mut dyn FnMut() -> bool) -> Result<Option<Leading>>;
 
     /// Waits until a change is announced or `poll` passes (with PostgreSQL
     /// the notifications make a poll unnecessary, so a long fallback is used

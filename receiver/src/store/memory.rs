@@ -254,14 +254,14 @@ impl AlwaysLead {
 }
 
 impl Leadership for AlwaysLead {
-    fn lead(&mut self, _standing_by: &mut dyn FnMut()) -> Result<Leading> {
+    fn lead(&mut self, _standing_by: &mut dyn FnMut() -> bool) -> Result<Option<Leading>> {
         self.wakes = *lock(&WAKE.0);
         let seq = self.read()?;
-        Ok(Leading {
+        Ok(Some(Leading {
             since: seq,
             seq,
             holder: None,
-        })
+        }))
     }
 
     fn next_change(&mut self, poll: Duration) -> Result<u64> {

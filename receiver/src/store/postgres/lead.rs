@@ -17,6 +17,7 @@
 
 use std::time::Duration;
 
+use ::postgres::error::SqlState;
 use ::postgres::fallible_iterator::FallibleIterator;
 use ::postgres::Error;
 use anyhow::{anyhow, Context, Result};
@@ -34,6 +35,10 @@ pub const CHANNEL: &str = "kiln_changed";
 /// How long the leader waits for a notification before it reads the change
 /// sequence anyway.
 const FALLBACK: Duration = Duration::from_secs(30);
+
+/// How long a receiver standing by waits inside the lock before it asks
+/// whether it is stopping (`lock_timeout`, in PostgreSQL's units).
+const STANDBY_CHECK: &str = "2s";
 
 pub struct PgLead {
     target: Target,
@@ -61,7 +66,7 @@ fn change_seq(conn: &mut Connection) -> Result<u64, Error> {
 }
 
 impl Leadership for PgLead {
-    fn lead(&mut self, standing_by: &mut dyn FnMut()) -> Result<Leading> {
+    fn lead(&mut self, standing_by: &mut dyn FnMut() -> bool) -> Result<Option<Leading>> {
         // Whatever held the lock before is gone with its connection.
         self.conn = None;
         let mut conn = self.target.connect()?;
@@ -75,12 +80,26 @@ impl Leadership for PgLead {
             .map_err(|e| self.failed("contend for publishing", &e))?
             .get(0);
         if !won {
-            standing_by();
-            conn.execute(
-                "SELECT pg_advisory_lock($1, $2)",
-                &[&LOCK_CLASS, &LEADER_LOCK],
-            )
-            .map_err(|e| self.failed("wait to publish", &e))?;
+            // Wait in the lock's queue, so that the next in line takes over
+            // the moment the leader's session ends, but only for a while at a
+            // time: a receiver that is stopping must not wait for that.
+            conn.batch_execute(&format!("SET lock_timeout = '{STANDBY_CHECK}'"))
+                .map_err(|e| self.failed("wait to publish", &e))?;
+            loop {
+                if !standing_by() {
+                    return Ok(None);
+                }
+                match conn.execute(
+                    "SELECT pg_advisory_lock($1, $2)",
+                    &[&LOCK_CLASS, &LEADER_LOCK],
+                ) {
+                    Ok(_) => break,
+                    Err(e) if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) => continue,
+                    Err(e) => return Err(self.failed("wait to publish", &e)),
+                }
+            }
+            conn.batch_execute("RESET lock_timeout")
+                .map_err(|e| self.failed("wait to publish", &e))?;
         }
         conn.batch_execute(&format!("LISTEN {CHANNEL}"))
             .map_err(|e| self.failed("listen for changes", &e))?;
@@ -99,11 +118,11 @@ impl Leadership for PgLead {
             started_us: row.get(1),
         };
         self.conn = Some(conn);
-        Ok(Leading {
+        Ok(Some(Leading {
             since,
             seq,
             holder: Some(holder),
-        })
+        }))
     }
 
     fn next_change(&mut self, _poll: Duration) -> Result<u64> {
@@ -346,7 +365,10 @@ mod tests {
         drop(open_at(Location::new("x".as_ref(), &db.url, ""), Mode::ReadWrite).unwrap());
         let shared = shared(&db);
         let mut first = shared.leadership().unwrap();
-        let leading = first.lead(&mut || panic!("nobody else leads yet")).unwrap();
+        let leading = first
+            .lead(&mut || panic!("nobody else leads yet"))
+            .unwrap()
+            .unwrap();
         let holder = leading.holder.expect("a session holds the lead");
         assert!(shared.still_leads(&holder).unwrap());
 
@@ -354,7 +376,10 @@ mod tests {
         let other = shared.clone();
         let second = std::thread::spawn(move || {
             let mut lead = other.leadership().unwrap();
-            let leading = lead.lead(&mut || standing_by.send(()).unwrap()).unwrap();
+            let leading = lead
+                .lead(&mut || standing_by.send(()).is_ok())
+                .unwrap()
+                .expect("it leads once the first session is gone");
             (lead, leading)
         });
         stands_by.recv().expect("the second contender stands by");
@@ -373,5 +398,36 @@ mod tests {
 
         change(&db);
         assert_eq!(lead.next_change(Duration::from_millis(10)).unwrap(), 1);
+    }
+
+    #[test]
+    fn a_receiver_standing_by_stops_waiting_when_it_is_stopped() {
+        let Some(db) = scratch_db() else { return };
+        drop(open_at(Location::new("x".as_ref(), &db.url, ""), Mode::ReadWrite).unwrap());
+        let shared = shared(&db);
+        let mut first = shared.leadership().unwrap();
+        let _leading = first.lead(&mut || panic!("nobody else leads yet")).unwrap();
+
+        // The second is asked whether to go on at once, then again after one
+        // wait in the lock's queue ran out; it says no the second time.
+        let mut asked = 0;
+        let mut second = shared.leadership().unwrap();
+        let outcome = second
+            .lead(&mut || {
+                asked += 1;
+                asked < 2
+            })
+            .unwrap();
+        assert_eq!(outcome, None, "a stopped receiver does not lead");
+        assert_eq!(asked, 2);
+        assert_eq!(
+            holder_and_waiting(&db).1,
+            0,
+            "nobody is left waiting in the lock's queue"
+        );
+        assert!(
+            first.next_change(Duration::from_millis(10)).is_ok(),
+            "the first still leads"
+        );
     }
 }
