@@ -20,6 +20,7 @@ mod mail;
 mod postgres;
 mod probes;
 mod publish;
+mod replicas;
 mod rights;
 mod script;
 mod ssg_astro;
