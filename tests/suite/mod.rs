@@ -22,6 +22,7 @@ mod probes;
 mod publish;
 mod replicas;
 mod rights;
+mod rolling;
 mod script;
 mod ssg_astro;
 mod ssg_hugo;

@@ -244,16 +244,24 @@ fn extra(dir: &std::path::Path, after: usize) -> Result<Vec<Migration>> {
 /// Applies what `migrations` (this kiln's, or in tests the first few of
 /// them) has beyond what the database applied.
 fn apply_pending(conn: &mut Connection, described: &str, migrations: &[Migration]) -> Result<()> {
-    conn.batch_execute(
-        "CREATE TABLE IF NOT EXISTS kiln_migrations (
+    // Asked first, so that every start does not log the server's notice
+    // that the table exists already.
+    let exists: bool = conn
+        .query_one("SELECT to_regclass('kiln_migrations') IS NOT NULL", &[])
+        .with_context(|| format!("cannot read the schema of {described}"))?
+        .get(0);
+    if !exists {
+        conn.batch_execute(
+            "CREATE TABLE IF NOT EXISTS kiln_migrations (
              version         integer PRIMARY KEY,
              name            text NOT NULL,
              checksum        text NOT NULL,
              compatible_from integer NOT NULL,
              applied_at      bigint NOT NULL
          )",
-    )
-    .with_context(|| format!("cannot create kiln_migrations in {described}"))?;
+        )
+        .with_context(|| format!("cannot create kiln_migrations in {described}"))?;
+    }
     let applied: Vec<Applied> = conn
         .query(
             "SELECT version, name, checksum, compatible_from FROM kiln_migrations ORDER BY version",
