@@ -35,7 +35,7 @@ pub const LOCK_CLASS: i32 = 1_802_071_150;
 const MIGRATION_LOCK: i32 = 0;
 
 /// One migration file: embedded, or in debug builds one of the test's.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 struct Migration {
     version: i32,
     name: Cow<'static, str>,
@@ -468,6 +468,37 @@ mod tests {
         );
         let plain = and_one_more("-- compatible_from: 1\nSELECT 1 -- transaction: no");
         assert!(plain.last().unwrap().transactional().unwrap());
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    fn extra_migrations_are_numbered_on_from_this_kilns() {
+        let dir = tempfile::tempdir().unwrap();
+        let next = latest() + 1;
+        let write = |name: &str| {
+            std::fs::write(dir.path().join(name), "-- compatible_from: 1\nSELECT 1").unwrap()
+        };
+        write(&format!("{next:04}_first.sql"));
+        write(&format!("{:04}_second.sql", next + 1));
+        write("notes.txt");
+        let found = extra(dir.path(), MIGRATIONS.len()).unwrap();
+        let found: Vec<(i32, &str)> = found.iter().map(|m| (m.version, m.name.as_ref())).collect();
+        let (first, second) = (
+            format!("{next:04}_first"),
+            format!("{:04}_second", next + 1),
+        );
+        assert_eq!(found, [(next, first.as_str()), (next + 1, second.as_str())]);
+
+        // A gap in the numbers is refused, naming the file.
+        std::fs::remove_file(dir.path().join(format!("{next:04}_first.sql"))).unwrap();
+        let err = extra(dir.path(), MIGRATIONS.len()).unwrap_err().to_string();
+        assert!(
+            err.contains(&format!(
+                "{:04}_second.sql must be named {next:04}_",
+                next + 1
+            )),
+            "{err}"
+        );
     }
 
     #[test]
