@@ -186,12 +186,13 @@ pub fn latest() -> i32 {
 /// The migrations this kiln applies: the embedded ones, and in a debug
 /// build the test's extra ones (see the module header).
 fn this_kiln() -> Result<Vec<Migration>> {
-    let mut all = MIGRATIONS.to_vec();
+    let embedded = MIGRATIONS.to_vec();
     #[cfg(debug_assertions)]
     if let Some(dir) = std::env::var_os(EXTRA_VAR) {
-        all.extend(extra(std::path::Path::new(&dir), all.len())?);
+        let after = embedded.len();
+        return Ok([embedded, extra(std::path::Path::new(&dir), after)?].concat());
     }
-    Ok(all)
+    Ok(embedded)
 }
 
 /// The variable naming a directory of extra migrations, in debug builds.
