@@ -50,19 +50,6 @@ fn post(receiver: &Receiver, site: &str, thread: &str, name: &str, text: &str) {
     assert_eq!(status, 303, "{body}");
 }
 
-/// A POST to the admin page from outside a browser, with the given cookie.
-fn admin_post(receiver: &Receiver, path: &str, cookie: &str, body: &str) -> u16 {
-    http()
-        .post(format!("{}{path}", receiver.url))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .header("cookie", format!("kiln_admin={cookie}"))
-        .body(body.to_owned())
-        .send()
-        .unwrap()
-        .status()
-        .as_u16()
-}
-
 #[test]
 fn a_moderator_clears_the_queue_in_a_real_browser_safely() {
     let tmp = tempfile::tempdir().unwrap();
@@ -556,16 +543,6 @@ fn upload(receiver: &Receiver, cookie: &str, body: Vec<u8>) -> (u16, String) {
         .send()
         .unwrap();
     (r.status().as_u16(), r.text().unwrap())
-}
-
-/// The value of the first `name="NAME" value="…"` in a page.
-fn input_value(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no {name} in {html}"))
-        + marker.len();
-    html[start..][..html[start..].find('"').unwrap()].to_owned()
 }
 
 #[test]

@@ -5,6 +5,8 @@
 //! test's own (see [`Db`]).
 
 pub mod browser;
+pub mod hooks;
+pub mod mail;
 mod sites;
 pub mod themed;
 
@@ -191,14 +193,30 @@ impl Db {
         if !on_postgres() {
             return Db::sqlite(dir.join("kiln.sqlite3"));
         }
-        let test = TestDb::postgres().unwrap_or_else(|| {
+        Db::postgres().unwrap_or_else(|| {
             panic!("{BACKEND_VAR}=postgres needs a server in KILN_TEST_DATABASE_URL; run scripts/test, or start one with scripts/pg-cluster")
-        });
+        })
+    }
+
+    /// A new, empty PostgreSQL database whatever the run's backend, for
+    /// tests of what only PostgreSQL does (several receivers on one
+    /// database). `None`, after saying which test did not run, when
+    /// KILN_TEST_DATABASE_URL names no server; a failure instead when this
+    /// run tests PostgreSQL (`KILN_TEST_BACKEND=postgres`) or requires its
+    /// tools (KILN_REQUIRE_TOOLS, CI).
+    pub fn postgres() -> Option<Db> {
+        let test = match TestDb::postgres() {
+            Some(test) => test,
+            None if on_postgres() => {
+                panic!("{BACKEND_VAR}=postgres needs a server in KILN_TEST_DATABASE_URL; run scripts/test, or start one with scripts/pg-cluster")
+            }
+            None => return None,
+        };
         let arg = match test.location() {
             kiln_receiver::store::Location::Postgres { url, .. } => url.to_owned(),
             kiln_receiver::store::Location::Sqlite(_) => unreachable!("a PostgreSQL TestDb"),
         };
-        Db { test, arg }
+        Some(Db { test, arg })
     }
 
     /// The SQLite file at `path`, whatever the run's backend: for tests
@@ -495,6 +513,29 @@ pub fn admin_page(receiver: &Receiver, cookie: &str) -> String {
         .unwrap()
         .text()
         .unwrap()
+}
+
+/// A POST to the admin page from outside a browser, with the given cookie.
+pub fn admin_post(receiver: &Receiver, path: &str, cookie: &str, body: &str) -> u16 {
+    http()
+        .post(format!("{}{path}", receiver.url))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("cookie", format!("kiln_admin={cookie}"))
+        .body(body.to_owned())
+        .send()
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// The value of the first `name="NAME" value="…"` in a page.
+pub fn input_value(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} in {html}"))
+        + marker.len();
+    html[start..][..html[start..].find('"').unwrap()].to_owned()
 }
 
 /// The receiver's database as tests may look into it: through the store's

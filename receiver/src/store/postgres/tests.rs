@@ -282,7 +282,9 @@ fn an_edited_or_newer_schema_is_refused_unless_it_says_it_is_compatible() {
     conn.batch_execute(&newer(9)).unwrap();
     let err = format!("{:#}", migrate(&mut conn, &describe).unwrap_err());
     assert!(
-        err.contains("version 9") && err.contains("upgrade kiln"),
+        err.contains("at version 9")
+            && err.contains("(database.url)")
+            && err.contains("so upgrade it"),
         "{err}"
     );
 }
