@@ -183,8 +183,17 @@ fn sigterm_drains_finishes_requests_in_flight_and_exits_0() {
         "the request in flight is answered in full: {answer}"
     );
 
+    // The drain is announced once; the health checks that saw it are not
+    // errors, however often a load balancer asked.
+    let logs = receiver.logs();
     let status = receiver.wait_for_exit();
     assert!(status.success(), "exit status {status:?}");
+    assert_eq!(
+        logs.matches("draining: /healthz answers 503").count(),
+        1,
+        "{logs}"
+    );
+    assert!(!logs.contains("ERROR"), "{logs}");
     assert_eq!(
         count_rows(&db, "comments"),
         posted + 1,

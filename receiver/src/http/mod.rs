@@ -155,9 +155,30 @@ pub fn router(state: AppState) -> Router {
                 |req: &axum::http::Request<_>| {
                     tracing::info_span!("request", method = %req.method(), path = %loggable_path(req.uri().path()))
                 },
-            ),
+            )
+            .on_failure(log_failure),
         )
         .with_state(state)
+}
+
+/// Logs a failed request as tower-http would, at ERROR, except the 503 that
+/// `/healthz` answers while draining: load balancers ask for it every few
+/// hundred milliseconds, and the drain itself is logged once when it starts.
+fn log_failure(
+    class: tower_http::classify::ServerErrorsFailureClass,
+    latency: std::time::Duration,
+    _span: &tracing::Span,
+) {
+    use tower_http::classify::ServerErrorsFailureClass;
+    if matches!(class, ServerErrorsFailureClass::StatusCode(code) if code == axum::http::StatusCode::SERVICE_UNAVAILABLE)
+    {
+        return;
+    }
+    tracing::error!(
+        classification = %class,
+        latency = %format!("{} ms", latency.as_millis()),
+        "response failed"
+    );
 }
 
 /// Seconds since the epoch, for tokens, ages and stamps.
