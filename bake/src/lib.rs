@@ -8,6 +8,7 @@
 
 pub mod avatar;
 pub mod export;
+pub mod feed;
 pub mod fragments;
 mod hints;
 pub mod inject;
@@ -20,6 +21,7 @@ pub mod source;
 mod state;
 mod walk;
 
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -30,6 +32,7 @@ use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::export::Thread;
+use crate::feed::{Entry, FeedPage};
 pub use crate::fragments::{bake_fragments, fragment_name, FragmentOptions, FragmentSummary};
 use crate::inject::{rewrite_page, scan_page, write_atomic, FileMeta, PageReport, Placing};
 pub use crate::render::{FormContext, FormLimits, FormValues, RenderOptions, Renderer, ThreadArgs};
@@ -70,6 +73,12 @@ pub struct BakeOptions {
     /// a strict Content-Security-Policy (`style-src 'self'`) refuses those.
     /// Default: none.
     pub stylesheet: Option<PathBuf>,
+    /// Write Atom feeds into this directory (relative to `output_dir`, e.g.
+    /// `comments/feeds`): one per thread shown on some page, linked from
+    /// that page's `<head>`, and `latest.xml`, the latest comments across
+    /// threads (see [`feed`]). Needs an absolute `site_url`. Default: none
+    /// (no feeds: they are new files in someone's site).
+    pub feeds: Option<PathBuf>,
 }
 
 impl BakeOptions {
@@ -83,6 +92,7 @@ impl BakeOptions {
             full: false,
             listing_unchanged: false,
             stylesheet: None,
+            feeds: None,
         }
     }
 }
@@ -164,6 +174,10 @@ pub fn bake(source: &mut dyn Source, opts: &BakeOptions) -> Result<Summary> {
     {
         render.offer_notify = mail;
     }
+    let feeds = match &opts.feeds {
+        Some(dir) => Some(FeedsAt::new(dir, site_url, &base)?),
+        None => None,
+    };
     let stylesheet = match &opts.stylesheet {
         Some(file) => {
             let relative = stylesheet_path(file)?;
@@ -190,7 +204,12 @@ pub fn bake(source: &mut dyn Source, opts: &BakeOptions) -> Result<Summary> {
         || opts.state_file.as_deref().map(State::load),
     );
     let renderer = renderer?;
-    let fingerprint = bake_fingerprint(&renderer, site_url, root);
+    let fingerprint = bake_fingerprint(
+        &renderer,
+        site_url,
+        root,
+        feeds.as_ref().map_or("", |f| f.dir.as_str()),
+    );
     let identity = source
         .identity()
         .with_context(|| format!("reading comments from {described}"))?;
@@ -204,14 +223,19 @@ pub fn bake(source: &mut dyn Source, opts: &BakeOptions) -> Result<Summary> {
         Some(loaded) => (loaded.raw, loaded.state),
         None => (None, None),
     };
-    let prior = prior.filter(|s| !opts.full && s.matches(&identity, &fingerprint));
+    let mut prior = prior.filter(|s| !opts.full && s.matches(&identity, &fingerprint));
+    // What the last bake's feeds were made of; empty after a full bake,
+    // which reads every page and so places every thread.
+    let (known_feeds, known_latest) = prior
+        .as_mut()
+        .map(|p| (std::mem::take(&mut p.feeds), std::mem::take(&mut p.latest)))
+        .unwrap_or_default();
 
     // Stamps before threads: if a comment is approved in between, the state
     // records the older stamp and the next bake catches up.
     let stamps = source
         .stamps()
         .with_context(|| format!("reading comments from {described}"))?;
-    let mut prior = prior;
     // Threads read while the site was being listed (a full bake).
     let mut preloaded = None;
     let (mut dirs, plan) = match prior.as_mut() {
@@ -261,6 +285,7 @@ pub fn bake(source: &mut dyn Source, opts: &BakeOptions) -> Result<Summary> {
         stamps: &stamps,
         site_url,
         base: &base,
+        feeds: feeds.as_ref().map(|f| f.href_prefix.as_str()),
     };
     let bar = progress_bar(opts.progress, plan.todo.len());
     let results: Vec<Processed> = plan
@@ -277,7 +302,22 @@ pub fn bake(source: &mut dyn Source, opts: &BakeOptions) -> Result<Summary> {
     let mut state = State::new(identity, fingerprint);
     state.files = plan.skipped;
     let mut count_placeholders = 0;
+    // Each thread placed in this bake, with the first page (in path order)
+    // that shows it: what its feed links to.
+    let mut placed: std::collections::BTreeMap<String, FeedPage> = Default::default();
     for (file, done) in plan.todo.iter().zip(results) {
+        if let Some(feeds) = feeds.as_ref().filter(|_| !done.report.unparsable) {
+            for (id, (url, title)) in done.report.threads.iter().zip(&done.report.shown) {
+                if !placed.contains_key(id) {
+                    let page = FeedPage {
+                        relative: file.relative.clone(),
+                        url: feeds.absolute(url),
+                        title: title.clone(),
+                    };
+                    placed.insert(id.clone(), page);
+                }
+            }
+        }
         // A skipped placeholder (a bad id) is one too, and has its warning.
         count_placeholders += done.report.counts.len() + done.report.warnings.len();
         summary.threads += done.report.threads.len();
@@ -325,6 +365,24 @@ pub fn bake(source: &mut dyn Source, opts: &BakeOptions) -> Result<Summary> {
             }
         }
     }
+    if let Some(feeds) = &feeds {
+        let run = FeedRun {
+            root,
+            at: feeds,
+            site_url,
+            placed,
+            known: known_feeds,
+            latest: known_latest,
+            files: &state.files,
+            threads: &threads,
+            check_files: !opts.listing_unchanged,
+        };
+        let (shown, latest) = run
+            .update(source, &mut summary, &mut dirs)
+            .with_context(|| format!("writing feeds to {}", root.join(&feeds.dir).display()))?;
+        state.feeds = shown;
+        state.latest = latest;
+    }
     // Every page was read and none has a placeholder: most likely the
     // partial sits in a layout the SSG does not use. Say so rather than
     // report an empty bake as a success.
@@ -371,7 +429,24 @@ pub fn stylesheet_path(file: &Path) -> Result<String> {
 /// `/`-separated path that stays inside the output directory, ends in
 /// `extension` and can be linked as it is.
 pub fn site_file_path(file: &Path, extension: &str) -> Result<String> {
+    safe_relative(file, extension)
+}
+
+/// [`BakeOptions::feeds`] as a `/`-separated directory inside the output
+/// directory.
+pub fn feeds_dir_path(dir: &Path) -> Result<String> {
+    safe_relative(dir, "")
+}
+
+/// `file` as a `/`-separated relative path that stays inside the output
+/// directory, ends in `extension` and can be linked as it is.
+fn safe_relative(file: &Path, extension: &str) -> Result<String> {
     let text = file.to_string_lossy();
+    let text = match extension {
+        // A directory may be written with a trailing slash.
+        "" => Cow::Owned(text.trim_end_matches('/').to_owned()),
+        _ => text,
+    };
     let safe = !text.is_empty()
         && !file.is_absolute()
         && text.ends_with(extension)
@@ -381,12 +456,242 @@ pub fn site_file_path(file: &Path, extension: &str) -> Result<String> {
         && text
             .split('/')
             .all(|part| !part.is_empty() && part != "." && part != "..");
+    if !safe && extension.is_empty() {
+        anyhow::bail!(
+            "{text:?} must be a relative directory inside the output directory, made of letters, digits, '.', '_', '-' and '/', such as \"comments/feeds\""
+        );
+    }
     if !safe {
         anyhow::bail!(
             "{text:?} must be a relative path inside the output directory ending in {extension}, made of letters, digits, '.', '_', '-' and '/', such as \"kiln{extension}\""
         );
     }
     Ok(text.into_owned())
+}
+
+/// Where a bake's feeds go, checked.
+struct FeedsAt {
+    /// Relative to the output directory, `/`-separated.
+    dir: String,
+    /// What pages link feeds under: the site's base path and `dir`, ending in `/`.
+    href_prefix: String,
+    /// The feeds' absolute URL prefix, ending in `/`.
+    url_prefix: String,
+    site: url::Url,
+}
+
+impl FeedsAt {
+    fn new(dir: &Path, site_url: &str, base: &str) -> Result<Self> {
+        let dir = safe_relative(dir, "").context("`bake.feeds_dir`")?;
+        let site = url::Url::parse(site_url)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host());
+        let Some(site) = site else {
+            if site_url.is_empty() {
+                anyhow::bail!(
+                    "`bake.feeds` is on but `bake.site_url` is not set: an Atom feed needs absolute URLs for its ids and links. \
+                     Set `bake.site_url` (or `--site-url`) to the site's public URL, such as \"https://example.org\", or turn `bake.feeds` off"
+                );
+            }
+            anyhow::bail!(
+                "`bake.feeds` is on but `bake.site_url` = {site_url:?} is not an absolute http(s) URL, which an Atom feed needs for its ids and links. \
+                 Set `bake.site_url` (or `--site-url`) to the site's public URL, such as \"https://example.org\", or turn `bake.feeds` off"
+            );
+        };
+        Ok(FeedsAt {
+            href_prefix: format!("{base}/{dir}/"),
+            url_prefix: format!("{site_url}/{dir}/"),
+            dir,
+            site,
+        })
+    }
+
+    /// A page URL as the thread placed it (`data-kiln-url` may be
+    /// relative), made absolute against the site's URL.
+    fn absolute(&self, page_url: &str) -> String {
+        self.site
+            .join(page_url)
+            .map(String::from)
+            .unwrap_or_else(|_| page_url.to_owned())
+    }
+}
+
+/// One bake's work on the feeds, after the pages are done.
+struct FeedRun<'a> {
+    root: &'a Path,
+    at: &'a FeedsAt,
+    site_url: &'a str,
+    /// The threads placed in this bake and the page each feed links to.
+    placed: std::collections::BTreeMap<String, FeedPage>,
+    /// What the last bake's state remembered: each shown thread's page,
+    /// and the site feed's entries.
+    known: std::collections::BTreeMap<String, FeedPage>,
+    latest: Vec<Entry>,
+    /// Every page the state now records.
+    files: &'a std::collections::BTreeMap<String, FileState>,
+    threads: &'a HashMap<String, Thread>,
+    /// Look for thread feeds that went missing (someone emptied the
+    /// directory), which a vouched-for listing rules out.
+    check_files: bool,
+}
+
+impl FeedRun<'_> {
+    /// Writes the thread feeds of the threads placed in this bake, and the
+    /// site feed, where their bytes change; removes the feeds of threads no
+    /// page shows any more. Returns what the state remembers for the next
+    /// bake: each shown thread's page, and the site feed's entries.
+    fn update(
+        self,
+        source: &mut dyn Source,
+        summary: &mut Summary,
+        dirs: &mut std::collections::BTreeMap<String, walk::DirState>,
+    ) -> Result<(std::collections::BTreeMap<String, FeedPage>, Vec<Entry>)> {
+        let FeedRun {
+            root,
+            at,
+            placed,
+            known,
+            latest,
+            files,
+            threads,
+            site_url,
+            check_files,
+        } = self;
+        // Every thread some page shows: those placed now, and those on
+        // pages this bake did not need to read. An earlier page remembered
+        // for a placed thread still wins.
+        let mut shown = placed.clone();
+        for (id, page) in &known {
+            let still = files
+                .get(&page.relative)
+                .is_some_and(|f| f.threads.contains(id));
+            let earlier = shown.get(id).is_none_or(|p| page.relative < p.relative);
+            if still && earlier {
+                shown.insert(id.clone(), page.clone());
+            }
+        }
+        let dir = root.join(&at.dir);
+        // Feeds of threads not placed now but gone from the directory.
+        let mut missing = Vec::new();
+        if check_files {
+            let present: std::collections::HashSet<std::ffi::OsString> =
+                match std::fs::read_dir(&dir) {
+                    Ok(entries) => entries
+                        .filter_map(|e| e.ok().map(|e| e.file_name()))
+                        .collect(),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Default::default(),
+                    Err(e) => return Err(e).with_context(|| format!("reading {}", dir.display())),
+                };
+            missing.extend(
+                shown
+                    .keys()
+                    .filter(|id| !placed.contains_key(*id))
+                    .filter(|id| !present.contains(std::ffi::OsStr::new(&feed::file_name(id))))
+                    .cloned(),
+            );
+        }
+        let entries_of = |threads: &HashMap<String, Thread>, id: &str, page: &FeedPage| {
+            threads
+                .get(id)
+                .map(|t| feed::entries(t, page, feed::THREAD_LIMIT))
+                .unwrap_or_default()
+        };
+        let mut fresh: Vec<(String, Vec<Entry>)> = placed
+            .keys()
+            .map(|id| (id.clone(), entries_of(threads, id, &shown[id])))
+            .collect();
+        // The site feed from what is known: the remembered entries of
+        // threads not read now, and the fresh ones. The remembered were
+        // the newest `SITE_LIMIT`; if fewer than that are still at least as
+        // new as the oldest of them, an older comment of a thread not read
+        // now may belong in the feed: read every shown thread.
+        let refreshed = |id: &str| placed.contains_key(id);
+        let candidates = |fresh: &[(String, Vec<Entry>)], refreshed: &dyn Fn(&str) -> bool| {
+            let mut all: Vec<Entry> = latest
+                .iter()
+                .filter(|e| shown.contains_key(&e.thread) && !refreshed(&e.thread))
+                .cloned()
+                .collect();
+            all.extend(
+                fresh
+                    .iter()
+                    .flat_map(|(_, e)| e.iter().take(feed::SITE_LIMIT).cloned()),
+            );
+            all
+        };
+        let mut site = candidates(&fresh, &refreshed);
+        let complete = match latest.last() {
+            Some(oldest) if latest.len() >= feed::SITE_LIMIT => {
+                site.iter().filter(|e| e.key() >= oldest.key()).count() >= feed::SITE_LIMIT
+            }
+            _ => true,
+        };
+        let extra: Vec<String> = if complete {
+            missing
+        } else {
+            shown
+                .keys()
+                .filter(|id| !placed.contains_key(*id))
+                .cloned()
+                .collect()
+        };
+        let mut loaded_ids = std::collections::HashSet::new();
+        if !extra.is_empty() {
+            let loaded: HashMap<String, Thread> = source
+                .threads(Some(&extra))
+                .with_context(|| format!("reading comments from {}", source.describe()))?
+                .into_iter()
+                .map(|t| (t.id.clone(), t))
+                .collect();
+            for id in extra {
+                let entries = entries_of(&loaded, &id, &shown[&id]);
+                fresh.push((id.clone(), entries));
+                loaded_ids.insert(id);
+            }
+            let refreshed = |id: &str| placed.contains_key(id) || loaded_ids.contains(id);
+            site = candidates(&fresh, &refreshed);
+        }
+        feed::newest_first(&mut site, feed::SITE_LIMIT);
+
+        let mut written = Vec::new();
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        for (id, entries) in &fresh {
+            let name = feed::file_name(id);
+            let bytes =
+                feed::thread_feed(&format!("{}{name}", at.url_prefix), &shown[id], entries)?;
+            let path = dir.join(&name);
+            if fragments::write_if_changed(&path, &bytes)? {
+                written.push(path);
+            }
+        }
+        let bytes = feed::site_feed(
+            &format!("{}{}", at.url_prefix, feed::SITE_FILE),
+            site_url,
+            &site,
+        )?;
+        let path = dir.join(feed::SITE_FILE);
+        if fragments::write_if_changed(&path, &bytes)? {
+            written.push(path);
+        }
+        // Feeds of threads no page shows any more: only names this module
+        // made from ids, so nothing else in the directory is touched.
+        for id in known.keys().filter(|id| !shown.contains_key(*id)) {
+            let path = dir.join(feed::file_name(id));
+            match std::fs::remove_file(&path) {
+                Ok(()) => written.push(path),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e).with_context(|| format!("removing {}", path.display())),
+            }
+        }
+        if !written.is_empty() {
+            summary.files_changed += written.len();
+            summary.written.extend(written);
+            if let Some(entry) = dirs.get_mut(&at.dir) {
+                entry.mtime_ns = walk::dir_mtime(root, &at.dir).unwrap_or(0);
+            }
+        }
+        Ok((shown, site))
+    }
 }
 
 /// Reads every page and writes it back unchanged, atomically, with the same
@@ -569,10 +874,15 @@ fn process(file: &PageFile, placing: &Placing<'_>) -> Result<Processed> {
     })
 }
 
-fn bake_fingerprint(renderer: &Renderer, site_url: &str, root: &Path) -> String {
+fn bake_fingerprint(renderer: &Renderer, site_url: &str, root: &Path, feeds: &str) -> String {
     let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_owned());
     let mut hash = Sha256::new();
-    for part in [renderer.fingerprint(), site_url, &root.to_string_lossy()] {
+    for part in [
+        renderer.fingerprint(),
+        site_url,
+        &root.to_string_lossy(),
+        feeds,
+    ] {
         hash.update((part.len() as u64).to_le_bytes());
         hash.update(part.as_bytes());
     }
