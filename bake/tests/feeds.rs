@@ -18,6 +18,10 @@ use quick_xml::Reader;
 
 const FEEDS: &str = "comments/feeds";
 
+/// One element of a parsed feed: its path from the root, its attributes
+/// and its text.
+type El = (String, Vec<(String, String)>, String);
+
 fn site(pages: &[(&str, String)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     for (path, html) in pages {
@@ -110,11 +114,11 @@ fn site_feed() -> String {
 
 /// A feed read with an XML parser that checks end tags: its elements as
 /// (path, attributes, text), e.g. `("feed/entry/author/name", [], "Ann")`.
-fn parse(xml: &[u8]) -> Vec<(String, Vec<(String, String)>, String)> {
+fn parse(xml: &[u8]) -> Vec<El> {
     let mut reader = Reader::from_reader(xml);
     reader.config_mut().check_end_names = true;
     let mut stack: Vec<String> = Vec::new();
-    let mut out: Vec<(String, Vec<(String, String)>, String)> = Vec::new();
+    let mut out: Vec<El> = Vec::new();
     let mut buf = Vec::new();
     loop {
         let event = reader.read_event_into(&mut buf).expect("well-formed XML");
@@ -166,21 +170,21 @@ fn parse(xml: &[u8]) -> Vec<(String, Vec<(String, String)>, String)> {
     out
 }
 
-fn texts(feed: &[(String, Vec<(String, String)>, String)], path: &str) -> Vec<String> {
+fn texts(feed: &[El], path: &str) -> Vec<String> {
     feed.iter()
         .filter(|(p, _, _)| p == path)
         .map(|(_, _, t)| t.clone())
         .collect()
 }
 
-fn attr(el: &(String, Vec<(String, String)>, String), name: &str) -> Option<String> {
+fn attr(el: &El, name: &str) -> Option<String> {
     el.1.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
 }
 
 /// RFC 4287's rules for what this bake writes: the Atom namespace, exactly
 /// one id, title and updated per feed and entry, ids that are absolute
 /// IRIs, a self link, every entry with an author, a link and html content.
-fn check_atom(feed: &[(String, Vec<(String, String)>, String)]) {
+fn check_atom(feed: &[El]) {
     let root = &feed[0];
     assert_eq!(root.0, "feed");
     assert_eq!(

@@ -104,9 +104,26 @@ fn feeds_of_a_hugo_site_parse_and_list_the_approved_comments() {
         "{site}"
     );
 
-    // Nothing new: nothing written, feeds included.
+    // Nothing new: nothing written, feeds included; `--feeds` is the same
+    // as `bake.feeds = true`.
     let before = snapshot(&served.public);
-    let again = served.bake_with_env(&feeds_on, None, "state");
+    let state = served.dir().join("state");
+    let args = [
+        "--db",
+        served.db.arg(),
+        "bake",
+        "--from",
+        served.db.arg(),
+        "--feeds",
+        "--site-url",
+        &served.site.url,
+        "--receiver-url",
+        &receiver.url,
+        "--state",
+        state.to_str().unwrap(),
+        served.public.to_str().unwrap(),
+    ];
+    let again = kiln_ok(served.dir(), &args);
     assert!(again.contains("nothing changed"), "{again}");
     assert_eq!(snapshot(&served.public), before);
 

@@ -111,9 +111,6 @@ impl Config {
         self.database.validate()?;
         self.sites.validate()?;
         self.bake.validate()?;
-        if self.bake.feeds && self.site_url().is_empty() {
-            bail!("`bake.feeds` is on but `bake.site_url` is not set (and `sites.origins` is empty): an Atom feed needs absolute URLs; set `bake.site_url` to the site's public URL, such as \"https://example.org\", or turn `bake.feeds` off");
-        }
         if self.privacy.gravatar && !self.bake.avatars {
             bail!("`privacy.gravatar` is on but `bake.avatars` is off, so no Gravatar picture would be shown; turn `privacy.gravatar` off, or `bake.avatars` on");
         }
