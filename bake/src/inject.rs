@@ -377,7 +377,11 @@ fn pass(
             return Ok(());
         };
         el.on_end_tag(lol_html::end_tag!(move |end| {
-            end.before(&marker, ContentType::Html);
+            // Without a `</head>`, lol_html ends the head at a later end
+            // tag (`</html>`); a link there would be in the body.
+            if end.name() == "head" {
+                end.before(&marker, ContentType::Html);
+            }
             Ok(())
         }))
     };
@@ -391,7 +395,10 @@ fn pass(
     if placing.is_some() {
         settings = settings
             .append_element_content_handler(lol_html::element!("head > title", title_handler));
-        if selectors.thread.is_some() {
+        // Only a page that says `data-kiln-feed` can hold one: the others
+        // are spared the selector.
+        let old_links = memchr::memmem::find(bytes, b"data-kiln-feed").is_some();
+        if selectors.thread.is_some() && old_links {
             settings = settings.append_element_content_handler(lol_html::element!(
                 "head > link[data-kiln-feed]",
                 old_link_handler
@@ -937,8 +944,16 @@ mod tests {
             !off.contains("data-kiln-feed") && off.contains("</title>\n</head>"),
             "{off}"
         );
-        // A page with counts only gets no link and no marker.
         placing.feeds = Some("/comments/feeds/");
+        // A <head> whose end tag is left implicit gets no link, and no
+        // marker is left behind.
+        let open = "<html><head><title>T</title><body><div data-kiln-thread></div></body></html>";
+        let (out, _) = rewrite_page(open.as_bytes(), "p/index.html", &placing)
+            .unwrap()
+            .unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert!(!out.contains("kiln-feed"), "{out}");
+        // A page with counts only gets no link and no marker.
         let list = "<html><head><title>L</title></head><body><span data-kiln-count=\"/a/\"></span></body></html>";
         let (out, _) = rewrite_page(list.as_bytes(), "index.html", &placing)
             .unwrap()
