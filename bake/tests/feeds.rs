@@ -353,6 +353,34 @@ fn a_rebake_after_one_approval_rewrites_that_threads_feed_the_site_feed_and_the_
 }
 
 #[test]
+fn feeds_someone_removed_are_written_again_though_no_page_changed() {
+    let (dir, mut source) = blog();
+    let mut opts = options(dir.path());
+    opts.state_file = Some(dir.path().join(".state"));
+    bake(&mut source, &opts).unwrap();
+    let before = files(dir.path());
+    fs::remove_dir_all(dir.path().join("comments")).unwrap();
+    let summary = bake(&mut source, &opts).unwrap();
+    assert_eq!(
+        (summary.pages_skipped, summary.files_changed),
+        (4, 4),
+        "{summary}"
+    );
+    assert_eq!(
+        before
+            .iter()
+            .filter(|(name, _)| name.starts_with(FEEDS))
+            .map(|(name, (bytes, _))| (name.clone(), bytes.clone()))
+            .collect::<Vec<_>>(),
+        files(dir.path())
+            .into_iter()
+            .filter(|(name, _)| name.starts_with(FEEDS))
+            .map(|(name, (bytes, _))| (name, bytes))
+            .collect::<Vec<_>>()
+    );
+}
+
+#[test]
 fn unpublished_and_deleted_comments_leave_both_feeds() {
     let (dir, mut source) = blog();
     let mut opts = options(dir.path());
