@@ -9,6 +9,7 @@
 pub mod avatar;
 pub mod export;
 pub mod feed;
+mod feed_run;
 pub mod fragments;
 mod hints;
 pub mod inject;
@@ -32,7 +33,8 @@ use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::export::Thread;
-use crate::feed::{Entry, FeedPage};
+use crate::feed::FeedPage;
+use crate::feed_run::{FeedRun, FeedsAt};
 pub use crate::fragments::{bake_fragments, fragment_name, FragmentOptions, FragmentSummary};
 use crate::inject::{rewrite_page, scan_page, write_atomic, FileMeta, PageReport, Placing};
 pub use crate::render::{FormContext, FormLimits, FormValues, RenderOptions, Renderer, ThreadArgs};
@@ -302,19 +304,19 @@ pub fn bake(source: &mut dyn Source, opts: &BakeOptions) -> Result<Summary> {
     let mut state = State::new(identity, fingerprint);
     state.files = plan.skipped;
     let mut count_placeholders = 0;
-    // Each thread placed in this bake, with the first page (in path order)
-    // that shows it: what its feed links to.
-    let mut placed: std::collections::BTreeMap<String, FeedPage> = Default::default();
+    // Each thread placed in this bake, with every page (in path order)
+    // that shows it: the first is what its feed links to.
+    let mut placed = feed_run::Pages::new();
     for (file, done) in plan.todo.iter().zip(results) {
         if let Some(feeds) = feeds.as_ref().filter(|_| !done.report.unparsable) {
             for (id, (url, title)) in done.report.threads.iter().zip(&done.report.shown) {
-                if !placed.contains_key(id) {
-                    let page = FeedPage {
+                let pages = placed.entry(id.clone()).or_default();
+                if pages.last().is_none_or(|p| p.relative != file.relative) {
+                    pages.push(FeedPage {
                         relative: file.relative.clone(),
                         url: feeds.absolute(url),
                         title: title.clone(),
-                    };
-                    placed.insert(id.clone(), page);
+                    });
                 }
             }
         }
@@ -370,6 +372,7 @@ pub fn bake(source: &mut dyn Source, opts: &BakeOptions) -> Result<Summary> {
             root,
             at: feeds,
             site_url,
+            read: plan.todo.iter().map(|f| f.relative.as_str()).collect(),
             placed,
             known: known_feeds,
             latest: known_latest,
@@ -377,11 +380,13 @@ pub fn bake(source: &mut dyn Source, opts: &BakeOptions) -> Result<Summary> {
             threads: &threads,
             check_files: !opts.listing_unchanged,
         };
-        let (shown, latest) = run
-            .update(source, &mut summary, &mut dirs)
+        let before = summary.written.len();
+        let remembered = run
+            .update(source, &mut summary.written, &mut dirs)
             .with_context(|| format!("writing feeds to {}", root.join(&feeds.dir).display()))?;
-        state.feeds = shown;
-        state.latest = latest;
+        summary.files_changed += summary.written.len() - before;
+        state.feeds = remembered.pages;
+        state.latest = remembered.latest;
     }
     // Every page was read and none has a placeholder: most likely the
     // partial sits in a layout the SSG does not use. Say so rather than
@@ -467,231 +472,6 @@ fn safe_relative(file: &Path, extension: &str) -> Result<String> {
         );
     }
     Ok(text.into_owned())
-}
-
-/// Where a bake's feeds go, checked.
-struct FeedsAt {
-    /// Relative to the output directory, `/`-separated.
-    dir: String,
-    /// What pages link feeds under: the site's base path and `dir`, ending in `/`.
-    href_prefix: String,
-    /// The feeds' absolute URL prefix, ending in `/`.
-    url_prefix: String,
-    site: url::Url,
-}
-
-impl FeedsAt {
-    fn new(dir: &Path, site_url: &str, base: &str) -> Result<Self> {
-        let dir = safe_relative(dir, "").context("`bake.feeds_dir`")?;
-        let site = url::Url::parse(site_url)
-            .ok()
-            .filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host());
-        let Some(site) = site else {
-            if site_url.is_empty() {
-                anyhow::bail!(
-                    "`bake.feeds` is on but `bake.site_url` is not set: an Atom feed needs absolute URLs for its ids and links. \
-                     Set `bake.site_url` (or `--site-url`) to the site's public URL, such as \"https://example.org\", or turn `bake.feeds` off"
-                );
-            }
-            anyhow::bail!(
-                "`bake.feeds` is on but `bake.site_url` = {site_url:?} is not an absolute http(s) URL, which an Atom feed needs for its ids and links. \
-                 Set `bake.site_url` (or `--site-url`) to the site's public URL, such as \"https://example.org\", or turn `bake.feeds` off"
-            );
-        };
-        Ok(FeedsAt {
-            href_prefix: format!("{base}/{dir}/"),
-            url_prefix: format!("{site_url}/{dir}/"),
-            dir,
-            site,
-        })
-    }
-
-    /// A page URL as the thread placed it (`data-kiln-url` may be
-    /// relative), made absolute against the site's URL.
-    fn absolute(&self, page_url: &str) -> String {
-        self.site
-            .join(page_url)
-            .map(String::from)
-            .unwrap_or_else(|_| page_url.to_owned())
-    }
-}
-
-/// One bake's work on the feeds, after the pages are done.
-struct FeedRun<'a> {
-    root: &'a Path,
-    at: &'a FeedsAt,
-    site_url: &'a str,
-    /// The threads placed in this bake and the page each feed links to.
-    placed: std::collections::BTreeMap<String, FeedPage>,
-    /// What the last bake's state remembered: each shown thread's page,
-    /// and the site feed's entries.
-    known: std::collections::BTreeMap<String, FeedPage>,
-    latest: Vec<Entry>,
-    /// Every page the state now records.
-    files: &'a std::collections::BTreeMap<String, FileState>,
-    threads: &'a HashMap<String, Thread>,
-    /// Look for thread feeds that went missing (someone emptied the
-    /// directory), which a vouched-for listing rules out.
-    check_files: bool,
-}
-
-impl FeedRun<'_> {
-    /// Writes the thread feeds of the threads placed in this bake, and the
-    /// site feed, where their bytes change; removes the feeds of threads no
-    /// page shows any more. Returns what the state remembers for the next
-    /// bake: each shown thread's page, and the site feed's entries.
-    fn update(
-        self,
-        source: &mut dyn Source,
-        summary: &mut Summary,
-        dirs: &mut std::collections::BTreeMap<String, walk::DirState>,
-    ) -> Result<(std::collections::BTreeMap<String, FeedPage>, Vec<Entry>)> {
-        let FeedRun {
-            root,
-            at,
-            placed,
-            known,
-            latest,
-            files,
-            threads,
-            site_url,
-            check_files,
-        } = self;
-        // Every thread some page shows: those placed now, and those on
-        // pages this bake did not need to read. An earlier page remembered
-        // for a placed thread still wins.
-        let mut shown = placed.clone();
-        for (id, page) in &known {
-            let still = files
-                .get(&page.relative)
-                .is_some_and(|f| f.threads.contains(id));
-            let earlier = shown.get(id).is_none_or(|p| page.relative < p.relative);
-            if still && earlier {
-                shown.insert(id.clone(), page.clone());
-            }
-        }
-        let dir = root.join(&at.dir);
-        // Feeds of threads not placed now but gone from the directory.
-        let mut missing = Vec::new();
-        if check_files {
-            let present: std::collections::HashSet<std::ffi::OsString> =
-                match std::fs::read_dir(&dir) {
-                    Ok(entries) => entries
-                        .filter_map(|e| e.ok().map(|e| e.file_name()))
-                        .collect(),
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Default::default(),
-                    Err(e) => return Err(e).with_context(|| format!("reading {}", dir.display())),
-                };
-            missing.extend(
-                shown
-                    .keys()
-                    .filter(|id| !placed.contains_key(*id))
-                    .filter(|id| !present.contains(std::ffi::OsStr::new(&feed::file_name(id))))
-                    .cloned(),
-            );
-        }
-        let entries_of = |threads: &HashMap<String, Thread>, id: &str, page: &FeedPage| {
-            threads
-                .get(id)
-                .map(|t| feed::entries(t, page, feed::THREAD_LIMIT))
-                .unwrap_or_default()
-        };
-        let mut fresh: Vec<(String, Vec<Entry>)> = placed
-            .keys()
-            .map(|id| (id.clone(), entries_of(threads, id, &shown[id])))
-            .collect();
-        // The site feed from what is known: the remembered entries of
-        // threads not read now, and the fresh ones. The remembered were
-        // the newest `SITE_LIMIT`; if fewer than that are still at least as
-        // new as the oldest of them, an older comment of a thread not read
-        // now may belong in the feed: read every shown thread.
-        let refreshed = |id: &str| placed.contains_key(id);
-        let candidates = |fresh: &[(String, Vec<Entry>)], refreshed: &dyn Fn(&str) -> bool| {
-            let mut all: Vec<Entry> = latest
-                .iter()
-                .filter(|e| shown.contains_key(&e.thread) && !refreshed(&e.thread))
-                .cloned()
-                .collect();
-            all.extend(
-                fresh
-                    .iter()
-                    .flat_map(|(_, e)| e.iter().take(feed::SITE_LIMIT).cloned()),
-            );
-            all
-        };
-        let mut site = candidates(&fresh, &refreshed);
-        let complete = match latest.last() {
-            Some(oldest) if latest.len() >= feed::SITE_LIMIT => {
-                site.iter().filter(|e| e.key() >= oldest.key()).count() >= feed::SITE_LIMIT
-            }
-            _ => true,
-        };
-        let extra: Vec<String> = if complete {
-            missing
-        } else {
-            shown
-                .keys()
-                .filter(|id| !placed.contains_key(*id))
-                .cloned()
-                .collect()
-        };
-        let mut loaded_ids = std::collections::HashSet::new();
-        if !extra.is_empty() {
-            let loaded: HashMap<String, Thread> = source
-                .threads(Some(&extra))
-                .with_context(|| format!("reading comments from {}", source.describe()))?
-                .into_iter()
-                .map(|t| (t.id.clone(), t))
-                .collect();
-            for id in extra {
-                let entries = entries_of(&loaded, &id, &shown[&id]);
-                fresh.push((id.clone(), entries));
-                loaded_ids.insert(id);
-            }
-            let refreshed = |id: &str| placed.contains_key(id) || loaded_ids.contains(id);
-            site = candidates(&fresh, &refreshed);
-        }
-        feed::newest_first(&mut site, feed::SITE_LIMIT);
-
-        let mut written = Vec::new();
-        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        for (id, entries) in &fresh {
-            let name = feed::file_name(id);
-            let bytes =
-                feed::thread_feed(&format!("{}{name}", at.url_prefix), &shown[id], entries)?;
-            let path = dir.join(&name);
-            if fragments::write_if_changed(&path, &bytes)? {
-                written.push(path);
-            }
-        }
-        let bytes = feed::site_feed(
-            &format!("{}{}", at.url_prefix, feed::SITE_FILE),
-            site_url,
-            &site,
-        )?;
-        let path = dir.join(feed::SITE_FILE);
-        if fragments::write_if_changed(&path, &bytes)? {
-            written.push(path);
-        }
-        // Feeds of threads no page shows any more: only names this module
-        // made from ids, so nothing else in the directory is touched.
-        for id in known.keys().filter(|id| !shown.contains_key(*id)) {
-            let path = dir.join(feed::file_name(id));
-            match std::fs::remove_file(&path) {
-                Ok(()) => written.push(path),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(e).with_context(|| format!("removing {}", path.display())),
-            }
-        }
-        if !written.is_empty() {
-            summary.files_changed += written.len();
-            summary.written.extend(written);
-            if let Some(entry) = dirs.get_mut(&at.dir) {
-                entry.mtime_ns = walk::dir_mtime(root, &at.dir).unwrap_or(0);
-            }
-        }
-        Ok((shown, site))
-    }
 }
 
 /// Reads every page and writes it back unchanged, atomically, with the same

@@ -35,9 +35,9 @@ pub struct State {
     /// The stamp (`[version, count]`) each thread shown on some page had
     /// when it was rendered.
     pub stamps: BTreeMap<String, (u64, u64)>,
-    /// With feeds on, every thread some page shows and the page its feed
-    /// links to.
-    pub feeds: BTreeMap<String, FeedPage>,
+    /// With feeds on, every thread some page shows, and those pages in
+    /// path order (the first is what its feed links to).
+    pub feeds: BTreeMap<String, Vec<FeedPage>>,
     /// With feeds on, the site feed's entries, newest first: a re-bake
     /// reads only the changed threads, and must still know the others'.
     pub latest: Vec<Entry>,

@@ -380,6 +380,45 @@ fn feeds_someone_removed_are_written_again_though_no_page_changed() {
     );
 }
 
+/// A thread shown on two pages links its feed to the first; when that one
+/// stops showing it, the feed stays (the other page still links it) and
+/// turns to the other page, though that page was not read again.
+#[test]
+fn a_thread_on_two_pages_keeps_its_feed_when_the_first_lets_go() {
+    let dir = site(&[
+        (
+            "a/index.html",
+            page("First", "<div data-kiln-thread=\"t\"></div>"),
+        ),
+        (
+            "b/index.html",
+            page("Second", "<div data-kiln-thread=\"t\"></div>"),
+        ),
+    ]);
+    let mut source = MemorySource::new(vec![thread("t", vec![comment(1, None, "Ann", "x")])]);
+    let mut opts = options(dir.path());
+    opts.state_file = Some(dir.path().join(".state"));
+    bake(&mut source, &opts).unwrap();
+    let feed = || parse(&fs::read(dir.path().join(thread_feed("t"))).unwrap());
+    assert_eq!(texts(&feed(), "feed/title"), ["Comments on First"]);
+    fs::write(
+        dir.path().join("a/index.html"),
+        page("First", "<p>moved</p>"),
+    )
+    .unwrap();
+    let summary = bake(&mut source, &opts).unwrap();
+    assert_eq!(summary.pages_skipped, 1, "{summary}");
+    let feed = feed();
+    check_atom(&feed);
+    assert_eq!(texts(&feed, "feed/title"), ["Comments on Second"]);
+    assert_eq!(
+        texts(&feed, "feed/entry/id"),
+        ["https://example.org/blog/b/#kiln-comment-1"]
+    );
+    let latest = parse(&fs::read(dir.path().join(site_feed())).unwrap());
+    assert_eq!(texts(&latest, "feed/entry/title"), ["Ann on Second"]);
+}
+
 #[test]
 fn unpublished_and_deleted_comments_leave_both_feeds() {
     let (dir, mut source) = blog();
