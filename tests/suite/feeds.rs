@@ -7,6 +7,7 @@
 
 use std::path::PathBuf;
 use std::process::Command;
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -136,6 +137,69 @@ fn feeds_of_a_hugo_site_parse_and_list_the_approved_comments() {
     assert_eq!(entries(&thread)[0].0, "Ann");
     let authors: Vec<String> = entries(&site).into_iter().map(|e| e.0).collect();
     assert_eq!(authors, ["Cy", "Ann"], "{site}");
+}
+
+/// The receiver's in-place publisher bakes with the same options: with
+/// `bake.feeds` on, an approval reaches the thread's feed on the served
+/// site without anyone running `kiln bake`.
+#[test]
+fn the_in_place_publisher_keeps_the_feeds() {
+    let Some(python) = python_with_feedparser() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let public = tmp.path().join("public");
+    if hugo_build("hugo", &public).is_none() {
+        return;
+    }
+    let site = StaticSite::serve(&public);
+    let db = Db::fresh(tmp.path());
+    let receiver = Receiver::start(ReceiverOptions {
+        dir: tmp.path(),
+        db: &db,
+        origin: &site.url,
+        token: None,
+        extra_env: &[
+            ("KILN_PUBLISH_IN_PLACE", public.to_str().unwrap()),
+            ("KILN_PUBLISH_POLL_MS", "20"),
+            ("KILN_BAKE_FEEDS", "true"),
+        ],
+    });
+    let hello = format!("{}/posts/hello-world/", site.url);
+    // The first in-place bake links the (empty) feed from the page.
+    let href = eventually("the feed link on the page", Duration::from_secs(30), || {
+        let page = http().get(&hello).send().ok()?.text().ok()?;
+        page.contains("data-kiln-feed")
+            .then(|| alternate_feed(&page))
+    });
+    let feed_url = url::Url::parse(&hello).unwrap().join(&href).unwrap();
+    let empty = parse_feed(&python, &feed_url);
+    assert_eq!(empty["bozo"], false, "{empty}");
+    assert!(entries(&empty).is_empty(), "{empty}");
+
+    let fields = [
+        ("thread", "/posts/hello-world/"),
+        ("url", hello.as_str()),
+        ("name", "Ann"),
+        ("text", "Published in place"),
+    ];
+    assert_eq!(post_form(&receiver, &fields).0, 303);
+    kiln_ok(tmp.path(), &["--db", db.arg(), "approve", "1"]);
+    let permalink = format!("{hello}#kiln-comment-1");
+    eventually(
+        "the approved comment in the feed",
+        Duration::from_secs(30),
+        || {
+            let body = http().get(feed_url.as_str()).send().ok()?.text().ok()?;
+            body.contains(&permalink).then_some(())
+        },
+    );
+    let feed = parse_feed(&python, &feed_url);
+    assert_eq!(feed["bozo"], false, "{feed}");
+    assert_eq!(
+        entries(&feed),
+        [("Ann".to_owned(), permalink.clone(), permalink)]
+    );
 }
 
 /// The `href` of the page's Atom `<link rel="alternate">` in its `<head>`.
