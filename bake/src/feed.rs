@@ -2,9 +2,9 @@
 //! thread, or the whole site's discussion, in a feed reader: one feed per
 //! thread shown on some page, and one of the latest comments across them.
 //!
-//! This module makes the bytes and the names; `lib` decides which feeds a
-//! bake refreshes (from what it placed and what the state remembers) and
-//! writes them atomically, only when their bytes change. Nothing here reads
+//! This module makes the bytes and the names; `feed_run` decides which
+//! feeds a bake refreshes (from what it placed and what the state
+//! remembers) and writes them atomically, only when their bytes change. Nothing here reads
 //! a clock: a feed's `updated` is its newest entry's time, so two bakes of
 //! the same comments write the same bytes.
 
@@ -154,7 +154,7 @@ fn normalize_time(rfc3339: &str) -> (String, i64) {
 }
 
 /// What a feed says about itself.
-pub struct Head<'a> {
+struct Head<'a> {
     /// The feed's own absolute URL: its `id` and its `rel="self"` link.
     pub url: &'a str,
     pub title: &'a str,
