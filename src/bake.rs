@@ -87,6 +87,10 @@ pub fn run(config: &Config, args: BakeArgs) -> Result<()> {
             // A bake from the command line cannot vouch for the directory.
             listing_unchanged: false,
             stylesheet: config.bake.stylesheet_file(),
+            feeds: match args.feeds {
+                true => Some(config.bake.feeds_dir.clone().into()),
+                false => config.bake.feeds_dir(),
+            },
         }),
         None => Target::Fragments(FragmentOptions {
             // clap requires one of the two.

@@ -374,6 +374,9 @@ pub struct BakeArgs {
     /// Nesting levels shown before replies are shown flat [default: bake.max_depth, 4]
     #[arg(long, value_name = "N")]
     pub max_depth: Option<usize>,
+    /// Write Atom feeds of the comments into the site, as `bake.feeds = true` does [default: bake.feeds, false]
+    #[arg(long, conflicts_with = "fragments")]
+    pub feeds: bool,
     /// Ignore what the last bake remembered and process every page
     #[arg(long)]
     pub full: bool,

@@ -394,6 +394,10 @@ site_url = "{site_url}"
 # Let the script fetch comments approved since the bake: then every reader who
 # reaches a thread tells the receiver their address and the page.
 # live = false
+# Atom feeds of the comments, one per thread (linked from its page) and one of
+# the latest across the site, written under feeds_dir in the output directory.
+# feeds = false
+# feeds_dir = "comments/feeds"
 
 [edits]
 # For how many minutes after posting a commenter may edit or delete their

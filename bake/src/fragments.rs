@@ -169,7 +169,7 @@ pub fn bake_fragments(source: &mut dyn Source, opts: &FragmentOptions) -> Result
 }
 
 /// Atomically replaces `path` with `bytes` unless it already holds them.
-fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<bool> {
+pub(crate) fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<bool> {
     match std::fs::read(path) {
         Ok(old) if old == bytes => return Ok(false),
         Ok(_) => {}

@@ -135,6 +135,10 @@ pub struct Placing<'a> {
     pub site_url: &'a str,
     /// The site's [`base_path`], which prefixes default thread ids.
     pub base: &'a str,
+    /// With feeds on, the URL path their files are under (ending in `/`):
+    /// a page that shows a thread links that thread's feed from its
+    /// `<head>`.
+    pub feeds: Option<&'a str>,
 }
 
 /// What one pass over a page found (and, when rewriting, produced).
@@ -144,6 +148,9 @@ pub struct PageReport {
     pub threads: Vec<String>,
     /// Ids of the count placeholders filled.
     pub counts: Vec<String>,
+    /// When rewriting, the page URL and title each of `threads` was
+    /// placed with, in the same order: what its feed links to.
+    pub shown: Vec<(String, String)>,
     /// Comments shown across the page's threads (approved ones).
     pub comments: u64,
     pub warnings: Vec<String>,
@@ -303,7 +310,9 @@ fn pass(
                 })
                 .map_err(|e| format!("{e:#}"))?;
             el.set_inner_content(&html, ContentType::Html);
-            report.borrow_mut().comments += thread.map_or(0, approved_count);
+            let mut report = report.borrow_mut();
+            report.comments += thread.map_or(0, approved_count);
+            report.shown.push((page_url, page_title));
         }
         report.borrow_mut().threads.push(id);
         Ok(())
@@ -352,10 +361,53 @@ fn pass(
             Ok(())
         }))
     };
+    // Feed links go at the end of the page's <head>, which is behind us by
+    // the time a placeholder says which threads the page shows: a marker
+    // holds the place and is replaced once the pass is done.
+    let feed_marker = placing
+        .and_then(|p| p.feeds)
+        .filter(|_| selectors.thread.is_some())
+        .map(|_| format!("<!--kiln-feed-links-{:016x}-->", random()));
+    let head_seen = Cell::new(false);
+    let head_handler = |el: &mut Element<'_, '_>| -> lol_html::HandlerResult {
+        if el.removed() || head_seen.replace(true) {
+            return Ok(());
+        }
+        let Some(marker) = feed_marker.clone() else {
+            return Ok(());
+        };
+        el.on_end_tag(lol_html::end_tag!(move |end| {
+            // Without a `</head>`, lol_html ends the head at a later end
+            // tag (`</html>`); a link there would be in the body.
+            if end.name() == "head" {
+                end.before(&marker, ContentType::Html);
+            }
+            Ok(())
+        }))
+    };
+    // The links the last bake put there; the marker puts back those still
+    // wanted. With feeds turned off, they go.
+    let old_link_handler = |el: &mut Element<'_, '_>| -> lol_html::HandlerResult {
+        el.remove();
+        Ok(())
+    };
     let mut settings = Settings::new();
     if placing.is_some() {
         settings = settings
             .append_element_content_handler(lol_html::element!("head > title", title_handler));
+        // Only a page that says `data-kiln-feed` can hold one: the others
+        // are spared the selector.
+        let old_links = memchr::memmem::find(bytes, b"data-kiln-feed").is_some();
+        if selectors.thread.is_some() && old_links {
+            settings = settings.append_element_content_handler(lol_html::element!(
+                "head > link[data-kiln-feed]",
+                old_link_handler
+            ));
+        }
+        if feed_marker.is_some() {
+            settings =
+                settings.append_element_content_handler(lol_html::element!("head", head_handler));
+        }
     }
     if let Some(selector) = &selectors.thread {
         let handlers = ElementContentHandlers::default().element(thread_handler);
@@ -378,6 +430,11 @@ fn pass(
     });
     let result = rewriter.write(bytes).and_then(|()| rewriter.end());
     let mut report = report.into_inner();
+    if let (Some(marker), Some(prefix)) = (&feed_marker, placing.and_then(|p| p.feeds)) {
+        if result.is_ok() {
+            output = place_feed_links(output, marker, prefix, &report);
+        }
+    }
     match result {
         Ok(()) => {}
         // Our own failure (a template error): the whole bake should stop.
@@ -395,6 +452,37 @@ fn pass(
         report,
         matched: matched.get(),
     })
+}
+
+/// `output` with the feed marker replaced by a `<link rel="alternate">` to
+/// the feed of each thread the page shows (once each, in page order), or
+/// by nothing when it shows none.
+fn place_feed_links(output: Vec<u8>, marker: &str, prefix: &str, report: &PageReport) -> Vec<u8> {
+    let Some(at) = memchr::memmem::find(&output, marker.as_bytes()) else {
+        return output;
+    };
+    let mut links = String::new();
+    let mut seen = std::collections::HashSet::new();
+    for (id, (_, title)) in report.threads.iter().zip(&report.shown) {
+        if !seen.insert(id) {
+            continue;
+        }
+        let title = match title.as_str() {
+            "" => "Comments".to_owned(),
+            title => format!("Comments on {title}"),
+        };
+        links.push_str(&format!(
+            "<link rel=\"alternate\" type=\"application/atom+xml\" title=\"{}\" href=\"{}{}\" data-kiln-feed>",
+            escape_html(&title),
+            escape_html(prefix),
+            crate::feed::file_name(id),
+        ));
+    }
+    let mut placed = Vec::with_capacity(output.len() + links.len());
+    placed.extend_from_slice(&output[..at]);
+    placed.extend_from_slice(links.as_bytes());
+    placed.extend_from_slice(&output[at + marker.len()..]);
+    placed
 }
 
 /// Whether a placeholder sits inside another one this pass is filling:
@@ -787,7 +875,91 @@ mod tests {
             stamps: &stamps,
             site_url: "https://example.org",
             base: "",
+            feeds: None,
         });
+    }
+
+    /// A page showing threads links each one's feed from its `<head>`,
+    /// once per thread; baking the result again changes nothing, and with
+    /// feeds off the links go.
+    #[test]
+    fn feed_links_go_in_the_head_and_stay_put() {
+        let page = "<!doctype html><html><head><title>Post &amp; more</title>\n</head><body>\
+                    <div data-kiln-thread></div><section data-kiln-thread=\"/x/\"></section>\
+                    <aside data-kiln-thread></aside></body></html>";
+        let renderer = Renderer::new(crate::RenderOptions::default()).unwrap();
+        let (threads, stamps) = (HashMap::new(), HashMap::new());
+        let mut placing = Placing {
+            renderer: &renderer,
+            threads: &threads,
+            stamps: &stamps,
+            site_url: "https://example.org",
+            base: "",
+            feeds: Some("/comments/feeds/"),
+        };
+        let (first, report) = rewrite_page(page.as_bytes(), "p/index.html", &placing)
+            .unwrap()
+            .unwrap();
+        let html = String::from_utf8(first.clone()).unwrap();
+        let link = |id: &str| {
+            format!(
+                "<link rel=\"alternate\" type=\"application/atom+xml\" title=\"Comments on Post &amp; more\" href=\"/comments/feeds/{}\" data-kiln-feed>",
+                crate::feed::file_name(id)
+            )
+        };
+        let links = format!("{}{}</head>", link("/p/"), link("/x/"));
+        assert!(
+            html.contains(&format!("<title>Post &amp; more</title>\n{links}")),
+            "{html}"
+        );
+        assert_eq!(html.matches("data-kiln-feed").count(), 2, "{html}");
+        assert!(!html.contains("kiln-feed-links"), "{html}");
+        assert_eq!(
+            report.shown[0],
+            (
+                "https://example.org/p/".to_owned(),
+                "Post & more".to_owned()
+            )
+        );
+        let (second, _) = rewrite_page(&first, "p/index.html", &placing)
+            .unwrap()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&second), html);
+        // The narrowed pass and the plain one agree with feeds on too.
+        let plain = pass(
+            &first,
+            "p/index.html",
+            "",
+            Some(&placing),
+            Selectors::plain(),
+        )
+        .unwrap();
+        assert_eq!(String::from_utf8_lossy(&plain.output), html);
+        placing.feeds = None;
+        let (off, _) = rewrite_page(&first, "p/index.html", &placing)
+            .unwrap()
+            .unwrap();
+        let off = String::from_utf8(off).unwrap();
+        assert!(
+            !off.contains("data-kiln-feed") && off.contains("</title>\n</head>"),
+            "{off}"
+        );
+        placing.feeds = Some("/comments/feeds/");
+        // A <head> whose end tag is left implicit gets no link, and no
+        // marker is left behind.
+        let open = "<html><head><title>T</title><body><div data-kiln-thread></div></body></html>";
+        let (out, _) = rewrite_page(open.as_bytes(), "p/index.html", &placing)
+            .unwrap()
+            .unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert!(!out.contains("kiln-feed"), "{out}");
+        // A page with counts only gets no link and no marker.
+        let list = "<html><head><title>L</title></head><body><span data-kiln-count=\"/a/\"></span></body></html>";
+        let (out, _) = rewrite_page(list.as_bytes(), "index.html", &placing)
+            .unwrap()
+            .unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert!(out.contains("<title>L</title></head>"), "{out}");
     }
 
     /// Rewrites `page` as a bake does and with the plain selectors alone,

@@ -8,6 +8,8 @@
 
 pub mod avatar;
 pub mod export;
+pub mod feed;
+mod feed_run;
 pub mod fragments;
 mod hints;
 pub mod inject;
@@ -20,6 +22,7 @@ pub mod source;
 mod state;
 mod walk;
 
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -30,6 +33,8 @@ use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::export::Thread;
+use crate::feed::FeedPage;
+use crate::feed_run::{FeedRun, FeedsAt};
 pub use crate::fragments::{bake_fragments, fragment_name, FragmentOptions, FragmentSummary};
 use crate::inject::{rewrite_page, scan_page, write_atomic, FileMeta, PageReport, Placing};
 pub use crate::render::{FormContext, FormLimits, FormValues, RenderOptions, Renderer, ThreadArgs};
@@ -70,6 +75,12 @@ pub struct BakeOptions {
     /// a strict Content-Security-Policy (`style-src 'self'`) refuses those.
     /// Default: none.
     pub stylesheet: Option<PathBuf>,
+    /// Write Atom feeds into this directory (relative to `output_dir`, e.g.
+    /// `comments/feeds`): one per thread shown on some page, linked from
+    /// that page's `<head>`, and `latest.xml`, the latest comments across
+    /// threads (see [`feed`]). Needs an absolute `site_url`. Default: none
+    /// (no feeds: they are new files in someone's site).
+    pub feeds: Option<PathBuf>,
 }
 
 impl BakeOptions {
@@ -83,6 +94,7 @@ impl BakeOptions {
             full: false,
             listing_unchanged: false,
             stylesheet: None,
+            feeds: None,
         }
     }
 }
@@ -164,6 +176,10 @@ pub fn bake(source: &mut dyn Source, opts: &BakeOptions) -> Result<Summary> {
     {
         render.offer_notify = mail;
     }
+    let feeds = match &opts.feeds {
+        Some(dir) => Some(FeedsAt::new(dir, site_url, &base)?),
+        None => None,
+    };
     let stylesheet = match &opts.stylesheet {
         Some(file) => {
             let relative = stylesheet_path(file)?;
@@ -190,7 +206,12 @@ pub fn bake(source: &mut dyn Source, opts: &BakeOptions) -> Result<Summary> {
         || opts.state_file.as_deref().map(State::load),
     );
     let renderer = renderer?;
-    let fingerprint = bake_fingerprint(&renderer, site_url, root);
+    let fingerprint = bake_fingerprint(
+        &renderer,
+        site_url,
+        root,
+        feeds.as_ref().map_or("", |f| f.dir.as_str()),
+    );
     let identity = source
         .identity()
         .with_context(|| format!("reading comments from {described}"))?;
@@ -204,14 +225,19 @@ pub fn bake(source: &mut dyn Source, opts: &BakeOptions) -> Result<Summary> {
         Some(loaded) => (loaded.raw, loaded.state),
         None => (None, None),
     };
-    let prior = prior.filter(|s| !opts.full && s.matches(&identity, &fingerprint));
+    let mut prior = prior.filter(|s| !opts.full && s.matches(&identity, &fingerprint));
+    // What the last bake's feeds were made of; empty after a full bake,
+    // which reads every page and so places every thread.
+    let (known_feeds, known_latest) = prior
+        .as_mut()
+        .map(|p| (std::mem::take(&mut p.feeds), std::mem::take(&mut p.latest)))
+        .unwrap_or_default();
 
     // Stamps before threads: if a comment is approved in between, the state
     // records the older stamp and the next bake catches up.
     let stamps = source
         .stamps()
         .with_context(|| format!("reading comments from {described}"))?;
-    let mut prior = prior;
     // Threads read while the site was being listed (a full bake).
     let mut preloaded = None;
     let (mut dirs, plan) = match prior.as_mut() {
@@ -261,6 +287,7 @@ pub fn bake(source: &mut dyn Source, opts: &BakeOptions) -> Result<Summary> {
         stamps: &stamps,
         site_url,
         base: &base,
+        feeds: feeds.as_ref().map(|f| f.href_prefix.as_str()),
     };
     let bar = progress_bar(opts.progress, plan.todo.len());
     let results: Vec<Processed> = plan
@@ -277,7 +304,22 @@ pub fn bake(source: &mut dyn Source, opts: &BakeOptions) -> Result<Summary> {
     let mut state = State::new(identity, fingerprint);
     state.files = plan.skipped;
     let mut count_placeholders = 0;
+    // Each thread placed in this bake, with every page (in path order)
+    // that shows it: the first is what its feed links to.
+    let mut placed = feed_run::Pages::new();
     for (file, done) in plan.todo.iter().zip(results) {
+        if let Some(feeds) = feeds.as_ref().filter(|_| !done.report.unparsable) {
+            for (id, (url, title)) in done.report.threads.iter().zip(&done.report.shown) {
+                let pages = placed.entry(id.clone()).or_default();
+                if pages.last().is_none_or(|p| p.relative != file.relative) {
+                    pages.push(FeedPage {
+                        relative: file.relative.clone(),
+                        url: feeds.absolute(url),
+                        title: title.clone(),
+                    });
+                }
+            }
+        }
         // A skipped placeholder (a bad id) is one too, and has its warning.
         count_placeholders += done.report.counts.len() + done.report.warnings.len();
         summary.threads += done.report.threads.len();
@@ -325,6 +367,27 @@ pub fn bake(source: &mut dyn Source, opts: &BakeOptions) -> Result<Summary> {
             }
         }
     }
+    if let Some(feeds) = &feeds {
+        let run = FeedRun {
+            root,
+            at: feeds,
+            site_url,
+            read: plan.todo.iter().map(|f| f.relative.as_str()).collect(),
+            placed,
+            known: known_feeds,
+            latest: known_latest,
+            files: &state.files,
+            threads: &threads,
+            check_files: !opts.listing_unchanged,
+        };
+        let before = summary.written.len();
+        let remembered = run
+            .update(source, &mut summary.written, &mut dirs)
+            .with_context(|| format!("writing feeds to {}", root.join(&feeds.dir).display()))?;
+        summary.files_changed += summary.written.len() - before;
+        state.feeds = remembered.pages;
+        state.latest = remembered.latest;
+    }
     // Every page was read and none has a placeholder: most likely the
     // partial sits in a layout the SSG does not use. Say so rather than
     // report an empty bake as a success.
@@ -371,7 +434,24 @@ pub fn stylesheet_path(file: &Path) -> Result<String> {
 /// `/`-separated path that stays inside the output directory, ends in
 /// `extension` and can be linked as it is.
 pub fn site_file_path(file: &Path, extension: &str) -> Result<String> {
+    safe_relative(file, extension)
+}
+
+/// [`BakeOptions::feeds`] as a `/`-separated directory inside the output
+/// directory.
+pub fn feeds_dir_path(dir: &Path) -> Result<String> {
+    safe_relative(dir, "")
+}
+
+/// `file` as a `/`-separated relative path that stays inside the output
+/// directory, ends in `extension` and can be linked as it is.
+fn safe_relative(file: &Path, extension: &str) -> Result<String> {
     let text = file.to_string_lossy();
+    let text = match extension {
+        // A directory may be written with a trailing slash.
+        "" => Cow::Owned(text.trim_end_matches('/').to_owned()),
+        _ => text,
+    };
     let safe = !text.is_empty()
         && !file.is_absolute()
         && text.ends_with(extension)
@@ -381,6 +461,11 @@ pub fn site_file_path(file: &Path, extension: &str) -> Result<String> {
         && text
             .split('/')
             .all(|part| !part.is_empty() && part != "." && part != "..");
+    if !safe && extension.is_empty() {
+        anyhow::bail!(
+            "{text:?} must be a relative directory inside the output directory, made of letters, digits, '.', '_', '-' and '/', such as \"comments/feeds\""
+        );
+    }
     if !safe {
         anyhow::bail!(
             "{text:?} must be a relative path inside the output directory ending in {extension}, made of letters, digits, '.', '_', '-' and '/', such as \"kiln{extension}\""
@@ -569,10 +654,15 @@ fn process(file: &PageFile, placing: &Placing<'_>) -> Result<Processed> {
     })
 }
 
-fn bake_fingerprint(renderer: &Renderer, site_url: &str, root: &Path) -> String {
+fn bake_fingerprint(renderer: &Renderer, site_url: &str, root: &Path, feeds: &str) -> String {
     let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_owned());
     let mut hash = Sha256::new();
-    for part in [renderer.fingerprint(), site_url, &root.to_string_lossy()] {
+    for part in [
+        renderer.fingerprint(),
+        site_url,
+        &root.to_string_lossy(),
+        feeds,
+    ] {
         hash.update((part.len() as u64).to_le_bytes());
         hash.update(part.as_bytes());
     }

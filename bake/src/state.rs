@@ -13,12 +13,13 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
+use crate::feed::{Entry, FeedPage};
 use crate::inject::{write_atomic, FileMeta};
 use crate::source::Stamp;
 use crate::walk::DirState;
 
 /// Bumped whenever the shape below changes; other versions are ignored.
-const FORMAT: u32 = 3;
+const FORMAT: u32 = 4;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct State {
@@ -34,6 +35,12 @@ pub struct State {
     /// The stamp (`[version, count]`) each thread shown on some page had
     /// when it was rendered.
     pub stamps: BTreeMap<String, (u64, u64)>,
+    /// With feeds on, every thread some page shows, and those pages in
+    /// path order (the first is what its feed links to).
+    pub feeds: BTreeMap<String, Vec<FeedPage>>,
+    /// With feeds on, the site feed's entries, newest first: a re-bake
+    /// reads only the changed threads, and must still know the others'.
+    pub latest: Vec<Entry>,
 }
 
 /// Stored as a tuple `(len, mtime_ns, ino, threads, counts)`: there is one

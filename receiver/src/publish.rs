@@ -250,6 +250,7 @@ fn in_place_options(config: &Config, receiver_url: &str) -> Vec<kiln_bake::BakeO
                 full: false,
                 listing_unchanged: false,
                 stylesheet: config.bake.stylesheet_file(),
+                feeds: config.bake.feeds_dir(),
             }
         })
         .collect()

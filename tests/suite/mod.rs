@@ -11,6 +11,7 @@ mod demo;
 mod drain;
 mod durability;
 mod edit;
+mod feeds;
 mod first_build;
 mod hostile;
 mod import;

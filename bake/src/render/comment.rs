@@ -61,7 +61,9 @@ pub(super) struct ReplyTo<'a> {
     pub(super) author: &'a str,
 }
 
-pub(super) fn anchor(id: i64) -> String {
+/// The element id, and permalink fragment, a thread gives comment `id`;
+/// feeds link to the same.
+pub fn anchor(id: i64) -> String {
     format!("kiln-comment-{id}")
 }
 

@@ -27,6 +27,7 @@ mod pages;
 pub mod templates;
 mod thread;
 
+pub use comment::anchor as comment_anchor;
 pub use escape::{escape_html, http_url};
 use fast::Fast;
 pub(crate) use fingerprint::hex;

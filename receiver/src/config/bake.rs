@@ -1,7 +1,7 @@
 //! `[bake]`: how `kiln bake` (and the receiver's in-place bakes) turn
 //! comments into HTML: where comments come from, the site's URL, nesting,
-//! the optional script and what it may ask, the stylesheet, avatars and the
-//! colour theme.
+//! the optional script and what it may ask, the stylesheet, avatars, the
+//! colour theme and the Atom feeds.
 
 use std::path::PathBuf;
 
@@ -62,6 +62,16 @@ pub struct Bake {
     /// sites that style the thread themselves. Default: "auto".
     #[serde(deserialize_with = "theme")]
     pub theme: kiln_bake::render::Theme,
+    /// Write Atom feeds into the site: one per thread, linked from the
+    /// thread's page with `<link rel="alternate">`, and `latest.xml`, the
+    /// latest comments across threads. Off by default because they are new
+    /// files in someone's site, and a feed of comments is not something
+    /// every site wants to publish. Needs a site URL (`site_url`, or
+    /// `sites.origins`): feeds carry absolute URLs. Default: false.
+    pub feeds: bool,
+    /// The directory under the output directory that the feeds are written
+    /// to. Default: `comments/feeds`.
+    pub feeds_dir: String,
 }
 
 /// `bake.theme`, with an error that names the key and the allowed values
@@ -86,6 +96,11 @@ impl Bake {
         (!self.stylesheet.is_empty()).then(|| PathBuf::from(&self.stylesheet))
     }
 
+    /// Where bake writes feeds, if they are on.
+    pub fn feeds_dir(&self) -> Option<PathBuf> {
+        self.feeds.then(|| PathBuf::from(&self.feeds_dir))
+    }
+
     pub fn validate(&self) -> Result<()> {
         if !self.site_url.is_empty() {
             check_base_url("bake.site_url", &self.site_url)?;
@@ -100,6 +115,8 @@ impl Bake {
             kiln_bake::site_file_path(std::path::Path::new(&self.script_file), ".js")
                 .map_err(|e| anyhow!("`bake.script_file`: {e}"))?;
         }
+        kiln_bake::feeds_dir_path(std::path::Path::new(&self.feeds_dir))
+            .map_err(|e| anyhow!("`bake.feeds_dir`: {e}"))?;
         Ok(())
     }
 }
@@ -116,6 +133,8 @@ impl Default for Bake {
             stylesheet: "kiln.css".into(),
             avatars: true,
             theme: kiln_bake::render::Theme::Auto,
+            feeds: false,
+            feeds_dir: "comments/feeds".into(),
         }
     }
 }
@@ -123,6 +142,27 @@ impl Default for Bake {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn feeds_are_opt_in_and_their_directory_stays_in_the_site() {
+        let bake = Bake::default();
+        assert_eq!(bake.feeds_dir(), None);
+        let on = Bake {
+            feeds: true,
+            ..Bake::default()
+        };
+        assert_eq!(on.feeds_dir(), Some(PathBuf::from("comments/feeds")));
+        for bad in ["../feeds", "/feeds", "", "a b"] {
+            let err = Bake {
+                feeds_dir: bad.into(),
+                ..on.clone()
+            }
+            .validate()
+            .unwrap_err()
+            .to_string();
+            assert!(err.starts_with("`bake.feeds_dir`"), "{bad}: {err}");
+        }
+    }
 
     #[test]
     fn the_script_is_the_sites_own_file_and_live_top_up_is_opt_in() {
