@@ -1,6 +1,7 @@
 //! End-to-end bakes of small sites in temporary directories.
 
 mod common;
+mod feeds;
 
 use std::fs;
 use std::path::{Path, PathBuf};

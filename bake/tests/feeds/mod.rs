@@ -1,15 +1,14 @@
 //! Bakes with Atom feeds on (`BakeOptions::feeds`), of small sites in
 //! temporary directories: what the feeds hold, that their bytes are stable,
 //! that a re-bake touches exactly the feeds whose comments moved, and that
-//! thread ids never become paths.
-
-mod common;
+//! thread ids never become paths. A module of the `bake` test binary, so
+//! that the suite links one binary fewer.
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use common::{comment, page, thread, MemorySource};
+use crate::common::{comment, page, thread, MemorySource};
 use kiln_bake::export::CommentStatus;
 use kiln_bake::feed::{file_name, SITE_FILE, SITE_LIMIT};
 use kiln_bake::{bake, BakeOptions};
