@@ -9,6 +9,12 @@
 //! nesting, order, and a reason for everything left out. The store writes
 //! the result in one transaction ([`crate::store::Store::import_batch`]),
 //! remembering source ids so a second run adds nothing.
+//!
+//! Memory does not grow with the comments' text: as a parser hands over
+//! each comment ([`Comments::push`]), its person and text are converted and
+//! written to a temporary file ([`crate::store::SpillWriter`]), and only ids,
+//! parent links, times and statuses stay in memory for the shared pass; the
+//! store reads each comment back as it inserts it.
 
 mod commento;
 mod disqus;
@@ -27,7 +33,10 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 
-use crate::store::{ImportBatch, ImportComment, ImportOutcome, ImportThread, Status, Store};
+use crate::store::{
+    Fields, ImportBatch, ImportComment, ImportFields, ImportOutcome, ImportThread, Spill,
+    SpillWriter, Status, Store,
+};
 
 /// The systems kiln imports from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,7 +137,7 @@ impl fmt::Display for Format {
 #[derive(Debug, Default)]
 pub struct Parsed {
     pub threads: Vec<SourceThread>,
-    pub comments: Vec<SourceComment>,
+    pub comments: Comments,
     /// What the parser itself left out (pingbacks, records it could not
     /// read), with the reason.
     pub skipped: Vec<Skipped>,
@@ -187,6 +196,93 @@ impl SourceComment {
             keep_id: None,
             avatar: None,
         }
+    }
+}
+
+/// The comments a parser read, in the source's order: what places each one
+/// is kept in memory, its person and text are converted at once and wait in
+/// a temporary file until the store inserts them.
+#[derive(Default)]
+pub struct Comments {
+    read: Vec<Entry>,
+    spill: Option<SpillWriter>,
+    /// The first failure to write the temporary file; reported by `plan`.
+    failed: Option<anyhow::Error>,
+}
+
+/// One comment as the shared pass needs it.
+#[derive(Debug)]
+struct Entry {
+    /// The source's id, or a content hash for a comment without one.
+    id: String,
+    parent: Option<String>,
+    thread: String,
+    created: Option<i64>,
+    status: SourceStatus,
+    keep_id: Option<i64>,
+    /// Converted; empty for a deleted comment (stored, if at all, as a
+    /// marker).
+    fields: Fields,
+}
+
+impl Comments {
+    /// Takes a comment the parser has read.
+    pub fn push(&mut self, c: SourceComment) {
+        if self.failed.is_some() {
+            return;
+        }
+        match self.entry(c) {
+            Ok(entry) => self.read.push(entry),
+            Err(e) => self.failed = Some(e),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.read.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.read.is_empty()
+    }
+
+    fn entry(&mut self, c: SourceComment) -> Result<Entry> {
+        let id = c.id.clone().unwrap_or_else(|| content_id(&c));
+        let fields = if c.status == SourceStatus::Deleted {
+            Fields::empty()
+        } else {
+            let spill = match &mut self.spill {
+                Some(spill) => spill,
+                None => self.spill.insert(SpillWriter::new()?),
+            };
+            spill.put(&import_fields(&c))?
+        };
+        Ok(Entry {
+            id,
+            parent: c.parent,
+            thread: c.thread,
+            created: c.created,
+            status: c.status,
+            keep_id: c.keep_id,
+            fields,
+        })
+    }
+
+    /// Everything read, and the file the fields wait in.
+    fn finish(self) -> Result<(Vec<Entry>, Option<Spill>)> {
+        if let Some(e) = self.failed {
+            return Err(e);
+        }
+        let spill = self.spill.map(SpillWriter::finish).transpose()?;
+        Ok((self.read, spill))
+    }
+}
+
+impl fmt::Debug for Comments {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Comments")
+            .field("read", &self.read.len())
+            .field("spilled", &self.spill.is_some())
+            .finish()
     }
 }
 
@@ -564,11 +660,12 @@ pub fn plan(format: Format, parsed: Parsed, options: &Options) -> Result<(Import
         skipped: parsed.skipped,
         ..Report::default()
     };
+    let (entries, spill) = parsed.comments.finish()?;
     // Thread keys.
-    let mut keys: HashMap<String, std::result::Result<String, String>> = HashMap::new();
-    let mut thread_info: HashMap<String, &SourceThread> = HashMap::new();
-    for t in &parsed.threads {
-        thread_info.entry(t.id.clone()).or_insert(t);
+    let mut keys: HashMap<&str, std::result::Result<String, String>> = HashMap::new();
+    let mut thread_at: HashMap<&str, usize> = HashMap::new();
+    for (n, t) in parsed.threads.iter().enumerate() {
+        thread_at.entry(&t.id).or_insert(n);
         let mapped = options
             .map
             .get(&t.url)
@@ -580,37 +677,36 @@ pub fn plan(format: Format, parsed: Parsed, options: &Options) -> Result<(Import
             (None, None) => thread_key(&t.url, options.site_url.as_ref())
                 .map(|k| options.map.get(&k).cloned().unwrap_or(k)),
         };
-        keys.entry(t.id.clone()).or_insert(key);
+        keys.entry(&t.id).or_insert(key);
     }
 
-    // Comments: ids, duplicates, threads, statuses, times.
+    // Comments: duplicates, threads, statuses, times.
     let mut seen: HashSet<String> = HashSet::new();
     let mut by_thread: BTreeMap<String, Vec<Prepared>> = BTreeMap::new();
-    for (index, c) in parsed.comments.into_iter().enumerate() {
-        let id = c.id.clone().unwrap_or_else(|| content_id(&c));
-        let what = format!("comment {id}");
-        if !seen.insert(id.clone()) {
+    for (index, c) in entries.into_iter().enumerate() {
+        let what = format!("comment {}", c.id);
+        if !seen.insert(c.id.clone()) {
             report.skipped.push(Skipped::new(
                 what,
                 "an earlier comment in the source has the same id; that one was kept",
             ));
             continue;
         }
-        let Some(thread) = thread_info.get(&c.thread) else {
+        let Some(&thread) = thread_at.get(c.thread.as_str()) else {
             report.unplaced.push(Skipped::new(
                 what,
                 format!("its thread {} is not in the source", c.thread),
             ));
             continue;
         };
-        if thread.deleted {
+        if parsed.threads[thread].deleted {
             report.skipped.push(Skipped::new(
                 what,
                 format!("its thread {} was deleted in {format}", c.thread),
             ));
             continue;
         }
-        let key = match &keys[&c.thread] {
+        let key = match &keys[c.thread.as_str()] {
             Ok(k) => k.clone(),
             Err(why) => {
                 report.unplaced.push(Skipped::new(
@@ -643,22 +739,28 @@ pub fn plan(format: Format, parsed: Parsed, options: &Options) -> Result<(Import
             }
         };
         by_thread.entry(key).or_default().push(Prepared {
-            id,
             index,
             status,
             created,
-            url: thread.url.clone(),
-            title: thread.title.clone(),
-            comment: c,
+            thread,
+            entry: c,
         });
     }
+    drop(seen);
 
     let mut batch = ImportBatch {
         source: format.name().to_owned(),
         threads: Vec::new(),
+        spill,
     };
-    for (key, comments) in by_thread {
-        let thread = place_thread(&key, comments, options.site_url.as_ref(), &mut report);
+    while let Some((key, comments)) = by_thread.pop_first() {
+        let thread = place_thread(
+            &key,
+            comments,
+            &parsed.threads,
+            options.site_url.as_ref(),
+            &mut report,
+        );
         if !thread.comments.is_empty() {
             batch.threads.push(thread);
         }
@@ -668,13 +770,12 @@ pub fn plan(format: Format, parsed: Parsed, options: &Options) -> Result<(Import
 
 /// A comment that passed the first checks, waiting to be ordered.
 struct Prepared {
-    id: String,
     index: usize,
     status: Status,
     created: i64,
-    url: String,
-    title: String,
-    comment: SourceComment,
+    /// Its thread in `Parsed::threads`.
+    thread: usize,
+    entry: Entry,
 }
 
 /// One thread's comments, parents first: deleted comments without kept
@@ -684,12 +785,13 @@ struct Prepared {
 fn place_thread(
     key: &str,
     comments: Vec<Prepared>,
+    threads: &[SourceThread],
     site_url: Option<&url::Url>,
     report: &mut Report,
 ) -> ImportThread {
     let url = comments
         .iter()
-        .map(|c| c.url.as_str())
+        .map(|c| threads[c.thread].url.as_str())
         .find(|u| u.starts_with("http"))
         .map(str::to_owned)
         .or_else(|| {
@@ -702,28 +804,29 @@ fn place_thread(
         .unwrap_or_else(|| key.to_owned());
     let title = comments
         .iter()
-        .map(|c| c.title.as_str())
+        .map(|c| threads[c.thread].title.as_str())
         .find(|t| !t.is_empty())
         .unwrap_or("")
         .to_owned();
-    let position: HashMap<String, usize> = comments
+    let position: HashMap<&str, usize> = comments
         .iter()
         .enumerate()
-        .map(|(i, c)| (c.id.clone(), i))
+        .map(|(i, c)| (c.entry.id.as_str(), i))
         .collect();
     // Parents within the thread; a parent elsewhere becomes top level.
     let mut parent: Vec<Option<usize>> = vec![None; comments.len()];
     for (i, c) in comments.iter().enumerate() {
-        if let Some(p) = &c.comment.parent {
-            match position.get(p) {
+        if let Some(p) = &c.entry.parent {
+            match position.get(p.as_str()) {
                 Some(&j) if j != i => parent[i] = Some(j),
                 _ => report.moved.push(Skipped::new(
-                    format!("comment {}", c.id),
+                    format!("comment {}", c.entry.id),
                     format!("its parent {p} is not in this thread of the source; imported at the top level"),
                 )),
             }
         }
     }
+    drop(position);
     let mut children: Vec<Vec<usize>> = vec![Vec::new(); comments.len()];
     let mut roots = Vec::new();
     for (i, p) in parent.iter().enumerate() {
@@ -734,7 +837,7 @@ fn place_thread(
     }
     let order_key = |&i: &usize| {
         let c = &comments[i];
-        (c.comment.keep_id, c.created, c.index)
+        (c.entry.keep_id, c.created, c.index)
     };
     // Which comments hang from a top-level one (a loop never does).
     let mut reached = vec![false; comments.len()];
@@ -767,7 +870,7 @@ fn place_thread(
     for (i, c) in comments.iter().enumerate() {
         if !reached[i] {
             report.unplaced.push(Skipped::new(
-                format!("comment {}", c.id),
+                format!("comment {}", c.entry.id),
                 "its chain of parents loops back on itself",
             ));
         }
@@ -786,7 +889,7 @@ fn place_thread(
         let c = &comments[i];
         if !keeps[i] {
             report.skipped.push(Skipped::new(
-                format!("comment {}", c.id),
+                format!("comment {}", c.entry.id),
                 "deleted in the source, with no replies to keep",
             ));
             continue;
@@ -804,10 +907,10 @@ fn place_thread(
         }
         if let (Some(was), true) = (parent[i], p != parent[i]) {
             report.moved.push(Skipped::new(
-                format!("comment {}", c.id),
+                format!("comment {}", c.entry.id),
                 format!(
                     "its parent {} is {}, so it hangs under {} instead",
-                    comments[was].id,
+                    comments[was].entry.id,
                     if keeps[was] {
                         comments[was].status.as_str()
                     } else {
@@ -815,12 +918,19 @@ fn place_thread(
                     },
                     p.map_or("the thread".to_owned(), |j| format!(
                         "comment {}",
-                        comments[j].id
+                        comments[j].entry.id
                     )),
                 ),
             ));
         }
-        out.push(import_comment(c, p.map(|j| comments[j].id.clone())));
+        out.push(ImportComment {
+            source_id: c.entry.id.clone(),
+            parent: p.map(|j| comments[j].entry.id.clone()),
+            id: c.entry.keep_id,
+            status: c.status,
+            created_at: c.created,
+            fields: c.entry.fields.clone(),
+        });
     }
     ImportThread {
         key: key.to_owned(),
@@ -830,40 +940,19 @@ fn place_thread(
     }
 }
 
-/// The stored form of one comment: text as Markdown, people's fields
-/// checked, and a deleted comment emptied to a marker.
-fn import_comment(c: &Prepared, parent: Option<String>) -> ImportComment {
-    let s = &c.comment;
-    if c.status == Status::Deleted {
-        return ImportComment {
-            source_id: c.id.clone(),
-            parent,
-            id: s.keep_id,
-            status: Status::Deleted,
-            author: String::new(),
-            email: None,
-            website: None,
-            text: String::new(),
-            remote_addr: None,
-            created_at: c.created,
-            avatar: None,
-        };
-    }
+/// The stored form of a comment's person and text: text as Markdown and
+/// people's fields checked. (A deleted comment stores none of it.)
+fn import_fields(s: &SourceComment) -> ImportFields {
     let text = match &s.text {
         Text::Markdown(md) => md.replace("\r\n", "\n"),
         Text::Html(html) => text::html_to_markdown(html),
     };
-    ImportComment {
-        source_id: c.id.clone(),
-        parent,
-        id: s.keep_id,
-        status: c.status,
+    ImportFields {
         author: s.author.trim().to_owned(),
         email: email(s.email.as_deref()),
         website: website(s.website.as_deref()),
         text,
         remote_addr: s.remote_addr.clone().filter(|a| !a.is_empty()),
-        created_at: c.created,
         avatar: s.avatar.clone(),
     }
 }
@@ -890,24 +979,24 @@ fn content_id(c: &SourceComment) -> String {
     format!("sha256:{hex}")
 }
 
-/// Adds what the store did to the report.
+/// Adds what the store did to the report. The store lists what it added
+/// in the batch's order, so the two are walked side by side.
 fn record(report: &mut Report, batch: &ImportBatch, outcome: ImportOutcome) {
-    let status: HashMap<&str, (Status, &str)> = batch
-        .threads
-        .iter()
-        .flat_map(|t| {
-            t.comments
-                .iter()
-                .map(move |c| (c.source_id.as_str(), (c.status, t.key.as_str())))
-        })
-        .collect();
-    let mut threads = HashSet::new();
-    for (source_id, _) in &outcome.added {
-        let (s, key) = status[source_id.as_str()];
-        *report.added.entry(s.as_str()).or_default() += 1;
-        threads.insert(key);
+    let mut added = outcome.added.iter().peekable();
+    for t in &batch.threads {
+        let mut any = false;
+        for c in &t.comments {
+            if added.next_if(|(id, _)| *id == c.source_id).is_some() {
+                *report.added.entry(c.status.as_str()).or_default() += 1;
+                any = true;
+            }
+        }
+        report.threads += u64::from(any);
     }
-    report.threads = threads.len() as u64;
+    debug_assert!(
+        added.next().is_none(),
+        "the store added in the batch's order"
+    );
     report.new_threads = outcome.new_threads;
     report.already = outcome.already.len() as u64;
     report.unplaced.extend(

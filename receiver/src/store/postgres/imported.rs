@@ -13,7 +13,7 @@ use anyhow::{bail, Context, Result};
 use kiln_bake::markdown;
 
 use super::{status, PgStore, Touched, Tx};
-use crate::store::{ImportBatch, ImportComment, ImportOutcome, ImportThread, Status};
+use crate::store::{ImportBatch, ImportComment, ImportFields, ImportOutcome, ImportThread, Status};
 
 /// A comment's id and its thread's row.
 type Placed = (i64, i64);
@@ -96,7 +96,9 @@ impl PgStore {
                             }
                         }
                     };
-                    let id = insert(tx, thread_id, &thread.url, parent, c)
+                    let id = batch
+                        .fields(c)
+                        .and_then(|fields| insert(tx, thread_id, &thread.url, parent, c, &fields))
                         .with_context(|| format!("cannot store comment {}", c.source_id))?;
                     tx.execute(
                         "INSERT INTO imported (source, source_id, comment_id, imported_at)
@@ -245,10 +247,11 @@ fn insert(
     url: &str,
     parent: Option<i64>,
     c: &ImportComment,
+    f: &ImportFields,
 ) -> Result<i64> {
     let deleted = c.status == Status::Deleted;
     let approved_at = c.status.is_published().then_some(c.created_at);
-    let html = (!deleted).then(|| markdown::to_html(&c.text));
+    let html = (!deleted).then(|| markdown::to_html(&f.text));
     let version = (!deleted).then_some(markdown::VERSION);
     let row = tx.query_one(
         "INSERT INTO comments (id, thread_id, parent_id, status, author, email, website, text,
@@ -263,17 +266,17 @@ fn insert(
             &thread_id,
             &parent,
             &c.status.as_str(),
-            &c.author,
-            &c.email,
-            &c.website,
-            &c.text,
+            &f.author,
+            &f.email,
+            &f.website,
+            &f.text,
             &url,
-            &c.remote_addr,
+            &f.remote_addr,
             &c.created_at,
             &approved_at,
             &html,
             &version,
-            &c.avatar,
+            &f.avatar,
         ],
     )?;
     Ok(row.try_get(0)?)

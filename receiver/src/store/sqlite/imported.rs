@@ -11,7 +11,7 @@ use kiln_bake::markdown;
 use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::{parse_status, touch_thread, SqliteStore};
-use crate::store::{ImportBatch, ImportComment, ImportOutcome, ImportThread, Status};
+use crate::store::{ImportBatch, ImportComment, ImportFields, ImportOutcome, ImportThread, Status};
 
 /// Where a source id stands before the comment is stored.
 enum Known {
@@ -67,7 +67,9 @@ impl SqliteStore {
                         }
                     },
                 };
-                let id = insert(&tx, thread_id, &thread.url, parent, c)
+                let id = batch
+                    .fields(c)
+                    .and_then(|fields| insert(&tx, thread_id, &thread.url, parent, c, &fields))
                     .with_context(|| format!("cannot store comment {}", c.source_id))?;
                 tx.prepare_cached(
                     "INSERT INTO imported (source, source_id, comment_id, imported_at)
@@ -181,6 +183,7 @@ fn insert(
     url: &str,
     parent: Option<i64>,
     c: &ImportComment,
+    f: &ImportFields,
 ) -> Result<i64> {
     let deleted = c.status == Status::Deleted;
     let mut stmt = tx.prepare_cached(
@@ -194,17 +197,17 @@ fn insert(
         thread_id,
         parent,
         c.status.as_str(),
-        c.author,
-        c.email,
-        c.website,
-        c.text,
+        f.author,
+        f.email,
+        f.website,
+        f.text,
         url,
-        c.remote_addr,
+        f.remote_addr,
         c.created_at,
         c.status.is_published().then_some(c.created_at),
-        (!deleted).then(|| markdown::to_html(&c.text)),
+        (!deleted).then(|| markdown::to_html(&f.text)),
         (!deleted).then_some(markdown::VERSION),
-        c.avatar,
+        f.avatar,
     ])?;
     Ok(tx.last_insert_rowid())
 }

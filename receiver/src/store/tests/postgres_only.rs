@@ -363,15 +363,16 @@ fn an_import_answering_a_comment_and_its_deletion_never_deadlock() {
                 parent,
                 id: None,
                 status: Status::Approved,
-                author: "Bea".into(),
-                email: None,
-                website: None,
-                text: "imported".into(),
-                remote_addr: None,
                 created_at: 1,
-                avatar: None,
+                fields: crate::store::ImportFields {
+                    author: "Bea".into(),
+                    text: "imported".into(),
+                    ..Default::default()
+                }
+                .into(),
             }],
         }],
+        spill: None,
     };
     let mut setup = PgStore::open(&db.target).unwrap();
     let parents: Vec<i64> = (0..ROUNDS)
