@@ -451,3 +451,106 @@ fn an_import_answering_a_comment_and_its_deletion_never_deadlock() {
         "what the thread says it shows is what it shows"
     );
 }
+
+/// The same import started twice at once (two shells, or a retry while the
+/// first still runs): the second waits for the first to commit and then
+/// finds every comment already imported; neither fails on the `imported`
+/// key, and every comment is stored once. The test holds the import lock
+/// itself until both are waiting on it, so they really overlap.
+#[test]
+fn the_same_import_twice_at_once_stores_it_once() {
+    use crate::store::postgres::imported::IMPORT_LOCK;
+    use crate::store::postgres::migrate::LOCK_CLASS;
+    use crate::store::{ImportBatch, ImportComment, ImportFields, ImportThread};
+    let Some(db) = scratch_db() else { return };
+    const COMMENTS: usize = 40;
+    let batch = ImportBatch {
+        source: "disqus".into(),
+        threads: vec![ImportThread {
+            key: "/twice/".into(),
+            url: "https://example.org/twice/".into(),
+            title: "Twice".into(),
+            comments: (0..COMMENTS)
+                .map(|n| ImportComment {
+                    source_id: format!("c{n}"),
+                    parent: n.checked_sub(1).map(|p| format!("c{p}")),
+                    id: None,
+                    status: Status::Approved,
+                    created_at: n as i64,
+                    fields: ImportFields {
+                        author: "Bea".into(),
+                        text: format!("comment {n}"),
+                        ..Default::default()
+                    }
+                    .into(),
+                })
+                .collect(),
+        }],
+        spill: None,
+    };
+    // Migrated before the lock is taken.
+    drop(PgStore::open(&db.target).unwrap());
+    let mut holder = db.target.connect().unwrap();
+    holder
+        .execute(
+            "SELECT pg_advisory_lock($1, $2)",
+            &[&LOCK_CLASS, &IMPORT_LOCK],
+        )
+        .unwrap();
+    let waiting = |holder: &mut Connection| -> i64 {
+        holder
+            .query_one(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
+                &[],
+            )
+            .unwrap()
+            .get(0)
+    };
+    let outcomes = std::thread::scope(|s| {
+        let runs: Vec<_> = (0..2)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut store = PgStore::open(&db.target).unwrap();
+                    store
+                        .import_batch(&batch, true)
+                        .map_err(|e| format!("{e:#}"))
+                })
+            })
+            .collect();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while waiting(&mut holder) < 2 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let both_waited = waiting(&mut holder) == 2;
+        holder
+            .execute(
+                "SELECT pg_advisory_unlock($1, $2)",
+                &[&LOCK_CLASS, &IMPORT_LOCK],
+            )
+            .unwrap();
+        assert!(both_waited, "the imports did not wait for the import lock");
+        runs.into_iter()
+            .map(|run| run.join().unwrap())
+            .collect::<Vec<_>>()
+    });
+    let mut outcomes: Vec<_> = outcomes
+        .into_iter()
+        .map(|o| o.unwrap_or_else(|e| panic!("an import failed: {e}")))
+        .collect();
+    outcomes.sort_by_key(|o| o.added.len());
+    let (second, first) = (&outcomes[0], &outcomes[1]);
+    assert_eq!(
+        (first.added.len(), first.already.len(), first.new_threads),
+        (COMMENTS, 0, 1),
+        "{first:?}"
+    );
+    assert_eq!(
+        (second.added.len(), second.already.len(), second.new_threads),
+        (0, COMMENTS, 0),
+        "{second:?}"
+    );
+    assert!(first.unplaced.is_empty() && second.unplaced.is_empty());
+    let mut count = |sql: &str| -> i64 { holder.query_one(sql, &[]).unwrap().get(0) };
+    assert_eq!(count("SELECT count(*) FROM comments"), COMMENTS as i64);
+    assert_eq!(count("SELECT count(*) FROM imported"), COMMENTS as i64);
+}
