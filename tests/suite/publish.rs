@@ -180,14 +180,15 @@ fn approval_rebakes_exactly_that_threads_pages_in_place() {
 }
 
 /// A build-hook endpoint: records each request's headers and body, and
-/// answers the first `failures` with 500, the rest with 204.
-struct HookServer {
-    url: String,
+/// answers the first `failures` with 500, the rest with 204. (The import
+/// tests use it too.)
+pub(crate) struct HookServer {
+    pub(crate) url: String,
     calls: Arc<Mutex<Vec<(Instant, String, String)>>>,
 }
 
 impl HookServer {
-    fn start(failures: usize) -> HookServer {
+    pub(crate) fn start(failures: usize) -> HookServer {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}/dispatch", listener.local_addr().unwrap());
         let calls: Arc<Mutex<Vec<(Instant, String, String)>>> = Arc::default();
@@ -228,7 +229,7 @@ impl HookServer {
         HookServer { url, calls }
     }
 
-    fn count(&self) -> usize {
+    pub(crate) fn count(&self) -> usize {
         self.calls.lock().unwrap().len()
     }
 }
