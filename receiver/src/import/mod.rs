@@ -205,6 +205,9 @@ impl SourceComment {
 #[derive(Default)]
 pub struct Comments {
     read: Vec<Entry>,
+    /// The source thread ids comments name, each kept once.
+    thread_ids: Vec<String>,
+    thread_index: HashMap<String, u32>,
     spill: Option<SpillWriter>,
     /// The first failure to write the temporary file; reported by `plan`.
     failed: Option<anyhow::Error>,
@@ -216,7 +219,8 @@ struct Entry {
     /// The source's id, or a content hash for a comment without one.
     id: String,
     parent: Option<String>,
-    thread: String,
+    /// Its source thread id, in `Comments::thread_ids`.
+    thread: u32,
     created: Option<i64>,
     status: SourceStatus,
     keep_id: Option<i64>,
@@ -256,10 +260,19 @@ impl Comments {
             };
             spill.put(&import_fields(&c))?
         };
+        let thread = match self.thread_index.get(&c.thread) {
+            Some(&n) => n,
+            None => {
+                let n = u32::try_from(self.thread_ids.len()).context("too many threads")?;
+                self.thread_index.insert(c.thread.clone(), n);
+                self.thread_ids.push(c.thread);
+                n
+            }
+        };
         Ok(Entry {
             id,
             parent: c.parent,
-            thread: c.thread,
+            thread,
             created: c.created,
             status: c.status,
             keep_id: c.keep_id,
@@ -267,13 +280,14 @@ impl Comments {
         })
     }
 
-    /// Everything read, and the file the fields wait in.
-    fn finish(self) -> Result<(Vec<Entry>, Option<Spill>)> {
+    /// Everything read, the thread ids it names, and the file the fields
+    /// wait in.
+    fn finish(self) -> Result<(Vec<Entry>, Vec<String>, Option<Spill>)> {
         if let Some(e) = self.failed {
             return Err(e);
         }
         let spill = self.spill.map(SpillWriter::finish).transpose()?;
-        Ok((self.read, spill))
+        Ok((self.read, self.thread_ids, spill))
     }
 }
 
@@ -660,7 +674,7 @@ pub fn plan(format: Format, parsed: Parsed, options: &Options) -> Result<(Import
         skipped: parsed.skipped,
         ..Report::default()
     };
-    let (entries, spill) = parsed.comments.finish()?;
+    let (entries, thread_ids, spill) = parsed.comments.finish()?;
     // Thread keys.
     let mut keys: HashMap<&str, std::result::Result<String, String>> = HashMap::new();
     let mut thread_at: HashMap<&str, usize> = HashMap::new();
@@ -679,39 +693,45 @@ pub fn plan(format: Format, parsed: Parsed, options: &Options) -> Result<(Import
         };
         keys.entry(&t.id).or_insert(key);
     }
+    // Each thread id the comments name: its thread in the source, if any.
+    let named: Vec<Option<usize>> = thread_ids
+        .iter()
+        .map(|id| thread_at.get(id.as_str()).copied())
+        .collect();
 
     // Comments: duplicates, threads, statuses, times.
-    let mut seen: HashSet<String> = HashSet::new();
-    let mut by_thread: BTreeMap<String, Vec<Prepared>> = BTreeMap::new();
-    for (index, c) in entries.into_iter().enumerate() {
-        let what = format!("comment {}", c.id);
-        if !seen.insert(c.id.clone()) {
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut by_thread: BTreeMap<&str, Vec<Prepared>> = BTreeMap::new();
+    for (at, c) in entries.iter().enumerate() {
+        let what = || format!("comment {}", c.id);
+        if !seen.insert(&c.id) {
             report.skipped.push(Skipped::new(
-                what,
+                what(),
                 "an earlier comment in the source has the same id; that one was kept",
             ));
             continue;
         }
-        let Some(&thread) = thread_at.get(c.thread.as_str()) else {
+        let thread_id = &thread_ids[c.thread as usize];
+        let Some(thread) = named[c.thread as usize] else {
             report.unplaced.push(Skipped::new(
-                what,
-                format!("its thread {} is not in the source", c.thread),
+                what(),
+                format!("its thread {thread_id} is not in the source"),
             ));
             continue;
         };
         if parsed.threads[thread].deleted {
             report.skipped.push(Skipped::new(
-                what,
-                format!("its thread {} was deleted in {format}", c.thread),
+                what(),
+                format!("its thread {thread_id} was deleted in {format}"),
             ));
             continue;
         }
-        let key = match &keys[c.thread.as_str()] {
-            Ok(k) => k.clone(),
+        let key = match &keys[thread_id.as_str()] {
+            Ok(k) => k.as_str(),
             Err(why) => {
                 report.unplaced.push(Skipped::new(
-                    what,
-                    format!("its thread {} cannot be placed: {why}", c.thread),
+                    what(),
+                    format!("its thread {thread_id} cannot be placed: {why}"),
                 ));
                 continue;
             }
@@ -719,7 +739,7 @@ pub fn plan(format: Format, parsed: Parsed, options: &Options) -> Result<(Import
         let Some(created) = c.created else {
             report
                 .unplaced
-                .push(Skipped::new(what, "it has no readable creation time"));
+                .push(Skipped::new(what(), "it has no readable creation time"));
             continue;
         };
         let status = match &c.status {
@@ -729,7 +749,7 @@ pub fn plan(format: Format, parsed: Parsed, options: &Options) -> Result<(Import
             SourceStatus::Deleted => Status::Deleted,
             SourceStatus::Unknown(s) => {
                 report.moved.push(Skipped::new(
-                    what.clone(),
+                    what(),
                     format!(
                         "its status {s:?} is unknown; imported as {}",
                         options.unknown_status.as_str()
@@ -739,11 +759,10 @@ pub fn plan(format: Format, parsed: Parsed, options: &Options) -> Result<(Import
             }
         };
         by_thread.entry(key).or_default().push(Prepared {
-            index,
+            at,
             status,
             created,
             thread,
-            entry: c,
         });
     }
     drop(seen);
@@ -755,8 +774,9 @@ pub fn plan(format: Format, parsed: Parsed, options: &Options) -> Result<(Import
     };
     while let Some((key, comments)) = by_thread.pop_first() {
         let thread = place_thread(
-            &key,
+            key,
             comments,
+            &entries,
             &parsed.threads,
             options.site_url.as_ref(),
             &mut report,
@@ -770,12 +790,12 @@ pub fn plan(format: Format, parsed: Parsed, options: &Options) -> Result<(Import
 
 /// A comment that passed the first checks, waiting to be ordered.
 struct Prepared {
-    index: usize,
+    /// Its entry, which is also its place in the source.
+    at: usize,
     status: Status,
     created: i64,
     /// Its thread in `Parsed::threads`.
     thread: usize,
-    entry: Entry,
 }
 
 /// One thread's comments, parents first: deleted comments without kept
@@ -785,6 +805,7 @@ struct Prepared {
 fn place_thread(
     key: &str,
     comments: Vec<Prepared>,
+    entries: &[Entry],
     threads: &[SourceThread],
     site_url: Option<&url::Url>,
     report: &mut Report,
@@ -811,16 +832,16 @@ fn place_thread(
     let position: HashMap<&str, usize> = comments
         .iter()
         .enumerate()
-        .map(|(i, c)| (c.entry.id.as_str(), i))
+        .map(|(i, c)| (entries[c.at].id.as_str(), i))
         .collect();
     // Parents within the thread; a parent elsewhere becomes top level.
     let mut parent: Vec<Option<usize>> = vec![None; comments.len()];
     for (i, c) in comments.iter().enumerate() {
-        if let Some(p) = &c.entry.parent {
+        if let Some(p) = &entries[c.at].parent {
             match position.get(p.as_str()) {
                 Some(&j) if j != i => parent[i] = Some(j),
                 _ => report.moved.push(Skipped::new(
-                    format!("comment {}", c.entry.id),
+                    format!("comment {}", entries[c.at].id),
                     format!("its parent {p} is not in this thread of the source; imported at the top level"),
                 )),
             }
@@ -837,7 +858,7 @@ fn place_thread(
     }
     let order_key = |&i: &usize| {
         let c = &comments[i];
-        (c.entry.keep_id, c.created, c.index)
+        (entries[c.at].keep_id, c.created, c.at)
     };
     // Which comments hang from a top-level one (a loop never does).
     let mut reached = vec![false; comments.len()];
@@ -870,7 +891,7 @@ fn place_thread(
     for (i, c) in comments.iter().enumerate() {
         if !reached[i] {
             report.unplaced.push(Skipped::new(
-                format!("comment {}", c.entry.id),
+                format!("comment {}", entries[c.at].id),
                 "its chain of parents loops back on itself",
             ));
         }
@@ -889,7 +910,7 @@ fn place_thread(
         let c = &comments[i];
         if !keeps[i] {
             report.skipped.push(Skipped::new(
-                format!("comment {}", c.entry.id),
+                format!("comment {}", entries[c.at].id),
                 "deleted in the source, with no replies to keep",
             ));
             continue;
@@ -907,10 +928,10 @@ fn place_thread(
         }
         if let (Some(was), true) = (parent[i], p != parent[i]) {
             report.moved.push(Skipped::new(
-                format!("comment {}", c.entry.id),
+                format!("comment {}", entries[c.at].id),
                 format!(
                     "its parent {} is {}, so it hangs under {} instead",
-                    comments[was].entry.id,
+                    entries[comments[was].at].id,
                     if keeps[was] {
                         comments[was].status.as_str()
                     } else {
@@ -918,18 +939,18 @@ fn place_thread(
                     },
                     p.map_or("the thread".to_owned(), |j| format!(
                         "comment {}",
-                        comments[j].entry.id
+                        entries[comments[j].at].id
                     )),
                 ),
             ));
         }
         out.push(ImportComment {
-            source_id: c.entry.id.clone(),
-            parent: p.map(|j| comments[j].entry.id.clone()),
-            id: c.entry.keep_id,
+            source_id: entries[c.at].id.clone(),
+            parent: p.map(|j| entries[comments[j].at].id.clone()),
+            id: entries[c.at].keep_id,
             status: c.status,
             created_at: c.created,
-            fields: c.entry.fields.clone(),
+            fields: entries[c.at].fields.clone(),
         });
     }
     ImportThread {
