@@ -241,14 +241,6 @@ impl Comments {
         }
     }
 
-    pub fn len(&self) -> usize {
-        self.read.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.read.is_empty()
-    }
-
     fn entry(&mut self, c: SourceComment) -> Result<Entry> {
         let id = c.id.clone().unwrap_or_else(|| content_id(&c));
         let fields = if c.status == SourceStatus::Deleted {
