@@ -554,3 +554,83 @@ fn the_same_import_twice_at_once_stores_it_once() {
     assert_eq!(count("SELECT count(*) FROM comments"), COMMENTS as i64);
     assert_eq!(count("SELECT count(*) FROM imported"), COMMENTS as i64);
 }
+
+/// `forget` takes an address's subscription before its queued mail, as
+/// `unsubscribe` and queueing do (the lock order in
+/// docs/design/postgres.md), so the two never wait for each other in a
+/// circle. Shown by holding the subscription row: `forget` must stop there
+/// without having touched the outbox, whose row another connection can then
+/// still lock.
+#[test]
+fn forget_takes_the_subscription_before_the_outbox() {
+    let Some(db) = scratch_db() else { return };
+    const EMAIL: &str = "ann@example.org";
+    let mut store = PgStore::open(&db.target).unwrap();
+    let c = store
+        .insert(&comment(None, ""), Status::Approved, 1)
+        .unwrap()
+        .unwrap();
+    let mut holder = db.target.connect().unwrap();
+    holder
+        .execute(
+            "INSERT INTO subscribers (email, created_at) VALUES ($1, 1)",
+            &[&EMAIL],
+        )
+        .unwrap();
+    holder
+        .execute(
+            "INSERT INTO outbox (kind, comment_id, recipient, created_at, next_attempt_at)
+             VALUES ('reply', $1, $2, 1, 1)",
+            &[&c.id, &EMAIL],
+        )
+        .unwrap();
+    let mut hold = holder.transaction().unwrap();
+    hold.execute(
+        "SELECT 1 FROM subscribers WHERE email = $1 FOR UPDATE",
+        &[&EMAIL],
+    )
+    .unwrap();
+    let mut probe = db.target.connect().unwrap();
+    std::thread::scope(|s| {
+        let forget = s.spawn(|| store.forget(EMAIL).map_err(|e| format!("{e:#}")));
+        // Until forget waits on a row lock (or 20 s have passed).
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let waiting = |probe: &mut Connection| -> i64 {
+            probe
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity
+                     WHERE datname = current_database() AND wait_event_type = 'Lock'",
+                    &[],
+                )
+                .unwrap()
+                .get(0)
+        };
+        while waiting(&mut probe) == 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let waited = waiting(&mut probe) == 1;
+        let outbox_free = {
+            let mut tx = probe.transaction().unwrap();
+            let locked = tx.query(
+                "SELECT id FROM outbox WHERE recipient = $1 FOR UPDATE NOWAIT",
+                &[&EMAIL],
+            );
+            tx.rollback().unwrap();
+            locked.map(|rows| rows.len()).map_err(|e| e.to_string())
+        };
+        hold.rollback().unwrap();
+        let forgotten = forget.join().unwrap().unwrap();
+        assert!(waited, "forget did not wait for the subscription");
+        assert_eq!(
+            outbox_free,
+            Ok(1),
+            "forget held the outbox while it waited for the subscription"
+        );
+        assert!(forgotten.subscription, "{forgotten:?}");
+    });
+    let left: i64 = probe
+        .query_one("SELECT count(*) FROM outbox", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0, "the queued mail went with the address");
+}
