@@ -10,10 +10,12 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use kiln_receiver::store::testing::{scratch_db, ScratchDb};
+use kiln_receiver::store::Mode;
 
+use crate::support::hooks::HookServer;
 use crate::support::{
-    comment_nesting, html_bytes, hugo_build, kiln, kiln_ok, repo_root, texts_of, tools_dir,
-    tools_required,
+    comment_nesting, count_rows, eventually, html_bytes, hugo_build, kiln, kiln_ok, peek,
+    repo_root, texts_of, tools_dir, tools_required, Db, Receiver, ReceiverOptions,
 };
 
 const SITE: &str = "http://127.0.0.1:1313/";
@@ -454,4 +456,78 @@ fn import_dry_run_creates_nothing_and_bad_usage_exits_2() {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("broken.xml, line "), "{stderr}");
     assert!(!db.exists(), "nothing was opened, so nothing was stored");
+}
+
+/// `kiln import` into the database a running `kiln serve` uses, which calls
+/// a build hook after changes: a dry run moves nothing the publisher
+/// watches; the import queues no mail and moves the change sequence once it
+/// has committed, and the receiver then calls the hook exactly once. (Once:
+/// the hook's recorded run covers the import's change, so nothing is left
+/// for a second call.)
+#[test]
+fn an_import_into_a_served_database_publishes_once_and_mails_nobody() {
+    let tmp = tempfile::tempdir().unwrap();
+    let hook = HookServer::start(0);
+    std::fs::write(
+        tmp.path().join("kiln.toml"),
+        format!(
+            "[publish]\ndebounce_ms = 200\n[[publish.hooks]]\nname = \"ci\"\nurl = \"{}\"\n",
+            hook.url
+        ),
+    )
+    .unwrap();
+    let db = Db::fresh(tmp.path());
+    let receiver = Receiver::start(ReceiverOptions {
+        dir: tmp.path(),
+        db: &db,
+        origin: SITE.trim_end_matches('/'),
+        token: None,
+        extra_env: &[("KILN_PUBLISH_POLL_MS", "20")],
+    });
+    let seq = || peek(&db).open(Mode::ReadOnly).change_seq().unwrap();
+    let source = fixture("disqus.xml");
+    let import = |extra: &[&str]| {
+        let mut args = vec![
+            "--db",
+            db.arg(),
+            "import",
+            "disqus",
+            source.to_str().unwrap(),
+            "--site-url",
+            "https://kiln.example/",
+        ];
+        args.extend_from_slice(extra);
+        kiln_ok(tmp.path(), &args)
+    };
+    let before = seq();
+    let dry = import(&["--dry-run"]);
+    assert!(dry.contains("Would import 8 comment(s)"), "{dry}");
+    assert_eq!(seq(), before, "a dry run moved the change sequence");
+    assert_eq!(count_rows(&db, "comments"), 0);
+
+    let report = import(&[]);
+    assert!(report.contains("Imported 8 comment(s)"), "{report}");
+    let after = seq();
+    assert!(
+        after > before,
+        "the import did not mark its threads changed"
+    );
+    assert_eq!(count_rows(&db, "outbox"), 0, "the import queued mail");
+    let covered = || {
+        peek(&db)
+            .row(
+                "SELECT covered_seq FROM publish_runs WHERE kind = 'hook' AND name = 'ci'",
+                &[],
+            )
+            .map(|row| row[0].int() as u64)
+    };
+    eventually(
+        "the hook run covering the import",
+        std::time::Duration::from_secs(30),
+        || (covered() == Some(after)).then_some(()),
+    );
+    assert_eq!(hook.count(), 1, "one import, one publish");
+    assert_eq!(seq(), after, "nothing else changed since");
+    let logs = receiver.logs();
+    assert!(logs.contains("build hook called"), "{logs}");
 }

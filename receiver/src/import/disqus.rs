@@ -10,7 +10,7 @@ use std::path::Path;
 use anyhow::Result;
 
 use super::xml::{attr, Visitor};
-use super::{parse_utc, text, Parsed, SourceComment, SourceStatus, SourceThread, Text};
+use super::{parse_utc, text, Comments, Parsed, SourceComment, SourceStatus, SourceThread, Text};
 
 pub fn parse(path: &Path) -> Result<Parsed> {
     let mut v = Disqus::default();
@@ -84,7 +84,7 @@ struct Post {
 struct Disqus {
     rooted: bool,
     threads: Vec<SourceThread>,
-    comments: Vec<SourceComment>,
+    comments: Comments,
     thread: Option<(SourceThread, BTreeMap<String, String>)>,
     post: Option<Post>,
 }

@@ -25,34 +25,30 @@ pub fn parse(path: &Path) -> Result<Parsed> {
             deleted: false,
         })
         .collect();
-    let comments = dump
-        .comments
-        .into_iter()
-        .map(|r| {
-            let mut c = SourceComment::new(
-                r.tid.to_string(),
-                Text::Markdown(r.text.unwrap_or_default()),
-            );
-            c.id = Some(r.id.to_string());
-            c.parent = r.parent.map(|p| p.to_string());
-            c.created = r.created.is_finite().then_some(r.created.floor() as i64);
-            let unescaped = |v: Option<String>| v.map(|s| text::decode_entities(&s));
-            c.author = unescaped(r.author).unwrap_or_default();
-            c.email = unescaped(r.email);
-            c.website = unescaped(r.website);
-            c.remote_addr = r.remote_addr;
-            c.status = match r.mode {
-                1 => SourceStatus::Approved,
-                2 => SourceStatus::Pending,
-                4 => SourceStatus::Deleted,
-                m => SourceStatus::Unknown(format!("mode {m}")),
-            };
-            c
-        })
-        .collect();
-    Ok(Parsed {
+    let mut parsed = Parsed {
         threads,
-        comments,
-        skipped: Vec::new(),
-    })
+        ..Parsed::default()
+    };
+    for r in dump.comments {
+        let mut c = SourceComment::new(
+            r.tid.to_string(),
+            Text::Markdown(r.text.unwrap_or_default()),
+        );
+        c.id = Some(r.id.to_string());
+        c.parent = r.parent.map(|p| p.to_string());
+        c.created = r.created.is_finite().then_some(r.created.floor() as i64);
+        let unescaped = |v: Option<String>| v.map(|s| text::decode_entities(&s));
+        c.author = unescaped(r.author).unwrap_or_default();
+        c.email = unescaped(r.email);
+        c.website = unescaped(r.website);
+        c.remote_addr = r.remote_addr;
+        c.status = match r.mode {
+            1 => SourceStatus::Approved,
+            2 => SourceStatus::Pending,
+            4 => SourceStatus::Deleted,
+            m => SourceStatus::Unknown(format!("mode {m}")),
+        };
+        parsed.comments.push(c);
+    }
+    Ok(parsed)
 }

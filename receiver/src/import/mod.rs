@@ -9,6 +9,12 @@
 //! nesting, order, and a reason for everything left out. The store writes
 //! the result in one transaction ([`crate::store::Store::import_batch`]),
 //! remembering source ids so a second run adds nothing.
+//!
+//! Memory does not grow with the comments' text: as a parser hands over
+//! each comment ([`Comments::push`]), its person and text are converted and
+//! written to a temporary file ([`crate::store::SpillWriter`]), and only ids,
+//! parent links, times and statuses stay in memory for the shared pass; the
+//! store reads each comment back as it inserts it.
 
 mod commento;
 mod disqus;
@@ -27,7 +33,10 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 
-use crate::store::{ImportBatch, ImportComment, ImportOutcome, ImportThread, Status, Store};
+use crate::store::{
+    Fields, ImportBatch, ImportComment, ImportFields, ImportOutcome, ImportThread, Spill,
+    SpillWriter, Status, Store,
+};
 
 /// The systems kiln imports from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,7 +137,7 @@ impl fmt::Display for Format {
 #[derive(Debug, Default)]
 pub struct Parsed {
     pub threads: Vec<SourceThread>,
-    pub comments: Vec<SourceComment>,
+    pub comments: Comments,
     /// What the parser itself left out (pingbacks, records it could not
     /// read), with the reason.
     pub skipped: Vec<Skipped>,
@@ -187,6 +196,99 @@ impl SourceComment {
             keep_id: None,
             avatar: None,
         }
+    }
+}
+
+/// The comments a parser read, in the source's order: what places each one
+/// is kept in memory, its person and text are converted at once and wait in
+/// a temporary file until the store inserts them.
+#[derive(Default)]
+pub struct Comments {
+    read: Vec<Entry>,
+    /// The source thread ids comments name, each kept once.
+    thread_ids: Vec<String>,
+    thread_index: HashMap<String, u32>,
+    spill: Option<SpillWriter>,
+    /// The first failure to write the temporary file; reported by `plan`.
+    failed: Option<anyhow::Error>,
+}
+
+/// One comment as the shared pass needs it.
+#[derive(Debug)]
+struct Entry {
+    /// The source's id, or a content hash for a comment without one.
+    id: String,
+    parent: Option<String>,
+    /// Its source thread id, in `Comments::thread_ids`.
+    thread: u32,
+    created: Option<i64>,
+    status: SourceStatus,
+    keep_id: Option<i64>,
+    /// Converted; empty for a deleted comment (stored, if at all, as a
+    /// marker).
+    fields: Fields,
+}
+
+impl Comments {
+    /// Takes a comment the parser has read.
+    pub fn push(&mut self, c: SourceComment) {
+        if self.failed.is_some() {
+            return;
+        }
+        match self.entry(c) {
+            Ok(entry) => self.read.push(entry),
+            Err(e) => self.failed = Some(e),
+        }
+    }
+
+    fn entry(&mut self, c: SourceComment) -> Result<Entry> {
+        let id = c.id.clone().unwrap_or_else(|| content_id(&c));
+        let fields = if c.status == SourceStatus::Deleted {
+            Fields::empty()
+        } else {
+            let spill = match &mut self.spill {
+                Some(spill) => spill,
+                None => self.spill.insert(SpillWriter::new()?),
+            };
+            spill.put(&import_fields(&c))?
+        };
+        let thread = match self.thread_index.get(&c.thread) {
+            Some(&n) => n,
+            None => {
+                let n = u32::try_from(self.thread_ids.len()).context("too many threads")?;
+                self.thread_index.insert(c.thread.clone(), n);
+                self.thread_ids.push(c.thread);
+                n
+            }
+        };
+        Ok(Entry {
+            id,
+            parent: c.parent,
+            thread,
+            created: c.created,
+            status: c.status,
+            keep_id: c.keep_id,
+            fields,
+        })
+    }
+
+    /// Everything read, the thread ids it names, and the file the fields
+    /// wait in.
+    fn finish(self) -> Result<(Vec<Entry>, Vec<String>, Option<Spill>)> {
+        if let Some(e) = self.failed {
+            return Err(e);
+        }
+        let spill = self.spill.map(SpillWriter::finish).transpose()?;
+        Ok((self.read, self.thread_ids, spill))
+    }
+}
+
+impl fmt::Debug for Comments {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Comments")
+            .field("read", &self.read.len())
+            .field("spilled", &self.spill.is_some())
+            .finish()
     }
 }
 
@@ -564,11 +666,12 @@ pub fn plan(format: Format, parsed: Parsed, options: &Options) -> Result<(Import
         skipped: parsed.skipped,
         ..Report::default()
     };
+    let (entries, thread_ids, spill) = parsed.comments.finish()?;
     // Thread keys.
-    let mut keys: HashMap<String, std::result::Result<String, String>> = HashMap::new();
-    let mut thread_info: HashMap<String, &SourceThread> = HashMap::new();
-    for t in &parsed.threads {
-        thread_info.entry(t.id.clone()).or_insert(t);
+    let mut keys: HashMap<&str, std::result::Result<String, String>> = HashMap::new();
+    let mut thread_at: HashMap<&str, usize> = HashMap::new();
+    for (n, t) in parsed.threads.iter().enumerate() {
+        thread_at.entry(&t.id).or_insert(n);
         let mapped = options
             .map
             .get(&t.url)
@@ -580,42 +683,47 @@ pub fn plan(format: Format, parsed: Parsed, options: &Options) -> Result<(Import
             (None, None) => thread_key(&t.url, options.site_url.as_ref())
                 .map(|k| options.map.get(&k).cloned().unwrap_or(k)),
         };
-        keys.entry(t.id.clone()).or_insert(key);
+        keys.entry(&t.id).or_insert(key);
     }
+    // Each thread id the comments name: its thread in the source, if any.
+    let named: Vec<Option<usize>> = thread_ids
+        .iter()
+        .map(|id| thread_at.get(id.as_str()).copied())
+        .collect();
 
-    // Comments: ids, duplicates, threads, statuses, times.
-    let mut seen: HashSet<String> = HashSet::new();
-    let mut by_thread: BTreeMap<String, Vec<Prepared>> = BTreeMap::new();
-    for (index, c) in parsed.comments.into_iter().enumerate() {
-        let id = c.id.clone().unwrap_or_else(|| content_id(&c));
-        let what = format!("comment {id}");
-        if !seen.insert(id.clone()) {
+    // Comments: duplicates, threads, statuses, times.
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut by_thread: BTreeMap<&str, Vec<Prepared>> = BTreeMap::new();
+    for (at, c) in entries.iter().enumerate() {
+        let what = || format!("comment {}", c.id);
+        if !seen.insert(&c.id) {
             report.skipped.push(Skipped::new(
-                what,
+                what(),
                 "an earlier comment in the source has the same id; that one was kept",
             ));
             continue;
         }
-        let Some(thread) = thread_info.get(&c.thread) else {
+        let thread_id = &thread_ids[c.thread as usize];
+        let Some(thread) = named[c.thread as usize] else {
             report.unplaced.push(Skipped::new(
-                what,
-                format!("its thread {} is not in the source", c.thread),
+                what(),
+                format!("its thread {thread_id} is not in the source"),
             ));
             continue;
         };
-        if thread.deleted {
+        if parsed.threads[thread].deleted {
             report.skipped.push(Skipped::new(
-                what,
-                format!("its thread {} was deleted in {format}", c.thread),
+                what(),
+                format!("its thread {thread_id} was deleted in {format}"),
             ));
             continue;
         }
-        let key = match &keys[&c.thread] {
-            Ok(k) => k.clone(),
+        let key = match &keys[thread_id.as_str()] {
+            Ok(k) => k.as_str(),
             Err(why) => {
                 report.unplaced.push(Skipped::new(
-                    what,
-                    format!("its thread {} cannot be placed: {why}", c.thread),
+                    what(),
+                    format!("its thread {thread_id} cannot be placed: {why}"),
                 ));
                 continue;
             }
@@ -623,7 +731,7 @@ pub fn plan(format: Format, parsed: Parsed, options: &Options) -> Result<(Import
         let Some(created) = c.created else {
             report
                 .unplaced
-                .push(Skipped::new(what, "it has no readable creation time"));
+                .push(Skipped::new(what(), "it has no readable creation time"));
             continue;
         };
         let status = match &c.status {
@@ -633,7 +741,7 @@ pub fn plan(format: Format, parsed: Parsed, options: &Options) -> Result<(Import
             SourceStatus::Deleted => Status::Deleted,
             SourceStatus::Unknown(s) => {
                 report.moved.push(Skipped::new(
-                    what.clone(),
+                    what(),
                     format!(
                         "its status {s:?} is unknown; imported as {}",
                         options.unknown_status.as_str()
@@ -643,22 +751,28 @@ pub fn plan(format: Format, parsed: Parsed, options: &Options) -> Result<(Import
             }
         };
         by_thread.entry(key).or_default().push(Prepared {
-            id,
-            index,
+            at,
             status,
             created,
-            url: thread.url.clone(),
-            title: thread.title.clone(),
-            comment: c,
+            thread,
         });
     }
+    drop(seen);
 
     let mut batch = ImportBatch {
         source: format.name().to_owned(),
         threads: Vec::new(),
+        spill,
     };
-    for (key, comments) in by_thread {
-        let thread = place_thread(&key, comments, options.site_url.as_ref(), &mut report);
+    while let Some((key, comments)) = by_thread.pop_first() {
+        let thread = place_thread(
+            key,
+            comments,
+            &entries,
+            &parsed.threads,
+            options.site_url.as_ref(),
+            &mut report,
+        );
         if !thread.comments.is_empty() {
             batch.threads.push(thread);
         }
@@ -668,13 +782,12 @@ pub fn plan(format: Format, parsed: Parsed, options: &Options) -> Result<(Import
 
 /// A comment that passed the first checks, waiting to be ordered.
 struct Prepared {
-    id: String,
-    index: usize,
+    /// Its entry, which is also its place in the source.
+    at: usize,
     status: Status,
     created: i64,
-    url: String,
-    title: String,
-    comment: SourceComment,
+    /// Its thread in `Parsed::threads`.
+    thread: usize,
 }
 
 /// One thread's comments, parents first: deleted comments without kept
@@ -684,12 +797,14 @@ struct Prepared {
 fn place_thread(
     key: &str,
     comments: Vec<Prepared>,
+    entries: &[Entry],
+    threads: &[SourceThread],
     site_url: Option<&url::Url>,
     report: &mut Report,
 ) -> ImportThread {
     let url = comments
         .iter()
-        .map(|c| c.url.as_str())
+        .map(|c| threads[c.thread].url.as_str())
         .find(|u| u.starts_with("http"))
         .map(str::to_owned)
         .or_else(|| {
@@ -702,28 +817,29 @@ fn place_thread(
         .unwrap_or_else(|| key.to_owned());
     let title = comments
         .iter()
-        .map(|c| c.title.as_str())
+        .map(|c| threads[c.thread].title.as_str())
         .find(|t| !t.is_empty())
         .unwrap_or("")
         .to_owned();
-    let position: HashMap<String, usize> = comments
+    let position: HashMap<&str, usize> = comments
         .iter()
         .enumerate()
-        .map(|(i, c)| (c.id.clone(), i))
+        .map(|(i, c)| (entries[c.at].id.as_str(), i))
         .collect();
     // Parents within the thread; a parent elsewhere becomes top level.
     let mut parent: Vec<Option<usize>> = vec![None; comments.len()];
     for (i, c) in comments.iter().enumerate() {
-        if let Some(p) = &c.comment.parent {
-            match position.get(p) {
+        if let Some(p) = &entries[c.at].parent {
+            match position.get(p.as_str()) {
                 Some(&j) if j != i => parent[i] = Some(j),
                 _ => report.moved.push(Skipped::new(
-                    format!("comment {}", c.id),
+                    format!("comment {}", entries[c.at].id),
                     format!("its parent {p} is not in this thread of the source; imported at the top level"),
                 )),
             }
         }
     }
+    drop(position);
     let mut children: Vec<Vec<usize>> = vec![Vec::new(); comments.len()];
     let mut roots = Vec::new();
     for (i, p) in parent.iter().enumerate() {
@@ -734,7 +850,7 @@ fn place_thread(
     }
     let order_key = |&i: &usize| {
         let c = &comments[i];
-        (c.comment.keep_id, c.created, c.index)
+        (entries[c.at].keep_id, c.created, c.at)
     };
     // Which comments hang from a top-level one (a loop never does).
     let mut reached = vec![false; comments.len()];
@@ -767,7 +883,7 @@ fn place_thread(
     for (i, c) in comments.iter().enumerate() {
         if !reached[i] {
             report.unplaced.push(Skipped::new(
-                format!("comment {}", c.id),
+                format!("comment {}", entries[c.at].id),
                 "its chain of parents loops back on itself",
             ));
         }
@@ -786,7 +902,7 @@ fn place_thread(
         let c = &comments[i];
         if !keeps[i] {
             report.skipped.push(Skipped::new(
-                format!("comment {}", c.id),
+                format!("comment {}", entries[c.at].id),
                 "deleted in the source, with no replies to keep",
             ));
             continue;
@@ -804,10 +920,10 @@ fn place_thread(
         }
         if let (Some(was), true) = (parent[i], p != parent[i]) {
             report.moved.push(Skipped::new(
-                format!("comment {}", c.id),
+                format!("comment {}", entries[c.at].id),
                 format!(
                     "its parent {} is {}, so it hangs under {} instead",
-                    comments[was].id,
+                    entries[comments[was].at].id,
                     if keeps[was] {
                         comments[was].status.as_str()
                     } else {
@@ -815,12 +931,19 @@ fn place_thread(
                     },
                     p.map_or("the thread".to_owned(), |j| format!(
                         "comment {}",
-                        comments[j].id
+                        entries[comments[j].at].id
                     )),
                 ),
             ));
         }
-        out.push(import_comment(c, p.map(|j| comments[j].id.clone())));
+        out.push(ImportComment {
+            source_id: entries[c.at].id.clone(),
+            parent: p.map(|j| entries[comments[j].at].id.clone()),
+            id: entries[c.at].keep_id,
+            status: c.status,
+            created_at: c.created,
+            fields: entries[c.at].fields.clone(),
+        });
     }
     ImportThread {
         key: key.to_owned(),
@@ -830,40 +953,19 @@ fn place_thread(
     }
 }
 
-/// The stored form of one comment: text as Markdown, people's fields
-/// checked, and a deleted comment emptied to a marker.
-fn import_comment(c: &Prepared, parent: Option<String>) -> ImportComment {
-    let s = &c.comment;
-    if c.status == Status::Deleted {
-        return ImportComment {
-            source_id: c.id.clone(),
-            parent,
-            id: s.keep_id,
-            status: Status::Deleted,
-            author: String::new(),
-            email: None,
-            website: None,
-            text: String::new(),
-            remote_addr: None,
-            created_at: c.created,
-            avatar: None,
-        };
-    }
+/// The stored form of a comment's person and text: text as Markdown and
+/// people's fields checked. (A deleted comment stores none of it.)
+fn import_fields(s: &SourceComment) -> ImportFields {
     let text = match &s.text {
         Text::Markdown(md) => md.replace("\r\n", "\n"),
         Text::Html(html) => text::html_to_markdown(html),
     };
-    ImportComment {
-        source_id: c.id.clone(),
-        parent,
-        id: s.keep_id,
-        status: c.status,
+    ImportFields {
         author: s.author.trim().to_owned(),
         email: email(s.email.as_deref()),
         website: website(s.website.as_deref()),
         text,
         remote_addr: s.remote_addr.clone().filter(|a| !a.is_empty()),
-        created_at: c.created,
         avatar: s.avatar.clone(),
     }
 }
@@ -890,24 +992,24 @@ fn content_id(c: &SourceComment) -> String {
     format!("sha256:{hex}")
 }
 
-/// Adds what the store did to the report.
+/// Adds what the store did to the report. The store lists what it added
+/// in the batch's order, so the two are walked side by side.
 fn record(report: &mut Report, batch: &ImportBatch, outcome: ImportOutcome) {
-    let status: HashMap<&str, (Status, &str)> = batch
-        .threads
-        .iter()
-        .flat_map(|t| {
-            t.comments
-                .iter()
-                .map(move |c| (c.source_id.as_str(), (c.status, t.key.as_str())))
-        })
-        .collect();
-    let mut threads = HashSet::new();
-    for (source_id, _) in &outcome.added {
-        let (s, key) = status[source_id.as_str()];
-        *report.added.entry(s.as_str()).or_default() += 1;
-        threads.insert(key);
+    let mut added = outcome.added.iter().peekable();
+    for t in &batch.threads {
+        let mut any = false;
+        for c in &t.comments {
+            if added.next_if(|(id, _)| *id == c.source_id).is_some() {
+                *report.added.entry(c.status.as_str()).or_default() += 1;
+                any = true;
+            }
+        }
+        report.threads += u64::from(any);
     }
-    report.threads = threads.len() as u64;
+    debug_assert!(
+        added.next().is_none(),
+        "the store added in the batch's order"
+    );
     report.new_threads = outcome.new_threads;
     report.already = outcome.already.len() as u64;
     report.unplaced.extend(

@@ -15,6 +15,7 @@ mod open;
 mod postgres;
 mod restore;
 mod shared;
+mod spill;
 mod sqlite;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
@@ -36,6 +37,7 @@ pub use open::{
 #[cfg(test)]
 pub(crate) use postgres::scratch;
 pub use shared::SharedStore;
+pub use spill::{Fields, ImportFields, Spill, SpillWriter};
 /// Reading an Isso database, for `kiln import isso`.
 pub use sqlite::isso;
 
@@ -509,6 +511,16 @@ pub struct ImportBatch {
     /// ids are remembered per source.
     pub source: String,
     pub threads: Vec<ImportThread>,
+    /// Where the comments' `Fields::Spilled` are; `None` when all are held.
+    pub spill: Option<Spill>,
+}
+
+impl ImportBatch {
+    /// A comment's person and text, read back from the spill file if that
+    /// is where they wait.
+    pub fn fields<'a>(&self, c: &'a ImportComment) -> Result<std::borrow::Cow<'a, ImportFields>> {
+        Spill::fields(self.spill.as_ref(), &c.fields)
+    }
 }
 
 /// One thread of an import, by the key kiln knows it under.
@@ -523,9 +535,11 @@ pub struct ImportThread {
     pub comments: Vec<ImportComment>,
 }
 
-/// One comment of an import, already checked and converted: `text` is
-/// Markdown, `created_at` seconds since the epoch in UTC, and a `Deleted`
-/// comment is an empty marker that has replies.
+/// One comment of an import, already checked and converted: its fields'
+/// `text` is Markdown, `created_at` seconds since the epoch in UTC, and a
+/// `Deleted` comment is an empty marker that has replies. Only what places
+/// the comment is here; its person and text are in `fields`, which may wait
+/// in the batch's spill file, so a million of these fit in memory.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImportComment {
     /// The source's id, unique within `ImportBatch::source`.
@@ -536,20 +550,15 @@ pub struct ImportComment {
     /// Keep this kiln id (restoring a kiln export); otherwise a new one.
     pub id: Option<i64>,
     pub status: Status,
-    pub author: String,
-    pub email: Option<String>,
-    pub website: Option<String>,
-    pub text: String,
-    pub remote_addr: Option<String>,
     pub created_at: i64,
-    /// The avatar key a kiln export carried (restores only).
-    pub avatar: Option<String>,
+    pub fields: Fields,
 }
 
 /// What `Store::import_batch` did (or, without `commit`, would do).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ImportOutcome {
-    /// Source id and new kiln id of every comment stored.
+    /// Source id and new kiln id of every comment stored, in the batch's
+    /// order.
     pub added: Vec<(String, i64)>,
     /// Source ids an earlier import already stored: left alone.
     pub already: Vec<String>,

@@ -6,7 +6,7 @@
 use anyhow::Result;
 use kiln_bake::export::{CommentStatus, Export};
 
-use super::{parse_time, ImportBatch, ImportComment, ImportThread, Status};
+use super::{parse_time, ImportBatch, ImportComment, ImportFields, ImportThread, Status};
 
 /// An export as an import batch under the source `kiln`, each comment
 /// keeping its id. `kiln import kiln` builds the same from the same file,
@@ -28,13 +28,16 @@ pub(super) fn batch_of_export(export: &Export) -> Result<ImportBatch> {
                             CommentStatus::Approved => Status::Approved,
                             CommentStatus::Deleted => Status::Deleted,
                         },
-                        author: c.author.clone(),
-                        email: None,
-                        website: c.website.clone(),
-                        text: c.text.clone(),
-                        remote_addr: None,
                         created_at: parse_time(&c.created_at)?,
-                        avatar: c.avatar.clone(),
+                        fields: ImportFields {
+                            author: c.author.clone(),
+                            email: None,
+                            website: c.website.clone(),
+                            text: c.text.clone(),
+                            remote_addr: None,
+                            avatar: c.avatar.clone(),
+                        }
+                        .into(),
                     })
                 })
                 .collect::<Result<_>>()?;
@@ -49,5 +52,6 @@ pub(super) fn batch_of_export(export: &Export) -> Result<ImportBatch> {
     Ok(ImportBatch {
         source: "kiln".to_owned(),
         threads,
+        spill: None,
     })
 }

@@ -144,13 +144,14 @@ fn seed(path: &Path, salt: &str) -> Box<dyn Store> {
             parent: parent.map(Into::into),
             id: None,
             status: Status::Approved,
-            author: "Imported".into(),
-            email: None,
-            website: None,
-            text: format!("brought as {source_id}"),
-            remote_addr: None,
             created_at: 150,
-            avatar: avatar.map(Into::into),
+            fields: crate::store::ImportFields {
+                author: "Imported".into(),
+                text: format!("brought as {source_id}"),
+                avatar: avatar.map(Into::into),
+                ..Default::default()
+            }
+            .into(),
         };
     let batch = crate::store::ImportBatch {
         source: "disqus".into(),
@@ -163,6 +164,7 @@ fn seed(path: &Path, salt: &str) -> Box<dyn Store> {
                 imported("d-2", Some("d-1"), None),
             ],
         }],
+        spill: None,
     };
     let outcome = store.import_batch(&batch, true).unwrap();
     assert_eq!(outcome.added.len(), 2, "{outcome:?}");

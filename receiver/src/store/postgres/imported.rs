@@ -2,7 +2,8 @@
 //! `sqlite/imported.rs`: one transaction, statuses, times and parent links
 //! as they came, each comment remembered by its source id in `imported` so
 //! the same batch again adds nothing, no mail queued, the threads marked
-//! changed. What differs is the locking (see `mod.rs` for the order): the
+//! changed. What differs is the locking (see `mod.rs` for the order):
+//! imports take an advisory lock, so two run one after the other; then the
 //! stored comments the batch depends on are locked first, then its threads
 //! in id order, and `Touched` then takes the change sequence; explicit ids
 //! (a restore) move the id sequence past them.
@@ -12,8 +13,12 @@ use std::collections::{HashMap, HashSet};
 use anyhow::{bail, Context, Result};
 use kiln_bake::markdown;
 
+use super::migrate::LOCK_CLASS;
 use super::{status, PgStore, Touched, Tx};
-use crate::store::{ImportBatch, ImportComment, ImportOutcome, ImportThread, Status};
+use crate::store::{ImportBatch, ImportComment, ImportFields, ImportOutcome, ImportThread, Status};
+
+/// The advisory lock (second key) every import holds until it commits.
+pub const IMPORT_LOCK: i32 = 4;
 
 /// A comment's id and its thread's row.
 type Placed = (i64, i64);
@@ -31,6 +36,14 @@ impl PgStore {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let keep: fn(&ImportOutcome) -> bool = if commit { |_| true } else { |_| false };
         self.transaction(keep, |tx| {
+            // One import at a time: a second one (the same file run twice
+            // at once, say) waits here until the first commits, and then
+            // finds its comments already imported instead of failing on
+            // the `imported` key halfway.
+            tx.execute(
+                "SELECT pg_advisory_xact_lock($1, $2)",
+                &[&LOCK_CLASS, &IMPORT_LOCK],
+            )?;
             // Comments first: what each source id and kept id stands for,
             // and the earlier imports' parents, all locked FOR SHARE.
             let in_batch: HashSet<&str> = batch
@@ -96,7 +109,9 @@ impl PgStore {
                             }
                         }
                     };
-                    let id = insert(tx, thread_id, &thread.url, parent, c)
+                    let id = batch
+                        .fields(c)
+                        .and_then(|fields| insert(tx, thread_id, &thread.url, parent, c, &fields))
                         .with_context(|| format!("cannot store comment {}", c.source_id))?;
                     tx.execute(
                         "INSERT INTO imported (source, source_id, comment_id, imported_at)
@@ -245,10 +260,11 @@ fn insert(
     url: &str,
     parent: Option<i64>,
     c: &ImportComment,
+    f: &ImportFields,
 ) -> Result<i64> {
     let deleted = c.status == Status::Deleted;
     let approved_at = c.status.is_published().then_some(c.created_at);
-    let html = (!deleted).then(|| markdown::to_html(&c.text));
+    let html = (!deleted).then(|| markdown::to_html(&f.text));
     let version = (!deleted).then_some(markdown::VERSION);
     let row = tx.query_one(
         "INSERT INTO comments (id, thread_id, parent_id, status, author, email, website, text,
@@ -263,17 +279,17 @@ fn insert(
             &thread_id,
             &parent,
             &c.status.as_str(),
-            &c.author,
-            &c.email,
-            &c.website,
-            &c.text,
+            &f.author,
+            &f.email,
+            &f.website,
+            &f.text,
             &url,
-            &c.remote_addr,
+            &f.remote_addr,
             &c.created_at,
             &approved_at,
             &html,
             &version,
-            &c.avatar,
+            &f.avatar,
         ],
     )?;
     Ok(row.try_get(0)?)

@@ -147,14 +147,16 @@ impl PgStore {
     }
 
     /// The address wants no more mail: it is remembered as unsubscribed, its
-    /// comments stop asking for replies, and its queued mail is dropped. The
-    /// comments are changed first: every transaction that changes both takes
-    /// the comments' locks before the subscribers' and the outbox's.
+    /// comments stop asking for replies, and its queued mail is dropped. In
+    /// the order `forget` takes the same rows: the comments first, locked in
+    /// id order, then the subscription, then the outbox.
     pub fn unsubscribe(&mut self, email: &str, now: i64) -> Result<()> {
         self.write(|tx| {
             tx.execute(
                 r#"UPDATE comments SET notify = false
-                   WHERE lower(email COLLATE "C") = lower($1 COLLATE "C") AND notify"#,
+                   WHERE id IN (SELECT id FROM comments
+                                WHERE lower(email COLLATE "C") = lower($1 COLLATE "C") AND notify
+                                ORDER BY id FOR UPDATE)"#,
                 &[&email],
             )?;
             tx.execute(

@@ -36,7 +36,7 @@ mod comments;
 pub mod connect;
 mod coordination;
 mod copy;
-mod imported;
+pub(super) mod imported;
 mod lead;
 mod limits;
 pub mod listen;

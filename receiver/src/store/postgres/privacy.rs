@@ -70,7 +70,9 @@ impl PgStore {
 
     /// Removes everything kiln holds about `email`, in one transaction. The
     /// comments are locked in id order (as every batch locks them), then
-    /// removed replies first, so a person's own conversation goes entirely.
+    /// removed replies first, so a person's own conversation goes entirely;
+    /// then the threads and the change sequence, the subscription, and the
+    /// queued mail, in the order every transaction takes them.
     pub fn forget(&mut self, email: &str) -> Result<Forgotten> {
         self.write(|tx| {
             let rows = tx.query(
@@ -96,15 +98,17 @@ impl PgStore {
                 ids.push(id);
             }
             touched.touch(tx)?;
+            // The subscription before the outbox, as `unsubscribe` and
+            // queueing take them.
+            done.subscription = tx.execute(
+                "DELETE FROM subscribers WHERE lower(email COLLATE \"C\") = lower($1 COLLATE \"C\")",
+                &[&email],
+            )? > 0;
             tx.execute("DELETE FROM outbox WHERE comment_id = ANY($1)", &[&ids])?;
             done.queued_mail = tx.execute(
                 "DELETE FROM outbox WHERE lower(recipient COLLATE \"C\") = lower($1 COLLATE \"C\")",
                 &[&email],
             )?;
-            done.subscription = tx.execute(
-                "DELETE FROM subscribers WHERE lower(email COLLATE \"C\") = lower($1 COLLATE \"C\")",
-                &[&email],
-            )? > 0;
             Ok(done)
         })
     }

@@ -8,10 +8,10 @@ use std::collections::HashMap;
 
 use anyhow::{bail, Context, Result};
 use kiln_bake::markdown;
-use rusqlite::{params, OptionalExtension, Transaction};
+use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
 
 use super::{parse_status, touch_thread, SqliteStore};
-use crate::store::{ImportBatch, ImportComment, ImportOutcome, ImportThread, Status};
+use crate::store::{ImportBatch, ImportComment, ImportFields, ImportOutcome, ImportThread, Status};
 
 /// Where a source id stands before the comment is stored.
 enum Known {
@@ -24,7 +24,19 @@ impl SqliteStore {
     /// See `Store::import_batch`.
     pub fn import_batch(&mut self, batch: &ImportBatch, commit: bool) -> Result<ImportOutcome> {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        let tx = self.conn.transaction()?;
+        // The write lock first: a second import at the same moment waits
+        // for it (up to the busy timeout) before reading what is stored,
+        // instead of failing halfway when it starts to write.
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| match e.sqlite_error_code() {
+                Some(rusqlite::ErrorCode::DatabaseBusy) => anyhow::Error::new(e).context(
+                    "the database is busy with another write (another import?); \
+                     nothing was imported: run the import again when that is done",
+                ),
+                _ => e.into(),
+            })?;
         let mut outcome = ImportOutcome::default();
         // Source id → kiln id and thread row, for everything this batch
         // stored or found stored, so replies can find their parents.
@@ -67,7 +79,9 @@ impl SqliteStore {
                         }
                     },
                 };
-                let id = insert(&tx, thread_id, &thread.url, parent, c)
+                let id = batch
+                    .fields(c)
+                    .and_then(|fields| insert(&tx, thread_id, &thread.url, parent, c, &fields))
                     .with_context(|| format!("cannot store comment {}", c.source_id))?;
                 tx.prepare_cached(
                     "INSERT INTO imported (source, source_id, comment_id, imported_at)
@@ -181,6 +195,7 @@ fn insert(
     url: &str,
     parent: Option<i64>,
     c: &ImportComment,
+    f: &ImportFields,
 ) -> Result<i64> {
     let deleted = c.status == Status::Deleted;
     let mut stmt = tx.prepare_cached(
@@ -194,17 +209,17 @@ fn insert(
         thread_id,
         parent,
         c.status.as_str(),
-        c.author,
-        c.email,
-        c.website,
-        c.text,
+        f.author,
+        f.email,
+        f.website,
+        f.text,
         url,
-        c.remote_addr,
+        f.remote_addr,
         c.created_at,
         c.status.is_published().then_some(c.created_at),
-        (!deleted).then(|| markdown::to_html(&c.text)),
+        (!deleted).then(|| markdown::to_html(&f.text)),
         (!deleted).then_some(markdown::VERSION),
-        c.avatar,
+        f.avatar,
     ])?;
     Ok(tx.last_insert_rowid())
 }

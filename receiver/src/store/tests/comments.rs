@@ -7,16 +7,21 @@ use std::collections::HashMap;
 use kiln_bake::export::{CommentStatus, Thread};
 
 use super::{by, export, new, on_each_backend};
-use crate::store::{open_source, Mode, NewComment, Refusal, Status};
+use crate::store::{open_source, Mode, NewComment, Refusal, Status, Store, StoredComment};
+
+/// Stores a comment the store must accept.
+fn stored(store: &mut dyn Store, c: &NewComment, status: Status, at: i64) -> StoredComment {
+    store
+        .insert(c, status, at)
+        .unwrap()
+        .unwrap_or_else(|refusal| panic!("refused: {refusal:?}"))
+}
 
 #[test]
 fn first_comment_creates_the_thread_and_waits_for_approval() {
     on_each_backend(|db| {
         let mut store = db.open(Mode::ReadWrite);
-        let c = store
-            .insert(&new("/a/", None, "hi"), Status::Pending, 10)
-            .unwrap()
-            .unwrap();
+        let c = stored(store.as_mut(), &new("/a/", None, "hi"), Status::Pending, 10);
         assert_eq!(c.status, Status::Pending);
         assert_eq!(store.by_status(Status::Pending).unwrap(), vec![c.clone()]);
         assert_eq!(store.get(c.id).unwrap(), Some(c.clone()));
@@ -36,10 +41,7 @@ fn first_comment_creates_the_thread_and_waits_for_approval() {
 fn replies_need_a_published_parent_in_the_same_thread() {
     on_each_backend(|db| {
         let mut store = db.open(Mode::ReadWrite);
-        let parent = store
-            .insert(&new("/a/", None, "p"), Status::Pending, 1)
-            .unwrap()
-            .unwrap();
+        let parent = stored(store.as_mut(), &new("/a/", None, "p"), Status::Pending, 1);
         let refused = store
             .insert(&new("/a/", Some(parent.id), "r"), Status::Pending, 2)
             .unwrap();
@@ -72,10 +74,12 @@ fn replies_need_a_published_parent_in_the_same_thread() {
             .unwrap()
             .is_ok());
         // A deleted marker shows, but cannot be answered.
-        let reply = store
-            .insert(&new("/a/", Some(parent.id), "r2"), Status::Approved, 6)
-            .unwrap()
-            .unwrap();
+        let reply = stored(
+            store.as_mut(),
+            &new("/a/", Some(parent.id), "r2"),
+            Status::Approved,
+            6,
+        );
         store.delete(&[parent.id]).unwrap().unwrap();
         assert_eq!(
             store
@@ -94,14 +98,8 @@ fn replies_need_a_published_parent_in_the_same_thread() {
 fn moderation_batches_are_all_or_nothing() {
     on_each_backend(|db| {
         let mut store = db.open(Mode::ReadWrite);
-        let a = store
-            .insert(&new("/a/", None, "a"), Status::Pending, 1)
-            .unwrap()
-            .unwrap();
-        let b = store
-            .insert(&new("/b/", None, "b"), Status::Pending, 1)
-            .unwrap()
-            .unwrap();
+        let a = stored(store.as_mut(), &new("/a/", None, "a"), Status::Pending, 1);
+        let b = stored(store.as_mut(), &new("/b/", None, "b"), Status::Pending, 1);
         assert_eq!(
             store.approve(&[a.id, 42], 2).unwrap(),
             Err(Refusal::Unknown(42))
@@ -143,14 +141,8 @@ fn stamps_move_only_for_changed_threads() {
     on_each_backend(|db| {
         let mut store = db.open(Mode::ReadWrite);
         assert_eq!(store.change_seq().unwrap(), 0);
-        let a = store
-            .insert(&new("/a/", None, "a"), Status::Pending, 1)
-            .unwrap()
-            .unwrap();
-        let b = store
-            .insert(&new("/b/", None, "b"), Status::Pending, 1)
-            .unwrap()
-            .unwrap();
+        let a = stored(store.as_mut(), &new("/a/", None, "a"), Status::Pending, 1);
+        let b = stored(store.as_mut(), &new("/b/", None, "b"), Status::Pending, 1);
         assert_eq!(store.change_seq().unwrap(), 0, "nothing shows yet");
         store.approve(&[a.id, b.id], 2).unwrap().unwrap();
         let stamps = |store: &mut dyn crate::store::Store| -> HashMap<_, _> {
@@ -164,10 +156,12 @@ fn stamps_move_only_for_changed_threads() {
         let before = stamps(store.as_mut());
         let seq = store.change_seq().unwrap();
         assert!(before.values().all(|(v, _)| *v <= seq && *v > 0));
-        let a2 = store
-            .insert(&new("/a/", Some(a.id), "a2"), Status::Pending, 3)
-            .unwrap()
-            .unwrap();
+        let a2 = stored(
+            store.as_mut(),
+            &new("/a/", Some(a.id), "a2"),
+            Status::Pending,
+            3,
+        );
         assert_eq!(
             stamps(store.as_mut()),
             before,
@@ -187,14 +181,18 @@ fn stamps_move_only_for_changed_threads() {
 fn deleting_a_comment_with_replies_keeps_a_marker() {
     on_each_backend(|db| {
         let mut store = db.open(Mode::ReadWrite);
-        let a = store
-            .insert(&new("/a/", None, "secret"), Status::Approved, 1)
-            .unwrap()
-            .unwrap();
-        let r = store
-            .insert(&new("/a/", Some(a.id), "reply"), Status::Approved, 2)
-            .unwrap()
-            .unwrap();
+        let a = stored(
+            store.as_mut(),
+            &new("/a/", None, "secret"),
+            Status::Approved,
+            1,
+        );
+        let r = stored(
+            store.as_mut(),
+            &new("/a/", Some(a.id), "reply"),
+            Status::Approved,
+            2,
+        );
         store.delete(&[a.id]).unwrap().unwrap();
         let thread = &export(store.as_mut()).threads[0];
         assert_eq!(thread.comments.len(), 2);
@@ -216,10 +214,12 @@ fn deleting_a_comment_with_replies_keeps_a_marker() {
         assert_eq!(export(store.as_mut()).threads[0].comments.len(), 1);
         assert_eq!(super::stamp(store.as_mut(), "/a/").unwrap().1, 1);
         // A pending comment with no replies goes entirely.
-        let p = store
-            .insert(&new("/a/", None, "pending"), Status::Pending, 3)
-            .unwrap()
-            .unwrap();
+        let p = stored(
+            store.as_mut(),
+            &new("/a/", None, "pending"),
+            Status::Pending,
+            3,
+        );
         store.delete(&[p.id]).unwrap().unwrap();
         assert_eq!(store.get(p.id).unwrap(), None);
     });
@@ -229,10 +229,7 @@ fn deleting_a_comment_with_replies_keeps_a_marker() {
 fn read_only_source_sees_committed_comments() {
     on_each_backend(|db| {
         let mut store = db.open(Mode::ReadWrite);
-        let a = store
-            .insert(&new("/a/", None, "a"), Status::Approved, 1)
-            .unwrap()
-            .unwrap();
+        let a = stored(store.as_mut(), &new("/a/", None, "a"), Status::Approved, 1);
         let mut source = open_source(db.location(), false).unwrap();
         assert_eq!(source.stamps().unwrap()["/a/"].count, 1);
         let threads = source
@@ -257,10 +254,7 @@ fn read_only_source_sees_committed_comments() {
             "another database is another data set"
         );
         // A comment approved after the source opened is seen at the next read.
-        let b = store
-            .insert(&new("/b/", None, "b"), Status::Approved, 2)
-            .unwrap()
-            .unwrap();
+        let b = stored(store.as_mut(), &new("/b/", None, "b"), Status::Approved, 2);
         assert_eq!(source.threads(None).unwrap()[1].comments[0].id, b.id);
     });
 }
@@ -269,18 +263,14 @@ fn read_only_source_sees_committed_comments() {
 fn import_round_trips_an_export() {
     on_each_backend(|db| {
         let mut store = db.open(Mode::ReadWrite);
-        let a = store
-            .insert(&new("/a/", None, "a"), Status::Approved, 1)
-            .unwrap()
-            .unwrap();
-        store
-            .insert(&new("/a/", Some(a.id), "r"), Status::Approved, 2)
-            .unwrap()
-            .unwrap();
-        store
-            .insert(&new("/b/", None, "b"), Status::Approved, 3)
-            .unwrap()
-            .unwrap();
+        let a = stored(store.as_mut(), &new("/a/", None, "a"), Status::Approved, 1);
+        stored(
+            store.as_mut(),
+            &new("/a/", Some(a.id), "r"),
+            Status::Approved,
+            2,
+        );
+        stored(store.as_mut(), &new("/b/", None, "b"), Status::Approved, 3);
         let original = export(store.as_mut());
         let target = db.another();
         let mut copy = target.open(Mode::ReadWrite);
@@ -298,10 +288,7 @@ fn import_round_trips_an_export() {
         // An id that another comment holds fails the whole load.
         let third = db.another();
         let mut other = third.open(Mode::ReadWrite);
-        other
-            .insert(&new("/z/", None, "z"), Status::Approved, 9)
-            .unwrap()
-            .unwrap();
+        stored(other.as_mut(), &new("/z/", None, "z"), Status::Approved, 9);
         let before = export(other.as_mut()).threads;
         let err = other.import(&original).unwrap_err();
         assert!(err.to_string().contains("already taken"), "{err}");
@@ -311,10 +298,12 @@ fn import_round_trips_an_export() {
             "a failed import changes nothing"
         );
         // New comments get ids after the imported ones.
-        let next = copy
-            .insert(&new("/c/", None, "after"), Status::Pending, 4)
-            .unwrap()
-            .unwrap();
+        let next = stored(
+            copy.as_mut(),
+            &new("/c/", None, "after"),
+            Status::Pending,
+            4,
+        );
         let highest = original
             .threads
             .iter()
@@ -343,7 +332,7 @@ fn avatars_are_keyed_by_address_under_this_databases_salt() {
             by("/b/", None, ""),
         ]
         .iter()
-        .map(|c| store.insert(c, Status::Approved, 1).unwrap().unwrap().id)
+        .map(|c| stored(store.as_mut(), c, Status::Approved, 1).id)
         .collect();
         let avatar = |threads: &[Thread], id: i64| {
             threads
@@ -393,30 +382,18 @@ fn avatars_are_keyed_by_address_under_this_databases_salt() {
         assert_eq!(source.threads(None).unwrap(), threads);
 
         // Deleted markers keep no avatar; another database keys differently.
-        store
-            .insert(
-                &NewComment {
-                    parent: Some(ids[0]),
-                    ..by("/a/", None, "Dee")
-                },
-                Status::Approved,
-                2,
-            )
-            .unwrap()
-            .unwrap();
+        let dee = NewComment {
+            parent: Some(ids[0]),
+            ..by("/a/", None, "Dee")
+        };
+        stored(store.as_mut(), &dee, Status::Approved, 2);
         store.delete(&[ids[0]]).unwrap().unwrap();
         assert_eq!(avatar(&export(store.as_mut()).threads, ids[0]), None);
         // Kept until the end: a PostgreSQL test database goes with it.
         let another = db.another();
         let mut other = another.open(Mode::ReadWrite);
-        let theirs = other
-            .insert(
-                &by("/a/", Some("ann@example.org"), "Ann"),
-                Status::Approved,
-                1,
-            )
-            .unwrap()
-            .unwrap();
+        let ann = by("/a/", Some("ann@example.org"), "Ann");
+        let theirs = stored(other.as_mut(), &ann, Status::Approved, 1);
         assert_ne!(
             avatar(&export(other.as_mut()).threads, theirs.id),
             avatar(&threads, ids[1])
@@ -428,10 +405,12 @@ fn avatars_are_keyed_by_address_under_this_databases_salt() {
 fn rendered_html_is_stored_but_never_exported_and_only_trusted_from_this_version() {
     on_each_backend(|db| {
         let mut store = db.open(Mode::ReadWrite);
-        let c = store
-            .insert(&new("/a/", None, "*hi* <b>"), Status::Approved, 1)
-            .unwrap()
-            .unwrap();
+        let c = stored(
+            store.as_mut(),
+            &new("/a/", None, "*hi* <b>"),
+            Status::Approved,
+            1,
+        );
         let keys = store.avatar_keys(false).unwrap();
         let thread = &store.published_threads(None, &keys).unwrap()[0];
         assert_eq!(
@@ -461,7 +440,7 @@ fn published_threads_by_key_and_approved_counts_count_what_a_reader_sees() {
                 parent,
                 ..by(thread, "Ann", "hi")
             };
-            store.insert(&new, status, 10).unwrap().unwrap().id
+            stored(store.as_mut(), &new, status, 10).id
         };
         let first = insert("/a/", None, Status::Approved);
         insert("/a/", Some(first), Status::Approved);

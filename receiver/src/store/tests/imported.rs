@@ -6,7 +6,7 @@
 //! but not a comment kiln deleted since, threads marked changed, no mail.
 
 use super::{export, new, on_each_backend, stamp};
-use crate::store::{ImportBatch, ImportComment, ImportThread, Mode, Status};
+use crate::store::{ImportBatch, ImportComment, ImportFields, ImportThread, Mode, Status};
 
 fn comment(source_id: &str, parent: Option<&str>, status: Status, at: i64) -> ImportComment {
     let deleted = status == Status::Deleted;
@@ -15,17 +15,20 @@ fn comment(source_id: &str, parent: Option<&str>, status: Status, at: i64) -> Im
         parent: parent.map(Into::into),
         id: None,
         status,
-        author: if deleted { "" } else { "Bea" }.into(),
-        email: (!deleted).then(|| "bea@example.org".into()),
-        website: None,
-        text: if deleted {
-            String::new()
-        } else {
-            format!("**{source_id}**")
-        },
-        remote_addr: None,
         created_at: at,
-        avatar: None,
+        fields: ImportFields {
+            author: if deleted { "" } else { "Bea" }.into(),
+            email: (!deleted).then(|| "bea@example.org".into()),
+            website: None,
+            text: if deleted {
+                String::new()
+            } else {
+                format!("**{source_id}**")
+            },
+            remote_addr: None,
+            avatar: None,
+        }
+        .into(),
     }
 }
 
@@ -41,6 +44,7 @@ fn batch(threads: Vec<(&str, &str, Vec<ImportComment>)>) -> ImportBatch {
                 comments,
             })
             .collect(),
+        spill: None,
     }
 }
 

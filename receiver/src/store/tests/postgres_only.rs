@@ -363,15 +363,16 @@ fn an_import_answering_a_comment_and_its_deletion_never_deadlock() {
                 parent,
                 id: None,
                 status: Status::Approved,
-                author: "Bea".into(),
-                email: None,
-                website: None,
-                text: "imported".into(),
-                remote_addr: None,
                 created_at: 1,
-                avatar: None,
+                fields: crate::store::ImportFields {
+                    author: "Bea".into(),
+                    text: "imported".into(),
+                    ..Default::default()
+                }
+                .into(),
             }],
         }],
+        spill: None,
     };
     let mut setup = PgStore::open(&db.target).unwrap();
     let parents: Vec<i64> = (0..ROUNDS)
@@ -449,4 +450,187 @@ fn an_import_answering_a_comment_and_its_deletion_never_deadlock() {
         counted, shown,
         "what the thread says it shows is what it shows"
     );
+}
+
+/// The same import started twice at once (two shells, or a retry while the
+/// first still runs): the second waits for the first to commit and then
+/// finds every comment already imported; neither fails on the `imported`
+/// key, and every comment is stored once. The test holds the import lock
+/// itself until both are waiting on it, so they really overlap.
+#[test]
+fn the_same_import_twice_at_once_stores_it_once() {
+    use crate::store::postgres::imported::IMPORT_LOCK;
+    use crate::store::postgres::migrate::LOCK_CLASS;
+    use crate::store::{ImportBatch, ImportComment, ImportFields, ImportThread};
+    let Some(db) = scratch_db() else { return };
+    const COMMENTS: usize = 40;
+    let batch = ImportBatch {
+        source: "disqus".into(),
+        threads: vec![ImportThread {
+            key: "/twice/".into(),
+            url: "https://example.org/twice/".into(),
+            title: "Twice".into(),
+            comments: (0..COMMENTS)
+                .map(|n| ImportComment {
+                    source_id: format!("c{n}"),
+                    parent: n.checked_sub(1).map(|p| format!("c{p}")),
+                    id: None,
+                    status: Status::Approved,
+                    created_at: n as i64,
+                    fields: ImportFields {
+                        author: "Bea".into(),
+                        text: format!("comment {n}"),
+                        ..Default::default()
+                    }
+                    .into(),
+                })
+                .collect(),
+        }],
+        spill: None,
+    };
+    // Migrated before the lock is taken.
+    drop(PgStore::open(&db.target).unwrap());
+    let mut holder = db.target.connect().unwrap();
+    holder
+        .execute(
+            "SELECT pg_advisory_lock($1, $2)",
+            &[&LOCK_CLASS, &IMPORT_LOCK],
+        )
+        .unwrap();
+    let waiting = |holder: &mut Connection| -> i64 {
+        holder
+            .query_one(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
+                &[],
+            )
+            .unwrap()
+            .get(0)
+    };
+    let outcomes = std::thread::scope(|s| {
+        let runs: Vec<_> = (0..2)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut store = PgStore::open(&db.target).unwrap();
+                    store
+                        .import_batch(&batch, true)
+                        .map_err(|e| format!("{e:#}"))
+                })
+            })
+            .collect();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while waiting(&mut holder) < 2 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let both_waited = waiting(&mut holder) == 2;
+        holder
+            .execute(
+                "SELECT pg_advisory_unlock($1, $2)",
+                &[&LOCK_CLASS, &IMPORT_LOCK],
+            )
+            .unwrap();
+        assert!(both_waited, "the imports did not wait for the import lock");
+        runs.into_iter()
+            .map(|run| run.join().unwrap())
+            .collect::<Vec<_>>()
+    });
+    let mut outcomes: Vec<_> = outcomes
+        .into_iter()
+        .map(|o| o.unwrap_or_else(|e| panic!("an import failed: {e}")))
+        .collect();
+    outcomes.sort_by_key(|o| o.added.len());
+    let (second, first) = (&outcomes[0], &outcomes[1]);
+    assert_eq!(
+        (first.added.len(), first.already.len(), first.new_threads),
+        (COMMENTS, 0, 1),
+        "{first:?}"
+    );
+    assert_eq!(
+        (second.added.len(), second.already.len(), second.new_threads),
+        (0, COMMENTS, 0),
+        "{second:?}"
+    );
+    assert!(first.unplaced.is_empty() && second.unplaced.is_empty());
+    let mut count = |sql: &str| -> i64 { holder.query_one(sql, &[]).unwrap().get(0) };
+    assert_eq!(count("SELECT count(*) FROM comments"), COMMENTS as i64);
+    assert_eq!(count("SELECT count(*) FROM imported"), COMMENTS as i64);
+}
+
+/// `forget` takes an address's subscription before its queued mail, as
+/// `unsubscribe` and queueing do (the lock order in
+/// docs/design/postgres.md), so the two never wait for each other in a
+/// circle. Shown by holding the subscription row: `forget` must stop there
+/// without having touched the outbox, whose row another connection can then
+/// still lock.
+#[test]
+fn forget_takes_the_subscription_before_the_outbox() {
+    let Some(db) = scratch_db() else { return };
+    const EMAIL: &str = "ann@example.org";
+    let mut store = PgStore::open(&db.target).unwrap();
+    let c = store
+        .insert(&comment(None, ""), Status::Approved, 1)
+        .unwrap()
+        .unwrap();
+    let mut holder = db.target.connect().unwrap();
+    holder
+        .execute(
+            "INSERT INTO subscribers (email, created_at) VALUES ($1, 1)",
+            &[&EMAIL],
+        )
+        .unwrap();
+    holder
+        .execute(
+            "INSERT INTO outbox (kind, comment_id, recipient, created_at, next_attempt_at)
+             VALUES ('reply', $1, $2, 1, 1)",
+            &[&c.id, &EMAIL],
+        )
+        .unwrap();
+    let mut hold = holder.transaction().unwrap();
+    hold.execute(
+        "SELECT 1 FROM subscribers WHERE email = $1 FOR UPDATE",
+        &[&EMAIL],
+    )
+    .unwrap();
+    let mut probe = db.target.connect().unwrap();
+    std::thread::scope(|s| {
+        let forget = s.spawn(|| store.forget(EMAIL).map_err(|e| format!("{e:#}")));
+        // Until forget waits on a row lock (or 20 s have passed).
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let waiting = |probe: &mut Connection| -> i64 {
+            probe
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity
+                     WHERE datname = current_database() AND wait_event_type = 'Lock'",
+                    &[],
+                )
+                .unwrap()
+                .get(0)
+        };
+        while waiting(&mut probe) == 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let waited = waiting(&mut probe) == 1;
+        let outbox_free = {
+            let mut tx = probe.transaction().unwrap();
+            let locked = tx.query(
+                "SELECT id FROM outbox WHERE recipient = $1 FOR UPDATE NOWAIT",
+                &[&EMAIL],
+            );
+            tx.rollback().unwrap();
+            locked.map(|rows| rows.len()).map_err(|e| e.to_string())
+        };
+        hold.rollback().unwrap();
+        let forgotten = forget.join().unwrap().unwrap();
+        assert!(waited, "forget did not wait for the subscription");
+        assert_eq!(
+            outbox_free,
+            Ok(1),
+            "forget held the outbox while it waited for the subscription"
+        );
+        assert!(forgotten.subscription, "{forgotten:?}");
+    });
+    let left: i64 = probe
+        .query_one("SELECT count(*) FROM outbox", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0, "the queued mail went with the address");
 }
