@@ -267,7 +267,7 @@ pub async fn reply_page(
             "This reply link is broken: it names no comment.",
         ))
     })?;
-    let parent = state.with_store(move |store| store.get(parent_id)).await?;
+    let parent = state.read_store(move |store| store.get(parent_id)).await?;
     let parent = match parent {
         Some(p) if p.status == Status::Approved && p.thread == query.thread => p,
         Some(p) if p.status == Status::Approved => {

@@ -24,7 +24,7 @@ impl SqliteStore {
     /// See `Store::import_batch`.
     pub fn import_batch(&mut self, batch: &ImportBatch, commit: bool) -> Result<ImportOutcome> {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        let tx = self.conn.transaction()?;
+        let tx = self.write_tx()?;
         let mut outcome = ImportOutcome::default();
         // Source id → kiln id and thread row, for everything this batch
         // stored or found stored, so replies can find their parents.

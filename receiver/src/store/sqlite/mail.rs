@@ -5,7 +5,7 @@
 //! are built and sent by `crate::mail`.
 
 use anyhow::Result;
-use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use super::{random_hex, SqliteStore, Status};
 use crate::store::{MailTrouble, OutboxItem, OutboxKind};
@@ -24,7 +24,7 @@ fn parse_kind(s: &str) -> rusqlite::Result<OutboxKind> {
 
 /// Queues what a new comment causes, inside its insert transaction.
 pub(super) fn after_insert(
-    tx: &Transaction,
+    tx: &Connection,
     mail_events: bool,
     id: i64,
     notify: bool,
@@ -74,7 +74,7 @@ pub(super) fn after_insert(
 /// that an edit sent back to the queue; otherwise it would wait there
 /// unannounced. The message is built when it is sent, from the edited text.
 pub(super) fn after_held_edit(
-    tx: &Transaction,
+    tx: &Connection,
     mail_events: bool,
     id: i64,
     now: i64,
@@ -87,7 +87,7 @@ pub(super) fn after_held_edit(
 
 /// Queues the reply notification a newly published comment causes: to its
 /// parent's author, if they opted in, confirmed, and are not its author.
-pub(super) fn after_approve(tx: &Transaction, id: i64, now: i64) -> rusqlite::Result<()> {
+pub(super) fn after_approve(tx: &Connection, id: i64, now: i64) -> rusqlite::Result<()> {
     tx.execute(
         "INSERT INTO outbox (kind, comment_id, recipient, created_at, next_attempt_at)
          SELECT 'reply', r.id, p.email, ?2, ?2
@@ -103,7 +103,7 @@ pub(super) fn after_approve(tx: &Transaction, id: i64, now: i64) -> rusqlite::Re
 }
 
 fn enqueue(
-    tx: &Transaction,
+    tx: &Connection,
     kind: &str,
     comment_id: i64,
     recipient: Option<&str>,
@@ -257,7 +257,7 @@ impl SqliteStore {
     /// The address wants no more mail: it is remembered as unsubscribed, its
     /// comments stop asking for replies, and its queued mail is dropped.
     pub fn unsubscribe(&mut self, email: &str, now: i64) -> Result<()> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write_tx()?;
         tx.execute(
             "INSERT INTO subscribers (email, created_at, unsubscribed_at) VALUES (?1, ?2, ?2)
              ON CONFLICT (email) DO UPDATE SET confirmed_at = NULL, unsubscribed_at = ?2",
