@@ -32,8 +32,14 @@ enum Job {
     /// A submission, answered once its batch is committed.
     Post(Box<Posting>, oneshot::Sender<Posted>),
     /// Any other store call, which answers through its own channel.
-    Run(Box<dyn FnOnce(&mut dyn Store) + Send>),
+    Run(Call),
 }
+
+/// A store call with its answer channel inside.
+type Call = Box<dyn FnOnce(&mut dyn Store) + Send>;
+
+/// A submission in the batch being gathered, and where its answer goes.
+type Waiting = (Box<Posting>, oneshot::Sender<Posted>);
 
 impl Writer {
     /// Starts the thread that owns `store`.
@@ -74,6 +80,7 @@ impl Writer {
     }
 
     /// How many calls wait for the writer now (tests build batches with it).
+    #[cfg(test)]
     pub(super) fn waiting(&self) -> usize {
         self.waiting.load(Ordering::SeqCst)
     }
@@ -86,7 +93,7 @@ fn gone() -> anyhow::Error {
 
 /// The writer thread: waits for a job, then takes every job waiting.
 fn serve(mut store: Box<dyn Store>, queue: mpsc::Receiver<Job>, waiting: &AtomicUsize) {
-    let mut batch: Vec<(Box<Posting>, oneshot::Sender<Posted>)> = Vec::new();
+    let mut batch: Vec<Waiting> = Vec::new();
     while let Ok(first) = queue.recv() {
         for job in std::iter::once(first).chain(queue.try_iter()) {
             waiting.fetch_sub(1, Ordering::SeqCst);
@@ -106,7 +113,7 @@ fn serve(mut store: Box<dyn Store>, queue: mpsc::Receiver<Job>, waiting: &Atomic
 }
 
 /// Stores the waiting submissions as one batch and answers each of them.
-fn commit(store: &mut dyn Store, batch: &mut Vec<(Box<Posting>, oneshot::Sender<Posted>)>) {
+fn commit(store: &mut dyn Store, batch: &mut Vec<Waiting>) {
     if batch.is_empty() {
         return;
     }
