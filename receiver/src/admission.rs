@@ -89,6 +89,8 @@ pub enum Admitted {
     /// Stored, pending or published; `page` is where the reader goes back to.
     Stored {
         comment: StoredComment,
+        /// Its text as HTML, as stored.
+        html: String,
         page: url::Url,
     },
     /// The honeypot was filled: nothing is stored, but the answer must look
@@ -256,7 +258,11 @@ impl<S: WithStore> Admission<'_, S> {
         // The rules that need the database (a duplicate, a known author, the
         // parent) are the store's, in the transaction that stores the comment.
         let Checked { comment, page } = checked;
+        // Rendered here, beside the other requests, rather than on the
+        // store's one writer thread; the answer shows the same HTML.
+        let html = kiln_bake::markdown::to_html(&comment.text);
         let posting = Posting {
+            html: Some(html.clone()),
             comment,
             notify: sent.notify,
             status: if held.is_none() && !config.moderation.enabled {
@@ -286,6 +292,7 @@ impl<S: WithStore> Admission<'_, S> {
         self.counters.count(crate::abuse::ACCEPTED);
         Ok(Admitted::Stored {
             comment: stored,
+            html,
             page,
         })
     }

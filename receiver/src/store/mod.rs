@@ -431,6 +431,11 @@ pub struct Posting {
     /// email stored since this time (`spam.duplicate_days`); `None`: no check.
     pub duplicate_since: Option<i64>,
     pub now: i64,
+    /// `comment.text` already rendered by `kiln_bake::markdown::to_html`,
+    /// so that SQLite's one writer thread need not do it while others wait
+    /// (the receiver renders it on the request's own thread, and answers
+    /// with it too); `None`: the store renders it.
+    pub html: Option<String>,
 }
 
 /// What storing one submission comes to: the stored comment, or why not.

@@ -17,16 +17,20 @@ impl SqliteStore {
     /// See `Store::post_batch`.
     pub fn post_batch(&mut self, batch: &[Posting]) -> Result<Vec<Posted>> {
         let mail_events = self.mail_events;
-        // Rendering needs no lock, so it happens before the write lock is taken.
-        let html: Vec<String> = batch
+        // Rendering needs no lock, so what the caller did not render is
+        // rendered before the write lock is taken.
+        let html: Vec<std::borrow::Cow<str>> = batch
             .iter()
-            .map(|p| markdown::to_html(&p.comment.text))
+            .map(|p| match &p.html {
+                Some(html) => html.as_str().into(),
+                None => markdown::to_html(&p.comment.text).into(),
+            })
             .collect();
         let mut tx = self.write_tx()?;
         let mut answers = Vec::with_capacity(batch.len());
         for (posting, html) in batch.iter().zip(&html) {
             let savepoint = tx.savepoint()?;
-            let posted = post_in(&savepoint, mail_events, posting, html);
+            let posted = post_in(&savepoint, mail_events, posting, html.as_ref());
             if matches!(posted, Ok(Ok(_))) {
                 savepoint.commit()?;
             }

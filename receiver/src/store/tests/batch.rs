@@ -17,6 +17,7 @@ fn posting(comment: NewComment, now: i64) -> Posting {
         approve_known: false,
         duplicate_since: Some(now - 86_400),
         now,
+        html: None,
     }
 }
 

@@ -72,6 +72,7 @@ fn posting(comment: NewComment) -> Posting {
         approve_known: false,
         duplicate_since: Some(0),
         now: 1_000,
+        html: None,
     }
 }
 
