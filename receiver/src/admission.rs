@@ -1,10 +1,11 @@
 //! The one road from a parsed submission to a stored comment. Every check
 //! runs here, in this order: the fields, the honeypot, the form token, the
-//! rate limits, the content rules, the duplicate and known-author lookups,
-//! the notify box, and the insert with its parent rules. The answer is a
-//! stored comment, a dropped one (the honeypot), or a typed [`Rejection`]
-//! naming the check that refused it; `http` turns that into a response in
-//! one place. Nothing here knows HTTP, so the checks can be tested alone.
+//! rate limits, the content rules, the notify box, then the rules that need
+//! the database (the duplicate and known-author lookups, the parent) inside
+//! the store's insert. The answer is a stored comment, a dropped one (the
+//! honeypot), or a typed [`Rejection`] naming the check that refused it;
+//! `http` turns that into a response in one place. Nothing here knows HTTP,
+//! so the checks can be tested alone.
 
 use std::future::Future;
 use std::net::IpAddr;
@@ -15,19 +16,43 @@ use crate::abuse::{check_content, check_form_token, Counters, Limit, RateLimiter
 use crate::address::anonymize;
 use crate::config::Config;
 use crate::signing::Signer;
-use crate::store::{Moment, Refusal, Status, Store, StoredComment};
+use crate::store::{Moment, Posted, Posting, Refusal, Status, Store, StoredComment};
 use crate::submission::{Checked, FieldError, Submission};
 
+#[cfg(test)]
+mod batched;
 #[cfg(test)]
 mod tests;
 
 /// How the pipeline reaches the store. The receiver runs each call off the
 /// async threads, since SQLite blocks; tests call it in place.
-pub trait WithStore {
+pub trait WithStore: Sync {
     fn with_store<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut dyn Store) -> Result<T> + Send + 'static,
     ) -> impl Future<Output = Result<T>> + Send;
+
+    /// Stores a submission (`Store::post`). The receiver overrides this to
+    /// batch submissions on SQLite (group commit); by default it is one
+    /// `with_store` call.
+    fn post(&self, posting: Posting) -> impl Future<Output = Posted> + Send {
+        self.with_store(move |store| store.post(&posting))
+    }
+}
+
+/// The receiver's shared store: every call as the pool or the writer runs
+/// it, and submissions in the writer's batches (group commit on SQLite).
+impl WithStore for crate::store::SharedStore {
+    fn with_store<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn Store) -> Result<T> + Send + 'static,
+    ) -> impl Future<Output = Result<T>> + Send {
+        crate::store::SharedStore::with_store(self, f)
+    }
+
+    fn post(&self, posting: Posting) -> impl Future<Output = Posted> + Send {
+        crate::store::SharedStore::post(self, posting)
+    }
 }
 
 /// What the checks consult: the receiver's settings, keys, limits, counts
@@ -64,6 +89,8 @@ pub enum Admitted {
     /// Stored, pending or published; `page` is where the reader goes back to.
     Stored {
         comment: StoredComment,
+        /// Its text as HTML, as stored.
+        html: String,
         page: url::Url,
     },
     /// The honeypot was filled: nothing is stored, but the answer must look
@@ -224,71 +251,49 @@ impl<S: WithStore> Admission<'_, S> {
             Verdict::Pass => None,
         };
 
-        let (duplicate, known) = self.look_up(&checked, sent.now).await?;
-        if duplicate {
-            return Err(Rejection::Duplicate.into());
-        }
-        if let Some(rule) = held {
-            self.counters.held(rule);
-            tracing::info!(rule, client = %client, "submission held for moderation by a spam rule");
-        }
-        let status = if held.is_some() {
-            Status::Pending
-        } else if !config.moderation.enabled || known {
-            Status::Approved
-        } else {
-            Status::Pending
-        };
         if sent.notify && checked.comment.email.is_none() {
             return Err(Rejection::NotifyWithoutEmail.into());
         }
 
+        // The rules that need the database (a duplicate, a known author, the
+        // parent) are the store's, in the transaction that stores the comment.
         let Checked { comment, page } = checked;
-        let (notify, now) = (sent.notify, sent.now);
+        // Rendered here, beside the other requests, rather than on the
+        // store's one writer thread; the answer shows the same HTML.
+        let html = kiln_bake::markdown::to_html(&comment.text);
+        let posting = Posting {
+            html: Some(html.clone()),
+            comment,
+            notify: sent.notify,
+            status: if held.is_none() && !config.moderation.enabled {
+                Status::Approved
+            } else {
+                Status::Pending
+            },
+            approve_known: held.is_none() && spam.auto_approve_known,
+            duplicate_since: (spam.duplicate_days > 0)
+                .then(|| sent.now - i64::from(spam.duplicate_days) * 86_400),
+            now: sent.now,
+        };
         let stored = self
             .store
-            .with_store(move |store| store.insert_opted(&comment, notify, status, now))
+            .post(posting)
             .await?
-            .map_err(Rejection::Parent)?;
+            .map_err(|refusal| match refusal {
+                Refusal::Duplicate => Rejection::Duplicate,
+                parent => Rejection::Parent(parent),
+            })?;
+        if let Some(rule) = held {
+            self.counters.held(rule);
+            tracing::info!(rule, client = %client, "submission held for moderation by a spam rule");
+        }
         // Ids only: the author's name and address stay out of the logs.
         tracing::info!(comment = stored.id, thread = %stored.thread, status = stored.status.as_str(), "comment received");
         self.counters.count(crate::abuse::ACCEPTED);
         Ok(Admitted::Stored {
             comment: stored,
+            html,
             page,
         })
-    }
-
-    /// Whether the same comment was posted recently, and whether its author
-    /// has a published comment already (`spam.auto_approve_known`).
-    async fn look_up(&self, checked: &Checked, now: i64) -> Result<(bool, bool)> {
-        let spam = &self.config.spam;
-        let c = &checked.comment;
-        let (thread, text, addr, email) = (
-            c.thread.clone(),
-            c.text.clone(),
-            c.remote_addr.clone(),
-            c.email.clone(),
-        );
-        let since = now - i64::from(spam.duplicate_days) * 86_400;
-        let (check_dup, check_known) = (spam.duplicate_days > 0, spam.auto_approve_known);
-        self.store
-            .with_store(move |store| {
-                let dup = check_dup
-                    && store.is_duplicate(
-                        &thread,
-                        &text,
-                        addr.as_deref(),
-                        email.as_deref(),
-                        since,
-                    )?;
-                let known = check_known
-                    && match &email {
-                        Some(e) => store.has_approved_comment(e)?,
-                        None => false,
-                    };
-                Ok((dup, known))
-            })
-            .await
     }
 }

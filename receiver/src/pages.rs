@@ -163,6 +163,14 @@ impl Pages {
             .render_comment(&stored.thread, &stored.page_url, &comment)
     }
 
+    /// `comment`, for a stored comment whose text is already `html`.
+    pub fn rendered_comment(&self, stored: &StoredComment, html: String) -> Result<String> {
+        let mut comment = self.as_published(stored);
+        comment.html = Some(html);
+        self.renderer
+            .render_comment(&stored.thread, &stored.page_url, &comment)
+    }
+
     /// A comment's avatar as its published form will show it, for the
     /// admin page: the identicon (the admin page loads no pictures from
     /// elsewhere, so never Gravatar's).

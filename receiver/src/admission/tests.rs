@@ -93,9 +93,15 @@ fn sent(text: &str) -> Sent {
 #[tokio::test]
 async fn a_good_submission_is_stored_and_counted() {
     let r = Receiver::new(|_| {});
-    let Admitted::Stored { comment, page } = r.admit(&sent("Hello")).await.unwrap() else {
+    let Admitted::Stored {
+        comment,
+        page,
+        html,
+    } = r.admit(&sent("Hello")).await.unwrap()
+    else {
         panic!("not stored");
     };
+    assert_eq!(html, "<p>Hello</p>\n", "answered with the text as HTML");
     assert_eq!(
         comment.status,
         Status::Pending,

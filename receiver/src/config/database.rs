@@ -31,13 +31,22 @@ pub struct Database {
     pub password: String,
     /// How many connections one receiver keeps to PostgreSQL at most: the
     /// requests it serves at once that need the database. Default: 8. Not
-    /// used with SQLite, which has one connection (one writer anyway).
+    /// used with SQLite, which has one writing connection (see
+    /// `read_connections`).
     pub max_connections: u32,
+    /// SQLite only: how many read-only connections the receiver keeps
+    /// beside its one writing connection, so the reads of `/api/comments`,
+    /// `/api/counts`, the export and the admin page never wait for a write.
+    /// Default: 0, meaning one per CPU core, at least 2.
+    pub read_connections: u32,
 }
 
 /// `database.max_connections`' bounds: PostgreSQL allows 100 connections
 /// by default, shared by every replica.
 const MAX_CONNECTIONS: std::ops::RangeInclusive<u32> = 1..=1000;
+
+/// `database.read_connections`' bounds (0: one per core).
+const READ_CONNECTIONS: std::ops::RangeInclusive<u32> = 0..=256;
 
 impl Default for Database {
     fn default() -> Self {
@@ -46,6 +55,7 @@ impl Default for Database {
             url: String::new(),
             password: String::new(),
             max_connections: 8,
+            read_connections: 0,
         }
     }
 }
@@ -65,6 +75,7 @@ impl std::fmt::Debug for Database {
                 },
             )
             .field("max_connections", &self.max_connections)
+            .field("read_connections", &self.read_connections)
             .finish()
     }
 }
@@ -100,13 +111,12 @@ impl Database {
         }
     }
 
-    /// How many connections the receiver's pool holds: one for SQLite,
-    /// `max_connections` for PostgreSQL.
-    pub fn pool_size(&self) -> usize {
-        if self.is_postgres() {
-            self.max_connections as usize
-        } else {
-            1
+    /// SQLite's read-only connections: `read_connections`, or when it is 0
+    /// one per CPU core, at least 2.
+    pub fn readers(&self) -> usize {
+        match self.read_connections {
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get().max(2)),
+            n => n as usize,
         }
     }
 
@@ -117,6 +127,13 @@ impl Database {
                 self.max_connections,
                 MAX_CONNECTIONS.start(),
                 MAX_CONNECTIONS.end()
+            );
+        }
+        if !READ_CONNECTIONS.contains(&self.read_connections) {
+            bail!(
+                "`database.read_connections` = {} is out of range; use 1 to {} read-only SQLite connections, or 0 for one per CPU core",
+                self.read_connections,
+                READ_CONNECTIONS.end()
             );
         }
         if !self.is_postgres() {
@@ -222,17 +239,16 @@ mod tests {
     }
 
     #[test]
-    fn sqlite_pools_one_connection_and_postgres_max_connections() {
-        let sqlite = Config::parse("[database]\nmax_connections = 3").unwrap();
-        sqlite.validate().unwrap();
-        assert_eq!(sqlite.database.pool_size(), 1);
-        let pg = Config::parse("[database]\nurl = \"postgres://kiln@db/kiln\"").unwrap();
-        assert_eq!(pg.database.pool_size(), 8, "the default");
-        let pg =
-            Config::parse("[database]\nurl = \"postgres://kiln@db/kiln\"\nmax_connections = 3")
-                .unwrap();
-        pg.validate().unwrap();
-        assert_eq!(pg.database.pool_size(), 3);
+    fn sqlite_readers_follow_the_cores_unless_set() {
+        let auto = Config::parse("[database]\npath = \"c.db\"").unwrap();
+        auto.validate().unwrap();
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(auto.database.readers(), cores.max(2));
+        let set = Config::parse("[database]\nread_connections = 5").unwrap();
+        set.validate().unwrap();
+        assert_eq!(set.database.readers(), 5);
+        let err = error("[database]\nread_connections = 1000");
+        assert!(err.contains("`database.read_connections`"), "{err}");
     }
 
     #[test]

@@ -39,14 +39,18 @@ pub async fn submit(
         store: &state,
     };
     match admission.admit(&sent).await? {
-        Ok(Admitted::Stored { comment, page }) => {
+        Ok(Admitted::Stored {
+            comment,
+            page,
+            html,
+        }) => {
             if let Some(mail) = &state.mail {
                 // The insert queued the moderators' message; send it now.
                 mail.wake.notify_one();
             }
             let link = EditLink::issue(&state, comment.id, comment.created_at);
             let published = comment.status == Status::Approved;
-            answer(&state, client, page, &comment, published, link)
+            answer(&state, client, page, (&comment, html), published, link)
         }
         Ok(Admitted::Dropped(checked)) => received_but_dropped(&state, client, checked),
         Err(rejection) => {
@@ -125,7 +129,7 @@ fn answer(
     state: &AppState,
     client: Client,
     page: url::Url,
-    comment: &crate::store::StoredComment,
+    (comment, html): (&crate::store::StoredComment, String),
     published: bool,
     link: Option<EditLink>,
 ) -> Result<Response, ApiError> {
@@ -152,7 +156,7 @@ fn answer(
             }
         }
         (Client::Json, link) => {
-            let html = state.pages.comment(comment)?;
+            let html = state.pages.rendered_comment(comment, html)?;
             let edit = link.map(|l| l.to_json(state));
             Ok((
                 StatusCode::CREATED,
@@ -195,11 +199,12 @@ fn received_but_dropped(
     // A real-looking edit link for a comment that does not exist: it leads
     // to "this comment no longer exists".
     let link = EditLink::issue(state, 0, fake.created_at);
+    let html = kiln_bake::markdown::to_html(&fake.text);
     answer(
         state,
         client,
         checked.page,
-        &fake,
+        (&fake, html),
         status == Status::Approved,
         link,
     )
@@ -267,7 +272,7 @@ pub async fn reply_page(
             "This reply link is broken: it names no comment.",
         ))
     })?;
-    let parent = state.with_store(move |store| store.get(parent_id)).await?;
+    let parent = state.read_store(move |store| store.get(parent_id)).await?;
     let parent = match parent {
         Some(p) if p.status == Status::Approved && p.thread == query.thread => p,
         Some(p) if p.status == Status::Approved => {

@@ -26,7 +26,7 @@ pub async fn export(
 ) -> Result<Response, ApiError> {
     let avatars = state.avatars.clone();
     let mut export = state
-        .with_store(move |store| store.export(&avatars))
+        .read_store(move |store| store.export(&avatars))
         .await?;
     // Bake offers the "email me about replies" box only when it can be kept.
     export.mail = Some(state.mail.is_some());

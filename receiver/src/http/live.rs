@@ -194,7 +194,7 @@ pub async fn since(
     let key = thread.clone();
     let avatars = state.avatars.clone();
     let threads = state
-        .with_store(move |store| store.published_threads(Some(&[key]), &avatars))
+        .read_store(move |store| store.published_threads(Some(&[key]), &avatars))
         .await?;
     let mut comments = Vec::new();
     if let Some(found) = threads.first() {
@@ -248,7 +248,7 @@ pub async fn counts(
     let keys: Vec<String> = keys.into_iter().collect();
     let asked = keys.clone();
     let found = state
-        .with_store(move |store| store.approved_counts(&asked))
+        .read_store(move |store| store.approved_counts(&asked))
         .await?;
     let mut counts = serde_json::Map::new();
     for (key, count) in keys.into_iter().zip(found) {

@@ -77,6 +77,15 @@ impl AppState {
     ) -> Result<T> {
         self.store.with_store(f).await
     }
+
+    /// `with_store` for a call that only reads: on SQLite it runs beside
+    /// the writer instead of waiting for it (see `SharedStore::read`).
+    pub async fn read_store<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn Store) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        self.store.read(f).await
+    }
 }
 
 /// The admission pipeline reaches the store the way handlers do.
@@ -86,6 +95,14 @@ impl crate::admission::WithStore for AppState {
         f: impl FnOnce(&mut dyn Store) -> Result<T> + Send + 'static,
     ) -> impl Future<Output = Result<T>> + Send {
         AppState::with_store(self, f)
+    }
+
+    /// In the writer's next batch (group commit on SQLite).
+    fn post(
+        &self,
+        posting: crate::store::Posting,
+    ) -> impl Future<Output = crate::store::Posted> + Send {
+        self.store.post(posting)
     }
 }
 
@@ -276,7 +293,7 @@ async fn healthz(
         return Ok((axum::http::StatusCode::SERVICE_UNAVAILABLE, "draining\n").into_response());
     }
     state
-        .with_store(|store| store.count(crate::store::Status::Pending))
+        .read_store(|store| store.count(crate::store::Status::Pending))
         .await?;
     Ok("ok\n".into_response())
 }
@@ -308,14 +325,15 @@ pub async fn launch(
         .await
         .context("start-up task failed")??
     };
-    let store = {
-        let (database, mail_on) = (config.database.clone(), config.mail.is_on());
-        SharedStore::pool(store, config.database.pool_size(), move || {
-            open_store(&database, mail_on)
-        })
-    };
-    let pages = Pages::new(&config, &public_url, avatars.clone())?;
     let db = &config.database;
+    let store = store::shared(
+        store::Location::new(&db.path, &db.url, &db.password),
+        store,
+        config.mail.is_on(),
+        db.max_connections as usize,
+        db.readers(),
+    )?;
+    let pages = Pages::new(&config, &public_url, avatars.clone())?;
     let shared = store::coordination(store::Location::new(&db.path, &db.url, &db.password))?;
     let admin = admin::AdminState::new(&config, &public_url, shared.clone())?;
     let pages = if config.spam.form_token {

@@ -21,6 +21,7 @@ mod sqlite;
 pub mod testing;
 #[cfg(test)]
 mod tests;
+mod writer;
 
 use anyhow::Result;
 use kiln_bake::avatar::AvatarKeys;
@@ -31,8 +32,8 @@ pub use coordination::{
     PostLimits, PublishRun,
 };
 pub use open::{
-    coordination, is_database, is_url, open, open_at, open_source, wake_on_queued_mail, Location,
-    Mode, OutboxWake,
+    coordination, is_database, is_url, open, open_at, open_source, shared, wake_on_queued_mail,
+    Location, Mode, OutboxWake,
 };
 #[cfg(test)]
 pub(crate) use postgres::scratch;
@@ -72,6 +73,43 @@ pub trait Store: Send {
         now: i64,
     ) -> Result<std::result::Result<StoredComment, Refusal>> {
         self.insert_opted(new, false, status, now)
+    }
+
+    /// Stores a submission after the rules that need the database, in that
+    /// order: the duplicate check, the known author's approval (see
+    /// `Posting`), then `insert_opted`. A duplicate is `Refusal::Duplicate`.
+    /// PostgreSQL runs the lookups and the insert one after another;
+    /// SQLite runs them in one transaction, through `post_batch`.
+    fn post(&mut self, posting: &Posting) -> Posted {
+        let status = posting.settle(
+            self,
+            |store, c, since| {
+                store.is_duplicate(
+                    &c.thread,
+                    &c.text,
+                    c.remote_addr.as_deref(),
+                    c.email.as_deref(),
+                    since,
+                )
+            },
+            |store, email| store.has_approved_comment(email),
+        )?;
+        match status {
+            Ok(status) => self.insert_opted(&posting.comment, posting.notify, status, posting.now),
+            Err(refusal) => Ok(Err(refusal)),
+        }
+    }
+
+    /// Stores several submissions, answering each as `post` would, in
+    /// order: a later one sees the earlier ones (a reply to one, a
+    /// duplicate of one). A refused or failed submission leaves nothing
+    /// behind and does not stop the others. On SQLite (the receiver's group
+    /// commit, `writer.rs`) this is one transaction with one savepoint per
+    /// submission, so one fsync makes the whole batch durable; the outer
+    /// `Err` means nothing of the batch was stored. By default, each is a
+    /// `post` of its own.
+    fn post_batch(&mut self, batch: &[Posting]) -> Result<Vec<Posted>> {
+        Ok(batch.iter().map(|posting| self.post(posting)).collect())
     }
 
     fn get(&mut self, id: i64) -> Result<Option<StoredComment>>;
@@ -280,6 +318,8 @@ macro_rules! store_methods {
         $then! {
             fn insert_opted(new: &NewComment, notify: bool, status: Status, now: i64) -> Result<std::result::Result<StoredComment, Refusal>>;
             fn insert(new: &NewComment, status: Status, now: i64) -> Result<std::result::Result<StoredComment, Refusal>>;
+            fn post(posting: &Posting) -> Posted;
+            fn post_batch(batch: &[Posting]) -> Result<Vec<Posted>>;
             fn get(id: i64) -> Result<Option<StoredComment>>;
             fn by_status(status: Status) -> Result<Vec<StoredComment>>;
             fn approve(ids: &[i64], now: i64) -> Result<std::result::Result<(), Refusal>>;
@@ -376,6 +416,61 @@ pub struct NewComment {
     pub remote_addr: Option<String>,
 }
 
+/// A submission on its way into the store (`Store::post`), with what the
+/// rules that need the database must know.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Posting {
+    pub comment: NewComment,
+    /// Whether the author asked for mail about replies.
+    pub notify: bool,
+    /// The status the checks before the store chose: `Pending` when a spam
+    /// rule holds it or moderation is on, else `Approved`.
+    pub status: Status,
+    /// Publish a `Pending` comment after all when its address already has
+    /// an approved comment (`spam.auto_approve_known`, and no rule holds it).
+    pub approve_known: bool,
+    /// Refuse the same text on the same thread from the same address or
+    /// email stored since this time (`spam.duplicate_days`); `None`: no check.
+    pub duplicate_since: Option<i64>,
+    pub now: i64,
+    /// `comment.text` already rendered by `kiln_bake::markdown::to_html`,
+    /// so that SQLite's one writer thread need not do it while others wait
+    /// (the receiver renders it on the request's own thread, and answers
+    /// with it too); `None`: the store renders it.
+    pub html: Option<String>,
+}
+
+/// What storing one submission comes to: the stored comment, or why not.
+pub type Posted = Result<std::result::Result<StoredComment, Refusal>>;
+
+impl Posting {
+    /// The status to store this with, or `Refusal::Duplicate`: the rules of
+    /// `Store::post`, over the store `on` and its two lookups (`duplicate`
+    /// is given the comment and the start of the window, `known` the
+    /// address), each asked only when a rule needs it. One copy of the rules
+    /// for the trait's `post` and SQLite's batches.
+    pub(crate) fn settle<S: ?Sized>(
+        &self,
+        on: &mut S,
+        duplicate: impl FnOnce(&mut S, &NewComment, i64) -> Result<bool>,
+        known: impl FnOnce(&mut S, &str) -> Result<bool>,
+    ) -> Result<std::result::Result<Status, Refusal>> {
+        if let Some(since) = self.duplicate_since {
+            if duplicate(on, &self.comment, since)? {
+                return Ok(Err(Refusal::Duplicate));
+            }
+        }
+        if self.approve_known && self.status == Status::Pending {
+            if let Some(email) = &self.comment.email {
+                if known(on, email)? {
+                    return Ok(Ok(Status::Approved));
+                }
+            }
+        }
+        Ok(Ok(self.status))
+    }
+}
+
 /// A comment as stored, with its thread's key.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct StoredComment {
@@ -403,7 +498,7 @@ fn as_rfc3339<S: serde::Serializer>(secs: &i64, s: S) -> std::result::Result<S::
 }
 
 /// Why a store operation was refused. Each names what the caller got wrong.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum Refusal {
     #[error("comment {0} does not exist")]
     ParentMissing(i64),
@@ -423,6 +518,8 @@ pub enum Refusal {
     HasPublishedReplies(i64),
     #[error("comment {0} was deleted and cannot be edited")]
     DeletedMarker(i64),
+    #[error("the same comment was posted on this page recently")]
+    Duplicate,
 }
 
 /// What a queued message is about; it is built only when it is sent, from

@@ -18,7 +18,7 @@ use super::memory::InProcess;
 use super::postgres::listen::{self, Listening};
 use super::postgres::{PgCoordination, PgSource, PgStore, Target};
 use super::sqlite::{self, SqliteSource, SqliteStore};
-use super::{Coordination, Store};
+use super::{Coordination, SharedStore, Store};
 
 /// How a caller means to use the database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,6 +141,40 @@ pub fn open_at(location: Location, mode: Mode) -> Result<Box<dyn Store>> {
             })
         }
     })
+}
+
+/// The receiver's store on the database at `location` (see `shared.rs`),
+/// starting from `first`, the read-write connection the caller opened (and
+/// gave `mail_events`). PostgreSQL: a pool of up to `max_connections`, more
+/// opened like `first`. SQLite: group commit, `first` the one writer, and
+/// up to `read_connections` read-only connections beside it.
+pub fn shared(
+    location: Location,
+    first: Box<dyn Store>,
+    mail_events: bool,
+    max_connections: usize,
+    read_connections: usize,
+) -> Result<SharedStore> {
+    match location {
+        Location::Sqlite(path) => {
+            let path = path.to_owned();
+            SharedStore::group_commit(first, read_connections, move || {
+                open_at(Location::Sqlite(&path), Mode::ReadOnly)
+            })
+        }
+        Location::Postgres { url, password } => {
+            let (url, password) = (url.to_owned(), password.to_owned());
+            Ok(SharedStore::pool(first, max_connections, move || {
+                let location = Location::Postgres {
+                    url: &url,
+                    password: &password,
+                };
+                let mut store = open_at(location, Mode::ReadWrite)?;
+                store.set_mail_events(mail_events);
+                Ok(store)
+            }))
+        }
+    }
 }
 
 /// What the receivers on the database at `location` share beyond its rows:

@@ -1,17 +1,22 @@
 //! The store shared by the async parts of the receiver (the request handlers
-//! and the mail outbox): a pool of connections, each a `Box<dyn Store>`.
-//! Store calls block, and PostgreSQL's synchronous client even panics on an
-//! async worker thread, so every call runs on tokio's blocking pool. The
-//! connection is taken from the pool *before* that, asynchronously, so a
-//! request waiting for one holds no thread.
+//! and the mail outbox). Store calls block, and PostgreSQL's synchronous
+//! client even panics on an async worker thread, so no call runs on an
+//! async thread. Two shapes, chosen by `open::shared`:
 //!
-//! SQLite gets a pool of one: one connection, calls one at a time, as its
-//! single writer wants anyway. PostgreSQL gets `database.max_connections`.
-//! A connection the server or the network ended (`Store::is_broken`) leaves
-//! the pool, and is dropped on the blocking thread rather than handed out
-//! again. When a method's first statement finds the connection gone
-//! (`ConnectionLost`), nothing of it happened, so it runs once more on a
-//! fresh connection; no other error is retried.
+//! - PostgreSQL: a pool of `database.max_connections` connections, each a
+//!   `Box<dyn Store>`. The connection is taken from the pool first,
+//!   asynchronously, so a request waiting for one holds no thread; the call
+//!   then runs on tokio's blocking pool. A connection the server or the
+//!   network ended (`Store::is_broken`) leaves the pool, and is dropped on
+//!   the blocking thread rather than handed out again. When a method's
+//!   first statement finds the connection gone (`ConnectionLost`), nothing
+//!   of it happened, so it runs once more on a fresh connection; no other
+//!   error is retried.
+//! - SQLite: group commit. The one write connection belongs to the writer
+//!   thread (`writer.rs`), which stores waiting submissions as one batch,
+//!   one fsync; every other write goes there too. Reads (`read`) go to a
+//!   pool of read-only connections (`database.read_connections`), which WAL
+//!   lets read while the writer writes, so they never wait for it.
 //!
 //! The outbox holds this handle rather than the HTTP state, so mail does
 //! not depend on the HTTP layer.
@@ -23,18 +28,23 @@ use deadpool::managed::{self, Manager, Metrics, Object, Pool, PoolError, Recycle
 use kiln_bake::avatar::AvatarKeys;
 use kiln_bake::export::{Export, Thread};
 
+use super::writer::Writer;
 use super::{
     store_methods, CommentEdit, ConnectionLost, Forgotten, ImportBatch, ImportOutcome, MailTrouble,
-    NewComment, OutboxItem, Refusal, Search, Status, Store, StoredComment,
+    NewComment, OutboxItem, Posted, Posting, Refusal, Search, Status, Store, StoredComment,
 };
 
 /// Opens one more connection; called on the blocking pool.
 type Open = dyn Fn() -> Result<Box<dyn Store>> + Send + Sync;
 
-/// A cheap handle on the pool.
+/// A cheap handle on the pool, and on the writer when there is one.
 #[derive(Clone)]
 pub struct SharedStore {
+    /// Every call when there is no writer; with one, only `read`s, on
+    /// read-only connections.
     pool: Pool<Opener>,
+    /// SQLite's group commit: the thread that owns the write connection.
+    writer: Option<Writer>,
 }
 
 impl SharedStore {
@@ -56,20 +66,58 @@ impl SharedStore {
         size: usize,
         open: impl Fn() -> Result<Box<dyn Store>> + Send + Sync + 'static,
     ) -> Self {
-        let opener = Opener {
-            first: Mutex::new(Some(first)),
-            open: Arc::new(open),
-        };
-        let pool = Pool::builder(opener)
-            .max_size(size.max(1))
-            .build()
-            .expect("a pool without timeouts needs no runtime");
-        SharedStore { pool }
+        SharedStore {
+            pool: pool_of(Some(first), size, open),
+            writer: None,
+        }
     }
 
-    /// Runs a store operation off the async threads, on a connection of its
-    /// own for as long as it runs.
+    /// Group commit: `writer`, the one connection that writes, on a thread
+    /// of its own (see `writer.rs`), and up to `readers` read-only
+    /// connections from `open_reader`, opened as reads need them.
+    pub fn group_commit(
+        writer: Box<dyn Store>,
+        readers: usize,
+        open_reader: impl Fn() -> Result<Box<dyn Store>> + Send + Sync + 'static,
+    ) -> Result<Self> {
+        Ok(SharedStore {
+            pool: pool_of(None, readers, open_reader),
+            writer: Some(Writer::start(writer)?),
+        })
+    }
+
+    /// Runs a store operation off the async threads: on the writer when
+    /// there is one, else on a connection of its own for as long as it runs.
     pub async fn with_store<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn Store) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        match &self.writer {
+            Some(writer) => writer.run(f).await,
+            None => self.pooled(f).await,
+        }
+    }
+
+    /// `with_store` for calls that only read: with a writer, they run on a
+    /// read-only connection beside it and never wait for its writes.
+    pub async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn Store) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        self.pooled(f).await
+    }
+
+    /// Stores a submission (`Store::post`): with a writer, in its next
+    /// batch, answered once that batch is committed.
+    pub async fn post(&self, posting: Posting) -> Posted {
+        match &self.writer {
+            Some(writer) => writer.post(posting).await,
+            None => self.pooled(move |store| store.post(&posting)).await,
+        }
+    }
+
+    /// Runs `f` on a pooled connection, on the blocking pool.
+    async fn pooled<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut dyn Store) -> Result<T> + Send + 'static,
     ) -> Result<T> {
@@ -86,11 +134,35 @@ impl SharedStore {
             .context("store task failed")?
     }
 
+    /// Calls waiting for the writer now (0 without one), for tests that
+    /// make a batch: block the writer, queue, wait for this, release.
+    #[cfg(test)]
+    pub(crate) fn waiting_writes(&self) -> usize {
+        self.writer.as_ref().map_or(0, Writer::waiting)
+    }
+
     /// Connections open now, for tests of the pool's size.
     #[cfg(test)]
     fn open_connections(&self) -> usize {
         self.pool.status().size
     }
+}
+
+/// A pool of up to `size` connections: `first`, when there is one, then as
+/// many more from `open` as calls need at once.
+fn pool_of(
+    first: Option<Box<dyn Store>>,
+    size: usize,
+    open: impl Fn() -> Result<Box<dyn Store>> + Send + Sync + 'static,
+) -> Pool<Opener> {
+    let opener = Opener {
+        first: Mutex::new(first),
+        open: Arc::new(open),
+    };
+    Pool::builder(opener)
+        .max_size(size.max(1))
+        .build()
+        .expect("a pool without timeouts needs no runtime")
 }
 
 /// What a pool error says: a failed connect is the backend's own message,
@@ -104,7 +176,8 @@ fn pool_error(err: PoolError<anyhow::Error>) -> anyhow::Error {
 
 /// The pool's way of making and checking connections.
 struct Opener {
-    /// The connection the caller opened at start, handed out first.
+    /// The connection the caller opened at start, handed out first (none
+    /// for group commit's readers: that one is the writer).
     first: Mutex<Option<Box<dyn Store>>>,
     open: Arc<Open>,
 }

@@ -127,7 +127,7 @@ pub async fn index(
     };
     let mail_on = state.mail.is_some();
     let (rows, counts, mail) = state
-        .with_store(move |store| {
+        .read_store(move |store| {
             let mail = if mail_on {
                 Some(store.mail_trouble()?)
             } else {
@@ -405,7 +405,7 @@ pub async fn edit_page(
     Path(id): Path<i64>,
     Admin(session): Admin,
 ) -> Result<Response, ApiError> {
-    let comment = state.with_store(move |store| store.get(id)).await?;
+    let comment = state.read_store(move |store| store.get(id)).await?;
     let Some(comment) = comment else {
         return Err(not_found(&state, id));
     };

@@ -31,14 +31,15 @@ impl From<Rejection> for ApiError {
 }
 
 /// A refusal is the comment's state standing in the way (409), except a
-/// parent that cannot be answered, which is a fault in the submission's
-/// `parent` field (422) like any other field's.
+/// parent that cannot be answered or a duplicate, which are faults in the
+/// submission (422) like any other field's.
 impl From<Refusal> for ApiError {
     fn from(refusal: Refusal) -> Self {
         match refusal {
             Refusal::ParentMissing(_)
             | Refusal::ParentNotPublished(_)
             | Refusal::ParentInOtherThread(_) => ApiError::from(Rejection::Parent(refusal)),
+            Refusal::Duplicate => ApiError::from(Rejection::Duplicate),
             Refusal::Unknown(_)
             | Refusal::NotPending(..)
             | Refusal::NotPublished(..)

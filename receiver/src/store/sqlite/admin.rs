@@ -26,7 +26,7 @@ impl SqliteStore {
     /// Replaces the password hash and ends every session, in one transaction:
     /// a new password logs everybody out.
     pub fn set_admin_password_hash(&mut self, phc: &str) -> Result<()> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write_tx()?;
         tx.execute(
             "INSERT INTO meta (key, value) VALUES (?1, ?2)
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -46,7 +46,7 @@ impl SqliteStore {
         now: i64,
         expires_at: i64,
     ) -> Result<()> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write_tx()?;
         tx.execute("DELETE FROM admin_sessions WHERE expires_at <= ?1", [now])?;
         tx.execute(
             "INSERT INTO admin_sessions (id_hash, csrf, created_at, expires_at)

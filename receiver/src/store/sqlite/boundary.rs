@@ -11,7 +11,7 @@ use super::SqliteStore;
 use crate::store::copy::{Row, Tally};
 use crate::store::{
     CommentEdit, Forgotten, ImportBatch, ImportOutcome, MailTrouble, NewComment, OutboxItem,
-    Refusal, Search, Status, Store, StoredComment,
+    Posted, Posting, Refusal, Search, Status, Store, StoredComment,
 };
 
 type Refused<T> = std::result::Result<T, Refusal>;
@@ -29,6 +29,18 @@ impl Store for SqliteStore {
         now: i64,
     ) -> Result<Refused<StoredComment>> {
         SqliteStore::insert_opted(self, new, notify, status, now)
+    }
+
+    /// A batch of one: the rules and the insert in one transaction.
+    fn post(&mut self, posting: &Posting) -> Posted {
+        let mut answers = SqliteStore::post_batch(self, std::slice::from_ref(posting))?;
+        answers
+            .pop()
+            .unwrap_or_else(|| Err(anyhow::anyhow!("a batch of one came back empty")))
+    }
+
+    fn post_batch(&mut self, batch: &[Posting]) -> Result<Vec<Posted>> {
+        SqliteStore::post_batch(self, batch)
     }
 
     fn get(&mut self, id: i64) -> Result<Option<StoredComment>> {

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use anyhow::{bail, Context, Result};
 use kiln_bake::markdown;
-use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
+use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::{parse_status, touch_thread, SqliteStore};
 use crate::store::{ImportBatch, ImportComment, ImportFields, ImportOutcome, ImportThread, Status};
@@ -27,16 +27,13 @@ impl SqliteStore {
         // The write lock first: a second import at the same moment waits
         // for it (up to the busy timeout) before reading what is stored,
         // instead of failing halfway when it starts to write.
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| match e.sqlite_error_code() {
-                Some(rusqlite::ErrorCode::DatabaseBusy) => anyhow::Error::new(e).context(
-                    "the database is busy with another write (another import?); \
-                     nothing was imported: run the import again when that is done",
-                ),
-                _ => e.into(),
-            })?;
+        let tx = self.write_tx().map_err(|e| match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DatabaseBusy) => anyhow::Error::new(e).context(
+                "the database is busy with another write (another import?); \
+                 nothing was imported: run the import again when that is done",
+            ),
+            _ => e.into(),
+        })?;
         let mut outcome = ImportOutcome::default();
         // Source id → kiln id and thread row, for everything this batch
         // stored or found stored, so replies can find their parents.

@@ -5,7 +5,7 @@
 //! are built and sent by `crate::mail`.
 
 use anyhow::Result;
-use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use super::{random_hex, SqliteStore, Status};
 use crate::store::{MailTrouble, OutboxItem, OutboxKind};
@@ -24,7 +24,7 @@ fn parse_kind(s: &str) -> rusqlite::Result<OutboxKind> {
 
 /// Queues what a new comment causes, inside its insert transaction.
 pub(super) fn after_insert(
-    tx: &Transaction,
+    tx: &Connection,
     mail_events: bool,
     id: i64,
     notify: bool,
@@ -32,34 +32,30 @@ pub(super) fn after_insert(
     now: i64,
 ) -> rusqlite::Result<()> {
     if notify {
-        tx.execute(
-            "UPDATE comments SET notify = 1 WHERE id = ?1 AND email IS NOT NULL",
-            [id],
-        )?;
+        tx.prepare_cached("UPDATE comments SET notify = 1 WHERE id = ?1 AND email IS NOT NULL")?
+            .execute([id])?;
     }
     if !mail_events {
         return Ok(());
     }
     enqueue(tx, "new_comment", id, None, now)?;
     let email: Option<String> = tx
-        .query_row(
-            "SELECT email FROM comments WHERE id = ?1 AND notify = 1",
-            [id],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT email FROM comments WHERE id = ?1 AND notify = 1")?
+        .query_row([id], |r| r.get(0))
         .optional()?
         .flatten();
     if let Some(email) = email {
         // A first opt-in (or the first after an unsubscribe) asks for
         // confirmation; a pending or confirmed address is left alone, so
         // nobody can make kiln mail a stranger twice.
-        let asked = tx.execute(
-            "INSERT INTO subscribers (email, created_at) VALUES (?1, ?2)
-             ON CONFLICT (email) DO UPDATE SET created_at = excluded.created_at,
-                 confirmed_at = NULL, unsubscribed_at = NULL
-             WHERE unsubscribed_at IS NOT NULL",
-            params![email, now],
-        )?;
+        let asked = tx
+            .prepare_cached(
+                "INSERT INTO subscribers (email, created_at) VALUES (?1, ?2)
+                 ON CONFLICT (email) DO UPDATE SET created_at = excluded.created_at,
+                     confirmed_at = NULL, unsubscribed_at = NULL
+                 WHERE unsubscribed_at IS NOT NULL",
+            )?
+            .execute(params![email, now])?;
         if asked == 1 {
             enqueue(tx, "confirm", id, Some(&email), now)?;
         }
@@ -74,7 +70,7 @@ pub(super) fn after_insert(
 /// that an edit sent back to the queue; otherwise it would wait there
 /// unannounced. The message is built when it is sent, from the edited text.
 pub(super) fn after_held_edit(
-    tx: &Transaction,
+    tx: &Connection,
     mail_events: bool,
     id: i64,
     now: i64,
@@ -87,8 +83,8 @@ pub(super) fn after_held_edit(
 
 /// Queues the reply notification a newly published comment causes: to its
 /// parent's author, if they opted in, confirmed, and are not its author.
-pub(super) fn after_approve(tx: &Transaction, id: i64, now: i64) -> rusqlite::Result<()> {
-    tx.execute(
+pub(super) fn after_approve(tx: &Connection, id: i64, now: i64) -> rusqlite::Result<()> {
+    tx.prepare_cached(
         "INSERT INTO outbox (kind, comment_id, recipient, created_at, next_attempt_at)
          SELECT 'reply', r.id, p.email, ?2, ?2
          FROM comments r
@@ -97,23 +93,23 @@ pub(super) fn after_approve(tx: &Transaction, id: i64, now: i64) -> rusqlite::Re
          WHERE r.id = ?1 AND p.notify = 1
                AND s.confirmed_at IS NOT NULL AND s.unsubscribed_at IS NULL
                AND (r.email IS NULL OR r.email <> p.email COLLATE NOCASE)",
-        params![id, now],
-    )?;
+    )?
+    .execute(params![id, now])?;
     Ok(())
 }
 
 fn enqueue(
-    tx: &Transaction,
+    tx: &Connection,
     kind: &str,
     comment_id: i64,
     recipient: Option<&str>,
     now: i64,
 ) -> rusqlite::Result<()> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO outbox (kind, comment_id, recipient, created_at, next_attempt_at)
          VALUES (?1, ?2, ?3, ?4, ?4)",
-        params![kind, comment_id, recipient, now],
-    )?;
+    )?
+    .execute(params![kind, comment_id, recipient, now])?;
     Ok(())
 }
 
@@ -257,7 +253,7 @@ impl SqliteStore {
     /// The address wants no more mail: it is remembered as unsubscribed, its
     /// comments stop asking for replies, and its queued mail is dropped.
     pub fn unsubscribe(&mut self, email: &str, now: i64) -> Result<()> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write_tx()?;
         tx.execute(
             "INSERT INTO subscribers (email, created_at, unsubscribed_at) VALUES (?1, ?2, ?2)
              ON CONFLICT (email) DO UPDATE SET confirmed_at = NULL, unsubscribed_at = ?2",

@@ -12,6 +12,7 @@ pub mod isso;
 mod mail;
 #[cfg(any(test, feature = "testing"))]
 pub(super) mod peek;
+mod posting;
 mod privacy;
 mod review;
 mod runs;
@@ -93,6 +94,9 @@ impl SqliteStore {
             .and_then(|_| conn.pragma_update(None, "synchronous", "FULL"))
             .and_then(|_| conn.pragma_update(None, "foreign_keys", "ON"))
             .with_context(|| format!("cannot configure database {}", path.display()))?;
+        // Room for every statement a submission runs (about fifteen, all
+        // cached: the writer runs them for every comment) and the rest.
+        conn.set_prepared_statement_cache_capacity(64);
         let mut store = SqliteStore {
             conn,
             path: path.to_owned(),
@@ -212,83 +216,23 @@ impl SqliteStore {
         now: i64,
     ) -> Result<std::result::Result<StoredComment, Refusal>> {
         let mail_events = self.mail_events;
-        let tx = self.conn.transaction()?;
-        tx.execute(
-            "INSERT INTO threads (key, url, created_at) VALUES (?1, ?2, ?3)
-             ON CONFLICT (key) DO NOTHING",
-            params![new.thread, new.page_url, now],
-        )?;
-        let thread_id: i64 = tx.query_row(
-            "SELECT id FROM threads WHERE key = ?1",
-            [&new.thread],
-            |r| r.get(0),
-        )?;
-        if !new.page_title.is_empty() {
-            tx.execute(
-                "UPDATE threads SET title = ?2 WHERE id = ?1 AND title <> ?2",
-                params![thread_id, new.page_title],
-            )?;
+        let tx = self.write_tx()?;
+        let html = markdown::to_html(&new.text);
+        let stored = insert_in(&tx, mail_events, new, &html, notify, status, now)?;
+        if stored.is_ok() {
+            tx.commit()?;
         }
-        if let Some(parent) = new.parent {
-            let found: Option<(i64, String)> = tx
-                .query_row(
-                    "SELECT thread_id, status FROM comments WHERE id = ?1",
-                    [parent],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()?;
-            let refusal = match found {
-                None => Some(Refusal::ParentMissing(parent)),
-                Some((t, _)) if t != thread_id => Some(Refusal::ParentInOtherThread(parent)),
-                Some((_, s)) if s != "approved" => Some(Refusal::ParentNotPublished(parent)),
-                Some(_) => None,
-            };
-            if let Some(refusal) = refusal {
-                // Dropping the transaction rolls back the thread insert too.
-                return Ok(Err(refusal));
-            }
-        }
-        tx.execute(
-            "INSERT INTO comments (thread_id, parent_id, status, author, email, website, text,
-                                   page_url, remote_addr, created_at, approved_at, html,
-                                   html_version)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-            params![
-                thread_id,
-                new.parent,
-                status.as_str(),
-                new.author,
-                new.email,
-                new.website,
-                new.text,
-                new.page_url,
-                new.remote_addr,
-                now,
-                (status == Status::Approved).then_some(now),
-                markdown::to_html(&new.text),
-                markdown::VERSION,
-            ],
-        )?;
-        let id = tx.last_insert_rowid();
-        if status.is_published() {
-            touch_thread(&tx, thread_id, 1)?;
-        }
-        mail::after_insert(&tx, mail_events, id, notify, status, now)?;
-        tx.commit()?;
-        Ok(Ok(StoredComment {
-            id,
-            thread: new.thread.clone(),
-            parent: new.parent,
-            status,
-            author: new.author.clone(),
-            email: new.email.clone(),
-            website: new.website.clone(),
-            text: new.text.clone(),
-            page_url: new.page_url.clone(),
-            page_title: new.page_title.clone(),
-            remote_addr: new.remote_addr.clone(),
-            created_at: now,
-        }))
+        // Otherwise dropping the transaction rolls back the thread insert too.
+        Ok(stored)
+    }
+
+    /// A transaction that takes SQLite's write lock at `BEGIN` (IMMEDIATE):
+    /// a writer that must wait for another connection's write waits there,
+    /// under the busy timeout, instead of failing with "database is locked"
+    /// when a deferred transaction tries to upgrade its read lock.
+    fn write_tx(&mut self) -> rusqlite::Result<Transaction<'_>> {
+        self.conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
     }
 
     pub fn get(&self, id: i64) -> Result<Option<StoredComment>> {
@@ -364,7 +308,7 @@ impl SqliteStore {
             i64,
         ) -> Result<std::result::Result<(), Refusal>>,
     ) -> Result<std::result::Result<(), Refusal>> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write_tx()?;
         for &id in ids {
             let found: Option<(String, i64)> = tx
                 .query_row(
@@ -558,6 +502,89 @@ impl SqliteStore {
     }
 }
 
+/// Stores one comment inside the caller's transaction or savepoint `tx`:
+/// the thread is created by its first comment, a parent must be published
+/// and in the same thread, and the mail it causes is queued. `html` is
+/// `text` rendered by this kiln's Markdown. On a refusal some rows may be
+/// written already, so the caller rolls `tx` back.
+fn insert_in(
+    tx: &Connection,
+    mail_events: bool,
+    new: &NewComment,
+    html: &str,
+    notify: bool,
+    status: Status,
+    now: i64,
+) -> Result<std::result::Result<StoredComment, Refusal>> {
+    tx.prepare_cached(
+        "INSERT INTO threads (key, url, created_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (key) DO NOTHING",
+    )?
+    .execute(params![new.thread, new.page_url, now])?;
+    let thread_id: i64 = tx
+        .prepare_cached("SELECT id FROM threads WHERE key = ?1")?
+        .query_row([&new.thread], |r| r.get(0))?;
+    if !new.page_title.is_empty() {
+        tx.prepare_cached("UPDATE threads SET title = ?2 WHERE id = ?1 AND title <> ?2")?
+            .execute(params![thread_id, new.page_title])?;
+    }
+    if let Some(parent) = new.parent {
+        let found: Option<(i64, String)> = tx
+            .prepare_cached("SELECT thread_id, status FROM comments WHERE id = ?1")?
+            .query_row([parent], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let refusal = match found {
+            None => Some(Refusal::ParentMissing(parent)),
+            Some((t, _)) if t != thread_id => Some(Refusal::ParentInOtherThread(parent)),
+            Some((_, s)) if s != "approved" => Some(Refusal::ParentNotPublished(parent)),
+            Some(_) => None,
+        };
+        if let Some(refusal) = refusal {
+            return Ok(Err(refusal));
+        }
+    }
+    tx.prepare_cached(
+        "INSERT INTO comments (thread_id, parent_id, status, author, email, website, text,
+                               page_url, remote_addr, created_at, approved_at, html,
+                               html_version)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    )?
+    .execute(params![
+        thread_id,
+        new.parent,
+        status.as_str(),
+        new.author,
+        new.email,
+        new.website,
+        new.text,
+        new.page_url,
+        new.remote_addr,
+        now,
+        (status == Status::Approved).then_some(now),
+        html,
+        markdown::VERSION,
+    ])?;
+    let id = tx.last_insert_rowid();
+    if status.is_published() {
+        touch_thread(tx, thread_id, 1)?;
+    }
+    mail::after_insert(tx, mail_events, id, notify, status, now)?;
+    Ok(Ok(StoredComment {
+        id,
+        thread: new.thread.clone(),
+        parent: new.parent,
+        status,
+        author: new.author.clone(),
+        email: new.email.clone(),
+        website: new.website.clone(),
+        text: new.text.clone(),
+        page_url: new.page_url.clone(),
+        page_title: new.page_title.clone(),
+        remote_addr: new.remote_addr.clone(),
+        created_at: now,
+    }))
+}
+
 const SELECT_COMMENT: &str = "SELECT c.id, t.key, c.parent_id, c.status, c.author, c.email,
         c.website, c.text, c.page_url, c.remote_addr, c.created_at, t.title
      FROM comments c JOIN threads t ON t.id = c.thread_id";
@@ -625,18 +652,17 @@ fn remove_comment(
     }
 }
 
-fn touch_thread(tx: &Transaction, thread_id: i64, published_delta: i64) -> rusqlite::Result<()> {
-    tx.execute(
-        "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'seq'",
-        [],
-    )?;
-    tx.execute(
+fn touch_thread(tx: &Connection, thread_id: i64, published_delta: i64) -> rusqlite::Result<()> {
+    // Cached: every published submission runs these, on the one writer.
+    tx.prepare_cached("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'seq'")?
+        .execute([])?;
+    tx.prepare_cached(
         "UPDATE threads SET
              changed_seq = (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'seq'),
              published_count = published_count + ?2
          WHERE id = ?1",
-        params![thread_id, published_delta],
-    )?;
+    )?
+    .execute(params![thread_id, published_delta])?;
     Ok(())
 }
 

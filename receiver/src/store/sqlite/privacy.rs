@@ -68,7 +68,7 @@ impl SqliteStore {
     /// transaction. Replies are removed before what they answer, so a
     /// person's own conversation goes entirely.
     pub fn forget(&mut self, email: &str) -> Result<Forgotten> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write_tx()?;
         let rows: Vec<(i64, String, i64)> = {
             let mut stmt = tx.prepare(
                 "SELECT id, status, thread_id FROM comments

@@ -1,5 +1,6 @@
 //! SqliteStore tests that only make sense for SQLite: its migrator, which
-//! counts in `PRAGMA user_version`. (The store's behaviour is tested on
+//! counts in `PRAGMA user_version`, and its write transactions beside
+//! another connection's. (The store's behaviour is tested on
 //! both backends in `store/tests/`.)
 
 use super::*;
@@ -40,4 +41,64 @@ fn receivers_starting_at_once_on_a_new_file_migrate_it_once() {
             .unwrap();
         assert_eq!(version, MIGRATIONS.len());
     }
+}
+
+#[test]
+fn moderation_beside_another_writer_waits_for_the_lock_instead_of_failing() {
+    // A moderation command and the receiver write the same file from two
+    // connections. A deferred transaction reads first and then finds that
+    // the other connection committed in between: SQLite refuses it at once
+    // ("database is locked"), busy timeout or not. Every write transaction
+    // begins IMMEDIATE, so each waits its turn instead.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kiln.sqlite3");
+    let mut moderator = SqliteStore::open(&path).unwrap();
+    let mut receiver = SqliteStore::open(&path).unwrap();
+    let comment = |text: &str| NewComment {
+        thread: "/a/".into(),
+        page_url: "https://example.org/a/".into(),
+        page_title: String::new(),
+        parent: None,
+        author: "Ann".into(),
+        email: None,
+        website: None,
+        text: text.into(),
+        remote_addr: None,
+    };
+    let first = moderator
+        .insert_opted(&comment("first"), false, Status::Pending, 1)
+        .unwrap()
+        .unwrap()
+        .id;
+    const ROUNDS: i64 = 300;
+    let start = std::sync::Arc::new(std::sync::Barrier::new(2));
+    let posting = std::thread::spawn({
+        let start = start.clone();
+        move || {
+            start.wait();
+            for n in 0..ROUNDS {
+                receiver
+                    .insert_opted(
+                        &comment(&format!("comment {n}")),
+                        false,
+                        Status::Approved,
+                        n,
+                    )
+                    .unwrap_or_else(|e| panic!("insert {n}: {e:#}"))
+                    .unwrap();
+            }
+        }
+    });
+    start.wait();
+    for n in 0..ROUNDS {
+        let done = if n % 2 == 0 {
+            moderator.approve(&[first], n)
+        } else {
+            moderator.unpublish(&[first])
+        };
+        done.unwrap_or_else(|e| panic!("moderation {n}: {e:#}"))
+            .unwrap();
+    }
+    posting.join().unwrap();
+    assert_eq!(moderator.count(Status::Approved).unwrap(), ROUNDS as u64);
 }

@@ -6,12 +6,14 @@
 //! (the outbox, a thread left behind) read them through `TestDb`.
 //!
 //! Here: the keys, the admin password and sessions. Beside this file:
-//! comments and their invariants (`comments.rs`), imports (`imported.rs`), moderation beyond
+//! comments and their invariants (`comments.rs`), submissions stored in
+//! batches (`batch.rs`), imports (`imported.rs`), moderation beyond
 //! approve/reject/delete (`review.rs`), the mail that changes queue
 //! (`queue.rs`), what the outbox does with it and the abuse lookups
 //! (`mail.rs`), one person's data (`privacy.rs`), and what only PostgreSQL
 //! has to prove: locks, retries, commit order (`postgres.rs`).
 
+mod batch;
 mod comments;
 mod imported;
 mod mail;
