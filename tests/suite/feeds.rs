@@ -166,13 +166,18 @@ fn the_in_place_publisher_keeps_the_feeds() {
         ],
     });
     let hello = format!("{}/posts/hello-world/", site.url);
-    // The first in-place bake links the (empty) feed from the page.
-    let href = eventually("the feed link on the page", Duration::from_secs(30), || {
+    // The first in-place bake links the (empty) feed from the page. A bake
+    // writes the pages first and the feeds after them (a feed's titles come
+    // from its pages), so the feed can lag the link by a moment.
+    let feed_url = eventually("the feed link on the page", Duration::from_secs(30), || {
         let page = http().get(&hello).send().ok()?.text().ok()?;
-        page.contains("data-kiln-feed")
-            .then(|| alternate_feed(&page))
+        let href = page
+            .contains("data-kiln-feed")
+            .then(|| alternate_feed(&page))?;
+        let feed_url = url::Url::parse(&hello).unwrap().join(&href).unwrap();
+        let feed = http().get(feed_url.as_str()).send().ok()?;
+        (feed.status() == 200).then_some(feed_url)
     });
-    let feed_url = url::Url::parse(&hello).unwrap().join(&href).unwrap();
     let empty = parse_feed(&python, &feed_url);
     assert_eq!(empty["bozo"], false, "{empty}");
     assert!(entries(&empty).is_empty(), "{empty}");
