@@ -141,6 +141,12 @@ impl SharedStore {
         self.writer.as_ref().map_or(0, Writer::waiting)
     }
 
+    /// Batches of submissions the writer has stored (0 without one).
+    #[cfg(test)]
+    pub(crate) fn batches_committed(&self) -> usize {
+        self.writer.as_ref().map_or(0, Writer::batches)
+    }
+
     /// Connections open now, for tests of the pool's size.
     #[cfg(test)]
     fn open_connections(&self) -> usize {

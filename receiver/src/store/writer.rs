@@ -19,12 +19,21 @@ use tokio::sync::oneshot;
 
 use super::{Posted, Posting, Store};
 
+/// The most submissions one transaction stores. Under a flood the queue
+/// can hold thousands; past this many, the ones already gathered are
+/// committed and answered while the rest form the next batch, so no request
+/// waits behind an unbounded transaction.
+const MAX_BATCH: usize = 256;
+
 /// A cheap handle on the writer thread; it ends when every handle is gone.
 #[derive(Clone)]
 pub(super) struct Writer {
     jobs: mpsc::Sender<Job>,
     /// Jobs sent and not yet taken by the thread.
     waiting: Arc<AtomicUsize>,
+    /// Batches of submissions stored so far (tests count them).
+    #[cfg_attr(not(test), allow(dead_code))]
+    batches: Arc<AtomicUsize>,
 }
 
 /// Work for the writer thread.
@@ -46,12 +55,20 @@ impl Writer {
     pub(super) fn start(store: Box<dyn Store>) -> Result<Writer> {
         let (jobs, queue) = mpsc::channel();
         let waiting = Arc::new(AtomicUsize::new(0));
-        let taken = waiting.clone();
+        let batches = Arc::new(AtomicUsize::new(0));
+        let counts = Counts {
+            waiting: waiting.clone(),
+            batches: batches.clone(),
+        };
         std::thread::Builder::new()
             .name("kiln-writer".into())
-            .spawn(move || serve(store, queue, &taken))
+            .spawn(move || serve(store, queue, &counts))
             .context("cannot start the database writer thread")?;
-        Ok(Writer { jobs, waiting })
+        Ok(Writer {
+            jobs,
+            waiting,
+            batches,
+        })
     }
 
     /// Stores `posting` in the next batch; answers once that batch commits.
@@ -84,6 +101,18 @@ impl Writer {
     pub(super) fn waiting(&self) -> usize {
         self.waiting.load(Ordering::SeqCst)
     }
+
+    /// How many batches of submissions the writer has stored.
+    #[cfg(test)]
+    pub(super) fn batches(&self) -> usize {
+        self.batches.load(Ordering::SeqCst)
+    }
+}
+
+/// The writer thread's side of `Writer::waiting` and `Writer::batches`.
+struct Counts {
+    waiting: Arc<AtomicUsize>,
+    batches: Arc<AtomicUsize>,
 }
 
 /// What a caller hears when the writer dropped its job: it panicked.
@@ -92,23 +121,34 @@ fn gone() -> anyhow::Error {
 }
 
 /// The writer thread: waits for a job, then takes every job waiting.
-fn serve(mut store: Box<dyn Store>, queue: mpsc::Receiver<Job>, waiting: &AtomicUsize) {
+fn serve(mut store: Box<dyn Store>, queue: mpsc::Receiver<Job>, counts: &Counts) {
     let mut batch: Vec<Waiting> = Vec::new();
+    let store_batch = |store: &mut dyn Store, batch: &mut Vec<Waiting>| {
+        if !batch.is_empty() {
+            counts.batches.fetch_add(1, Ordering::SeqCst);
+            commit(store, batch);
+        }
+    };
     while let Ok(first) = queue.recv() {
         for job in std::iter::once(first).chain(queue.try_iter()) {
-            waiting.fetch_sub(1, Ordering::SeqCst);
+            counts.waiting.fetch_sub(1, Ordering::SeqCst);
             match job {
-                Job::Post(posting, answer) => batch.push((posting, answer)),
+                Job::Post(posting, answer) => {
+                    batch.push((posting, answer));
+                    if batch.len() == MAX_BATCH {
+                        store_batch(store.as_mut(), &mut batch);
+                    }
+                }
                 Job::Run(run) => {
                     // What came before this call is committed before it runs.
-                    commit(store.as_mut(), &mut batch);
+                    store_batch(store.as_mut(), &mut batch);
                     if catch_unwind(AssertUnwindSafe(|| run(store.as_mut()))).is_err() {
                         tracing::error!("a store call panicked on the database writer");
                     }
                 }
             }
         }
-        commit(store.as_mut(), &mut batch);
+        store_batch(store.as_mut(), &mut batch);
     }
 }
 

@@ -183,3 +183,31 @@ async fn a_call_that_panics_on_the_writer_fails_alone() {
         .unwrap();
     assert_eq!(stored.status, Status::Approved);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_is_stored_in_batches_of_at_most_max_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = group_commit(&dir);
+    let (release, holder) = hold_writer(&store).await;
+    let total = super::MAX_BATCH + 5;
+    let mut answers = Vec::new();
+    for n in 0..total {
+        let each = store.clone();
+        let text = format!("flood {n}");
+        answers.push(tokio::spawn(async move {
+            each.post(posting(comment("/a/", None, "Ann", &text))).await
+        }));
+    }
+    until_waiting(&store, total).await;
+    assert_eq!(store.batches_committed(), 0);
+    release.send(()).unwrap();
+    holder.await.unwrap();
+    for answer in answers {
+        let posted = tokio::time::timeout(STUCK, answer).await.unwrap().unwrap();
+        posted.unwrap().unwrap();
+    }
+    // One full batch, then the five left over.
+    assert_eq!(store.batches_committed(), 2);
+    let count = store.read(|s| s.count(Status::Approved)).await.unwrap();
+    assert_eq!(count, total as u64);
+}
