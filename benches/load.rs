@@ -196,6 +196,9 @@ struct Measured {
     accepted_per_s: f64,
     /// Other answers and connection errors, in total.
     failed: u64,
+    /// Requests still unanswered when the window closed (oha cancels
+    /// them): a few are the connections in flight; many mean stuck requests.
+    unanswered: u64,
     /// Seconds; the worst generator's when there are several.
     p50: f64,
     p99: f64,
@@ -411,6 +414,7 @@ impl Bench<'_> {
         Measured {
             accepted_per_s: results.iter().map(|m| m.accepted_per_s).sum(),
             failed: results.iter().map(|m| m.failed).sum(),
+            unanswered: results.iter().map(|m| m.unanswered).sum(),
             p50: results.iter().map(|m| m.p50).fold(0.0, f64::max),
             p99: results.iter().map(|m| m.p99).fold(0.0, f64::max),
             load,
@@ -546,6 +550,15 @@ fn parse_oha(child: Child, ok: u16) -> Measured {
                 .sum()
         })
         .unwrap_or(0);
+    let unanswered: u64 = json["errorDistribution"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter(|(k, _)| k.contains("deadline"))
+                .filter_map(|(_, v)| v.as_u64())
+                .sum()
+        })
+        .unwrap_or(0);
     if errors > 0 {
         eprintln!("  oha errors: {}", json["errorDistribution"]);
     }
@@ -560,6 +573,7 @@ fn parse_oha(child: Child, ok: u16) -> Measured {
     Measured {
         accepted_per_s: accepted as f64 / seconds,
         failed: wrong + errors,
+        unanswered,
         p50: p["p50"].as_f64().unwrap_or(f64::NAN),
         p99: p["p99"].as_f64().unwrap_or(f64::NAN),
         load: String::new(),
@@ -574,11 +588,12 @@ fn status_count(json: &Value, status: u16) -> u64 {
 
 fn describe(m: &Measured) -> String {
     format!(
-        "{:.0}/s, p50 {:.2} ms, p99 {:.2} ms, {} failed (load {})",
+        "{:.0}/s, p50 {:.2} ms, p99 {:.2} ms, {} failed, {} unanswered at the end (load {})",
         m.accepted_per_s,
         m.p50 * 1e3,
         m.p99 * 1e3,
         m.failed,
+        m.unanswered,
         m.load
     )
 }
