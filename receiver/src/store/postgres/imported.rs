@@ -209,7 +209,7 @@ fn thread_rows(tx: &mut Tx<'_>, threads: &[ImportThread], now: i64) -> Result<Ve
     let keys: Vec<&str> = threads.iter().map(|t| t.key.as_str()).collect();
     let mut existing: HashMap<String, (i64, String)> = HashMap::new();
     for row in tx.query(
-        "SELECT id, key, title FROM threads WHERE key = ANY($1) ORDER BY id FOR UPDATE",
+        "SELECT id, key, title FROM threads WHERE key = ANY($1) ORDER BY id FOR NO KEY UPDATE",
         &[&keys],
     )? {
         existing.insert(row.try_get(1)?, (row.try_get(0)?, row.try_get(2)?));

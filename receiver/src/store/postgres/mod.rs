@@ -428,7 +428,9 @@ impl Touched {
     }
 
     /// Marks the noted threads changed, so bake re-renders them: locks their
-    /// rows in id order, then bumps the change sequence once (its row lock,
+    /// rows in id order (`FOR NO KEY UPDATE`: a new comment's foreign key
+    /// holds a key-share lock on its thread, which `FOR UPDATE` would wait
+    /// for, so two posts to one thread would wait for each other), then bumps the change sequence once (its row lock,
     /// held until commit, makes sequence numbers follow commit order, which
     /// the publisher relies on) and stamps the threads with it and their new
     /// counts, and tells listeners (`kiln_changed`) when the transaction commits.
@@ -438,7 +440,7 @@ impl Touched {
         }
         let (ids, deltas): (Vec<i64>, Vec<i64>) = self.0.into_iter().unzip();
         tx.query(
-            "SELECT id FROM threads WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+            "SELECT id FROM threads WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE",
             &[&ids],
         )?;
         tx.query_one(

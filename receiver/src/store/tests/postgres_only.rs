@@ -1,6 +1,7 @@
 //! What only PostgreSQL has to prove, because only there do writers run side
 //! by side: the lock order keeps a reply and a moderation of its parent (or
-//! an import answering a comment and its deletion) from deadlocking, the
+//! an import answering a comment and its deletion, or published comments
+//! posted to one thread at once) from deadlocking, the
 //! change sequence follows commit order, a deadlock the
 //! server breaks runs the method again, and listeners hear of changes and
 //! queued mail only when they commit.
@@ -49,6 +50,57 @@ fn until_waiting(conn: &mut Connection, n: usize) {
             "SELECT count(*) = {n} FROM pg_stat_activity
              WHERE datname = current_database() AND wait_event_type = 'Lock'"
         ),
+    );
+}
+
+/// Published comments posted to one thread at the same moment by several
+/// receivers. Each insert's foreign key takes a key-share lock on the
+/// thread's row before the store stamps the thread; a stamp that asked for
+/// `FOR UPDATE` conflicted with the others' key-share locks, and every pair
+/// waited for each other until the server broke the deadlock.
+#[test]
+fn published_comments_posted_to_one_thread_at_once_never_deadlock() {
+    let Some(db) = scratch_db() else { return };
+    const WRITERS: usize = 4;
+    const ROUNDS: usize = 15;
+    // The thread exists before the race, as it does on a busy page.
+    let mut setup = PgStore::open(&db.target).unwrap();
+    setup
+        .insert(&comment(None, ""), Status::Approved, 1)
+        .unwrap()
+        .unwrap();
+    let start = Barrier::new(WRITERS);
+    let results: Vec<(usize, u64)> = std::thread::scope(|s| {
+        let writers: Vec<_> = (0..WRITERS)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut store = PgStore::open(&db.target).unwrap();
+                    let mut stored = 0;
+                    for _ in 0..ROUNDS {
+                        start.wait();
+                        // No unwrap: a panic would leave the others waiting
+                        // at the barrier for ever.
+                        if let Ok(Ok(_)) = store.insert(&comment(None, ""), Status::Approved, 2) {
+                            stored += 1;
+                        }
+                    }
+                    (stored, store.retried())
+                })
+            })
+            .collect();
+        writers.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+    assert!(
+        results.iter().all(|&(stored, _)| stored == ROUNDS),
+        "every post stored: {results:?}"
+    );
+    assert!(
+        results.iter().all(|&(_, retried)| retried == 0),
+        "no deadlock was broken: {results:?}"
+    );
+    assert_eq!(
+        setup.approved_counts(&["/race/".into()]).unwrap(),
+        vec![(1 + WRITERS * ROUNDS) as u64]
     );
 }
 
