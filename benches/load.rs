@@ -674,7 +674,7 @@ fn find_oha() -> PathBuf {
         None => {
             eprintln!(
                 "The load benchmark needs oha (an HTTP load generator with a fixed-rate mode).\n\
-                 Install it with: cargo install oha --locked --no-default-features\n\
+                 Install it with: cargo install oha --locked --no-default-features --features native-tls\n\
                  (plain HTTP on loopback needs none of its TLS features)."
             );
             std::process::exit(2);
