@@ -3,7 +3,9 @@
 //! at a time looks at the rows and adds its own, under an advisory
 //! transaction lock. Without the lock, receivers counting at the same moment
 //! each find room and all get in: three clients of a limit of 5 admitted 7
-//! (docs/design/postgres.md §2.1); with it, exactly 5.
+//! (docs/design/postgres.md §2.1); with it, exactly 5. A post's admission
+//! is one call of the server-side function `kiln_admit` (migration 0005),
+//! so the lock is held only while the server runs it.
 //!
 //! Semantics follow the in-process limits (`store/memory.rs`) exactly: an
 //! event leaves the window `window` after it happened, the first bucket at
@@ -59,7 +61,10 @@ fn locked(conn: &mut Connection, lock: i32) -> Result<Transaction<'_>, Error> {
 /// Counts an event at `now_ms` into every bucket if none has reached its
 /// limit within `window`; otherwise the index of the first that has, and the
 /// seconds until it has room. With `sweep`, rows of every bucket starting
-/// with it that left the window go too.
+/// with it that left the window go too. One round trip: `kiln_admit`
+/// (migration 0005) takes the lock, sweeps, counts and inserts on the
+/// server, and the statement's own transaction commits without waiting for
+/// the disk.
 pub fn admit(
     conn: &mut Connection,
     lock: i32,
@@ -69,47 +74,29 @@ pub fn admit(
     sweep: Option<&str>,
 ) -> Result<std::result::Result<(), (usize, u64)>, Error> {
     let window_ms = window.as_millis() as i64;
-    let cutoff = now_ms - window_ms;
     let names: Vec<&str> = buckets.iter().map(|(name, _)| name.as_str()).collect();
-    let mut tx = locked(conn, lock)?;
-    // Rows that left the window go, and the rest are counted, in one round
-    // trip: the count sees the table as it was before the delete, hence its
-    // own cutoff. The sweep takes every bucket of the kind, not only these.
-    let counts = tx.query_typed(
-        "WITH gone AS (
-             DELETE FROM rate_events
-             WHERE at_ms <= $2
-               AND (bucket = ANY($1) OR ($3::text IS NOT NULL AND starts_with(bucket, $3)))
-         )
-         SELECT bucket, count(*), min(at_ms) FROM rate_events
-         WHERE bucket = ANY($1) AND at_ms > $2 GROUP BY bucket",
+    let caps: Vec<i64> = buckets.iter().map(|(_, cap)| i64::from(*cap)).collect();
+    let refused = conn.query_typed(
+        "SELECT refused, oldest_ms FROM kiln_admit($1, $2, $3, $4, $5, $6, $7)",
         &[
+            (&LOCK_CLASS, Type::INT4),
+            (&lock, Type::INT4),
             (&names, Type::TEXT_ARRAY),
-            (&cutoff, Type::INT8),
+            (&caps, Type::INT8_ARRAY),
+            (&window_ms, Type::INT8),
+            (&now_ms, Type::INT8),
             (&sweep, Type::TEXT),
         ],
     )?;
-    let refused = buckets
-        .iter()
-        .enumerate()
-        .find_map(|(index, (name, limit))| {
-            let row = counts.iter().find(|r| r.get::<_, &str>(0) == name);
+    Ok(match refused.first() {
+        None => Ok(()),
+        Some(row) => {
             // An empty bucket waits a whole window, as in memory (a limit of 0).
-            let (count, oldest): (i64, i64) = row.map_or((0, now_ms), |r| (r.get(1), r.get(2)));
-            (count >= i64::from(*limit)).then(|| {
-                let left_ms = (oldest + window_ms - now_ms).max(0);
-                (index, (left_ms / 1000) as u64 + 1)
-            })
-        });
-    if refused.is_none() {
-        tx.execute_typed(
-            "INSERT INTO rate_events (bucket, at_ms) SELECT b, $2 FROM unnest($1) AS b",
-            &[(&names, Type::TEXT_ARRAY), (&now_ms, Type::INT8)],
-        )?;
-    }
-    // A refusal commits too: the rows that left the window stay deleted.
-    tx.commit()?;
-    Ok(refused.map_or(Ok(()), Err))
+            let (index, oldest): (i32, i64) = (row.get(0), row.get(1));
+            let left_ms = (oldest + window_ms - now_ms).max(0);
+            Err((index as usize - 1, (left_ms / 1000) as u64 + 1))
+        }
+    })
 }
 
 /// A right password: the address's attempts are forgotten, and this

@@ -65,6 +65,11 @@ const MIGRATIONS: &[Migration] = &[
         name: Cow::Borrowed("0004_coordination"),
         sql: Cow::Borrowed(include_str!("migrations/0004_coordination.sql")),
     },
+    Migration {
+        version: 5,
+        name: Cow::Borrowed("0005_admit"),
+        sql: Cow::Borrowed(include_str!("migrations/0005_admit.sql")),
+    },
 ];
 
 impl Migration {
