@@ -135,6 +135,86 @@ mod tests {
             .get(0)
     }
 
+    /// Bucket names and their numbers of events.
+    type Buckets = Vec<(String, i64)>;
+
+    /// Each bucket's events as `rate_events` holds them and as
+    /// `rate_counts` says, side by side.
+    fn counts(db: &ScratchDb) -> (Buckets, Buckets) {
+        let mut conn = db.target.connect().unwrap();
+        let mut read = |sql: &str| -> Buckets {
+            conn.query(sql, &[])
+                .unwrap()
+                .iter()
+                .map(|r| (r.get(0), r.get(1)))
+                .collect()
+        };
+        (
+            read("SELECT bucket, count(*) FROM rate_events GROUP BY bucket ORDER BY bucket"),
+            read("SELECT bucket, n FROM rate_counts ORDER BY bucket"),
+        )
+    }
+
+    #[test]
+    fn bucket_counts_follow_admissions_refusals_sweeps_and_right_passwords() {
+        let Some(db) = scratch_db() else { return };
+        drop(open_at(Location::new("x".as_ref(), &db.url, ""), Mode::ReadWrite).unwrap());
+        let shared = PgCoordination::new(db.target.clone());
+        let window = Duration::from_secs(60);
+        let posts = PostLimits {
+            per_client: 3,
+            per_thread: 100,
+            global: 100,
+            window,
+        };
+        let t0 = Moment::now();
+        let client: IpAddr = "192.0.2.1".parse().unwrap();
+        for n in 0..5 {
+            let admitted = shared.admit_post(client, &format!("/t{n}/"), t0, &posts);
+            assert_eq!(admitted.unwrap().is_ok(), n < 3, "post {n}");
+        }
+        let (events, counted) = counts(&db);
+        assert_eq!(counted, events);
+        assert!(
+            counted.contains(&("post:ip:192.0.2.1".to_owned(), 3)),
+            "{counted:?}"
+        );
+
+        let logins = LoginLimits {
+            per_ip: 5,
+            global: 100,
+            window,
+        };
+        let ip: IpAddr = "192.0.2.7".parse().unwrap();
+        let failed = shared.login_attempt(ip, t0, &logins).unwrap().unwrap();
+        drop(failed);
+        let right = shared.login_attempt(ip, t0, &logins).unwrap().unwrap();
+        shared.login_succeeded(right).unwrap();
+        let (events, counted) = counts(&db);
+        assert_eq!(counted, events, "a right password's rows leave the counts");
+
+        // A window later the old rows are swept, and their counts go with
+        // them: the client has room again.
+        let later = t0.plus(window + Duration::from_secs(1));
+        shared
+            .admit_post(client, "/t9/", later, &posts)
+            .unwrap()
+            .unwrap();
+        let (events, counted) = counts(&db);
+        assert_eq!(counted, events);
+        assert!(
+            counted.contains(&("post:ip:192.0.2.1".to_owned(), 1)),
+            "{counted:?}"
+        );
+
+        db.target
+            .connect()
+            .unwrap()
+            .batch_execute("TRUNCATE rate_events")
+            .unwrap();
+        assert_eq!(counts(&db), (vec![], vec![]));
+    }
+
     #[test]
     fn old_rows_of_every_bucket_are_swept_once_a_window() {
         let Some(db) = scratch_db() else { return };
