@@ -79,9 +79,12 @@ BEGIN
     -- committed (a volatile function takes a new snapshot per statement).
     -- After this delete, every row left in these buckets is in the window,
     -- so their counts are the counts within the window.
-    DELETE FROM rate_events e
-    WHERE e.at_ms <= cutoff
-      AND (e.bucket = ANY (names) OR (sweep IS NOT NULL AND starts_with(e.bucket, sweep)));
+    -- Two statements, so that the one run every time can use the index on
+    -- (bucket, at_ms) whatever plan the function keeps.
+    DELETE FROM rate_events e WHERE e.bucket = ANY (names) AND e.at_ms <= cutoff;
+    IF sweep IS NOT NULL THEN
+        DELETE FROM rate_events e WHERE starts_with(e.bucket, sweep) AND e.at_ms <= cutoff;
+    END IF;
     RETURN QUERY
         SELECT l.idx::integer,
                coalesce((SELECT min(e.at_ms) FROM rate_events e WHERE e.bucket = l.name), now_ms)
