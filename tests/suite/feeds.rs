@@ -15,7 +15,7 @@ use crate::support::*;
 
 #[test]
 fn feeds_of_a_hugo_site_parse_and_list_the_approved_comments() {
-    let Some(python) = python_with_feedparser() else {
+    let Some(python) = python_with("feedparser") else {
         return;
     };
     let Some(served) = ServedSite::start() else {
@@ -144,7 +144,7 @@ fn feeds_of_a_hugo_site_parse_and_list_the_approved_comments() {
 /// site without anyone running `kiln bake`.
 #[test]
 fn the_in_place_publisher_keeps_the_feeds() {
-    let Some(python) = python_with_feedparser() else {
+    let Some(python) = python_with("feedparser") else {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
@@ -275,29 +275,4 @@ print(json.dumps({
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap()
-}
-
-/// The venv's Python with feedparser, or `None` after saying why the test
-/// does nothing; a panic where tools are required.
-fn python_with_feedparser() -> Option<PathBuf> {
-    let python = std::env::var_os("KILN_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| tools_dir().join("venv").join("bin").join("python"));
-    let ok = Command::new(&python)
-        .args(["-c", "import feedparser"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if ok {
-        return Some(python);
-    }
-    if tools_required() {
-        panic!(
-            "feedparser is required but {} cannot import it; run scripts/install-tools",
-            python.display()
-        );
-    }
-    eprintln!(
-        "NOTICE: feedparser not found; this test did not run. scripts/install-tools installs it."
-    );
-    None
 }

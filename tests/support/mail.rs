@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::{eventually, repo_root, tools_dir, tools_required};
+use super::{eventually, python_with, repo_root};
 
 /// One message as the tests read it, from a file the receiver wrote or from
 /// what the SMTP server received.
@@ -224,26 +224,7 @@ pub fn wait_for(n: usize, within: Duration, read: impl Fn() -> Vec<Mail>) -> Vec
 /// The venv's Python with aiosmtpd, or `None` after saying why the test does
 /// nothing; a panic where tools are required.
 pub fn python_with_aiosmtpd() -> Option<PathBuf> {
-    let python = std::env::var_os("KILN_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| tools_dir().join("venv").join("bin").join("python"));
-    let ok = Command::new(&python)
-        .args(["-c", "import aiosmtpd"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if ok {
-        return Some(python);
-    }
-    if tools_required() {
-        panic!(
-            "aiosmtpd is required but {} cannot import it; run scripts/install-tools",
-            python.display()
-        );
-    }
-    eprintln!(
-        "NOTICE: aiosmtpd not found; this test did not run. scripts/install-tools installs it."
-    );
-    None
+    python_with("aiosmtpd")
 }
 
 /// The SMTP server process; every accepted message lands in `dir`.

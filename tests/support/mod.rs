@@ -549,6 +549,64 @@ pub fn count_rows(db: &Db, table: &str) -> i64 {
     peek(db).count_rows(table)
 }
 
+/// The texts of the stored comments that start with `prefix`, after
+/// checking that each is stored once and that every text in `acknowledged`
+/// is among them: what a test under load asserts of the posts it was
+/// answered 303 for.
+pub fn stored_once<'a>(
+    db: &Db,
+    prefix: &str,
+    acknowledged: impl IntoIterator<Item = &'a str>,
+) -> std::collections::BTreeSet<String> {
+    let counted: Vec<(String, i64)> = peek(db)
+        .rows(
+            "SELECT text, count(*) FROM comments WHERE text LIKE $1 || '%' GROUP BY text",
+            &[prefix.into()],
+        )
+        .iter()
+        .map(|row| (row[0].text(), row[1].int()))
+        .collect();
+    let twice: Vec<_> = counted.iter().filter(|(_, n)| *n != 1).collect();
+    assert!(twice.is_empty(), "stored more than once: {twice:?}");
+    let stored: std::collections::BTreeSet<String> =
+        counted.into_iter().map(|(text, _)| text).collect();
+    let missing: Vec<&str> = acknowledged
+        .into_iter()
+        .filter(|text| !stored.contains(*text))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "acknowledged but not stored: {missing:?}"
+    );
+    stored
+}
+
+/// The test venv's Python (or `KILN_PYTHON`) when it can import `module`,
+/// or `None` after saying why the test does nothing; a panic where tools
+/// are required.
+pub fn python_with(module: &str) -> Option<PathBuf> {
+    let python = std::env::var_os("KILN_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| tools_dir().join("venv").join("bin").join("python"));
+    let ok = Command::new(&python)
+        .args(["-c", &format!("import {module}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if ok {
+        return Some(python);
+    }
+    if tools_required() {
+        panic!(
+            "{module} is required but {} cannot import it; run scripts/install-tools",
+            python.display()
+        );
+    }
+    eprintln!(
+        "NOTICE: {module} not found; this test did not run. scripts/install-tools installs it."
+    );
+    None
+}
+
 /// Builds `examples/<name>` with Hugo into `dest`. `None` if Hugo is absent
 /// and not required.
 pub fn hugo_build(example: &str, dest: &Path) -> Option<()> {

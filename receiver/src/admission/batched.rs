@@ -56,26 +56,6 @@ impl Receiver {
             admission.admit(&sent).await.unwrap()
         })
     }
-
-    /// Holds the writer in a call until the returned sender is used;
-    /// returns once the writer is inside it.
-    async fn hold_writer(&self) -> std::sync::mpsc::Sender<()> {
-        let (release, released) = std::sync::mpsc::channel::<()>();
-        let (inside, entered) = tokio::sync::oneshot::channel::<()>();
-        let store = self.store.clone();
-        tokio::spawn(async move {
-            store
-                .with_store(move |_| {
-                    inside.send(()).unwrap();
-                    let _ = released.recv();
-                    Ok(())
-                })
-                .await
-                .unwrap()
-        });
-        entered.await.unwrap();
-        release
-    }
 }
 
 /// A submission to `/a/` from the client `192.0.2.{client}`.
@@ -101,7 +81,7 @@ fn sent(client: u8, email: &str, text: &str) -> Sent {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_per_thread_limit_reached_inside_one_batch_admits_exactly_its_number() {
     let r = Receiver::new(|c| c.spam.posts_per_thread = 3);
-    let release = r.hold_writer().await;
+    let (release, _holder) = r.store.hold_writer().await;
     let tasks: Vec<_> = (1..=5)
         .map(|n| {
             r.admit(sent(
@@ -139,7 +119,7 @@ async fn a_per_thread_limit_reached_inside_one_batch_admits_exactly_its_number()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_duplicate_in_the_batch_of_the_comment_it_repeats_is_refused() {
     let r = Receiver::new(|_| {});
-    let release = r.hold_writer().await;
+    let (release, _holder) = r.store.hold_writer().await;
     let first = r.admit(sent(1, "ann@example.org", "Same words"));
     while r.store.waiting_writes() < 1 {
         tokio::task::yield_now().await;

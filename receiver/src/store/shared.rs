@@ -141,6 +141,30 @@ impl SharedStore {
         self.writer.as_ref().map_or(0, Writer::waiting)
     }
 
+    /// Holds the writer thread in a call of the test's own until the
+    /// returned sender is dropped or sent to; returns once the writer is
+    /// inside the call. Submissions queued meanwhile form one batch.
+    #[cfg(test)]
+    pub(crate) async fn hold_writer(
+        &self,
+    ) -> (std::sync::mpsc::Sender<()>, tokio::task::JoinHandle<()>) {
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let (inside, entered) = tokio::sync::oneshot::channel::<()>();
+        let store = self.clone();
+        let holder = tokio::spawn(async move {
+            store
+                .with_store(move |_| {
+                    inside.send(()).unwrap();
+                    let _ = released.recv();
+                    Ok(())
+                })
+                .await
+                .unwrap()
+        });
+        entered.await.unwrap();
+        (release, holder)
+    }
+
     /// Batches of submissions the writer has stored (0 without one).
     #[cfg(test)]
     pub(crate) fn batches_committed(&self) -> usize {

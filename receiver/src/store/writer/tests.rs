@@ -1,10 +1,9 @@
 //! Group commit on a real SQLite file, through `SharedStore` as the
 //! receiver builds it (`open::shared`). To make a batch the tests hold the
-//! writer thread in a call of their own, queue submissions until
-//! `waiting_writes` says they all wait, and let it go: it then takes them
-//! all at once.
+//! writer thread in a call of their own (`SharedStore::hold_writer`), queue
+//! submissions until `waiting_writes` says they all wait, and let it go: it
+//! then takes them all at once.
 
-use std::sync::mpsc;
 use std::time::Duration;
 
 use crate::store::{
@@ -19,28 +18,6 @@ fn group_commit(dir: &tempfile::TempDir) -> SharedStore {
     let path = dir.path().join("kiln.sqlite3");
     let first = open(&path, Mode::ReadWrite).unwrap();
     shared(Location::Sqlite(&path), first, false, 1, 2).unwrap()
-}
-
-/// Holds the writer thread until the returned sender is dropped or sent to;
-/// returns once the writer is inside the call.
-async fn hold_writer(store: &SharedStore) -> (mpsc::Sender<()>, tokio::task::JoinHandle<()>) {
-    let (release, released) = mpsc::channel::<()>();
-    let (inside, entered) = tokio::sync::oneshot::channel::<()>();
-    let holder = tokio::spawn({
-        let store = store.clone();
-        async move {
-            store
-                .with_store(move |_| {
-                    inside.send(()).unwrap();
-                    let _ = released.recv();
-                    Ok(())
-                })
-                .await
-                .unwrap()
-        }
-    });
-    entered.await.unwrap();
-    (release, holder)
 }
 
 /// Waits (without a clock) until `n` calls wait for the writer.
@@ -85,7 +62,7 @@ async fn submissions_waiting_together_are_one_batch_answered_after_it_commits() 
         .await
         .unwrap()
         .unwrap();
-    let (release, holder) = hold_writer(&store).await;
+    let (release, holder) = store.hold_writer().await;
     let first_id = older.id + 1;
     let batch = [
         posting(comment("/a/", None, "Bea", "a question")),
@@ -137,7 +114,7 @@ async fn reads_are_answered_while_the_writer_is_busy() {
         .await
         .unwrap()
         .unwrap();
-    let (release, holder) = hold_writer(&store).await;
+    let (release, holder) = store.hold_writer().await;
     // A write queues behind the held writer…
     let waiting = tokio::spawn({
         let store = store.clone();
@@ -188,7 +165,7 @@ async fn a_call_that_panics_on_the_writer_fails_alone() {
 async fn a_flood_is_stored_in_batches_of_at_most_max_batch() {
     let dir = tempfile::tempdir().unwrap();
     let store = group_commit(&dir);
-    let (release, holder) = hold_writer(&store).await;
+    let (release, holder) = store.hold_writer().await;
     let total = super::MAX_BATCH + 5;
     let mut answers = Vec::new();
     for n in 0..total {
