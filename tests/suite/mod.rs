@@ -8,6 +8,7 @@ mod cli;
 mod crash;
 mod csp;
 mod demo;
+mod deploy;
 mod drain;
 mod durability;
 mod edit;
