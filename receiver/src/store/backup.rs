@@ -85,17 +85,23 @@ pub(crate) fn backup_in_steps(
     force: bool,
     pages_per_step: c_int,
 ) -> Result<Made> {
-    if file.is_dir() {
-        bail!("{} is a directory; name a file to write", file.display());
-    }
-    if file.exists() && !force {
-        return Err(Exists(file.to_owned()).into());
-    }
     if Location::Sqlite(file).same_as(&source) {
         bail!(
             "{} is the database itself; name another file",
             file.display()
         );
+    }
+    if file.is_dir() {
+        bail!("{} is a directory; name a file to write", file.display());
+    }
+    match file.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() && !dir.is_dir() => {
+            bail!("there is no directory {}; make it first", dir.display())
+        }
+        _ => {}
+    }
+    if file.exists() && !force {
+        return Err(Exists(file.to_owned()).into());
     }
     let name = file
         .file_name()
@@ -218,6 +224,9 @@ impl BackupSource {
 /// ready: an older schema is migrated in a scratch copy (the file is never
 /// written), a newer one is refused (`Newer`).
 pub fn open_backup(file: &Path) -> Result<BackupSource> {
+    if !file.is_file() {
+        bail!("there is no backup at {}", file.display());
+    }
     let found = sqlite::schema_version(file)?;
     let known = sqlite::SCHEMA_VERSION;
     if found > known {
