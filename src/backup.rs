@@ -41,10 +41,10 @@ pub fn backup(config: &Config, args: &BackupArgs) -> Result<()> {
         made.bytes,
         made.schema_version
     )?;
-    if let Some((steps, restarts)) = made.steps {
+    if let Some(steps) = made.steps {
         writeln!(
             out,
-            "SQLite's online backup took {steps} step(s); {restarts} restart(s) after writes by receivers."
+            "SQLite's online backup took {steps} step(s), all from one snapshot."
         )?;
     }
     match &made.tally {

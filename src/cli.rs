@@ -109,10 +109,10 @@ receivers keep taking comments, from one consistent state of it:
 
 The backup is one SQLite file with kiln's schema whichever backend it came
 from, so it restores into either. An SQLite database is copied with SQLite's
-online backup, which never blocks a writer; a PostgreSQL one is read from one
-snapshot and checked against the file, table by table (row counts and
-SHA-256). The file is checked (SQLite's integrity check, every table read
-back) before it takes its name, so a failed backup leaves no partial file.
+online backup, a PostgreSQL one with `kiln store copy`; either way from one
+snapshot, while writers go on. The file is checked (SQLite's integrity check,
+and every table's row count and SHA-256 against the snapshot's) before it
+takes its name, so a failed backup leaves no partial file.
 
 The file holds everything: e-mail and client addresses, the admin password's
 hash, sessions and the signing secret. It is created readable by its owner

@@ -4,10 +4,12 @@
 //! A backup is always an SQLite file with kiln's schema, whichever backend
 //! it came from, so one format restores into either backend and needs no
 //! `pg_dump` of the server's version. From SQLite it is SQLite's online
-//! backup (`sqlite/backup.rs`), page for page, receivers writing all the
-//! while. From PostgreSQL it is `kiln store copy` into a new file: every
-//! table read in one REPEATABLE READ snapshot and checked against what the
-//! file then holds (row counts and SHA-256 per table, `copy.rs`).
+//! backup (`sqlite/backup.rs`), page for page from one read transaction,
+//! receivers writing all the while. From PostgreSQL it is `kiln store copy`
+//! into a new file, every table read in one REPEATABLE READ snapshot.
+//! Either way the source's rows, counted and hashed in the snapshot the
+//! copy read, are compared with what the file holds (row counts and SHA-256
+//! per table, `copy.rs`).
 //! Either way the file is written beside its final name with mode 0600 (it
 //! holds e-mail addresses, the admin password's hash and the signing
 //! secret), checked (`PRAGMA integrity_check`, every table read back), and
@@ -59,16 +61,15 @@ pub struct Made {
     /// when the source's schema is not this kiln's (then this kiln cannot
     /// read the rows, and the file is checked page by page only).
     pub tally: Option<Tally>,
-    /// Whether the tally was compared with the source's own, from the
-    /// snapshot the copy read (PostgreSQL); SQLite's backup copies pages,
-    /// and the file is read back on its own.
+    /// Whether the tally was compared with the source's own, taken in the
+    /// snapshot the copy read.
     pub checked_against_source: bool,
     /// The file's size.
     pub bytes: u64,
     /// The file's schema version (`PRAGMA user_version`).
     pub schema_version: usize,
-    /// How the copy went on SQLite: steps and restarts.
-    pub steps: Option<(u32, u32)>,
+    /// The steps SQLite's online backup took (SQLite only).
+    pub steps: Option<u32>,
 }
 
 /// Writes a consistent copy of the database at `source` to `file`. An
@@ -132,21 +133,29 @@ pub(crate) fn backup_in_steps(
 fn write(source: Location, temp: &Path, pages_per_step: c_int) -> Result<Made> {
     match source {
         Location::Sqlite(path) => {
-            let stepped = sqlite::online_copy(path, temp, pages_per_step)?;
+            let copied = sqlite::online_copy(path, temp, pages_per_step)?;
             sqlite::finish_file(temp)?;
-            let schema_version = sqlite::schema_version(temp)?;
-            let tally = if schema_version == sqlite::SCHEMA_VERSION {
-                let mut store = SqliteStore::open_read_only(temp)?;
-                Some(copy::tally(&mut store)?)
-            } else {
-                None
+            let tally = match copied.tally {
+                Some(source) => {
+                    let mut store = SqliteStore::open_read_only(temp)?;
+                    let stored = copy::tally(&mut store)?;
+                    let differences = source.differences(&stored);
+                    if !differences.is_empty() {
+                        bail!(
+                            "the file does not hold what the database held (database against file): {}",
+                            differences.join("; ")
+                        );
+                    }
+                    Some(stored)
+                }
+                None => None,
             };
             Ok(Made {
+                checked_against_source: tally.is_some(),
                 tally,
-                checked_against_source: false,
                 bytes: 0,
-                schema_version,
-                steps: Some((stepped.steps, stepped.restarts)),
+                schema_version: copied.schema_version,
+                steps: Some(copied.steps),
             })
         }
         Location::Postgres { .. } => {

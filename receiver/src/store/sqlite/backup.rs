@@ -2,15 +2,16 @@
 //! backup API copies a live database page by page into a new file, and the
 //! file a backup leaves is checked and made self-contained here.
 //!
-//! The receiver keeps its database in WAL mode, where a reader never blocks
-//! a writer, so no step of the copy holds up a post; a step only keeps the
-//! checkpointer from going past the pages it reads. The copy goes in steps
-//! all the same, so a large database is read a few megabytes at a time. A
-//! write by another connection between two steps makes SQLite start the
-//! copy again from the first page (that is how the result stays one
-//! consistent state of the file); after a few such restarts the rest is
-//! copied in one step, which no writer can interrupt, so a busy receiver
-//! cannot keep a backup from finishing.
+//! The copy goes a few megabytes a step, every step inside one read
+//! transaction on the source, so the file receives one state of the
+//! database however long the copy takes (SQLite would otherwise start the
+//! copy again whenever another connection wrote between two steps, and a
+//! busy receiver could keep it from ever finishing). The receiver keeps its
+//! database in WAL mode, where a reader never blocks a writer: posts go on
+//! during the copy, and only the checkpointer waits for it, so the `-wal`
+//! file grows for that long. In the same read transaction the source's
+//! rows are then counted and hashed as `kiln store copy` does, for the
+//! caller to compare with what the file holds.
 
 use std::os::raw::c_int;
 use std::path::Path;
@@ -21,22 +22,22 @@ use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, OpenFlags};
 
 use super::{is_database, BUSY_TIMEOUT, MIGRATIONS};
+use crate::store::copy::{Summary, Tally};
 
 /// The schema version this kiln writes and reads: `PRAGMA user_version`.
 pub(in crate::store) const SCHEMA_VERSION: usize = MIGRATIONS.len();
 
-/// Restarts after which the rest of a copy goes in one step.
-const RESTARTS_BEFORE_ONE_STEP: u32 = 3;
-
-/// How a copy went, for the report and the tests.
-#[derive(Debug, Default, Clone, Copy)]
-pub(in crate::store) struct Stepped {
+/// What a copy read, for the report and the checks.
+#[derive(Debug, Clone)]
+pub(in crate::store) struct Copied {
     /// Calls to `sqlite3_backup_step`.
     pub steps: u32,
-    /// Times a write by another connection made the copy start again.
-    pub restarts: u32,
-    /// The source's size in pages at the end.
-    pub pages: u32,
+    /// The source's schema version.
+    pub schema_version: usize,
+    /// The source's rows, counted and hashed in the snapshot the copy
+    /// read; `None` when its schema is not this kiln's (then this kiln
+    /// cannot read the rows).
+    pub tally: Option<Tally>,
 }
 
 /// Copies the database at `source` into `dest` (an empty file, made by the
@@ -46,7 +47,7 @@ pub(in crate::store) fn online_copy(
     source: &Path,
     dest: &Path,
     pages_per_step: c_int,
-) -> Result<Stepped> {
+) -> Result<Copied> {
     online_copy_between(source, dest, pages_per_step, &mut || Ok(()))
 }
 
@@ -57,7 +58,7 @@ fn online_copy_between(
     dest: &Path,
     pages_per_step: c_int,
     between: &mut dyn FnMut() -> Result<()>,
-) -> Result<Stepped> {
+) -> Result<Copied> {
     if !source.is_file() {
         bail!("there is no database at {}", source.display());
     }
@@ -67,51 +68,63 @@ fn online_copy_between(
     )
     .with_context(|| format!("cannot open database {}", source.display()))?;
     src.busy_timeout(BUSY_TIMEOUT)?;
+    // The snapshot every step and the tally read: a read transaction,
+    // begun by the first read after BEGIN.
+    src.execute_batch("BEGIN")?;
+    let schema_version: usize = src
+        .query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(()))
+        .and_then(|()| src.pragma_query_value(None, "user_version", |r| r.get(0)))
+        .with_context(|| format!("cannot read database {}", source.display()))?;
     let mut dst =
         Connection::open(dest).with_context(|| format!("cannot open {}", dest.display()))?;
-    let mut stepped = Stepped::default();
-    let backup = Backup::new(&src, &mut dst)?;
-    let mut pages = pages_per_step;
-    let mut last_remaining: Option<c_int> = None;
-    let mut busy_since: Option<Instant> = None;
-    loop {
-        let step = backup
-            .step(pages)
-            .with_context(|| format!("cannot copy {}", source.display()))?;
-        stepped.steps += 1;
-        match step {
-            StepResult::Done => break,
-            StepResult::More => {
-                busy_since = None;
-                let remaining = backup.progress().remaining;
-                // A step that leaves as much to do as the one before started
-                // again from the first page.
-                if last_remaining.is_some_and(|last| remaining >= last) {
-                    stepped.restarts += 1;
-                    if stepped.restarts >= RESTARTS_BEFORE_ONE_STEP {
-                        pages = -1;
+    let mut steps = 0;
+    {
+        let backup = Backup::new(&src, &mut dst)?;
+        let mut busy_since: Option<Instant> = None;
+        loop {
+            let step = backup
+                .step(pages_per_step)
+                .with_context(|| format!("cannot copy {}", source.display()))?;
+            steps += 1;
+            match step {
+                StepResult::Done => break,
+                StepResult::More => {
+                    busy_since = None;
+                    between()?;
+                }
+                // Another connection holds a lock the step needs (recovering
+                // the WAL after a crash, say): wait as the busy timeout would.
+                _ => {
+                    let since = *busy_since.get_or_insert_with(Instant::now);
+                    if since.elapsed() > BUSY_TIMEOUT {
+                        bail!(
+                            "{} stayed locked for {} s; try again",
+                            source.display(),
+                            BUSY_TIMEOUT.as_secs()
+                        );
                     }
+                    std::thread::sleep(Duration::from_millis(10));
                 }
-                last_remaining = Some(remaining);
-                between()?;
-            }
-            // Another connection holds a lock the step needs (recovering the
-            // WAL after a crash, say): wait as the busy timeout would.
-            _ => {
-                let since = *busy_since.get_or_insert_with(Instant::now);
-                if since.elapsed() > BUSY_TIMEOUT {
-                    bail!(
-                        "{} stayed locked for {} s; try again",
-                        source.display(),
-                        BUSY_TIMEOUT.as_secs()
-                    );
-                }
-                std::thread::sleep(Duration::from_millis(10));
             }
         }
     }
-    stepped.pages = u32::try_from(backup.progress().pagecount).unwrap_or(0);
-    Ok(stepped)
+    let tally = if schema_version == SCHEMA_VERSION {
+        let mut summary = Summary::default();
+        super::copy::read_all(&src, &mut |row| {
+            summary.add(&row);
+            Ok(())
+        })
+        .with_context(|| format!("cannot count the rows of {}", source.display()))?;
+        Some(summary.finish())
+    } else {
+        None
+    };
+    src.execute_batch("COMMIT")?;
+    Ok(Copied {
+        steps,
+        schema_version,
+        tally,
+    })
 }
 
 /// Makes the backup at `path` one self-contained file (rollback journal, not
@@ -216,11 +229,10 @@ mod tests {
             .unwrap()
     }
 
-    /// Writes between steps make the copy start again; after a few restarts
-    /// the rest goes in one step, which nothing interrupts, and the copy
-    /// holds every write made before it.
+    /// Writes between steps go on, and the copy holds the database as it
+    /// was when the copy began, page for page and row for row.
     #[test]
-    fn writes_between_steps_restart_the_copy_until_it_goes_in_one() {
+    fn writes_between_steps_wait_for_the_next_backup() {
         let dir = tempfile::tempdir().unwrap();
         let source = dir.path().join("kiln.sqlite3");
         let mut store = super::super::SqliteStore::open(&source).unwrap();
@@ -230,10 +242,11 @@ mod tests {
                 .unwrap()
                 .unwrap();
         }
+        let before = crate::store::copy::tally(&mut store).unwrap();
         let mut writer = super::super::SqliteStore::open(&source).unwrap();
         let dest = dir.path().join("backup.sqlite3");
         let mut written = 0;
-        let stepped = online_copy_between(&source, &dest, 2, &mut || {
+        let copied = online_copy_between(&source, &dest, 2, &mut || {
             written += 1;
             writer
                 .insert(&comment(100 + written), Status::Approved, 2)?
@@ -241,21 +254,21 @@ mod tests {
             Ok(())
         })
         .unwrap();
-        assert!(
-            stepped.restarts >= RESTARTS_BEFORE_ONE_STEP,
-            "{stepped:?} after {written} writes"
+        assert!(copied.steps > 10, "{copied:?}");
+        assert_eq!(
+            written + 1,
+            copied.steps as usize,
+            "a write after every step but the last"
+        );
+        assert_eq!(
+            copied.tally.as_ref(),
+            Some(&before),
+            "the rows when the copy began"
         );
         finish_file(&dest).unwrap();
-        assert_eq!(count(&dest), count(&source));
-        assert_eq!(count(&dest), 40 + written as i64);
-
-        // Without writes, the same copy goes page by page to the end.
-        let quiet = dir.path().join("quiet.sqlite3");
-        let stepped = online_copy(&source, &quiet, 2).unwrap();
-        assert_eq!(stepped.restarts, 0);
-        assert!(
-            stepped.steps as usize >= stepped.pages as usize / 2,
-            "{stepped:?}"
-        );
+        assert_eq!(count(&dest), 40);
+        assert_eq!(count(&source), 40 + written as i64);
+        let mut file = super::super::SqliteStore::open_read_only(&dest).unwrap();
+        assert_eq!(crate::store::copy::tally(&mut file).unwrap(), before);
     }
 }
