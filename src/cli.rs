@@ -94,6 +94,60 @@ pub enum Command {
     /// The database itself: copy it between SQLite and PostgreSQL, or migrate its schema
     #[command(subcommand)]
     Store(StoreCommand),
+    /// Write a consistent copy of the database to FILE while the receivers keep running
+    Backup(BackupArgs),
+    /// Bring a backup made by `kiln backup` back into the configured database
+    Restore(RestoreArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Backs up the configured database (database.path, database.url or --db) while
+receivers keep taking comments, from one consistent state of it:
+  kiln backup /var/backups/kiln/kiln-$(date +%F).sqlite3
+  KILN_DATABASE_URL=postgres://kiln@db.example/kiln kiln backup kiln.backup.sqlite3
+
+The backup is one SQLite file with kiln's schema whichever backend it came
+from, so it restores into either. An SQLite database is copied with SQLite's
+online backup, a PostgreSQL one with `kiln store copy`; either way from one
+snapshot, while writers go on. The file is checked (SQLite's integrity check,
+and every table's row count and SHA-256 against the snapshot's) before it
+takes its name, so a failed backup leaves no partial file.
+
+The file holds everything: e-mail and client addresses, the admin password's
+hash, sessions and the signing secret. It is created readable by its owner
+only (mode 0600); store it like a password. See docs/backup.md.")]
+pub struct BackupArgs {
+    /// The backup file to write (refused if it exists, unless --force)
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Replace FILE if it exists (once the new backup is complete)
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Copies every table of a backup made by `kiln backup` into the configured
+database (SQLite or PostgreSQL), in one transaction that is read back and
+checked before it commits: a failed restore leaves the database as it was.
+  kiln restore /var/backups/kiln/kiln-2026-12-01.sqlite3
+  kiln --db postgres://kiln@db.example/kiln restore kiln.backup.sqlite3
+
+Stop every receiver on the database first: a receiver reads its keys when it
+starts and would go on with the old ones. On PostgreSQL a restore refuses to
+start while other kiln sessions are connected. A database that already holds
+comments, threads, subscriptions, mail, sessions or an admin password is
+refused unless --force, which replaces all of it. A backup from an older kiln
+is migrated on the way in (the file is not changed); one from a newer kiln is
+refused. See docs/backup.md.")]
+pub struct RestoreArgs {
+    /// The backup file to restore
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Replace everything the database holds
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Subcommand)]

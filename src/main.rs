@@ -2,6 +2,7 @@
 //! one subcommand, and turns its outcome into an exit code. Errors are
 //! printed with their whole cause chain.
 
+mod backup;
 mod bake;
 mod cli;
 mod demo;
@@ -123,6 +124,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Forget(args) => moderate::forget(&config, &args.email),
         Command::Import(args) => import::run(&config, args),
         Command::Bake(args) => bake::run(&config, args),
+        Command::Backup(args) => backup::backup(&config, &args),
+        Command::Restore(args) => backup::restore(&config, &args),
         Command::Init(_) | Command::Demo(_) | Command::Store(_) => {
             unreachable!("handled before the configuration is checked")
         }
@@ -186,7 +189,7 @@ async fn shutdown_signal() {
 }
 
 /// The configured database, for the commands to open.
-fn location(config: &Config) -> Location<'_> {
+pub(crate) fn location(config: &Config) -> Location<'_> {
     let db = &config.database;
     Location::new(&db.path, &db.url, &db.password)
 }

@@ -6,11 +6,11 @@
 //! copied.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use kiln_receiver::config::Config;
-use kiln_receiver::store::copy::{self, NotEmpty};
+use kiln_receiver::store::backup::remove_sqlite_files;
+use kiln_receiver::store::copy::{self, NotEmpty, Tally};
 use kiln_receiver::store::{self, Location, Mode};
 
 use crate::cli::StoreCopyArgs;
@@ -24,50 +24,19 @@ pub fn copy(args: &StoreCopyArgs, password: &str) -> Result<()> {
             to.describe()
         );
     }
-    let mut source = store::open_at(from, Mode::ReadOnly)
-        .with_context(|| format!("cannot open --from {}", from.describe()))?;
-    // A file made by this copy goes again if the copy fails.
-    let new_file = match to {
-        Location::Sqlite(path) if !path.exists() => Some(path.to_owned()),
-        _ => None,
-    };
-    let copied = match store::open_at(to, Mode::ReadWrite) {
-        Ok(mut target) => copy::copy(source.as_mut(), target.as_mut(), args.replace).map_err(
-            |err| {
-                if err.is::<NotEmpty>() {
-                    err.context(format!(
-                        "--to {} already holds a site; pass --replace to replace all of it with what --from holds",
-                        to.describe()
-                    ))
-                } else {
-                    err.context(format!(
-                        "cannot copy --from {} to --to {}",
-                        from.describe(),
-                        to.describe()
-                    ))
-                }
-            },
-        ),
-        Err(err) => Err(err.context(format!("cannot open --to {}", to.describe()))),
-    };
-    // The target is closed by now, so a file the copy made can go.
-    let tally = copied.inspect_err(|_| {
-        if let Some(path) = &new_file {
-            remove_sqlite_files(path);
-        }
-    })?;
+    let tally = copy_into(
+        from,
+        to,
+        args.replace,
+        &Names {
+            from: format!("--from {}", from.describe()),
+            to: format!("--to {}", to.describe()),
+            replace: "pass --replace to replace all of it with what --from holds",
+        },
+    )?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "Copied {} to {}:", from.describe(), to.describe())?;
-    writeln!(out, "  {:<16} {:>9}  sha256", "table", "rows")?;
-    for t in &tally.tables {
-        writeln!(
-            out,
-            "  {:<16} {:>9}  {}…",
-            t.table.name(),
-            t.rows,
-            &t.sha256[..16]
-        )?;
-    }
+    print_tally(&mut out, &tally)?;
     writeln!(
         out,
         "Verified: the target holds the same rows as the source, table by table (row counts and SHA-256)."
@@ -79,14 +48,58 @@ pub fn copy(args: &StoreCopyArgs, password: &str) -> Result<()> {
     Ok(())
 }
 
-/// Removes an SQLite database and the journal files beside it.
-fn remove_sqlite_files(path: &Path) {
-    for suffix in ["", "-wal", "-shm", "-journal"] {
-        let mut name = path.as_os_str().to_owned();
-        name.push(suffix);
-        // Best effort: the copy's own error is what the user needs to see.
-        let _ = std::fs::remove_file(PathBuf::from(name));
+/// How a copy's messages name its two sides, and the flag that replaces.
+pub struct Names {
+    pub from: String,
+    pub to: String,
+    /// What to do about a target that holds a site.
+    pub replace: &'static str,
+}
+
+/// Copies every table of `from` into `to` (`store::copy`), for `kiln store
+/// copy` and `kiln restore`. A new SQLite file made for the target goes
+/// again if the copy fails.
+pub fn copy_into(from: Location, to: Location, replace: bool, names: &Names) -> Result<Tally> {
+    let mut source = store::open_at(from, Mode::ReadOnly)
+        .with_context(|| format!("cannot open {}", names.from))?;
+    let new_file = match to {
+        Location::Sqlite(path) if !path.exists() => Some(path.to_owned()),
+        _ => None,
+    };
+    let copied = match store::open_at(to, Mode::ReadWrite) {
+        Ok(mut target) => copy::copy(source.as_mut(), target.as_mut(), replace).map_err(|err| {
+            if err.is::<NotEmpty>() {
+                err.context(format!(
+                    "{} already holds a site; {}",
+                    names.to, names.replace
+                ))
+            } else {
+                err.context(format!("cannot copy {} to {}", names.from, names.to))
+            }
+        }),
+        Err(err) => Err(err.context(format!("cannot open {}", names.to))),
+    };
+    // The target is closed by now, so a file the copy made can go.
+    copied.inspect_err(|_| {
+        if let Some(path) = &new_file {
+            remove_sqlite_files(path);
+        }
+    })
+}
+
+/// Every table's rows and the start of its checksum, one line each.
+pub fn print_tally(out: &mut impl Write, tally: &Tally) -> Result<()> {
+    writeln!(out, "  {:<16} {:>9}  sha256", "table", "rows")?;
+    for t in &tally.tables {
+        writeln!(
+            out,
+            "  {:<16} {:>9}  {}…",
+            t.table.name(),
+            t.rows,
+            &t.sha256[..16]
+        )?;
     }
+    Ok(())
 }
 
 pub fn migrate(config: &Config) -> Result<()> {

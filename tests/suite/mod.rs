@@ -2,6 +2,7 @@
 
 mod abuse;
 mod admin;
+mod backup;
 mod bad_input;
 mod browser_form;
 mod cli;

@@ -8,6 +8,7 @@
 //! own folder with its own migrations (`sqlite/`), and `open.rs` is the one
 //! place that chooses between them.
 
+pub mod backup;
 mod coordination;
 pub mod copy;
 pub mod memory;

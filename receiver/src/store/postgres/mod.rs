@@ -31,6 +31,7 @@
 
 mod abuse;
 mod admin;
+pub(super) mod backup;
 mod boundary;
 mod comments;
 pub mod connect;

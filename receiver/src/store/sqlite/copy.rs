@@ -225,7 +225,7 @@ fn check_references(conn: &Connection) -> Result<()> {
 /// Every copied row, table by table in primary-key order. Texts are
 /// ordered by their bytes, as PostgreSQL's side orders them under
 /// `COLLATE "C"`, so both give the same checksums.
-fn read_all(conn: &Connection, each: &mut dyn FnMut(Row) -> Result<()>) -> Result<()> {
+pub(super) fn read_all(conn: &Connection, each: &mut dyn FnMut(Row) -> Result<()>) -> Result<()> {
     fn read(
         conn: &Connection,
         table: &str,

@@ -4,6 +4,7 @@
 
 mod abuse;
 mod admin;
+pub(super) mod backup;
 mod boundary;
 mod copy;
 mod counts;

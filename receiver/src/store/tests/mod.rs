@@ -13,6 +13,7 @@
 //! (`mail.rs`), one person's data (`privacy.rs`), and what only PostgreSQL
 //! has to prove: locks, retries, commit order (`postgres.rs`).
 
+mod backup;
 mod batch;
 mod comments;
 mod imported;
