@@ -261,6 +261,18 @@ function enhance(thread) {
       .finally(() => (button.disabled = false));
   });
 
+  const likes = (all) => {
+    for (const id in all) thread.querySelector(`#kiln-comment-${id} .kiln-likes`).textContent = all[id];
+  };
+  thread.addEventListener("submit", (event) => {
+    const like = event.target;
+    if (!like.matches(".kiln-like")) return;
+    event.preventDefault();
+    post(like.action, Object.fromEntries(new FormData(like)))
+      .then(({ ok, body }) => ok && likes(body.likes))
+      .catch(() => like.submit());
+  });
+
   thread.addEventListener("click", (event) => {
     const link = event.target.closest("a.kiln-reply");
     if (!link) return;
@@ -325,6 +337,7 @@ function enhance(thread) {
               place(element(comment.html), comment.parent);
             }
           }
+          likes(body.likes);
           sync();
         })
         .catch(() => {})

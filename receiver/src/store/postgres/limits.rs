@@ -27,6 +27,8 @@ use super::migrate::LOCK_CLASS;
 pub const POST_LOCK: i32 = 1;
 /// The same for login attempts.
 pub const LOGIN_LOCK: i32 = 2;
+/// The same for likes (`[reactions]`).
+pub const LIKE_LOCK: i32 = 3;
 
 /// The bucket of every login attempt.
 pub const LOGIN_ALL: &str = "login:all";
