@@ -42,6 +42,10 @@
 //!   receiver refuses (400, 404, 410) is dropped at once. One edit or
 //!   delete request runs at a time per comment: a second click on Save or
 //!   "Yes, delete" while one is on its way does nothing.
+//! - A like (`[reactions]`) is posted as JSON and the count set from the
+//!   answer; if the receiver cannot be reached the form is sent as a plain
+//!   form instead. `/api/comments` brings every comment's likes, so counts
+//!   liked since the bake show once a thread is on screen (`bake.live`).
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -197,8 +201,14 @@ pub async fn since(
         .read_store(move |store| store.published_threads(Some(&[key]), &avatars))
         .await?;
     let mut comments = Vec::new();
+    // With reactions on, every published comment's likes, so the script
+    // tops up the counts baked into the page.
+    let mut likes = serde_json::Map::new();
     if let Some(found) = threads.first() {
         for comment in &found.comments {
+            if state.config.reactions.enabled && comment.likes > 0 {
+                likes.insert(comment.id.to_string(), comment.likes.into());
+            }
             if comment.id <= after || comment.status != CommentStatus::Approved {
                 continue;
             }
@@ -212,7 +222,11 @@ pub async fn since(
             }));
         }
     }
-    revalidated(&serde_json::json!({ "comments": comments }), &headers)
+    let mut body = serde_json::json!({ "comments": comments });
+    if state.config.reactions.enabled {
+        body["likes"] = likes.into();
+    }
+    revalidated(&body, &headers)
 }
 
 /// How many threads one `/api/counts` request may ask about: more than a
