@@ -188,3 +188,201 @@ impl<S: WithStore> Likes<'_, S> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use kiln_bake::render::FORM_TOKEN_PURPOSE;
+
+    use super::*;
+    use crate::store::{NewComment, Store};
+
+    /// The store, one call at a time on the blocking pool, as the receiver
+    /// calls it.
+    struct InPlace(Arc<Mutex<Box<dyn Store>>>);
+
+    impl WithStore for InPlace {
+        fn with_store<T: Send + 'static>(
+            &self,
+            f: impl FnOnce(&mut dyn Store) -> Result<T> + Send + 'static,
+        ) -> impl std::future::Future<Output = Result<T>> + Send {
+            let store = self.0.clone();
+            async move {
+                tokio::task::spawn_blocking(move || f(store.lock().unwrap().as_mut()))
+                    .await
+                    .expect("the store call panicked")
+            }
+        }
+    }
+
+    struct Receiver {
+        config: Config,
+        signer: Signer,
+        limiter: RateLimiter,
+        store: InPlace,
+        published: i64,
+        pending: i64,
+        _dir: tempfile::TempDir,
+    }
+
+    const PAGE: &str = "http://127.0.0.1:4000/a/";
+
+    impl Receiver {
+        fn new(tune: impl FnOnce(&mut Config)) -> Receiver {
+            let mut config = Config::default();
+            config.reactions.enabled = true;
+            config.spam.form_token = true;
+            tune(&mut config);
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("kiln.sqlite3");
+            let mut store = crate::store::open(&path, crate::store::Mode::ReadWrite).unwrap();
+            let shared =
+                crate::store::coordination(crate::store::Location::Sqlite(&path)).unwrap();
+            let mut add = |status| {
+                let new = NewComment {
+                    thread: "/a/".into(),
+                    page_url: PAGE.into(),
+                    page_title: String::new(),
+                    parent: None,
+                    author: "Ann".into(),
+                    email: None,
+                    website: None,
+                    text: "hello".into(),
+                    remote_addr: None,
+                };
+                store.insert(&new, status, 1).unwrap().unwrap().id
+            };
+            let (published, pending) = (add(Status::Approved), add(Status::Pending));
+            Receiver {
+                limiter: RateLimiter::for_likes(&config, shared),
+                signer: Signer::new(b"0123456789abcdef0123456789abcdef"),
+                store: InPlace(Arc::new(Mutex::new(store))),
+                config,
+                published,
+                pending,
+                _dir: dir,
+            }
+        }
+
+        /// The form token bake puts in thread `thread`'s forms.
+        fn token(&self, thread: &str) -> String {
+            self.signer.sign(FORM_TOKEN_PURPOSE, thread, Some(2_000_000_000))
+        }
+
+        fn sent(&self, comment: i64, from: &str) -> SentLike {
+            SentLike {
+                comment: comment.to_string(),
+                url: PAGE.into(),
+                token: self.token("/a/"),
+                client: from.parse().unwrap(),
+                now: 1_800_000_000,
+                moment: Moment::now(),
+            }
+        }
+
+        async fn like(&self, sent: &SentLike) -> std::result::Result<Counted, LikeRefusal> {
+            let likes = Likes {
+                config: &self.config,
+                signer: &self.signer,
+                limiter: &self.limiter,
+                store: &self.store,
+            };
+            likes.like(sent).await.unwrap()
+        }
+
+        fn rows(&self) -> i64 {
+            self.store.0.lock().unwrap().likes("/a/").unwrap().len() as i64
+        }
+    }
+
+    #[tokio::test]
+    async fn a_reader_likes_once_by_their_network_not_their_machine() {
+        let r = Receiver::new(|_| {});
+        let first = r.like(&r.sent(r.published, "192.0.2.7")).await.unwrap();
+        assert_eq!((first.likes, first.new), (1, true));
+        assert_eq!(first.page.as_str(), PAGE);
+        // The same /24 is the same reader; another network is another.
+        let again = r.like(&r.sent(r.published, "192.0.2.99")).await.unwrap();
+        assert_eq!((again.likes, again.new), (1, false));
+        let other = r.like(&r.sent(r.published, "198.51.100.1")).await.unwrap();
+        assert_eq!((other.likes, other.new), (2, true));
+        // The stored key is neither address, and differs per comment.
+        let key = reader_key(&r.signer, "192.0.2.7".parse().unwrap(), r.published);
+        assert!(!key.contains("192.0.2"), "{key}");
+        assert_ne!(
+            key,
+            reader_key(&r.signer, "192.0.2.7".parse().unwrap(), r.pending)
+        );
+    }
+
+    #[tokio::test]
+    async fn bad_likes_are_refused_by_name_and_store_nothing() {
+        let r = Receiver::new(|_| {});
+        let cases: Vec<(SentLike, &str)> = vec![
+            (
+                SentLike {
+                    comment: "one".into(),
+                    ..r.sent(r.published, "192.0.2.7")
+                },
+                "invalid",
+            ),
+            (
+                SentLike {
+                    url: "https://evil.example/a/".into(),
+                    ..r.sent(r.published, "192.0.2.7")
+                },
+                "origin_not_allowed",
+            ),
+            (r.sent(9_999, "192.0.2.7"), "like_not_found"),
+            (r.sent(r.pending, "192.0.2.7"), "like_not_published"),
+            (
+                SentLike {
+                    token: String::new(),
+                    ..r.sent(r.published, "192.0.2.7")
+                },
+                "form_token_missing",
+            ),
+            (
+                SentLike {
+                    token: r.token("/another/"),
+                    ..r.sent(r.published, "192.0.2.7")
+                },
+                "form_token_thread",
+            ),
+            (
+                SentLike {
+                    token: Signer::new(b"not the receiver's key").sign(
+                        FORM_TOKEN_PURPOSE,
+                        "/a/",
+                        None,
+                    ),
+                    ..r.sent(r.published, "192.0.2.7")
+                },
+                "form_token_invalid",
+            ),
+        ];
+        for (sent, code) in cases {
+            let refusal = r.like(&sent).await.unwrap_err();
+            assert_eq!(refusal.error().code, code, "{refusal:?}");
+        }
+        assert_eq!(r.rows(), 0, "nothing was stored");
+    }
+
+    #[tokio::test]
+    async fn likes_have_their_own_limit_and_say_when_to_try_again() {
+        let r = Receiver::new(|c| c.reactions.likes_per_ip = 2);
+        for _ in 0..2 {
+            r.like(&r.sent(r.published, "192.0.2.7")).await.unwrap();
+        }
+        let refusal = r.like(&r.sent(r.published, "192.0.2.7")).await.unwrap_err();
+        let LikeRefusal::RateLimited { limit, wait } = refusal else {
+            panic!("{refusal:?}");
+        };
+        assert_eq!(limit, Limit::Client);
+        assert!(wait > 0 && wait <= 601, "{wait}");
+        assert_eq!(refusal.error().code, "like_limit_ip");
+        // Another address is not held back by this one's likes.
+        assert!(r.like(&r.sent(r.published, "198.51.100.1")).await.is_ok());
+    }
+}
