@@ -1,4 +1,4 @@
-// kiln.js (notes in receiver/src/http/live.rs): no eval, no inline handlers.
+// kiln.js: see receiver/src/http/live.rs.
 
 const json = (response) =>
   response.json().then((body) => ({ ok: response.ok, status: response.status, body }));
@@ -261,16 +261,11 @@ function enhance(thread) {
       .finally(() => (button.disabled = false));
   });
 
-  const likes = (all) => {
-    for (const id in all) thread.querySelector(`#kiln-comment-${id} .kiln-likes`).textContent = all[id];
-  };
   thread.addEventListener("submit", (event) => {
-    const like = event.target;
-    if (!like.matches(".kiln-like")) return;
+    const like = event.target.closest(".kiln-like");
+    if (!like) return;
     event.preventDefault();
-    post(like.action, Object.fromEntries(new FormData(like)))
-      .then(({ ok, body }) => ok && likes(body.likes))
-      .catch(() => like.submit());
+    post(like.action, Object.fromEntries(new FormData(like))).then(({ ok, body }) => ok && (like.querySelector("b").textContent = body.likes));
   });
 
   thread.addEventListener("click", (event) => {
@@ -337,7 +332,6 @@ function enhance(thread) {
               place(element(comment.html), comment.parent);
             }
           }
-          likes(body.likes);
           sync();
         })
         .catch(() => {})
@@ -354,8 +348,8 @@ function topUpCounts() {
       .then(({ ok, body }) => {
         if (!ok) return;
         counts.forEach((el) => {
-          const found = Object.hasOwn(body.counts, idOf(el)) && body.counts[idOf(el)];
-          if (found) el.innerHTML = found.html;
+          const found = body.counts[idOf(el)]?.html;
+          if (found) el.innerHTML = found;
         });
       })
       .catch(() => {});

@@ -22,6 +22,7 @@ mod mail;
 mod postgres;
 mod probes;
 mod publish;
+mod reactions;
 mod replicas;
 mod rights;
 mod rolling;

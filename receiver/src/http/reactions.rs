@@ -1,7 +1,7 @@
 //! `POST /react`: a like from the form under a comment (`[reactions]`). A
 //! browser form gets a 303 back to the comment on its page, or the
 //! receiver's error page; the optional script (JSON) gets the comment's
-//! count, `{ "likes": { "ID": N }, "counted": true }`, or the JSON error
+//! count, `{ "comment": ID, "likes": N, "counted": true }`, or the JSON error
 //! shape. The checks are `crate::reactions`'; this module reads and answers.
 
 use std::net::SocketAddr;
@@ -71,7 +71,8 @@ pub async fn react(
     tracing::info!(comment = counted.comment, new = counted.new, "like");
     match client {
         Client::Json => Ok(axum::Json(json!({
-            "likes": { counted.comment.to_string(): counted.likes },
+            "comment": counted.comment,
+            "likes": counted.likes,
             "counted": counted.new,
         }))
         .into_response()),
