@@ -23,7 +23,7 @@ const ENV: &[(&str, &str)] = &[
 
 /// The signed form token baked into `path`'s comment form.
 fn baked_token(served: &ServedSite, path: &str) -> String {
-    let html = std::fs::read_to_string(served.public.join(path).join("index.html")).unwrap();
+    let html = std::fs::read_to_string(served.public.join(path.trim_start_matches('/')).join("index.html")).unwrap();
     let start = html
         .find(r#"name="token" value=""#)
         .unwrap_or_else(|| panic!("no form token in {path}"))
@@ -121,7 +121,12 @@ fn a_like_without_javascript_counts_once_and_with_javascript_changes_in_place() 
         .unwrap();
     on.click("#kiln-comment-2 form.kiln-like button").unwrap();
     eventually("the count to change in place", Duration::from_secs(10), || {
-        likes(&on, 2) == "1"
+        let shown = likes(&on, 2);
+        if shown == "1" {
+            Ok(())
+        } else {
+            Err(format!("the count shows {shown:?}"))
+        }
     });
     assert_eq!(
         on.run_script("return window.kilnStayed === true", same_page)
