@@ -148,7 +148,9 @@ impl<S: WithStore> Likes<'_, S> {
         };
         if self.config.spam.form_token {
             // A like is one click: no time to fill in, so no minimum.
-            if let Err(error) = check_form_token(self.signer, &sent.token, &comment.thread, sent.now, 0) {
+            if let Err(error) =
+                check_form_token(self.signer, &sent.token, &comment.thread, sent.now, 0)
+            {
                 return Ok(Err(LikeRefusal::FormToken(FieldError::new(
                     "token",
                     error.code,
@@ -237,8 +239,7 @@ mod tests {
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join("kiln.sqlite3");
             let mut store = crate::store::open(&path, crate::store::Mode::ReadWrite).unwrap();
-            let shared =
-                crate::store::coordination(crate::store::Location::Sqlite(&path)).unwrap();
+            let shared = crate::store::coordination(crate::store::Location::Sqlite(&path)).unwrap();
             let mut add = |status| {
                 let new = NewComment {
                     thread: "/a/".into(),
@@ -267,7 +268,8 @@ mod tests {
 
         /// The form token bake puts in thread `thread`'s forms.
         fn token(&self, thread: &str) -> String {
-            self.signer.sign(FORM_TOKEN_PURPOSE, thread, Some(2_000_000_000))
+            self.signer
+                .sign(FORM_TOKEN_PURPOSE, thread, Some(2_000_000_000))
         }
 
         fn sent(&self, comment: i64, from: &str) -> SentLike {

@@ -23,7 +23,13 @@ const ENV: &[(&str, &str)] = &[
 
 /// The signed form token baked into `path`'s comment form.
 fn baked_token(served: &ServedSite, path: &str) -> String {
-    let html = std::fs::read_to_string(served.public.join(path.trim_start_matches('/')).join("index.html")).unwrap();
+    let html = std::fs::read_to_string(
+        served
+            .public
+            .join(path.trim_start_matches('/'))
+            .join("index.html"),
+    )
+    .unwrap();
     let start = html
         .find(r#"name="token" value=""#)
         .unwrap_or_else(|| panic!("no form token in {path}"))
@@ -72,7 +78,11 @@ fn a_like_without_javascript_counts_once_and_with_javascript_changes_in_place() 
     bake();
     post_comments(
         &served,
-        &["Liked without JavaScript.", "Liked with JavaScript.", "Waiting."],
+        &[
+            "Liked without JavaScript.",
+            "Liked with JavaScript.",
+            "Waiting.",
+        ],
     );
     served.moderate(&["approve", "1"]);
     served.moderate(&["approve", "2"]);
@@ -88,7 +98,10 @@ fn a_like_without_javascript_counts_once_and_with_javascript_changes_in_place() 
     );
     let button = "#kiln-comment-1 form.kiln-like button";
     let label = off.text(button).unwrap();
-    assert!(label.contains("Like this comment"), "named for screen readers: {label:?}");
+    assert!(
+        label.contains("Like this comment"),
+        "named for screen readers: {label:?}"
+    );
 
     off.submit(button).unwrap();
     assert_eq!(
@@ -120,14 +133,18 @@ fn a_like_without_javascript_counts_once_and_with_javascript_changes_in_place() 
     on.run_script("window.kilnStayed = true", same_page.clone())
         .unwrap();
     on.click("#kiln-comment-2 form.kiln-like button").unwrap();
-    eventually("the count to change in place", Duration::from_secs(10), || {
-        let shown = likes(&on, 2);
-        if shown == "1" {
-            Ok(())
-        } else {
-            Err(format!("the count shows {shown:?}"))
-        }
-    });
+    eventually(
+        "the count to change in place",
+        Duration::from_secs(10),
+        || {
+            let shown = likes(&on, 2);
+            if shown == "1" {
+                Ok(())
+            } else {
+                Err(format!("the count shows {shown:?}"))
+            }
+        },
+    );
     assert_eq!(
         on.run_script("return window.kilnStayed === true", same_page)
             .unwrap(),
@@ -167,7 +184,13 @@ fn bad_likes_are_refused_and_never_sent_elsewhere() {
         ("999", &page, &token, 404, "no comment 999"),
         ("2", &page, &token, 404, "not published"),
         ("x", &page, &token, 400, "names no comment"),
-        ("1", "https://evil.example/", &token, 400, "not one this comment service"),
+        (
+            "1",
+            "https://evil.example/",
+            &token,
+            400,
+            "not one this comment service",
+        ),
         ("1", "//evil.example/", &token, 400, "http"),
     ] {
         let answer = like(&[("comment", comment), ("url", url), ("token", token)]);
@@ -192,9 +215,15 @@ fn bad_likes_are_refused_and_never_sent_elsewhere() {
     let first = json_like();
     assert_eq!(first.status().as_u16(), 200);
     let first: serde_json::Value = first.json().unwrap();
-    assert_eq!(first, serde_json::json!({ "comment": 1, "likes": 1, "counted": true }));
+    assert_eq!(
+        first,
+        serde_json::json!({ "comment": 1, "likes": 1, "counted": true })
+    );
     let again: serde_json::Value = json_like().json().unwrap();
-    assert_eq!(again, serde_json::json!({ "comment": 1, "likes": 1, "counted": false }));
+    assert_eq!(
+        again,
+        serde_json::json!({ "comment": 1, "likes": 1, "counted": false })
+    );
 
     // Two likes within the window were allowed; the third waits.
     let limited = json_like();
@@ -213,5 +242,8 @@ fn bad_likes_are_refused_and_never_sent_elsewhere() {
     served.bake_with_env(&[("KILN_SPAM_FORM_TOKEN", "true")], None, "state.bin");
     let html = std::fs::read_to_string(served.public.join("posts/hello-world/index.html")).unwrap();
     assert!(html.contains("Published."), "the comment is baked");
-    assert!(!html.contains("<form class=\"kiln-like\""), "but no like button");
+    assert!(
+        !html.contains("<form class=\"kiln-like\""),
+        "but no like button"
+    );
 }

@@ -190,9 +190,12 @@ impl TreeWalk<'_> {
                 },
             })
         });
-        let view = self
-            .renderer
-            .comment_view(&self.reply_url_prefix, comment, reply_to, self.like.as_ref());
+        let view = self.renderer.comment_view(
+            &self.reply_url_prefix,
+            comment,
+            reply_to,
+            self.like.as_ref(),
+        );
         self.renderer.render_comment_view(view, replies, depth)
     }
 }

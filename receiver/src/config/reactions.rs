@@ -45,7 +45,9 @@ impl Reactions {
             ("reactions.likes_global", self.likes_global),
         ] {
             if value == 0 {
-                bail!("`{key}` must be at least 1; to take no likes, set `reactions.enabled = false`");
+                bail!(
+                    "`{key}` must be at least 1; to take no likes, set `reactions.enabled = false`"
+                );
             }
         }
         if !(1..=24 * 60).contains(&self.window_minutes) {

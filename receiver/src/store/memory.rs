@@ -231,24 +231,15 @@ fn admit(
     let by_client = times.by_client.entry(client).or_default();
     prune(by_client);
     if by_client.len() >= limits.per_client as usize {
-        return Err((
-            Limit::Client,
-            wait(by_client.front().copied(), window, now),
-        ));
+        return Err((Limit::Client, wait(by_client.front().copied(), window, now)));
     }
     let by_thread = times.by_thread.entry(thread.to_owned()).or_default();
     prune(by_thread);
     if by_thread.len() >= limits.per_thread as usize {
-        return Err((
-            Limit::Thread,
-            wait(by_thread.front().copied(), window, now),
-        ));
+        return Err((Limit::Thread, wait(by_thread.front().copied(), window, now)));
     }
     if times.all.len() >= limits.global as usize {
-        return Err((
-            Limit::Global,
-            wait(times.all.front().copied(), window, now),
-        ));
+        return Err((Limit::Global, wait(times.all.front().copied(), window, now)));
     }
     by_thread.push_back(now);
     times.by_client.entry(client).or_default().push_back(now);

@@ -74,7 +74,11 @@ impl PgCoordination {
         now: Moment,
         l: &PostLimits,
     ) -> Result<std::result::Result<(), (Limit, u64)>> {
-        let Events { prefix, lock, swept } = kind;
+        let Events {
+            prefix,
+            lock,
+            swept,
+        } = kind;
         let buckets = [
             (format!("{prefix}ip:{client}"), l.per_client),
             (format!("{prefix}thread:{thread}"), l.per_thread),

@@ -658,7 +658,11 @@ fn remove_comment(
     }
 }
 
-pub(super) fn touch_thread(tx: &Connection, thread_id: i64, published_delta: i64) -> rusqlite::Result<()> {
+pub(super) fn touch_thread(
+    tx: &Connection,
+    thread_id: i64,
+    published_delta: i64,
+) -> rusqlite::Result<()> {
     // Cached: every published submission runs these, on the one writer.
     tx.prepare_cached("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'seq'")?
         .execute([])?;

@@ -15,16 +15,31 @@ fn one_like_per_reader_counts_in_the_export_and_moves_the_thread() {
         store.approve(&[liked, other], 20).unwrap().unwrap();
         let before = stamp(store.as_mut(), "/a/").unwrap();
 
-        assert_eq!(store.like(liked, "reader-1", 30).unwrap(), Liked::Counted(1));
+        assert_eq!(
+            store.like(liked, "reader-1", 30).unwrap(),
+            Liked::Counted(1)
+        );
         let after = stamp(store.as_mut(), "/a/").unwrap();
-        assert!(after.0 > before.0, "the thread changed: {before:?} {after:?}");
+        assert!(
+            after.0 > before.0,
+            "the thread changed: {before:?} {after:?}"
+        );
         assert_eq!(after.1, before.1, "a like shows no more comments");
         // The same reader again: nothing changes, not even the thread.
-        assert_eq!(store.like(liked, "reader-1", 31).unwrap(), Liked::Already(1));
+        assert_eq!(
+            store.like(liked, "reader-1", 31).unwrap(),
+            Liked::Already(1)
+        );
         assert_eq!(stamp(store.as_mut(), "/a/").unwrap(), after);
         // Another reader, and the same reader on another comment.
-        assert_eq!(store.like(liked, "reader-2", 32).unwrap(), Liked::Counted(2));
-        assert_eq!(store.like(other, "reader-1", 33).unwrap(), Liked::Counted(1));
+        assert_eq!(
+            store.like(liked, "reader-2", 32).unwrap(),
+            Liked::Counted(2)
+        );
+        assert_eq!(
+            store.like(other, "reader-1", 33).unwrap(),
+            Liked::Counted(1)
+        );
         assert_eq!(db.count_rows("reactions"), 3);
 
         // Only published comments.
@@ -45,7 +60,10 @@ fn one_like_per_reader_counts_in_the_export_and_moves_the_thread() {
         assert_eq!(store.likes("/nowhere/").unwrap(), []);
         // Another connection sees the same, as another receiver would.
         let mut second = db.open(Mode::ReadWrite);
-        assert_eq!(second.like(liked, "reader-2", 35).unwrap(), Liked::Already(2));
+        assert_eq!(
+            second.like(liked, "reader-2", 35).unwrap(),
+            Liked::Already(2)
+        );
     });
 }
 
@@ -57,7 +75,11 @@ fn likes_go_with_their_comment_however_it_goes() {
         let parent = add(store.as_mut(), "/a/", "Bo", "has a reply", 11);
         store.approve(&[alone, parent], 20).unwrap().unwrap();
         let reply = store
-            .insert(&super::new("/a/", Some(parent), "a reply"), Status::Approved, 21)
+            .insert(
+                &super::new("/a/", Some(parent), "a reply"),
+                Status::Approved,
+                21,
+            )
             .unwrap()
             .unwrap()
             .id;
@@ -65,7 +87,10 @@ fn likes_go_with_their_comment_however_it_goes() {
         store.approve(&[forgotten], 22).unwrap().unwrap();
         for id in [alone, parent, reply, forgotten] {
             for reader in ["r1", "r2"] {
-                assert!(matches!(store.like(id, reader, 30).unwrap(), Liked::Counted(_)));
+                assert!(matches!(
+                    store.like(id, reader, 30).unwrap(),
+                    Liked::Counted(_)
+                ));
             }
         }
         assert_eq!(db.count_rows("reactions"), 8);
