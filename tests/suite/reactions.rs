@@ -1,6 +1,7 @@
 //! Likes (`[reactions]`, issue 18) on a real Hugo site in real headless
 //! Chromium. With JavaScript off a reader likes a comment on the baked page
-//! and lands back on it (303), the re-baked count is 1, and a second like
+//! and lands back on it (303), the re-bake changes that page only and shows
+//! a count of 1, and a second like
 //! from the same reader is not counted; with JavaScript on, the count
 //! changes in place without leaving the page. Over plain HTTP, the likes
 //! that must be refused are: a forged token, a token for another page, an
@@ -110,7 +111,16 @@ fn a_like_without_javascript_counts_once_and_with_javascript_changes_in_place() 
         "back at the comment"
     );
     assert_eq!(count_rows(db, "reactions"), 1);
+    let before = html_bytes(&served.public);
     bake();
+    // The like moved its thread only: one page is written again.
+    let after = html_bytes(&served.public);
+    let changed: Vec<&String> = after
+        .iter()
+        .filter(|(path, bytes)| before.get(*path) != Some(*bytes))
+        .map(|(path, _)| path)
+        .collect();
+    assert_eq!(changed, ["posts/hello-world/index.html"]);
     off.goto(&page).unwrap();
     assert_eq!(likes(&off, 1), "1", "the re-baked count");
 
