@@ -265,7 +265,9 @@ function enhance(thread) {
     const like = event.target.closest(".kiln-like");
     if (!like) return;
     event.preventDefault();
-    post(like.action, Object.fromEntries(new FormData(like))).then(({ ok, body }) => ok && (like.querySelector("b").textContent = body.likes));
+    post(like.action, Object.fromEntries(new FormData(like)))
+      .then(({ ok, body }) => ok && (like.querySelector("b").textContent = body.likes))
+      .catch(() => {});
   });
 
   thread.addEventListener("click", (event) => {
