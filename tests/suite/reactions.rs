@@ -6,8 +6,9 @@
 //! changes in place without leaving the page. Over plain HTTP, the likes
 //! that must be refused are: a forged token, a token for another page, an
 //! unknown or pending comment, a page on another site (never redirected
-//! to), and one past the like limit (429). Runs on either backend
-//! (`KILN_TEST_BACKEND`).
+//! to), and one past the like limit (429). And a receiver that publishes
+//! in place shows a like's count without anyone baking. Runs on either
+//! backend (`KILN_TEST_BACKEND`).
 
 use std::time::Duration;
 
@@ -255,5 +256,70 @@ fn bad_likes_are_refused_and_never_sent_elsewhere() {
     assert!(
         !html.contains("<form class=\"kiln-like\""),
         "but no like button"
+    );
+}
+
+#[test]
+fn a_like_is_published_in_place_by_the_receiver() {
+    let tmp = tempfile::tempdir().unwrap();
+    let public = tmp.path().join("public");
+    if hugo_build("hugo", &public).is_none() {
+        return;
+    }
+    let site = StaticSite::serve(&public);
+    let db = Db::fresh(tmp.path());
+    let receiver = Receiver::start(ReceiverOptions {
+        dir: tmp.path(),
+        db: &db,
+        origin: &site.url,
+        token: None,
+        extra_env: &[
+            ("KILN_REACTIONS_ENABLED", "true"),
+            ("KILN_PUBLISH_IN_PLACE", public.to_str().unwrap()),
+            ("KILN_PUBLISH_POLL_MS", "20"),
+        ],
+    });
+    let page = format!("{}{THREAD}", site.url);
+    let (status, _, body) = post_form(
+        &receiver,
+        &[
+            ("thread", THREAD),
+            ("url", &page),
+            ("name", "Ada"),
+            ("text", "Liked, then baked by the receiver."),
+        ],
+    );
+    assert_eq!(status, 303, "{body}");
+    kiln_ok(tmp.path(), &["--db", db.arg(), "approve", "1"]);
+    let shown = |count: &str| {
+        let html = http().get(&page).send().unwrap().text().unwrap();
+        let button = format!("<b class=\"kiln-likes\">{count}</b>");
+        if html.contains(&button) {
+            Ok(())
+        } else {
+            Err(format!("no {button} on the page yet"))
+        }
+    };
+    eventually(
+        "the comment with its like button",
+        Duration::from_secs(30),
+        || shown("0"),
+    );
+
+    let answer = http()
+        .post(format!("{}/react", receiver.url))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form_body(&[("comment", "1"), ("url", &page)]))
+        .send()
+        .unwrap();
+    assert_eq!(answer.status().as_u16(), 303);
+    assert_eq!(
+        answer.headers()["location"].to_str().unwrap(),
+        format!("{page}#kiln-comment-1")
+    );
+    eventually(
+        "the count published in place",
+        Duration::from_secs(30),
+        || shown("1"),
     );
 }
