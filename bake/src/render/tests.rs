@@ -188,7 +188,7 @@ fn with_reactions_each_shown_comment_has_a_like_form_with_its_count() {
         );
         for c in shown {
             let form = format!(
-                "<form class=\"kiln-like\" method=\"post\" action=\"https://comments.example/react\"><input type=\"hidden\" name=\"comment\" value=\"{}\"><input type=\"hidden\" name=\"url\" value=\"https://site.example/a/?x=1&amp;y=2\"><input type=\"hidden\" name=\"token\" value=\"{token}\"><button type=\"submit\"><span aria-hidden=\"true\">♥</span> <b class=\"kiln-likes\">{}</b><span class=\"kiln-sr\"> likes. Like this comment</span></button></form>",
+                "<form class=\"kiln-like\" method=\"post\" action=\"https://comments.example/react\"><input type=\"hidden\" name=\"comment\" value=\"{}\"><input type=\"hidden\" name=\"url\" value=\"https://site.example/a/?x=1&amp;y=2\"><input type=\"hidden\" name=\"token\" value=\"{token}\"><button type=\"submit\"><span aria-hidden=\"true\">♥</span> <span class=\"kiln-sr\">Like this comment; likes so far: </span><b class=\"kiln-likes\">{}</b></button></form>",
                 c.id, c.likes
             );
             assert!(html.contains(&form), "comment {}: {html}", c.id);
