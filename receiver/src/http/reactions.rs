@@ -26,14 +26,17 @@ pub async fn react(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
+    let client = client_of(&headers)?;
     if !state.config.reactions.enabled {
-        return Err(ApiError::off(
+        let off = ApiError::off(
             "reactions_off",
             "This receiver takes no likes. Set reactions.enabled = true (KILN_REACTIONS_ENABLED) to turn them on.",
-        )
-        .page(&state.pages));
+        );
+        return Err(match client {
+            Client::Json => off,
+            Client::Form => off.page(&state.pages),
+        });
     }
-    let client = client_of(&headers)?;
     let bytes = axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| {
         refuse(
             &state,
