@@ -404,8 +404,8 @@ site_url = "{site_url}"
 # comment, through the private link they get (0: no edit links).
 window_minutes = 15
 
-# More sections ([spam], [privacy], [mail], [admin], [publish]) are
-# described under "Configuration" in kiln's README.
+# More sections ([spam], [privacy], [mail], [admin], [publish], [reactions])
+# are described under "Configuration" in kiln's README.
 "#,
         site_url = served.site_url,
     )

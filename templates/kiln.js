@@ -1,4 +1,4 @@
-// kiln.js (notes in receiver/src/http/live.rs): no eval, no inline handlers.
+// kiln.js: see receiver/src/http/live.rs.
 
 const json = (response) =>
   response.json().then((body) => ({ ok: response.ok, status: response.status, body }));
@@ -261,6 +261,15 @@ function enhance(thread) {
       .finally(() => (button.disabled = false));
   });
 
+  thread.addEventListener("submit", (event) => {
+    const like = event.target.closest(".kiln-like");
+    if (!like) return;
+    event.preventDefault();
+    post(like.action, Object.fromEntries(new FormData(like)))
+      .then(({ ok, body }) => ok && (like.querySelector("b").textContent = body.likes))
+      .catch(() => {});
+  });
+
   thread.addEventListener("click", (event) => {
     const link = event.target.closest("a.kiln-reply");
     if (!link) return;
@@ -341,8 +350,8 @@ function topUpCounts() {
       .then(({ ok, body }) => {
         if (!ok) return;
         counts.forEach((el) => {
-          const found = Object.hasOwn(body.counts, idOf(el)) && body.counts[idOf(el)];
-          if (found) el.innerHTML = found.html;
+          const found = body.counts[idOf(el)]?.html;
+          if (found) el.innerHTML = found;
         });
       })
       .catch(() => {});

@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 pub const FORMAT: &str = "kiln-export";
 /// The current version of the format. Readers refuse newer versions and
 /// still read older ones (version 1 had no `avatar` or `gravatar`, version 2
-/// no `mail`).
-pub const VERSION: u32 = 3;
+/// no `mail`, version 3 no `likes`).
+pub const VERSION: u32 = 4;
 
 /// A whole export: every thread that has at least one published comment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,6 +68,10 @@ pub struct Comment {
     /// looks it up; only with `privacy.gravatar` on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gravatar: Option<String>,
+    /// How many readers liked it (`[reactions]`); absent when none did, and
+    /// before version 4.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub likes: u64,
     /// `text` already rendered and sanitized by this kiln's Markdown renderer
     /// (see `markdown::VERSION`), when the source kept it. Never read from or
     /// written to the export format: HTML from outside is never trusted.
@@ -118,6 +122,16 @@ impl Export {
         export.check()?;
         if export.version < 3 && export.mail.is_some() {
             bail!("`mail` came with version 3; make the document version 3");
+        }
+        if export.version < 4 {
+            let newer = export
+                .threads
+                .iter()
+                .flat_map(|t| &t.comments)
+                .find_map(|c| (c.likes > 0).then_some(c.id));
+            if let Some(id) = newer {
+                bail!("comment {id} has `likes`, which came with version 4; make the document version 4");
+            }
         }
         if export.version < 2 {
             // Version 1 has exactly its own fields; these came with version 2.
@@ -190,6 +204,10 @@ impl Export {
     }
 }
 
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 /// Hex digits in an avatar key (see `crate::avatar`): 64 bits, far more than an identicon shows.
 pub const KEY_LEN: usize = 16;
 /// Hex digits in a Gravatar hash (SHA-256).
@@ -237,6 +255,7 @@ mod tests {
             created_at: unix_to_rfc3339(0),
             avatar: None,
             gravatar: None,
+            likes: 0,
             html: None,
         }
     }
@@ -260,6 +279,21 @@ mod tests {
         with_avatars.threads[0].comments[1].gravatar = Some("ab".repeat(32));
         let json = serde_json::to_string(&with_avatars).unwrap();
         assert_eq!(Export::parse(&json).unwrap(), with_avatars);
+    }
+
+    #[test]
+    fn likes_come_with_version_4() {
+        let mut liked = Export::new(vec![Thread {
+            id: "/a/".into(),
+            url: "https://example.org/a/".into(),
+            comments: vec![comment(1, None)],
+        }]);
+        liked.threads[0].comments[0].likes = 3;
+        let json = serde_json::to_string(&liked).unwrap();
+        assert!(json.contains(r#""likes":3"#), "{json}");
+        assert_eq!(Export::parse(&json).unwrap(), liked);
+        let err = Export::parse(&json.replace(r#""version":4"#, r#""version":3"#)).unwrap_err();
+        assert!(err.to_string().contains("version 4"), "{err}");
     }
 
     #[test]

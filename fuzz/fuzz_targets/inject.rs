@@ -40,6 +40,7 @@ static THREADS: LazyLock<HashMap<String, Thread>> = LazyLock::new(|| {
                     created_at: "2026-11-23T10:00:00Z".to_owned(),
                     avatar: None,
                     gravatar: None,
+                    likes: 0,
                     html: None,
                 }],
             };

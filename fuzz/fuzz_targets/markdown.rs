@@ -102,6 +102,7 @@ fuzz_target!(|data: &[u8]| {
         created_at: "2026-11-23T10:00:00Z".to_owned(),
         avatar: Some("0123456789abcdef".to_owned()),
         gravatar: None,
+        likes: 0,
         html: None,
     };
     let thread = Thread {

@@ -87,6 +87,7 @@ fuzz_target!(|data: &[u8]| {
                 created_at: "2026-11-23T10:00:00Z".to_owned(),
                 avatar: None,
                 gravatar: None,
+                likes: 0,
                 html: None,
             }],
         })

@@ -131,6 +131,8 @@ fn client_key(ip: IpAddr) -> IpAddr {
 pub struct RateLimiter {
     limits: PostLimits,
     shared: Arc<dyn Coordination>,
+    /// Counts likes (`[reactions]`) rather than posts.
+    likes: bool,
 }
 
 impl RateLimiter {
@@ -143,6 +145,22 @@ impl RateLimiter {
                 window: Duration::from_secs(config.spam.window_minutes * 60),
             },
             shared,
+            likes: false,
+        }
+    }
+
+    /// The limits on likes (`reactions.*`), counted apart from posts.
+    pub fn for_likes(config: &Config, shared: Arc<dyn Coordination>) -> Self {
+        let r = &config.reactions;
+        RateLimiter {
+            limits: PostLimits {
+                per_client: r.likes_per_ip,
+                per_thread: r.likes_per_thread,
+                global: r.likes_global,
+                window: Duration::from_secs(r.window_minutes * 60),
+            },
+            shared,
+            likes: true,
         }
     }
 
@@ -157,8 +175,10 @@ impl RateLimiter {
         now: Moment,
     ) -> anyhow::Result<Result<(), (Limit, u64)>> {
         let (shared, limits, thread) = (self.shared.clone(), self.limits, thread.to_owned());
-        tokio::task::spawn_blocking(move || {
-            shared.admit_post(client_key(ip), &thread, now, &limits)
+        let likes = self.likes;
+        tokio::task::spawn_blocking(move || match likes {
+            false => shared.admit_post(client_key(ip), &thread, now, &limits),
+            true => shared.admit_like(client_key(ip), &thread, now, &limits),
         })
         .await
         .map_err(|e| anyhow::anyhow!("rate limit task failed: {e}"))?

@@ -12,6 +12,7 @@ pub mod moderation;
 pub mod pages;
 pub mod password;
 pub mod publish;
+pub mod reactions;
 pub mod signing;
 pub mod store;
 pub mod submission;

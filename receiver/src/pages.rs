@@ -146,7 +146,7 @@ impl Pages {
         page_url: &str,
         comment: &Comment,
     ) -> Result<String> {
-        self.renderer.render_comment(thread, page_url, comment)
+        self.render_comment(thread, page_url, comment)
     }
 
     /// The words `data-kiln-count` elements get, as bake bakes them
@@ -159,16 +159,14 @@ impl Pages {
     /// included, whatever its state.
     pub fn comment(&self, stored: &StoredComment) -> Result<String> {
         let comment = self.as_published(stored);
-        self.renderer
-            .render_comment(&stored.thread, &stored.page_url, &comment)
+        self.render_comment(&stored.thread, &stored.page_url, &comment)
     }
 
     /// `comment`, for a stored comment whose text is already `html`.
     pub fn rendered_comment(&self, stored: &StoredComment, html: String) -> Result<String> {
         let mut comment = self.as_published(stored);
         comment.html = Some(html);
-        self.renderer
-            .render_comment(&stored.thread, &stored.page_url, &comment)
+        self.render_comment(&stored.thread, &stored.page_url, &comment)
     }
 
     /// A comment's avatar as its published form will show it, for the
@@ -193,6 +191,7 @@ impl Pages {
             created_at: unix_to_rfc3339(stored.created_at),
             avatar: None,
             gravatar: None,
+            likes: 0,
             html: None,
         };
         self.avatars.apply(&mut comment, stored.email.as_deref());
@@ -213,12 +212,25 @@ impl Pages {
             notify: false,
         };
         form.errors = BTreeMap::new();
-        if let Some((signer, days)) = &self.form_tokens {
-            let expires =
-                time::OffsetDateTime::now_utc().unix_timestamp() + i64::from(*days) * 86_400;
-            form.token = signer.sign(FORM_TOKEN_PURPOSE, submission.thread.trim(), Some(expires));
-        }
+        form.token = self.form_token(submission.thread.trim());
         form
+    }
+
+    /// A form token for `thread` made now (`spam.form_token`), or empty.
+    fn form_token(&self, thread: &str) -> String {
+        let Some((signer, days)) = &self.form_tokens else {
+            return String::new();
+        };
+        let expires = time::OffsetDateTime::now_utc().unix_timestamp() + i64::from(*days) * 86_400;
+        signer.sign(FORM_TOKEN_PURPOSE, thread, Some(expires))
+    }
+
+    /// One comment as a thread shows it, its like form (with reactions on)
+    /// signed now as the forms these pages show are.
+    fn render_comment(&self, thread: &str, page_url: &str, comment: &Comment) -> Result<String> {
+        let token = self.form_token(thread);
+        self.renderer
+            .render_comment_signed(thread, page_url, comment, &token)
     }
 }
 
@@ -238,6 +250,7 @@ pub fn render_options(config: &Config, receiver_url: &str) -> RenderOptions {
         // What the receiver itself knows; a bake from an export or a
         // receiver's URL takes the answer from there instead.
         offer_notify: config.mail.is_on(),
+        reactions: config.reactions.enabled,
         receiver_url: receiver_url.trim_end_matches('/').to_owned(),
         limits: FormLimits {
             name: config.limits.name,

@@ -23,6 +23,7 @@ mod mail;
 mod postgres;
 mod probes;
 mod publish;
+mod reactions;
 mod replicas;
 mod rights;
 mod rolling;

@@ -51,6 +51,27 @@ pub(super) struct CommentView<'a> {
     /// Set when the comment is listed away from the comment it answers.
     #[serde(flatten)]
     pub(super) reply_to: Option<ReplyTo<'a>>,
+    /// The like form, with reactions on; never for a deleted marker.
+    #[serde(flatten)]
+    pub(super) like: Option<Like<'a>>,
+}
+
+/// What a thread's like forms share: where they post, the page to come
+/// back to and the thread's signed form token (the comment form's, which
+/// the receiver checks against the liked comment's thread).
+pub(super) struct LikeForm {
+    pub(super) action: String,
+    pub(super) url: String,
+    pub(super) token: String,
+}
+
+/// One comment's like form, as `comment.html` sees it.
+#[derive(Serialize)]
+pub(super) struct Like<'a> {
+    pub(super) like_action: &'a str,
+    pub(super) like_url: &'a str,
+    pub(super) like_token: &'a str,
+    pub(super) likes: u64,
 }
 
 #[derive(Serialize)]
@@ -85,8 +106,40 @@ impl Renderer {
         page_url: &str,
         comment: &Comment,
     ) -> Result<String> {
-        let view = self.comment_view(&self.reply_url_prefix(thread, page_url), comment, None);
+        self.render_comment_signed(thread, page_url, comment, &self.form_token(thread))
+    }
+
+    /// `render_comment` with `token` as the thread's form token in its like
+    /// form, for a receiver that signs with a fresh expiry per request.
+    pub fn render_comment_signed(
+        &self,
+        thread: &str,
+        page_url: &str,
+        comment: &Comment,
+        token: &str,
+    ) -> Result<String> {
+        let like = self.like_form(page_url, token);
+        let prefix = self.reply_url_prefix(thread, page_url);
+        let view = self.comment_view(&prefix, comment, None, like.as_ref());
         self.render_comment_view(view, String::new(), 1)
+    }
+
+    /// The thread's signed form token, or empty when forms are not signed.
+    pub(super) fn form_token(&self, thread: &str) -> String {
+        self.opts
+            .form_tokens
+            .as_ref()
+            .map(|t| t.token(thread))
+            .unwrap_or_default()
+    }
+
+    /// What a thread's like forms share, with reactions on.
+    pub(super) fn like_form(&self, page_url: &str, token: &str) -> Option<LikeForm> {
+        self.opts.reactions.then(|| LikeForm {
+            action: format!("{}/react", self.opts.receiver_url),
+            url: page_url.to_owned(),
+            token: token.to_owned(),
+        })
     }
 
     /// The start of every Reply link in a thread; the comment id ends it.
@@ -106,6 +159,7 @@ impl Renderer {
         reply_url_prefix: &str,
         comment: &'a Comment,
         reply_to: Option<ReplyTo<'a>>,
+        like: Option<&'a LikeForm>,
     ) -> CommentView<'a> {
         let deleted = comment.status == CommentStatus::Deleted;
         CommentView {
@@ -129,6 +183,12 @@ impl Renderer {
             },
             reply_url: format!("{reply_url_prefix}{}", comment.id),
             reply_to,
+            like: like.filter(|_| !deleted).map(|form| Like {
+                like_action: &form.action,
+                like_url: &form.url,
+                like_token: &form.token,
+                likes: comment.likes,
+            }),
         }
     }
 

@@ -26,7 +26,8 @@ pub(super) struct Fast {
     /// `comment.html` by shape: bit 0 deleted, bit 1 has a website, bit 2
     /// says whom it answers, bit 3 has replies. Holes: id, anchor, parent,
     /// author, website, created_at, date, html, reply_url, reply_to_anchor,
-    /// reply_to_author, replies, depth, avatar.
+    /// reply_to_author, replies, depth, avatar, and with reactions on
+    /// like_action, like_url, like_token, likes.
     comment: Vec<Skeleton>,
 }
 
@@ -98,9 +99,17 @@ impl Fast {
             ctx.insert("has_replies", &replies);
             ctx.insert("depth", &hole(12));
             ctx.insert("avatar", &hole(13));
+            if renderer.opts.reactions {
+                for (i, name) in ["like_action", "like_url", "like_token", "likes"]
+                    .iter()
+                    .enumerate()
+                {
+                    ctx.insert(*name, &hole(14 + i));
+                }
+            }
             comment.push(Skeleton::parse(
                 &renderer.render_fragment("comment.html", &ctx)?,
-                14,
+                18,
             )?);
         }
         Ok(Fast {
@@ -152,6 +161,15 @@ impl Fast {
             None => (Cow::Borrowed(""), Cow::Borrowed("")),
         };
         let depth = depth.to_string();
+        let (like_action, like_url, like_token, likes) = match &view.like {
+            Some(l) => (
+                escape(l.like_action),
+                escape(l.like_url),
+                escape(l.like_token),
+                l.likes.to_string(),
+            ),
+            None => Default::default(),
+        };
         let mut html = String::new();
         self.comment[shape].fill(
             &mut html,
@@ -170,6 +188,10 @@ impl Fast {
                 replies,
                 &depth,
                 &view.avatar,
+                &like_action,
+                &like_url,
+                &like_token,
+                &likes,
             ],
         );
         html

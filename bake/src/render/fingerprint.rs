@@ -92,6 +92,7 @@ mod tests {
             gravatar,
             theme,
             offer_notify,
+            reactions,
         } = base.clone();
         assert_eq!(theme, super::super::Theme::Auto);
         let FormLimits {
@@ -169,6 +170,10 @@ mod tests {
             },
             RenderOptions {
                 live: !live,
+                ..base.clone()
+            },
+            RenderOptions {
+                reactions: !reactions,
                 ..base.clone()
             },
             RenderOptions {

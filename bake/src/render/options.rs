@@ -64,6 +64,9 @@ pub struct RenderOptions {
     /// mail. Bake learns it from its source (see [`crate::Source::mail`]).
     /// Default: true.
     pub offer_notify: bool,
+    /// Put a like button with its count under each comment, a form posting
+    /// to `{receiver_url}/react` (`reactions.enabled`). Default: false.
+    pub reactions: bool,
 }
 
 /// How a thread picks its colours. The thread is part of someone else's
@@ -138,6 +141,7 @@ impl Default for RenderOptions {
             gravatar: false,
             theme: Theme::Auto,
             offer_notify: true,
+            reactions: false,
         }
     }
 }

@@ -20,6 +20,7 @@ fn comment(id: i64, parent: Option<i64>, author: &str, website: Option<&str>) ->
         avatar: (id % 3 != 0)
             .then(|| format!("{:016x}", (id as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15))),
         gravatar: (id % 4 == 0).then(|| format!("{id:064x}")),
+        likes: (id % 5) as u64,
         html: None,
     }
 }
@@ -129,11 +130,75 @@ fn the_fast_path_renders_exactly_what_tera_renders() {
         },
         RenderOptions {
             avatars: false,
+            ..opts.clone()
+        },
+        // Like buttons, signed and not.
+        RenderOptions {
+            reactions: true,
+            ..opts.clone()
+        },
+        RenderOptions {
+            reactions: true,
+            form_tokens: Some(FormTokens {
+                signer: crate::signing::Signer::new(b"a key of thirty-two bytes or more!"),
+                expires_at: 2_000_000_000,
+            }),
             ..opts
         },
     ] {
         fast_path_matches_tera(opts);
     }
+}
+
+#[test]
+fn with_reactions_each_shown_comment_has_a_like_form_with_its_count() {
+    let tokens = FormTokens {
+        signer: crate::signing::Signer::new(b"a key of thirty-two bytes or more!"),
+        expires_at: 2_000_000_000,
+    };
+    let threads = threads();
+    let thread = &threads[0];
+    let args = ThreadArgs {
+        id: &thread.id,
+        thread: Some(thread),
+        page_url: "https://site.example/a/?x=1&y=2",
+        page_title: "",
+        id_prefix: "kiln",
+    };
+    let liked = Renderer::new(RenderOptions {
+        receiver_url: "https://comments.example".into(),
+        form_tokens: Some(tokens.clone()),
+        reactions: true,
+        ..RenderOptions::default()
+    })
+    .unwrap();
+    let mut slow = Renderer::new(liked.options().clone()).unwrap();
+    slow.fast = None;
+    for renderer in [&liked, &slow] {
+        let html = renderer.render_thread(&args).unwrap();
+        let token = tokens.token(&thread.id);
+        let shown: Vec<&Comment> = thread
+            .comments
+            .iter()
+            .filter(|c| c.status == CommentStatus::Approved)
+            .collect();
+        assert_eq!(
+            html.matches("<form class=\"kiln-like\"").count(),
+            shown.len()
+        );
+        for c in shown {
+            let form = format!(
+                "<form class=\"kiln-like\" method=\"post\" action=\"https://comments.example/react\"><input type=\"hidden\" name=\"comment\" value=\"{}\"><input type=\"hidden\" name=\"url\" value=\"https://site.example/a/?x=1&amp;y=2\"><input type=\"hidden\" name=\"token\" value=\"{token}\"><button type=\"submit\"><span aria-hidden=\"true\">♥</span> <span class=\"kiln-sr\">Like this comment; likes so far: </span><b class=\"kiln-likes\">{}</b></button></form>",
+                c.id, c.likes
+            );
+            assert!(html.contains(&form), "comment {}: {html}", c.id);
+        }
+    }
+    // Off by default: no form, whatever the counts say.
+    let plain = Renderer::new(RenderOptions::default()).unwrap();
+    let html = plain.render_thread(&args).unwrap();
+    assert!(!html.contains("<form class=\"kiln-like\""), "{html}");
+    assert_ne!(plain.fingerprint(), liked.fingerprint());
 }
 
 fn fast_path_matches_tera(opts: RenderOptions) {

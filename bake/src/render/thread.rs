@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use anyhow::Result;
 use tera::Context;
 
-use super::comment::{anchor, ReplyTo};
+use super::comment::{anchor, LikeForm, ReplyTo};
 use super::Renderer;
 use crate::export::{CommentStatus, Thread};
 use crate::source::approved_count;
@@ -50,12 +50,7 @@ impl Renderer {
             .unwrap_or(0);
         // The skeleton always has the `itemid` an empty page URL leaves out.
         if let Some(fast) = self.fast.as_ref().filter(|_| !args.page_url.is_empty()) {
-            let token = self
-                .opts
-                .form_tokens
-                .as_ref()
-                .map(|t| t.token(args.id))
-                .unwrap_or_default();
+            let token = self.form_token(args.id);
             return Ok(fast.thread(args, &token, &comments, count, cursor));
         }
         let mut form = self.form_context(args.id, args.page_url, None);
@@ -86,6 +81,7 @@ impl Renderer {
             thread,
             tree: &tree,
             reply_url_prefix: self.reply_url_prefix(&thread.id, page_url),
+            like: self.like_form(page_url, &self.form_token(&thread.id)),
             max_depth: self.opts.max_depth.max(1),
         };
         walk.render(&tree.roots, 1, None)
@@ -137,6 +133,8 @@ struct TreeWalk<'a> {
     tree: &'a Tree,
     /// Every Reply link but the comment id, built once per thread.
     reply_url_prefix: String,
+    /// The like forms' shared values, with reactions on.
+    like: Option<LikeForm>,
     max_depth: usize,
 }
 
@@ -192,9 +190,12 @@ impl TreeWalk<'_> {
                 },
             })
         });
-        let view = self
-            .renderer
-            .comment_view(&self.reply_url_prefix, comment, reply_to);
+        let view = self.renderer.comment_view(
+            &self.reply_url_prefix,
+            comment,
+            reply_to,
+            self.like.as_ref(),
+        );
         self.renderer.render_comment_view(view, replies, depth)
     }
 }

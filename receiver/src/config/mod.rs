@@ -19,6 +19,7 @@ mod mail;
 mod moderation;
 mod privacy;
 mod publish;
+mod reactions;
 mod server;
 mod sites;
 mod spam;
@@ -40,6 +41,7 @@ pub use self::mail::Mail;
 pub use self::moderation::Moderation;
 pub use self::privacy::Privacy;
 pub use self::publish::{expand_env, Hook, Publish};
+pub use self::reactions::Reactions;
 pub use self::server::Server;
 pub use self::sites::Sites;
 pub use self::spam::Spam;
@@ -62,6 +64,7 @@ pub struct Config {
     pub spam: Spam,
     pub privacy: Privacy,
     pub edits: Edits,
+    pub reactions: Reactions,
 }
 
 /// Environment variables that start with `KILN_` but are not config keys.
@@ -130,6 +133,7 @@ impl Config {
         self.mail.validate()?;
         self.publish.validate()?;
         self.spam.validate()?;
+        self.reactions.validate()?;
         Ok(())
     }
 

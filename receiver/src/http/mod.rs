@@ -13,6 +13,7 @@ mod export;
 mod live;
 mod mail_links;
 mod metrics;
+mod reactions;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -54,6 +55,8 @@ pub struct Inner {
     /// Trusted proxies, rate limits and refusal counts (`crate::abuse`).
     pub proxies: crate::abuse::Proxies,
     pub limiter: crate::abuse::RateLimiter,
+    /// The limits on likes (`[reactions]`), counted apart from posts.
+    pub like_limiter: crate::abuse::RateLimiter,
     pub counters: crate::abuse::Counters,
     /// Set once the receiver has been told to stop (see `drain`).
     pub draining: AtomicBool,
@@ -111,6 +114,7 @@ pub fn router(state: AppState) -> Router {
     // What pages on the site's origins call, with CORS for those origins.
     let public = Router::new()
         .route("/comments", post(comments::submit))
+        .route("/react", post(reactions::react))
         .route("/kiln.js", get(live::script))
         .route("/api/preview", post(live::preview))
         .route("/api/comments", get(live::since))
@@ -368,7 +372,8 @@ pub async fn launch(
         mail: mail.clone(),
         publish,
         proxies: crate::abuse::Proxies::new(&config),
-        limiter: crate::abuse::RateLimiter::new(&config, shared),
+        limiter: crate::abuse::RateLimiter::new(&config, shared.clone()),
+        like_limiter: crate::abuse::RateLimiter::for_likes(&config, shared),
         counters: crate::abuse::Counters::default(),
         draining: AtomicBool::new(false),
         stopping,

@@ -117,6 +117,16 @@ pub trait Coordination: Send + Sync {
         limits: &PostLimits,
     ) -> Result<std::result::Result<(), (Limit, u64)>>;
 
+    /// `admit_post` for a like (`[reactions]`): the same three limits,
+    /// counted apart from posts, so liking never uses up a reader's posts.
+    fn admit_like(
+        &self,
+        client: IpAddr,
+        thread: &str,
+        now: Moment,
+        limits: &PostLimits,
+    ) -> Result<std::result::Result<(), (Limit, u64)>>;
+
     /// Counts a login attempt from `ip` as a failure before its password is
     /// checked, or says how many seconds to wait if a limit is reached.
     /// Counting first is what makes the limit hold: the check takes argon2's

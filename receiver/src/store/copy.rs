@@ -49,10 +49,12 @@ pub enum Table {
     Subscribers,
     Outbox,
     AdminSessions,
+    /// Likes (`[reactions]`), by comment and reader key.
+    Reactions,
 }
 
 impl Table {
-    pub const ALL: [Table; 8] = [
+    pub const ALL: [Table; 9] = [
         Table::Meta,
         Table::ChangeSeq,
         Table::Threads,
@@ -61,6 +63,7 @@ impl Table {
         Table::Subscribers,
         Table::Outbox,
         Table::AdminSessions,
+        Table::Reactions,
     ];
 
     pub fn name(self) -> &'static str {
@@ -73,6 +76,7 @@ impl Table {
             Table::Subscribers => "subscribers",
             Table::Outbox => "outbox",
             Table::AdminSessions => "admin_sessions",
+            Table::Reactions => "reactions",
         }
     }
 
@@ -168,6 +172,14 @@ pub struct SessionRow {
     pub expires_at: i64,
 }
 
+/// A `reactions` row: one reader's like of one comment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReactionRow {
+    pub comment_id: i64,
+    pub reader: String,
+    pub created_at: i64,
+}
+
 /// One row of one table, as both backends read and write it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Row {
@@ -179,6 +191,7 @@ pub enum Row {
     Subscriber(SubscriberRow),
     Outbox(OutboxRow),
     Session(SessionRow),
+    Reaction(ReactionRow),
 }
 
 impl Row {
@@ -192,6 +205,7 @@ impl Row {
             Row::Subscriber(_) => Table::Subscribers,
             Row::Outbox(_) => Table::Outbox,
             Row::Session(_) => Table::AdminSessions,
+            Row::Reaction(_) => Table::Reactions,
         }
     }
 
@@ -210,6 +224,11 @@ impl Row {
             Row::Session(s) => format!(
                 "admin_sessions row {}…",
                 s.id_hash.chars().take(8).collect::<String>()
+            ),
+            Row::Reaction(r) => format!(
+                "reactions row of comment {} ({}…)",
+                r.comment_id,
+                r.reader.chars().take(8).collect::<String>()
             ),
         }
     }
@@ -259,6 +278,7 @@ impl Row {
                 opt(&mut out, "last_error", &o.last_error);
             }
             Row::Session(s) => out.extend([("id_hash", s.id_hash.as_str()), ("csrf", &s.csrf)]),
+            Row::Reaction(r) => out.push(("reader", &r.reader)),
         }
         out
     }
@@ -329,6 +349,11 @@ impl Row {
                 e.text(&s.csrf);
                 e.int(s.created_at);
                 e.int(s.expires_at);
+            }
+            Row::Reaction(r) => {
+                e.int(r.comment_id);
+                e.text(&r.reader);
+                e.int(r.created_at);
             }
         }
     }

@@ -52,6 +52,8 @@ pub struct InProcess {
     /// The database, which the publisher reads its change sequence from.
     path: PathBuf,
     posts: Mutex<Posts>,
+    /// The same for likes, counted apart.
+    likes: Mutex<Posts>,
     logins: Mutex<Logins>,
     /// A connection of its own for `publish_runs`, opened on first use.
     runs: Mutex<Option<SqliteStore>>,
@@ -62,6 +64,7 @@ impl InProcess {
         InProcess {
             path,
             posts: Mutex::default(),
+            likes: Mutex::default(),
             logins: Mutex::default(),
             runs: Mutex::default(),
         }
@@ -117,56 +120,17 @@ impl Coordination for InProcess {
         now: Moment,
         limits: &PostLimits,
     ) -> Result<std::result::Result<(), (Limit, u64)>> {
-        let now = now.instant;
-        let window = limits.window;
-        let mut t = lock(&self.posts);
-        let cutoff = now.checked_sub(window);
-        let prune = |q: &mut VecDeque<Instant>| {
-            while q.front().is_some_and(|f| cutoff.is_some_and(|c| *f <= c)) {
-                q.pop_front();
-            }
-        };
-        // Now and then drop the keys nobody used within the window, so the
-        // maps stay as small as the recent traffic.
-        if t.last_sweep.is_none_or(|s| now.duration_since(s) > window) {
-            t.by_client.retain(|_, q| {
-                prune(q);
-                !q.is_empty()
-            });
-            t.by_thread.retain(|_, q| {
-                prune(q);
-                !q.is_empty()
-            });
-            t.last_sweep = Some(now);
-        }
-        let times = &mut *t;
-        prune(&mut times.all);
-        let by_client = times.by_client.entry(client).or_default();
-        prune(by_client);
-        if by_client.len() >= limits.per_client as usize {
-            return Ok(Err((
-                Limit::Client,
-                wait(by_client.front().copied(), window, now),
-            )));
-        }
-        let by_thread = times.by_thread.entry(thread.to_owned()).or_default();
-        prune(by_thread);
-        if by_thread.len() >= limits.per_thread as usize {
-            return Ok(Err((
-                Limit::Thread,
-                wait(by_thread.front().copied(), window, now),
-            )));
-        }
-        if times.all.len() >= limits.global as usize {
-            return Ok(Err((
-                Limit::Global,
-                wait(times.all.front().copied(), window, now),
-            )));
-        }
-        by_thread.push_back(now);
-        times.by_client.entry(client).or_default().push_back(now);
-        times.all.push_back(now);
-        Ok(Ok(()))
+        Ok(admit(&self.posts, client, thread, now, limits))
+    }
+
+    fn admit_like(
+        &self,
+        client: IpAddr,
+        thread: &str,
+        now: Moment,
+        limits: &PostLimits,
+    ) -> Result<std::result::Result<(), (Limit, u64)>> {
+        Ok(admit(&self.likes, client, thread, now, limits))
     }
 
     fn login_attempt(
@@ -228,6 +192,59 @@ impl Coordination for InProcess {
             wakes: 0,
         }))
     }
+}
+
+/// Counts an event of `times` (posts or likes) from `client` into `thread`
+/// if every limit allows it; otherwise names the first limit reached and
+/// the seconds until it allows one.
+fn admit(
+    times: &Mutex<Posts>,
+    client: IpAddr,
+    thread: &str,
+    now: Moment,
+    limits: &PostLimits,
+) -> std::result::Result<(), (Limit, u64)> {
+    let now = now.instant;
+    let window = limits.window;
+    let mut t = lock(times);
+    let cutoff = now.checked_sub(window);
+    let prune = |q: &mut VecDeque<Instant>| {
+        while q.front().is_some_and(|f| cutoff.is_some_and(|c| *f <= c)) {
+            q.pop_front();
+        }
+    };
+    // Now and then drop the keys nobody used within the window, so the
+    // maps stay as small as the recent traffic.
+    if t.last_sweep.is_none_or(|s| now.duration_since(s) > window) {
+        t.by_client.retain(|_, q| {
+            prune(q);
+            !q.is_empty()
+        });
+        t.by_thread.retain(|_, q| {
+            prune(q);
+            !q.is_empty()
+        });
+        t.last_sweep = Some(now);
+    }
+    let times = &mut *t;
+    prune(&mut times.all);
+    let by_client = times.by_client.entry(client).or_default();
+    prune(by_client);
+    if by_client.len() >= limits.per_client as usize {
+        return Err((Limit::Client, wait(by_client.front().copied(), window, now)));
+    }
+    let by_thread = times.by_thread.entry(thread.to_owned()).or_default();
+    prune(by_thread);
+    if by_thread.len() >= limits.per_thread as usize {
+        return Err((Limit::Thread, wait(by_thread.front().copied(), window, now)));
+    }
+    if times.all.len() >= limits.global as usize {
+        return Err((Limit::Global, wait(times.all.front().copied(), window, now)));
+    }
+    by_thread.push_back(now);
+    times.by_client.entry(client).or_default().push_back(now);
+    times.all.push_back(now);
+    Ok(())
 }
 
 /// The one process always leads; it learns of changes from [`changed`]

@@ -210,6 +210,17 @@ pub trait Store: Send {
     /// marker does not count; 0 for a thread nobody commented on).
     fn approved_counts(&mut self, keys: &[String]) -> Result<Vec<u64>>;
 
+    // Reactions.
+
+    /// Records that `reader` (an opaque key: see `crate::reactions`) likes
+    /// comment `comment`, which must be published; once per reader, so a
+    /// second like changes nothing. A counted like marks the comment's
+    /// thread changed, so the next bake shows the new count.
+    fn like(&mut self, comment: i64, reader: &str, now: i64) -> Result<Liked>;
+    /// The like counts of the published comments of thread `thread` that
+    /// have any, by comment id.
+    fn likes(&mut self, thread: &str) -> Result<Vec<(i64, u64)>>;
+
     // Mail.
 
     /// Takes up to `limit` messages that are due at `now` and that nobody
@@ -341,6 +352,8 @@ macro_rules! store_methods {
             fn thread_stamps() -> Result<Vec<(String, u64, u64)>>;
             fn change_seq() -> Result<u64>;
             fn approved_counts(keys: &[String]) -> Result<Vec<u64>>;
+            fn like(comment: i64, reader: &str, now: i64) -> Result<crate::store::Liked>;
+            fn likes(thread: &str) -> Result<Vec<(i64, u64)>>;
             fn claim_mail(now: i64, lease_until: i64, claimer: &str, limit: usize) -> Result<Vec<OutboxItem>>;
             fn mail_done(id: i64) -> Result<()>;
             fn mail_failed(id: i64, error: &str, retry_at: Option<i64>, now: i64) -> Result<()>;
@@ -363,6 +376,19 @@ macro_rules! store_methods {
     };
 }
 pub(crate) use store_methods;
+
+/// What became of a like (`Store::like`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Liked {
+    /// Counted; the comment's likes now.
+    Counted(u64),
+    /// This reader liked it before: nothing changed.
+    Already(u64),
+    /// The comment is not on the page (pending, spam or a deleted marker).
+    NotPublished(Status),
+    /// No comment has this id.
+    Missing,
+}
 
 /// Where a comment is in moderation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

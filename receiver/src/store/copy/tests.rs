@@ -89,6 +89,10 @@ fn seed(path: &Path, salt: &str) -> Box<dyn Store> {
         120,
     );
     store.approve(&[reply], 130).unwrap().unwrap();
+    // Two readers like the first comment.
+    for reader in [format!("reader-{salt}"), "reader-b".to_owned()] {
+        store.like(first, &reader, 135).unwrap();
+    }
     let spam = add(
         &mut store,
         new("/b/", None, "buy things", None),
@@ -264,6 +268,12 @@ fn assert_every_kind(rows: &[Row]) {
         .iter()
         .any(|r| matches!(r, Row::ChangeSeq(n) if *n > 0)));
     assert!(rows.iter().any(|r| matches!(r, Row::Session(_))));
+    assert_eq!(
+        rows.iter()
+            .filter(|r| matches!(r, Row::Reaction(_)))
+            .count(),
+        2
+    );
     assert!(rows
         .iter()
         .any(|r| matches!(r, Row::Thread(t) if t.title.contains('“'))));

@@ -74,6 +74,14 @@ impl Store for PgStore {
         self.guard(|s| PgStore::count(s, status))
     }
 
+    fn like(&mut self, comment: i64, reader: &str, now: i64) -> Result<crate::store::Liked> {
+        self.guard(|s| PgStore::like(s, comment, reader, now))
+    }
+
+    fn likes(&mut self, thread: &str) -> Result<Vec<(i64, u64)>> {
+        self.guard(|s| PgStore::likes(s, thread))
+    }
+
     fn avatar_keys(&mut self, gravatar: bool) -> Result<AvatarKeys> {
         self.guard(|s| PgStore::avatar_keys(s, gravatar))
     }

@@ -20,7 +20,8 @@ macro_rules! published {
     ($rest:literal) => {
         concat!(
             "SELECT t.key, t.url, c.id, c.parent_id, c.status, c.author, c.website,
-                    c.text, c.created_at, c.html, c.html_version, c.email, c.avatar
+                    c.text, c.created_at, c.html, c.html_version, c.email, c.avatar,
+                    (SELECT count(*) FROM reactions r WHERE r.comment_id = c.id)
              FROM comments c JOIN threads t ON t.id = c.thread_id
              WHERE c.status IN ('approved', 'deleted') ",
             $rest
@@ -271,6 +272,7 @@ impl PgStore {
                 created_at: unix_to_rfc3339(row.try_get(8)?),
                 avatar: None,
                 gravatar: None,
+                likes: super::unsigned(row.try_get(13)?)?,
                 // Stored HTML is used only if this kiln made it.
                 html: match row.try_get::<_, Option<&str>>(10)? {
                     Some(markdown::VERSION) => row.try_get(9)?,
@@ -389,6 +391,8 @@ pub(super) fn remove_comment(
              WHERE id = $1",
             &[&id],
         )?;
+        // A marker shows no likes; removing the comment below cascades.
+        tx.execute("DELETE FROM reactions WHERE comment_id = $1", &[&id])?;
         touched.thread(thread_id, if status.is_published() { 0 } else { 1 });
     } else {
         tx.execute("DELETE FROM comments WHERE id = $1", &[&id])?;

@@ -27,6 +27,29 @@ pub struct PgCoordination {
     /// When this receiver last deleted every bucket's old rows (Unix ms).
     pub(super) swept_posts: AtomicI64,
     pub(super) swept_logins: AtomicI64,
+    pub(super) swept_likes: AtomicI64,
+}
+
+/// What tells the events one limiter counts apart from another's: their
+/// buckets' prefix, their advisory lock and their last sweep.
+#[derive(Clone, Copy)]
+struct Events {
+    prefix: &'static str,
+    lock: i32,
+    swept: fn(&PgCoordination) -> &AtomicI64,
+}
+
+impl Events {
+    const POSTS: Events = Events {
+        prefix: "post:",
+        lock: limits::POST_LOCK,
+        swept: |c| &c.swept_posts,
+    };
+    const LIKES: Events = Events {
+        prefix: "like:",
+        lock: limits::LIKE_LOCK,
+        swept: |c| &c.swept_likes,
+    };
 }
 
 impl PgCoordination {
@@ -38,7 +61,44 @@ impl PgCoordination {
             idle: Mutex::new(Vec::new()),
             swept_posts: AtomicI64::new(i64::MIN),
             swept_logins: AtomicI64::new(i64::MIN),
+            swept_likes: AtomicI64::new(i64::MIN),
         }
+    }
+
+    /// Counts a post or a like against its kind's three limits.
+    fn admit_event(
+        &self,
+        kind: Events,
+        client: IpAddr,
+        thread: &str,
+        now: Moment,
+        l: &PostLimits,
+    ) -> Result<std::result::Result<(), (Limit, u64)>> {
+        let Events {
+            prefix,
+            lock,
+            swept,
+        } = kind;
+        let buckets = [
+            (format!("{prefix}ip:{client}"), l.per_client),
+            (format!("{prefix}thread:{thread}"), l.per_thread),
+            (format!("{prefix}all"), l.global),
+        ];
+        let sweep = limits::due(swept(self), now.unix_ms, l.window);
+        let refused = self.with_conn("count a post or like against the rate limits", |conn| {
+            limits::admit(
+                conn,
+                lock,
+                &buckets,
+                l.window,
+                now.unix_ms,
+                sweep.then_some(prefix),
+            )
+        })?;
+        Ok(refused.map_err(|(index, wait)| {
+            let limit = [Limit::Client, Limit::Thread, Limit::Global][index];
+            (limit, wait)
+        }))
     }
 
     /// Runs `f` on a pooled connection. A connection the server closed while
@@ -85,26 +145,17 @@ impl Coordination for PgCoordination {
         now: Moment,
         l: &PostLimits,
     ) -> Result<std::result::Result<(), (Limit, u64)>> {
-        let buckets = [
-            (format!("post:ip:{client}"), l.per_client),
-            (format!("post:thread:{thread}"), l.per_thread),
-            ("post:all".to_owned(), l.global),
-        ];
-        let sweep = limits::due(&self.swept_posts, now.unix_ms, l.window);
-        let refused = self.with_conn("count a post against the rate limits", |conn| {
-            limits::admit(
-                conn,
-                limits::POST_LOCK,
-                &buckets,
-                l.window,
-                now.unix_ms,
-                sweep.then_some("post:"),
-            )
-        })?;
-        Ok(refused.map_err(|(index, wait)| {
-            let limit = [Limit::Client, Limit::Thread, Limit::Global][index];
-            (limit, wait)
-        }))
+        self.admit_event(Events::POSTS, client, thread, now, l)
+    }
+
+    fn admit_like(
+        &self,
+        client: IpAddr,
+        thread: &str,
+        now: Moment,
+        l: &PostLimits,
+    ) -> Result<std::result::Result<(), (Limit, u64)>> {
+        self.admit_event(Events::LIKES, client, thread, now, l)
     }
 
     fn login_attempt(

@@ -20,13 +20,13 @@ use postgres::{IsolationLevel, Transaction};
 use super::PgStore;
 use crate::store::copy::{
     check_no_nul, is_copied_meta, not_empty, CommentRow, ImportedRow, Intake, NotEmpty, OutboxRow,
-    Row, SessionRow, SubscriberRow, Summary, Table, Tally, ThreadRow, KEPT_META,
+    ReactionRow, Row, SessionRow, SubscriberRow, Summary, Table, Tally, ThreadRow, KEPT_META,
 };
 use crate::store::random_hex;
 
 /// Every table a copy writes, for one `LOCK TABLE`.
 const TABLES: &str =
-    "meta, change_seq, threads, comments, imported, subscribers, outbox, admin_sessions";
+    "meta, change_seq, threads, comments, imported, subscribers, outbox, admin_sessions, reactions";
 
 impl PgStore {
     pub fn copy_out(&mut self, each: &mut dyn FnMut(Row) -> Result<()>) -> Result<()> {
@@ -60,7 +60,7 @@ impl PgStore {
                 return Err(held.into());
             }
             tx.batch_execute(
-                "TRUNCATE imported, comments, threads, subscribers, outbox, admin_sessions",
+                "TRUNCATE reactions, imported, comments, threads, subscribers, outbox, admin_sessions",
             )?;
         }
         // The target's own keys (a salt made by its migration, a secret
@@ -139,6 +139,7 @@ struct Writer {
     subscriber: postgres::Statement,
     outbox: postgres::Statement,
     session: postgres::Statement,
+    reaction: postgres::Statement,
     late_parents: Vec<(i64, i64)>,
 }
 
@@ -172,6 +173,9 @@ impl Writer {
             session: tx.prepare(
                 "INSERT INTO admin_sessions (id_hash, csrf, created_at, expires_at)
                  VALUES ($1, $2, $3, $4)",
+            )?,
+            reaction: tx.prepare(
+                "INSERT INTO reactions (comment_id, reader, created_at) VALUES ($1, $2, $3)",
             )?,
             late_parents: Vec::new(),
         })
@@ -269,6 +273,9 @@ impl Writer {
                     &self.session,
                     &[&s.id_hash, &s.csrf, &s.created_at, &s.expires_at],
                 )?;
+            }
+            Row::Reaction(r) => {
+                tx.execute(&self.reaction, &[&r.comment_id, &r.reader, &r.created_at])?;
             }
         }
         Ok(())
@@ -424,6 +431,20 @@ fn read_all(tx: &mut Transaction, each: &mut dyn FnMut(Row) -> Result<()>) -> Re
                 csrf: r.try_get(1)?,
                 created_at: r.try_get(2)?,
                 expires_at: r.try_get(3)?,
+            }))
+        },
+    )?;
+    read(
+        tx,
+        "reactions",
+        r#"SELECT comment_id, reader, created_at
+           FROM reactions ORDER BY comment_id, reader COLLATE "C""#,
+        each,
+        |r| {
+            Ok(Row::Reaction(ReactionRow {
+                comment_id: r.try_get(0)?,
+                reader: r.try_get(1)?,
+                created_at: r.try_get(2)?,
             }))
         },
     )?;

@@ -27,6 +27,32 @@ use super::migrate::LOCK_CLASS;
 pub const POST_LOCK: i32 = 1;
 /// The same for login attempts.
 pub const LOGIN_LOCK: i32 = 2;
+/// The same for likes (`[reactions]`). Every second key is taken once:
+/// 0 is the migrations' (`migrate.rs`), 3 the publisher's leadership
+/// (`lead.rs`), 4 the imports' (`imported.rs`).
+pub const LIKE_LOCK: i32 = 5;
+
+// A key shared by two kinds of lock would make one wait for the other: a
+// like for the publisher's leadership, which is held for good.
+const _: () = {
+    let keys = [
+        POST_LOCK,
+        LOGIN_LOCK,
+        LIKE_LOCK,
+        super::lead::LEADER_LOCK,
+        super::imported::IMPORT_LOCK,
+        0,
+    ];
+    let mut i = 0;
+    while i < keys.len() {
+        let mut j = i + 1;
+        while j < keys.len() {
+            assert!(keys[i] != keys[j], "two advisory locks share a key");
+            j += 1;
+        }
+        i += 1;
+    }
+};
 
 /// The bucket of every login attempt.
 pub const LOGIN_ALL: &str = "login:all";

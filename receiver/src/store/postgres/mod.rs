@@ -47,6 +47,7 @@ pub mod migrate;
 pub(crate) mod peek;
 mod privacy;
 mod queue;
+mod reactions;
 mod review;
 #[cfg(any(test, feature = "testing"))]
 pub mod scratch;

@@ -87,6 +87,14 @@ impl Store for SqliteStore {
         SqliteStore::count(self, status)
     }
 
+    fn like(&mut self, comment: i64, reader: &str, now: i64) -> Result<crate::store::Liked> {
+        SqliteStore::like(self, comment, reader, now)
+    }
+
+    fn likes(&mut self, thread: &str) -> Result<Vec<(i64, u64)>> {
+        SqliteStore::likes(self, thread)
+    }
+
     fn avatar_keys(&mut self, gravatar: bool) -> Result<AvatarKeys> {
         SqliteStore::avatar_keys(self, gravatar)
     }

@@ -11,8 +11,8 @@ use rusqlite::{params, Connection, TransactionBehavior};
 
 use super::SqliteStore;
 use crate::store::copy::{
-    is_copied_meta, not_empty, CommentRow, ImportedRow, Intake, OutboxRow, Row, SessionRow,
-    SubscriberRow, Summary, Table, Tally, ThreadRow,
+    is_copied_meta, not_empty, CommentRow, ImportedRow, Intake, OutboxRow, ReactionRow, Row,
+    SessionRow, SubscriberRow, Summary, Table, Tally, ThreadRow,
 };
 use crate::store::random_hex;
 
@@ -38,6 +38,7 @@ impl SqliteStore {
                 return Err(held.into());
             }
             for table in [
+                "reactions",
                 "imported",
                 "comments",
                 "threads",
@@ -203,6 +204,12 @@ fn insert(conn: &Connection, row: &Row) -> Result<()> {
                  VALUES (?1, ?2, ?3, ?4)",
             )?
             .execute(params![s.id_hash, s.csrf, s.created_at, s.expires_at])?;
+        }
+        Row::Reaction(r) => {
+            conn.prepare_cached(
+                "INSERT INTO reactions (comment_id, reader, created_at) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![r.comment_id, r.reader, r.created_at])?;
         }
     }
     Ok(())
@@ -375,6 +382,20 @@ pub(super) fn read_all(conn: &Connection, each: &mut dyn FnMut(Row) -> Result<()
                 csrf: r.get(1)?,
                 created_at: r.get(2)?,
                 expires_at: r.get(3)?,
+            }))
+        },
+    )?;
+    read(
+        conn,
+        "reactions",
+        "SELECT comment_id, reader, created_at FROM reactions
+         ORDER BY comment_id, reader COLLATE BINARY",
+        each,
+        |r| {
+            Ok(Row::Reaction(ReactionRow {
+                comment_id: r.get(0)?,
+                reader: r.get(1)?,
+                created_at: r.get(2)?,
             }))
         },
     )?;

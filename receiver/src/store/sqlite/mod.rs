@@ -15,6 +15,7 @@ mod mail;
 pub(super) mod peek;
 mod posting;
 mod privacy;
+mod reactions;
 mod review;
 mod runs;
 mod source;
@@ -43,6 +44,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0007_outbox_claims.sql"),
     include_str!("migrations/0008_imported.sql"),
     include_str!("migrations/0009_publish_runs.sql"),
+    include_str!("migrations/0010_reactions.sql"),
 ];
 
 /// The first bytes of every SQLite 3 database file.
@@ -408,7 +410,8 @@ impl SqliteStore {
         // stop SQLite from using the thread index for one thread.
         let columns =
             "SELECT t.key, t.url, c.id, c.parent_id, c.status, c.author, c.website, c.text,
-                              c.created_at, c.html, c.html_version, c.email, c.avatar
+                              c.created_at, c.html, c.html_version, c.email, c.avatar,
+                              (SELECT count(*) FROM reactions r WHERE r.comment_id = c.id)
                        FROM comments c INDEXED BY comments_published
                             JOIN threads t ON t.id = c.thread_id
                        WHERE c.status IN ('approved', 'deleted')";
@@ -444,6 +447,7 @@ impl SqliteStore {
                     created_at: unix_to_rfc3339(r.get(8)?),
                     avatar: None,
                     gravatar: None,
+                    likes: r.get(13)?,
                     // Stored HTML is used only if this kiln made it.
                     html: match r.get_ref(10)?.as_str_or_null()? {
                         Some(markdown::VERSION) => r.get(9)?,
@@ -642,6 +646,8 @@ fn remove_comment(
              WHERE id = ?1",
             [id],
         )?;
+        // A marker shows no likes; removing the comment below cascades.
+        tx.execute("DELETE FROM reactions WHERE comment_id = ?1", [id])?;
         let delta = if status.is_published() { 0 } else { 1 };
         touch_thread(tx, thread_id, delta)
     } else {
@@ -653,7 +659,11 @@ fn remove_comment(
     }
 }
 
-fn touch_thread(tx: &Connection, thread_id: i64, published_delta: i64) -> rusqlite::Result<()> {
+pub(super) fn touch_thread(
+    tx: &Connection,
+    thread_id: i64,
+    published_delta: i64,
+) -> rusqlite::Result<()> {
     // Cached: every published submission runs these, on the one writer.
     tx.prepare_cached("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'seq'")?
         .execute([])?;

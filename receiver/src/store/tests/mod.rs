@@ -10,7 +10,8 @@
 //! batches (`batch.rs`), imports (`imported.rs`), moderation beyond
 //! approve/reject/delete (`review.rs`), the mail that changes queue
 //! (`queue.rs`), what the outbox does with it and the abuse lookups
-//! (`mail.rs`), one person's data (`privacy.rs`), and what only PostgreSQL
+//! (`mail.rs`), one person's data (`privacy.rs`), likes (`reactions.rs`),
+//! and what only PostgreSQL
 //! has to prove: locks, retries, commit order (`postgres.rs`).
 
 mod backup;
@@ -21,6 +22,7 @@ mod mail;
 mod postgres_only;
 mod privacy;
 mod queue;
+mod reactions;
 mod review;
 
 use kiln_bake::export::Export;
