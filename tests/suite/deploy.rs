@@ -951,7 +951,7 @@ fn the_debian_package_installs_serves_from_its_config_and_removes() {
     );
     assert_eq!(exec(&drop_in), expected);
     let kiln = installed("usr/bin/kiln");
-    let version = |k: &Path| text(&run_ok(&mut Command::new(k).arg("--version")));
+    let version = |k: &Path| text(&run_ok(Command::new(k).arg("--version")));
     assert_eq!(version(&kiln), version(&binary));
 
     // The installed kiln with the installed kiln.toml. This machine's PID 1
