@@ -554,6 +554,51 @@ impl Drop for Podman<'_> {
     }
 }
 
+/// The untagged images podman has: a build's stages and layers stay as
+/// such (podman removes them with neither the final image nor --no-cache).
+/// `None` if podman could not list them.
+fn dangling_images(podman: &Path) -> Option<Vec<String>> {
+    let out = Command::new(podman)
+        .args(["images", "--all", "--quiet", "--no-trunc"])
+        .args(["--filter", "dangling=true"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())?;
+    let ids = String::from_utf8_lossy(&out.stdout);
+    Some(ids.split_whitespace().map(str::to_owned).collect())
+}
+
+/// Removes, when the test ends, the untagged images that appeared since
+/// `before`: this test's build stages. One that another image still builds
+/// on is left alone (no --force).
+struct Leftovers<'a> {
+    podman: &'a Path,
+    before: Vec<String>,
+}
+
+impl Drop for Leftovers<'_> {
+    fn drop(&mut self) {
+        // A stage is removable once the stage built on it is gone: repeat
+        // while a pass removes something.
+        loop {
+            let removed = dangling_images(self.podman)
+                .unwrap_or_default()
+                .iter()
+                .filter(|id| !self.before.contains(id))
+                .filter(|id| {
+                    Command::new(self.podman)
+                        .args(["image", "rm", id])
+                        .output()
+                        .is_ok_and(|o| o.status.success())
+                })
+                .count();
+            if removed == 0 {
+                break;
+            }
+        }
+    }
+}
+
 /// The PostgreSQL test cluster's TLS URL (`scripts/pg-cluster tls-url`): a
 /// `verify-full` URL naming `localhost`. `None` after saying so when it is
 /// not set and tools are not required.
@@ -596,6 +641,11 @@ fn the_container_image_is_kiln_alone_on_scratch_as_user_65532_and_serves_from_it
     // reachable here, so the Rust image could not be pulled. --no-cache:
     // podman 4.3 reuses a cached COPY layer whose --chown differs.
     let tag = format!("localhost/kiln:e2e-{}", std::process::id());
+    // Dropped last: the stages are dangling once the image is gone.
+    let _leftovers = Leftovers {
+        podman: &podman,
+        before: dangling_images(&podman).expect("podman images --filter dangling=true"),
+    };
     let _image = Podman {
         podman: &podman,
         what: "image",
@@ -620,10 +670,7 @@ fn the_container_image_is_kiln_alone_on_scratch_as_user_65532_and_serves_from_it
     let image = &inspect[0];
     let config = &image["Config"];
     assert_eq!(config["User"], "65532:65532", "a numeric non-root user");
-    assert_eq!(
-        config["Entrypoint"],
-        serde_json::json!(["/usr/local/bin/kiln"])
-    );
+    assert_eq!(config["Entrypoint"], serde_json::json!([IMAGE_KILN]));
     assert_eq!(config["Cmd"], serde_json::json!(["serve"]));
     assert!(config["ExposedPorts"]["8080/tcp"].is_object(), "{config}");
     assert!(config["Volumes"]["/var/lib/kiln"].is_object(), "{config}");
@@ -635,7 +682,7 @@ fn the_container_image_is_kiln_alone_on_scratch_as_user_65532_and_serves_from_it
         .iter()
         .map(|v| v.as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(health[..3], ["CMD", "/usr/local/bin/kiln", "healthcheck"]);
+    assert_eq!(health[..3], ["CMD", IMAGE_KILN, "healthcheck"]);
     let env: Vec<(String, String)> = config["Env"]
         .as_array()
         .unwrap()
@@ -659,6 +706,20 @@ fn the_container_image_is_kiln_alone_on_scratch_as_user_65532_and_serves_from_it
         "the image holds more than kiln: {size} bytes for a {kiln_size}-byte kiln"
     );
 
+    // Where containers can run, the image runs.
+    let run = Command::new(&podman)
+        .args(["run", "--rm", "--network=none", &tag, "--version"])
+        .output()
+        .unwrap();
+    if run.status.success() {
+        let version = format!("kiln {}\n", env!("CARGO_PKG_VERSION"));
+        assert_eq!(String::from_utf8_lossy(&run.stdout), version);
+    } else {
+        eprintln!(
+            "NOTICE: podman run cannot run containers here; the image's file system runs under unshare instead:\n{}",
+            String::from_utf8_lossy(&run.stderr).trim()
+        );
+    }
     // `podman run` fails on these machines before kiln starts (crun cannot
     // set RLIMIT_NOFILE: "Operation not permitted"), so the image's file
     // system is taken out of a created, never started, container and kiln is
@@ -706,8 +767,9 @@ fn the_container_image_is_kiln_alone_on_scratch_as_user_65532_and_serves_from_it
         assert_eq!(owner("usr/local/bin/kiln"), 0);
     }
     // What every container runtime adds to an image's file system: the
-    // random and null devices (static glibc has no getrandom() for Rust's
-    // getrandom crate to find, so it reads /dev/urandom) and /etc/hosts.
+    // random and null devices (Rust's getrandom crate finds no getrandom()
+    // through dlsym in a static program, so it reads /dev/urandom) and
+    // /etc/hosts.
     std::fs::create_dir(rootfs.join("dev")).unwrap();
     for (name, minor) in [("null", "3"), ("random", "8"), ("urandom", "9")] {
         run_ok(
