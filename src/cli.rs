@@ -98,6 +98,8 @@ pub enum Command {
     Backup(BackupArgs),
     /// Bring a backup made by `kiln backup` back into the configured database
     Restore(RestoreArgs),
+    /// Ask a running receiver's /healthz: exit 0 if it answers 200, else 1 (for container health checks)
+    Healthcheck(HealthcheckArgs),
 }
 
 #[derive(Debug, Args)]
@@ -148,6 +150,25 @@ pub struct RestoreArgs {
     /// Replace everything the database holds
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Without --url it asks server.listen from the configuration (kiln.toml or
+--config, and KILN_SERVER_LISTEN), on loopback when that is 0.0.0.0 or [::].
+/healthz answers 200 while the database answers and 503 while the receiver
+drains before it stops. One line tells what it saw. The exit code is 0 or 1,
+never 2, as container health checks expect; a configuration that cannot be
+read is 1 as well. It needs no shell, so an image FROM scratch can use it:
+  HEALTHCHECK CMD [\"/usr/local/bin/kiln\", \"healthcheck\"]
+  kiln healthcheck --url http://127.0.0.1:8080/healthz")]
+pub struct HealthcheckArgs {
+    /// The URL to ask [default: http://LISTEN/healthz, from server.listen]
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// Give up after this many seconds
+    #[arg(long, value_name = "SECONDS", default_value_t = 5)]
+    pub timeout: u64,
 }
 
 #[derive(Debug, Subcommand)]

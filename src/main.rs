@@ -6,6 +6,7 @@ mod backup;
 mod bake;
 mod cli;
 mod demo;
+mod healthcheck;
 mod import;
 mod init;
 mod mail;
@@ -74,6 +75,11 @@ fn run(cli: Cli) -> Result<()> {
     if let Command::Demo(args) = cli.command {
         return demo::run(args);
     }
+    // `healthcheck` reads only server.listen, and answers 0 or 1 whatever
+    // goes wrong (container runtimes reserve 2): see `healthcheck`.
+    if let Command::Healthcheck(args) = &cli.command {
+        return healthcheck(args, cli.global.config.as_deref());
+    }
     let mut config = Config::load(cli.global.config.as_deref()).context(UsageError)?;
     // `--db` names an SQLite file, or a PostgreSQL database by its URL.
     if let Some(db) = &cli.global.db {
@@ -126,7 +132,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Bake(args) => bake::run(&config, args),
         Command::Backup(args) => backup::backup(&config, &args),
         Command::Restore(args) => backup::restore(&config, &args),
-        Command::Init(_) | Command::Demo(_) | Command::Store(_) => {
+        Command::Init(_) | Command::Demo(_) | Command::Store(_) | Command::Healthcheck(_) => {
             unreachable!("handled before the configuration is checked")
         }
     }
@@ -186,6 +192,23 @@ async fn shutdown_signal() {
         _ = term => {},
     }
     tracing::info!("shutting down");
+}
+
+/// Runs `kiln healthcheck` and exits with its verdict: 0 and the answer on
+/// stdout, or 1 and one line on stderr (the cause chain joined, not the
+/// usual one line per cause), since a health check's output is shown as one
+/// line by `podman inspect` and `docker inspect`.
+fn healthcheck(args: &cli::HealthcheckArgs, config: Option<&std::path::Path>) -> Result<()> {
+    match healthcheck::run(args, config) {
+        Ok(line) => {
+            println!("healthy: {line}");
+            Ok(())
+        }
+        Err(err) => {
+            eprintln!("unhealthy: {err:#}");
+            std::process::exit(1);
+        }
+    }
 }
 
 /// The configured database, for the commands to open.

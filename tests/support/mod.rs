@@ -129,7 +129,13 @@ pub fn kiln(dir: &Path, args: &[&str]) -> Output {
 }
 
 pub fn kiln_cmd(dir: &Path) -> Command {
-    let mut cmd = Command::new(KILN);
+    program_cmd(Path::new(KILN), dir)
+}
+
+/// `program` (a kiln binary, or what runs one) in `dir`, with none of this
+/// process's KILN_* settings, as `kiln_cmd` runs the kiln under test.
+pub fn program_cmd(program: &Path, dir: &Path) -> Command {
+    let mut cmd = Command::new(program);
     cmd.current_dir(dir);
     for (k, _) in std::env::vars() {
         if k.starts_with("KILN_") && k != "KILN_REQUIRE_TOOLS" {
@@ -278,6 +284,14 @@ impl Receiver {
         for (k, v) in opts.extra_env {
             cmd.env(k, v);
         }
+        Receiver::launch(cmd, opts.db)
+    }
+
+    /// Runs `cmd`, a `kiln serve` set up by the caller (another kiln binary,
+    /// as a container image or a Debian package has it, or one run through
+    /// chroot), and waits until it logs the address it listens on.
+    pub fn launch(mut cmd: Command, db: &Db) -> Receiver {
+        cmd.stdout(Stdio::piped());
         let mut child = cmd.spawn().expect("start kiln serve");
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = mpsc::channel();
@@ -312,7 +326,7 @@ impl Receiver {
         Receiver {
             child,
             url,
-            db: opts.db.clone(),
+            db: db.clone(),
             logs,
         }
     }
