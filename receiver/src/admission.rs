@@ -75,6 +75,9 @@ pub struct Sent {
     pub honeypot: bool,
     /// The form token; empty when none was sent.
     pub token: String,
+    /// Signed in as someone `auth.trusted` names: published without
+    /// moderation, unless a spam rule holds it.
+    pub trusted: bool,
     /// The client's address, as trusted proxies report it.
     pub client: IpAddr,
     /// When it arrived, in Unix seconds (tokens, the store) and as the
@@ -265,7 +268,7 @@ impl<S: WithStore> Admission<'_, S> {
             html: Some(html.clone()),
             comment,
             notify: sent.notify,
-            status: if held.is_none() && !config.moderation.enabled {
+            status: if held.is_none() && (!config.moderation.enabled || sent.trusted) {
                 Status::Approved
             } else {
                 Status::Pending

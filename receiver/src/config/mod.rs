@@ -10,6 +10,7 @@
 //! module may depend on it.
 
 mod admin;
+mod auth;
 mod bake;
 mod cidr;
 mod database;
@@ -31,6 +32,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
 pub use self::admin::Admin;
+pub use self::auth::{Auth, Comments};
 pub use self::bake::Bake;
 pub use self::cidr::Cidr;
 pub use self::database::Database;
@@ -62,6 +64,7 @@ pub struct Config {
     pub spam: Spam,
     pub privacy: Privacy,
     pub edits: Edits,
+    pub auth: Auth,
 }
 
 /// Environment variables that start with `KILN_` but are not config keys.
@@ -130,6 +133,7 @@ impl Config {
         self.mail.validate()?;
         self.publish.validate()?;
         self.spam.validate()?;
+        self.auth.validate()?;
         Ok(())
     }
 
