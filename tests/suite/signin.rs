@@ -1,0 +1,457 @@
+//! Sign-in (issue 19) against a real OpenID provider on loopback: the npm
+//! package oidc-provider, run by tests/oidc_provider.mjs, with the real
+//! `kiln serve` and real Chromium filling in the provider's login and
+//! consent pages, JavaScript off and on. A signed-in comment is stored
+//! under the verified name (the form's is ignored) and, trusted, skips
+//! moderation; `comments = "signed-in"` refuses an anonymous post keeping
+//! its text; the admin page takes a moderator by OIDC and refuses anyone
+//! else. Over plain HTTP: a forged state, a replayed callback and a code
+//! issued to another client are refused; the proxy header counts only from
+//! `auth.proxy_addresses`.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use crate::support::browser::{Browser, BrowserOptions};
+use crate::support::themed::installed_tool;
+use crate::support::*;
+
+/// The provider process; killed on drop.
+struct Provider {
+    child: Child,
+    stdin: ChildStdin,
+    lines: mpsc::Receiver<String>,
+    issuer: String,
+}
+
+impl Provider {
+    /// Starts oidc-provider on a free port, or `None` (a panic where tools
+    /// are required) when scripts/install-tools has not installed it.
+    fn start() -> Option<Provider> {
+        let modules = installed_tool("oidc-provider/node_modules/oidc-provider")?;
+        let modules = modules.parent().unwrap().parent().unwrap().to_owned();
+        let mut child = Command::new("node")
+            .arg(repo_root().join("tests").join("oidc_provider.mjs"))
+            .env("OIDC_PROVIDER_MODULES", &modules)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start node tests/oidc_provider.mjs");
+        let stdin = child.stdin.take().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let first = lines
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the provider prints its issuer");
+        let issuer = first.strip_prefix("issuer ").expect(&first).to_owned();
+        Some(Provider {
+            child,
+            stdin,
+            lines,
+            issuer,
+        })
+    }
+
+    /// Registers the receiver's callback and waits until the provider serves.
+    fn serve(&mut self, receiver: &Receiver) {
+        writeln!(self.stdin, "{}/auth/callback", receiver.url).unwrap();
+        let ready = self
+            .lines
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the provider says it is ready");
+        assert_eq!(ready, "ready");
+    }
+}
+
+impl Drop for Provider {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A site with one page holding a plain comment form that posts to the
+/// receiver, a provider, and a receiver signing in with the provider's
+/// `kiln` client plus `extra` settings.
+struct Setup {
+    _tmp: tempfile::TempDir,
+    site: StaticSite,
+    provider: Provider,
+    receiver: Receiver,
+}
+
+fn setup(extra: &[(&str, &str)]) -> Option<Setup> {
+    let mut provider = Provider::start()?;
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("site");
+    std::fs::create_dir_all(root.join("posts/a")).unwrap();
+    let site = StaticSite::serve(&root);
+    let db = Db::fresh(tmp.path());
+    let mut env = vec![
+        ("KILN_AUTH_ISSUER", provider.issuer.as_str()),
+        ("KILN_AUTH_CLIENT_ID", "kiln"),
+        ("KILN_AUTH_CLIENT_SECRET", "kiln-secret"),
+        ("KILN_AUTH_SCOPES", "profile,email,groups"),
+    ];
+    env.extend_from_slice(extra);
+    let receiver = Receiver::start(ReceiverOptions {
+        dir: tmp.path(),
+        db: &db,
+        origin: &site.url,
+        token: None,
+        extra_env: &env,
+    });
+    provider.serve(&receiver);
+    let page = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>A</title></head><body>\
+         <p><a id=\"signin\" href=\"{r}/auth/login?return={s}/posts/a/\">Sign in</a></p>\
+         <form id=\"f\" method=\"post\" action=\"{r}/comments\">\
+         <input type=\"hidden\" name=\"thread\" value=\"/posts/a/\">\
+         <input type=\"hidden\" name=\"url\" value=\"{s}/posts/a/\">\
+         <input id=\"name\" name=\"name\"><textarea id=\"text\" name=\"text\"></textarea>\
+         <button id=\"post\" type=\"submit\">Post</button></form></body></html>",
+        r = receiver.url,
+        s = site.url
+    );
+    std::fs::write(root.join("posts/a/index.html"), page).unwrap();
+    Some(Setup {
+        _tmp: tmp,
+        site,
+        provider,
+        receiver,
+    })
+}
+
+/// Fills in the provider's development login and consent pages in Chromium.
+fn sign_in_at_provider(browser: &Browser, issuer: &str, login: &str) {
+    eventually("the provider's login page", Duration::from_secs(30), || {
+        (browser.current_url().unwrap().starts_with(issuer)
+            && browser.exists("input[name=login]").unwrap())
+        .then_some(())
+    });
+    browser.fill("input[name=login]", login).unwrap();
+    browser.fill("input[name=password]", "any").unwrap();
+    browser.click("button[type=submit]").unwrap();
+    eventually("the consent page", Duration::from_secs(30), || {
+        browser
+            .exists("input[name=prompt][value=consent]")
+            .unwrap()
+            .then_some(())
+    });
+    browser.click("button[type=submit]").unwrap();
+}
+
+fn comment_row(receiver: &Receiver, text: &str) -> Option<(String, String)> {
+    peek(&receiver.db)
+        .row(
+            "SELECT author, status FROM comments WHERE text = $1",
+            &[text.into()],
+        )
+        .map(|r| (r[0].text(), r[1].text()))
+}
+
+#[test]
+fn a_reader_signs_in_and_comments_under_the_verified_name_with_and_without_javascript() {
+    for javascript in [false, true] {
+        let Some(s) = setup(&[
+            ("KILN_AUTH_COMMENTS", "signed-in"),
+            ("KILN_AUTH_TRUSTED", "ann"),
+        ]) else {
+            return;
+        };
+        // Anonymous: refused, the text kept, the way to sign in named.
+        let anonymous = format!("Anonymous words, javascript {javascript}");
+        let url = format!("{}/posts/a/", s.site.url);
+        let (status, _, body) = post_form(
+            &s.receiver,
+            &[
+                ("thread", "/posts/a/"),
+                ("url", &url),
+                ("name", "Anon"),
+                ("text", &anonymous),
+            ],
+        );
+        assert_eq!(status, 422, "{body}");
+        assert!(body.contains(&anonymous), "the text is kept: {body}");
+        assert!(body.contains("/auth/login?return="), "{body}");
+        assert_eq!(comment_row(&s.receiver, &anonymous), None);
+
+        let Some(browser) = Browser::start_or_skip(BrowserOptions { javascript }).unwrap() else {
+            return;
+        };
+        browser.goto(&url).unwrap();
+        browser.click("#signin").unwrap();
+        sign_in_at_provider(&browser, &s.provider.issuer, "ann");
+        eventually(
+            "back on the page, signed in",
+            Duration::from_secs(30),
+            || {
+                (browser.current_url().unwrap() == url && browser.exists("#f").unwrap())
+                    .then_some(())
+            },
+        );
+        assert!(browser.cookie("kiln_signin").unwrap().is_some());
+        let text = format!("Signed-in words, javascript {javascript}");
+        browser.fill("#name", "Mallory").unwrap();
+        browser.fill("#text", &text).unwrap();
+        browser.click("#post").unwrap();
+        let row = eventually("the comment is stored", Duration::from_secs(30), || {
+            comment_row(&s.receiver, &text)
+        });
+        assert_eq!(
+            row,
+            ("Ann Verified".to_owned(), "approved".to_owned()),
+            "the verified name, not the form's; trusted, so published"
+        );
+    }
+}
+
+#[test]
+fn the_admin_page_takes_a_moderator_by_oidc_and_refuses_anyone_else() {
+    let Some(s) = setup(&[("KILN_AUTH_MODERATOR_GROUP", "mods")]) else {
+        return;
+    };
+    for (login, moderator) in [("ann", true), ("bob", false)] {
+        let Some(browser) = Browser::start_or_skip(BrowserOptions { javascript: true }).unwrap()
+        else {
+            return;
+        };
+        browser.goto(&format!("{}/admin", s.receiver.url)).unwrap();
+        browser.click("#ka-oidc a").unwrap();
+        sign_in_at_provider(&browser, &s.provider.issuer, login);
+        if moderator {
+            eventually("the admin page, logged in", Duration::from_secs(30), || {
+                let html = browser.source().unwrap();
+                (browser.current_url().unwrap() == format!("{}/admin", s.receiver.url)
+                    && html.contains("/admin/logout"))
+                .then_some(())
+            });
+            assert!(browser.cookie("kiln_admin").unwrap().is_some());
+        } else {
+            eventually("the refusal", Duration::from_secs(30), || {
+                browser
+                    .source()
+                    .unwrap()
+                    .contains("not one of this site")
+                    .then_some(())
+            });
+            assert!(browser.cookie("kiln_admin").unwrap().is_none());
+        }
+    }
+}
+
+/// A cookie jar for one host, enough to walk the provider's pages.
+#[derive(Default)]
+struct Jar(BTreeMap<String, String>);
+
+impl Jar {
+    fn keep(&mut self, response: &reqwest::blocking::Response) {
+        for value in response.headers().get_all("set-cookie") {
+            let pair = value.to_str().unwrap().split(';').next().unwrap();
+            if let Some((name, value)) = pair.split_once('=') {
+                self.0.insert(name.to_owned(), value.to_owned());
+            }
+        }
+    }
+
+    fn header(&self) -> String {
+        self.0
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+fn absolute(base: &str, location: &str) -> String {
+    url::Url::parse(base)
+        .unwrap()
+        .join(location)
+        .unwrap()
+        .to_string()
+}
+
+/// The `action` of the provider page's form.
+fn form_action(html: &str) -> String {
+    let at = html.find("action=\"").expect(html) + "action=\"".len();
+    html[at..].split('"').next().unwrap().replace("&amp;", "&")
+}
+
+/// Walks the provider's login and consent over HTTP from `authorize` (the
+/// URL the receiver redirected to) as `login`, and returns the callback URL
+/// the provider sends back, without following it.
+fn walk_provider(issuer: &str, authorize: &str, login: &str, callback_prefix: &str) -> String {
+    let client = http();
+    let mut jar = Jar::default();
+    let mut url = authorize.to_owned();
+    for _ in 0..20 {
+        if url.starts_with(callback_prefix) {
+            return url;
+        }
+        let response = client
+            .get(&url)
+            .header("cookie", jar.header())
+            .send()
+            .unwrap();
+        jar.keep(&response);
+        if let Some(location) = response.headers().get("location") {
+            url = absolute(&url, location.to_str().unwrap());
+            continue;
+        }
+        let html = response.text().unwrap();
+        let fields: Vec<(&str, &str)> = if html.contains("name=\"login\"") {
+            vec![("prompt", "login"), ("login", login), ("password", "any")]
+        } else if html.contains("value=\"consent\"") {
+            vec![("prompt", "consent")]
+        } else {
+            panic!("an unexpected provider page at {url}: {html}");
+        };
+        let action = absolute(issuer, &form_action(&html));
+        let response = client
+            .post(&action)
+            .header("cookie", jar.header())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form_body(&fields))
+            .send()
+            .unwrap();
+        jar.keep(&response);
+        let location = response
+            .headers()
+            .get("location")
+            .expect("the form redirects");
+        url = absolute(&action, location.to_str().unwrap());
+    }
+    panic!("the provider never sent the reader back");
+}
+
+/// `/auth/login`'s redirect to the provider.
+fn start_login(receiver: &Receiver, page: &str) -> String {
+    let response = http()
+        .get(format!("{}/auth/login", receiver.url))
+        .query(&[("return", page)])
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    response.headers()["location"].to_str().unwrap().to_owned()
+}
+
+fn get(url: &str) -> (u16, bool, String) {
+    let response = http().get(url).send().unwrap();
+    let status = response.status().as_u16();
+    let signed_in = response.headers().get_all("set-cookie").iter().any(|c| {
+        c.to_str().unwrap().starts_with("kiln_signin=")
+            && !c.to_str().unwrap().contains("Max-Age=0")
+    });
+    (status, signed_in, response.text().unwrap())
+}
+
+#[test]
+fn forged_states_replayed_codes_and_other_clients_codes_are_refused() {
+    let Some(s) = setup(&[]) else {
+        return;
+    };
+    let page = format!("{}/posts/a/", s.site.url);
+    let callback = format!("{}/auth/callback", s.receiver.url);
+
+    // Not a page of the site: no redirect anywhere.
+    let response = http()
+        .get(format!("{}/auth/login", s.receiver.url))
+        .query(&[("return", "https://evil.example/")])
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 400);
+
+    // A good login, its callback used twice: the second use signs no one in.
+    let authorize = start_login(&s.receiver, &page);
+    assert!(
+        authorize.contains("code_challenge=") && authorize.contains("nonce="),
+        "{authorize}"
+    );
+    let back = walk_provider(&s.provider.issuer, &authorize, "carol", &callback);
+    // The same code with a state the receiver never issued.
+    let forged = url::Url::parse(&back)
+        .unwrap()
+        .query_pairs()
+        .map(|(k, v)| {
+            if k == "state" {
+                (k.into_owned(), "forged".to_owned())
+            } else {
+                (k.into_owned(), v.into_owned())
+            }
+        })
+        .collect::<Vec<_>>();
+    let forged = format!(
+        "{callback}?{}",
+        url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(forged)
+            .finish()
+    );
+    let (status, signed_in, body) = get(&forged);
+    assert_eq!((status, signed_in), (400, false), "{body}");
+    let (status, signed_in, body) = get(&back);
+    assert_eq!((status, signed_in), (303, true), "{body}");
+    let (status, signed_in, body) = get(&back);
+    assert_eq!((status, signed_in), (400, false), "replayed: {body}");
+    assert!(body.contains("start again"), "{body}");
+
+    // A login the receiver started, completed at the provider by the other
+    // client: its code is not the receiver's client's to redeem.
+    let authorize = start_login(&s.receiver, &page);
+    let other = authorize.replace("client_id=kiln", "client_id=other");
+    assert_ne!(other, authorize);
+    let back = walk_provider(&s.provider.issuer, &other, "carol", &callback);
+    let (status, signed_in, body) = get(&back);
+    assert_eq!((status, signed_in), (400, false), "{body}");
+    assert!(body.contains("could not be verified"), "{body}");
+}
+
+fn admin_with_header(receiver: &Receiver, user: &str) -> (u16, Option<String>, String) {
+    let response = http()
+        .get(format!("{}/admin", receiver.url))
+        .header("x-forwarded-user", user)
+        .send()
+        .unwrap();
+    let status = response.status().as_u16();
+    let cookie = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .find_map(|c| {
+            c.to_str()
+                .unwrap()
+                .strip_prefix("kiln_admin=")
+                .map(|v| v.split(';').next().unwrap().to_owned())
+        });
+    (status, cookie, response.text().unwrap())
+}
+
+#[test]
+fn the_proxy_header_is_honoured_from_the_proxy_addresses_only() {
+    for (addresses, honoured) in [("127.0.0.1", true), ("10.0.0.0/8", false)] {
+        let (_tmp, receiver) = fresh_receiver(
+            "https://example.org",
+            &[
+                ("KILN_AUTH_PROXY_HEADER", "X-Forwarded-User"),
+                ("KILN_AUTH_PROXY_ADDRESSES", addresses),
+            ],
+        );
+        let (status, cookie, body) = admin_with_header(&receiver, "moderator@example.org");
+        if honoured {
+            assert_eq!(status, 303, "{body}");
+            let cookie = cookie.expect("an admin session");
+            assert!(admin_page(&receiver, &cookie).contains("/admin/logout"));
+        } else {
+            assert_eq!((status, cookie), (200, None), "from elsewhere, ignored");
+            assert!(!body.contains("/admin/logout"), "{body}");
+        }
+    }
+}
