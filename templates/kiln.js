@@ -4,9 +4,12 @@ const json = (response) =>
   response.json().then((body) => ({ ok: response.ok, status: response.status, body }));
 const get = (url) => fetch(url, { headers: { Accept: "application/json" } }).then(json);
 
+// Credentials: a reader signed in at the receiver (its cookie, same-site
+// only; docs/signin.md) posts under their verified name.
 function post(url, data) {
   return fetch(url, {
     method: "POST",
+    credentials: "include",
     headers: { "Content-Type": "application/json", Accept: "application/json" },
     body: JSON.stringify(data),
   }).then(json);

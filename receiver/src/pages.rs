@@ -238,6 +238,7 @@ pub fn render_options(config: &Config, receiver_url: &str) -> RenderOptions {
         // What the receiver itself knows; a bake from an export or a
         // receiver's URL takes the answer from there instead.
         offer_notify: config.mail.is_on(),
+        signin: config.auth.oidc_on(),
         receiver_url: receiver_url.trim_end_matches('/').to_owned(),
         limits: FormLimits {
             name: config.limits.name,

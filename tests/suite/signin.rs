@@ -79,9 +79,8 @@ impl Drop for Provider {
     }
 }
 
-/// A site with one page holding a plain comment form that posts to the
-/// receiver, a provider, and a receiver signing in with the provider's
-/// `kiln` client plus `extra` settings.
+/// A site with one page to come back to, a provider, and a receiver
+/// signing in with the provider's `kiln` client plus `extra` settings.
 struct Setup {
     _tmp: tempfile::TempDir,
     site: StaticSite,
@@ -96,12 +95,8 @@ fn setup(extra: &[(&str, &str)]) -> Option<Setup> {
     std::fs::create_dir_all(root.join("posts/a")).unwrap();
     let site = StaticSite::serve(&root);
     let db = Db::fresh(tmp.path());
-    let mut env = vec![
-        ("KILN_AUTH_ISSUER", provider.issuer.as_str()),
-        ("KILN_AUTH_CLIENT_ID", "kiln"),
-        ("KILN_AUTH_CLIENT_SECRET", "kiln-secret"),
-        ("KILN_AUTH_SCOPES", "profile,email,groups"),
-    ];
+    let issuer = provider.issuer.clone();
+    let mut env = auth_env(&issuer);
     env.extend_from_slice(extra);
     let receiver = Receiver::start(ReceiverOptions {
         dir: tmp.path(),
@@ -111,17 +106,9 @@ fn setup(extra: &[(&str, &str)]) -> Option<Setup> {
         extra_env: &env,
     });
     provider.serve(&receiver);
-    let page = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>A</title></head><body>\
-         <p><a id=\"signin\" href=\"{r}/auth/login?return={s}/posts/a/\">Sign in</a></p>\
-         <form id=\"f\" method=\"post\" action=\"{r}/comments\">\
-         <input type=\"hidden\" name=\"thread\" value=\"/posts/a/\">\
-         <input type=\"hidden\" name=\"url\" value=\"{s}/posts/a/\">\
-         <input id=\"name\" name=\"name\"><textarea id=\"text\" name=\"text\"></textarea>\
-         <button id=\"post\" type=\"submit\">Post</button></form></body></html>",
-        r = receiver.url,
-        s = site.url
-    );
+    let page =
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>A</title></head>\
+                <body><p>A page to come back to.</p></body></html>";
     std::fs::write(root.join("posts/a/index.html"), page).unwrap();
     Some(Setup {
         _tmp: tmp,
@@ -159,23 +146,44 @@ fn comment_row(receiver: &Receiver, text: &str) -> Option<(String, String)> {
         .map(|r| (r[0].text(), r[1].text()))
 }
 
+/// The settings that turn sign-in on with the provider's `kiln` client.
+fn auth_env(issuer: &str) -> Vec<(&str, &str)> {
+    vec![
+        ("KILN_AUTH_ISSUER", issuer),
+        ("KILN_AUTH_CLIENT_ID", "kiln"),
+        ("KILN_AUTH_CLIENT_SECRET", "kiln-secret"),
+        ("KILN_AUTH_SCOPES", "profile,email,groups"),
+    ]
+}
+
 #[test]
 fn a_reader_signs_in_and_comments_under_the_verified_name_with_and_without_javascript() {
     for javascript in [false, true] {
-        let Some(s) = setup(&[
-            ("KILN_AUTH_COMMENTS", "signed-in"),
-            ("KILN_AUTH_TRUSTED", "ann"),
-        ]) else {
+        let Some(mut provider) = Provider::start() else {
             return;
         };
+        let issuer = provider.issuer.clone();
+        let mut env = auth_env(&issuer);
+        env.extend([
+            ("KILN_AUTH_COMMENTS", "signed-in"),
+            ("KILN_AUTH_TRUSTED", "ann"),
+        ]);
+        // The Hugo example, baked with the same settings: its form carries
+        // the sign-in link, and kiln.js when JavaScript runs.
+        let Some(served) = ServedSite::start_with(&env) else {
+            return;
+        };
+        provider.serve(&served.receiver);
+        served.bake_with_env(&env, None, "state.bin");
+        let page = served.page("/posts/hello-world/");
+
         // Anonymous: refused, the text kept, the way to sign in named.
         let anonymous = format!("Anonymous words, javascript {javascript}");
-        let url = format!("{}/posts/a/", s.site.url);
         let (status, _, body) = post_form(
-            &s.receiver,
+            &served.receiver,
             &[
-                ("thread", "/posts/a/"),
-                ("url", &url),
+                ("thread", "/posts/hello-world/"),
+                ("url", &page),
                 ("name", "Anon"),
                 ("text", &anonymous),
             ],
@@ -183,35 +191,47 @@ fn a_reader_signs_in_and_comments_under_the_verified_name_with_and_without_javas
         assert_eq!(status, 422, "{body}");
         assert!(body.contains(&anonymous), "the text is kept: {body}");
         assert!(body.contains("/auth/login?return="), "{body}");
-        assert_eq!(comment_row(&s.receiver, &anonymous), None);
+        assert_eq!(comment_row(&served.receiver, &anonymous), None);
 
         let Some(browser) = Browser::start_or_skip(BrowserOptions { javascript }).unwrap() else {
             return;
         };
-        browser.goto(&url).unwrap();
-        browser.click("#signin").unwrap();
-        sign_in_at_provider(&browser, &s.provider.issuer, "ann");
+        browser.goto(&page).unwrap();
+        browser.click(".kiln-signin a").unwrap();
+        sign_in_at_provider(&browser, &provider.issuer, "ann");
         eventually(
             "back on the page, signed in",
             Duration::from_secs(30),
             || {
-                (browser.current_url().unwrap() == url && browser.exists("#f").unwrap())
-                    .then_some(())
+                (browser.current_url().unwrap() == page
+                    && browser.exists("form.kiln-form").unwrap())
+                .then_some(())
             },
         );
         assert!(browser.cookie("kiln_signin").unwrap().is_some());
         let text = format!("Signed-in words, javascript {javascript}");
-        browser.fill("#name", "Mallory").unwrap();
-        browser.fill("#text", &text).unwrap();
-        browser.click("#post").unwrap();
+        browser.fill("input[name=name]", "Mallory").unwrap();
+        browser.fill("textarea[name=text]", &text).unwrap();
+        browser.click("form.kiln-form button[type=submit]").unwrap();
         let row = eventually("the comment is stored", Duration::from_secs(30), || {
-            comment_row(&s.receiver, &text)
+            comment_row(&served.receiver, &text)
         });
         assert_eq!(
             row,
             ("Ann Verified".to_owned(), "approved".to_owned()),
             "the verified name, not the form's; trusted, so published"
         );
+        // Which road the post took: kiln.js's fetch keeps the reader on the
+        // page; the plain form lands on the receiver's thank-you page.
+        let landed = browser.current_url().unwrap();
+        if javascript {
+            assert_eq!(landed, page, "kiln.js posted it");
+        } else {
+            assert!(
+                landed.starts_with(&format!("{}/posted/", served.receiver.url)),
+                "{landed}"
+            );
+        }
     }
 }
 

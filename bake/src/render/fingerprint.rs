@@ -92,6 +92,7 @@ mod tests {
             gravatar,
             theme,
             offer_notify,
+            signin,
         } = base.clone();
         assert_eq!(theme, super::super::Theme::Auto);
         let FormLimits {
@@ -185,6 +186,10 @@ mod tests {
             },
             RenderOptions {
                 offer_notify: !offer_notify,
+                ..base.clone()
+            },
+            RenderOptions {
+                signin: !signin,
                 ..base.clone()
             },
         ];

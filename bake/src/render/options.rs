@@ -64,6 +64,10 @@ pub struct RenderOptions {
     /// mail. Bake learns it from its source (see [`crate::Source::mail`]).
     /// Default: true.
     pub offer_notify: bool,
+    /// Show a "Sign in" link with the form, to the receiver's
+    /// `/auth/login?return=PAGE` (the receiver's `[auth]` names an OpenID
+    /// provider). Default: false.
+    pub signin: bool,
 }
 
 /// How a thread picks its colours. The thread is part of someone else's
@@ -138,6 +142,7 @@ impl Default for RenderOptions {
             gravatar: false,
             theme: Theme::Auto,
             offer_notify: true,
+            signin: false,
         }
     }
 }

@@ -294,6 +294,9 @@ pub fn cors(config: &crate::config::Config) -> tower_http::cors::CorsLayer {
     tower_http::cors::CorsLayer::new()
         .allow_origin(origins)
         .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
+        // kiln.js posts with the reader's sign-in cookie (docs/signin.md);
+        // the origins are the configured list, never a wildcard.
+        .allow_credentials(true)
         .allow_headers([header::CONTENT_TYPE, header::ACCEPT])
         .max_age(std::time::Duration::from_secs(600))
 }
