@@ -417,8 +417,35 @@ fn forged_states_replayed_codes_and_other_clients_codes_are_refused() {
     );
     let (status, signed_in, body) = get(&forged);
     assert_eq!((status, signed_in), (400, false), "{body}");
-    let (status, signed_in, body) = get(&back);
-    assert_eq!((status, signed_in), (303, true), "{body}");
+    let response = http().get(&back).send().unwrap();
+    assert_eq!(response.status(), 303);
+    assert_eq!(
+        response.headers()["location"],
+        page.as_str(),
+        "back to the page"
+    );
+    let session = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .find_map(|c| c.to_str().unwrap().strip_prefix("kiln_signin="))
+        .map(|c| c.split(';').next().unwrap().to_owned())
+        .expect("a session cookie");
+    // Signing out clears the cookie and goes back to the page.
+    let out = http()
+        .post(format!("{}/auth/logout", s.receiver.url))
+        .header("cookie", format!("kiln_signin={session}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form_body(&[("return", &page)]))
+        .send()
+        .unwrap();
+    assert_eq!(out.status(), 303);
+    assert_eq!(out.headers()["location"], page.as_str());
+    let cleared = out.headers()["set-cookie"].to_str().unwrap();
+    assert!(
+        cleared.starts_with("kiln_signin=;") && cleared.contains("Max-Age=0"),
+        "{cleared}"
+    );
     let (status, signed_in, body) = get(&back);
     assert_eq!((status, signed_in), (400, false), "replayed: {body}");
     assert!(body.contains("start again"), "{body}");

@@ -100,12 +100,11 @@ pub async fn callback(
             // The admin cookie is SameSite=Strict, so a redirect chain that
             // began at the provider would not carry it to /admin: a page
             // of ours that moves on by itself starts a same-site navigation.
-            let admin = format!("{}/admin", state.admin.base());
-            let html = format!(
-                "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-                 <meta http-equiv=\"refresh\" content=\"0;url={0}\"><title>Signed in</title></head>\
-                 <body><p>You are signed in. <a href=\"{0}\">Continue to the admin page</a>.</p></body></html>",
-                escape(&admin)
+            let admin = escape(&format!("{}/admin", state.admin.base()));
+            let html = small_page(
+                "Signed in",
+                &format!("<meta http-equiv=\"refresh\" content=\"0;url={admin}\">"),
+                &format!("You are signed in. <a href=\"{admin}\">Continue to the admin page</a>."),
             );
             super::admin::start_session(&state, private_page(StatusCode::OK, html)).await
         }
@@ -132,7 +131,7 @@ pub async fn logout(State(state): State<AppState>, body: axum::body::Bytes) -> R
         Some(link) => see_other(link.as_str()),
         None => private_page(
             StatusCode::OK,
-            state.pages.error(200, "You are signed out."),
+            small_page("Signed out", "", "You are signed out."),
         ),
     };
     set_cookie(&mut response, &state.signin_cookie.clear());
@@ -220,6 +219,15 @@ fn set_cookie(response: &mut Response, cookie: &str) {
     if let Ok(value) = HeaderValue::from_str(cookie) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
+}
+
+/// A page of one sentence (`body`, HTML), for the two answers that are
+/// neither an error nor a redirect.
+fn small_page(title: &str, head: &str, body: &str) -> String {
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">{head}\
+         <title>{title}</title></head><body><p>{body}</p></body></html>"
+    )
 }
 
 fn escape(text: &str) -> String {
