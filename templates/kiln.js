@@ -4,8 +4,6 @@ const json = (response) =>
   response.json().then((body) => ({ ok: response.ok, status: response.status, body }));
 const get = (url) => fetch(url, { headers: { Accept: "application/json" } }).then(json);
 
-// Credentials: a reader signed in at the receiver (its cookie, same-site
-// only; docs/signin.md) posts under their verified name.
 function post(url, data) {
   return fetch(url, {
     method: "POST",

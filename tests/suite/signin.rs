@@ -483,14 +483,20 @@ fn admin_with_header(receiver: &Receiver, user: &str) -> (u16, Option<String>, S
 
 #[test]
 fn the_proxy_header_is_honoured_from_the_proxy_addresses_only() {
-    for (addresses, honoured) in [("127.0.0.1", true), ("10.0.0.0/8", false)] {
-        let (_tmp, receiver) = fresh_receiver(
-            "https://example.org",
-            &[
+    // Configured for this address; for others only; not configured at all.
+    for (addresses, honoured) in [
+        (Some("127.0.0.1"), true),
+        (Some("10.0.0.0/8"), false),
+        (None, false),
+    ] {
+        let env = match addresses {
+            Some(addresses) => vec![
                 ("KILN_AUTH_PROXY_HEADER", "X-Forwarded-User"),
                 ("KILN_AUTH_PROXY_ADDRESSES", addresses),
             ],
-        );
+            None => vec![],
+        };
+        let (_tmp, receiver) = fresh_receiver("https://example.org", &env);
         let (status, cookie, body) = admin_with_header(&receiver, "moderator@example.org");
         if honoured {
             assert_eq!(status, 303, "{body}");
