@@ -131,6 +131,7 @@ fn main() {
             website: None,
             text: format!("A new comment in round {round}."),
             remote_addr: None,
+            identity_subject: None,
         };
         let approve_one = |store: &mut dyn Store, text: String| {
             let stored = store

@@ -137,13 +137,13 @@ fn sign_in_at_provider(browser: &Browser, issuer: &str, login: &str) {
     browser.click("button[type=submit]").unwrap();
 }
 
-fn comment_row(receiver: &Receiver, text: &str) -> Option<(String, String)> {
+fn comment_row(receiver: &Receiver, text: &str) -> Option<(String, String, Option<String>)> {
     peek(&receiver.db)
         .row(
-            "SELECT author, status FROM comments WHERE text = $1",
+            "SELECT author, status, identity_subject FROM comments WHERE text = $1",
             &[text.into()],
         )
-        .map(|r| (r[0].text(), r[1].text()))
+        .map(|r| (r[0].text(), r[1].text(), r[2].opt_text()))
 }
 
 /// The settings that turn sign-in on with the provider's `kiln` client.
@@ -218,8 +218,12 @@ fn a_reader_signs_in_and_comments_under_the_verified_name_with_and_without_javas
         });
         assert_eq!(
             row,
-            ("Ann Verified".to_owned(), "approved".to_owned()),
-            "the verified name, not the form's; trusted, so published"
+            (
+                "Ann Verified".to_owned(),
+                "approved".to_owned(),
+                Some("ann".to_owned())
+            ),
+            "the verified name, not the form's, and whose; trusted, so published"
         );
         // Which road the post took: kiln.js's fetch keeps the reader on the
         // page; the plain form lands on the receiver's thank-you page.

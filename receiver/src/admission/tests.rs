@@ -85,6 +85,7 @@ fn sent(text: &str) -> Sent {
         honeypot: false,
         token: String::new(),
         trusted: false,
+        identity_subject: None,
         client: "192.0.2.7".parse().unwrap(),
         now: 1_800_000_000,
         moment: crate::store::Moment::now(),

@@ -90,6 +90,7 @@ async fn read(
         honeypot: body::honeypot_filled(client, &bytes),
         token: body::sent_value(client, &bytes, "token").unwrap_or_default(),
         trusted,
+        identity_subject: who.map(|w| w.subject.clone()),
         client: state.proxies.client_ip(peer.ip(), headers),
         now: now(),
         moment: crate::store::Moment::now(),

@@ -80,8 +80,8 @@ impl PgStore {
                 .query_one(
                     "INSERT INTO comments (thread_id, parent_id, status, author, email, website,
                                            text, page_url, remote_addr, created_at, approved_at,
-                                           html, html_version, notify)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                                           html, html_version, notify, identity_subject)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
                      RETURNING id",
                     &[
                         &thread_id,
@@ -98,6 +98,7 @@ impl PgStore {
                         &html,
                         &markdown::VERSION,
                         &notify,
+                        &new.identity_subject,
                     ],
                 )?
                 .try_get(0)?;
@@ -385,7 +386,8 @@ pub(super) fn remove_comment(
     if replies > 0 {
         tx.execute(
             "UPDATE comments SET status = 'deleted', author = '', email = NULL,
-                    website = NULL, text = '', remote_addr = NULL, html = NULL
+                    website = NULL, text = '', remote_addr = NULL, html = NULL,
+                    identity_subject = NULL
              WHERE id = $1",
             &[&id],
         )?;

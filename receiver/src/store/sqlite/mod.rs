@@ -42,6 +42,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0007_outbox_claims.sql"),
     include_str!("migrations/0008_imported.sql"),
     include_str!("migrations/0009_publish_runs.sql"),
+    include_str!("migrations/0010_identity.sql"),
 ];
 
 /// The first bytes of every SQLite 3 database file.
@@ -565,6 +566,12 @@ fn insert_in(
         markdown::VERSION,
     ])?;
     let id = tx.last_insert_rowid();
+    // Only for a signed-in author, in the same transaction: the statement
+    // every other comment runs stays the one older schemas take too.
+    if let Some(subject) = &new.identity_subject {
+        tx.prepare_cached("UPDATE comments SET identity_subject = ?2 WHERE id = ?1")?
+            .execute(params![id, subject])?;
+    }
     if status.is_published() {
         touch_thread(tx, thread_id, 1)?;
     }
@@ -637,7 +644,8 @@ fn remove_comment(
     if replies > 0 {
         tx.execute(
             "UPDATE comments SET status = 'deleted', author = '', email = NULL,
-                    website = NULL, text = '', remote_addr = NULL, html = NULL
+                    website = NULL, text = '', remote_addr = NULL, html = NULL,
+                    identity_subject = NULL
              WHERE id = ?1",
             [id],
         )?;

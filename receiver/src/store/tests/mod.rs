@@ -15,6 +15,7 @@
 
 mod batch;
 mod comments;
+mod identity;
 mod imported;
 mod mail;
 mod postgres_only;
@@ -59,6 +60,7 @@ fn new(thread: &str, parent: Option<i64>, text: &str) -> NewComment {
         website: None,
         text: text.into(),
         remote_addr: Some("192.0.2.0".into()),
+        identity_subject: None,
     }
 }
 
