@@ -328,6 +328,7 @@ fn synthetic_export(threads: usize, comments: usize) -> Export {
             // The store keys avatars itself (by name here: an export has no addresses).
             avatar: None,
             gravatar: None,
+            verified: false,
             html: None,
         });
     }

@@ -339,6 +339,7 @@ mod tests {
             created_at: crate::export::unix_to_rfc3339(0),
             avatar: None,
             gravatar: None,
+            verified: false,
             html: None,
         }
     }

@@ -310,6 +310,7 @@ mod tests {
             created_at: unix_to_rfc3339(0),
             avatar: None,
             gravatar: None,
+            verified: false,
             html: None,
         };
         Export::new(vec![Thread {

@@ -193,6 +193,7 @@ impl Pages {
             created_at: unix_to_rfc3339(stored.created_at),
             avatar: None,
             gravatar: None,
+            verified: false,
             html: None,
         };
         self.avatars.apply(&mut comment, stored.email.as_deref());

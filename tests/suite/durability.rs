@@ -286,6 +286,7 @@ fn export(dir: &Path, version: &str, comments: usize) -> String {
                     created_at: "2026-11-23T10:00:00Z".to_owned(),
                     avatar: None,
                     gravatar: None,
+                    verified: false,
                     html: None,
                 })
                 .collect(),

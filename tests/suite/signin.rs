@@ -225,6 +225,14 @@ fn a_reader_signs_in_and_comments_under_the_verified_name_with_and_without_javas
             ),
             "the verified name, not the form's, and whose; trusted, so published"
         );
+        // Baked, the name carries the marker; the anonymous names do not.
+        served.bake_with_env(&env, None, "state.bin");
+        let baked =
+            std::fs::read_to_string(served.public.join("posts/hello-world/index.html")).unwrap();
+        assert!(
+            baked.contains("<bdi>Ann Verified</bdi></span></span> <span class=\"kiln-verified\""),
+            "{baked}"
+        );
         // Which road the post took: kiln.js's fetch keeps the reader on the
         // page; the plain form lands on the receiver's thank-you page.
         let landed = browser.current_url().unwrap();

@@ -79,6 +79,7 @@ pub fn comment(id: i64, parent: Option<i64>, author: &str, text: &str) -> Commen
         created_at: unix_to_rfc3339(1_795_000_000 + id * 60),
         avatar: None,
         gravatar: None,
+        verified: false,
         html: None,
     }
 }

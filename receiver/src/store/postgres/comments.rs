@@ -20,7 +20,8 @@ macro_rules! published {
     ($rest:literal) => {
         concat!(
             "SELECT t.key, t.url, c.id, c.parent_id, c.status, c.author, c.website,
-                    c.text, c.created_at, c.html, c.html_version, c.email, c.avatar
+                    c.text, c.created_at, c.html, c.html_version, c.email, c.avatar,
+                    c.identity_subject IS NOT NULL
              FROM comments c JOIN threads t ON t.id = c.thread_id
              WHERE c.status IN ('approved', 'deleted') ",
             $rest
@@ -272,6 +273,7 @@ impl PgStore {
                 created_at: unix_to_rfc3339(row.try_get(8)?),
                 avatar: None,
                 gravatar: None,
+                verified: row.try_get(13)?,
                 // Stored HTML is used only if this kiln made it.
                 html: match row.try_get::<_, Option<&str>>(10)? {
                     Some(markdown::VERSION) => row.try_get(9)?,

@@ -408,7 +408,8 @@ impl SqliteStore {
         // stop SQLite from using the thread index for one thread.
         let columns =
             "SELECT t.key, t.url, c.id, c.parent_id, c.status, c.author, c.website, c.text,
-                              c.created_at, c.html, c.html_version, c.email, c.avatar
+                              c.created_at, c.html, c.html_version, c.email, c.avatar,
+                              c.identity_subject IS NOT NULL
                        FROM comments c INDEXED BY comments_published
                             JOIN threads t ON t.id = c.thread_id
                        WHERE c.status IN ('approved', 'deleted')";
@@ -444,6 +445,7 @@ impl SqliteStore {
                     created_at: unix_to_rfc3339(r.get(8)?),
                     avatar: None,
                     gravatar: None,
+                    verified: r.get(13)?,
                     // Stored HTML is used only if this kiln made it.
                     html: match r.get_ref(10)?.as_str_or_null()? {
                         Some(markdown::VERSION) => r.get(9)?,
