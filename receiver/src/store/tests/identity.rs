@@ -29,6 +29,15 @@ fn the_subject_is_stored_edited_removed_and_copied() {
             .unwrap();
         assert_eq!(subject(db, first.id).as_deref(), Some("sub-1"));
         assert_eq!(subject(db, anonymous.id), None);
+        // What bake reads: the signed-in comment marked verified, the other not.
+        let keys = store.avatar_keys(false).unwrap();
+        let threads = store.published_threads(None, &keys).unwrap();
+        let verified: Vec<(i64, bool)> = threads[0]
+            .comments
+            .iter()
+            .map(|c| (c.id, c.verified))
+            .collect();
+        assert_eq!(verified, [(first.id, true), (anonymous.id, false)]);
 
         // Copied along with every other column.
         let target = db.another();
