@@ -132,7 +132,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics::metrics))
         .route("/auth/login", get(signin::login))
         .route("/auth/callback", get(signin::callback))
-        .route("/auth/logout", post(signin::logout))
+        .route("/auth/logout", get(signin::logout_page).post(signin::logout))
         .route("/admin", get(admin::index))
         .route("/admin/admin.js", get(admin::script))
         .route("/admin/login", post(admin::login))

@@ -120,20 +120,46 @@ pub async fn callback(
     }
 }
 
+/// `GET /auth/logout?return=PAGE`: a button that signs out (a POST, so
+/// that a link elsewhere cannot sign anyone out).
+pub async fn logout_page(
+    State(state): State<AppState>,
+    Query(query): Query<LoginQuery>,
+) -> Response {
+    let back = crate::pages::site_link(&state.config.sites, &query.to)
+        .map(|link| link.as_str().to_owned())
+        .unwrap_or_default();
+    let body = format!(
+        "<form method=\"post\" action=\"{}/auth/logout\">\
+         <input type=\"hidden\" name=\"return\" value=\"{}\">\
+         <button type=\"submit\" id=\"kiln-sign-out\">Sign out</button></form>",
+        escape(state.admin.base()),
+        escape(&back)
+    );
+    private_page(StatusCode::OK, small_page("Sign out", "", &body))
+}
+
 /// `POST /auth/logout`: ends a commenter's session, then goes back to the
-/// page in the form's `return` field if it is one of the site's.
+/// page in the form's `return` field if it is one of the site's: by a page
+/// that moves on by itself, since the pages' `form-action 'self'` forbids
+/// a form's redirect to another origin.
 pub async fn logout(State(state): State<AppState>, body: axum::body::Bytes) -> Response {
     let to = url::form_urlencoded::parse(&body)
         .find(|(k, _)| k == "return")
         .map(|(_, v)| v.into_owned())
         .unwrap_or_default();
-    let mut response = match crate::pages::site_link(&state.config.sites, &to) {
-        Some(link) => see_other(link.as_str()),
-        None => private_page(
-            StatusCode::OK,
-            small_page("Signed out", "", "You are signed out."),
-        ),
+    let html = match crate::pages::site_link(&state.config.sites, &to) {
+        Some(link) => {
+            let back = escape(link.as_str());
+            small_page(
+                "Signed out",
+                &format!("<meta http-equiv=\"refresh\" content=\"0;url={back}\">"),
+                &format!("You are signed out. <a href=\"{back}\">Back to the page</a>."),
+            )
+        }
+        None => small_page("Signed out", "", "You are signed out."),
     };
+    let mut response = private_page(StatusCode::OK, html);
     set_cookie(&mut response, &state.signin_cookie.clear());
     response
 }
