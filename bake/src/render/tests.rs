@@ -129,6 +129,11 @@ fn the_fast_path_renders_exactly_what_tera_renders() {
             gravatar: true,
             ..opts.clone()
         },
+        // With the sign-in link, whose page URL is a hole twice.
+        RenderOptions {
+            signin: true,
+            ..opts.clone()
+        },
         RenderOptions {
             avatars: false,
             ..opts
