@@ -1,11 +1,12 @@
 //! Sign-in (issue 19) against a real OpenID provider on loopback: the npm
 //! package oidc-provider, run by tests/oidc_provider.mjs, with the real
 //! `kiln serve` and real Chromium filling in the provider's login and
-//! consent pages, JavaScript off and on. A signed-in comment is stored
-//! under the verified name (the form's is ignored) and, trusted, skips
-//! moderation; `comments = "signed-in"` refuses an anonymous post keeping
-//! its text; the admin page takes a moderator by OIDC and refuses anyone
-//! else. Over plain HTTP: a forged state, a replayed callback and a code
+//! consent pages, JavaScript off and on, from the baked Hugo example's own
+//! form. A signed-in comment is stored under the verified name (the form's
+//! is ignored) with its subject, is baked with the "verified" marker and,
+//! trusted, skips moderation; the reader signs out again;
+//! `comments = "signed-in"` refuses an anonymous post keeping its text; the
+//! admin page takes a moderator by OIDC and refuses anyone else. Over plain HTTP: a forged state, a replayed callback and a code
 //! issued to another client are refused; the proxy header counts only from
 //! `auth.proxy_addresses`.
 

@@ -87,7 +87,10 @@ pub async fn callback(
         })?;
     match to {
         Return::Page(page) => {
-            tracing::info!(subject = %who.subject, trusted = crate::auth::is_trusted(&state.config.auth, &who), "commenter signed in");
+            tracing::info!(
+                trusted = crate::auth::is_trusted(&state.config.auth, &who),
+                "commenter signed in"
+            );
             let mut response = see_other(&page);
             set_cookie(
                 &mut response,
