@@ -131,6 +131,7 @@ fn main() {
             website: None,
             text: format!("A new comment in round {round}."),
             remote_addr: None,
+            identity_subject: None,
         };
         let approve_one = |store: &mut dyn Store, text: String| {
             let stored = store
@@ -328,6 +329,7 @@ fn synthetic_export(threads: usize, comments: usize) -> Export {
             avatar: None,
             gravatar: None,
             likes: 0,
+            verified: false,
             html: None,
         });
     }

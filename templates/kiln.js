@@ -7,6 +7,7 @@ const get = (url) => fetch(url, { headers: { Accept: "application/json" } }).the
 function post(url, data) {
   return fetch(url, {
     method: "POST",
+    credentials: "include",
     headers: { "Content-Type": "application/json", Accept: "application/json" },
     body: JSON.stringify(data),
   }).then(json);

@@ -340,6 +340,7 @@ mod tests {
             avatar: None,
             gravatar: None,
             likes: 0,
+            verified: false,
             html: None,
         }
     }

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 pub const FORMAT: &str = "kiln-export";
 /// The current version of the format. Readers refuse newer versions and
 /// still read older ones (version 1 had no `avatar` or `gravatar`, version 2
-/// no `mail`, version 3 no `likes`).
+/// no `mail`, version 3 no `likes` or `verified`).
 pub const VERSION: u32 = 4;
 
 /// A whole export: every thread that has at least one published comment.
@@ -72,6 +72,10 @@ pub struct Comment {
     /// before version 4.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub likes: u64,
+    /// The author had signed in with the receiver's OpenID provider, so
+    /// `author` is the name it verified. Absent (false) otherwise.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub verified: bool,
     /// `text` already rendered and sanitized by this kiln's Markdown renderer
     /// (see `markdown::VERSION`), when the source kept it. Never read from or
     /// written to the export format: HTML from outside is never trusted.
@@ -120,6 +124,16 @@ impl Export {
         }
         let export: Export = serde_json::from_str(json).context("malformed kiln export")?;
         export.check()?;
+        if export.version < 4 {
+            let newer = export
+                .threads
+                .iter()
+                .flat_map(|t| &t.comments)
+                .find_map(|c| c.verified.then_some(c.id));
+            if let Some(id) = newer {
+                bail!("comment {id} has `verified`, which came with version 4; make the document version 4");
+            }
+        }
         if export.version < 3 && export.mail.is_some() {
             bail!("`mail` came with version 3; make the document version 3");
         }
@@ -256,6 +270,7 @@ mod tests {
             avatar: None,
             gravatar: None,
             likes: 0,
+            verified: false,
             html: None,
         }
     }
@@ -293,6 +308,23 @@ mod tests {
         assert!(json.contains(r#""likes":3"#), "{json}");
         assert_eq!(Export::parse(&json).unwrap(), liked);
         let err = Export::parse(&json.replace(r#""version":4"#, r#""version":3"#)).unwrap_err();
+        assert!(err.to_string().contains("version 4"), "{err}");
+    }
+
+    #[test]
+    fn verified_comes_with_version_4_and_is_left_out_when_false() {
+        let mut export = Export::new(vec![Thread {
+            id: "/a/".into(),
+            url: "https://example.org/a/".into(),
+            comments: vec![comment(1, None), comment(2, Some(1))],
+        }]);
+        assert!(!serde_json::to_string(&export).unwrap().contains("verified"));
+        export.threads[0].comments[1].verified = true;
+        let json = serde_json::to_string(&export).unwrap();
+        assert!(json.contains(r#""verified":true"#), "{json}");
+        assert_eq!(Export::parse(&json).unwrap(), export);
+        let v3 = json.replace(r#""version":4"#, r#""version":3"#);
+        let err = Export::parse(&v3).unwrap_err();
         assert!(err.to_string().contains("version 4"), "{err}");
     }
 

@@ -311,6 +311,7 @@ mod tests {
             avatar: None,
             gravatar: None,
             likes: 0,
+            verified: false,
             html: None,
         };
         Export::new(vec![Thread {

@@ -498,6 +498,7 @@ mod tests {
             website: None,
             text: text.into(),
             remote_addr: None,
+            identity_subject: None,
         }
     }
 

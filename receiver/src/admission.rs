@@ -75,6 +75,11 @@ pub struct Sent {
     pub honeypot: bool,
     /// The form token; empty when none was sent.
     pub token: String,
+    /// Signed in as someone `auth.trusted` names: published without
+    /// moderation, unless a spam rule holds it.
+    pub trusted: bool,
+    /// The signed-in author's OpenID subject, stored with the comment.
+    pub identity_subject: Option<String>,
     /// The client's address, as trusted proxies report it.
     pub client: IpAddr,
     /// When it arrived, in Unix seconds (tokens, the store) and as the
@@ -257,7 +262,8 @@ impl<S: WithStore> Admission<'_, S> {
 
         // The rules that need the database (a duplicate, a known author, the
         // parent) are the store's, in the transaction that stores the comment.
-        let Checked { comment, page } = checked;
+        let Checked { mut comment, page } = checked;
+        comment.identity_subject = sent.identity_subject.clone();
         // Rendered here, beside the other requests, rather than on the
         // store's one writer thread; the answer shows the same HTML.
         let html = kiln_bake::markdown::to_html(&comment.text);
@@ -265,7 +271,7 @@ impl<S: WithStore> Admission<'_, S> {
             html: Some(html.clone()),
             comment,
             notify: sent.notify,
-            status: if held.is_none() && !config.moderation.enabled {
+            status: if held.is_none() && (!config.moderation.enabled || sent.trusted) {
                 Status::Approved
             } else {
                 Status::Pending

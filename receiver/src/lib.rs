@@ -4,6 +4,7 @@
 pub mod abuse;
 pub mod address;
 pub mod admission;
+pub mod auth;
 pub mod config;
 pub mod http;
 pub mod import;

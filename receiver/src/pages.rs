@@ -192,6 +192,7 @@ impl Pages {
             avatar: None,
             gravatar: None,
             likes: 0,
+            verified: false,
             html: None,
         };
         self.avatars.apply(&mut comment, stored.email.as_deref());
@@ -251,6 +252,7 @@ pub fn render_options(config: &Config, receiver_url: &str) -> RenderOptions {
         // receiver's URL takes the answer from there instead.
         offer_notify: config.mail.is_on(),
         reactions: config.reactions.enabled,
+        signin: config.auth.oidc_on(),
         receiver_url: receiver_url.trim_end_matches('/').to_owned(),
         limits: FormLimits {
             name: config.limits.name,

@@ -776,6 +776,7 @@ pub(crate) mod tests {
                 website: None,
                 text: text.into(),
                 remote_addr: None,
+                identity_subject: None,
             };
             db.insert(&comment, store::Status::Approved, 1_000)
                 .unwrap()

@@ -251,6 +251,7 @@ mod tests {
                     website: None,
                     text: "hello".into(),
                     remote_addr: None,
+                    identity_subject: None,
                 };
                 store.insert(&new, status, 1).unwrap().unwrap().id
             };

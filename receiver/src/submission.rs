@@ -195,6 +195,7 @@ impl Submission {
                     // Markdown) both become LF.
                     text: text.replace("\r\n", "\n").replace('\r', "\n"),
                     remote_addr,
+                    identity_subject: None,
                 },
                 page,
             }),

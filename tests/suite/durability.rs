@@ -287,6 +287,7 @@ fn export(dir: &Path, version: &str, comments: usize) -> String {
                     avatar: None,
                     gravatar: None,
                     likes: 0,
+                    verified: false,
                     html: None,
                 })
                 .collect(),

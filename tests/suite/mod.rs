@@ -28,6 +28,7 @@ mod replicas;
 mod rights;
 mod rolling;
 mod script;
+mod signin;
 mod ssg_astro;
 mod ssg_hugo;
 mod ssg_jekyll;

@@ -26,6 +26,7 @@ fn seed(db: &TestDb) {
         website: None,
         text: text.into(),
         remote_addr: Some("192.0.2.0".into()),
+        identity_subject: None,
     };
     let mut insert = |c: NewComment, status, at| store.insert(&c, status, at).unwrap().unwrap().id;
     let first = insert(

@@ -37,6 +37,8 @@ pub(super) struct CommentView<'a> {
     pub(super) parent: Option<i64>,
     pub(super) deleted: bool,
     pub(super) author: &'a str,
+    /// The name was verified by sign-in (`export::Comment::verified`).
+    pub(super) verified: bool,
     /// Only an http(s) URL, re-checked here whatever the store holds.
     pub(super) website: Option<String>,
     /// RFC 3339, for `datetime`.
@@ -168,6 +170,7 @@ impl Renderer {
             parent: comment.parent,
             deleted,
             author: if deleted { "" } else { &comment.author },
+            verified: comment.verified && !deleted,
             website: if deleted {
                 None
             } else {

@@ -24,7 +24,7 @@ pub(super) struct Fast {
     /// page_url, count, comments, form, id_prefix, cursor.
     thread: [[Skeleton; 3]; 2],
     /// `comment.html` by shape: bit 0 deleted, bit 1 has a website, bit 2
-    /// says whom it answers, bit 3 has replies. Holes: id, anchor, parent,
+    /// says whom it answers, bit 3 has replies, bit 4 verified. Holes: id, anchor, parent,
     /// author, website, created_at, date, html, reply_url, reply_to_anchor,
     /// reply_to_author, replies, depth, avatar, and with reactions on
     /// like_action, like_url, like_token, likes.
@@ -71,19 +71,21 @@ impl Fast {
         }
         let thread = thread.try_into().expect("two shapes");
 
-        let mut comment = Vec::with_capacity(16);
-        for shape in 0..16 {
+        let mut comment = Vec::with_capacity(32);
+        for shape in 0..32 {
             let (deleted, website, reply_to, replies) = (
                 shape & 1 != 0,
                 shape & 2 != 0,
                 shape & 4 != 0,
                 shape & 8 != 0,
             );
+            let verified = shape & 16 != 0;
             let mut ctx = Context::new();
             for (i, name) in ["id", "anchor", "parent", "author"].iter().enumerate() {
                 ctx.insert(*name, &hole(i));
             }
             ctx.insert("deleted", &deleted);
+            ctx.insert("verified", &verified);
             ctx.insert("website", &website.then(|| hole(4)));
             for (i, name) in ["created_at", "date", "html", "reply_url"]
                 .iter()
@@ -153,7 +155,8 @@ impl Fast {
         let shape = usize::from(view.deleted)
             | usize::from(view.website.is_some()) << 1
             | usize::from(view.reply_to.is_some()) << 2
-            | usize::from(!replies.is_empty()) << 3;
+            | usize::from(!replies.is_empty()) << 3
+            | usize::from(view.verified) << 4;
         let id = view.id.to_string();
         let parent = view.parent.map(|p| p.to_string()).unwrap_or_default();
         let (reply_to_anchor, reply_to_author) = match &view.reply_to {

@@ -93,6 +93,7 @@ mod tests {
             theme,
             offer_notify,
             reactions,
+            signin,
         } = base.clone();
         assert_eq!(theme, super::super::Theme::Auto);
         let FormLimits {
@@ -190,6 +191,10 @@ mod tests {
             },
             RenderOptions {
                 offer_notify: !offer_notify,
+                ..base.clone()
+            },
+            RenderOptions {
+                signin: !signin,
                 ..base.clone()
             },
         ];

@@ -71,6 +71,10 @@ pub struct FormContext {
     /// Show the "email me when someone replies" box
     /// ([`super::RenderOptions::offer_notify`]).
     pub offer_notify: bool,
+    /// `{receiver_url}/auth/login?return=` when sign-in is on
+    /// ([`super::RenderOptions::signin`]); the template puts the page's URL
+    /// after it. Empty: no sign-in link.
+    pub signin_url: String,
 }
 
 impl Renderer {
@@ -98,6 +102,11 @@ impl Renderer {
                 .map(|t| t.token(thread))
                 .unwrap_or_default(),
             offer_notify: self.opts.offer_notify,
+            signin_url: if self.opts.signin {
+                format!("{}/auth/login?return=", self.opts.receiver_url)
+            } else {
+                String::new()
+            },
         }
     }
 

@@ -67,6 +67,10 @@ pub struct RenderOptions {
     /// Put a like button with its count under each comment, a form posting
     /// to `{receiver_url}/react` (`reactions.enabled`). Default: false.
     pub reactions: bool,
+    /// Show a "Sign in" link with the form, to the receiver's
+    /// `/auth/login?return=PAGE` (the receiver's `[auth]` names an OpenID
+    /// provider). Default: false.
+    pub signin: bool,
 }
 
 /// How a thread picks its colours. The thread is part of someone else's
@@ -142,6 +146,7 @@ impl Default for RenderOptions {
             theme: Theme::Auto,
             offer_notify: true,
             reactions: false,
+            signin: false,
         }
     }
 }

@@ -21,6 +21,8 @@ fn comment(id: i64, parent: Option<i64>, author: &str, website: Option<&str>) ->
             .then(|| format!("{:016x}", (id as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15))),
         gravatar: (id % 4 == 0).then(|| format!("{id:064x}")),
         likes: (id % 5) as u64,
+        // Every fifth signed in, so the fast path meets its verified shapes.
+        verified: id % 5 == 0,
         html: None,
     }
 }
@@ -126,6 +128,11 @@ fn the_fast_path_renders_exactly_what_tera_renders() {
         opts.clone(),
         RenderOptions {
             gravatar: true,
+            ..opts.clone()
+        },
+        // With the sign-in link, whose page URL is a hole twice.
+        RenderOptions {
+            signin: true,
             ..opts.clone()
         },
         RenderOptions {

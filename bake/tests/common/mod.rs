@@ -80,6 +80,7 @@ pub fn comment(id: i64, parent: Option<i64>, author: &str, text: &str) -> Commen
         avatar: None,
         gravatar: None,
         likes: 0,
+        verified: false,
         html: None,
     }
 }

@@ -72,6 +72,8 @@ fn sent(client: u8, email: &str, text: &str) -> Sent {
         notify: false,
         honeypot: false,
         token: String::new(),
+        trusted: false,
+        identity_subject: None,
         client: format!("192.0.2.{client}").parse().unwrap(),
         now: 1_800_000_000,
         moment: crate::store::Moment::now(),

@@ -84,6 +84,8 @@ fn sent(text: &str) -> Sent {
         notify: false,
         honeypot: false,
         token: String::new(),
+        trusted: false,
+        identity_subject: None,
         client: "192.0.2.7".parse().unwrap(),
         now: 1_800_000_000,
         moment: crate::store::Moment::now(),

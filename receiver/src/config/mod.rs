@@ -10,6 +10,7 @@
 //! module may depend on it.
 
 mod admin;
+mod auth;
 mod bake;
 mod cidr;
 mod database;
@@ -32,6 +33,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
 pub use self::admin::Admin;
+pub use self::auth::{Auth, Comments};
 pub use self::bake::Bake;
 pub use self::cidr::Cidr;
 pub use self::database::Database;
@@ -65,6 +67,7 @@ pub struct Config {
     pub privacy: Privacy,
     pub edits: Edits,
     pub reactions: Reactions,
+    pub auth: Auth,
 }
 
 /// Environment variables that start with `KILN_` but are not config keys.
@@ -134,6 +137,7 @@ impl Config {
         self.publish.validate()?;
         self.spam.validate()?;
         self.reactions.validate()?;
+        self.auth.validate()?;
         Ok(())
     }
 

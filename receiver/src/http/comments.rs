@@ -27,10 +27,17 @@ pub async fn submit(
     body: Body,
 ) -> Result<Response, ApiError> {
     let client = client_of(&headers)?;
-    let sent = match read(&state, client, peer, &headers, body).await {
+    let who = super::signin::identity(&state, &headers);
+    let sent = match read(&state, client, peer, &headers, body, who.as_ref()).await {
         Ok(sent) => sent,
         Err(rejection) => return Err(refuse(&state, client, rejection, None)),
     };
+    if who.is_none() {
+        if let Some(rejection) = super::signin::required(&state, &sent.submission) {
+            let typed = Some((&sent.submission, sent.notify));
+            return Err(refuse(&state, client, rejection, typed));
+        }
+    }
     let admission = Admission {
         config: &state.config,
         signer: &state.signer,
@@ -68,18 +75,22 @@ async fn read(
     peer: SocketAddr,
     headers: &HeaderMap,
     body: Body,
+    who: Option<&crate::auth::Identity>,
 ) -> Result<Sent, Rejection> {
     let limit = state.config.server.max_body_bytes;
     let bytes = axum::body::to_bytes(body, limit)
         .await
         .map_err(|_| Rejection::TooLarge { limit })?;
-    let submission = body::submission(client, &bytes).map_err(Rejection::Unreadable)?;
+    let mut submission = body::submission(client, &bytes).map_err(Rejection::Unreadable)?;
     let notify = body::wants_notify(client, &bytes).map_err(Rejection::Unreadable)?;
+    let trusted = super::signin::apply(state, who, &mut submission);
     Ok(Sent {
         submission,
         notify,
         honeypot: body::honeypot_filled(client, &bytes),
         token: body::sent_value(client, &bytes, "token").unwrap_or_default(),
+        trusted,
+        identity_subject: who.map(|w| w.subject.clone()),
         client: state.proxies.client_ip(peer.ip(), headers),
         now: now(),
         moment: crate::store::Moment::now(),

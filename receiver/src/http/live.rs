@@ -298,8 +298,10 @@ fn revalidated(body: &serde_json::Value, headers: &HeaderMap) -> Result<Response
     Ok(response)
 }
 
-/// CORS for the routes pages call: the configured site origins only, no
-/// credentials, JSON bodies allowed.
+/// CORS for the routes pages call: the configured site origins only, JSON
+/// bodies allowed, with credentials: kiln.js sends the reader's sign-in
+/// cookie (`kiln_signin`, the only cookie these paths see: the admin's is
+/// `SameSite=Strict` on `/admin`).
 pub fn cors(config: &crate::config::Config) -> tower_http::cors::CorsLayer {
     let origins: Vec<HeaderValue> = config
         .sites
@@ -310,6 +312,8 @@ pub fn cors(config: &crate::config::Config) -> tower_http::cors::CorsLayer {
     tower_http::cors::CorsLayer::new()
         .allow_origin(origins)
         .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
+        // The origins are the configured list, never a wildcard.
+        .allow_credentials(true)
         .allow_headers([header::CONTENT_TYPE, header::ACCEPT])
         .max_age(std::time::Duration::from_secs(600))
 }

@@ -14,6 +14,7 @@ mod live;
 mod mail_links;
 mod metrics;
 mod reactions;
+mod signin;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -58,6 +59,10 @@ pub struct Inner {
     /// The limits on likes (`[reactions]`), counted apart from posts.
     pub like_limiter: crate::abuse::RateLimiter,
     pub counters: crate::abuse::Counters,
+    /// OpenID Connect sign-in, when `[auth]` names a provider
+    /// (`crate::auth`), and how its commenter cookie is set.
+    pub signin: Option<Arc<crate::auth::SignIn>>,
+    pub signin_cookie: crate::auth::session::Cookie,
     /// Set once the receiver has been told to stop (see `drain`).
     pub draining: AtomicBool,
     /// Becomes `true` when the listener closes: background work (the mail
@@ -129,6 +134,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/export", get(export::export))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics::metrics))
+        .route("/auth/login", get(signin::login))
+        .route("/auth/callback", get(signin::callback))
+        .route("/auth/logout", get(signin::logout_page).post(signin::logout))
         .route("/admin", get(admin::index))
         .route("/admin/admin.js", get(admin::script))
         .route("/admin/login", post(admin::login))
@@ -271,6 +279,7 @@ async fn secure_pages(
 /// Routes whose last segment is a token that grants something (an edit,
 /// a moderation action, a subscription change).
 const TOKEN_ROUTES: &[&str] = &[
+    // The callback's query holds the code, but only the path is logged.
     "/edit/",
     "/posted/",
     "/mail/moderate/",
@@ -375,6 +384,8 @@ pub async fn launch(
         limiter: crate::abuse::RateLimiter::new(&config, shared.clone()),
         like_limiter: crate::abuse::RateLimiter::for_likes(&config, shared),
         counters: crate::abuse::Counters::default(),
+        signin: crate::auth::SignIn::new(&config, &public_url)?.map(Arc::new),
+        signin_cookie: crate::auth::session::Cookie::new(&public_url, config.auth.session_hours),
         draining: AtomicBool::new(false),
         stopping,
         config,

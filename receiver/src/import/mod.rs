@@ -443,7 +443,7 @@ impl fmt::Display for Report {
         if self.already > 0 {
             writeln!(f, "Already imported before, left alone: {}", self.already)?;
         }
-        let list = |f: &mut fmt::Formatter<'_>, title: &str, items: &[Skipped]| {
+        let list = |f: &mut fmt::Formatter<'_>, title: &str, items: &[Skipped]| -> fmt::Result {
             if items.is_empty() {
                 return Ok(());
             }

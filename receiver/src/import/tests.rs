@@ -653,6 +653,7 @@ fn kiln_restore_keeps_ids_and_avatars_and_adds_nothing_twice() {
             website: None,
             text: text.into(),
             remote_addr: None,
+            identity_subject: None,
         };
     original
         .insert(
@@ -739,6 +740,7 @@ fn a_taken_id_fails_the_whole_restore() {
                     website: None,
                     text: text.into(),
                     remote_addr: None,
+                    identity_subject: None,
                 },
                 Status::Approved,
                 5,

@@ -468,6 +468,7 @@ mod tests {
             website: None,
             text: "Hello *there*".into(),
             remote_addr: None,
+            identity_subject: None,
         };
         store
             .insert_opted(&comment, true, Status::Pending, now())
@@ -566,6 +567,7 @@ mod tests {
                 website: None,
                 text: format!("comment {n}"),
                 remote_addr: None,
+                identity_subject: None,
             };
             store
                 .insert_opted(&comment, true, Status::Pending, now())

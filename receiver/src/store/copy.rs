@@ -128,6 +128,8 @@ pub struct CommentRow {
     pub notify: bool,
     /// The avatar key a comment restored from a kiln export came with.
     pub avatar: Option<String>,
+    /// The signed-in author's OpenID subject (migration `identity`).
+    pub identity_subject: Option<String>,
 }
 
 /// An `imported` row: a comment `kiln import` brought, by its source's id;
@@ -267,6 +269,7 @@ impl Row {
                 opt(&mut out, "html", &c.html);
                 opt(&mut out, "html_version", &c.html_version);
                 opt(&mut out, "avatar", &c.avatar);
+                opt(&mut out, "identity_subject", &c.identity_subject);
             }
             Row::Imported(i) => {
                 out.extend([("source", i.source.as_str()), ("source_id", &i.source_id)])
@@ -320,6 +323,7 @@ impl Row {
                 e.opt_text(&c.html_version);
                 e.int(i64::from(c.notify));
                 e.opt_text(&c.avatar);
+                e.opt_text(&c.identity_subject);
             }
             Row::Imported(i) => {
                 e.text(&i.source);

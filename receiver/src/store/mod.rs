@@ -441,6 +441,9 @@ pub struct NewComment {
     pub website: Option<String>,
     pub text: String,
     pub remote_addr: Option<String>,
+    /// The OpenID subject of a signed-in author (`crate::auth`), whose
+    /// `author` is then the provider's verified name; None otherwise.
+    pub identity_subject: Option<String>,
 }
 
 /// A submission on its way into the store (`Store::post`), with what the

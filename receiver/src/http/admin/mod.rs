@@ -73,6 +73,11 @@ impl AdminState {
             uploads: import::Uploads::new()?,
         })
     }
+
+    /// The receiver's public URL, without a trailing slash.
+    pub(in crate::http) fn base(&self) -> &str {
+        &self.base
+    }
 }
 
 /// `GET /admin`: the login page, or the queue for a logged-in moderator.
@@ -88,13 +93,23 @@ pub struct ListQuery {
 
 pub async fn index(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     admin: Option<Admin>,
     Query(query): Query<ListQuery>,
 ) -> Result<Response, ApiError> {
+    if admin.is_none() {
+        // A moderator a trusted reverse proxy has signed in (`auth.proxy_header`).
+        if let Some(who) = crate::auth::proxy_identity(&state.config.auth, peer.ip(), &headers) {
+            tracing::info!(moderator = %who, "admin signed in by the proxy header");
+            let response = redirect(&format!("{}/admin", state.admin.base));
+            return start_session(&state, response).await;
+        }
+    }
     let has_password = state
         .with_store(|store| Ok(store.admin_password_hash()?.is_some()))
         .await?;
-    if !has_password {
+    if !has_password && admin.is_none() {
         return login_page(&state, StatusCode::OK, None, false);
     }
     let Some(Admin(session)) = admin else {
@@ -246,6 +261,19 @@ pub async fn login(
         );
     }
     state.admin.limiter.succeeded(attempt).await?;
+    tracing::info!(client = %crate::address::anonymize(ip), "admin logged in");
+    let response = redirect(&format!("{}/admin", state.admin.base));
+    start_session(&state, response).await
+}
+
+/// Starts an admin session for a moderator who has proved who they are
+/// (the password, the OpenID provider, the trusted proxy's header) and
+/// sets its cookie on `response`: one kind of session for all three, so
+/// logout, expiry and CSRF work the same.
+pub(in crate::http) async fn start_session(
+    state: &AppState,
+    mut response: Response,
+) -> Result<Response, ApiError> {
     let (id, id_hash) = auth::new_session_id();
     let csrf = crate::store::random_hex(32);
     let now = now();
@@ -253,8 +281,6 @@ pub async fn login(
     state
         .with_store(move |store| store.create_admin_session(&id_hash, &csrf, now, expires))
         .await?;
-    tracing::info!(client = %crate::address::anonymize(ip), "admin logged in");
-    let mut response = redirect(&format!("{}/admin", state.admin.base));
     set_cookie(&mut response, &state.admin.cookie.set(&id));
     Ok(response)
 }
@@ -520,6 +546,7 @@ fn login_page(
             "base": state.admin.base,
             "message": message,
             "has_password": has_password,
+            "oidc": state.config.auth.oidc_on(),
         }),
     )?;
     Ok(page(status, html))

@@ -38,6 +38,7 @@ fn new(thread: &str, parent: Option<i64>, text: &str, email: Option<&str>) -> Ne
         website: Some("https://ann.example.org".into()),
         text: text.into(),
         remote_addr: Some("192.0.2.0".into()),
+        identity_subject: None,
     }
 }
 

@@ -21,7 +21,8 @@ macro_rules! published {
         concat!(
             "SELECT t.key, t.url, c.id, c.parent_id, c.status, c.author, c.website,
                     c.text, c.created_at, c.html, c.html_version, c.email, c.avatar,
-                    (SELECT count(*) FROM reactions r WHERE r.comment_id = c.id)
+                    (SELECT count(*) FROM reactions r WHERE r.comment_id = c.id),
+                    c.identity_subject IS NOT NULL
              FROM comments c JOIN threads t ON t.id = c.thread_id
              WHERE c.status IN ('approved', 'deleted') ",
             $rest
@@ -81,8 +82,8 @@ impl PgStore {
                 .query_one(
                     "INSERT INTO comments (thread_id, parent_id, status, author, email, website,
                                            text, page_url, remote_addr, created_at, approved_at,
-                                           html, html_version, notify)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                                           html, html_version, notify, identity_subject)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
                      RETURNING id",
                     &[
                         &thread_id,
@@ -99,6 +100,7 @@ impl PgStore {
                         &html,
                         &markdown::VERSION,
                         &notify,
+                        &new.identity_subject,
                     ],
                 )?
                 .try_get(0)?;
@@ -273,6 +275,7 @@ impl PgStore {
                 avatar: None,
                 gravatar: None,
                 likes: super::unsigned(row.try_get(13)?)?,
+                verified: row.try_get(14)?,
                 // Stored HTML is used only if this kiln made it.
                 html: match row.try_get::<_, Option<&str>>(10)? {
                     Some(markdown::VERSION) => row.try_get(9)?,
@@ -387,7 +390,8 @@ pub(super) fn remove_comment(
     if replies > 0 {
         tx.execute(
             "UPDATE comments SET status = 'deleted', author = '', email = NULL,
-                    website = NULL, text = '', remote_addr = NULL, html = NULL
+                    website = NULL, text = '', remote_addr = NULL, html = NULL,
+                    identity_subject = NULL
              WHERE id = $1",
             &[&id],
         )?;

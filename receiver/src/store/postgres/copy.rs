@@ -154,8 +154,9 @@ impl Writer {
             comment: tx.prepare(
                 "INSERT INTO comments (id, thread_id, parent_id, status, author, email, website,
                                        text, page_url, remote_addr, created_at, approved_at,
-                                       html, html_version, notify, avatar)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+                                       html, html_version, notify, avatar, identity_subject)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+                         $17)",
             )?,
             imported: tx.prepare(
                 "INSERT INTO imported (source, source_id, comment_id, imported_at)
@@ -231,6 +232,7 @@ impl Writer {
                         &c.html_version,
                         &c.notify,
                         &c.avatar,
+                        &c.identity_subject,
                     ],
                 )?;
             }
@@ -344,7 +346,8 @@ fn read_all(tx: &mut Transaction, each: &mut dyn FnMut(Row) -> Result<()>) -> Re
         tx,
         "comments",
         "SELECT id, thread_id, parent_id, status, author, email, website, text, page_url,
-                remote_addr, created_at, approved_at, html, html_version, notify, avatar
+                remote_addr, created_at, approved_at, html, html_version, notify, avatar,
+                identity_subject
          FROM comments ORDER BY id",
         each,
         |r| {
@@ -365,6 +368,7 @@ fn read_all(tx: &mut Transaction, each: &mut dyn FnMut(Row) -> Result<()>) -> Re
                 html_version: r.try_get(13)?,
                 notify: r.try_get(14)?,
                 avatar: r.try_get(15)?,
+                identity_subject: r.try_get(16)?,
             }))
         },
     )?;

@@ -75,6 +75,11 @@ const MIGRATIONS: &[Migration] = &[
         name: Cow::Borrowed("0006_reactions"),
         sql: Cow::Borrowed(include_str!("migrations/0006_reactions.sql")),
     },
+    Migration {
+        version: 7,
+        name: Cow::Borrowed("0007_identity"),
+        sql: Cow::Borrowed(include_str!("migrations/0007_identity.sql")),
+    },
 ];
 
 impl Migration {

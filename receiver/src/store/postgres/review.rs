@@ -89,7 +89,8 @@ impl PgStore {
                 }
                 tx.execute(
                     "UPDATE comments SET author = $2, email = $3, website = $4, text = $5,
-                            html = $6, html_version = $7
+                            html = $6, html_version = $7,
+                            identity_subject = CASE WHEN author = $2 THEN identity_subject END
                      WHERE id = $1",
                     &[
                         &id,

@@ -219,6 +219,7 @@ mod tests {
             website: None,
             text: format!("comment {n}: {}", "words ".repeat(100)),
             remote_addr: None,
+            identity_subject: None,
         }
     }
 

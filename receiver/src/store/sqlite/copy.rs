@@ -139,8 +139,9 @@ fn insert(conn: &Connection, row: &Row) -> Result<()> {
             conn.prepare_cached(
                 "INSERT INTO comments (id, thread_id, parent_id, status, author, email, website,
                                        text, page_url, remote_addr, created_at, approved_at,
-                                       html, html_version, notify, avatar)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                                       html, html_version, notify, avatar, identity_subject)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
+                         ?17)",
             )?
             .execute(params![
                 c.id,
@@ -159,6 +160,7 @@ fn insert(conn: &Connection, row: &Row) -> Result<()> {
                 c.html_version,
                 c.notify,
                 c.avatar,
+                c.identity_subject,
             ])?;
         }
         Row::Imported(i) => {
@@ -296,7 +298,8 @@ pub(super) fn read_all(conn: &Connection, each: &mut dyn FnMut(Row) -> Result<()
         conn,
         "comments",
         "SELECT id, thread_id, parent_id, status, author, email, website, text, page_url,
-                remote_addr, created_at, approved_at, html, html_version, notify, avatar
+                remote_addr, created_at, approved_at, html, html_version, notify, avatar,
+                identity_subject
          FROM comments ORDER BY id",
         each,
         |r| {
@@ -317,6 +320,7 @@ pub(super) fn read_all(conn: &Connection, each: &mut dyn FnMut(Row) -> Result<()
                 html_version: r.get(13)?,
                 notify: r.get(14)?,
                 avatar: r.get(15)?,
+                identity_subject: r.get(16)?,
             }))
         },
     )?;

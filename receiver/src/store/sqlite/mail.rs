@@ -304,6 +304,7 @@ mod tests {
             website: None,
             text: "hi".into(),
             remote_addr: None,
+            identity_subject: None,
         }
     }
 

@@ -45,6 +45,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0008_imported.sql"),
     include_str!("migrations/0009_publish_runs.sql"),
     include_str!("migrations/0010_reactions.sql"),
+    include_str!("migrations/0011_identity.sql"),
 ];
 
 /// The first bytes of every SQLite 3 database file.
@@ -411,7 +412,8 @@ impl SqliteStore {
         let columns =
             "SELECT t.key, t.url, c.id, c.parent_id, c.status, c.author, c.website, c.text,
                               c.created_at, c.html, c.html_version, c.email, c.avatar,
-                              (SELECT count(*) FROM reactions r WHERE r.comment_id = c.id)
+                              (SELECT count(*) FROM reactions r WHERE r.comment_id = c.id),
+                              c.identity_subject IS NOT NULL
                        FROM comments c INDEXED BY comments_published
                             JOIN threads t ON t.id = c.thread_id
                        WHERE c.status IN ('approved', 'deleted')";
@@ -448,6 +450,7 @@ impl SqliteStore {
                     avatar: None,
                     gravatar: None,
                     likes: r.get(13)?,
+                    verified: r.get(14)?,
                     // Stored HTML is used only if this kiln made it.
                     html: match r.get_ref(10)?.as_str_or_null()? {
                         Some(markdown::VERSION) => r.get(9)?,
@@ -570,6 +573,12 @@ fn insert_in(
         markdown::VERSION,
     ])?;
     let id = tx.last_insert_rowid();
+    // Only for a signed-in author, in the same transaction: the statement
+    // every other comment runs stays the one older schemas take too.
+    if let Some(subject) = &new.identity_subject {
+        tx.prepare_cached("UPDATE comments SET identity_subject = ?2 WHERE id = ?1")?
+            .execute(params![id, subject])?;
+    }
     if status.is_published() {
         touch_thread(tx, thread_id, 1)?;
     }
@@ -642,7 +651,8 @@ fn remove_comment(
     if replies > 0 {
         tx.execute(
             "UPDATE comments SET status = 'deleted', author = '', email = NULL,
-                    website = NULL, text = '', remote_addr = NULL, html = NULL
+                    website = NULL, text = '', remote_addr = NULL, html = NULL,
+                    identity_subject = NULL
              WHERE id = ?1",
             [id],
         )?;

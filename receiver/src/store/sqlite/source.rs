@@ -124,6 +124,7 @@ mod tests {
                     website: None,
                     text: format!("Comment {i} on {thread}"),
                     remote_addr: None,
+                    identity_subject: None,
                 };
                 let status = if n == 0 {
                     Status::Pending

@@ -64,6 +64,7 @@ fn moderation_beside_another_writer_waits_for_the_lock_instead_of_failing() {
         website: None,
         text: text.into(),
         remote_addr: None,
+        identity_subject: None,
     };
     let first = moderator
         .insert_opted(&comment("first"), false, Status::Pending, 1)

@@ -17,6 +17,7 @@
 mod backup;
 mod batch;
 mod comments;
+mod identity;
 mod imported;
 mod mail;
 mod postgres_only;
@@ -62,6 +63,7 @@ fn new(thread: &str, parent: Option<i64>, text: &str) -> NewComment {
         website: None,
         text: text.into(),
         remote_addr: Some("192.0.2.0".into()),
+        identity_subject: None,
     }
 }
 

@@ -26,6 +26,7 @@ fn comment(parent: Option<i64>, title: &str) -> NewComment {
         website: None,
         text: "hi".into(),
         remote_addr: None,
+        identity_subject: None,
     }
 }
 

@@ -20,6 +20,7 @@ fn by(email: Option<&str>, parent: Option<i64>, text: &str) -> NewComment {
         website: Some("https://example.org/me".into()),
         text: text.into(),
         remote_addr: Some("192.0.2.0".into()),
+        identity_subject: None,
     }
 }
 

@@ -17,6 +17,7 @@ fn new(parent: Option<i64>, email: &str) -> NewComment {
         website: None,
         text: "hi".into(),
         remote_addr: None,
+        identity_subject: None,
     }
 }
 

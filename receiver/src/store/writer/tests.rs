@@ -38,6 +38,7 @@ fn comment(thread: &str, parent: Option<i64>, author: &str, text: &str) -> NewCo
         website: None,
         text: text.into(),
         remote_addr: None,
+        identity_subject: None,
     }
 }
 
