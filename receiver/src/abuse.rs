@@ -469,6 +469,7 @@ mod tests {
 
     fn comment(text: &str) -> NewComment {
         NewComment {
+            site: "default".into(),
             thread: "/t/".into(),
             page_url: "https://example.org/t/".into(),
             page_title: String::new(),

@@ -261,11 +261,12 @@ impl<S: WithStore> Admission<'_, S> {
         // Rendered here, beside the other requests, rather than on the
         // store's one writer thread; the answer shows the same HTML.
         let html = kiln_bake::markdown::to_html(&comment.text);
+        let publish_now = held.is_none() && !config.moderation_of(&comment.site).enabled;
         let posting = Posting {
             html: Some(html.clone()),
             comment,
             notify: sent.notify,
-            status: if held.is_none() && !config.moderation.enabled {
+            status: if publish_now {
                 Status::Approved
             } else {
                 Status::Pending

@@ -215,6 +215,7 @@ fn check_fields(
         website: fields.website.clone(),
         text: fields.text.clone(),
         title: current.page_title.clone(),
+        site: String::new(),
     };
     submission.check(&config, None).map(|c| c.comment)
 }

@@ -187,6 +187,7 @@ pub async fn start(
     let watcher = Watcher {
         lead: shared.leadership()?,
         db: config.database.clone(),
+        site: config.bake.site.clone(),
         poll: Duration::from_millis(publish.poll_ms),
         bakes: in_place_options(config, receiver_url)
             .into_iter()
@@ -211,7 +212,7 @@ pub async fn start(
 /// is printed.
 pub fn bake_in_place_now(config: &Config, receiver_url: &str) {
     for options in in_place_options(config, receiver_url) {
-        bake_in_place(&config.database, &options);
+        bake_in_place(&config.database, &config.bake.site, &options);
     }
 }
 
@@ -261,6 +262,8 @@ fn in_place_options(config: &Config, receiver_url: &str) -> Vec<kiln_bake::BakeO
 struct Watcher {
     lead: Box<dyn Leadership>,
     db: Database,
+    /// The site whose comments the in-place bakes show (`bake.site`).
+    site: String,
     poll: Duration,
     bakes: Vec<InPlace>,
     strategies: Vec<Strategy>,
@@ -341,7 +344,7 @@ impl Watcher {
 
     fn bake_all(&mut self) {
         for place in self.bakes.iter_mut() {
-            place.bake(&self.db);
+            place.bake(&self.db, &self.site);
         }
     }
 
@@ -458,7 +461,7 @@ impl InPlace {
         false
     }
 
-    fn bake(&mut self, db: &Database) {
+    fn bake(&mut self, db: &Database, site: &str) {
         let current = self.watch_is_current();
         // Take what was seen and start collecting afresh; events from this
         // bake's own writes are judged at the next one, once `ours` knows
@@ -475,7 +478,7 @@ impl InPlace {
             && seen
                 .is_some_and(|paths| paths.iter().all(|path| !self.ours.is_foreign_change(path)));
         self.options.listing_unchanged = trusted;
-        match bake_in_place(db, &self.options) {
+        match bake_in_place(db, site, &self.options) {
             Some(written) => self.ours.record(&written),
             // A failed bake vouches for nothing.
             None => *self.seen.lock().unwrap_or_else(|p| p.into_inner()) = None,
@@ -493,19 +496,30 @@ fn inode(_: &std::fs::Metadata) -> u64 {
     0
 }
 
-/// Bake's view of the database, whichever backend holds it.
-fn open_source(db: &Database, gravatar: bool) -> Result<Box<dyn kiln_bake::source::Source + Send>> {
+/// Bake's view of one site's threads in the database, whichever backend
+/// holds it.
+fn open_source(
+    db: &Database,
+    gravatar: bool,
+    site: &str,
+) -> Result<Box<dyn kiln_bake::source::Source + Send>> {
     store::open_source(
         store::Location::new(&db.path, &db.url, &db.password),
         gravatar,
+        site,
     )
 }
 
-/// Bakes one directory; the files written, or `None` if the bake failed.
-fn bake_in_place(db: &Database, options: &kiln_bake::BakeOptions) -> Option<Vec<PathBuf>> {
+/// Bakes one directory with site `site`'s comments; the files written, or
+/// `None` if the bake failed.
+fn bake_in_place(
+    db: &Database,
+    site: &str,
+    options: &kiln_bake::BakeOptions,
+) -> Option<Vec<PathBuf>> {
     let started = Instant::now();
     // The render options carry `privacy.gravatar`, which the export obeys too.
-    let result = open_source(db, options.render.gravatar)
+    let result = open_source(db, options.render.gravatar, site)
         .and_then(|mut source| kiln_bake::bake(source.as_mut(), options));
     match result {
         Ok(summary) => {
@@ -767,6 +781,7 @@ pub(crate) mod tests {
         let mut db = store::open(&path, store::Mode::ReadWrite).unwrap();
         let mut approve = |text: &str| {
             let comment = store::NewComment {
+                site: "default".into(),
                 thread: "/a/".into(),
                 page_url: "https://example.org/a/".into(),
                 page_title: String::new(),

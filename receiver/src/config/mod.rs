@@ -41,7 +41,7 @@ pub use self::moderation::Moderation;
 pub use self::privacy::Privacy;
 pub use self::publish::{expand_env, Hook, Publish};
 pub use self::server::Server;
-pub use self::sites::Sites;
+pub use self::sites::{Site, SiteMail, Sites, DEFAULT_SITE};
 pub use self::spam::Spam;
 pub use self::templates::Templates;
 
@@ -111,6 +111,13 @@ impl Config {
         self.database.validate()?;
         self.sites.validate()?;
         self.bake.validate()?;
+        if !self.sites.knows(&self.bake.site) {
+            bail!(
+                "`bake.site` = {:?} is not a site of this configuration; name one of {:?}",
+                self.bake.site,
+                self.sites.names()
+            );
+        }
         if self.privacy.gravatar && !self.bake.avatars {
             bail!("`privacy.gravatar` is on but `bake.avatars` is off, so no Gravatar picture would be shown; turn `privacy.gravatar` off, or `bake.avatars` on");
         }
@@ -148,19 +155,51 @@ impl Config {
         format!("http://{addr}")
     }
 
-    /// The site's base URL for page URLs in baked forms.
+    /// The site's base URL for page URLs in baked forms: `bake.site_url`,
+    /// else the first origin of the site `bake.site` names.
     pub fn site_url(&self) -> String {
+        self.site_url_of(&self.bake.site)
+    }
+
+    /// `site_url` for a bake of site `site`.
+    pub fn site_url_of(&self, site: &str) -> String {
         let url = if self.bake.site_url.is_empty() {
-            self.sites.origins.first().cloned().unwrap_or_default()
+            let origins = self.sites.origins_of(site);
+            origins.first().cloned().unwrap_or_default()
         } else {
             self.bake.site_url.clone()
         };
         url.trim_end_matches('/').to_owned()
     }
 
-    /// Whether `url`'s origin is one of `sites.origins`.
+    /// Whether `url`'s origin is one of any site's origins.
     pub fn allows_origin(&self, url: &url::Url) -> bool {
         self.sites.allows_origin(url)
+    }
+
+    /// Whether new comments on site `site` wait for a moderator: its
+    /// `[sites.site.moderation]`, else `[moderation]`.
+    pub fn moderation_of(&self, site: &str) -> &Moderation {
+        self.sites
+            .named(site)
+            .and_then(|s| s.moderation.as_ref())
+            .unwrap_or(&self.moderation)
+    }
+
+    /// Who is told about site `site`'s new comments.
+    pub fn mail_moderators_of(&self, site: &str) -> &[String] {
+        self.sites
+            .named(site)
+            .and_then(|s| s.mail.moderators.as_deref())
+            .unwrap_or(&self.mail.moderators)
+    }
+
+    /// The sender of site `site`'s mail.
+    pub fn mail_from_of(&self, site: &str) -> &str {
+        self.sites
+            .named(site)
+            .and_then(|s| s.mail.from.as_deref())
+            .unwrap_or(&self.mail.from)
     }
 }
 

@@ -174,7 +174,7 @@ fn received_but_dropped(
     client: Client,
     checked: crate::submission::Checked,
 ) -> Result<Response, ApiError> {
-    let status = if state.config.moderation.enabled {
+    let status = if state.config.moderation_of(&checked.comment.site).enabled {
         Status::Pending
     } else {
         Status::Approved
@@ -182,6 +182,7 @@ fn received_but_dropped(
     let c = checked.comment;
     let fake = crate::store::StoredComment {
         id: 0,
+        site: c.site,
         thread: c.thread,
         parent: c.parent,
         status,

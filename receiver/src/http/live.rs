@@ -191,10 +191,11 @@ pub async fn since(
             ))
         }
     };
+    let site = super::asked_site(&state.config, query.get("site").map(String::as_str))?;
     let key = thread.clone();
     let avatars = state.avatars.clone();
     let threads = state
-        .read_store(move |store| store.published_threads(Some(&[key]), &avatars))
+        .read_store(move |store| store.published_threads(&site, Some(&[key]), &avatars))
         .await?;
     let mut comments = Vec::new();
     if let Some(found) = threads.first() {
@@ -228,6 +229,8 @@ pub async fn counts(
     Query(query): Query<Vec<(String, String)>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    let asked_site = query.iter().find(|(name, _)| name == "site");
+    let site = super::asked_site(&state.config, asked_site.map(|(_, v)| v.as_str()))?;
     let keys: BTreeSet<String> = query
         .into_iter()
         .filter(|(name, _)| name == "thread")
@@ -248,7 +251,7 @@ pub async fn counts(
     let keys: Vec<String> = keys.into_iter().collect();
     let asked = keys.clone();
     let found = state
-        .read_store(move |store| store.approved_counts(&asked))
+        .read_store(move |store| store.approved_counts(&site, &asked))
         .await?;
     let mut counts = serde_json::Map::new();
     for (key, count) in keys.into_iter().zip(found) {
@@ -282,13 +285,12 @@ fn revalidated(body: &serde_json::Value, headers: &HeaderMap) -> Result<Response
     Ok(response)
 }
 
-/// CORS for the routes pages call: the configured site origins only, no
+/// CORS for the routes pages call: every site's origins only, no
 /// credentials, JSON bodies allowed.
 pub fn cors(config: &crate::config::Config) -> tower_http::cors::CorsLayer {
-    let origins: Vec<HeaderValue> = config
-        .sites
-        .origins
-        .iter()
+    let sites = &config.sites;
+    let origins: Vec<HeaderValue> = (sites.names().into_iter())
+        .flat_map(|name| sites.origins_of(name))
         .filter_map(|o| HeaderValue::from_str(o).ok())
         .collect();
     tower_http::cors::CorsLayer::new()

@@ -199,6 +199,22 @@ fn log_failure(
 }
 
 /// Seconds since the epoch, for tokens, ages and stamps.
+/// The site a read API is asked about: its `?site=NAME`, "default" when
+/// absent; a name that is no site of this receiver is refused.
+pub(crate) fn asked_site(config: &Config, asked: Option<&str>) -> Result<String, ApiError> {
+    let name = asked.unwrap_or(crate::config::DEFAULT_SITE);
+    if !config.sites.knows(name) {
+        return Err(ApiError::bad_request(
+            "unknown_site",
+            format!(
+                "There is no site {name:?} here; give ?site= one of {:?}.",
+                config.sites.names()
+            ),
+        ));
+    }
+    Ok(name.to_owned())
+}
+
 pub(crate) fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }

@@ -459,6 +459,7 @@ mod tests {
             crate::store::open(&dir.join("kiln.sqlite3"), crate::store::Mode::ReadWrite).unwrap();
         store.set_mail_events(true);
         let comment = NewComment {
+            site: "default".into(),
             thread: "/a/".into(),
             page_url: "https://example.org/a/".into(),
             page_title: "A page".into(),
@@ -557,6 +558,7 @@ mod tests {
         store.set_mail_events(true);
         for n in 0..15 {
             let comment = NewComment {
+                site: "default".into(),
                 thread: format!("/t{n}/"),
                 page_url: format!("https://example.org/t{n}/"),
                 page_title: String::new(),
@@ -647,6 +649,7 @@ mod tests {
     fn approved_comment() -> StoredComment {
         StoredComment {
             id: 7,
+            site: "default".into(),
             thread: "/a/".into(),
             parent: None,
             status: Status::Approved,

@@ -82,6 +82,8 @@ pub struct ListQuery {
     status: String,
     q: String,
     thread: String,
+    /// Only this site's comments; empty: every site's.
+    site: String,
     done: String,
     n: String,
 }
@@ -119,8 +121,16 @@ pub async fn index(
         ));
     }
     let thread = query.thread.trim().to_owned();
+    let site = query.site.trim().to_owned();
+    if !site.is_empty() && !state.config.sites.knows(&site) {
+        return Err(bad_request(
+            &state,
+            &format!("There is no site {site:?} here."),
+        ));
+    }
     let search = Search {
         status,
+        site: (!site.is_empty()).then(|| site.clone()),
         thread: (!thread.is_empty()).then(|| thread.clone()),
         words: (!words.is_empty()).then(|| words.clone()),
         limit: PAGE_LIMIT,
@@ -155,6 +165,8 @@ pub async fn index(
             "status": status_name,
             "q": words,
             "thread": thread,
+            "site": site,
+            "sites": state.config.sites.names(),
             "counts": counts,
             "rows": rows,
             "limit": PAGE_LIMIT,

@@ -70,6 +70,11 @@ const MIGRATIONS: &[Migration] = &[
         name: Cow::Borrowed("0005_admit"),
         sql: Cow::Borrowed(include_str!("migrations/0005_admit.sql")),
     },
+    Migration {
+        version: 6,
+        name: Cow::Borrowed("0006_sites"),
+        sql: Cow::Borrowed(include_str!("migrations/0006_sites.sql")),
+    },
 ];
 
 impl Migration {

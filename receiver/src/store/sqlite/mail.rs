@@ -295,6 +295,7 @@ mod tests {
 
     fn new(parent: Option<i64>, email: &str) -> NewComment {
         NewComment {
+            site: "default".into(),
             thread: "/a/".into(),
             page_url: "https://example.org/a/".into(),
             page_title: String::new(),

@@ -55,6 +55,7 @@ fn moderation_beside_another_writer_waits_for_the_lock_instead_of_failing() {
     let mut moderator = SqliteStore::open(&path).unwrap();
     let mut receiver = SqliteStore::open(&path).unwrap();
     let comment = |text: &str| NewComment {
+        site: "default".into(),
         thread: "/a/".into(),
         page_url: "https://example.org/a/".into(),
         page_title: String::new(),

@@ -50,6 +50,7 @@ fn open_postgres(db: &ScratchDb, mode: Mode) -> Box<dyn Store> {
 /// A comment by Ann (with an address and a client address) in `thread`.
 fn new(thread: &str, parent: Option<i64>, text: &str) -> NewComment {
     NewComment {
+        site: "default".into(),
         thread: thread.into(),
         page_url: format!("https://example.org{thread}"),
         page_title: String::new(),
@@ -65,6 +66,7 @@ fn new(thread: &str, parent: Option<i64>, text: &str) -> NewComment {
 /// A comment by `author`, whose address is their lower-cased name.
 fn by(thread: &str, author: &str, text: &str) -> NewComment {
     NewComment {
+        site: "default".into(),
         author: author.into(),
         email: Some(format!("{}@example.org", author.to_lowercase())),
         remote_addr: None,
@@ -84,13 +86,13 @@ fn add(store: &mut dyn Store, thread: &str, author: &str, text: &str, at: i64) -
 /// Every published comment, with avatars keyed as bake keys them.
 fn export(store: &mut dyn Store) -> Export {
     let keys = store.avatar_keys(false).unwrap();
-    store.export(&keys).unwrap()
+    store.export("default", &keys).unwrap()
 }
 
 /// A thread's change sequence and published count, if it ever showed one.
 fn stamp(store: &mut dyn Store, thread: &str) -> Option<(u64, u64)> {
     store
-        .thread_stamps()
+        .thread_stamps("default")
         .unwrap()
         .into_iter()
         .find(|(k, _, _)| k == thread)
