@@ -37,12 +37,12 @@ mod tests {
             .conn
             .prepare(
                 "EXPLAIN QUERY PLAN SELECT count(*) FROM comments
-                 WHERE thread_id = (SELECT id FROM threads WHERE key = ?1)
+                 WHERE thread_id = (SELECT id FROM threads WHERE site = ?2 AND key = ?1)
                    AND status = 'approved'",
             )
             .unwrap();
         let plan: Vec<String> = explain
-            .query_map(["/a/"], |r| r.get(3))
+            .query_map(["/a/", "default"], |r| r.get(3))
             .unwrap()
             .map(Result::unwrap)
             .collect();

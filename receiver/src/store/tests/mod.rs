@@ -8,7 +8,8 @@
 //! Here: the keys, the admin password and sessions. Beside this file:
 //! comments and their invariants (`comments.rs`), submissions stored in
 //! batches (`batch.rs`), imports (`imported.rs`), moderation beyond
-//! approve/reject/delete (`review.rs`), the mail that changes queue
+//! approve/reject/delete (`review.rs`), threads of several sites
+//! (`sites.rs`), the mail that changes queue
 //! (`queue.rs`), what the outbox does with it and the abuse lookups
 //! (`mail.rs`), one person's data (`privacy.rs`), and what only PostgreSQL
 //! has to prove: locks, retries, commit order (`postgres.rs`).
@@ -21,6 +22,7 @@ mod postgres_only;
 mod privacy;
 mod queue;
 mod review;
+mod sites;
 
 use kiln_bake::export::Export;
 
