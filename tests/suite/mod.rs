@@ -26,6 +26,7 @@ mod replicas;
 mod rights;
 mod rolling;
 mod script;
+mod sites;
 mod ssg_astro;
 mod ssg_hugo;
 mod ssg_jekyll;
