@@ -4,13 +4,15 @@
 //! own); a comment is posted to `/posts/hello-world/` from each site's
 //! origin; `kiln queue --site` shows each site's alone; the moderators'
 //! mail goes over real SMTP to each site's own moderators and names the
-//! site; the APIs answer per site; and two copies of the Hugo example, built
+//! site; the admin page filters by site; the APIs answer per site; and two copies of the Hugo example, built
 //! for A's and B's addresses, are baked (A from the database with
-//! `--site default`, B from the export API with `bake.site = "b"`), each
-//! showing only its own site's comments.
+//! `--site default`, B from the export API with `bake.site = "b"`, and a
+//! third copy, of B, by the receiver in place), each showing only its own
+//! site's comments.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::support::mail::*;
@@ -41,7 +43,15 @@ fn two_sites_on_one_receiver_keep_the_same_path_apart() {
     let tmp = tempfile::tempdir().unwrap();
     let inbox = tmp.path().join("inbox");
     std::fs::create_dir(&inbox).unwrap();
-    std::fs::write(tmp.path().join("kiln.toml"), sites_toml()).unwrap();
+    // A built copy of B that the receiver publishes in place, with B's
+    // comments alone.
+    let live_b = HugoSite::new(&hugo, tmp.path(), "b-live", B, "");
+    let receiver_toml = format!(
+        "{}\n[sites.site.publish]\nin_place = [\"{}\"]\n",
+        sites_toml(),
+        live_b.dir.join("public").display()
+    );
+    std::fs::write(tmp.path().join("kiln.toml"), receiver_toml).unwrap();
     let smtp = Smtp::start(&python, &inbox);
     let env = smtp.env();
     let db = Db::fresh(tmp.path());
@@ -139,11 +149,19 @@ fn two_sites_on_one_receiver_keep_the_same_path_apart() {
     assert!(to_a.text.contains("Ann writes on site A") && !to_a.text.contains("Bob"));
     smtp.stop();
 
-    let ids = peek(&db).rows("SELECT id FROM comments ORDER BY id", &[]);
-    let ids: Vec<String> = ids.iter().map(|r| r[0].int().to_string()).collect();
-    let mut approve = vec!["--db", db.arg(), "approve"];
-    approve.extend(ids.iter().map(String::as_str));
-    kiln_ok(tmp.path(), &approve);
+    // The admin page filters by site, and an action keeps the filter.
+    let id_of = |site: &str| {
+        peek(&db).query_i64(
+            "SELECT c.id FROM comments c JOIN threads t ON t.id = c.thread_id WHERE t.site = $1",
+            &[site.into()],
+        )
+    };
+    let (a_id, b_id) = (id_of("default"), id_of("b"));
+    admin_approves_on_site_b(tmp.path(), &receiver, b_id);
+    kiln_ok(
+        tmp.path(),
+        &["--db", db.arg(), "approve", &a_id.to_string()],
+    );
 
     // The read APIs answer per site.
     let counts = |query: &str| {
@@ -179,7 +197,17 @@ fn two_sites_on_one_receiver_keep_the_same_path_apart() {
     let site_b = HugoSite::new(&hugo, tmp.path(), "b", B, &b_toml);
     site_a.bake(&["--site", "default", "--from", db.arg()], &[]);
     site_b.bake(&[], &[("KILN_TOKEN", TOKEN)]);
+    // The receiver's in-place bake of B's copy follows the approvals.
+    eventually(
+        "the in-place copy of site B shows Bob's comment",
+        Duration::from_secs(30),
+        || {
+            let page = live_b.read("posts/hello-world/index.html");
+            page.contains("Bob writes on site B").then_some(page)
+        },
+    );
     for (site, origin, own, other) in [
+        (&live_b, B, "Bob writes on site B", "Ann writes"),
         (&site_a, A, "Ann writes on site A", "Bob writes"),
         (&site_b, B, "Bob writes on site B", "Ann writes"),
     ] {
@@ -195,6 +223,64 @@ fn two_sites_on_one_receiver_keep_the_same_path_apart() {
             "{origin}: {urls:?}"
         );
     }
+}
+
+/// Signs in to the admin page, lists site B's queue alone, and approves
+/// comment `id` there: the page goes back to the same site's list.
+fn admin_approves_on_site_b(dir: &Path, receiver: &Receiver, id: i64) {
+    let mut child = kiln_cmd(dir)
+        .args(["--db", receiver.db.arg(), "admin", "set-password"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "a long enough admin password").unwrap();
+    assert!(child.wait().unwrap().success());
+    let admin = format!("{}/admin", receiver.url);
+    let login = http()
+        .post(format!("{admin}/login"))
+        .form(&[("password", "a long enough admin password")])
+        .send()
+        .unwrap();
+    let set = login.headers()["set-cookie"].to_str().unwrap().to_owned();
+    let cookie = set.split(';').next().unwrap().to_owned();
+    let list = |query: &str| {
+        let resp = http()
+            .get(format!("{admin}?{query}"))
+            .header("cookie", &cookie)
+            .send()
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 200, "{query}");
+        resp.text().unwrap()
+    };
+    let only_b = list("site=b");
+    assert!(
+        only_b.contains("Bob writes") && !only_b.contains("Ann writes"),
+        "{only_b}"
+    );
+    assert!(only_b.contains("id=\"ka-site-filter\""), "{only_b}");
+    let every = list("");
+    assert!(every.contains("Bob writes") && every.contains("Ann writes"));
+    assert!(every.contains("site b") && every.contains("site default"));
+    let csrf = input_value(&only_b, "csrf");
+    let acted = http()
+        .post(format!("{admin}/act"))
+        .header("cookie", &cookie)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("status", "pending"),
+            ("site", "b"),
+            ("one", &format!("approve:{id}")),
+        ])
+        .send()
+        .unwrap();
+    assert_eq!(acted.status().as_u16(), 303);
+    let back = acted.headers()["location"].to_str().unwrap().to_owned();
+    assert!(back.contains("site=b"), "{back}");
+    assert!(
+        !list("site=b").contains("Bob writes"),
+        "approved, so out of B's queue"
+    );
 }
 
 /// A copy of `examples/hugo` built for `origin`, with its own kiln.toml.

@@ -41,7 +41,7 @@ pub use self::moderation::Moderation;
 pub use self::privacy::Privacy;
 pub use self::publish::{expand_env, Hook, Publish};
 pub use self::server::Server;
-pub use self::sites::{Site, SiteMail, Sites, DEFAULT_SITE};
+pub use self::sites::{Site, SiteMail, SitePublish, Sites, DEFAULT_SITE};
 pub use self::spam::Spam;
 pub use self::templates::Templates;
 
@@ -192,14 +192,6 @@ impl Config {
             .named(site)
             .and_then(|s| s.mail.moderators.as_deref())
             .unwrap_or(&self.mail.moderators)
-    }
-
-    /// The sender of site `site`'s mail.
-    pub fn mail_from_of(&self, site: &str) -> &str {
-        self.sites
-            .named(site)
-            .and_then(|s| s.mail.from.as_deref())
-            .unwrap_or(&self.mail.from)
     }
 }
 

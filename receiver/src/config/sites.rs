@@ -7,6 +7,8 @@
 //! array cannot sit beside that table in TOML, so further sites are the
 //! table's `site` array: `[[sites.site]]`.
 
+use std::path::PathBuf;
+
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 
@@ -47,6 +49,9 @@ pub struct Site {
     /// Its mail settings (`[sites.site.mail]`); each key left out is `[mail]`'s.
     #[serde(skip_serializing_if = "SiteMail::is_empty")]
     pub mail: SiteMail,
+    /// Where the receiver publishes this site (`[sites.site.publish]`).
+    #[serde(skip_serializing_if = "SitePublish::is_empty")]
+    pub publish: SitePublish,
     /// The moderator accounts (by name) that may see this site only. Kept for
     /// the admin page's sign-in; default: none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -68,6 +73,22 @@ pub struct SiteMail {
 impl SiteMail {
     fn is_empty(&self) -> bool {
         self.from.is_none() && self.moderators.is_none()
+    }
+}
+
+/// A site's own publishing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct SitePublish {
+    /// Built directories of this site that the receiver re-bakes in place
+    /// with this site's comments after each change, as `publish.in_place`
+    /// does for `bake.site`'s. Default: none.
+    pub in_place: Vec<PathBuf>,
+}
+
+impl SitePublish {
+    fn is_empty(&self) -> bool {
+        self.in_place.is_empty()
     }
 }
 
@@ -135,6 +156,14 @@ impl Sites {
             for (j, m) in site.mail.moderators.iter().flatten().enumerate() {
                 if m.parse::<lettre::message::Mailbox>().is_err() {
                     bail!("`{key}.mail.moderators[{j}]` = {m:?} is not an email address");
+                }
+            }
+            for (j, dir) in site.publish.in_place.iter().enumerate() {
+                if !dir.is_dir() {
+                    bail!(
+                        "`{key}.publish.in_place[{j}]` = {} is not a directory; build the site first",
+                        dir.display()
+                    );
                 }
             }
             for (j, m) in site.moderators.iter().enumerate() {
@@ -234,11 +263,13 @@ mod tests {
         assert_eq!(site("https://B.example/about/").as_deref(), Some("b"));
         assert_eq!(site("https://c.example/about/"), None);
         assert_eq!(config.sites.names(), ["default", "b"]);
-        assert_eq!(config.moderation_of("b").enabled, false);
+        assert!(!config.moderation_of("b").enabled);
         assert!(config.moderation_of("default").enabled);
         assert_eq!(config.mail_moderators_of("b"), ["bea@b.example"]);
         assert!(config.mail_moderators_of("default").is_empty());
         assert_eq!(config.sites.named("b").unwrap().moderators, ["bea"]);
+        // The store's name for the default site is this one.
+        assert_eq!(super::DEFAULT_SITE, crate::store::DEFAULT_SITE);
     }
 
     #[test]

@@ -108,7 +108,7 @@ impl MailService {
     }
 
     /// The sender of site `site`'s mail.
-    fn from_of(&self, site: &str) -> &Mailbox {
+    fn sender_of(&self, site: &str) -> &Mailbox {
         let own = self.sites.get(site).and_then(|s| s.from.as_ref());
         own.unwrap_or_else(|| self.mailer.from())
     }
@@ -276,7 +276,7 @@ fn compose(
         return Ok(Vec::new());
     };
     let links = &mail.links;
-    let from = mail.from_of(&comment.site);
+    let from = mail.sender_of(&comment.site);
     let letters = match (item.kind, item.recipient.as_deref()) {
         (OutboxKind::NewComment, _) => {
             let mut letters = Vec::new();

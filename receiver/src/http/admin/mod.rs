@@ -331,6 +331,7 @@ pub async fn act(
             form.get("status"),
             form.get("q"),
             form.get("thread"),
+            form.get("site"),
             done,
             n,
         )
@@ -403,6 +404,7 @@ pub async fn person(
                 "",
                 "",
                 "",
+                "",
                 "forget",
                 n as usize,
             )))
@@ -458,6 +460,7 @@ pub async fn edit(
             Ok(redirect(&list_url(
                 &state.admin.base,
                 saved.status.as_str(),
+                "",
                 "",
                 "",
                 "edit",
@@ -538,9 +541,22 @@ fn login_page(
 }
 
 /// `{base}/admin?...`: the list view to return to after an action.
-fn list_url(base: &str, status: &str, q: &str, thread: &str, done: &str, n: usize) -> String {
+fn list_url(
+    base: &str,
+    status: &str,
+    q: &str,
+    thread: &str,
+    site: &str,
+    done: &str,
+    n: usize,
+) -> String {
     let mut query = url::form_urlencoded::Serializer::new(String::new());
-    for (key, value) in [("status", status), ("q", q), ("thread", thread)] {
+    for (key, value) in [
+        ("status", status),
+        ("q", q),
+        ("thread", thread),
+        ("site", site),
+    ] {
         if !value.is_empty() {
             query.append_pair(key, value);
         }
