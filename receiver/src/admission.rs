@@ -216,12 +216,15 @@ impl<S: WithStore> Admission<'_, S> {
     }
 
     async fn run(&self, sent: &Sent) -> std::result::Result<Admitted, Stop> {
-        let (config, spam) = (self.config, &self.config.spam);
+        let config = self.config;
         let client = anonymize(sent.client);
         let checked = sent
             .submission
             .check(config, config.privacy.store_ip.then(|| client.clone()))
             .map_err(Rejection::Fields)?;
+        // The site's content rules; limits and form tokens are the same in
+        // every site's (`config::Sites`).
+        let spam = &*config.spam_of(&checked.comment.site)?;
 
         if spam.honeypot && sent.honeypot {
             self.counters.count("honeypot");

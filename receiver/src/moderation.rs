@@ -170,7 +170,7 @@ pub fn edit_own(
         Ok(checked) => checked,
         Err(errors) => return Ok(Err(EditRefused::Fields(errors))),
     };
-    let held_by = match check_content(&config.spam, &checked, client) {
+    let held_by = match check_content(&*config.spam_of(&current.site)?, &checked, client) {
         Verdict::Reject(error) => return Ok(Err(EditRefused::Fields(vec![error]))),
         Verdict::Moderate(rule) => Some(rule),
         Verdict::Pass => None,

@@ -2,7 +2,8 @@
 //! threads, end to end. One receiver serves site A (`sites.origins`, the
 //! site "default") and site B (`[[sites.site]]` "b", with moderators of its
 //! own); a comment is posted to `/posts/hello-world/` from each site's
-//! origin; `kiln queue --site` shows each site's alone; the moderators'
+//! origin, and B's own spam rule refuses a word A lets through;
+//! `kiln queue --site` shows each site's alone; the moderators'
 //! mail goes over real SMTP to each site's own moderators and names the
 //! site; the admin page filters by site; the APIs answer per site; and two copies of the Hugo example, built
 //! for A's and B's addresses, are baked (A from the database with
@@ -47,7 +48,8 @@ fn two_sites_on_one_receiver_keep_the_same_path_apart() {
     // comments alone.
     let live_b = HugoSite::new(&hugo, tmp.path(), "b-live", B, "");
     let receiver_toml = format!(
-        "{}\n[sites.site.publish]\nin_place = [\"{}\"]\n",
+        "{}\n[sites.site.publish]\nin_place = [\"{}\"]\n\n\
+         [sites.site.spam]\nblock_words = [\"lottery\"]\nblock_words_action = \"reject\"\n",
         sites_toml(),
         live_b.dir.join("public").display()
     );
@@ -76,8 +78,12 @@ fn two_sites_on_one_receiver_keep_the_same_path_apart() {
             ],
         )
     };
-    let (status, _, body) = post(A, "Ann", "Ann writes on site A", "");
+    // Site B refuses a word site A lets through (B's own spam rules).
+    let (status, _, body) = post(A, "Ann", "Ann writes on site A of the lottery", "");
     assert_eq!(status, 303, "{body}");
+    let (status, _, body) = post(B, "Bob", "Bob writes of the lottery", "b");
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("words this site does not accept"), "{body}");
     let (status, _, body) = post(B, "Bob", "Bob writes on site B", "b");
     assert_eq!(status, 303, "{body}");
     // A form that names a site its page is not on is refused, by field.

@@ -41,7 +41,7 @@ pub use self::moderation::Moderation;
 pub use self::privacy::Privacy;
 pub use self::publish::{expand_env, Hook, Publish};
 pub use self::server::Server;
-pub use self::sites::{Site, SiteMail, SitePublish, Sites, DEFAULT_SITE};
+pub use self::sites::{Site, SiteMail, SitePublish, Sites, SpamOverrides, DEFAULT_SITE};
 pub use self::spam::Spam;
 pub use self::templates::Templates;
 
@@ -137,6 +137,15 @@ impl Config {
         self.mail.validate()?;
         self.publish.validate()?;
         self.spam.validate()?;
+        for (i, site) in self.sites.site.iter().enumerate() {
+            // A site's spam rules are `[spam]`'s checks on the merged
+            // section, with the error naming the site's key.
+            let prefix = format!("`sites.site[{i}].spam.");
+            let named = |e: anyhow::Error| anyhow!("{}", e.to_string().replace("`spam.", &prefix));
+            let spam =
+                (self.spam_of(&site.name)).map_err(|e| anyhow!("`sites.site[{i}].spam`: {e}"))?;
+            spam.validate().map_err(named)?;
+        }
         Ok(())
     }
 
@@ -184,6 +193,21 @@ impl Config {
             .named(site)
             .and_then(|s| s.moderation.as_ref())
             .unwrap_or(&self.moderation)
+    }
+
+    /// The spam rules for site `site`'s comments: `[spam]` with the keys
+    /// its `[sites.site.spam]` sets laid over it.
+    pub fn spam_of(&self, site: &str) -> Result<std::borrow::Cow<'_, Spam>> {
+        let over = match self.sites.named(site) {
+            Some(s) if !s.spam.0.is_empty() => &s.spam.0,
+            _ => return Ok(std::borrow::Cow::Borrowed(&self.spam)),
+        };
+        let mut table = toml::Table::try_from(&self.spam).context("`spam` does not serialize")?;
+        table.extend(over.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let merged: Spam = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| anyhow!("{}", e.to_string().trim_end()))?;
+        Ok(std::borrow::Cow::Owned(merged))
     }
 
     /// Who is told about site `site`'s new comments.

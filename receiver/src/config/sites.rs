@@ -49,6 +49,12 @@ pub struct Site {
     /// Its mail settings (`[sites.site.mail]`); each key left out is `[mail]`'s.
     #[serde(skip_serializing_if = "SiteMail::is_empty")]
     pub mail: SiteMail,
+    /// The spam rules it sets differently (`[sites.site.spam]`): the content
+    /// rules of `[spam]` (`max_links`, `duplicate_days`, `block_*`,
+    /// `honeypot`, `auto_approve_known`); each key left out is `[spam]`'s.
+    /// Rate limits, proxies and form tokens are the receiver's, in `[spam]`.
+    #[serde(skip_serializing_if = "SpamOverrides::is_empty")]
+    pub spam: SpamOverrides,
     /// Where the receiver publishes this site (`[sites.site.publish]`).
     #[serde(skip_serializing_if = "SitePublish::is_empty")]
     pub publish: SitePublish,
@@ -75,6 +81,35 @@ impl SiteMail {
         self.from.is_none() && self.moderators.is_none()
     }
 }
+
+/// The `[spam]` keys a site sets, as written; `Config::spam_of` lays them
+/// over `[spam]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(transparent)]
+pub struct SpamOverrides(pub toml::Table);
+
+// TOML tables compare as their values do; a float's NaN never appears in
+// `[spam]`, whose keys are numbers, booleans, strings and lists of strings.
+impl Eq for SpamOverrides {}
+
+impl SpamOverrides {
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// `[spam]` keys that hold for the whole receiver, not one site: a site that
+/// sets one is told so.
+const RECEIVER_WIDE_SPAM: &[&str] = &[
+    "posts_per_ip",
+    "posts_per_thread",
+    "posts_global",
+    "window_minutes",
+    "trusted_proxies",
+    "form_token",
+    "form_token_days",
+    "min_fill_seconds",
+];
 
 /// A site's own publishing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -156,6 +191,11 @@ impl Sites {
             for (j, m) in site.mail.moderators.iter().flatten().enumerate() {
                 if m.parse::<lettre::message::Mailbox>().is_err() {
                     bail!("`{key}.mail.moderators[{j}]` = {m:?} is not an email address");
+                }
+            }
+            for name in site.spam.0.keys() {
+                if RECEIVER_WIDE_SPAM.contains(&name.as_str()) {
+                    bail!("`{key}.spam.{name}` holds for the whole receiver; set it in [spam] instead");
                 }
             }
             for (j, dir) in site.publish.in_place.iter().enumerate() {
@@ -300,6 +340,43 @@ mod tests {
         }
         let err = Config::parse(&format!("{base}name = \"b\"\norigin = []")).unwrap_err();
         assert!(err.to_string().contains("origin"), "{err}");
+    }
+
+    #[test]
+    fn a_sites_spam_rules_lay_over_the_top_levels() {
+        let config = Config::parse(&format!(
+            "[spam]\nmax_links = 5\nblock_words = [\"casino\"]\n{TWO}\
+             [sites.site.spam]\nblock_words = [\"lottery\"]\n"
+        ))
+        .unwrap();
+        config.validate().unwrap();
+        let b = config.spam_of("b").unwrap();
+        assert_eq!(
+            (b.max_links, b.block_words.clone()),
+            (5, vec!["lottery".to_owned()])
+        );
+        let a = config.spam_of("default").unwrap();
+        assert_eq!(a.block_words, ["casino"]);
+
+        let base = "[sites]\norigins = [\"https://a.example\"]\n[[sites.site]]\n\
+            name = \"b\"\norigins = [\"https://b.example\"]\n[sites.site.spam]\n";
+        for (rest, key) in [
+            (
+                "posts_per_ip = 1",
+                "`sites.site[0].spam.posts_per_ip` holds for the whole receiver",
+            ),
+            (
+                "block_words_action = \"shout\"",
+                "`sites.site[0].spam.block_words_action`",
+            ),
+            (
+                "max_link = 1",
+                "`sites.site[0].spam`: unknown field `max_link`",
+            ),
+        ] {
+            let err = error(&format!("{base}{rest}"));
+            assert!(err.contains(key), "{rest}: {err}");
+        }
     }
 
     #[test]
