@@ -5,7 +5,8 @@
 //! origin, and B's own spam rule refuses a word A lets through;
 //! `kiln queue --site` shows each site's alone; the moderators'
 //! mail goes over real SMTP to each site's own moderators and names the
-//! site; the admin page filters by site; the APIs answer per site; and two copies of the Hugo example, built
+//! site; the admin page filters by site; the APIs answer per site (by
+//! `?site=`, or by the asking page's `Origin`); and two copies of the Hugo example, built
 //! for A's and B's addresses, are baked (A from the database with
 //! `--site default`, B from the export API with `bake.site = "b"`, and a
 //! third copy, of B, by the receiver in place), each showing only its own
@@ -194,6 +195,22 @@ fn two_sites_on_one_receiver_keep_the_same_path_apart() {
         http().get(url).send().unwrap().text().unwrap()
     };
     let (a, b) = (comments("default"), comments("b"));
+    assert!(a.contains("Ann writes") && !a.contains("Bob writes"), "{a}");
+    assert!(b.contains("Bob writes") && !b.contains("Ann writes"), "{b}");
+    // The optional script names no site: the page's Origin says which.
+    let from_page = |origin: &str| {
+        let url = format!("{}/api/comments?thread={THREAD}", receiver.url);
+        let resp = http().get(url).header("origin", origin).send().unwrap();
+        assert_eq!(
+            resp.headers()["access-control-allow-origin"]
+                .to_str()
+                .unwrap(),
+            origin,
+            "CORS lets every site's pages read"
+        );
+        resp.text().unwrap()
+    };
+    let (a, b) = (from_page(A), from_page(B));
     assert!(a.contains("Ann writes") && !a.contains("Bob writes"), "{a}");
     assert!(b.contains("Bob writes") && !b.contains("Ann writes"), "{b}");
 

@@ -28,7 +28,13 @@ pub async fn export(
     _: Bearer<Export>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let site = super::asked_site(&state.config, query.get("site").map(String::as_str))?;
+    // Bake asks with `?site=`; it sends no `Origin`.
+    let no_page = axum::http::HeaderMap::new();
+    let site = super::asked_site(
+        &state.config,
+        query.get("site").map(String::as_str),
+        &no_page,
+    )?;
     let avatars = state.avatars.clone();
     let mut export = state
         .read_store(move |store| store.export(&site, &avatars))

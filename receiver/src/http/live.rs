@@ -191,7 +191,11 @@ pub async fn since(
             ))
         }
     };
-    let site = super::asked_site(&state.config, query.get("site").map(String::as_str))?;
+    let site = super::asked_site(
+        &state.config,
+        query.get("site").map(String::as_str),
+        &headers,
+    )?;
     let key = thread.clone();
     let avatars = state.avatars.clone();
     let threads = state
@@ -230,7 +234,7 @@ pub async fn counts(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let asked_site = query.iter().find(|(name, _)| name == "site");
-    let site = super::asked_site(&state.config, asked_site.map(|(_, v)| v.as_str()))?;
+    let site = super::asked_site(&state.config, asked_site.map(|(_, v)| v.as_str()), &headers)?;
     let keys: BTreeSet<String> = query
         .into_iter()
         .filter(|(name, _)| name == "thread")
