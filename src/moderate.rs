@@ -152,6 +152,9 @@ pub fn show(config: &Config, id: i64) -> Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "comment  #{}", c.id)?;
     writeln!(out, "status   {}", c.status.as_str())?;
+    if !config.sites.site.is_empty() {
+        writeln!(out, "site     {}", c.site)?;
+    }
     writeln!(out, "thread   {}", c.thread)?;
     writeln!(out, "page     {}", c.page_url)?;
     match c.parent {

@@ -164,6 +164,8 @@ fn two_sites_on_one_receiver_keep_the_same_path_apart() {
         )
     };
     let (a_id, b_id) = (id_of("default"), id_of("b"));
+    let shown = kiln_ok(tmp.path(), &["--db", db.arg(), "show", &b_id.to_string()]);
+    assert!(shown.contains("site     b\n"), "{shown}");
     admin_approves_on_site_b(tmp.path(), &receiver, b_id);
     kiln_ok(
         tmp.path(),
