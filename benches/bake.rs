@@ -122,6 +122,7 @@ fn main() {
         // One new comment, approved, on one page.
         let thread = format!("/posts/p{}/", round * 7 % pages);
         let new = NewComment {
+            site: "default".into(),
             thread: thread.clone(),
             page_url: format!("{SITE}{thread}"),
             page_title: String::new(),
@@ -137,6 +138,7 @@ fn main() {
             let stored = store
                 .insert(
                     &NewComment {
+                        site: "default".into(),
                         text,
                         ..new.clone()
                     },
@@ -223,7 +225,7 @@ fn main() {
 }
 
 fn bake(db: &Path, options: &BakeOptions) -> kiln_bake::Summary {
-    let mut source = store::open_source(db, false).expect("open source");
+    let mut source = store::open_source(db, false, store::DEFAULT_SITE).expect("open source");
     kiln_bake::bake(source.as_mut(), options).expect("bake")
 }
 

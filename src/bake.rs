@@ -38,6 +38,13 @@ pub fn run(config: &Config, args: BakeArgs) -> Result<()> {
     // A source named in the configuration may not exist yet (a new site
     // builds before its receiver first runs); one named by --from must.
     let missing_is_empty = args.from.is_none();
+    let site = args.site.as_deref().unwrap_or(&config.bake.site);
+    if !config.sites.knows(site) {
+        bail!(
+            "--site {site:?} is not a site of this configuration; name one of {:?}",
+            config.sites.names()
+        );
+    }
     let is_url = from.starts_with("http://") || from.starts_with("https://");
     // A PostgreSQL URL may carry a password: it is only ever shown as the
     // store describes it.
@@ -72,7 +79,7 @@ pub fn run(config: &Config, args: BakeArgs) -> Result<()> {
     if config.spam.form_token {
         render.form_tokens = Some(form_tokens(config, &from, is_url, database)?);
     }
-    let site_url = args.site_url.clone().unwrap_or_else(|| config.site_url());
+    let site_url = (args.site_url.clone()).unwrap_or_else(|| config.site_url_of(site));
     let target = match &args.output_dir {
         Some(output_dir) => Target::Site(BakeOptions {
             output_dir: output_dir.clone(),
@@ -105,12 +112,12 @@ pub fn run(config: &Config, args: BakeArgs) -> Result<()> {
     // Each bake opens the source afresh: a source loads its data once.
     let once = || -> Result<Vec<PathBuf>> {
         let mut source = match database {
-            Some(database) => store::open_source(database, config.privacy.gravatar)?,
+            Some(database) => store::open_source(database, config.privacy.gravatar, site)?,
             None => open_source(
                 &from,
                 is_url,
                 args.token.clone(),
-                config.privacy.gravatar,
+                (config.privacy.gravatar, site),
                 missing_is_empty,
             )?,
         };
@@ -182,11 +189,16 @@ fn open_source(
     from: &str,
     is_url: bool,
     token: Option<String>,
-    gravatar: bool,
+    (gravatar, site): (bool, &str),
     missing_is_empty: bool,
 ) -> Result<Box<dyn Source>> {
     if is_url {
-        return Ok(Box::new(Receiver::new(from.trim_end_matches('/'), token)));
+        let receiver = Receiver::new(from.trim_end_matches('/'), token);
+        return Ok(Box::new(if site == store::DEFAULT_SITE {
+            receiver
+        } else {
+            receiver.for_site(site)
+        }));
     }
     let path = Path::new(from);
     if missing_is_empty && !path.exists() {
@@ -205,7 +217,7 @@ fn open_source(
         .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
         .with_context(|| format!("cannot read the comment source {}", path.display()))?;
     if store::is_database(&head[..read]) {
-        Ok(store::open_source(path, gravatar)?)
+        Ok(store::open_source(path, gravatar, site)?)
     } else {
         Ok(Box::new(ExportFile::new(path)))
     }

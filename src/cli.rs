@@ -278,6 +278,9 @@ pub struct QueueArgs {
     /// Show at most this many (0: all); the rest are counted
     #[arg(long, value_name = "N", default_value_t = 20)]
     pub limit: usize,
+    /// Only this site's comments: a `[[sites.site]]` name, or "default" for sites.origins [default: every site]
+    #[arg(long, value_name = "NAME")]
+    pub site: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -337,6 +340,14 @@ pub struct ExportArgs {
     /// subscription of this address, with its email and client address
     #[arg(long, value_name = "EMAIL")]
     pub email: Option<String>,
+    /// Whose comments: a `[[sites.site]]` name, or "default" for sites.origins
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "default",
+        conflicts_with = "email"
+    )]
+    pub site: String,
 }
 
 #[derive(Debug, Args)]
@@ -440,6 +451,9 @@ pub struct BakeArgs {
     /// The site's public base URL, for page URLs in forms [default: bake.site_url, else the first of sites.origins]
     #[arg(long, value_name = "URL")]
     pub site_url: Option<String>,
+    /// Whose comments to bake: a `[[sites.site]]` name, or "default" for sites.origins [default: bake.site]
+    #[arg(long, value_name = "NAME")]
+    pub site: Option<String>,
     /// The receiver's public URL that forms post to [default: server.public_url, or the source URL]
     #[arg(long, value_name = "URL")]
     pub receiver_url: Option<String>,

@@ -115,7 +115,7 @@ fn run(cli: Cli) -> Result<()> {
     }
     match cli.command {
         Command::Serve(_) => serve(config),
-        Command::Queue(args) => moderate::queue(&config, args.limit),
+        Command::Queue(args) => moderate::queue(&config, args.limit, args.site.as_deref()),
         Command::Approve(args) => moderate::approve(&config, &args.ids),
         Command::Reject(args) => moderate::reject(&config, &args.ids),
         Command::Delete(args) => moderate::delete(&config, &args.ids),
@@ -124,9 +124,12 @@ fn run(cli: Cli) -> Result<()> {
         Command::Show(args) => moderate::show(&config, args.id),
         Command::Admin(cli::AdminCommand::SetPassword) => moderate::set_password(&config),
         Command::Mail(cli::MailCommand::Test(args)) => mail::test(&config, args.to.as_deref()),
-        Command::Export(args) => {
-            moderate::export(&config, args.output.as_deref(), args.email.as_deref())
-        }
+        Command::Export(args) => moderate::export(
+            &config,
+            args.output.as_deref(),
+            args.email.as_deref(),
+            &args.site,
+        ),
         Command::Forget(args) => moderate::forget(&config, &args.email),
         Command::Import(args) => import::run(&config, args),
         Command::Bake(args) => bake::run(&config, args),

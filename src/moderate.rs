@@ -34,14 +34,26 @@ fn open(config: &Config) -> Result<Box<dyn Store>> {
 
 /// Lists the queue, newest first: at most `limit` comments (0: all), then
 /// how many more there are.
-pub fn queue(config: &Config, limit: usize) -> Result<()> {
+pub fn queue(config: &Config, limit: usize, site: Option<&str>) -> Result<()> {
+    if let Some(site) = site {
+        known_site(config, site)?;
+    }
     let mut store = open(config)?;
-    let pending = store.by_status(Status::Pending)?;
+    let mut pending = store.by_status(Status::Pending)?;
+    pending.retain(|c| site.is_none_or(|site| c.site == site));
     let mut out = std::io::stdout().lock();
     if pending.is_empty() {
-        writeln!(out, "No comments are waiting for moderation.")?;
+        match site {
+            Some(site) => writeln!(
+                out,
+                "No comments of site {site} are waiting for moderation."
+            )?,
+            None => writeln!(out, "No comments are waiting for moderation.")?,
+        }
         return Ok(());
     }
+    // With several sites, each comment says which one it is on.
+    let sited = !config.sites.site.is_empty();
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let shown = if limit == 0 {
         pending.len()
@@ -66,8 +78,13 @@ pub fn queue(config: &Config, limit: usize) -> Result<()> {
             .unwrap_or_default();
         writeln!(
             out,
-            "#{id}  {thread}  {author}{email}  {age} ago{reply}",
+            "#{id}  {on}{thread}  {author}{email}  {age} ago{reply}",
             id = c.id,
+            on = if sited {
+                format!("[{}] ", c.site)
+            } else {
+                String::new()
+            },
             thread = c.thread,
             age = age(now - c.created_at),
         )?;
@@ -135,6 +152,9 @@ pub fn show(config: &Config, id: i64) -> Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "comment  #{}", c.id)?;
     writeln!(out, "status   {}", c.status.as_str())?;
+    if !config.sites.site.is_empty() {
+        writeln!(out, "site     {}", c.site)?;
+    }
     writeln!(out, "thread   {}", c.thread)?;
     writeln!(out, "page     {}", c.page_url)?;
     match c.parent {
@@ -206,12 +226,18 @@ fn settle(outcome: std::result::Result<(), Refusal>, verb: &str, ids: &[i64]) ->
     }
 }
 
-pub fn export(config: &Config, output: Option<&Path>, email: Option<&str>) -> Result<()> {
+pub fn export(
+    config: &Config,
+    output: Option<&Path>,
+    email: Option<&str>,
+    site: &str,
+) -> Result<()> {
+    known_site(config, site)?;
     let mut store = store::open_at(crate::location(config), Mode::ReadOnly)?;
     let mut json = match email {
         None => {
             let avatars = store.avatar_keys(config.privacy.gravatar)?;
-            let mut export = store.export(&avatars)?;
+            let mut export = store.export(site, &avatars)?;
             // A bake from this file offers reply notifications only if this
             // receiver can send them.
             export.mail = Some(config.mail.is_on());
@@ -273,4 +299,15 @@ fn one_line(s: &str, max: usize) -> String {
         Some((i, _)) => format!("{}…", &clean[..i]),
         None => clean,
     }
+}
+
+/// Refuses a `--site` that names no site of this configuration.
+fn known_site(config: &Config, site: &str) -> Result<()> {
+    if !config.sites.knows(site) {
+        bail!(
+            "--site {site:?} is not a site of this configuration; name one of {:?}",
+            config.sites.names()
+        );
+    }
+    Ok(())
 }

@@ -191,6 +191,9 @@ pub struct Receiver {
     token: Option<String>,
     timeout: Duration,
     loaded: Option<Loaded>,
+    /// The site whose comments it asks for (`?site=`); None: the receiver's
+    /// default site.
+    site: Option<String>,
 }
 
 impl fmt::Debug for Receiver {
@@ -213,11 +216,23 @@ impl Receiver {
             token,
             timeout: Duration::from_secs(120),
             loaded: None,
+            site: None,
         }
     }
 
+    /// Asks for site `site`'s comments rather than the default site's.
+    /// `site` is a site name (lowercase letters, digits and `-`), so it
+    /// needs no escaping in the URL.
+    pub fn for_site(mut self, site: &str) -> Self {
+        self.site = Some(site.to_owned());
+        self
+    }
+
     fn export_url(&self) -> String {
-        format!("{}/api/export", self.base_url)
+        match &self.site {
+            Some(site) => format!("{}/api/export?site={site}", self.base_url),
+            None => format!("{}/api/export", self.base_url),
+        }
     }
 
     fn load(&mut self) -> Result<&Loaded> {
@@ -278,7 +293,10 @@ impl Source for Receiver {
     }
 
     fn identity(&mut self) -> Result<String> {
-        Ok(format!("receiver {}", self.base_url))
+        Ok(match &self.site {
+            Some(site) => format!("receiver {} site {site}", self.base_url),
+            None => format!("receiver {}", self.base_url),
+        })
     }
 
     fn stamps(&mut self) -> Result<HashMap<String, Stamp>> {

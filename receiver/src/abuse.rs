@@ -489,6 +489,7 @@ mod tests {
 
     fn comment(text: &str) -> NewComment {
         NewComment {
+            site: "default".into(),
             thread: "/t/".into(),
             page_url: "https://example.org/t/".into(),
             page_title: String::new(),

@@ -221,12 +221,15 @@ impl<S: WithStore> Admission<'_, S> {
     }
 
     async fn run(&self, sent: &Sent) -> std::result::Result<Admitted, Stop> {
-        let (config, spam) = (self.config, &self.config.spam);
+        let config = self.config;
         let client = anonymize(sent.client);
         let checked = sent
             .submission
             .check(config, config.privacy.store_ip.then(|| client.clone()))
             .map_err(Rejection::Fields)?;
+        // The site's content rules; limits and form tokens are the same in
+        // every site's (`config::Sites`).
+        let spam = &*config.spam_of(&checked.comment.site)?;
 
         if spam.honeypot && sent.honeypot {
             self.counters.count("honeypot");
@@ -267,11 +270,12 @@ impl<S: WithStore> Admission<'_, S> {
         // Rendered here, beside the other requests, rather than on the
         // store's one writer thread; the answer shows the same HTML.
         let html = kiln_bake::markdown::to_html(&comment.text);
+        let publish_now = held.is_none() && !config.moderation_of(&comment.site).enabled;
         let posting = Posting {
             html: Some(html.clone()),
             comment,
             notify: sent.notify,
-            status: if held.is_none() && (!config.moderation.enabled || sent.trusted) {
+            status: if publish_now || (held.is_none() && sent.trusted) {
                 Status::Approved
             } else {
                 Status::Pending

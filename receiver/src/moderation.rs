@@ -170,7 +170,7 @@ pub fn edit_own(
         Ok(checked) => checked,
         Err(errors) => return Ok(Err(EditRefused::Fields(errors))),
     };
-    let held_by = match check_content(&config.spam, &checked, client) {
+    let held_by = match check_content(&*config.spam_of(&current.site)?, &checked, client) {
         Verdict::Reject(error) => return Ok(Err(EditRefused::Fields(vec![error]))),
         Verdict::Moderate(rule) => Some(rule),
         Verdict::Pass => None,
@@ -215,6 +215,7 @@ fn check_fields(
         website: fields.website.clone(),
         text: fields.text.clone(),
         title: current.page_title.clone(),
+        site: String::new(),
     };
     submission.check(&config, None).map(|c| c.comment)
 }

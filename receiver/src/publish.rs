@@ -136,7 +136,12 @@ pub async fn start(
 ) -> Result<Arc<Status>> {
     let status = Arc::new(Status::new(shared.clone()));
     let publish = &config.publish;
-    if !publish.is_on() {
+    let sites_in_place = config
+        .sites
+        .site
+        .iter()
+        .any(|s| !s.publish.in_place.is_empty());
+    if !publish.is_on() && !sites_in_place {
         return Ok(status);
     }
     publish.validate_with_environment()?;
@@ -210,8 +215,8 @@ pub async fn start(
 /// a change. `kiln demo` calls it so the site has its forms before its URL
 /// is printed.
 pub fn bake_in_place_now(config: &Config, receiver_url: &str) {
-    for options in in_place_options(config, receiver_url) {
-        bake_in_place(&config.database, &options);
+    for (site, options) in in_place_options(config, receiver_url) {
+        bake_in_place(&config.database, &site, &options);
     }
 }
 
@@ -232,18 +237,24 @@ fn state_file(config: &Config, i: usize) -> PathBuf {
     }
 }
 
-/// One bake per in-place directory, each remembering its state (`state_file`).
-fn in_place_options(config: &Config, receiver_url: &str) -> Vec<kiln_bake::BakeOptions> {
-    config
-        .publish
-        .in_place
-        .iter()
+/// One bake per in-place directory, each remembering its state
+/// (`state_file`), with the site whose comments it shows: `bake.site` for
+/// `publish.in_place`, then each further site's own `in_place`, baked with
+/// its first origin as the site URL.
+fn in_place_options(config: &Config, receiver_url: &str) -> Vec<(String, kiln_bake::BakeOptions)> {
+    let own = (config.publish.in_place.iter())
+        .map(|dir| (config.bake.site.clone(), config.site_url(), dir));
+    let sites = config.sites.site.iter().flat_map(|site| {
+        let url = site.origins.first().cloned().unwrap_or_default();
+        (site.publish.in_place.iter()).map(move |dir| (site.name.clone(), url.clone(), dir))
+    });
+    own.chain(sites)
         .enumerate()
-        .map(|(i, dir)| {
+        .map(|(i, (site, site_url, dir))| {
             let state = state_file(config, i);
-            kiln_bake::BakeOptions {
+            let options = kiln_bake::BakeOptions {
                 output_dir: dir.clone(),
-                site_url: config.site_url(),
+                site_url,
                 render: crate::pages::render_options(config, receiver_url),
                 progress: false,
                 state_file: Some(state),
@@ -251,7 +262,8 @@ fn in_place_options(config: &Config, receiver_url: &str) -> Vec<kiln_bake::BakeO
                 listing_unchanged: false,
                 stylesheet: config.bake.stylesheet_file(),
                 feeds: config.bake.feeds_dir(),
-            }
+            };
+            (site, options)
         })
         .collect()
 }
@@ -386,6 +398,8 @@ impl Watcher {
 /// other change (a deploy, an SSG rebuild), a watcher error, or too many
 /// events at once means one full check of the tree, as a plain bake does.
 struct InPlace {
+    /// The site whose comments it shows.
+    site: String,
     options: kiln_bake::BakeOptions,
     /// Paths changed since the last bake; `None` when nothing can vouch for
     /// the directory (no watch yet, an overflow, an error).
@@ -401,8 +415,9 @@ struct InPlace {
 const MAX_SEEN: usize = 10_000;
 
 impl InPlace {
-    fn watching(options: kiln_bake::BakeOptions) -> InPlace {
+    fn watching((site, options): (String, kiln_bake::BakeOptions)) -> InPlace {
         InPlace {
+            site,
             options,
             seen: Arc::new(Mutex::new(None)),
             watch: None,
@@ -475,7 +490,7 @@ impl InPlace {
             && seen
                 .is_some_and(|paths| paths.iter().all(|path| !self.ours.is_foreign_change(path)));
         self.options.listing_unchanged = trusted;
-        match bake_in_place(db, &self.options) {
+        match bake_in_place(db, &self.site, &self.options) {
             Some(written) => self.ours.record(&written),
             // A failed bake vouches for nothing.
             None => *self.seen.lock().unwrap_or_else(|p| p.into_inner()) = None,
@@ -493,19 +508,30 @@ fn inode(_: &std::fs::Metadata) -> u64 {
     0
 }
 
-/// Bake's view of the database, whichever backend holds it.
-fn open_source(db: &Database, gravatar: bool) -> Result<Box<dyn kiln_bake::source::Source + Send>> {
+/// Bake's view of one site's threads in the database, whichever backend
+/// holds it.
+fn open_source(
+    db: &Database,
+    gravatar: bool,
+    site: &str,
+) -> Result<Box<dyn kiln_bake::source::Source + Send>> {
     store::open_source(
         store::Location::new(&db.path, &db.url, &db.password),
         gravatar,
+        site,
     )
 }
 
-/// Bakes one directory; the files written, or `None` if the bake failed.
-fn bake_in_place(db: &Database, options: &kiln_bake::BakeOptions) -> Option<Vec<PathBuf>> {
+/// Bakes one directory with site `site`'s comments; the files written, or
+/// `None` if the bake failed.
+fn bake_in_place(
+    db: &Database,
+    site: &str,
+    options: &kiln_bake::BakeOptions,
+) -> Option<Vec<PathBuf>> {
     let started = Instant::now();
     // The render options carry `privacy.gravatar`, which the export obeys too.
-    let result = open_source(db, options.render.gravatar)
+    let result = open_source(db, options.render.gravatar, site)
         .and_then(|mut source| kiln_bake::bake(source.as_mut(), options));
     match result {
         Ok(summary) => {
@@ -767,6 +793,7 @@ pub(crate) mod tests {
         let mut db = store::open(&path, store::Mode::ReadWrite).unwrap();
         let mut approve = |text: &str| {
             let comment = store::NewComment {
+                site: "default".into(),
                 thread: "/a/".into(),
                 page_url: "https://example.org/a/".into(),
                 page_title: String::new(),

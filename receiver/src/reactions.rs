@@ -242,6 +242,7 @@ mod tests {
             let shared = crate::store::coordination(crate::store::Location::Sqlite(&path)).unwrap();
             let mut add = |status| {
                 let new = NewComment {
+                    site: "default".into(),
                     thread: "/a/".into(),
                     page_url: PAGE.into(),
                     page_title: String::new(),
@@ -295,7 +296,13 @@ mod tests {
         }
 
         fn rows(&self) -> i64 {
-            self.store.0.lock().unwrap().likes("/a/").unwrap().len() as i64
+            self.store
+                .0
+                .lock()
+                .unwrap()
+                .likes("default", "/a/")
+                .unwrap()
+                .len() as i64
         }
     }
 

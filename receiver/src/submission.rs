@@ -26,6 +26,9 @@ pub struct Submission {
     pub text: String,
     /// The page's title, from a hidden field of the baked form. Optional.
     pub title: String,
+    /// The name of the site the form is on, from an optional hidden field:
+    /// the page's origin decides the site, and this must agree with it.
+    pub site: String,
 }
 
 /// One problem with one field. `field` is the form field's name.
@@ -67,6 +70,7 @@ impl Submission {
             "website" => &mut self.website,
             "text" => &mut self.text,
             "title" => &mut self.title,
+            "site" => &mut self.site,
             _ => return,
         };
         *slot = value;
@@ -109,6 +113,21 @@ impl Submission {
                 None
             }
         };
+        // The page's origin says which site's thread this is; a form that
+        // names its site must name that one.
+        let site = page
+            .as_ref()
+            .and_then(|page| config.sites.site_of(page))
+            .unwrap_or(crate::config::DEFAULT_SITE)
+            .to_owned();
+        let named = self.site.trim();
+        if page.is_some() && !named.is_empty() && named != site {
+            errors.push(FieldError::new(
+                "site",
+                "mismatch",
+                format!("This form names the site {named:?}, but its page is on the site {site:?}. Reload the page and try again."),
+            ));
+        }
 
         let parent = match self.parent.trim() {
             "" => None,
@@ -183,6 +202,7 @@ impl Submission {
         match (errors.is_empty(), page) {
             (true, Some(page)) => Ok(Checked {
                 comment: NewComment {
+                    site,
                     thread: thread.to_owned(),
                     page_url: page.to_string(),
                     page_title: page_title(&self.title),
@@ -416,6 +436,7 @@ pub fn parse_form(body: &[u8]) -> Result<Submission, FieldError> {
             "website" => "website",
             "text" => "text",
             "title" => "title",
+            "site" => "site",
             _ => continue,
         };
         let value = String::from_utf8(percent_decode(value)).map_err(|_| {
@@ -475,8 +496,8 @@ pub fn parse_json(bytes: &[u8]) -> Result<Submission, FieldError> {
 
 /// The comment's fields a JSON client may send: the form's, `title` too
 /// (kiln.js sends the form's fields as JSON).
-const JSON_FIELDS: [&str; 8] = [
-    "thread", "url", "parent", "name", "email", "website", "text", "title",
+const JSON_FIELDS: [&str; 9] = [
+    "thread", "url", "parent", "name", "email", "website", "text", "title", "site",
 ];
 
 /// Whether a form body ticks the reply-notification box (`notify`). It is

@@ -29,6 +29,7 @@ mod rights;
 mod rolling;
 mod script;
 mod signin;
+mod sites;
 mod ssg_astro;
 mod ssg_hugo;
 mod ssg_jekyll;

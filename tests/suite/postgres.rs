@@ -17,6 +17,7 @@ const ORIGIN: &str = "https://blog.example";
 fn seed(db: &TestDb) {
     let mut store = db.open(Mode::ReadWrite);
     let comment = |thread: &str, parent: Option<i64>, author: &str, text: &str| NewComment {
+        site: "default".into(),
         thread: thread.into(),
         page_url: format!("{ORIGIN}{thread}"),
         page_title: "A post".into(),

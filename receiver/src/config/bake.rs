@@ -72,6 +72,10 @@ pub struct Bake {
     /// The directory under the output directory that the feeds are written
     /// to. Default: `comments/feeds`.
     pub feeds_dir: String,
+    /// Whose comments `kiln bake` and the in-place bakes put into the site:
+    /// the `name` of a `[[sites.site]]`, or "default" for `sites.origins`.
+    /// `kiln bake --site` overrides it. Default: "default".
+    pub site: String,
 }
 
 /// `bake.theme`, with an error that names the key and the allowed values
@@ -135,6 +139,7 @@ impl Default for Bake {
             theme: kiln_bake::render::Theme::Auto,
             feeds: false,
             feeds_dir: "comments/feeds".into(),
+            site: super::DEFAULT_SITE.into(),
         }
     }
 }

@@ -45,7 +45,7 @@ pub use self::privacy::Privacy;
 pub use self::publish::{expand_env, Hook, Publish};
 pub use self::reactions::Reactions;
 pub use self::server::Server;
-pub use self::sites::Sites;
+pub use self::sites::{Site, SiteMail, SitePublish, Sites, SpamOverrides, DEFAULT_SITE};
 pub use self::spam::Spam;
 pub use self::templates::Templates;
 
@@ -117,6 +117,13 @@ impl Config {
         self.database.validate()?;
         self.sites.validate()?;
         self.bake.validate()?;
+        if !self.sites.knows(&self.bake.site) {
+            bail!(
+                "`bake.site` = {:?} is not a site of this configuration; name one of {:?}",
+                self.bake.site,
+                self.sites.names()
+            );
+        }
         if self.privacy.gravatar && !self.bake.avatars {
             bail!("`privacy.gravatar` is on but `bake.avatars` is off, so no Gravatar picture would be shown; turn `privacy.gravatar` off, or `bake.avatars` on");
         }
@@ -138,6 +145,15 @@ impl Config {
         self.spam.validate()?;
         self.reactions.validate()?;
         self.auth.validate()?;
+        for (i, site) in self.sites.site.iter().enumerate() {
+            // A site's spam rules are `[spam]`'s checks on the merged
+            // section, with the error naming the site's key.
+            let prefix = format!("`sites.site[{i}].spam.");
+            let named = |e: anyhow::Error| anyhow!("{}", e.to_string().replace("`spam.", &prefix));
+            let spam =
+                (self.spam_of(&site.name)).map_err(|e| anyhow!("`sites.site[{i}].spam`: {e}"))?;
+            spam.validate().map_err(named)?;
+        }
         Ok(())
     }
 
@@ -156,19 +172,58 @@ impl Config {
         format!("http://{addr}")
     }
 
-    /// The site's base URL for page URLs in baked forms.
+    /// The site's base URL for page URLs in baked forms: `bake.site_url`,
+    /// else the first origin of the site `bake.site` names.
     pub fn site_url(&self) -> String {
+        self.site_url_of(&self.bake.site)
+    }
+
+    /// `site_url` for a bake of site `site`.
+    pub fn site_url_of(&self, site: &str) -> String {
         let url = if self.bake.site_url.is_empty() {
-            self.sites.origins.first().cloned().unwrap_or_default()
+            let origins = self.sites.origins_of(site);
+            origins.first().cloned().unwrap_or_default()
         } else {
             self.bake.site_url.clone()
         };
         url.trim_end_matches('/').to_owned()
     }
 
-    /// Whether `url`'s origin is one of `sites.origins`.
+    /// Whether `url`'s origin is one of any site's origins.
     pub fn allows_origin(&self, url: &url::Url) -> bool {
         self.sites.allows_origin(url)
+    }
+
+    /// Whether new comments on site `site` wait for a moderator: its
+    /// `[sites.site.moderation]`, else `[moderation]`.
+    pub fn moderation_of(&self, site: &str) -> &Moderation {
+        self.sites
+            .named(site)
+            .and_then(|s| s.moderation.as_ref())
+            .unwrap_or(&self.moderation)
+    }
+
+    /// The spam rules for site `site`'s comments: `[spam]` with the keys
+    /// its `[sites.site.spam]` sets laid over it.
+    pub fn spam_of(&self, site: &str) -> Result<std::borrow::Cow<'_, Spam>> {
+        let over = match self.sites.named(site) {
+            Some(s) if !s.spam.0.is_empty() => &s.spam.0,
+            _ => return Ok(std::borrow::Cow::Borrowed(&self.spam)),
+        };
+        let mut table = toml::Table::try_from(&self.spam).context("`spam` does not serialize")?;
+        table.extend(over.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let merged: Spam = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| anyhow!("{}", e.to_string().trim_end()))?;
+        Ok(std::borrow::Cow::Owned(merged))
+    }
+
+    /// Who is told about site `site`'s new comments.
+    pub fn mail_moderators_of(&self, site: &str) -> &[String] {
+        self.sites
+            .named(site)
+            .and_then(|s| s.mail.moderators.as_deref())
+            .unwrap_or(&self.mail.moderators)
     }
 }
 

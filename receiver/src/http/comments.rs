@@ -185,7 +185,7 @@ fn received_but_dropped(
     client: Client,
     checked: crate::submission::Checked,
 ) -> Result<Response, ApiError> {
-    let status = if state.config.moderation.enabled {
+    let status = if state.config.moderation_of(&checked.comment.site).enabled {
         Status::Pending
     } else {
         Status::Approved
@@ -193,6 +193,7 @@ fn received_but_dropped(
     let c = checked.comment;
     let fake = crate::store::StoredComment {
         id: 0,
+        site: c.site,
         thread: c.thread,
         parent: c.parent,
         status,

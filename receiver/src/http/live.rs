@@ -197,10 +197,15 @@ pub async fn since(
             ))
         }
     };
+    let site = super::asked_site(
+        &state.config,
+        query.get("site").map(String::as_str),
+        &headers,
+    )?;
     let key = thread.clone();
     let avatars = state.avatars.clone();
     let threads = state
-        .read_store(move |store| store.published_threads(Some(&[key]), &avatars))
+        .read_store(move |store| store.published_threads(&site, Some(&[key]), &avatars))
         .await?;
     let mut comments = Vec::new();
     // With reactions on, every published comment's likes, so the script
@@ -244,6 +249,8 @@ pub async fn counts(
     Query(query): Query<Vec<(String, String)>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    let asked_site = query.iter().find(|(name, _)| name == "site");
+    let site = super::asked_site(&state.config, asked_site.map(|(_, v)| v.as_str()), &headers)?;
     let keys: BTreeSet<String> = query
         .into_iter()
         .filter(|(name, _)| name == "thread")
@@ -264,7 +271,7 @@ pub async fn counts(
     let keys: Vec<String> = keys.into_iter().collect();
     let asked = keys.clone();
     let found = state
-        .read_store(move |store| store.approved_counts(&asked))
+        .read_store(move |store| store.approved_counts(&site, &asked))
         .await?;
     let mut counts = serde_json::Map::new();
     for (key, count) in keys.into_iter().zip(found) {
@@ -298,15 +305,14 @@ fn revalidated(body: &serde_json::Value, headers: &HeaderMap) -> Result<Response
     Ok(response)
 }
 
-/// CORS for the routes pages call: the configured site origins only, JSON
-/// bodies allowed, with credentials: kiln.js sends the reader's sign-in
-/// cookie (`kiln_signin`, the only cookie these paths see: the admin's is
+/// CORS for the routes pages call: every site's origins only, JSON bodies
+/// allowed, with credentials: kiln.js sends the reader's sign-in cookie
+/// (`kiln_signin`, the only cookie these paths see: the admin's is
 /// `SameSite=Strict` on `/admin`).
 pub fn cors(config: &crate::config::Config) -> tower_http::cors::CorsLayer {
-    let origins: Vec<HeaderValue> = config
-        .sites
-        .origins
-        .iter()
+    let sites = &config.sites;
+    let origins: Vec<HeaderValue> = (sites.names().into_iter())
+        .flat_map(|name| sites.origins_of(name))
         .filter_map(|o| HeaderValue::from_str(o).ok())
         .collect();
     tower_http::cors::CorsLayer::new()

@@ -211,6 +211,34 @@ fn log_failure(
 }
 
 /// Seconds since the epoch, for tokens, ages and stamps.
+/// The site a read API is asked about: its `?site=NAME`; else the site of
+/// the page asking (the `Origin` a browser sends with the optional script's
+/// requests, so a page of any site tops up its own threads); else
+/// "default". A name that is no site of this receiver is refused.
+pub(crate) fn asked_site(
+    config: &Config,
+    asked: Option<&str>,
+    headers: &axum::http::HeaderMap,
+) -> Result<String, ApiError> {
+    let from_page = || {
+        let origin = headers.get(axum::http::header::ORIGIN)?.to_str().ok()?;
+        config.sites.site_of(&url::Url::parse(origin).ok()?)
+    };
+    let name = asked
+        .or_else(from_page)
+        .unwrap_or(crate::config::DEFAULT_SITE);
+    if !config.sites.knows(name) {
+        return Err(ApiError::bad_request(
+            "unknown_site",
+            format!(
+                "There is no site {name:?} here; give ?site= one of {:?}.",
+                config.sites.names()
+            ),
+        ));
+    }
+    Ok(name.to_owned())
+}
+
 pub(crate) fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }

@@ -33,7 +33,7 @@ fn imported(
 
 fn published(store: &mut dyn Store) -> Vec<Thread> {
     let avatars = store.avatar_keys(false).unwrap();
-    store.published_threads(None, &avatars).unwrap()
+    store.published_threads("default", None, &avatars).unwrap()
 }
 
 fn thread<'a>(threads: &'a [Thread], key: &str) -> &'a Thread {
@@ -644,6 +644,7 @@ fn kiln_restore_keeps_ids_and_avatars_and_adds_nothing_twice() {
     let (dir, mut original) = empty_store();
     let new =
         |thread: &str, parent: Option<i64>, text: &str, email: Option<&str>| store::NewComment {
+            site: "default".into(),
             thread: thread.into(),
             page_url: format!("https://kiln.example{thread}"),
             page_title: String::new(),
@@ -681,7 +682,7 @@ fn kiln_restore_keeps_ids_and_avatars_and_adds_nothing_twice() {
         .unwrap();
     original.delete(&[gone.id]).unwrap().unwrap();
     let avatars = original.avatar_keys(false).unwrap();
-    let export = original.export(&avatars).unwrap();
+    let export = original.export("default", &avatars).unwrap();
     let file = dir.path().join("export.json");
     std::fs::write(&file, serde_json::to_string(&export).unwrap()).unwrap();
     assert_eq!(Format::detect(&file).unwrap(), Format::Kiln);
@@ -689,7 +690,7 @@ fn kiln_restore_keeps_ids_and_avatars_and_adds_nothing_twice() {
     let (_d, mut copy, report) = imported(Format::Kiln, &file, &Options::default());
     assert_eq!(report.added_total(), 4, "{report}");
     let keys = copy.avatar_keys(false).unwrap();
-    let copied = copy.export(&keys).unwrap();
+    let copied = copy.export("default", &keys).unwrap();
     assert_eq!(
         copied.threads, export.threads,
         "ids, parents, markers and avatar keys kept"
@@ -731,6 +732,7 @@ fn a_taken_id_fails_the_whole_restore() {
         store
             .insert(
                 &store::NewComment {
+                    site: "default".into(),
                     thread: "/other/".into(),
                     page_url: "https://kiln.example/other/".into(),
                     page_title: String::new(),

@@ -7,6 +7,7 @@
 //! its row, so that a message sent twice after a crash is recognisable.
 //! Logs name outbox ids, never addresses or credentials.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -42,7 +43,12 @@ const FINISH: Duration = Duration::from_secs(5);
 pub struct MailService {
     pub mailer: Mailer,
     pub links: Links,
+    /// Who hears of the default site's new comments (`mail.moderators`).
     pub moderators: Vec<Mailbox>,
+    /// Each further site's own moderators and sender (`[sites.site.mail]`,
+    /// else `[mail]`'s); empty with one site, whose mail then never names
+    /// a site.
+    sites: BTreeMap<String, SiteMail>,
     /// Notified after a change queued mail, so it goes out at once.
     pub wake: Notify,
     /// This process's name on the messages it claims: unique among the
@@ -64,16 +70,24 @@ impl MailService {
     /// With a mailer made elsewhere: tests hand in one that keeps messages
     /// in memory.
     pub fn with_mailer(config: &Config, links: Links, mailer: Mailer) -> Result<Self> {
-        let moderators = config
-            .mail
-            .moderators
-            .iter()
-            .map(|m| m.parse())
-            .collect::<Result<_, _>>()?;
+        let mailboxes = |list: &[String]| -> Result<Vec<Mailbox>> {
+            Ok(list.iter().map(|m| m.parse()).collect::<Result<_, _>>()?)
+        };
+        let moderators = mailboxes(&config.mail.moderators)?;
+        let mut sites = BTreeMap::new();
+        for site in &config.sites.site {
+            let from = match &site.mail.from {
+                Some(from) => Some(from.parse()?),
+                None => None,
+            };
+            let moderators = mailboxes(config.mail_moderators_of(&site.name))?;
+            sites.insert(site.name.clone(), SiteMail { moderators, from });
+        }
         Ok(MailService {
             mailer,
             links,
             moderators,
+            sites,
             wake: Notify::new(),
             claimer: format!("{}.{}", std::process::id(), random_hex(8)),
             lease_secs: i64::from(config.mail.claim_seconds),
@@ -85,6 +99,31 @@ impl MailService {
     fn is_stopping(&self) -> bool {
         self.stopping.load(Ordering::SeqCst)
     }
+
+    /// Who hears of site `site`'s new comments.
+    fn moderators_of(&self, site: &str) -> &[Mailbox] {
+        self.sites
+            .get(site)
+            .map_or(&self.moderators, |s| &s.moderators)
+    }
+
+    /// The sender of site `site`'s mail.
+    fn sender_of(&self, site: &str) -> &Mailbox {
+        let own = self.sites.get(site).and_then(|s| s.from.as_ref());
+        own.unwrap_or_else(|| self.mailer.from())
+    }
+
+    /// The site's name as the moderators' mail gives it, when the receiver
+    /// serves more than one.
+    fn site_label(&self, site: &str) -> Option<String> {
+        (!self.sites.is_empty()).then(|| site.to_owned())
+    }
+}
+
+/// A further site's own mail settings, as mailboxes.
+struct SiteMail {
+    moderators: Vec<Mailbox>,
+    from: Option<Mailbox>,
 }
 
 /// The running outbox of `kiln serve` (see `start`).
@@ -237,13 +276,15 @@ fn compose(
         return Ok(Vec::new());
     };
     let links = &mail.links;
-    let from = mail.mailer.from();
+    let from = mail.sender_of(&comment.site);
     let letters = match (item.kind, item.recipient.as_deref()) {
         (OutboxKind::NewComment, _) => {
             let mut letters = Vec::new();
-            for moderator in &mail.moderators {
+            let site = mail.site_label(&comment.site);
+            for moderator in mail.moderators_of(&comment.site) {
                 if store.may_mail(moderator.email.as_ref(), false)? {
-                    letters.push(new_comment(links, moderator, &comment, now));
+                    let letter = new_comment(links, moderator, &comment, now);
+                    letters.push(with_site(letter, site.as_deref()));
                 }
             }
             letters
@@ -399,6 +440,17 @@ fn new_comment(links: &Links, to: &Mailbox, c: &StoredComment, now: i64) -> Lett
     }
 }
 
+/// A moderators' message that names the site it is about, when there are
+/// several: in the subject, so a moderator of two sites can sort them, and
+/// first in the text.
+fn with_site(mut letter: Letter, site: Option<&str>) -> Letter {
+    if let Some(site) = site {
+        letter.subject = format!("[{site}] {}", letter.subject);
+        letter.lines.insert(0, format!("Site: {site}"));
+    }
+    letter
+}
+
 fn confirm(links: &Links, to: Mailbox, email: &str, c: &StoredComment, now: i64) -> Letter {
     Letter {
         to,
@@ -459,6 +511,7 @@ mod tests {
             crate::store::open(&dir.join("kiln.sqlite3"), crate::store::Mode::ReadWrite).unwrap();
         store.set_mail_events(true);
         let comment = NewComment {
+            site: "default".into(),
             thread: "/a/".into(),
             page_url: "https://example.org/a/".into(),
             page_title: "A page".into(),
@@ -558,6 +611,7 @@ mod tests {
         store.set_mail_events(true);
         for n in 0..15 {
             let comment = NewComment {
+                site: "default".into(),
                 thread: format!("/t{n}/"),
                 page_url: format!("https://example.org/t{n}/"),
                 page_title: String::new(),
@@ -649,6 +703,7 @@ mod tests {
     fn approved_comment() -> StoredComment {
         StoredComment {
             id: 7,
+            site: "default".into(),
             thread: "/a/".into(),
             parent: None,
             status: Status::Approved,

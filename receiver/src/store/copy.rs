@@ -106,6 +106,7 @@ pub struct ThreadRow {
     pub created_at: i64,
     pub changed_seq: i64,
     pub published_count: i64,
+    pub site: String,
 }
 
 /// A `comments` row, every column.
@@ -255,6 +256,7 @@ impl Row {
                 ("key", t.key.as_str()),
                 ("url", &t.url),
                 ("title", &t.title),
+                ("site", &t.site),
             ]),
             Row::Comment(c) => {
                 out.extend([
@@ -305,6 +307,7 @@ impl Row {
                 e.int(t.created_at);
                 e.int(t.changed_seq);
                 e.int(t.published_count);
+                e.text(&t.site);
             }
             Row::Comment(c) => {
                 e.int(c.id);

@@ -86,6 +86,7 @@ pub trait Store: Send {
             self,
             |store, c, since| {
                 store.is_duplicate(
+                    &c.site,
                     &c.thread,
                     &c.text,
                     c.remote_addr.as_deref(),
@@ -165,17 +166,19 @@ pub trait Store: Send {
     /// comments carry Gravatar hashes too (`privacy.gravatar`).
     fn avatar_keys(&mut self, gravatar: bool) -> Result<AvatarKeys>;
 
-    /// Threads with their published comments in the order they were posted,
-    /// threads ordered by key; optionally only the threads with these keys.
+    /// One site's threads with their published comments in the order they
+    /// were posted, threads ordered by key; optionally only the threads with
+    /// these keys.
     fn published_threads(
         &mut self,
+        site: &str,
         keys: Option<&[String]>,
         avatars: &AvatarKeys,
     ) -> Result<Vec<Thread>>;
 
-    /// Every published comment, in the export format.
-    fn export(&mut self, avatars: &AvatarKeys) -> Result<Export> {
-        Ok(Export::new(self.published_threads(None, avatars)?))
+    /// Every published comment of one site, in the export format.
+    fn export(&mut self, site: &str, avatars: &AvatarKeys) -> Result<Export> {
+        Ok(Export::new(self.published_threads(site, None, avatars)?))
     }
 
     /// Loads an export's published comments, keeping their ids and avatar
@@ -200,15 +203,15 @@ pub trait Store: Send {
     /// rolled back, and the outcome tells what storing would have done.
     fn import_batch(&mut self, batch: &ImportBatch, commit: bool) -> Result<ImportOutcome>;
 
-    /// For every thread that ever showed a comment: its change sequence and
-    /// how many comments it shows.
-    fn thread_stamps(&mut self) -> Result<Vec<(String, u64, u64)>>;
+    /// For every thread of one site that ever showed a comment: its change
+    /// sequence and how many comments it shows.
+    fn thread_stamps(&mut self, site: &str) -> Result<Vec<(String, u64, u64)>>;
     /// The database's change sequence: it moves whenever what some thread
     /// shows changes. The publisher watches it.
     fn change_seq(&mut self) -> Result<u64>;
-    /// For each key, the approved comments its thread shows (a "deleted"
-    /// marker does not count; 0 for a thread nobody commented on).
-    fn approved_counts(&mut self, keys: &[String]) -> Result<Vec<u64>>;
+    /// For each key, the approved comments its thread on `site` shows (a
+    /// "deleted" marker does not count; 0 for a thread nobody commented on).
+    fn approved_counts(&mut self, site: &str, keys: &[String]) -> Result<Vec<u64>>;
 
     // Reactions.
 
@@ -217,9 +220,9 @@ pub trait Store: Send {
     /// second like changes nothing. A counted like marks the comment's
     /// thread changed, so the next bake shows the new count.
     fn like(&mut self, comment: i64, reader: &str, now: i64) -> Result<Liked>;
-    /// The like counts of the published comments of thread `thread` that
-    /// have any, by comment id.
-    fn likes(&mut self, thread: &str) -> Result<Vec<(i64, u64)>>;
+    /// The like counts of the published comments of thread `thread` on
+    /// `site` that have any, by comment id.
+    fn likes(&mut self, site: &str, thread: &str) -> Result<Vec<(i64, u64)>>;
 
     // Mail.
 
@@ -271,10 +274,11 @@ pub trait Store: Send {
 
     // Abuse checks.
 
-    /// Whether exactly `text` came into the same thread from the same
-    /// anonymized address or the same email (ignoring case) since `since`.
+    /// Whether exactly `text` came into the same thread (of `site`) from the
+    /// same anonymized address or the same email (ignoring case) since `since`.
     fn is_duplicate(
         &mut self,
+        site: &str,
         thread: &str,
         text: &str,
         remote_addr: Option<&str>,
@@ -345,15 +349,15 @@ macro_rules! store_methods {
             fn count(status: Status) -> Result<u64>;
             fn counts() -> Result<Vec<(Status, u64)>>;
             fn avatar_keys(gravatar: bool) -> Result<AvatarKeys>;
-            fn published_threads(keys: Option<&[String]>, avatars: &AvatarKeys) -> Result<Vec<Thread>>;
-            fn export(avatars: &AvatarKeys) -> Result<Export>;
+            fn published_threads(site: &str, keys: Option<&[String]>, avatars: &AvatarKeys) -> Result<Vec<Thread>>;
+            fn export(site: &str, avatars: &AvatarKeys) -> Result<Export>;
             fn import(export: &Export) -> Result<()>;
             fn import_batch(batch: &ImportBatch, commit: bool) -> Result<ImportOutcome>;
-            fn thread_stamps() -> Result<Vec<(String, u64, u64)>>;
+            fn thread_stamps(site: &str) -> Result<Vec<(String, u64, u64)>>;
             fn change_seq() -> Result<u64>;
-            fn approved_counts(keys: &[String]) -> Result<Vec<u64>>;
+            fn approved_counts(site: &str, keys: &[String]) -> Result<Vec<u64>>;
             fn like(comment: i64, reader: &str, now: i64) -> Result<crate::store::Liked>;
-            fn likes(thread: &str) -> Result<Vec<(i64, u64)>>;
+            fn likes(site: &str, thread: &str) -> Result<Vec<(i64, u64)>>;
             fn claim_mail(now: i64, lease_until: i64, claimer: &str, limit: usize) -> Result<Vec<OutboxItem>>;
             fn mail_done(id: i64) -> Result<()>;
             fn mail_failed(id: i64, error: &str, retry_at: Option<i64>, now: i64) -> Result<()>;
@@ -368,7 +372,7 @@ macro_rules! store_methods {
             fn create_admin_session(id_hash: &str, csrf: &str, now: i64, expires_at: i64) -> Result<()>;
             fn admin_session(id_hash: &str, now: i64) -> Result<Option<String>>;
             fn end_admin_session(id_hash: &str) -> Result<()>;
-            fn is_duplicate(thread: &str, text: &str, remote_addr: Option<&str>, email: Option<&str>, since: i64) -> Result<bool>;
+            fn is_duplicate(site: &str, thread: &str, text: &str, remote_addr: Option<&str>, email: Option<&str>, since: i64) -> Result<bool>;
             fn has_approved_comment(email: &str) -> Result<bool>;
             fn personal_data(email: &str) -> Result<serde_json::Value>;
             fn forget(email: &str) -> Result<Forgotten>;
@@ -428,9 +432,15 @@ impl Status {
     }
 }
 
+/// The site of `[sites]`'s own origins, and of every thread stored before
+/// sites existed.
+pub const DEFAULT_SITE: &str = "default";
+
 /// A checked submission, ready to store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewComment {
+    /// The `name` of the site whose origin posted it (`DEFAULT_SITE`).
+    pub site: String,
     pub thread: String,
     pub page_url: String,
     /// The page's title as the form sent it; empty when unknown.
@@ -505,6 +515,8 @@ impl Posting {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct StoredComment {
     pub id: i64,
+    /// The site its thread is on.
+    pub site: String,
     pub thread: String,
     pub parent: Option<i64>,
     pub status: Status,
@@ -611,6 +623,8 @@ pub struct CommentEdit {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Search {
     pub status: Option<Status>,
+    /// Only this site's threads.
+    pub site: Option<String>,
     /// Exactly this thread (the per-thread view).
     pub thread: Option<String>,
     /// Found in the text, author, e-mail or thread id (case-insensitive for ASCII).
@@ -702,6 +716,17 @@ fn parse_time(rfc3339: &str) -> Result<i64> {
     let t = time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339)
         .with_context(|| format!("{rfc3339:?} is not an RFC 3339 time"))?;
     Ok(t.unix_timestamp())
+}
+
+/// A source's identity (what bake's remembered state is keyed by) for one
+/// site: the default site's is the identity as it was before sites, so a
+/// re-bake after the upgrade still reads only what changed.
+pub(crate) fn sited(identity: String, site: &str) -> String {
+    if site == DEFAULT_SITE {
+        identity
+    } else {
+        format!("{identity} site {site}")
+    }
 }
 
 /// `n` random bytes as lowercase hex.

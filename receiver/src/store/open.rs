@@ -221,18 +221,21 @@ pub fn wake_on_queued_mail(
     })
 }
 
-/// Bake's view of the database at `location` (or an SQLite file's path),
-/// read-only. With `gravatar` (`privacy.gravatar`), comments carry Gravatar
-/// hashes too.
+/// Bake's view of one site's threads in the database at `location` (or an
+/// SQLite file's path), read-only. With `gravatar` (`privacy.gravatar`),
+/// comments carry Gravatar hashes too.
 pub fn open_source<'a>(
     location: impl Into<Location<'a>>,
     gravatar: bool,
+    site: &str,
 ) -> Result<Box<dyn Source + Send>> {
     Ok(match location.into() {
-        Location::Sqlite(path) => Box::new(SqliteSource::open(path, gravatar)?),
-        Location::Postgres { url, password } => {
-            Box::new(PgSource::open(&Target::parse(url, password)?, gravatar)?)
-        }
+        Location::Sqlite(path) => Box::new(SqliteSource::open(path, gravatar, site)?),
+        Location::Postgres { url, password } => Box::new(PgSource::open(
+            &Target::parse(url, password)?,
+            gravatar,
+            site,
+        )?),
     })
 }
 

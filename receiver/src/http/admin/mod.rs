@@ -87,6 +87,8 @@ pub struct ListQuery {
     status: String,
     q: String,
     thread: String,
+    /// Only this site's comments; empty: every site's.
+    site: String,
     done: String,
     n: String,
 }
@@ -134,8 +136,16 @@ pub async fn index(
         ));
     }
     let thread = query.thread.trim().to_owned();
+    let site = query.site.trim().to_owned();
+    if !site.is_empty() && !state.config.sites.knows(&site) {
+        return Err(bad_request(
+            &state,
+            &format!("There is no site {site:?} here."),
+        ));
+    }
     let search = Search {
         status,
+        site: (!site.is_empty()).then(|| site.clone()),
         thread: (!thread.is_empty()).then(|| thread.clone()),
         words: (!words.is_empty()).then(|| words.clone()),
         limit: PAGE_LIMIT,
@@ -170,6 +180,8 @@ pub async fn index(
             "status": status_name,
             "q": words,
             "thread": thread,
+            "site": site,
+            "sites": state.config.sites.names(),
             "counts": counts,
             "rows": rows,
             "limit": PAGE_LIMIT,
@@ -345,6 +357,7 @@ pub async fn act(
             form.get("status"),
             form.get("q"),
             form.get("thread"),
+            form.get("site"),
             done,
             n,
         )
@@ -417,6 +430,7 @@ pub async fn person(
                 "",
                 "",
                 "",
+                "",
                 "forget",
                 n as usize,
             )))
@@ -472,6 +486,7 @@ pub async fn edit(
             Ok(redirect(&list_url(
                 &state.admin.base,
                 saved.status.as_str(),
+                "",
                 "",
                 "",
                 "edit",
@@ -553,9 +568,22 @@ fn login_page(
 }
 
 /// `{base}/admin?...`: the list view to return to after an action.
-fn list_url(base: &str, status: &str, q: &str, thread: &str, done: &str, n: usize) -> String {
+fn list_url(
+    base: &str,
+    status: &str,
+    q: &str,
+    thread: &str,
+    site: &str,
+    done: &str,
+    n: usize,
+) -> String {
     let mut query = url::form_urlencoded::Serializer::new(String::new());
-    for (key, value) in [("status", status), ("q", q), ("thread", thread)] {
+    for (key, value) in [
+        ("status", status),
+        ("q", q),
+        ("thread", thread),
+        ("site", site),
+    ] {
         if !value.is_empty() {
             query.append_pair(key, value);
         }

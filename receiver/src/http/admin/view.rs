@@ -48,6 +48,8 @@ impl Views {
 pub struct Row {
     pub id: i64,
     pub status: &'static str,
+    /// The site its thread is on.
+    pub site: String,
     pub thread: String,
     /// The thread id URL-encoded, for the per-thread view's link.
     pub thread_q: String,
@@ -73,6 +75,7 @@ impl Row {
         Row {
             id: c.id,
             status: c.status.as_str(),
+            site: c.site.clone(),
             thread: c.thread.clone(),
             thread_q: url::form_urlencoded::byte_serialize(c.thread.as_bytes()).collect(),
             page_url: c.page_url.clone(),

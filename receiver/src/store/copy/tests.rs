@@ -29,6 +29,7 @@ fn postgres(db: &ScratchDb, mode: Mode) -> Box<dyn Store> {
 
 fn new(thread: &str, parent: Option<i64>, text: &str, email: Option<&str>) -> NewComment {
     NewComment {
+        site: "default".into(),
         thread: thread.into(),
         page_url: format!("https://example.org{thread}"),
         page_title: format!("Page {thread} — “quoted”"),
@@ -301,7 +302,10 @@ fn a_copy_between_sqlite_files_carries_every_row_and_a_new_instance() {
     // The copy is a working database: pages and the next comment.
     let keys = |s: &mut Box<dyn Store>| s.avatar_keys(true).unwrap();
     let (a, b) = (keys(&mut source), keys(&mut target));
-    assert_eq!(source.export(&a).unwrap(), target.export(&b).unwrap());
+    assert_eq!(
+        source.export("default", &a).unwrap(),
+        target.export("default", &b).unwrap()
+    );
     assert_eq!(source.change_seq().unwrap(), target.change_seq().unwrap());
     let max_id = rows
         .iter()

@@ -15,6 +15,7 @@ impl PgStore {
     /// case) since `since`. Deleted comments and other threads do not count.
     pub fn is_duplicate(
         &mut self,
+        site: &str,
         thread: &str,
         text: &str,
         remote_addr: Option<&str>,
@@ -29,12 +30,12 @@ impl PgStore {
             .query_one(
                 r#"SELECT EXISTS (
                        SELECT 1 FROM comments
-                       WHERE thread_id = (SELECT id FROM threads WHERE key = $5)
+                       WHERE thread_id = (SELECT id FROM threads WHERE site = $6 AND key = $5)
                          AND text = $1 AND created_at >= $4 AND status <> 'deleted'
                          AND (($2::text IS NOT NULL AND remote_addr = $2::text)
                               OR ($3::text IS NOT NULL
                                   AND lower(email COLLATE "C") = lower($3::text COLLATE "C"))))"#,
-                &[&text, &remote_addr, &email, &since, &thread],
+                &[&text, &remote_addr, &email, &since, &thread, &site],
             )?
             .get(0))
     }

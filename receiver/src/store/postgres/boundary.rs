@@ -78,8 +78,8 @@ impl Store for PgStore {
         self.guard(|s| PgStore::like(s, comment, reader, now))
     }
 
-    fn likes(&mut self, thread: &str) -> Result<Vec<(i64, u64)>> {
-        self.guard(|s| PgStore::likes(s, thread))
+    fn likes(&mut self, site: &str, thread: &str) -> Result<Vec<(i64, u64)>> {
+        self.guard(|s| PgStore::likes(s, site, thread))
     }
 
     fn avatar_keys(&mut self, gravatar: bool) -> Result<AvatarKeys> {
@@ -88,26 +88,27 @@ impl Store for PgStore {
 
     fn published_threads(
         &mut self,
+        site: &str,
         keys: Option<&[String]>,
         avatars: &AvatarKeys,
     ) -> Result<Vec<Thread>> {
-        self.guard(|s| PgStore::published_threads(s, keys, avatars))
+        self.guard(|s| PgStore::published_threads(s, site, keys, avatars))
     }
 
     fn import_batch(&mut self, batch: &ImportBatch, commit: bool) -> Result<ImportOutcome> {
         self.guard(|s| PgStore::import_batch(s, batch, commit))
     }
 
-    fn thread_stamps(&mut self) -> Result<Vec<(String, u64, u64)>> {
-        self.guard(PgStore::thread_stamps)
+    fn thread_stamps(&mut self, site: &str) -> Result<Vec<(String, u64, u64)>> {
+        self.guard(|s| PgStore::thread_stamps(s, site))
     }
 
     fn change_seq(&mut self) -> Result<u64> {
         self.guard(PgStore::change_seq)
     }
 
-    fn approved_counts(&mut self, keys: &[String]) -> Result<Vec<u64>> {
-        self.guard(|s| PgStore::approved_counts(s, keys))
+    fn approved_counts(&mut self, site: &str, keys: &[String]) -> Result<Vec<u64>> {
+        self.guard(|s| PgStore::approved_counts(s, site, keys))
     }
 
     fn claim_mail(
@@ -180,13 +181,14 @@ impl Store for PgStore {
 
     fn is_duplicate(
         &mut self,
+        site: &str,
         thread: &str,
         text: &str,
         remote_addr: Option<&str>,
         email: Option<&str>,
         since: i64,
     ) -> Result<bool> {
-        self.guard(|s| PgStore::is_duplicate(s, thread, text, remote_addr, email, since))
+        self.guard(|s| PgStore::is_duplicate(s, site, thread, text, remote_addr, email, since))
     }
 
     fn has_approved_comment(&mut self, email: &str) -> Result<bool> {

@@ -24,7 +24,7 @@ macro_rules! published {
                     (SELECT count(*) FROM reactions r WHERE r.comment_id = c.id),
                     c.identity_subject IS NOT NULL
              FROM comments c JOIN threads t ON t.id = c.thread_id
-             WHERE c.status IN ('approved', 'deleted') ",
+             WHERE c.status IN ('approved', 'deleted') AND t.site = $1 ",
             $rest
         )
     };
@@ -32,14 +32,15 @@ macro_rules! published {
 
 /// Every published comment, by thread and id.
 const PUBLISHED: &str = published!("ORDER BY c.thread_id, c.id");
-/// The published comments of the threads with the keys in `$1`.
-pub(super) const PUBLISHED_IN: &str = published!("AND t.key = ANY($1) ORDER BY c.thread_id, c.id");
-/// For each key in `$1`, in order, the approved comments its thread shows:
+/// The published comments of the threads with the keys in `$2`.
+pub(super) const PUBLISHED_IN: &str = published!("AND t.key = ANY($2) ORDER BY c.thread_id, c.id");
+/// For each key in `$1`, in order, the approved comments its thread on site
+/// `$2` shows:
 /// per key, one lookup of the unique thread key and one count over the
 /// (thread, status) index (`postgres/tests.rs` checks the plan).
 pub(super) const APPROVED_COUNTS: &str =
     "SELECT (SELECT count(*) FROM comments c JOIN threads t ON t.id = c.thread_id
-             WHERE t.key = k.key AND c.status = 'approved')
+             WHERE t.site = $2 AND t.key = k.key AND c.status = 'approved')
      FROM unnest($1::text[]) WITH ORDINALITY AS k (key, n)
      ORDER BY k.n";
 
@@ -60,17 +61,22 @@ impl PgStore {
         let notify = notify && new.email.is_some();
         self.change(|tx| {
             if let Some(parent) = new.parent {
-                if let Err(refusal) = check_parent(tx, parent, &new.thread)? {
+                if let Err(refusal) =
+                    check_parent(tx, parent, (new.site.as_str(), new.thread.as_str()))?
+                {
                     return Ok(Err(refusal));
                 }
             }
             tx.execute(
-                "INSERT INTO threads (key, url, created_at) VALUES ($1, $2, $3)
-                 ON CONFLICT (key) DO NOTHING",
-                &[&new.thread, &new.page_url, &now],
+                "INSERT INTO threads (key, url, created_at, site) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (site, key) DO NOTHING",
+                &[&new.thread, &new.page_url, &now, &new.site],
             )?;
             let thread_id: i64 = tx
-                .query_one("SELECT id FROM threads WHERE key = $1", &[&new.thread])?
+                .query_one(
+                    "SELECT id FROM threads WHERE site = $2 AND key = $1",
+                    &[&new.thread, &new.site],
+                )?
                 .try_get(0)?;
             if !new.page_title.is_empty() {
                 tx.execute(
@@ -113,6 +119,7 @@ impl PgStore {
             queue::after_insert(tx, mail_events, id, subscribing, status, now)?;
             Ok(Ok(StoredComment {
                 id,
+                site: new.site.clone(),
                 thread: new.thread.clone(),
                 parent: new.parent,
                 status,
@@ -241,13 +248,14 @@ impl PgStore {
     /// only to key avatars; they never leave. One statement, so one snapshot.
     pub fn published_threads(
         &mut self,
+        site: &str,
         keys: Option<&[String]>,
         avatars: &AvatarKeys,
     ) -> Result<Vec<Thread>> {
         type Param<'a> = &'a (dyn postgres::types::ToSql + Sync);
         let (sql, params): (_, Vec<Param>) = match &keys {
-            None => (PUBLISHED, vec![]),
-            Some(keys) => (PUBLISHED_IN, vec![keys as Param]),
+            None => (PUBLISHED, vec![&site as Param]),
+            Some(keys) => (PUBLISHED_IN, vec![&site as Param, keys as Param]),
         };
         // Streamed, not collected: a full bake reads every published
         // comment. Not kept prepared: it runs once per bake.
@@ -306,10 +314,11 @@ impl PgStore {
 
     /// For every thread that ever showed a comment: its change sequence and
     /// how many comments it shows.
-    pub fn thread_stamps(&mut self) -> Result<Vec<(String, u64, u64)>> {
+    pub fn thread_stamps(&mut self, site: &str) -> Result<Vec<(String, u64, u64)>> {
         self.query(
-            "SELECT key, changed_seq, published_count FROM threads WHERE changed_seq > 0",
-            &[],
+            "SELECT key, changed_seq, published_count FROM threads
+             WHERE changed_seq > 0 AND site = $1",
+            &[&site],
         )?
         .iter()
         .map(|row| {
@@ -344,8 +353,8 @@ impl PgStore {
     /// For each key, the approved comments its thread shows (a "deleted"
     /// marker does not count); 0 for a thread nobody commented on. One
     /// statement for all the keys, answering in their order.
-    pub fn approved_counts(&mut self, keys: &[String]) -> Result<Vec<u64>> {
-        self.query(APPROVED_COUNTS, &[&keys])?
+    pub fn approved_counts(&mut self, site: &str, keys: &[String]) -> Result<Vec<u64>> {
+        self.query(APPROVED_COUNTS, &[&keys, &site])?
             .iter()
             .map(|row| unsigned(row.try_get(0)?))
             .collect()
@@ -356,19 +365,19 @@ impl PgStore {
 /// is in that thread, and is approved. Its row stays locked (FOR SHARE)
 /// until the transaction ends, so it cannot be unpublished or deleted
 /// while the reply is being stored.
-fn check_parent(tx: &mut Tx<'_>, parent: i64, thread: &str) -> Result<Refused<()>> {
+fn check_parent(tx: &mut Tx<'_>, parent: i64, thread: (&str, &str)) -> Result<Refused<()>> {
     let found = tx.query_opt(
-        "SELECT t.key, c.status FROM comments c JOIN threads t ON t.id = c.thread_id
+        "SELECT t.site, t.key, c.status FROM comments c JOIN threads t ON t.id = c.thread_id
          WHERE c.id = $1 FOR SHARE OF c",
         &[&parent],
     )?;
     let Some(row) = found else {
         return Ok(Err(Refusal::ParentMissing(parent)));
     };
-    if row.try_get::<_, &str>(0)? != thread {
+    if (row.try_get::<_, &str>(0)?, row.try_get::<_, &str>(1)?) != thread {
         return Ok(Err(Refusal::ParentInOtherThread(parent)));
     }
-    if row.try_get::<_, &str>(1)? != "approved" {
+    if row.try_get::<_, &str>(2)? != "approved" {
         return Ok(Err(Refusal::ParentNotPublished(parent)));
     }
     Ok(Ok(()))

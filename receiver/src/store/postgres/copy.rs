@@ -148,8 +148,9 @@ impl Writer {
         Ok(Writer {
             meta: tx.prepare("INSERT INTO meta (key, value) VALUES ($1, $2)")?,
             thread: tx.prepare(
-                "INSERT INTO threads (id, key, url, title, created_at, changed_seq, published_count)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                "INSERT INTO threads (id, key, url, title, created_at, changed_seq, published_count,
+                                      site)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )?,
             comment: tx.prepare(
                 "INSERT INTO comments (id, thread_id, parent_id, status, author, email, website,
@@ -201,6 +202,7 @@ impl Writer {
                         &t.created_at,
                         &t.changed_seq,
                         &t.published_count,
+                        &t.site,
                     ],
                 )?;
             }
@@ -327,7 +329,7 @@ fn read_all(tx: &mut Transaction, each: &mut dyn FnMut(Row) -> Result<()>) -> Re
     read(
         tx,
         "threads",
-        "SELECT id, key, url, title, created_at, changed_seq, published_count
+        "SELECT id, key, url, title, created_at, changed_seq, published_count, site
          FROM threads ORDER BY id",
         each,
         |r| {
@@ -339,6 +341,7 @@ fn read_all(tx: &mut Transaction, each: &mut dyn FnMut(Row) -> Result<()>) -> Re
                 created_at: r.try_get(4)?,
                 changed_seq: r.try_get(5)?,
                 published_count: r.try_get(6)?,
+                site: r.try_get(7)?,
             }))
         },
     )?;

@@ -209,7 +209,8 @@ fn thread_rows(tx: &mut Tx<'_>, threads: &[ImportThread], now: i64) -> Result<Ve
     let keys: Vec<&str> = threads.iter().map(|t| t.key.as_str()).collect();
     let mut existing: HashMap<String, (i64, String)> = HashMap::new();
     for row in tx.query(
-        "SELECT id, key, title FROM threads WHERE key = ANY($1) ORDER BY id FOR NO KEY UPDATE",
+        "SELECT id, key, title FROM threads WHERE site = 'default' AND key = ANY($1)
+         ORDER BY id FOR NO KEY UPDATE",
         &[&keys],
     )? {
         existing.insert(row.try_get(1)?, (row.try_get(0)?, row.try_get(2)?));
@@ -235,15 +236,18 @@ fn thread_rows(tx: &mut Tx<'_>, threads: &[ImportThread], now: i64) -> Result<Ve
             .unwrap_or(now);
         let inserted = tx.query_opt(
             "INSERT INTO threads (key, url, created_at, title) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (key) DO NOTHING RETURNING id",
+             ON CONFLICT (site, key) DO NOTHING RETURNING id",
             &[&thread.key, &thread.url, &created, &thread.title],
         )?;
         let row = match inserted {
             Some(row) => (row.try_get(0)?, true),
             // Another transaction made it meanwhile.
             None => (
-                tx.query_one("SELECT id FROM threads WHERE key = $1", &[&thread.key])?
-                    .try_get(0)?,
+                tx.query_one(
+                    "SELECT id FROM threads WHERE site = 'default' AND key = $1",
+                    &[&thread.key],
+                )?
+                .try_get(0)?,
                 false,
             ),
         };

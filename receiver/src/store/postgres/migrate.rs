@@ -80,6 +80,11 @@ const MIGRATIONS: &[Migration] = &[
         name: Cow::Borrowed("0007_identity"),
         sql: Cow::Borrowed(include_str!("migrations/0007_identity.sql")),
     },
+    Migration {
+        version: 8,
+        name: Cow::Borrowed("0008_sites"),
+        sql: Cow::Borrowed(include_str!("migrations/0008_sites.sql")),
+    },
 ];
 
 impl Migration {
@@ -420,6 +425,64 @@ mod tests {
                 .collect::<Vec<_>>(),
             [(7, Some("ann@example.org"))]
         );
+    }
+
+    #[test]
+    fn the_sites_migration_puts_existing_threads_in_the_default_site() {
+        let Some(db) = scratch_db() else { return };
+        let mut conn = db.target.connect().unwrap();
+        let sites = MIGRATIONS
+            .iter()
+            .position(|m| m.name.ends_with("_sites"))
+            .expect("the sites migration");
+        // As the kiln before sites left it.
+        apply_pending(&mut conn, "test", &MIGRATIONS[..sites]).unwrap();
+        conn.batch_execute(
+            "INSERT INTO threads (id, key, url, created_at, title)
+                 VALUES (5, '/about/', 'https://a.example/about/', 1, 'About');
+             INSERT INTO comments (id, thread_id, status, author, text, page_url, created_at)
+                 VALUES (8, 5, 'approved', 'Ann', 'First', 'https://a.example/about/', 1);",
+        )
+        .unwrap();
+        migrate(&mut conn, "test").unwrap();
+        let site: String = conn
+            .query_one("SELECT site FROM threads WHERE id = 5", &[])
+            .unwrap()
+            .get(0);
+        assert_eq!(site, "default");
+        let mut store = PgStore::open(&db.target).unwrap();
+        let ann = store.get(8).unwrap().unwrap();
+        assert_eq!(
+            (ann.site.as_str(), ann.page_title.as_str()),
+            ("default", "About")
+        );
+        let mut other = crate::store::NewComment {
+            identity_subject: None,
+            site: "b".into(),
+            thread: "/about/".into(),
+            page_url: "https://b.example/about/".into(),
+            page_title: String::new(),
+            parent: None,
+            author: "Cy".into(),
+            email: None,
+            website: None,
+            text: "On B".into(),
+            remote_addr: None,
+        };
+        let b = store
+            .insert_opted(&other, false, crate::store::Status::Approved, 2)
+            .unwrap()
+            .unwrap();
+        other.site = "default".into();
+        let a = store
+            .insert_opted(&other, false, crate::store::Status::Approved, 3)
+            .unwrap()
+            .unwrap();
+        let threads: i64 = conn
+            .query_one("SELECT count(*) FROM threads WHERE key = '/about/'", &[])
+            .unwrap()
+            .get(0);
+        assert_eq!(threads, 2, "{b:?} {a:?}");
     }
 
     /// The embedded migrations and one more with this SQL.

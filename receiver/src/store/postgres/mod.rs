@@ -374,7 +374,8 @@ macro_rules! select_comment {
     ($rest:literal) => {
         concat!(
             "SELECT c.id, t.key, c.parent_id, c.status, c.author, c.email,
-                    c.website, c.text, c.page_url, c.remote_addr, c.created_at, t.title
+                    c.website, c.text, c.page_url, c.remote_addr, c.created_at, t.title,
+                    t.site
              FROM comments c JOIN threads t ON t.id = c.thread_id ",
             $rest
         )
@@ -400,6 +401,7 @@ fn comment(row: &Row) -> Result<StoredComment> {
         remote_addr: row.try_get(9)?,
         created_at: row.try_get(10)?,
         page_title: row.try_get(11)?,
+        site: row.try_get(12)?,
     })
 }
 

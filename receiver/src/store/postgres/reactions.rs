@@ -50,14 +50,14 @@ impl PgStore {
         })
     }
 
-    pub fn likes(&mut self, thread: &str) -> Result<Vec<(i64, u64)>> {
+    pub fn likes(&mut self, site: &str, thread: &str) -> Result<Vec<(i64, u64)>> {
         self.query(
             "SELECT r.comment_id, count(*) FROM reactions r
                  JOIN comments c ON c.id = r.comment_id
                  JOIN threads t ON t.id = c.thread_id
-             WHERE t.key = $1 AND c.status = 'approved'
+             WHERE t.site = $1 AND t.key = $2 AND c.status = 'approved'
              GROUP BY r.comment_id ORDER BY r.comment_id",
-            &[&thread],
+            &[&site, &thread],
         )?
         .iter()
         .map(|row| Ok((row.try_get(0)?, unsigned(row.try_get(1)?)?)))

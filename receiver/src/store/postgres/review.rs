@@ -126,6 +126,10 @@ impl PgStore {
             values.push(Box::new(status.as_str()));
             conditions.push(format!("c.status = ${}", values.len()));
         }
+        if let Some(site) = &search.site {
+            values.push(Box::new(site.clone()));
+            conditions.push(format!("t.site = ${}", values.len()));
+        }
         if let Some(thread) = &search.thread {
             values.push(Box::new(thread.clone()));
             conditions.push(format!("t.key = ${}", values.len()));

@@ -17,18 +17,21 @@ pub struct PgSource {
     avatars: AvatarKeys,
     /// `user@host:port/dbname`, without the password.
     described: String,
+    /// The site whose threads it reads.
+    site: String,
 }
 
 impl PgSource {
     /// Connects read-only. With `gravatar` (`privacy.gravatar`), comments
     /// carry Gravatar hashes too.
-    pub fn open(target: &Target, gravatar: bool) -> Result<PgSource> {
+    pub fn open(target: &Target, gravatar: bool, site: &str) -> Result<PgSource> {
         let mut store = PgStore::open_read_only(target)?;
         let avatars = store.avatar_keys(gravatar)?;
         Ok(PgSource {
             store,
             avatars,
             described: target.describe().to_owned(),
+            site: site.to_owned(),
         })
     }
 }
@@ -39,19 +42,22 @@ impl Source for PgSource {
     }
 
     fn identity(&mut self) -> Result<String> {
-        Ok(format!("postgres:{}", self.store.instance_id()?))
+        Ok(crate::store::sited(
+            format!("postgres:{}", self.store.instance_id()?),
+            &self.site,
+        ))
     }
 
     fn stamps(&mut self) -> Result<HashMap<String, Stamp>> {
         Ok(self
             .store
-            .thread_stamps()?
+            .thread_stamps(&self.site)?
             .into_iter()
             .map(|(key, version, count)| (key, Stamp { version, count }))
             .collect())
     }
 
     fn threads(&mut self, ids: Option<&[String]>) -> Result<Vec<Thread>> {
-        self.store.published_threads(ids, &self.avatars)
+        self.store.published_threads(&self.site, ids, &self.avatars)
     }
 }

@@ -12,13 +12,14 @@ use super::SqliteStore;
 impl SqliteStore {
     pub fn is_duplicate(
         &self,
+        site: &str,
         thread: &str,
         text: &str,
         remote_addr: Option<&str>,
         email: Option<&str>,
         since: i64,
     ) -> Result<bool> {
-        is_duplicate(&self.conn, thread, text, remote_addr, email, since)
+        is_duplicate(&self.conn, (site, thread), text, remote_addr, email, since)
     }
 
     pub fn has_approved_comment(&self, email: &str) -> Result<bool> {
@@ -33,7 +34,7 @@ impl SqliteStore {
 /// not spam.
 pub(super) fn is_duplicate(
     conn: &Connection,
-    thread: &str,
+    (site, thread): (&str, &str),
     text: &str,
     remote_addr: Option<&str>,
     email: Option<&str>,
@@ -46,14 +47,15 @@ pub(super) fn is_duplicate(
         .prepare_cached(
             "SELECT EXISTS (
                  SELECT 1 FROM comments
-                 WHERE thread_id = (SELECT id FROM threads WHERE key = ?5)
+                 WHERE thread_id = (SELECT id FROM threads WHERE site = ?6 AND key = ?5)
                    AND text = ?1 AND created_at >= ?4 AND status <> 'deleted'
                    AND ((?2 IS NOT NULL AND remote_addr = ?2)
                         OR (?3 IS NOT NULL AND email = ?3 COLLATE NOCASE)))",
         )?
-        .query_row(params![text, remote_addr, email, since, thread], |r| {
-            r.get(0)
-        })?)
+        .query_row(
+            params![text, remote_addr, email, since, thread, site],
+            |r| r.get(0),
+        )?)
 }
 
 /// Whether `email` (ignoring case) has an approved comment.

@@ -210,6 +210,7 @@ mod tests {
 
     fn comment(n: usize) -> NewComment {
         NewComment {
+            site: "default".into(),
             thread: "/t/".into(),
             page_url: "https://example.org/t/".into(),
             page_title: String::new(),

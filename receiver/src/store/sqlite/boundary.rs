@@ -91,8 +91,8 @@ impl Store for SqliteStore {
         SqliteStore::like(self, comment, reader, now)
     }
 
-    fn likes(&mut self, thread: &str) -> Result<Vec<(i64, u64)>> {
-        SqliteStore::likes(self, thread)
+    fn likes(&mut self, site: &str, thread: &str) -> Result<Vec<(i64, u64)>> {
+        SqliteStore::likes(self, site, thread)
     }
 
     fn avatar_keys(&mut self, gravatar: bool) -> Result<AvatarKeys> {
@@ -101,26 +101,27 @@ impl Store for SqliteStore {
 
     fn published_threads(
         &mut self,
+        site: &str,
         keys: Option<&[String]>,
         avatars: &AvatarKeys,
     ) -> Result<Vec<Thread>> {
-        SqliteStore::published_threads(self, keys, avatars)
+        SqliteStore::published_threads(self, site, keys, avatars)
     }
 
     fn import_batch(&mut self, batch: &ImportBatch, commit: bool) -> Result<ImportOutcome> {
         SqliteStore::import_batch(self, batch, commit)
     }
 
-    fn thread_stamps(&mut self) -> Result<Vec<(String, u64, u64)>> {
-        SqliteStore::thread_stamps(self)
+    fn thread_stamps(&mut self, site: &str) -> Result<Vec<(String, u64, u64)>> {
+        SqliteStore::thread_stamps(self, site)
     }
 
     fn change_seq(&mut self) -> Result<u64> {
         SqliteStore::change_seq(self)
     }
 
-    fn approved_counts(&mut self, keys: &[String]) -> Result<Vec<u64>> {
-        SqliteStore::approved_counts(self, keys)
+    fn approved_counts(&mut self, site: &str, keys: &[String]) -> Result<Vec<u64>> {
+        SqliteStore::approved_counts(self, site, keys)
     }
 
     fn claim_mail(
@@ -193,13 +194,14 @@ impl Store for SqliteStore {
 
     fn is_duplicate(
         &mut self,
+        site: &str,
         thread: &str,
         text: &str,
         remote_addr: Option<&str>,
         email: Option<&str>,
         since: i64,
     ) -> Result<bool> {
-        SqliteStore::is_duplicate(self, thread, text, remote_addr, email, since)
+        SqliteStore::is_duplicate(self, site, thread, text, remote_addr, email, since)
     }
 
     fn has_approved_comment(&mut self, email: &str) -> Result<bool> {

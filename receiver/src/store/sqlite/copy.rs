@@ -122,8 +122,9 @@ fn insert(conn: &Connection, row: &Row) -> Result<()> {
         }
         Row::Thread(t) => {
             conn.prepare_cached(
-                "INSERT INTO threads (id, key, url, title, created_at, changed_seq, published_count)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO threads (id, key, url, title, created_at, changed_seq, published_count,
+                                      site)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?
             .execute(params![
                 t.id,
@@ -132,7 +133,8 @@ fn insert(conn: &Connection, row: &Row) -> Result<()> {
                 t.title,
                 t.created_at,
                 t.changed_seq,
-                t.published_count
+                t.published_count,
+                t.site
             ])?;
         }
         Row::Comment(c) => {
@@ -279,7 +281,7 @@ pub(super) fn read_all(conn: &Connection, each: &mut dyn FnMut(Row) -> Result<()
     read(
         conn,
         "threads",
-        "SELECT id, key, url, title, created_at, changed_seq, published_count
+        "SELECT id, key, url, title, created_at, changed_seq, published_count, site
          FROM threads ORDER BY id",
         each,
         |r| {
@@ -291,6 +293,7 @@ pub(super) fn read_all(conn: &Connection, each: &mut dyn FnMut(Row) -> Result<()
                 created_at: r.get(4)?,
                 changed_seq: r.get(5)?,
                 published_count: r.get(6)?,
+                site: r.get(7)?,
             }))
         },
     )?;

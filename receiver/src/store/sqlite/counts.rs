@@ -10,14 +10,14 @@ impl SqliteStore {
     /// counts them (a deleted comment kept for its replies does not count);
     /// 0 for a thread no one has commented on. Per key, one lookup of the
     /// unique thread key and one count over the (thread, status) index.
-    pub fn approved_counts(&self, keys: &[String]) -> Result<Vec<u64>> {
+    pub fn approved_counts(&self, site: &str, keys: &[String]) -> Result<Vec<u64>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT count(*) FROM comments
-             WHERE thread_id = (SELECT id FROM threads WHERE key = ?1)
+             WHERE thread_id = (SELECT id FROM threads WHERE site = ?2 AND key = ?1)
                AND status = 'approved'",
         )?;
         keys.iter()
-            .map(|key| Ok(stmt.query_row([key], |r| r.get::<_, i64>(0))? as u64))
+            .map(|key| Ok(stmt.query_row([key, site], |r| r.get::<_, i64>(0))? as u64))
             .collect()
     }
 }
@@ -37,12 +37,12 @@ mod tests {
             .conn
             .prepare(
                 "EXPLAIN QUERY PLAN SELECT count(*) FROM comments
-                 WHERE thread_id = (SELECT id FROM threads WHERE key = ?1)
+                 WHERE thread_id = (SELECT id FROM threads WHERE site = ?2 AND key = ?1)
                    AND status = 'approved'",
             )
             .unwrap();
         let plan: Vec<String> = explain
-            .query_map(["/a/"], |r| r.get(3))
+            .query_map(["/a/", "default"], |r| r.get(3))
             .unwrap()
             .map(Result::unwrap)
             .collect();

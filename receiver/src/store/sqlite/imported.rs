@@ -107,7 +107,7 @@ impl SqliteStore {
 fn thread_row(tx: &Transaction, thread: &ImportThread, now: i64) -> Result<(i64, bool)> {
     let existing: Option<(i64, String)> = tx
         .query_row(
-            "SELECT id, title FROM threads WHERE key = ?1",
+            "SELECT id, title FROM threads WHERE site = 'default' AND key = ?1",
             [&thread.key],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )

@@ -46,6 +46,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0009_publish_runs.sql"),
     include_str!("migrations/0010_reactions.sql"),
     include_str!("migrations/0011_identity.sql"),
+    include_str!("migrations/0012_sites.sql"),
 ];
 
 /// The first bytes of every SQLite 3 database file.
@@ -168,8 +169,22 @@ impl SqliteStore {
     }
 
     /// Applies the migrations after the database's version, up to `target`
-    /// (see `migrate` for the lock).
+    /// (see `migrate` for the lock). Foreign keys are off meanwhile, so a
+    /// migration may rebuild a table others reference (SQLite's own
+    /// procedure), and each is checked against them before it commits.
     fn migrate_to(&mut self, target: usize) -> Result<()> {
+        let enforced: bool = self
+            .conn
+            .pragma_query_value(None, "foreign_keys", |r| r.get(0))?;
+        self.conn.pragma_update(None, "foreign_keys", "OFF")?;
+        let migrated = self.migrate_steps(target);
+        if enforced {
+            self.conn.pragma_update(None, "foreign_keys", "ON")?;
+        }
+        migrated
+    }
+
+    fn migrate_steps(&mut self, target: usize) -> Result<()> {
         loop {
             let tx = self
                 .conn
@@ -187,6 +202,15 @@ impl SqliteStore {
             let sql = MIGRATIONS[current];
             tx.execute_batch(sql)
                 .with_context(|| format!("migration {} failed", current + 1))?;
+            let broken: Option<String> = tx
+                .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
+                .optional()?;
+            if let Some(table) = broken {
+                bail!(
+                    "migration {} left a row of {table} without the row it references",
+                    current + 1
+                );
+            }
             if current == 0 {
                 tx.execute(
                     "INSERT INTO meta (key, value) VALUES ('instance', ?1)",
@@ -350,22 +374,24 @@ impl SqliteStore {
     /// are read only to key avatars with `avatars`; they never leave.
     pub fn published_threads(
         &self,
+        site: &str,
         keys: Option<&[String]>,
         avatars: &AvatarKeys,
     ) -> Result<Vec<kiln_bake::export::Thread>> {
-        self.published_threads_in(keys, None, avatars)
+        self.published_threads_in(site, keys, None, avatars)
     }
 
     /// Thread row ids that cut the published comments into `parts` runs of
     /// about the same size, for loading them side by side: each run is
     /// `(first, last)`, inclusive, in order. Fewer runs when there are
     /// fewer threads. Also the number of published comments in all.
-    pub fn published_runs(&self, parts: usize) -> Result<(Vec<(i64, i64)>, u64)> {
+    pub fn published_runs(&self, site: &str, parts: usize) -> Result<(Vec<(i64, i64)>, u64)> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT id, published_count FROM threads WHERE published_count > 0 ORDER BY id",
+            "SELECT id, published_count FROM threads
+             WHERE published_count > 0 AND site = ?1 ORDER BY id",
         )?;
         let threads: Vec<(i64, i64)> = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .query_map([site], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;
         let total: i64 = threads.iter().map(|(_, n)| n).sum();
         let share = total / parts.max(1) as i64 + 1;
@@ -388,6 +414,7 @@ impl SqliteStore {
     /// are in `run` (see [`SqliteStore::published_runs`]) when one is given.
     pub fn published_threads_in(
         &self,
+        site: &str,
         keys: Option<&[String]>,
         run: Option<(i64, i64)>,
         avatars: &AvatarKeys,
@@ -416,23 +443,23 @@ impl SqliteStore {
                               c.identity_subject IS NOT NULL
                        FROM comments c INDEXED BY comments_published
                             JOIN threads t ON t.id = c.thread_id
-                       WHERE c.status IN ('approved', 'deleted')";
+                       WHERE c.status IN ('approved', 'deleted') AND t.site = ?1";
         // Both orders follow the `comments_published` index (named, because
         // the planner cannot know that without statistics), so SQLite streams
         // rows instead of sorting 100,000 of them.
         let all = format!("{columns} ORDER BY c.thread_id, c.id");
         let some =
-            format!("{columns} AND c.thread_id BETWEEN ?1 AND ?2 ORDER BY c.thread_id, c.id");
-        let one = format!("{columns} AND t.key = ?1 ORDER BY c.id");
+            format!("{columns} AND c.thread_id BETWEEN ?2 AND ?3 ORDER BY c.thread_id, c.id");
+        let one = format!("{columns} AND t.key = ?2 ORDER BY c.id");
         let mut stmt_all = self.conn.prepare_cached(&all)?;
         let mut stmt_some = self.conn.prepare_cached(&some)?;
         let mut stmt_one = self.conn.prepare_cached(&one)?;
         let mut memo = kiln_bake::avatar::Memo::default();
         let mut read = |key: Option<&str>| -> Result<()> {
             let mut rows = match (key, run) {
-                (None, None) => stmt_all.query([])?,
-                (None, Some((first, last))) => stmt_some.query([first, last])?,
-                (Some(key), _) => stmt_one.query([key])?,
+                (None, None) => stmt_all.query([site])?,
+                (None, Some((first, last))) => stmt_some.query(params![site, first, last])?,
+                (Some(key), _) => stmt_one.query([site, key])?,
             };
             while let Some(r) = rows.next()? {
                 let status = match r.get_ref(4)?.as_str()? {
@@ -482,11 +509,12 @@ impl SqliteStore {
 
     /// For every thread that ever showed a comment: its change sequence and
     /// how many comments it shows. One indexed scan of the threads table.
-    pub fn thread_stamps(&self) -> Result<Vec<(String, u64, u64)>> {
+    pub fn thread_stamps(&self, site: &str) -> Result<Vec<(String, u64, u64)>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT key, changed_seq, published_count FROM threads WHERE changed_seq > 0",
+            "SELECT key, changed_seq, published_count FROM threads
+             WHERE changed_seq > 0 AND site = ?1",
         )?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        let rows = stmt.query_map([site], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -525,13 +553,13 @@ fn insert_in(
     now: i64,
 ) -> Result<std::result::Result<StoredComment, Refusal>> {
     tx.prepare_cached(
-        "INSERT INTO threads (key, url, created_at) VALUES (?1, ?2, ?3)
-         ON CONFLICT (key) DO NOTHING",
+        "INSERT INTO threads (key, url, created_at, site) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (site, key) DO NOTHING",
     )?
-    .execute(params![new.thread, new.page_url, now])?;
+    .execute(params![new.thread, new.page_url, now, new.site])?;
     let thread_id: i64 = tx
-        .prepare_cached("SELECT id FROM threads WHERE key = ?1")?
-        .query_row([&new.thread], |r| r.get(0))?;
+        .prepare_cached("SELECT id FROM threads WHERE site = ?2 AND key = ?1")?
+        .query_row([&new.thread, &new.site], |r| r.get(0))?;
     if !new.page_title.is_empty() {
         tx.prepare_cached("UPDATE threads SET title = ?2 WHERE id = ?1 AND title <> ?2")?
             .execute(params![thread_id, new.page_title])?;
@@ -585,6 +613,7 @@ fn insert_in(
     mail::after_insert(tx, mail_events, id, notify, status, now)?;
     Ok(Ok(StoredComment {
         id,
+        site: new.site.clone(),
         thread: new.thread.clone(),
         parent: new.parent,
         status,
@@ -600,7 +629,7 @@ fn insert_in(
 }
 
 const SELECT_COMMENT: &str = "SELECT c.id, t.key, c.parent_id, c.status, c.author, c.email,
-        c.website, c.text, c.page_url, c.remote_addr, c.created_at, t.title
+        c.website, c.text, c.page_url, c.remote_addr, c.created_at, t.title, t.site
      FROM comments c JOIN threads t ON t.id = c.thread_id";
 
 /// A stored status name as a `Status`, or the conversion error rusqlite
@@ -629,6 +658,7 @@ fn row_to_comment(r: &rusqlite::Row) -> rusqlite::Result<StoredComment> {
         remote_addr: r.get(9)?,
         created_at: r.get(10)?,
         page_title: r.get(11)?,
+        site: r.get(12)?,
     })
 }
 

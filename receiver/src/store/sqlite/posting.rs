@@ -50,7 +50,7 @@ fn post_in(conn: &Connection, mail_events: bool, posting: &Posting, html: &str) 
         &mut on,
         |conn, c, since| {
             let (addr, email) = (c.remote_addr.as_deref(), c.email.as_deref());
-            abuse::is_duplicate(conn, &c.thread, &c.text, addr, email, since)
+            abuse::is_duplicate(conn, (&c.site, &c.thread), &c.text, addr, email, since)
         },
         |conn, email| abuse::has_approved_comment(conn, email),
     )?;

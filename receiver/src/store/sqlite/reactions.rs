@@ -49,16 +49,16 @@ impl SqliteStore {
         })
     }
 
-    pub fn likes(&self, thread: &str) -> Result<Vec<(i64, u64)>> {
+    pub fn likes(&self, site: &str, thread: &str) -> Result<Vec<(i64, u64)>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT r.comment_id, count(*) FROM reactions r
                  JOIN comments c ON c.id = r.comment_id
                  JOIN threads t ON t.id = c.thread_id
-             WHERE t.key = ?1 AND c.status = 'approved'
+             WHERE t.site = ?1 AND t.key = ?2 AND c.status = 'approved'
              GROUP BY r.comment_id ORDER BY r.comment_id",
         )?;
         let rows = stmt
-            .query_map([thread], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .query_map([site, thread], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;
         Ok(rows)
     }

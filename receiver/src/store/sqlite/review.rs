@@ -112,6 +112,10 @@ impl SqliteStore {
             values.push(status.as_str().to_owned().into());
             conditions.push(format!("c.status = ?{}", values.len()));
         }
+        if let Some(site) = &search.site {
+            values.push(site.clone().into());
+            conditions.push(format!("t.site = ?{}", values.len()));
+        }
         if let Some(thread) = &search.thread {
             values.push(thread.clone().into());
             conditions.push(format!("t.key = ?{}", values.len()));

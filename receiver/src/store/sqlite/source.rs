@@ -10,6 +10,7 @@ use kiln_bake::export::Thread;
 use kiln_bake::source::{Source, Stamp};
 
 use super::SqliteStore;
+use crate::store::sited;
 
 /// Below this many published comments, one connection reads them all.
 const SPLIT_FROM: u64 = 20_000;
@@ -18,15 +19,22 @@ const SPLIT_FROM: u64 = 20_000;
 pub struct SqliteSource {
     store: SqliteStore,
     avatars: AvatarKeys,
+    /// The site whose threads it reads.
+    site: String,
 }
 
 impl SqliteSource {
     /// Opens the database read-only; bake never writes to it. With
     /// `gravatar` (`privacy.gravatar`), comments carry Gravatar hashes too.
-    pub fn open(path: &Path, gravatar: bool) -> Result<Self> {
+    pub fn open(path: &Path, gravatar: bool, site: &str) -> Result<Self> {
         let store = SqliteStore::open_read_only(path)?;
         let avatars = store.avatar_keys(gravatar)?;
-        Ok(SqliteSource { store, avatars })
+        let site = site.to_owned();
+        Ok(SqliteSource {
+            store,
+            avatars,
+            site,
+        })
     }
 }
 
@@ -36,13 +44,16 @@ impl Source for SqliteSource {
     }
 
     fn identity(&mut self) -> Result<String> {
-        Ok(format!("sqlite:{}", self.store.instance_id()?))
+        Ok(sited(
+            format!("sqlite:{}", self.store.instance_id()?),
+            &self.site,
+        ))
     }
 
     fn stamps(&mut self) -> Result<HashMap<String, Stamp>> {
         Ok(self
             .store
-            .thread_stamps()?
+            .thread_stamps(&self.site)?
             .into_iter()
             .map(|(key, version, count)| (key, Stamp { version, count }))
             .collect())
@@ -54,7 +65,7 @@ impl Source for SqliteSource {
     fn threads(&mut self, ids: Option<&[String]>) -> Result<Vec<Thread>> {
         let parts = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
         if ids.is_some() || parts < 2 {
-            return self.store.published_threads(ids, &self.avatars);
+            return self.store.published_threads(&self.site, ids, &self.avatars);
         }
         self.threads_in_runs(parts, SPLIT_FROM)
     }
@@ -64,20 +75,24 @@ impl SqliteSource {
     /// Every published thread, read in up to `parts` runs side by side, or
     /// by one query when there are fewer than `split_from` comments.
     fn threads_in_runs(&self, parts: usize, split_from: u64) -> Result<Vec<Thread>> {
-        let (runs, total) = self.store.published_runs(parts)?;
+        let (runs, total) = self.store.published_runs(&self.site, parts)?;
         if total < split_from {
-            return self.store.published_threads(None, &self.avatars);
+            return self
+                .store
+                .published_threads(&self.site, None, &self.avatars);
         }
         let Some((first, others)) = runs.split_first() else {
             return Ok(Vec::new());
         };
         let (store, avatars, path) = (&self.store, &self.avatars, self.store.path());
+        let site = self.site.as_str();
         let mut threads = std::thread::scope(|scope| -> Result<Vec<Thread>> {
             let loading: Vec<_> = others
                 .iter()
                 .map(|&run| {
                     scope.spawn(move || {
                         SqliteStore::open_read_only(path)?.published_threads_in(
+                            site,
                             None,
                             Some(run),
                             avatars,
@@ -85,7 +100,7 @@ impl SqliteSource {
                     })
                 })
                 .collect();
-            let mut threads = store.published_threads_in(None, Some(*first), avatars)?;
+            let mut threads = store.published_threads_in(site, None, Some(*first), avatars)?;
             for part in loading {
                 let part = part
                     .join()
@@ -115,6 +130,7 @@ mod tests {
         for (thread, n) in [("/a/", 1), ("/b/", 40), ("/c/", 3), ("/d/", 0), ("/e/", 7)] {
             for i in 0..n.max(1) {
                 let new = NewComment {
+                    site: "default".into(),
                     thread: thread.into(),
                     page_url: format!("https://example.org{thread}"),
                     page_title: String::new(),
@@ -135,11 +151,11 @@ mod tests {
             }
         }
         drop(store);
-        let mut source = SqliteSource::open(&db, false).unwrap();
+        let mut source = SqliteSource::open(&db, false, crate::store::DEFAULT_SITE).unwrap();
         let at_once = source.threads(None).unwrap();
         assert_eq!(at_once.len(), 4);
         for parts in 1..=6 {
-            let (runs, total) = source.store.published_runs(parts).unwrap();
+            let (runs, total) = source.store.published_runs("default", parts).unwrap();
             assert_eq!(total, 51);
             assert!(runs.len() <= parts.min(4), "{parts}: {runs:?}");
             assert!(runs.windows(2).all(|w| w[0].1 < w[1].0), "{runs:?}");

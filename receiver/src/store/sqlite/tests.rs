@@ -55,6 +55,7 @@ fn moderation_beside_another_writer_waits_for_the_lock_instead_of_failing() {
     let mut moderator = SqliteStore::open(&path).unwrap();
     let mut receiver = SqliteStore::open(&path).unwrap();
     let comment = |text: &str| NewComment {
+        site: "default".into(),
         thread: "/a/".into(),
         page_url: "https://example.org/a/".into(),
         page_title: String::new(),
@@ -102,4 +103,75 @@ fn moderation_beside_another_writer_waits_for_the_lock_instead_of_failing() {
     }
     posting.join().unwrap();
     assert_eq!(moderator.count(Status::Approved).unwrap(), ROUNDS as u64);
+}
+
+#[test]
+fn the_sites_migration_puts_existing_threads_in_the_default_site() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kiln.sqlite3");
+    // As the kiln before sites left it: a thread with a reply under a comment.
+    let old = SqliteStore::open_at_version(&path, MIGRATIONS.len() - 1).unwrap();
+    old.conn
+        .execute_batch(
+            "INSERT INTO threads (id, key, url, created_at, changed_seq, published_count, title)
+                 VALUES (5, '/about/', 'https://a.example/about/', 1, 3, 2, 'About');
+             INSERT INTO comments (id, thread_id, parent_id, status, author, text, page_url,
+                                   created_at)
+                 VALUES (8, 5, NULL, 'approved', 'Ann', 'First', 'https://a.example/about/', 1),
+                        (9, 5, 8, 'approved', 'Bob', 'Reply', 'https://a.example/about/', 2);",
+        )
+        .unwrap();
+    drop(old);
+
+    let mut store = SqliteStore::open(&path).unwrap();
+    let enforced: bool = store
+        .conn
+        .pragma_query_value(None, "foreign_keys", |r| r.get(0))
+        .unwrap();
+    assert!(enforced, "foreign keys are on again after migrating");
+    let row: (i64, String, String, i64, i64) = store
+        .conn
+        .query_row(
+            "SELECT id, site, title, changed_seq, published_count FROM threads",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        )
+        .unwrap();
+    assert_eq!(row, (5, "default".into(), "About".into(), 3, 2));
+    let reply = store.get(9).unwrap().unwrap();
+    assert_eq!(
+        (reply.site.as_str(), reply.thread.as_str()),
+        ("default", "/about/")
+    );
+    assert_eq!(reply.page_title, "About");
+    // The thread's comments still reference it; a new comment of the same
+    // key on another site makes a thread of its own.
+    let avatars = store.avatar_keys(false).unwrap();
+    let threads = store.published_threads("default", None, &avatars).unwrap();
+    assert_eq!(threads[0].comments.len(), 2);
+    let other = NewComment {
+        identity_subject: None,
+        site: "b".into(),
+        thread: "/about/".into(),
+        page_url: "https://b.example/about/".into(),
+        page_title: String::new(),
+        parent: None,
+        author: "Cy".into(),
+        email: None,
+        website: None,
+        text: "On B".into(),
+        remote_addr: None,
+    };
+    let stored = store
+        .insert_opted(&other, false, Status::Approved, 3)
+        .unwrap()
+        .unwrap();
+    assert_ne!(store.get(stored.id).unwrap().unwrap().site, reply.site);
+    // A reference the rebuild lost would fail this.
+    let broken: Option<String> = store
+        .conn
+        .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
+        .optional()
+        .unwrap();
+    assert_eq!(broken, None);
 }

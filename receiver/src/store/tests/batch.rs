@@ -75,7 +75,10 @@ fn a_refused_submission_leaves_nothing_and_the_rest_of_the_batch_commits() {
             0,
             "the refused replies left no thread"
         );
-        assert_eq!(other.approved_counts(&["/a/".into()]).unwrap(), vec![2]);
+        assert_eq!(
+            other.approved_counts("default", &["/a/".into()]).unwrap(),
+            vec![2]
+        );
     });
 }
 
@@ -190,6 +193,7 @@ trait WithParent {
 impl WithParent for NewComment {
     fn with_parent(self, parent: i64) -> NewComment {
         NewComment {
+            site: "default".into(),
             parent: Some(parent),
             ..self
         }

@@ -57,7 +57,7 @@ fn replies_need_a_published_parent_in_the_same_thread() {
         assert_eq!(refused, Err(Refusal::ParentMissing(999)));
         // The refused reply to thread /b/ must not have left the thread behind.
         assert!(store
-            .thread_stamps()
+            .thread_stamps("default")
             .unwrap()
             .iter()
             .all(|(k, _, _)| k != "/b/"));
@@ -147,7 +147,7 @@ fn stamps_move_only_for_changed_threads() {
         store.approve(&[a.id, b.id], 2).unwrap().unwrap();
         let stamps = |store: &mut dyn crate::store::Store| -> HashMap<_, _> {
             store
-                .thread_stamps()
+                .thread_stamps("default")
                 .unwrap()
                 .into_iter()
                 .map(|(k, v, c)| (k, (v, c)))
@@ -230,7 +230,7 @@ fn read_only_source_sees_committed_comments() {
     on_each_backend(|db| {
         let mut store = db.open(Mode::ReadWrite);
         let a = stored(store.as_mut(), &new("/a/", None, "a"), Status::Approved, 1);
-        let mut source = open_source(db.location(), false).unwrap();
+        let mut source = open_source(db.location(), false, "default").unwrap();
         assert_eq!(source.stamps().unwrap()["/a/"].count, 1);
         let threads = source
             .threads(Some(&["/a/".to_owned(), "/none/".to_owned()]))
@@ -246,7 +246,7 @@ fn read_only_source_sees_committed_comments() {
         let other = db.another();
         drop(other.open(Mode::ReadWrite));
         assert_ne!(
-            open_source(other.location(), false)
+            open_source(other.location(), false, "default")
                 .unwrap()
                 .identity()
                 .unwrap(),
@@ -278,7 +278,7 @@ fn import_round_trips_an_export() {
         // The copy has its own salt and no addresses, but keeps the avatar
         // keys the export carried: a restore shows the same identicons.
         assert_eq!(export(copy.as_mut()).threads, original.threads);
-        assert_eq!(copy.thread_stamps().unwrap().len(), 2);
+        assert_eq!(copy.thread_stamps("default").unwrap().len(), 2);
         copy.import(&original).unwrap();
         assert_eq!(
             export(copy.as_mut()).threads,
@@ -320,6 +320,7 @@ fn avatars_are_keyed_by_address_under_this_databases_salt() {
     on_each_backend(|db| {
         let mut store = db.open(Mode::ReadWrite);
         let by = |thread: &str, email: Option<&str>, author: &str| NewComment {
+            site: "default".into(),
             email: email.map(str::to_owned),
             author: author.into(),
             ..new(thread, None, &format!("{author} on {thread}"))
@@ -368,7 +369,7 @@ fn avatars_are_keyed_by_address_under_this_databases_salt() {
 
         // Gravatar hashes only when asked for.
         let keys = store.avatar_keys(true).unwrap();
-        let with = store.export(&keys).unwrap();
+        let with = store.export("default", &keys).unwrap();
         let hashed = &with.threads[0].comments[0];
         assert_eq!(
             hashed.avatar,
@@ -378,11 +379,12 @@ fn avatars_are_keyed_by_address_under_this_databases_salt() {
         assert_eq!(hashed.gravatar.as_ref().map(String::len), Some(64));
 
         // A bake straight from the database sees the same keys.
-        let mut source = open_source(db.location(), false).unwrap();
+        let mut source = open_source(db.location(), false, "default").unwrap();
         assert_eq!(source.threads(None).unwrap(), threads);
 
         // Deleted markers keep no avatar; another database keys differently.
         let dee = NewComment {
+            site: "default".into(),
             parent: Some(ids[0]),
             ..by("/a/", None, "Dee")
         };
@@ -412,7 +414,7 @@ fn rendered_html_is_stored_but_never_exported_and_only_trusted_from_this_version
             1,
         );
         let keys = store.avatar_keys(false).unwrap();
-        let thread = &store.published_threads(None, &keys).unwrap()[0];
+        let thread = &store.published_threads("default", None, &keys).unwrap()[0];
         assert_eq!(
             thread.comments[0].html.as_deref(),
             Some(kiln_bake::markdown::to_html("*hi* <b>").as_str())
@@ -424,7 +426,7 @@ fn rendered_html_is_stored_but_never_exported_and_only_trusted_from_this_version
             &[c.id.into()],
         );
         assert_eq!(
-            store.published_threads(None, &keys).unwrap()[0].comments[0].html,
+            store.published_threads("default", None, &keys).unwrap()[0].comments[0].html,
             None,
             "other versions are rendered again"
         );
@@ -437,6 +439,7 @@ fn published_threads_by_key_and_approved_counts_count_what_a_reader_sees() {
         let mut store = db.open(Mode::ReadWrite);
         let mut insert = |thread: &str, parent: Option<i64>, status| {
             let new = NewComment {
+                site: "default".into(),
                 parent,
                 ..by(thread, "Ann", "hi")
             };
@@ -449,15 +452,25 @@ fn published_threads_by_key_and_approved_counts_count_what_a_reader_sees() {
         insert("/c/", None, Status::Approved);
         store.delete(&[first]).unwrap().unwrap();
         let keys = ["/a/", "/b/", "/none/"].map(String::from);
-        assert_eq!(store.approved_counts(&keys).unwrap(), vec![1, 1, 0]);
-        assert_eq!(store.approved_counts(&[]).unwrap(), Vec::<u64>::new());
+        assert_eq!(
+            store.approved_counts("default", &keys).unwrap(),
+            vec![1, 1, 0]
+        );
+        assert_eq!(
+            store.approved_counts("default", &[]).unwrap(),
+            Vec::<u64>::new()
+        );
         // In the order asked for, repeats included.
         let keys = ["/none/", "/a/", "/b/", "/a/"].map(String::from);
-        assert_eq!(store.approved_counts(&keys).unwrap(), vec![0, 1, 1, 1]);
+        assert_eq!(
+            store.approved_counts("default", &keys).unwrap(),
+            vec![0, 1, 1, 1]
+        );
 
         let avatars = store.avatar_keys(false).unwrap();
         let some = store
             .published_threads(
+                "default",
                 Some(&["/c/".into(), "/a/".into(), "/none/".into()]),
                 &avatars,
             )
@@ -466,7 +479,7 @@ fn published_threads_by_key_and_approved_counts_count_what_a_reader_sees() {
         assert_eq!(ids, ["/a/", "/c/"], "by key, unknown keys absent");
         assert_eq!(some[0].comments.len(), 2, "the marker and its reply");
         assert_eq!(some[0].url, "https://example.org/a/");
-        let all = store.published_threads(None, &avatars).unwrap();
+        let all = store.published_threads("default", None, &avatars).unwrap();
         assert_eq!(all.len(), 3);
         assert_eq!(all[0], some[0]);
     });

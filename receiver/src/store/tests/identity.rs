@@ -31,7 +31,7 @@ fn the_subject_is_stored_edited_removed_and_copied() {
         assert_eq!(subject(db, anonymous.id), None);
         // What bake reads: the signed-in comment marked verified, the other not.
         let keys = store.avatar_keys(false).unwrap();
-        let threads = store.published_threads(None, &keys).unwrap();
+        let threads = store.published_threads("default", None, &keys).unwrap();
         let verified: Vec<(i64, bool)> = threads[0]
             .comments
             .iter()

@@ -329,7 +329,7 @@ fn duplicates_are_the_same_text_in_the_same_thread_from_the_same_person() {
         let mut store = (db.open)();
         let mut dup = |thread: &str, text: &str, addr: Option<&str>, email: Option<&str>, since| {
             store
-                .is_duplicate(thread, text, addr, email, since)
+                .is_duplicate("default", thread, text, addr, email, since)
                 .unwrap()
         };
         // By address (any case) or by anonymized network, since `since`.

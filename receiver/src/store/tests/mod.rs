@@ -8,7 +8,8 @@
 //! Here: the keys, the admin password and sessions. Beside this file:
 //! comments and their invariants (`comments.rs`), submissions stored in
 //! batches (`batch.rs`), imports (`imported.rs`), moderation beyond
-//! approve/reject/delete (`review.rs`), the mail that changes queue
+//! approve/reject/delete (`review.rs`), threads of several sites
+//! (`sites.rs`), the mail that changes queue
 //! (`queue.rs`), what the outbox does with it and the abuse lookups
 //! (`mail.rs`), one person's data (`privacy.rs`), likes (`reactions.rs`),
 //! and what only PostgreSQL
@@ -25,6 +26,7 @@ mod privacy;
 mod queue;
 mod reactions;
 mod review;
+mod sites;
 
 use kiln_bake::export::Export;
 
@@ -54,6 +56,7 @@ fn open_postgres(db: &ScratchDb, mode: Mode) -> Box<dyn Store> {
 /// A comment by Ann (with an address and a client address) in `thread`.
 fn new(thread: &str, parent: Option<i64>, text: &str) -> NewComment {
     NewComment {
+        site: "default".into(),
         thread: thread.into(),
         page_url: format!("https://example.org{thread}"),
         page_title: String::new(),
@@ -70,6 +73,7 @@ fn new(thread: &str, parent: Option<i64>, text: &str) -> NewComment {
 /// A comment by `author`, whose address is their lower-cased name.
 fn by(thread: &str, author: &str, text: &str) -> NewComment {
     NewComment {
+        site: "default".into(),
         author: author.into(),
         email: Some(format!("{}@example.org", author.to_lowercase())),
         remote_addr: None,
@@ -91,7 +95,7 @@ fn add(store: &mut dyn Store, thread: &str, author: &str, text: &str, at: i64) -
 /// moments apart, and `generated_at` would differ when a second ticks over.
 fn export(store: &mut dyn Store) -> Export {
     let keys = store.avatar_keys(false).unwrap();
-    let mut export = store.export(&keys).unwrap();
+    let mut export = store.export("default", &keys).unwrap();
     export.generated_at.clear();
     export
 }
@@ -99,7 +103,7 @@ fn export(store: &mut dyn Store) -> Export {
 /// A thread's change sequence and published count, if it ever showed one.
 fn stamp(store: &mut dyn Store, thread: &str) -> Option<(u64, u64)> {
     store
-        .thread_stamps()
+        .thread_stamps("default")
         .unwrap()
         .into_iter()
         .find(|(k, _, _)| k == thread)

@@ -17,6 +17,7 @@ use crate::store::{open_at, Location, Mode, NewComment, Refusal, Status, Store};
 
 fn comment(parent: Option<i64>, title: &str) -> NewComment {
     NewComment {
+        site: "default".into(),
         thread: "/race/".into(),
         page_url: "https://example.org/race/".into(),
         page_title: title.into(),
@@ -100,7 +101,9 @@ fn published_comments_posted_to_one_thread_at_once_never_deadlock() {
         "no deadlock was broken: {results:?}"
     );
     assert_eq!(
-        setup.approved_counts(&["/race/".into()]).unwrap(),
+        setup
+            .approved_counts("default", &["/race/".into()])
+            .unwrap(),
         vec![(1 + WRITERS * ROUNDS) as u64]
     );
 }
@@ -225,7 +228,7 @@ fn the_change_sequence_follows_commit_order() {
         approving.join().unwrap().unwrap().unwrap();
     });
     assert_eq!(store.change_seq().unwrap(), first as u64 + 1);
-    let stamps = store.thread_stamps().unwrap();
+    let stamps = store.thread_stamps("default").unwrap();
     assert_eq!(stamps, [("/race/".to_owned(), first as u64 + 1, 1)]);
     // Listeners hear the number once the change committed.
     let heard = listener

@@ -9,6 +9,7 @@ use crate::store::{Forgotten, Mode, NewComment, Status};
 
 fn by(email: Option<&str>, parent: Option<i64>, text: &str) -> NewComment {
     NewComment {
+        site: "default".into(),
         thread: "/a/".into(),
         page_url: "https://example.org/a/".into(),
         page_title: String::new(),

@@ -8,6 +8,7 @@ use crate::store::{CommentEdit, Mode, NewComment, Status};
 
 fn new(parent: Option<i64>, email: &str) -> NewComment {
     NewComment {
+        site: "default".into(),
         thread: "/a/".into(),
         page_url: "https://example.org/a/".into(),
         page_title: String::new(),
@@ -111,6 +112,7 @@ fn mail_is_queued_with_its_cause_and_only_to_confirmed_subscribers() {
         assert_eq!(db.count_rows("subscribers"), 1);
         // Without an address there is nobody to notify.
         let anonymous = NewComment {
+            site: "default".into(),
             email: None,
             ..new(None, "")
         };

@@ -56,8 +56,11 @@ fn one_like_per_reader_counts_in_the_export_and_moves_the_thread() {
             .map(|c| (c.id, c.likes))
             .collect();
         assert_eq!(counts, [(liked, 2), (other, 1)]);
-        assert_eq!(store.likes("/a/").unwrap(), [(liked, 2), (other, 1)]);
-        assert_eq!(store.likes("/nowhere/").unwrap(), []);
+        assert_eq!(
+            store.likes("default", "/a/").unwrap(),
+            [(liked, 2), (other, 1)]
+        );
+        assert_eq!(store.likes("default", "/nowhere/").unwrap(), []);
         // Another connection sees the same, as another receiver would.
         let mut second = db.open(Mode::ReadWrite);
         assert_eq!(

@@ -29,6 +29,7 @@ async fn until_waiting(store: &SharedStore, n: usize) {
 
 fn comment(thread: &str, parent: Option<i64>, author: &str, text: &str) -> NewComment {
     NewComment {
+        site: "default".into(),
         thread: thread.into(),
         page_url: format!("https://example.org{thread}"),
         page_title: String::new(),
@@ -125,7 +126,7 @@ async fn reads_are_answered_while_the_writer_is_busy() {
     // …while reads, on the read-only connections, go on.
     let reads = async {
         let (a, b) = tokio::join!(
-            store.read(|s| s.approved_counts(&["/a/".into()])),
+            store.read(|s| s.approved_counts("default", &["/a/".into()])),
             store.read(move |s| s.get(stored.id)),
         );
         (a.unwrap(), b.unwrap())
