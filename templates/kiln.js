@@ -4,14 +4,13 @@ const json = (response) =>
   response.json().then((body) => ({ ok: response.ok, status: response.status, body }));
 const get = (url) => fetch(url, { headers: { Accept: "application/json" } }).then(json);
 
-function post(url, data) {
-  return fetch(url, {
+const post = (url, data) =>
+  fetch(url, {
     method: "POST",
     credentials: "include",
     headers: { "Content-Type": "application/json", Accept: "application/json" },
     body: JSON.stringify(data),
   }).then(json);
-}
 
 function seen(targets, then) {
   const watcher = new IntersectionObserver((entries) => {
