@@ -1,7 +1,6 @@
 // kiln.js: see receiver/src/http/live.rs.
 
-const json = (response) =>
-  response.json().then((body) => ({ ok: response.ok, status: response.status, body }));
+const json = (r) => r.json().then((body) => ({ ok: r.ok, status: r.status, body }));
 const get = (url) => fetch(url, { headers: { Accept: "application/json" } }).then(json);
 
 const post = (url, data) =>
@@ -22,9 +21,9 @@ function seen(targets, then) {
 }
 
 function element(html) {
-  const template = document.createElement("template");
-  template.innerHTML = html.trim();
-  return template.content.firstElementChild;
+  const t = document.createElement("template");
+  t.innerHTML = html.trim();
+  return t.content.firstElementChild;
 }
 
 function make(tag, className, text) {
