@@ -1,6 +1,6 @@
 // ESLint for kiln's JavaScript: the reader's script and the admin page's
 // shortcuts (templates/), the Astro adapter (ssg-adapters/astro) and the
-// Astro example's config. scripts/lint runs it with the ESLint that
+// Astro example's config, and the tests' OpenID provider (tests/*.mjs). scripts/lint runs it with the ESLint that
 // scripts/install-tools puts in target/kiln-tools/eslint, with NODE_PATH
 // pointing at its node_modules, where the two packages below are found.
 // (The .astro components and .ts files are TypeScript, which this does not
@@ -39,7 +39,9 @@ module.exports = [
     languageOptions: { sourceType: "script", globals: globals.browser },
   },
   {
-    files: ["ssg-adapters/astro/**/*.js", "examples/astro/**/*.mjs"],
+    // Node programs: the Astro adapter and example, and the OpenID provider
+    // the sign-in tests run.
+    files: ["ssg-adapters/astro/**/*.js", "examples/astro/**/*.mjs", "tests/*.mjs"],
     languageOptions: { sourceType: "module", globals: globals.node },
   },
   {

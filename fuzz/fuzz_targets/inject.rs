@@ -41,6 +41,7 @@ static THREADS: LazyLock<HashMap<String, Thread>> = LazyLock::new(|| {
                     avatar: None,
                     gravatar: None,
                     likes: 0,
+                    verified: false,
                     html: None,
                 }],
             };

@@ -103,6 +103,7 @@ fuzz_target!(|data: &[u8]| {
         avatar: Some("0123456789abcdef".to_owned()),
         gravatar: None,
         likes: 0,
+        verified: false,
         html: None,
     };
     let thread = Thread {

@@ -88,6 +88,7 @@ fuzz_target!(|data: &[u8]| {
                 avatar: None,
                 gravatar: None,
                 likes: 0,
+                verified: false,
                 html: None,
             }],
         })
