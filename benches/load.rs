@@ -940,6 +940,7 @@ fn seed_big_thread(db: &TestDb, count: usize) -> i64 {
         .collect();
     let batch = ImportBatch {
         source: "bench".to_owned(),
+        site: kiln_receiver::store::DEFAULT_SITE.to_owned(),
         threads: vec![ImportThread {
             key: BIG_THREAD.to_owned(),
             url: format!("{ORIGIN}{BIG_THREAD}"),
@@ -974,6 +975,7 @@ fn seed(db: &TestDb, from: usize, to: usize) {
         }
         let batch = ImportBatch {
             source: "bench".to_owned(),
+            site: kiln_receiver::store::DEFAULT_SITE.to_owned(),
             threads: threads
                 .into_iter()
                 .map(|(t, comments)| ImportThread {

@@ -39,12 +39,7 @@ pub fn run(config: &Config, args: BakeArgs) -> Result<()> {
     // builds before its receiver first runs); one named by --from must.
     let missing_is_empty = args.from.is_none();
     let site = args.site.as_deref().unwrap_or(&config.bake.site);
-    if !config.sites.knows(site) {
-        bail!(
-            "--site {site:?} is not a site of this configuration; name one of {:?}",
-            config.sites.names()
-        );
-    }
+    crate::known_site(config, site)?;
     let is_url = from.starts_with("http://") || from.starts_with("https://");
     // A PostgreSQL URL may carry a password: it is only ever shown as the
     // store describes it.

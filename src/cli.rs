@@ -397,6 +397,9 @@ pub struct ImportArgs {
     /// The old site's URL (origin and base path) that the source's page URLs start with
     #[arg(long, value_name = "URL")]
     pub site_url: Option<String>,
+    /// Whose threads the comments join: a `[[sites.site]]` name, or "default" for sites.origins [default: default]
+    #[arg(long, value_name = "NAME")]
+    pub site: Option<String>,
     /// A file of thread renames, `OLD NEW` per line
     #[arg(long, value_name = "FILE")]
     pub map: Option<PathBuf>,

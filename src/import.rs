@@ -1,9 +1,8 @@
 //! `kiln import`: reads the arguments, opens the configured database, an
 //! SQLite file or PostgreSQL (creating it, as `kiln serve` would, unless
-//! this is a dry run) and hands
-//! over to the receiver's `import` module, then prints its report. A wrong
-//! format name, source path, `--site-url` or mapping file is bad usage
-//! (exit code 2).
+//! this is a dry run) and hands over to the receiver's `import` module, then
+//! prints its report. A wrong format name, source path, `--site`,
+//! `--site-url` or mapping file is bad usage (exit code 2).
 
 use std::path::{Path, PathBuf};
 
@@ -41,6 +40,10 @@ pub fn run(config: &Config, args: ImportArgs) -> Result<()> {
         unknown_status: Status::from_name(&args.status_of_unknown).unwrap_or(Status::Pending),
         ..Options::default()
     };
+    if let Some(site) = &args.site {
+        crate::known_site(config, site).context(UsageError)?;
+        options.site.clone_from(site);
+    }
     if let Some(site) = &args.site_url {
         let url = Options::parse_site_url(site).context(UsageError)?;
         options.site_url = Some(url);

@@ -220,6 +220,17 @@ pub(crate) fn location(config: &Config) -> Location<'_> {
     Location::new(&db.path, &db.url, &db.password)
 }
 
+/// Refuses a `--site` that names no site of this configuration.
+pub(crate) fn known_site(config: &Config, site: &str) -> anyhow::Result<()> {
+    if !config.sites.knows(site) {
+        anyhow::bail!(
+            "--site {site:?} is not a site of this configuration; name one of {:?}",
+            config.sites.names()
+        );
+    }
+    Ok(())
+}
+
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|c| {
         c.downcast_ref::<std::io::Error>()

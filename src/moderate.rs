@@ -36,7 +36,7 @@ fn open(config: &Config) -> Result<Box<dyn Store>> {
 /// how many more there are.
 pub fn queue(config: &Config, limit: usize, site: Option<&str>) -> Result<()> {
     if let Some(site) = site {
-        known_site(config, site)?;
+        crate::known_site(config, site)?;
     }
     let mut store = open(config)?;
     let mut pending = store.by_status(Status::Pending)?;
@@ -232,7 +232,7 @@ pub fn export(
     email: Option<&str>,
     site: &str,
 ) -> Result<()> {
-    known_site(config, site)?;
+    crate::known_site(config, site)?;
     let mut store = store::open_at(crate::location(config), Mode::ReadOnly)?;
     let mut json = match email {
         None => {
@@ -299,15 +299,4 @@ fn one_line(s: &str, max: usize) -> String {
         Some((i, _)) => format!("{}…", &clean[..i]),
         None => clean,
     }
-}
-
-/// Refuses a `--site` that names no site of this configuration.
-fn known_site(config: &Config, site: &str) -> Result<()> {
-    if !config.sites.knows(site) {
-        bail!(
-            "--site {site:?} is not a site of this configuration; name one of {:?}",
-            config.sites.names()
-        );
-    }
-    Ok(())
 }

@@ -339,6 +339,75 @@ fn import_the_project_isso_fixture() {
     );
 }
 
+/// Two sites on one receiver (issue 18), each moving from its own Isso: the
+/// same old database imported into the default site and into site `b`
+/// lands twice, as two sites' threads, though both hold Isso's comment 1;
+/// each site bakes only its own, and a second import into `b` adds nothing.
+/// A `--site` that names no site is bad usage.
+#[test]
+fn import_the_same_isso_database_into_two_sites() {
+    let Some(site) = Site::build() else { return };
+    std::fs::write(
+        site.dir().join("kiln.toml"),
+        "[[sites.site]]\nname = \"b\"\norigins = [\"https://b.example\"]\n",
+    )
+    .unwrap();
+    let db = site.dir().join("comments.db");
+    let sql = std::fs::read_to_string(fixture("isso.sql")).unwrap();
+    kiln_receiver::store::isso::create_from_sql(&db, &sql).unwrap();
+    let isso = ["isso", db.to_str().unwrap()];
+    let into_b = ["isso", db.to_str().unwrap(), "--site", "b"];
+
+    let first = site.import(&isso);
+    assert!(first.starts_with("Imported 7 comment(s)"), "{first}");
+    let second = site.import(&into_b);
+    assert!(second.starts_with("Imported 7 comment(s)"), "{second}");
+    let again = site.import(&into_b);
+    assert!(again.starts_with("Imported 0 comment(s)"), "{again}");
+
+    let expected = pairs(&[
+        ("Ada & Co <3", "(top)"),
+        ("Brian", "Ada & Co <3"),
+        ("Chidi", "Ada & Co <3"),
+        ("(deleted)", "(top)"),
+        ("Fay", "(deleted)"),
+    ]);
+    let (db_arg, public) = (site.db(), site.public());
+    for which in ["default", "b"] {
+        kiln_ok(
+            site.dir(),
+            &[
+                "--db",
+                &db_arg,
+                "bake",
+                "--site",
+                which,
+                "--site-url",
+                SITE,
+                public.to_str().unwrap(),
+            ],
+        );
+        let page = site.page(HELLO);
+        assert_eq!(tree(&page), expected, "site {which}");
+        assert_eq!(
+            comment_nesting(&page).len(),
+            5,
+            "site {which}: its own five only"
+        );
+    }
+
+    let mut all = vec!["--db", &db_arg, "import"];
+    all.extend(["isso", db.to_str().unwrap(), "--site", "nope"]);
+    let out = kiln(site.dir(), &all);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--site \"nope\" is not a site"), "{stderr}");
+    assert!(
+        stderr.contains("\"b\""),
+        "names the sites there are: {stderr}"
+    );
+}
+
 /// The Python of the venv `scripts/install-tools` puts Isso in.
 fn isso_python() -> Option<PathBuf> {
     let python = std::env::var_os("KILN_ISSO_PYTHON")

@@ -338,6 +338,10 @@ pub struct Options {
     pub map: BTreeMap<String, String>,
     /// What a status kiln does not know becomes.
     pub unknown_status: Status,
+    /// The site (`[[sites.site]]`'s `name`) whose threads the comments join:
+    /// `--site`, default `default`. Source ids are remembered per site, so
+    /// two sites' old databases (each with its own comment 1) both import.
+    pub site: String,
 }
 
 impl Default for Options {
@@ -346,6 +350,7 @@ impl Default for Options {
             site_url: None,
             map: BTreeMap::new(),
             unknown_status: Status::Pending,
+            site: crate::store::DEFAULT_SITE.to_owned(),
         }
     }
 }
@@ -760,7 +765,8 @@ pub fn plan(format: Format, parsed: Parsed, options: &Options) -> Result<(Import
     drop(seen);
 
     let mut batch = ImportBatch {
-        source: format.name().to_owned(),
+        source: source_name(format, &options.site),
+        site: options.site.clone(),
         threads: Vec::new(),
         spill,
     };
@@ -778,6 +784,17 @@ pub fn plan(format: Format, parsed: Parsed, options: &Options) -> Result<(Import
         }
     }
     Ok((batch, report))
+}
+
+/// The name source ids are remembered under: the format's for the default
+/// site, as imports before sites existed remembered them, else
+/// `format@site`, so each site's source has ids of its own.
+fn source_name(format: Format, site: &str) -> String {
+    if site == crate::store::DEFAULT_SITE {
+        format.name().to_owned()
+    } else {
+        format!("{}@{site}", format.name())
+    }
 }
 
 /// A comment that passed the first checks, waiting to be ordered.

@@ -646,14 +646,28 @@ pub struct Forgotten {
 }
 
 /// Comments from one source system, ready to store (see `Store::import_batch`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImportBatch {
     /// The system the source ids belong to (`disqus`, `isso`, `kiln`, …):
-    /// ids are remembered per source.
+    /// ids are remembered per source, so an import into a site other than
+    /// the default one names it as well (`isso@blog`, see `import::Options`).
     pub source: String,
+    /// The site (`[[sites.site]]`'s `name`) whose threads the comments join.
+    pub site: String,
     pub threads: Vec<ImportThread>,
     /// Where the comments' `Fields::Spilled` are; `None` when all are held.
     pub spill: Option<Spill>,
+}
+
+impl Default for ImportBatch {
+    fn default() -> Self {
+        ImportBatch {
+            source: String::new(),
+            site: DEFAULT_SITE.to_owned(),
+            threads: Vec::new(),
+            spill: None,
+        }
+    }
 }
 
 impl ImportBatch {

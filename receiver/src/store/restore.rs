@@ -51,6 +51,7 @@ pub(super) fn batch_of_export(export: &Export) -> Result<ImportBatch> {
         .collect::<Result<_>>()?;
     Ok(ImportBatch {
         source: "kiln".to_owned(),
+        site: super::DEFAULT_SITE.to_owned(),
         threads,
         spill: None,
     })

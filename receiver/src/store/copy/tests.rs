@@ -161,6 +161,7 @@ fn seed(path: &Path, salt: &str) -> Box<dyn Store> {
         };
     let batch = crate::store::ImportBatch {
         source: "disqus".into(),
+        site: crate::store::DEFAULT_SITE.into(),
         threads: vec![crate::store::ImportThread {
             key: "/d/".into(),
             url: "https://example.org/d/".into(),

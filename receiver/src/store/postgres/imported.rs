@@ -63,7 +63,7 @@ impl PgStore {
                 }
             }
             // Then the threads.
-            let threads = thread_rows(tx, &batch.threads, now)?;
+            let threads = thread_rows(tx, &batch.site, &batch.threads, now)?;
             let mut known = known.into_iter();
             let mut outcome = ImportOutcome::default();
             let mut placed: HashMap<&str, Placed> = HashMap::new();
@@ -205,13 +205,18 @@ fn stored_parent(tx: &mut Tx<'_>, source: &str, parent: &str) -> Result<Option<P
 /// Each thread's row, in the batch's order, and whether this import created
 /// it. The threads that exist are locked in id order (the order `Touched`
 /// takes them in); a title fills in one a thread does not have yet.
-fn thread_rows(tx: &mut Tx<'_>, threads: &[ImportThread], now: i64) -> Result<Vec<(i64, bool)>> {
+fn thread_rows(
+    tx: &mut Tx<'_>,
+    site: &str,
+    threads: &[ImportThread],
+    now: i64,
+) -> Result<Vec<(i64, bool)>> {
     let keys: Vec<&str> = threads.iter().map(|t| t.key.as_str()).collect();
     let mut existing: HashMap<String, (i64, String)> = HashMap::new();
     for row in tx.query(
-        "SELECT id, key, title FROM threads WHERE site = 'default' AND key = ANY($1)
+        "SELECT id, key, title FROM threads WHERE site = $1 AND key = ANY($2)
          ORDER BY id FOR NO KEY UPDATE",
-        &[&keys],
+        &[&site, &keys],
     )? {
         existing.insert(row.try_get(1)?, (row.try_get(0)?, row.try_get(2)?));
     }
@@ -235,17 +240,17 @@ fn thread_rows(tx: &mut Tx<'_>, threads: &[ImportThread], now: i64) -> Result<Ve
             .min()
             .unwrap_or(now);
         let inserted = tx.query_opt(
-            "INSERT INTO threads (key, url, created_at, title) VALUES ($1, $2, $3, $4)
+            "INSERT INTO threads (site, key, url, created_at, title) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (site, key) DO NOTHING RETURNING id",
-            &[&thread.key, &thread.url, &created, &thread.title],
+            &[&site, &thread.key, &thread.url, &created, &thread.title],
         )?;
         let row = match inserted {
             Some(row) => (row.try_get(0)?, true),
             // Another transaction made it meanwhile.
             None => (
                 tx.query_one(
-                    "SELECT id FROM threads WHERE site = 'default' AND key = $1",
-                    &[&thread.key],
+                    "SELECT id FROM threads WHERE site = $1 AND key = $2",
+                    &[&site, &thread.key],
                 )?
                 .try_get(0)?,
                 false,

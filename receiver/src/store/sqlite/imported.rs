@@ -39,7 +39,7 @@ impl SqliteStore {
         // stored or found stored, so replies can find their parents.
         let mut placed: HashMap<&str, (i64, i64)> = HashMap::new();
         for thread in &batch.threads {
-            let (thread_id, created) = thread_row(&tx, thread, now)?;
+            let (thread_id, created) = thread_row(&tx, &batch.site, thread, now)?;
             outcome.new_threads += u64::from(created);
             let mut published = 0;
             for c in &thread.comments {
@@ -104,11 +104,16 @@ impl SqliteStore {
 
 /// The thread's row, created when the key is new (then `true`). A title
 /// fills in one the thread does not have yet.
-fn thread_row(tx: &Transaction, thread: &ImportThread, now: i64) -> Result<(i64, bool)> {
+fn thread_row(
+    tx: &Transaction,
+    site: &str,
+    thread: &ImportThread,
+    now: i64,
+) -> Result<(i64, bool)> {
     let existing: Option<(i64, String)> = tx
         .query_row(
-            "SELECT id, title FROM threads WHERE site = 'default' AND key = ?1",
-            [&thread.key],
+            "SELECT id, title FROM threads WHERE site = ?1 AND key = ?2",
+            [site, &thread.key],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
@@ -128,8 +133,8 @@ fn thread_row(tx: &Transaction, thread: &ImportThread, now: i64) -> Result<(i64,
         .min()
         .unwrap_or(now);
     tx.execute(
-        "INSERT INTO threads (key, url, created_at, title) VALUES (?1, ?2, ?3, ?4)",
-        params![thread.key, thread.url, created, thread.title],
+        "INSERT INTO threads (site, key, url, created_at, title) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![site, thread.key, thread.url, created, thread.title],
     )?;
     Ok((tx.last_insert_rowid(), true))
 }

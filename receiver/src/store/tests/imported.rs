@@ -35,6 +35,7 @@ fn comment(source_id: &str, parent: Option<&str>, status: Status, at: i64) -> Im
 fn batch(threads: Vec<(&str, &str, Vec<ImportComment>)>) -> ImportBatch {
     ImportBatch {
         source: "disqus".into(),
+        site: crate::store::DEFAULT_SITE.into(),
         threads: threads
             .into_iter()
             .map(|(key, title, comments)| ImportThread {
@@ -176,5 +177,49 @@ fn a_batch_keeps_its_links_stores_once_and_queues_no_mail() {
             .unwrap()
             .unwrap();
         assert!(next.id > d6.id);
+    });
+}
+
+/// A batch for another site (issue 18) makes that site's thread, beside the
+/// default site's thread of the same key, and joins it the second time.
+#[test]
+fn a_batch_for_a_site_lands_in_that_sites_thread() {
+    on_each_backend(|db| {
+        let mut store = db.open(Mode::ReadWrite);
+        store
+            .insert(
+                &new("/a/", None, "on the default site"),
+                Status::Approved,
+                5,
+            )
+            .unwrap()
+            .unwrap();
+        let for_b = |source_id: &str| ImportBatch {
+            source: "disqus@b".into(),
+            site: "b".into(),
+            ..batch(vec![(
+                "/a/",
+                "Page A",
+                vec![comment(source_id, None, Status::Approved, 100)],
+            )])
+        };
+        assert_eq!(
+            store.import_batch(&for_b("d1"), true).unwrap().new_threads,
+            1
+        );
+        assert_eq!(
+            store.import_batch(&for_b("d2"), true).unwrap().new_threads,
+            0
+        );
+        let avatars = store.avatar_keys(false).unwrap();
+        let texts = |store: &mut dyn crate::store::Store, site: &str| -> Vec<String> {
+            let threads = store.published_threads(site, None, &avatars).unwrap();
+            threads
+                .iter()
+                .flat_map(|t| t.comments.iter().map(|c| c.text.clone()))
+                .collect()
+        };
+        assert_eq!(texts(store.as_mut(), "default"), ["on the default site"]);
+        assert_eq!(texts(store.as_mut(), "b"), ["**d1**", "**d2**"]);
     });
 }

@@ -410,6 +410,7 @@ fn an_import_answering_a_comment_and_its_deletion_never_deadlock() {
     const ROUNDS: usize = 30;
     let batch = |source_id: String, parent: Option<String>| ImportBatch {
         source: "disqus".into(),
+        site: crate::store::DEFAULT_SITE.into(),
         threads: vec![ImportThread {
             key: "/race/".into(),
             url: "https://example.org/race/".into(),
@@ -522,6 +523,7 @@ fn the_same_import_twice_at_once_stores_it_once() {
     const COMMENTS: usize = 40;
     let batch = ImportBatch {
         source: "disqus".into(),
+        site: crate::store::DEFAULT_SITE.into(),
         threads: vec![ImportThread {
             key: "/twice/".into(),
             url: "https://example.org/twice/".into(),
