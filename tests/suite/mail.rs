@@ -676,21 +676,25 @@ fn the_notify_box_is_offered_only_when_the_receiver_sends_mail() {
         std::fs::create_dir_all(out.join("posts/mail")).unwrap();
         let page = out.join("posts/mail/index.html");
         let blank = "<!DOCTYPE html><html><head><title>M</title></head><body><div data-kiln-thread></div></body></html>";
+        // The blank page, baked by `bake` (a `kiln bake` command).
+        let baked = |bake: &mut std::process::Command| {
+            std::fs::write(&page, blank).unwrap();
+            let run = bake.output().unwrap();
+            assert!(
+                run.status.success(),
+                "{}",
+                String::from_utf8_lossy(&run.stderr)
+            );
+            std::fs::read_to_string(&page).unwrap()
+        };
         // From the export API: the export says.
-        std::fs::write(&page, blank).unwrap();
-        let from_url = kiln_cmd(tmp.path())
-            .args(["bake", "--site-url", SITE, "--from", &receiver.url])
-            .arg(&out)
-            .env("KILN_TOKEN", TOKEN)
-            .env("XDG_CACHE_HOME", tmp.path().join("cache"))
-            .output()
-            .unwrap();
-        assert!(
-            from_url.status.success(),
-            "{}",
-            String::from_utf8_lossy(&from_url.stderr)
+        let html = baked(
+            kiln_cmd(tmp.path())
+                .args(["bake", "--site-url", SITE, "--from", &receiver.url])
+                .arg(&out)
+                .env("KILN_TOKEN", TOKEN)
+                .env("XDG_CACHE_HOME", tmp.path().join("cache")),
         );
-        let html = std::fs::read_to_string(&page).unwrap();
         assert_eq!(
             has_box(&html),
             mail_on,
@@ -700,21 +704,14 @@ fn the_notify_box_is_offered_only_when_the_receiver_sends_mail() {
 
         // From the database file: the receiver's settings (here, the same
         // environment) say.
-        std::fs::write(&page, blank).unwrap();
-        let mut from_db = kiln_cmd(tmp.path());
-        from_db
-            .args(["bake", "--full", "--site-url", SITE, "--from"])
-            .arg(db.arg())
-            .arg(&out)
-            .env("XDG_CACHE_HOME", tmp.path().join("cache"))
-            .envs(env_refs.iter().copied());
-        let run = from_db.output().unwrap();
-        assert!(
-            run.status.success(),
-            "{}",
-            String::from_utf8_lossy(&run.stderr)
+        let html = baked(
+            kiln_cmd(tmp.path())
+                .args(["bake", "--full", "--site-url", SITE, "--from"])
+                .arg(db.arg())
+                .arg(&out)
+                .env("XDG_CACHE_HOME", tmp.path().join("cache"))
+                .envs(env_refs.iter().copied()),
         );
-        let html = std::fs::read_to_string(&page).unwrap();
         assert_eq!(
             has_box(&html),
             mail_on,
