@@ -189,18 +189,15 @@ fn main() {
             assert_eq!(read, comments + 2 * round, "comments loaded");
             elapsed
         };
-        let order = if round % 2 == 0 {
-            [true, false]
-        } else {
-            [false, true]
-        };
-        for likes in order {
+        let (mut counted, mut left_out) = (Duration::MAX, Duration::MAX);
+        for turn in 0..10 {
+            let likes = (turn + round) % 2 == 0;
             let took = load(likes);
-            match likes {
-                true => loads_counted.push(took),
-                false => loads_left_out.push(took),
-            }
+            let fastest = if likes { &mut counted } else { &mut left_out };
+            *fastest = took.min(*fastest);
         }
+        loads_counted.push(counted);
+        loads_left_out.push(left_out);
         eprintln!(
             "round {round}: floor {:.3} s ({floor_cpu}), parse floor {:.3} s ({parse_cpu}), {:.3}x; \
              full bake {:.3} s ({full_cpu}), {:.3}x; \
