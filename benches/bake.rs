@@ -3,7 +3,9 @@
 //! rewrite it atomically, no rendering), the parse floor (the same, with
 //! each page also parsed for its placeholders as a bake parses it), a full
 //! bake, a no-change re-bake, and the re-bake after one new approval, with
-//! the CPU time of the first three. Run on demand, never in the tests:
+//! the CPU time of the first three, and the comment load alone with every
+//! like counted and with likes left out (reactions off). Run on demand,
+//! never in the tests:
 //!
 //!     cargo bench --bench bake
 //!
@@ -46,6 +48,8 @@ fn main() {
     let mut unchanged = Vec::new();
     let mut one = Vec::new();
     let mut one_vouched = Vec::new();
+    let mut loads_counted = Vec::new();
+    let mut loads_left_out = Vec::new();
     for round in 1..=rounds {
         let floor_site = tmp.path().join(format!("floor-{round}"));
         let parse_site = tmp.path().join(format!("parse-{round}"));
@@ -168,10 +172,37 @@ fn main() {
         let summary = bake(&db, &vouched);
         one_vouched.push(t.elapsed());
         assert_eq!(summary.files_changed, 1, "{summary}");
+
+        // The comment load alone, as a full bake reads it: with every
+        // comment's likes counted (reactions on) and left out (off),
+        // taking turns going first.
+        let load = |likes: bool| {
+            let mut source =
+                store::open_source(db.as_path(), false, store::DEFAULT_SITE).expect("open source");
+            if !likes {
+                source.leave_out_likes();
+            }
+            let t = Instant::now();
+            let threads = source.threads(None).expect("load");
+            let elapsed = t.elapsed();
+            let read: usize = threads.iter().map(|t| t.comments.len()).sum();
+            assert_eq!(read, comments + 2 * round, "comments loaded");
+            elapsed
+        };
+        let (mut counted, mut left_out) = (Duration::MAX, Duration::MAX);
+        for turn in 0..10 {
+            let likes = (turn + round) % 2 == 0;
+            let took = load(likes);
+            let fastest = if likes { &mut counted } else { &mut left_out };
+            *fastest = took.min(*fastest);
+        }
+        loads_counted.push(counted);
+        loads_left_out.push(left_out);
         eprintln!(
             "round {round}: floor {:.3} s ({floor_cpu}), parse floor {:.3} s ({parse_cpu}), {:.3}x; \
              full bake {:.3} s ({full_cpu}), {:.3}x; \
-             unchanged re-bake {:.1} ms, one approval {:.1} ms, in place {:.1} ms",
+             unchanged re-bake {:.1} ms, one approval {:.1} ms, in place {:.1} ms; \
+             comment load {:.1} ms, without likes {:.1} ms",
             floor.as_secs_f64(),
             parsed.as_secs_f64(),
             parse_ratios.last().unwrap(),
@@ -179,7 +210,9 @@ fn main() {
             ratios.last().unwrap(),
             ms(*unchanged.last().unwrap()),
             ms(*one.last().unwrap()),
-            ms(*one_vouched.last().unwrap())
+            ms(*one_vouched.last().unwrap()),
+            ms(*loads_counted.last().unwrap()),
+            ms(*loads_left_out.last().unwrap())
         );
         std::fs::remove_dir_all(&floor_site).ok();
         std::fs::remove_dir_all(&parse_site).ok();
@@ -221,6 +254,11 @@ fn main() {
     println!(
         "the same in place (listing vouched for):     {:.1} ms",
         ms(median(&mut one_vouched))
+    );
+    println!(
+        "comment load, likes counted / left out:      {:.1} ms / {:.1} ms",
+        ms(median(&mut loads_counted)),
+        ms(median(&mut loads_left_out))
     );
 }
 

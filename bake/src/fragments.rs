@@ -110,6 +110,9 @@ pub fn bake_fragments(source: &mut dyn Source, opts: &FragmentOptions) -> Result
     {
         render.offer_notify = mail;
     }
+    if !render.reactions {
+        source.leave_out_likes();
+    }
     let renderer = Renderer::new(render)?;
     let threads = source
         .threads(None)

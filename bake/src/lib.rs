@@ -201,6 +201,11 @@ pub fn bake(source: &mut dyn Source, opts: &BakeOptions) -> Result<Summary> {
     };
     // Parsing templates and parsing the state are independent; on a re-bake
     // every millisecond counts.
+    // With reactions off no page shows a like count, and counting them is
+    // a lookup per comment in a database source.
+    if !render.reactions {
+        source.leave_out_likes();
+    }
     let (renderer, loaded) = rayon::join(
         || Renderer::new(render),
         || opts.state_file.as_deref().map(State::load),

@@ -40,6 +40,11 @@ pub trait Source {
     /// Unknown ids are simply absent from the answer: an empty thread.
     fn threads(&mut self, ids: Option<&[String]>) -> Result<Vec<Thread>>;
 
+    /// Said before any thread is read when nothing will show like counts
+    /// (`reactions` off): a source that counts every comment's likes as it
+    /// reads (a database) may then leave them at zero. Others ignore it.
+    fn leave_out_likes(&mut self) {}
+
     /// Whether the receiver behind this source sends mail, when the source
     /// says ([`Export::mail`]); `None` leaves the bake's own setting.
     fn mail(&mut self) -> Result<Option<bool>> {

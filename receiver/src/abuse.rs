@@ -13,7 +13,7 @@ use axum::http::HeaderMap;
 
 use crate::config::{Cidr, Config, Spam};
 use crate::signing::{Signer, TokenError};
-use crate::store::{Coordination, Moment, NewComment, PostLimits};
+use crate::store::{Coordination, Event, Moment, NewComment, PostLimits};
 use crate::submission::FieldError;
 use kiln_bake::render::FORM_TOKEN_PURPOSE;
 
@@ -131,8 +131,8 @@ fn client_key(ip: IpAddr) -> IpAddr {
 pub struct RateLimiter {
     limits: PostLimits,
     shared: Arc<dyn Coordination>,
-    /// Counts likes (`[reactions]`) rather than posts.
-    likes: bool,
+    /// Posts, or likes (`[reactions]`), each counted apart.
+    event: Event,
 }
 
 impl RateLimiter {
@@ -145,7 +145,7 @@ impl RateLimiter {
                 window: Duration::from_secs(config.spam.window_minutes * 60),
             },
             shared,
-            likes: false,
+            event: Event::Post,
         }
     }
 
@@ -160,11 +160,11 @@ impl RateLimiter {
                 window: Duration::from_secs(r.window_minutes * 60),
             },
             shared,
-            likes: true,
+            event: Event::Like,
         }
     }
 
-    /// Counts a post from `ip` into `thread` if every limit allows it;
+    /// Counts a post (or a like) from `ip` into `thread` if every limit allows it;
     /// otherwise names the limit and the seconds until it allows one.
     /// Runs off the async threads: with several receivers it is a
     /// database call.
@@ -175,10 +175,9 @@ impl RateLimiter {
         now: Moment,
     ) -> anyhow::Result<Result<(), (Limit, u64)>> {
         let (shared, limits, thread) = (self.shared.clone(), self.limits, thread.to_owned());
-        let likes = self.likes;
-        tokio::task::spawn_blocking(move || match likes {
-            false => shared.admit_post(client_key(ip), &thread, now, &limits),
-            true => shared.admit_like(client_key(ip), &thread, now, &limits),
+        let event = self.event;
+        tokio::task::spawn_blocking(move || {
+            shared.admit(event, client_key(ip), &thread, now, &limits)
         })
         .await
         .map_err(|e| anyhow::anyhow!("rate limit task failed: {e}"))?

@@ -22,6 +22,8 @@ use crate::submission::{Checked, FieldError, Submission};
 #[cfg(test)]
 mod batched;
 #[cfg(test)]
+pub(crate) mod testing;
+#[cfg(test)]
 mod tests;
 
 /// How the pipeline reaches the store. The receiver runs each call off the

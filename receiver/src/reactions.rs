@@ -193,30 +193,11 @@ impl<S: WithStore> Likes<'_, S> {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
-
     use kiln_bake::render::FORM_TOKEN_PURPOSE;
 
     use super::*;
-    use crate::store::{NewComment, Store};
-
-    /// The store, one call at a time on the blocking pool, as the receiver
-    /// calls it.
-    struct InPlace(Arc<Mutex<Box<dyn Store>>>);
-
-    impl WithStore for InPlace {
-        fn with_store<T: Send + 'static>(
-            &self,
-            f: impl FnOnce(&mut dyn Store) -> Result<T> + Send + 'static,
-        ) -> impl std::future::Future<Output = Result<T>> + Send {
-            let store = self.0.clone();
-            async move {
-                tokio::task::spawn_blocking(move || f(store.lock().unwrap().as_mut()))
-                    .await
-                    .expect("the store call panicked")
-            }
-        }
-    }
+    use crate::admission::testing::{InPlace, Scratch};
+    use crate::store::NewComment;
 
     struct Receiver {
         config: Config,
@@ -236,10 +217,12 @@ mod tests {
             config.reactions.enabled = true;
             config.spam.form_token = true;
             tune(&mut config);
-            let dir = tempfile::tempdir().unwrap();
-            let path = dir.path().join("kiln.sqlite3");
-            let mut store = crate::store::open(&path, crate::store::Mode::ReadWrite).unwrap();
-            let shared = crate::store::coordination(crate::store::Location::Sqlite(&path)).unwrap();
+            let Scratch {
+                dir,
+                mut store,
+                limits,
+                signer,
+            } = Scratch::new();
             let mut add = |status| {
                 let new = NewComment {
                     site: "default".into(),
@@ -258,9 +241,9 @@ mod tests {
             };
             let (published, pending) = (add(Status::Approved), add(Status::Pending));
             Receiver {
-                limiter: RateLimiter::for_likes(&config, shared),
-                signer: Signer::new(b"0123456789abcdef0123456789abcdef"),
-                store: InPlace(Arc::new(Mutex::new(store))),
+                limiter: RateLimiter::for_likes(&config, limits),
+                signer,
+                store: InPlace::new(store),
                 config,
                 published,
                 pending,

@@ -147,25 +147,11 @@ fn the_in_place_publisher_keeps_the_feeds() {
     let Some(python) = python_with("feedparser") else {
         return;
     };
-    let tmp = tempfile::tempdir().unwrap();
-    let public = tmp.path().join("public");
-    if hugo_build("hugo", &public).is_none() {
+    let Some(served) = ServedSite::in_place(&[("KILN_BAKE_FEEDS", "true")]) else {
         return;
-    }
-    let site = StaticSite::serve(&public);
-    let db = Db::fresh(tmp.path());
-    let receiver = Receiver::start(ReceiverOptions {
-        dir: tmp.path(),
-        db: &db,
-        origin: &site.url,
-        token: None,
-        extra_env: &[
-            ("KILN_PUBLISH_IN_PLACE", public.to_str().unwrap()),
-            ("KILN_PUBLISH_POLL_MS", "20"),
-            ("KILN_BAKE_FEEDS", "true"),
-        ],
-    });
-    let hello = format!("{}/posts/hello-world/", site.url);
+    };
+    let receiver = &served.receiver;
+    let hello = format!("{}/posts/hello-world/", served.site.url);
     // The first in-place bake links the (empty) feed from the page. A bake
     // writes the pages first and the feeds after them (a feed's titles come
     // from its pages), so the feed can lag the link by a moment.
@@ -188,8 +174,8 @@ fn the_in_place_publisher_keeps_the_feeds() {
         ("name", "Ann"),
         ("text", "Published in place"),
     ];
-    assert_eq!(post_form(&receiver, &fields).0, 303);
-    kiln_ok(tmp.path(), &["--db", db.arg(), "approve", "1"]);
+    assert_eq!(post_form(receiver, &fields).0, 303);
+    served.moderate(&["approve", "1"]);
     let permalink = format!("{hello}#kiln-comment-1");
     eventually(
         "the approved comment in the feed",

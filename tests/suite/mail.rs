@@ -43,17 +43,15 @@ struct Writing {
 impl Writing {
     fn start() -> Writing {
         let tmp = tempfile::tempdir().unwrap();
-        let inbox = tmp.path().join("inbox");
-        std::fs::create_dir(&inbox).unwrap();
+        let inbox = inbox_in(tmp.path());
         let db = Db::fresh(tmp.path());
         let env = file_mail(&inbox);
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let receiver = Receiver::start(ReceiverOptions {
             dir: tmp.path(),
             db: &db,
             origin: SITE,
             token: None,
-            extra_env: &env,
+            extra_env: &borrowed(&env),
         });
         Writing {
             _tmp: tmp,
@@ -339,8 +337,7 @@ fn reply_notifications_are_double_opt_in_and_stop_with_one_click() {
 #[test]
 fn kiln_mail_test_writes_its_message_with_the_file_transport() {
     let tmp = tempfile::tempdir().unwrap();
-    let inbox = tmp.path().join("inbox");
-    std::fs::create_dir(&inbox).unwrap();
+    let inbox = inbox_in(tmp.path());
     let db = Db::fresh(tmp.path());
     let env = file_mail(&inbox);
     let args = ["mail", "test", "--to", "ops@example.org", "--db"];
@@ -395,18 +392,10 @@ fn mail_goes_out_over_real_smtp_and_waits_out_an_outage() {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
-    let inbox = tmp.path().join("inbox");
-    std::fs::create_dir(&inbox).unwrap();
+    let inbox = inbox_in(tmp.path());
     let smtp = Smtp::start(&python, &inbox);
-    let env = smtp.env();
     let db = Db::fresh(tmp.path());
-    let receiver = Receiver::start(ReceiverOptions {
-        dir: tmp.path(),
-        db: &db,
-        origin: SITE,
-        token: None,
-        extra_env: &borrowed(&env),
-    });
+    let receiver = receiver_mailing_to(&smtp, tmp.path(), &db, SITE, None);
 
     // A full delivery: the moderators' message and the confirmation, each
     // in its own envelope from the configured sender.
@@ -503,14 +492,7 @@ fn mail_goes_out_over_real_smtp_and_waits_out_an_outage() {
     // receiver is told).
     receiver.kill_9();
     let smtp = Smtp::start(&python, &inbox);
-    let env = smtp.env();
-    let _receiver = Receiver::start(ReceiverOptions {
-        dir: tmp.path(),
-        db: &db,
-        origin: SITE,
-        token: None,
-        extra_env: &borrowed(&env),
-    });
+    let _receiver = receiver_mailing_to(&smtp, tmp.path(), &db, SITE, None);
     let all = wait_for(3, Duration::from_secs(40), || received(&inbox));
     assert!(
         all[2].text.contains("> While the mail server is down"),
@@ -536,8 +518,7 @@ fn kiln_mail_test_reports_the_smtp_servers_answer() {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
-    let inbox = tmp.path().join("inbox");
-    std::fs::create_dir(&inbox).unwrap();
+    let inbox = inbox_in(tmp.path());
     let smtp = Smtp::start(&python, &inbox);
     let (port, env) = (smtp.port, smtp.env());
     let db = Db::fresh(tmp.path());
@@ -577,10 +558,9 @@ fn a_reader_ticks_the_reply_box_in_a_real_browser() {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
-    let inbox = tmp.path().join("inbox");
+    let inbox = inbox_in(tmp.path());
     let public = tmp.path().join("public");
     std::fs::create_dir_all(public.join("posts/mail")).unwrap();
-    std::fs::create_dir(&inbox).unwrap();
     std::fs::write(
         public.join("posts/mail/index.html"),
         "<!doctype html><title>Mail</title><h1>A post</h1><div data-kiln-thread=\"\"></div>",
@@ -675,14 +655,13 @@ fn the_notify_box_is_offered_only_when_the_receiver_sends_mail() {
     const TOKEN: &str = "notify-box-export-token";
     for mail_on in [false, true] {
         let tmp = tempfile::tempdir().unwrap();
-        let inbox = tmp.path().join("inbox");
-        std::fs::create_dir_all(&inbox).unwrap();
+        let inbox = inbox_in(tmp.path());
         let env: Vec<(&str, String)> = if mail_on {
             file_mail(&inbox)
         } else {
             Vec::new()
         };
-        let env_refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let env_refs = borrowed(&env);
         let db = Db::fresh(tmp.path());
         let receiver = Receiver::start(ReceiverOptions {
             dir: tmp.path(),
@@ -697,21 +676,25 @@ fn the_notify_box_is_offered_only_when_the_receiver_sends_mail() {
         std::fs::create_dir_all(out.join("posts/mail")).unwrap();
         let page = out.join("posts/mail/index.html");
         let blank = "<!DOCTYPE html><html><head><title>M</title></head><body><div data-kiln-thread></div></body></html>";
+        // The blank page, baked by `bake` (a `kiln bake` command).
+        let baked = |bake: &mut std::process::Command| {
+            std::fs::write(&page, blank).unwrap();
+            let run = bake.output().unwrap();
+            assert!(
+                run.status.success(),
+                "{}",
+                String::from_utf8_lossy(&run.stderr)
+            );
+            std::fs::read_to_string(&page).unwrap()
+        };
         // From the export API: the export says.
-        std::fs::write(&page, blank).unwrap();
-        let from_url = kiln_cmd(tmp.path())
-            .args(["bake", "--site-url", SITE, "--from", &receiver.url])
-            .arg(&out)
-            .env("KILN_TOKEN", TOKEN)
-            .env("XDG_CACHE_HOME", tmp.path().join("cache"))
-            .output()
-            .unwrap();
-        assert!(
-            from_url.status.success(),
-            "{}",
-            String::from_utf8_lossy(&from_url.stderr)
+        let html = baked(
+            kiln_cmd(tmp.path())
+                .args(["bake", "--site-url", SITE, "--from", &receiver.url])
+                .arg(&out)
+                .env("KILN_TOKEN", TOKEN)
+                .env("XDG_CACHE_HOME", tmp.path().join("cache")),
         );
-        let html = std::fs::read_to_string(&page).unwrap();
         assert_eq!(
             has_box(&html),
             mail_on,
@@ -721,21 +704,14 @@ fn the_notify_box_is_offered_only_when_the_receiver_sends_mail() {
 
         // From the database file: the receiver's settings (here, the same
         // environment) say.
-        std::fs::write(&page, blank).unwrap();
-        let mut from_db = kiln_cmd(tmp.path());
-        from_db
-            .args(["bake", "--full", "--site-url", SITE, "--from"])
-            .arg(db.arg())
-            .arg(&out)
-            .env("XDG_CACHE_HOME", tmp.path().join("cache"))
-            .envs(env_refs.iter().copied());
-        let run = from_db.output().unwrap();
-        assert!(
-            run.status.success(),
-            "{}",
-            String::from_utf8_lossy(&run.stderr)
+        let html = baked(
+            kiln_cmd(tmp.path())
+                .args(["bake", "--full", "--site-url", SITE, "--from"])
+                .arg(db.arg())
+                .arg(&out)
+                .env("XDG_CACHE_HOME", tmp.path().join("cache"))
+                .envs(env_refs.iter().copied()),
         );
-        let html = std::fs::read_to_string(&page).unwrap();
         assert_eq!(
             has_box(&html),
             mail_on,

@@ -39,30 +39,17 @@ fn wait_until(what: &str, secs: u64, done: impl Fn() -> bool) {
 
 #[test]
 fn approval_rebakes_exactly_that_threads_pages_in_place() {
-    let tmp = tempfile::tempdir().unwrap();
-    let public = tmp.path().join("public");
-    if hugo_build("hugo", &public).is_none() {
+    let Some(served) = ServedSite::in_place(&[]) else {
         return;
-    }
-    let site = StaticSite::serve(&public);
-    let db = Db::fresh(tmp.path());
-    let receiver = Receiver::start(ReceiverOptions {
-        dir: tmp.path(),
-        db: &db,
-        origin: &site.url,
-        token: None,
-        extra_env: &[
-            ("KILN_PUBLISH_IN_PLACE", public.to_str().unwrap()),
-            ("KILN_PUBLISH_POLL_MS", "20"),
-        ],
-    });
+    };
+    let (public, site, db, receiver) = (&served.public, &served.site, &served.db, &served.receiver);
     // The first look bakes the whole site (forms in, empty threads).
     wait_until("the first in-place bake", 30, || {
         receiver.logs().contains("published in place")
     });
-    post(&receiver, &site.url, THREAD, "Published in place");
-    post(&receiver, &site.url, "/posts/second-post/", "Still pending");
-    let before = snapshot(&public);
+    post(receiver, &site.url, THREAD, "Published in place");
+    post(receiver, &site.url, "/posts/second-post/", "Still pending");
+    let before = snapshot(public);
     let page_url = format!("{}{THREAD}", site.url);
     assert!(http()
         .get(&page_url)
@@ -93,7 +80,7 @@ fn approval_rebakes_exactly_that_threads_pages_in_place() {
         reads.iter().filter(of).count()
     };
     wait_until("ten reads of the old page", 10, || reads_of(false) >= 10);
-    let dir = tmp.path();
+    let dir = served.dir();
     kiln_ok(dir, &["--db", db.arg(), "approve", "1"]);
     let approved = Instant::now();
     wait_until("ten reads of the page with the comment", 5, || {
@@ -129,7 +116,7 @@ fn approval_rebakes_exactly_that_threads_pages_in_place() {
 
     // Exactly the files showing that thread (its page, and pages counting
     // its comments) changed; nothing else did.
-    let after = snapshot(&public);
+    let after = snapshot(public);
     let changed: BTreeSet<PathBuf> = before
         .iter()
         .zip(&after)
@@ -137,9 +124,9 @@ fn approval_rebakes_exactly_that_threads_pages_in_place() {
             assert_eq!(b.0, a.0, "the set of files changed");
             b.1 != a.1 || b.2 != a.2
         })
-        .map(|(b, _)| b.0.strip_prefix(&public).unwrap().to_owned())
+        .map(|(b, _)| b.0.strip_prefix(public).unwrap().to_owned())
         .collect();
-    let showing: BTreeSet<PathBuf> = pages_containing(&public, &format!("\"{THREAD}\""))
+    let showing: BTreeSet<PathBuf> = pages_containing(public, &format!("\"{THREAD}\""))
         .into_iter()
         .filter(|p| {
             // A page links the post too; only kiln's markers count.
@@ -447,33 +434,21 @@ fn the_ci_recipes_pass_their_schemas_and_their_receiver_config_loads() {
 
 #[test]
 fn a_rebuild_of_the_site_is_noticed_by_the_next_in_place_bake() {
-    let tmp = tempfile::tempdir().unwrap();
-    let public = tmp.path().join("public");
-    if hugo_build("hugo", &public).is_none() {
+    let Some(served) = ServedSite::in_place(&[]) else {
         return;
-    }
-    let site = "http://127.0.0.1:1313";
-    let db = Db::fresh(tmp.path());
-    let receiver = Receiver::start(ReceiverOptions {
-        dir: tmp.path(),
-        db: &db,
-        origin: site,
-        token: None,
-        extra_env: &[
-            ("KILN_PUBLISH_IN_PLACE", public.to_str().unwrap()),
-            ("KILN_PUBLISH_POLL_MS", "20"),
-        ],
-    });
+    };
+    let (public, db, receiver) = (&served.public, &served.db, &served.receiver);
+    let site = served.site.url.as_str();
     wait_until("the first in-place bake", 30, || {
         receiver.logs().contains("published in place")
     });
-    let approve = |id: &str| kiln_ok(tmp.path(), &["--db", db.arg(), "approve", id]);
+    let approve = |id: &str| kiln_ok(served.dir(), &["--db", db.arg(), "approve", id]);
     let shows = |page: &str, text: &str| {
         std::fs::read_to_string(public.join(page))
             .unwrap()
             .contains(text)
     };
-    post(&receiver, site, THREAD, "Before the rebuild");
+    post(receiver, site, THREAD, "Before the rebuild");
     approve("1");
     wait_until("the first comment on its page", 5, || {
         shows("posts/hello-world/index.html", "Before the rebuild")
@@ -482,9 +457,9 @@ fn a_rebuild_of_the_site_is_noticed_by_the_next_in_place_bake() {
     // Hugo builds the site again behind kiln's back: every page is new and
     // empty. The next change must check the whole tree, not only the
     // changed thread, or the first comment would stay lost.
-    hugo_build("hugo", &public).unwrap();
+    hugo_build("hugo", public).unwrap();
     assert!(!shows("posts/hello-world/index.html", "Before the rebuild"));
-    post(&receiver, site, "/posts/second-post/", "After the rebuild");
+    post(receiver, site, "/posts/second-post/", "After the rebuild");
     approve("2");
     wait_until("both comments on their pages", 5, || {
         shows("posts/second-post/index.html", "After the rebuild")

@@ -261,27 +261,13 @@ fn bad_likes_are_refused_and_never_sent_elsewhere() {
 
 #[test]
 fn a_like_is_published_in_place_by_the_receiver() {
-    let tmp = tempfile::tempdir().unwrap();
-    let public = tmp.path().join("public");
-    if hugo_build("hugo", &public).is_none() {
+    let Some(served) = ServedSite::in_place(&[("KILN_REACTIONS_ENABLED", "true")]) else {
         return;
-    }
-    let site = StaticSite::serve(&public);
-    let db = Db::fresh(tmp.path());
-    let receiver = Receiver::start(ReceiverOptions {
-        dir: tmp.path(),
-        db: &db,
-        origin: &site.url,
-        token: None,
-        extra_env: &[
-            ("KILN_REACTIONS_ENABLED", "true"),
-            ("KILN_PUBLISH_IN_PLACE", public.to_str().unwrap()),
-            ("KILN_PUBLISH_POLL_MS", "20"),
-        ],
-    });
-    let page = format!("{}{THREAD}", site.url);
+    };
+    let receiver = &served.receiver;
+    let page = format!("{}{THREAD}", served.site.url);
     let (status, _, body) = post_form(
-        &receiver,
+        receiver,
         &[
             ("thread", THREAD),
             ("url", &page),
@@ -290,7 +276,7 @@ fn a_like_is_published_in_place_by_the_receiver() {
         ],
     );
     assert_eq!(status, 303, "{body}");
-    kiln_ok(tmp.path(), &["--db", db.arg(), "approve", "1"]);
+    served.moderate(&["approve", "1"]);
     let shown = |count: &str| {
         let html = http().get(&page).send().unwrap().text().unwrap();
         let button = format!("<b class=\"kiln-likes\">{count}</b>");

@@ -49,8 +49,7 @@ impl Cluster {
         let db = Db::postgres()?;
         let python = python_with_aiosmtpd()?;
         let tmp = tempfile::tempdir().unwrap();
-        let inbox = tmp.path().join("inbox");
-        std::fs::create_dir(&inbox).unwrap();
+        let inbox = inbox_in(tmp.path());
         let smtp = Smtp::start(&python, &inbox);
         let hook = HookServer::start(0);
         let public = tmp.path().join("public");

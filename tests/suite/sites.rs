@@ -43,8 +43,7 @@ fn two_sites_on_one_receiver_keep_the_same_path_apart() {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
-    let inbox = tmp.path().join("inbox");
-    std::fs::create_dir(&inbox).unwrap();
+    let inbox = inbox_in(tmp.path());
     // A built copy of B that the receiver publishes in place, with B's
     // comments alone.
     let live_b = HugoSite::new(&hugo, tmp.path(), "b-live", B, "");
@@ -56,15 +55,8 @@ fn two_sites_on_one_receiver_keep_the_same_path_apart() {
     );
     std::fs::write(tmp.path().join("kiln.toml"), receiver_toml).unwrap();
     let smtp = Smtp::start(&python, &inbox);
-    let env = smtp.env();
     let db = Db::fresh(tmp.path());
-    let receiver = Receiver::start(ReceiverOptions {
-        dir: tmp.path(),
-        db: &db,
-        origin: A,
-        token: Some(TOKEN),
-        extra_env: &borrowed(&env),
-    });
+    let receiver = receiver_mailing_to(&smtp, tmp.path(), &db, A, Some(TOKEN));
 
     // The same path, posted from each site's page.
     let post = |origin: &str, name: &str, text: &str, site: &str| {

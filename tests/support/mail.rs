@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::{eventually, python_with, repo_root};
+use super::{eventually, python_with, repo_root, Db, Receiver, ReceiverOptions};
 
 /// One message as the tests read it, from a file the receiver wrote or from
 /// what the SMTP server received.
@@ -282,6 +282,31 @@ impl Drop for Smtp {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A new, empty folder `inbox` in `dir`, where the mail a test reads lands.
+pub fn inbox_in(dir: &Path) -> PathBuf {
+    let inbox = dir.join("inbox");
+    std::fs::create_dir(&inbox).unwrap();
+    inbox
+}
+
+/// A receiver in `dir` for `origin` that sends its mail to `smtp`.
+pub fn receiver_mailing_to(
+    smtp: &Smtp,
+    dir: &Path,
+    db: &Db,
+    origin: &str,
+    token: Option<&str>,
+) -> Receiver {
+    let env = smtp.env();
+    Receiver::start(ReceiverOptions {
+        dir,
+        db,
+        origin,
+        token,
+        extra_env: &borrowed(&env),
+    })
 }
 
 /// `KILN_*` settings as `ReceiverOptions::extra_env` takes them.

@@ -942,9 +942,25 @@ impl ServedSite {
 
     /// As `start`, with `KILN_*` settings for the receiver.
     pub fn start_with(extra_env: &[(&str, &str)]) -> Option<ServedSite> {
+        Self::build_and_serve(extra_env, false)
+    }
+
+    /// As `start_with`, with the receiver publishing in place to the
+    /// served site (`publish.in_place`), looking for changes every 20 ms.
+    pub fn in_place(extra_env: &[(&str, &str)]) -> Option<ServedSite> {
+        Self::build_and_serve(extra_env, true)
+    }
+
+    fn build_and_serve(extra_env: &[(&str, &str)], in_place: bool) -> Option<ServedSite> {
         let tmp = tempfile::tempdir().unwrap();
         let public = tmp.path().join("public");
         hugo_build("hugo", &public)?;
+        let mut env = Vec::new();
+        if in_place {
+            env.push(("KILN_PUBLISH_IN_PLACE", public.to_str().unwrap()));
+            env.push(("KILN_PUBLISH_POLL_MS", "20"));
+        }
+        env.extend_from_slice(extra_env);
         let site = StaticSite::serve(&public);
         let db = Db::fresh(tmp.path());
         let receiver = Receiver::start(ReceiverOptions {
@@ -952,7 +968,7 @@ impl ServedSite {
             db: &db,
             origin: &site.url,
             token: None,
-            extra_env,
+            extra_env: &env,
         });
         Some(ServedSite {
             tmp,

@@ -1,28 +1,8 @@
 //! The pipeline against a real store in a temp directory, with no HTTP
 //! server: each rejection kind, the honeypot's drop, and what is stored.
 
-use std::sync::{Arc, Mutex};
-
+use super::testing::{InPlace, Scratch};
 use super::*;
-
-/// The store, one call at a time on tokio's blocking pool, as the receiver
-/// calls it: never on the test's async thread, where PostgreSQL's client
-/// would panic.
-struct InPlace(Arc<Mutex<Box<dyn Store>>>);
-
-impl WithStore for InPlace {
-    fn with_store<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&mut dyn Store) -> Result<T> + Send + 'static,
-    ) -> impl Future<Output = Result<T>> + Send {
-        let store = self.0.clone();
-        async move {
-            tokio::task::spawn_blocking(move || f(store.lock().unwrap().as_mut()))
-                .await
-                .expect("the store call panicked")
-        }
-    }
-}
 
 struct Receiver {
     config: Config,
@@ -37,15 +17,17 @@ impl Receiver {
     fn new(tune: impl FnOnce(&mut Config)) -> Receiver {
         let mut config = Config::default();
         tune(&mut config);
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("kiln.sqlite3");
-        let store = crate::store::open(&path, crate::store::Mode::ReadWrite).unwrap();
-        let shared = crate::store::coordination(crate::store::Location::Sqlite(&path)).unwrap();
+        let Scratch {
+            dir,
+            store,
+            limits,
+            signer,
+        } = Scratch::new();
         Receiver {
-            limiter: RateLimiter::new(&config, shared),
-            signer: Signer::new(b"0123456789abcdef0123456789abcdef"),
+            limiter: RateLimiter::new(&config, limits),
+            signer,
             counters: Counters::default(),
-            store: InPlace(Arc::new(Mutex::new(store))),
+            store: InPlace::new(store),
             config,
             _dir: dir,
         }

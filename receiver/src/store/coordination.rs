@@ -60,7 +60,14 @@ impl Limit {
     }
 }
 
-/// Accepted posts allowed per window (`spam.*`).
+/// What a rate limit counts: posts (`spam.*`), or likes (`[reactions]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    Post,
+    Like,
+}
+
+/// Accepted posts (or likes) allowed per window (`spam.*`, `reactions.*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PostLimits {
     pub per_client: u32,
@@ -105,22 +112,14 @@ pub struct PublishRun {
 /// Shared state of the receivers on one database. Object safe; the
 /// receiver holds an `Arc<dyn Coordination>`.
 pub trait Coordination: Send + Sync {
-    /// Counts a post from `client` (an address, or an IPv6 /64) into
-    /// `thread` if every limit allows it; otherwise names the first limit
-    /// reached (client, thread, everyone) and the seconds until it allows
-    /// one (what `Retry-After` says).
-    fn admit_post(
+    /// Counts a post or a like (`event`) from `client` (an address, or an
+    /// IPv6 /64) into `thread` if every limit allows it; otherwise names the
+    /// first limit reached (client, thread, everyone) and the seconds until
+    /// it allows one (what `Retry-After` says). Each kind of event is
+    /// counted apart, so liking never uses up a reader's posts.
+    fn admit(
         &self,
-        client: IpAddr,
-        thread: &str,
-        now: Moment,
-        limits: &PostLimits,
-    ) -> Result<std::result::Result<(), (Limit, u64)>>;
-
-    /// `admit_post` for a like (`[reactions]`): the same three limits,
-    /// counted apart from posts, so liking never uses up a reader's posts.
-    fn admit_like(
-        &self,
+        event: Event,
         client: IpAddr,
         thread: &str,
         now: Moment,
@@ -246,7 +245,7 @@ mod tests {
             let limits = posts(2, 3, 4);
             let t0 = Moment::now();
             let admit = |c: &Arc<dyn Coordination>, who: &str, thread: &str, at: Moment| {
-                c.admit_post(ip(who), thread, at, &limits).unwrap()
+                c.admit(Event::Post, ip(who), thread, at, &limits).unwrap()
             };
             assert!(admit(&l, "192.0.2.1", "/a/", t0).is_ok());
             assert!(admit(&other, "192.0.2.1", "/a/", t0).is_ok());
@@ -296,7 +295,7 @@ mod tests {
                                 .filter(|i| {
                                     let client = ip(&format!("198.51.100.{}", n * 10 + i));
                                     shared
-                                        .admit_post(client, "/flood/", now, &limits)
+                                        .admit(Event::Post, client, "/flood/", now, &limits)
                                         .unwrap()
                                         .is_ok()
                                 })

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 
 use super::coordination::{
-    Coordination, Holder, Leadership, Leading, Limit, LoginAttempt, LoginLimits, Moment,
+    Coordination, Event, Holder, Leadership, Leading, Limit, LoginAttempt, LoginLimits, Moment,
     PostLimits, PublishRun,
 };
 use super::sqlite::SqliteStore;
@@ -113,24 +113,19 @@ fn wait(oldest: Option<Instant>, window: Duration, now: Instant) -> u64 {
 }
 
 impl Coordination for InProcess {
-    fn admit_post(
+    fn admit(
         &self,
+        event: Event,
         client: IpAddr,
         thread: &str,
         now: Moment,
         limits: &PostLimits,
     ) -> Result<std::result::Result<(), (Limit, u64)>> {
-        Ok(admit(&self.posts, client, thread, now, limits))
-    }
-
-    fn admit_like(
-        &self,
-        client: IpAddr,
-        thread: &str,
-        now: Moment,
-        limits: &PostLimits,
-    ) -> Result<std::result::Result<(), (Limit, u64)>> {
-        Ok(admit(&self.likes, client, thread, now, limits))
+        let counted = match event {
+            Event::Post => &self.posts,
+            Event::Like => &self.likes,
+        };
+        Ok(admit(counted, client, thread, now, limits))
     }
 
     fn login_attempt(

@@ -29,7 +29,7 @@ use kiln_bake::avatar::AvatarKeys;
 use kiln_bake::export::{Export, Thread};
 
 pub use coordination::{
-    Coordination, Holder, Leadership, Leading, Limit, LoginAttempt, LoginLimits, Moment,
+    Coordination, Event, Holder, Leadership, Leading, Limit, LoginAttempt, LoginLimits, Moment,
     PostLimits, PublishRun,
 };
 pub use open::{

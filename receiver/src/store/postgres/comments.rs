@@ -15,14 +15,21 @@ use super::{comment, queue, select_comment, status, unsigned, PgStore, Refused, 
 use crate::store::{NewComment, Refusal, Status, StoredComment};
 
 /// The columns `published_threads` reads, in its order, and the rest of
-/// the statement.
+/// the statement; `without likes` reads every like count as 0, for a bake
+/// with reactions off.
 macro_rules! published {
-    ($rest:literal) => {
+    (counting likes, $rest:literal) => {
+        published!(@ "(SELECT count(*) FROM reactions r WHERE r.comment_id = c.id)", $rest)
+    };
+    (without likes, $rest:literal) => {
+        published!(@ "0::bigint", $rest)
+    };
+    (@ $likes:literal, $rest:literal) => {
         concat!(
             "SELECT t.key, t.url, c.id, c.parent_id, c.status, c.author, c.website,
-                    c.text, c.created_at, c.html, c.html_version, c.email, c.avatar,
-                    (SELECT count(*) FROM reactions r WHERE r.comment_id = c.id),
-                    c.identity_subject IS NOT NULL
+                    c.text, c.created_at, c.html, c.html_version, c.email, c.avatar, ",
+            $likes,
+            ", c.identity_subject IS NOT NULL
              FROM comments c JOIN threads t ON t.id = c.thread_id
              WHERE c.status IN ('approved', 'deleted') AND t.site = $1 ",
             $rest
@@ -31,9 +38,14 @@ macro_rules! published {
 }
 
 /// Every published comment, by thread and id.
-const PUBLISHED: &str = published!("ORDER BY c.thread_id, c.id");
+const PUBLISHED: &str = published!(counting likes, "ORDER BY c.thread_id, c.id");
 /// The published comments of the threads with the keys in `$2`.
-pub(super) const PUBLISHED_IN: &str = published!("AND t.key = ANY($2) ORDER BY c.thread_id, c.id");
+pub(super) const PUBLISHED_IN: &str =
+    published!(counting likes, "AND t.key = ANY($2) ORDER BY c.thread_id, c.id");
+/// The same two, with no like counted.
+const PUBLISHED_NO_LIKES: &str = published!(without likes, "ORDER BY c.thread_id, c.id");
+const PUBLISHED_IN_NO_LIKES: &str =
+    published!(without likes, "AND t.key = ANY($2) ORDER BY c.thread_id, c.id");
 /// For each key in `$1`, in order, the approved comments its thread on site
 /// `$2` shows:
 /// per key, one lookup of the unique thread key and one count over the
@@ -252,10 +264,24 @@ impl PgStore {
         keys: Option<&[String]>,
         avatars: &AvatarKeys,
     ) -> Result<Vec<Thread>> {
+        self.published_threads_counting(site, keys, avatars, true)
+    }
+
+    /// [`PgStore::published_threads`]; without `likes`, every comment shows
+    /// none: a bake with reactions off skips a count per comment.
+    pub fn published_threads_counting(
+        &mut self,
+        site: &str,
+        keys: Option<&[String]>,
+        avatars: &AvatarKeys,
+        likes: bool,
+    ) -> Result<Vec<Thread>> {
         type Param<'a> = &'a (dyn postgres::types::ToSql + Sync);
-        let (sql, params): (_, Vec<Param>) = match &keys {
-            None => (PUBLISHED, vec![&site as Param]),
-            Some(keys) => (PUBLISHED_IN, vec![&site as Param, keys as Param]),
+        let (sql, params): (_, Vec<Param>) = match (&keys, likes) {
+            (None, true) => (PUBLISHED, vec![&site as Param]),
+            (None, false) => (PUBLISHED_NO_LIKES, vec![&site as Param]),
+            (Some(keys), true) => (PUBLISHED_IN, vec![&site as Param, keys as Param]),
+            (Some(keys), false) => (PUBLISHED_IN_NO_LIKES, vec![&site as Param, keys as Param]),
         };
         // Streamed, not collected: a full bake reads every published
         // comment. Not kept prepared: it runs once per bake.

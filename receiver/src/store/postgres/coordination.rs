@@ -13,7 +13,7 @@ use anyhow::{anyhow, Result};
 use super::connect::{one_line, Connection, Target};
 use super::{lead, limits};
 use crate::store::coordination::{
-    Coordination, Holder, Leadership, Limit, LoginAttempt, LoginLimits, Moment, PostLimits,
+    Coordination, Event, Holder, Leadership, Limit, LoginAttempt, LoginLimits, Moment, PostLimits,
     PublishRun,
 };
 
@@ -40,16 +40,20 @@ struct Events {
 }
 
 impl Events {
-    const POSTS: Events = Events {
-        prefix: "post:",
-        lock: limits::POST_LOCK,
-        swept: |c| &c.swept_posts,
-    };
-    const LIKES: Events = Events {
-        prefix: "like:",
-        lock: limits::LIKE_LOCK,
-        swept: |c| &c.swept_likes,
-    };
+    fn of(event: Event) -> Events {
+        match event {
+            Event::Post => Events {
+                prefix: "post:",
+                lock: limits::POST_LOCK,
+                swept: |c| &c.swept_posts,
+            },
+            Event::Like => Events {
+                prefix: "like:",
+                lock: limits::LIKE_LOCK,
+                swept: |c| &c.swept_likes,
+            },
+        }
+    }
 }
 
 impl PgCoordination {
@@ -63,42 +67,6 @@ impl PgCoordination {
             swept_logins: AtomicI64::new(i64::MIN),
             swept_likes: AtomicI64::new(i64::MIN),
         }
-    }
-
-    /// Counts a post or a like against its kind's three limits.
-    fn admit_event(
-        &self,
-        kind: Events,
-        client: IpAddr,
-        thread: &str,
-        now: Moment,
-        l: &PostLimits,
-    ) -> Result<std::result::Result<(), (Limit, u64)>> {
-        let Events {
-            prefix,
-            lock,
-            swept,
-        } = kind;
-        let buckets = [
-            (format!("{prefix}ip:{client}"), l.per_client),
-            (format!("{prefix}thread:{thread}"), l.per_thread),
-            (format!("{prefix}all"), l.global),
-        ];
-        let sweep = limits::due(swept(self), now.unix_ms, l.window);
-        let refused = self.with_conn("count a post or like against the rate limits", |conn| {
-            limits::admit(
-                conn,
-                lock,
-                &buckets,
-                l.window,
-                now.unix_ms,
-                sweep.then_some(prefix),
-            )
-        })?;
-        Ok(refused.map_err(|(index, wait)| {
-            let limit = [Limit::Client, Limit::Thread, Limit::Global][index];
-            (limit, wait)
-        }))
     }
 
     /// Runs `f` on a pooled connection. A connection the server closed while
@@ -138,24 +106,39 @@ impl PgCoordination {
 }
 
 impl Coordination for PgCoordination {
-    fn admit_post(
+    fn admit(
         &self,
+        event: Event,
         client: IpAddr,
         thread: &str,
         now: Moment,
         l: &PostLimits,
     ) -> Result<std::result::Result<(), (Limit, u64)>> {
-        self.admit_event(Events::POSTS, client, thread, now, l)
-    }
-
-    fn admit_like(
-        &self,
-        client: IpAddr,
-        thread: &str,
-        now: Moment,
-        l: &PostLimits,
-    ) -> Result<std::result::Result<(), (Limit, u64)>> {
-        self.admit_event(Events::LIKES, client, thread, now, l)
+        let Events {
+            prefix,
+            lock,
+            swept,
+        } = Events::of(event);
+        let buckets = [
+            (format!("{prefix}ip:{client}"), l.per_client),
+            (format!("{prefix}thread:{thread}"), l.per_thread),
+            (format!("{prefix}all"), l.global),
+        ];
+        let sweep = limits::due(swept(self), now.unix_ms, l.window);
+        let refused = self.with_conn("count a post or like against the rate limits", |conn| {
+            limits::admit(
+                conn,
+                lock,
+                &buckets,
+                l.window,
+                now.unix_ms,
+                sweep.then_some(prefix),
+            )
+        })?;
+        Ok(refused.map_err(|(index, wait)| {
+            let limit = [Limit::Client, Limit::Thread, Limit::Global][index];
+            (limit, wait)
+        }))
     }
 
     fn login_attempt(

@@ -147,7 +147,9 @@ mod tests {
     use super::super::coordination::PgCoordination;
     use super::super::scratch::{scratch_db, ScratchDb};
     use super::*;
-    use crate::store::{open_at, Coordination, Location, LoginLimits, Mode, Moment, PostLimits};
+    use crate::store::{
+        open_at, Coordination, Event, Location, LoginLimits, Mode, Moment, PostLimits,
+    };
 
     fn rows(db: &ScratchDb, prefix: &str) -> i64 {
         db.target
@@ -196,7 +198,7 @@ mod tests {
         let t0 = Moment::now();
         let client: IpAddr = "192.0.2.1".parse().unwrap();
         for n in 0..5 {
-            let admitted = shared.admit_post(client, &format!("/t{n}/"), t0, &posts);
+            let admitted = shared.admit(Event::Post, client, &format!("/t{n}/"), t0, &posts);
             assert_eq!(admitted.unwrap().is_ok(), n < 3, "post {n}");
         }
         let (events, counted) = counts(&db);
@@ -223,7 +225,7 @@ mod tests {
         // them: the client has room again.
         let later = t0.plus(window + Duration::from_secs(1));
         shared
-            .admit_post(client, "/t9/", later, &posts)
+            .admit(Event::Post, client, "/t9/", later, &posts)
             .unwrap()
             .unwrap();
         let (events, counted) = counts(&db);
@@ -258,7 +260,7 @@ mod tests {
             let client: IpAddr = format!("192.0.2.{n}").parse().unwrap();
             let thread = format!("/t{n}/");
             shared
-                .admit_post(client, &thread, t0, &posts)
+                .admit(Event::Post, client, &thread, t0, &posts)
                 .unwrap()
                 .unwrap();
         }
@@ -279,7 +281,13 @@ mod tests {
         // logins are swept by logins.
         let later = t0.plus(window + Duration::from_secs(1));
         shared
-            .admit_post("192.0.2.9".parse().unwrap(), "/t9/", later, &posts)
+            .admit(
+                Event::Post,
+                "192.0.2.9".parse().unwrap(),
+                "/t9/",
+                later,
+                &posts,
+            )
             .unwrap()
             .unwrap();
         assert_eq!(rows(&db, "post:"), 3);

@@ -19,6 +19,8 @@ pub struct PgSource {
     described: String,
     /// The site whose threads it reads.
     site: String,
+    /// Whether to count each comment's likes (see `leave_out_likes`).
+    likes: bool,
 }
 
 impl PgSource {
@@ -32,6 +34,7 @@ impl PgSource {
             avatars,
             described: target.describe().to_owned(),
             site: site.to_owned(),
+            likes: true,
         })
     }
 }
@@ -58,6 +61,11 @@ impl Source for PgSource {
     }
 
     fn threads(&mut self, ids: Option<&[String]>) -> Result<Vec<Thread>> {
-        self.store.published_threads(&self.site, ids, &self.avatars)
+        self.store
+            .published_threads_counting(&self.site, ids, &self.avatars, self.likes)
+    }
+
+    fn leave_out_likes(&mut self) {
+        self.likes = false;
     }
 }

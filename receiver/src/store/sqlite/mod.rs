@@ -378,7 +378,7 @@ impl SqliteStore {
         keys: Option<&[String]>,
         avatars: &AvatarKeys,
     ) -> Result<Vec<kiln_bake::export::Thread>> {
-        self.published_threads_in(site, keys, None, avatars)
+        self.published_threads_in(site, keys, None, avatars, true)
     }
 
     /// Thread row ids that cut the published comments into `parts` runs of
@@ -412,12 +412,15 @@ impl SqliteStore {
 
     /// [`SqliteStore::published_threads`], limited to the threads whose row ids
     /// are in `run` (see [`SqliteStore::published_runs`]) when one is given.
+    /// Without `likes`, every comment shows none: a bake with reactions off
+    /// skips a count per comment.
     pub fn published_threads_in(
         &self,
         site: &str,
         keys: Option<&[String]>,
         run: Option<(i64, i64)>,
         avatars: &AvatarKeys,
+        likes: bool,
     ) -> Result<Vec<kiln_bake::export::Thread>> {
         use kiln_bake::export::{unix_to_rfc3339, Comment, CommentStatus, Thread};
         let mut threads: Vec<Thread> = Vec::new();
@@ -436,14 +439,18 @@ impl SqliteStore {
         };
         // Two statements rather than `?1 IS NULL OR t.key = ?1`, which would
         // stop SQLite from using the thread index for one thread.
-        let columns =
+        let likes = match likes {
+            true => "(SELECT count(*) FROM reactions r WHERE r.comment_id = c.id)",
+            false => "0",
+        };
+        let columns = format!(
             "SELECT t.key, t.url, c.id, c.parent_id, c.status, c.author, c.website, c.text,
-                              c.created_at, c.html, c.html_version, c.email, c.avatar,
-                              (SELECT count(*) FROM reactions r WHERE r.comment_id = c.id),
-                              c.identity_subject IS NOT NULL
-                       FROM comments c INDEXED BY comments_published
-                            JOIN threads t ON t.id = c.thread_id
-                       WHERE c.status IN ('approved', 'deleted') AND t.site = ?1";
+                    c.created_at, c.html, c.html_version, c.email, c.avatar, {likes},
+                    c.identity_subject IS NOT NULL
+             FROM comments c INDEXED BY comments_published
+                  JOIN threads t ON t.id = c.thread_id
+             WHERE c.status IN ('approved', 'deleted') AND t.site = ?1"
+        );
         // Both orders follow the `comments_published` index (named, because
         // the planner cannot know that without statistics), so SQLite streams
         // rows instead of sorting 100,000 of them.

@@ -3,6 +3,8 @@
 //! gone with their comment whichever way it goes.
 
 use super::{add, export, on_each_backend, stamp};
+use kiln_bake::source::Source;
+
 use crate::store::{Liked, Mode, Status};
 
 #[test]
@@ -124,5 +126,35 @@ fn likes_go_with_their_comment_however_it_goes() {
         store.forget("dee@example.org").unwrap();
         assert_eq!(of(forgotten), 0);
         assert_eq!(db.count_rows("reactions"), 2, "only the reply's are left");
+    });
+}
+
+#[test]
+fn bake_reads_every_like_count_unless_it_leaves_likes_out() {
+    on_each_backend(|db| {
+        let mut store = db.open(Mode::ReadWrite);
+        let liked = add(store.as_mut(), "/a/", "Ann", "like me", 10);
+        let other = add(store.as_mut(), "/a/", "Bo", "or me", 11);
+        store.approve(&[liked, other], 20).unwrap().unwrap();
+        for (id, reader) in [(liked, "r1"), (liked, "r2"), (other, "r1")] {
+            store.like(id, reader, 30).unwrap();
+        }
+        drop(store);
+        let mut source = crate::store::open_source(db.location(), false, "default").unwrap();
+        let one = ["/a/".to_owned()];
+        let likes = |source: &mut dyn Source, ids: Option<&[String]>| -> Vec<(i64, u64)> {
+            source.threads(ids).unwrap()[0]
+                .comments
+                .iter()
+                .map(|c| (c.id, c.likes))
+                .collect()
+        };
+        // Reactions on: what the like buttons show.
+        assert_eq!(likes(&mut *source, None), [(liked, 2), (other, 1)]);
+        assert_eq!(likes(&mut *source, Some(&one)), [(liked, 2), (other, 1)]);
+        // Reactions off: nothing shows a count, so none is made.
+        source.leave_out_likes();
+        assert_eq!(likes(&mut *source, None), [(liked, 0), (other, 0)]);
+        assert_eq!(likes(&mut *source, Some(&one)), [(liked, 0), (other, 0)]);
     });
 }
