@@ -19,6 +19,7 @@ mod hostile;
 mod import;
 mod init;
 mod looks;
+mod moderators;
 mod mail;
 mod postgres;
 mod probes;
