@@ -124,6 +124,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/preview", post(live::preview))
         .route("/api/comments", get(live::since))
         .route("/api/counts", get(live::counts))
+        .route("/api/likes", get(reactions::likes))
         .route("/edit/{token}", get(edit::page).post(edit::act))
         .route("/api/token", get(comments::fresh_token))
         .layer(live::cors(&state.config));
