@@ -239,6 +239,12 @@ fn a_reader_signs_in_and_comments_under_the_verified_name_with_and_without_javas
         let landed = browser.current_url().unwrap();
         if javascript {
             assert_eq!(landed, page, "kiln.js posted it");
+            // The comment the script shows at once carries the mark too,
+            // before any bake reaches this page.
+            assert!(
+                browser.exists("article .kiln-verified").unwrap(),
+                "the posted comment is shown verified"
+            );
         } else {
             assert!(
                 landed.starts_with(&format!("{}/posted/", served.receiver.url)),
