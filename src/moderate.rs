@@ -195,8 +195,7 @@ pub fn set_password(config: &Config, moderator: Option<&str>) -> Result<()> {
             Some(name) => format!("New password for moderator {name}: "),
             None => "New admin password: ".to_owned(),
         };
-        let first = rpassword::prompt_password(prompt)
-            .context("cannot read the password")?;
+        let first = rpassword::prompt_password(prompt).context("cannot read the password")?;
         let again =
             rpassword::prompt_password("The same again: ").context("cannot read the password")?;
         if first != again {

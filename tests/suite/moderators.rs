@@ -36,7 +36,10 @@ fn a_sites_moderator_sees_and_acts_on_that_site_alone() {
         token: None,
         extra_env: &[],
     });
-    for (origin, site, text) in [(A, "", "Ann writes on site A"), (B, "b", "Bob writes on site B")] {
+    for (origin, site, text) in [
+        (A, "", "Ann writes on site A"),
+        (B, "b", "Bob writes on site B"),
+    ] {
         let (status, _, body) = post_form(
             &receiver,
             &[
@@ -55,15 +58,17 @@ fn a_sites_moderator_sees_and_acts_on_that_site_alone() {
             &[site.into()],
         )
     };
-    let status_of = |id: i64| {
-        peek(&db).query_text("SELECT status FROM comments WHERE id = $1", &[id.into()])
-    };
+    let status_of =
+        |id: i64| peek(&db).query_text("SELECT status FROM comments WHERE id = $1", &[id.into()]);
     let (a_id, b_id) = (id_of("default"), id_of("b"));
 
     // The main admin sees both sites; bea gets her own password.
     let admin_cookie = admin_login(&receiver, tmp.path());
     let every = admin_page(&receiver, &admin_cookie);
-    assert!(every.contains("Ann writes") && every.contains("Bob writes"), "{every}");
+    assert!(
+        every.contains("Ann writes") && every.contains("Bob writes"),
+        "{every}"
+    );
     set_moderator_password(tmp.path(), &receiver, "bea");
     let listed = kiln_ok(tmp.path(), &["--db", db.arg(), "admin", "moderators"]);
     assert!(listed.contains("bea\tsites: b"), "{listed}");
@@ -116,7 +121,10 @@ fn a_sites_moderator_sees_and_acts_on_that_site_alone() {
     assert!(!queue.contains("id=\"ka-person\"") && !queue.contains("id=\"ka-import\""));
     let (status, all) = get("?status=all&q=writes");
     assert_eq!(status, 200);
-    assert!(all.contains("Bob writes") && !all.contains("Ann writes"), "{all}");
+    assert!(
+        all.contains("Bob writes") && !all.contains("Ann writes"),
+        "{all}"
+    );
     let (status, _) = get("?site=default");
     assert_eq!(status, 403, "A's list by its filter");
     let (status, page) = get(&format!("/comments/{a_id}"));
@@ -142,7 +150,10 @@ fn a_sites_moderator_sees_and_acts_on_that_site_alone() {
     assert_eq!(post("/act", &[("csrf", &csrf), ("one", &approve_a)]), 404);
     let (a, b) = (a_id.to_string(), b_id.to_string());
     assert_eq!(
-        post("/act", &[("csrf", &csrf), ("bulk", "delete"), ("id", &b), ("id", &a)]),
+        post(
+            "/act",
+            &[("csrf", &csrf), ("bulk", "delete"), ("id", &b), ("id", &a)]
+        ),
         404,
         "a bulk action with one of A's ids does nothing at all"
     );
@@ -156,7 +167,11 @@ fn a_sites_moderator_sees_and_acts_on_that_site_alone() {
     assert_eq!(
         post(
             "/person",
-            &[("csrf", &csrf), ("email", "ann@example.org"), ("do", "forget")]
+            &[
+                ("csrf", &csrf),
+                ("email", "ann@example.org"),
+                ("do", "forget")
+            ]
         ),
         403
     );
@@ -203,5 +218,8 @@ fn set_moderator_password(dir: &Path, receiver: &Receiver, name: &str) {
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{out:?}");
     let said = String::from_utf8_lossy(&out.stdout);
-    assert!(said.contains("bea sees only the sites that list it: b"), "{said}");
+    assert!(
+        said.contains("bea sees only the sites that list it: b"),
+        "{said}"
+    );
 }

@@ -195,15 +195,20 @@ fn the_script_tops_up_the_baked_like_counts() {
         .send()
         .unwrap();
     assert_eq!(liked.status().as_u16(), 200);
-    let baked = std::fs::read_to_string(served.public.join("posts/hello-world/index.html")).unwrap();
+    let baked =
+        std::fs::read_to_string(served.public.join("posts/hello-world/index.html")).unwrap();
     assert!(
-        baked.contains("<b class=\"kiln-likes\">0</b>") && !baked.contains("<b class=\"kiln-likes\">1</b>"),
+        baked.contains("<b class=\"kiln-likes\">0</b>")
+            && !baked.contains("<b class=\"kiln-likes\">1</b>"),
         "the page still has the counts of the bake"
     );
 
     // The endpoint: the thread's counts by comment id, for the page's
     // origin, cached a few seconds.
-    let origin = url::Url::parse(&page).unwrap().origin().ascii_serialization();
+    let origin = url::Url::parse(&page)
+        .unwrap()
+        .origin()
+        .ascii_serialization();
     let answer = http()
         .get(format!("{}/api/likes", served.receiver.url))
         .query(&[("thread", THREAD)])
@@ -211,12 +216,18 @@ fn the_script_tops_up_the_baked_like_counts() {
         .send()
         .unwrap();
     assert_eq!(answer.status().as_u16(), 200);
-    assert_eq!(answer.headers()["access-control-allow-origin"], origin.as_str());
+    assert_eq!(
+        answer.headers()["access-control-allow-origin"],
+        origin.as_str()
+    );
     assert_eq!(answer.headers()["cache-control"], "public, max-age=5");
     let counts: serde_json::Value = answer.json().unwrap();
     assert_eq!(counts, serde_json::json!({ "1": 1 }));
     let unknown = http()
-        .get(format!("{}/api/likes?thread=/x/&site=nope", served.receiver.url))
+        .get(format!(
+            "{}/api/likes?thread=/x/&site=nope",
+            served.receiver.url
+        ))
         .send()
         .unwrap();
     assert_eq!(unknown.status().as_u16(), 400);

@@ -312,9 +312,8 @@ fn the_admin_page_takes_a_moderator_by_oidc_and_refuses_anyone_else() {
 #[test]
 fn a_subject_a_site_lists_signs_in_to_that_site_alone() {
     const B: &str = "http://127.0.0.1:1314";
-    let toml = format!(
-        "[[sites.site]]\nname = \"b\"\norigins = [\"{B}\"]\nmoderators = [\"ann\"]\n"
-    );
+    let toml =
+        format!("[[sites.site]]\nname = \"b\"\norigins = [\"{B}\"]\nmoderators = [\"ann\"]\n");
     // Neither `auth.moderators` nor a group names ann: the site's list does.
     let Some(s) = setup_with_toml(&[], &toml) else {
         return;
@@ -350,9 +349,7 @@ fn a_subject_a_site_lists_signs_in_to_that_site_alone() {
         html.contains("Words on site b") && !html.contains("Words on the default site"),
         "ann sees site b alone: {html}"
     );
-    browser
-        .goto(&format!("{admin}?site=default"))
-        .unwrap();
+    browser.goto(&format!("{admin}?site=default")).unwrap();
     assert!(
         browser.source().unwrap().contains("You moderate only b"),
         "the default site's list is refused"

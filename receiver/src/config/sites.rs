@@ -463,24 +463,25 @@ mod tests {
         let sites = &config.sites;
         assert_eq!(sites.moderated_by("bea").unwrap(), ["b", "c"]);
         assert_eq!(sites.moderated_by("cy").unwrap(), ["c"]);
-        assert_eq!(sites.moderated_by("ann"), None, "listed nowhere: every site");
+        assert_eq!(
+            sites.moderated_by("ann"),
+            None,
+            "listed nowhere: every site"
+        );
         assert_eq!(sites.listed_moderators(), ["bea", "cy"]);
 
         // `[sites] moderators` is the default site's list.
-        let config = Config::parse(
-            "[sites]\norigins = [\"https://a.example\"]\nmoderators = [\"ann\"]\n",
-        )
-        .unwrap();
+        let config =
+            Config::parse("[sites]\norigins = [\"https://a.example\"]\nmoderators = [\"ann\"]\n")
+                .unwrap();
         config.validate().unwrap();
         assert_eq!(config.sites.moderated_by("ann").unwrap(), ["default"]);
 
         // Without sign-in, a listed name that is no account is unknown.
         let accounts = ["bea".to_owned()];
         assert_eq!(sites.unknown_moderators(&accounts, &config.auth), ["cy"]);
-        let oidc = Config::parse(
-            "[auth]\nissuer = \"https://id.example.org\"\nclient_id = \"k\"",
-        )
-        .unwrap();
+        let oidc = Config::parse("[auth]\nissuer = \"https://id.example.org\"\nclient_id = \"k\"")
+            .unwrap();
         assert!(sites.unknown_moderators(&accounts, &oidc.auth).is_empty());
     }
 

@@ -59,7 +59,14 @@ pub async fn submit(
             let published = comment.status == Status::Approved;
             // Stored with the signed-in commenter's subject: verified.
             let verified = who.is_some();
-            answer(&state, client, page, (&comment, html, verified), published, link)
+            answer(
+                &state,
+                client,
+                page,
+                (&comment, html, verified),
+                published,
+                link,
+            )
         }
         Ok(Admitted::Dropped(checked)) => received_but_dropped(&state, client, checked),
         Err(rejection) => {

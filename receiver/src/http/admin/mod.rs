@@ -155,7 +155,10 @@ pub async fn index(
     if !site.is_empty() && !session.sees(&state.config, &site) {
         return Err(extract::forbidden(
             &state,
-            &format!("You moderate only {}, not {site:?}.", scope.unwrap_or_default().join(", ")),
+            &format!(
+                "You moderate only {}, not {site:?}.",
+                scope.unwrap_or_default().join(", ")
+            ),
         ));
     }
     // One search per site the list may show: the one asked for, else each
@@ -298,8 +301,8 @@ pub async fn login(
             } else {
                 store.moderator_password_hash(&named)?
             };
-            let any = store.admin_password_hash()?.is_some()
-                || !store.moderator_accounts()?.is_empty();
+            let any =
+                store.admin_password_hash()?.is_some() || !store.moderator_accounts()?.is_empty();
             Ok((hash, any))
         })
         .await?;
@@ -597,7 +600,11 @@ async fn check_sites(state: &AppState, session: &Session, ids: &[i64]) -> Result
                 .collect::<anyhow::Result<Vec<_>>>()
         })
         .await?;
-    match found.into_iter().flatten().find(|(_, site)| !sites.contains(site)) {
+    match found
+        .into_iter()
+        .flatten()
+        .find(|(_, site)| !sites.contains(site))
+    {
         Some((id, _)) => Err(not_found(state, id)),
         None => Ok(()),
     }

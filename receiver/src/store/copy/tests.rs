@@ -178,7 +178,13 @@ fn seed(path: &Path, salt: &str) -> Box<dyn Store> {
         .set_admin_password_hash("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA")
         .unwrap();
     store
-        .create_admin_session(&format!("hash-{salt}"), "csrf-1", Some("bea"), 200, 9_000_000_000)
+        .create_admin_session(
+            &format!("hash-{salt}"),
+            "csrf-1",
+            Some("bea"),
+            200,
+            9_000_000_000,
+        )
         .unwrap();
     TestDb::sqlite(path).execute(
         "UPDATE comments SET html = NULL, html_version = NULL WHERE id = $1",

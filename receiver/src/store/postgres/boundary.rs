@@ -9,9 +9,8 @@ use kiln_bake::export::Thread;
 use super::PgStore;
 use crate::store::copy::{Row, Tally};
 use crate::store::{
-    AdminSession,
-    CommentEdit, Forgotten, ImportBatch, ImportOutcome, MailTrouble, NewComment, OutboxItem,
-    Refusal, Search, Status, Store, StoredComment,
+    AdminSession, CommentEdit, Forgotten, ImportBatch, ImportOutcome, MailTrouble, NewComment,
+    OutboxItem, Refusal, Search, Status, Store, StoredComment,
 };
 
 type Refused<T> = std::result::Result<T, Refusal>;

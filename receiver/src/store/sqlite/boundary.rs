@@ -10,9 +10,8 @@ use kiln_bake::export::Thread;
 use super::SqliteStore;
 use crate::store::copy::{Row, Tally};
 use crate::store::{
-    AdminSession,
-    CommentEdit, Forgotten, ImportBatch, ImportOutcome, MailTrouble, NewComment, OutboxItem,
-    Posted, Posting, Refusal, Search, Status, Store, StoredComment,
+    AdminSession, CommentEdit, Forgotten, ImportBatch, ImportOutcome, MailTrouble, NewComment,
+    OutboxItem, Posted, Posting, Refusal, Search, Status, Store, StoredComment,
 };
 
 type Refused<T> = std::result::Result<T, Refusal>;
