@@ -310,7 +310,7 @@ function enhance(thread) {
   sync();
   const id = field("thread")?.value;
   const query = new URLSearchParams({ thread: id });
-  if (thread.querySelector(".kiln-like"))
+  if (receiver && thread.querySelector(".kiln-like"))
     get(api + "/api/likes?" + query)
       .then(({ ok, body }) => ok && thread.querySelectorAll(".kiln-like").forEach((like) => (like.querySelector("b").textContent = body[like.comment.value] || 0)))
       .catch(() => {});

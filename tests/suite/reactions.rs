@@ -176,7 +176,10 @@ fn the_script_tops_up_the_baked_like_counts() {
     let Some(on) = Browser::start_or_skip(BrowserOptions { javascript: true }).unwrap() else {
         return;
     };
-    let bake = || served.bake_with_env(ENV, None, "state.bin");
+    // Baked live (`bake.live`): only then does the script ask the receiver
+    // anything on load.
+    let env = [ENV, &[("KILN_BAKE_LIVE", "true")]].concat();
+    let bake = || served.bake_with_env(&env, None, "state.bin");
     bake();
     post_comments(&served, &["Liked after the bake.", "Never liked."]);
     served.moderate(&["approve", "1"]);

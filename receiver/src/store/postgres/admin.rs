@@ -54,13 +54,22 @@ impl PgStore {
     /// Replaces the password hash and ends every session, in one transaction:
     /// a new password logs everybody out.
     pub fn set_admin_password_hash(&mut self, phc: &str) -> Result<()> {
+        self.set_password(PASSWORD_KEY, phc, None)
+    }
+
+    /// Stores a password hash under `key` and ends `moderator`'s sessions
+    /// (`None`: every session), in one transaction.
+    fn set_password(&mut self, key: &str, phc: &str, moderator: Option<&str>) -> Result<()> {
         self.write(|tx| {
             tx.execute(
                 "INSERT INTO meta (key, value) VALUES ($1, $2)
                  ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                &[&PASSWORD_KEY, &phc],
+                &[&key, &phc],
             )?;
-            tx.execute("DELETE FROM admin_sessions", &[])?;
+            tx.execute(
+                "DELETE FROM admin_sessions WHERE $1::text IS NULL OR moderator = $1",
+                &[&moderator],
+            )?;
             Ok(())
         })
     }
@@ -112,15 +121,7 @@ impl PgStore {
     /// sessions, in one transaction.
     pub fn set_moderator_password_hash(&mut self, name: &str, phc: &str) -> Result<()> {
         let key = format!("{MODERATOR_PASSWORD_PREFIX}{name}");
-        self.write(|tx| {
-            tx.execute(
-                "INSERT INTO meta (key, value) VALUES ($1, $2)
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                &[&key, &phc],
-            )?;
-            tx.execute("DELETE FROM admin_sessions WHERE moderator = $1", &[&name])?;
-            Ok(())
-        })
+        self.set_password(&key, phc, Some(name))
     }
 
     /// The named moderator accounts, sorted.

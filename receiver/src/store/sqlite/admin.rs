@@ -27,13 +27,22 @@ impl SqliteStore {
     /// Replaces the password hash and ends every session, in one transaction:
     /// a new password logs everybody out.
     pub fn set_admin_password_hash(&mut self, phc: &str) -> Result<()> {
+        self.set_password(PASSWORD_KEY, phc, None)
+    }
+
+    /// Stores a password hash under `key` and ends `moderator`'s sessions
+    /// (`None`: every session), in one transaction.
+    fn set_password(&mut self, key: &str, phc: &str, moderator: Option<&str>) -> Result<()> {
         let tx = self.write_tx()?;
         tx.execute(
             "INSERT INTO meta (key, value) VALUES (?1, ?2)
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            params![PASSWORD_KEY, phc],
+            params![key, phc],
         )?;
-        tx.execute("DELETE FROM admin_sessions", [])?;
+        tx.execute(
+            "DELETE FROM admin_sessions WHERE ?1 IS NULL OR moderator = ?1",
+            [moderator],
+        )?;
         tx.commit()?;
         Ok(())
     }
@@ -92,15 +101,8 @@ impl SqliteStore {
     /// Sets a named moderator's password hash and ends that moderator's
     /// sessions, in one transaction.
     pub fn set_moderator_password_hash(&mut self, name: &str, phc: &str) -> Result<()> {
-        let tx = self.write_tx()?;
-        tx.execute(
-            "INSERT INTO meta (key, value) VALUES (?1, ?2)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            params![format!("{MODERATOR_PASSWORD_PREFIX}{name}"), phc],
-        )?;
-        tx.execute("DELETE FROM admin_sessions WHERE moderator = ?1", [name])?;
-        tx.commit()?;
-        Ok(())
+        let key = format!("{MODERATOR_PASSWORD_PREFIX}{name}");
+        self.set_password(&key, phc, Some(name))
     }
 
     /// The named moderator accounts, sorted.
