@@ -85,7 +85,10 @@ fn a_sites_moderator_sees_and_acts_on_that_site_alone() {
     assert_eq!(wrong.status().as_u16(), 401);
     let cookie = format!(
         "kiln_admin={}",
-        admin_login_with(&receiver, &[("moderator", "bea"), ("password", BEA_PASSWORD)])
+        admin_login_with(
+            &receiver,
+            &[("moderator", "bea"), ("password", BEA_PASSWORD)]
+        )
     );
     let get = |path: &str| {
         let resp = http()
