@@ -307,8 +307,21 @@ echo; otherwise the first line of standard input is used:
   kiln admin set-password
   printf '%s\\n' \"$KILN_ADMIN_PASSWORD\" | kiln admin set-password
 It is stored as an argon2id hash in the database, and every admin session is
-logged out. At least 10 characters.")]
-    SetPassword,
+logged out. At least 10 characters.
+
+With --moderator NAME it sets (or makes) a named moderator's password instead,
+and logs out only that moderator. A name listed in a site's `moderators`
+([sites] or [[sites.site]]) sees only the sites that list it; a name listed
+nowhere sees every site, as the admin password does:
+  kiln admin set-password --moderator bea")]
+    SetPassword {
+        /// A named moderator's password instead of the admin password
+        /// (letters, digits, `.`, `_`, `-`, `@`; at most 64)
+        #[arg(long, value_name = "NAME")]
+        moderator: Option<String>,
+    },
+    /// List the named moderators and the sites each one sees
+    Moderators,
 }
 
 #[derive(Debug, Subcommand)]

@@ -122,7 +122,10 @@ fn run(cli: Cli) -> Result<()> {
         Command::Spam(args) => moderate::spam(&config, &args.ids),
         Command::NotSpam(args) => moderate::not_spam(&config, &args.ids),
         Command::Show(args) => moderate::show(&config, args.id),
-        Command::Admin(cli::AdminCommand::SetPassword) => moderate::set_password(&config),
+        Command::Admin(cli::AdminCommand::SetPassword { moderator }) => {
+            moderate::set_password(&config, moderator.as_deref())
+        }
+        Command::Admin(cli::AdminCommand::Moderators) => moderate::moderators(&config),
         Command::Mail(cli::MailCommand::Test(args)) => mail::test(&config, args.to.as_deref()),
         Command::Export(args) => moderate::export(
             &config,

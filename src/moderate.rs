@@ -182,13 +182,20 @@ pub fn show(config: &Config, id: i64) -> Result<()> {
     Ok(())
 }
 
-/// `kiln admin set-password`: from a no-echo prompt (asked twice) on a
-/// terminal, else the first line of standard input; never from argv.
-pub fn set_password(config: &Config) -> Result<()> {
+/// `kiln admin set-password [--moderator NAME]`: from a no-echo prompt
+/// (asked twice) on a terminal, else the first line of standard input;
+/// never from argv.
+pub fn set_password(config: &Config, moderator: Option<&str>) -> Result<()> {
     use std::io::{BufRead, IsTerminal};
+    if let Some(name) = moderator {
+        kiln_receiver::config::check_moderator_name(name)?;
+    }
     let password = if std::io::stdin().is_terminal() {
-        let first = rpassword::prompt_password("New admin password: ")
-            .context("cannot read the password")?;
+        let prompt = match moderator {
+            Some(name) => format!("New password for moderator {name}: "),
+            None => "New admin password: ".to_owned(),
+        };
+        let first = rpassword::prompt_password(prompt).context("cannot read the password")?;
         let again =
             rpassword::prompt_password("The same again: ").context("cannot read the password")?;
         if first != again {
@@ -207,11 +214,46 @@ pub fn set_password(config: &Config) -> Result<()> {
     // Unlike the moderation commands, this may create the database: setting
     // the password is often the first thing done on a new install.
     let mut store = store::open_at(crate::location(config), Mode::ReadWrite)?;
-    store.set_admin_password_hash(&hash)?;
+    let Some(name) = moderator else {
+        store.set_admin_password_hash(&hash)?;
+        println!(
+            "The admin password is set (every admin session was logged out). Log in at {}/admin",
+            config.public_url(None)
+        );
+        return Ok(());
+    };
+    store.set_moderator_password_hash(name, &hash)?;
+    let sees = match config.sites.moderated_by(name) {
+        Some(sites) => format!("only the sites that list it: {}", sites.join(", ")),
+        None => "every site (no site's `moderators` lists it)".to_owned(),
+    };
     println!(
-        "The admin password is set (every admin session was logged out). Log in at {}/admin",
+        "Moderator {name}'s password is set ({name}'s sessions were logged out); {name} sees {sees}. Log in at {}/admin",
         config.public_url(None)
     );
+    Ok(())
+}
+
+/// `kiln admin moderators`: each named moderator account with the sites it
+/// sees, then the names sites list that are no account here (OpenID
+/// subjects, or a typo).
+pub fn moderators(config: &Config) -> Result<()> {
+    let mut store = store::open_at(crate::location(config), Mode::ReadOnly)?;
+    let accounts = store.moderator_accounts()?;
+    if accounts.is_empty() {
+        println!("No named moderators; add one with `kiln admin set-password --moderator NAME`.");
+    }
+    for name in &accounts {
+        match config.sites.moderated_by(name) {
+            Some(sites) => println!("{name}\tsites: {}", sites.join(", ")),
+            None => println!("{name}\tevery site"),
+        }
+    }
+    for name in config.sites.listed_moderators() {
+        if !accounts.iter().any(|a| a == name) {
+            println!("{name}\tno account here: an OpenID subject, or set its password with `kiln admin set-password --moderator {name}`");
+        }
+    }
     Ok(())
 }
 

@@ -1,5 +1,3 @@
-// kiln.js: see receiver/src/http/live.rs.
-
 const json = (r) => r.json().then((body) => ({ ok: r.ok, status: r.status, body }));
 const get = (url) => fetch(url, { headers: { Accept: "application/json" } }).then(json);
 
@@ -143,7 +141,7 @@ function enhance(thread) {
     entry ? (all[id] = entry) : delete all[id];
     try {
       const text = JSON.stringify(all);
-      if (text === "{}") localStorage.removeItem(KEY);
+      if (text === "{}") delete localStorage[KEY];
       else localStorage[KEY] = text;
     } catch {}
     thread.querySelectorAll(".kiln-own").forEach((own) => all[own.closest("article").id.slice(13)] || own.remove());
@@ -312,6 +310,10 @@ function enhance(thread) {
   sync();
   const id = field("thread")?.value;
   const query = new URLSearchParams({ thread: id });
+  if (receiver && thread.querySelector(".kiln-like"))
+    get(api + "/api/likes?" + query)
+      .then(({ ok, body }) => ok && thread.querySelectorAll(".kiln-like").forEach((like) => (like.querySelector("b").textContent = body[like.comment.value] || 0)))
+      .catch(() => {});
 
   const token = field("token");
   if (id && token?.value) {
@@ -329,9 +331,7 @@ function enhance(thread) {
         .then(({ ok, body }) => {
           if (!ok) return;
           for (const comment of body.comments) {
-            if (!document.getElementById("kiln-comment-" + comment.id)) {
-              place(element(comment.html), comment.parent);
-            }
+            if (!document.getElementById("kiln-comment-" + comment.id)) place(element(comment.html), comment.parent);
           }
           sync();
         })
@@ -339,7 +339,8 @@ function enhance(thread) {
     );
 }
 
-function topUpCounts() {
+document.querySelectorAll(".kiln-thread").forEach(enhance);
+if (receiver) {
   const counts = document.querySelectorAll("[data-kiln-count]");
   const idOf = (el) => el.dataset.kilnCount || location.pathname;
   seen(counts, () => {
@@ -356,6 +357,3 @@ function topUpCounts() {
       .catch(() => {});
   });
 }
-
-document.querySelectorAll(".kiln-thread").forEach(enhance);
-if (receiver) topUpCounts();

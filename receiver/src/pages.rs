@@ -162,10 +162,18 @@ impl Pages {
         self.render_comment(&stored.thread, &stored.page_url, &comment)
     }
 
-    /// `comment`, for a stored comment whose text is already `html`.
-    pub fn rendered_comment(&self, stored: &StoredComment, html: String) -> Result<String> {
+    /// `comment`, for a stored comment whose text is already `html`;
+    /// `verified` when it was posted signed in, so it shows the mark bake
+    /// gives it.
+    pub fn rendered_comment(
+        &self,
+        stored: &StoredComment,
+        html: String,
+        verified: bool,
+    ) -> Result<String> {
         let mut comment = self.as_published(stored);
         comment.html = Some(html);
+        comment.verified = verified;
         self.render_comment(&stored.thread, &stored.page_url, &comment)
     }
 

@@ -20,6 +20,7 @@ mod import;
 mod init;
 mod looks;
 mod mail;
+mod moderators;
 mod postgres;
 mod probes;
 mod publish;

@@ -7,7 +7,8 @@
 //! that must be refused are: a forged token, a token for another page, an
 //! unknown or pending comment, a page on another site (never redirected
 //! to), and one past the like limit (429). And a receiver that publishes
-//! in place shows a like's count without anyone baking. Runs on either
+//! in place shows a like's count without anyone baking, and the script tops
+//! up a baked page's counts from `GET /api/likes`. Runs on either
 //! backend (`KILN_TEST_BACKEND`).
 
 use std::time::Duration;
@@ -165,6 +166,85 @@ fn a_like_without_javascript_counts_once_and_with_javascript_changes_in_place() 
     assert_eq!(on.current_url().unwrap(), page);
     assert_eq!(count_rows(db, "reactions WHERE comment_id = 2"), 1);
     assert_eq!(count_rows(db, "reactions"), 2);
+}
+
+#[test]
+fn the_script_tops_up_the_baked_like_counts() {
+    let Some(served) = ServedSite::start_with(ENV) else {
+        return;
+    };
+    let Some(on) = Browser::start_or_skip(BrowserOptions { javascript: true }).unwrap() else {
+        return;
+    };
+    // Baked live (`bake.live`): only then does the script ask the receiver
+    // anything on load.
+    let env = [ENV, &[("KILN_BAKE_LIVE", "true")]].concat();
+    let bake = || served.bake_with_env(&env, None, "state.bin");
+    bake();
+    post_comments(&served, &["Liked after the bake.", "Never liked."]);
+    served.moderate(&["approve", "1"]);
+    served.moderate(&["approve", "2"]);
+    bake();
+    let page = served.page(THREAD);
+
+    // A like arrives after the bake, as the script sends one.
+    let liked = http()
+        .post(format!("{}/react", served.receiver.url))
+        .json(&serde_json::json!({
+            "comment": "1",
+            "url": page,
+            "token": baked_token(&served, THREAD),
+        }))
+        .send()
+        .unwrap();
+    assert_eq!(liked.status().as_u16(), 200);
+    let baked =
+        std::fs::read_to_string(served.public.join("posts/hello-world/index.html")).unwrap();
+    assert!(
+        baked.contains("<b class=\"kiln-likes\">0</b>")
+            && !baked.contains("<b class=\"kiln-likes\">1</b>"),
+        "the page still has the counts of the bake"
+    );
+
+    // The endpoint: the thread's counts by comment id, for the page's
+    // origin, cached a few seconds.
+    let origin = url::Url::parse(&page)
+        .unwrap()
+        .origin()
+        .ascii_serialization();
+    let answer = http()
+        .get(format!("{}/api/likes", served.receiver.url))
+        .query(&[("thread", THREAD)])
+        .header("origin", &origin)
+        .send()
+        .unwrap();
+    assert_eq!(answer.status().as_u16(), 200);
+    assert_eq!(
+        answer.headers()["access-control-allow-origin"],
+        origin.as_str()
+    );
+    assert_eq!(answer.headers()["cache-control"], "public, max-age=5");
+    let counts: serde_json::Value = answer.json().unwrap();
+    assert_eq!(counts, serde_json::json!({ "1": 1 }));
+    let unknown = http()
+        .get(format!(
+            "{}/api/likes?thread=/x/&site=nope",
+            served.receiver.url
+        ))
+        .send()
+        .unwrap();
+    assert_eq!(unknown.status().as_u16(), 400);
+
+    // With JavaScript on, the page shows the receiver's count, not the bake's.
+    on.goto(&page).unwrap();
+    eventually(
+        "the baked count to be topped up",
+        Duration::from_secs(10),
+        || match (likes(&on, 1), likes(&on, 2)) {
+            (one, two) if one == "1" && two == "0" => Ok(()),
+            shown => Err(format!("the counts show {shown:?}")),
+        },
+    );
 }
 
 #[test]

@@ -6,7 +6,9 @@
 //! is ignored) with its subject, is baked with the "verified" marker and,
 //! trusted, skips moderation; the reader signs out again;
 //! `comments = "signed-in"` refuses an anonymous post keeping its text; the
-//! admin page takes a moderator by OIDC and refuses anyone else. Over plain HTTP: a forged state, a replayed callback and a code
+//! admin page takes a moderator by OIDC and refuses anyone else, and a
+//! subject a site's `moderators` lists signs in to that site alone; the
+//! script shows a signed-in post verified at once. Over plain HTTP: a forged state, a replayed callback and a code
 //! issued to another client are refused; the proxy header counts only from
 //! `auth.proxy_addresses`.
 
@@ -90,8 +92,14 @@ struct Setup {
 }
 
 fn setup(extra: &[(&str, &str)]) -> Option<Setup> {
+    setup_with_toml(extra, "")
+}
+
+/// `setup`, with this kiln.toml in the receiver's directory.
+fn setup_with_toml(extra: &[(&str, &str)], kiln_toml: &str) -> Option<Setup> {
     let mut provider = Provider::start()?;
     let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("kiln.toml"), kiln_toml).unwrap();
     let root = tmp.path().join("site");
     std::fs::create_dir_all(root.join("posts/a")).unwrap();
     let site = StaticSite::serve(&root);
@@ -239,6 +247,12 @@ fn a_reader_signs_in_and_comments_under_the_verified_name_with_and_without_javas
         let landed = browser.current_url().unwrap();
         if javascript {
             assert_eq!(landed, page, "kiln.js posted it");
+            // The comment the script shows at once carries the mark too,
+            // before any bake reaches this page.
+            assert!(
+                browser.exists("article .kiln-verified").unwrap(),
+                "the posted comment is shown verified"
+            );
         } else {
             assert!(
                 landed.starts_with(&format!("{}/posted/", served.receiver.url)),
@@ -293,6 +307,53 @@ fn the_admin_page_takes_a_moderator_by_oidc_and_refuses_anyone_else() {
             assert!(browser.cookie("kiln_admin").unwrap().is_none());
         }
     }
+}
+
+#[test]
+fn a_subject_a_site_lists_signs_in_to_that_site_alone() {
+    const B: &str = "http://127.0.0.1:1314";
+    let toml =
+        format!("[[sites.site]]\nname = \"b\"\norigins = [\"{B}\"]\nmoderators = [\"ann\"]\n");
+    // Neither `auth.moderators` nor a group names ann: the site's list does.
+    let Some(s) = setup_with_toml(&[], &toml) else {
+        return;
+    };
+    for (origin, site, text) in [
+        (s.site.url.as_str(), "", "Words on the default site"),
+        (B, "b", "Words on site b"),
+    ] {
+        let (status, _, body) = post_form(
+            &s.receiver,
+            &[
+                ("thread", "/posts/a/"),
+                ("url", &format!("{origin}/posts/a/")),
+                ("name", "Someone"),
+                ("text", text),
+                ("site", site),
+            ],
+        );
+        assert_eq!(status, 303, "{body}");
+    }
+    let Some(browser) = Browser::start_or_skip(BrowserOptions { javascript: true }).unwrap() else {
+        return;
+    };
+    let admin = format!("{}/admin", s.receiver.url);
+    browser.goto(&admin).unwrap();
+    browser.click("#ka-oidc a").unwrap();
+    sign_in_at_provider(&browser, &s.provider.issuer, "ann");
+    let html = eventually("the admin page, logged in", Duration::from_secs(30), || {
+        let html = browser.source().unwrap();
+        (browser.current_url().unwrap() == admin && html.contains("/admin/logout")).then_some(html)
+    });
+    assert!(
+        html.contains("Words on site b") && !html.contains("Words on the default site"),
+        "ann sees site b alone: {html}"
+    );
+    browser.goto(&format!("{admin}?site=default")).unwrap();
+    assert!(
+        browser.source().unwrap().contains("You moderate only b"),
+        "the default site's list is refused"
+    );
 }
 
 /// A cookie jar for one host, enough to walk the provider's pages.

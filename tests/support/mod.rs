@@ -501,11 +501,19 @@ pub fn admin_login(receiver: &Receiver, dir: &Path) -> String {
         .unwrap();
     writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
     assert!(child.wait().unwrap().success(), "kiln admin set-password");
+    admin_login_with(receiver, &[("password", password)])
+}
+
+/// Logs in over HTTP as the login form does, with its `fields` (the
+/// `password`, and a named moderator's `moderator`); returns the session
+/// cookie's value.
+pub fn admin_login_with(receiver: &Receiver, fields: &[(&str, &str)]) -> String {
     let login = http()
         .post(format!("{}/admin/login", receiver.url))
-        .form(&[("password", password)])
+        .form(fields)
         .send()
         .unwrap();
+    assert_eq!(login.status().as_u16(), 303, "logged in");
     login
         .headers()
         .get_all("set-cookie")

@@ -45,7 +45,9 @@ pub use self::privacy::Privacy;
 pub use self::publish::{expand_env, Hook, Publish};
 pub use self::reactions::Reactions;
 pub use self::server::Server;
-pub use self::sites::{Site, SiteMail, SitePublish, Sites, SpamOverrides, DEFAULT_SITE};
+pub use self::sites::{
+    check_moderator_name, Site, SiteMail, SitePublish, Sites, SpamOverrides, DEFAULT_SITE,
+};
 pub use self::spam::Spam;
 pub use self::templates::Templates;
 

@@ -29,6 +29,10 @@ pub struct Sites {
     /// of its own: `/about/` on one is not `/about/` on another. Default: none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub site: Vec<Site>,
+    /// The moderators who may see the "default" site, as `[[sites.site]]`'s
+    /// `moderators` are for theirs. Default: none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub moderators: Vec<String>,
 }
 
 /// One further site (`[[sites.site]]`). What it leaves out it takes from
@@ -58,8 +62,10 @@ pub struct Site {
     /// Where the receiver publishes this site (`[sites.site.publish]`).
     #[serde(skip_serializing_if = "SitePublish::is_empty")]
     pub publish: SitePublish,
-    /// The moderator accounts (by name) that may see this site only. Kept for
-    /// the admin page's sign-in; default: none.
+    /// Who moderates this site on the admin page: named moderator accounts
+    /// (`kiln admin set-password --moderator NAME`) or OpenID subjects. A
+    /// moderator listed on some sites sees and acts on only those; one
+    /// listed on none (and the admin password) sees every site. Default: none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub moderators: Vec<String>,
 }
@@ -138,6 +144,7 @@ impl Default for Sites {
         Sites {
             origins,
             site: Vec::new(),
+            moderators: Vec::new(),
         }
     }
 }
@@ -148,6 +155,7 @@ impl Sites {
             bail!("`sites.origins` is empty; list the origins your pages are served from, e.g. [\"https://example.org\"]");
         }
         check_origins("sites.origins", &self.origins)?;
+        check_moderators("sites.moderators", &self.moderators)?;
         let mut seen: Vec<(&str, String)> = self
             .origins
             .iter()
@@ -206,11 +214,7 @@ impl Sites {
                     );
                 }
             }
-            for (j, m) in site.moderators.iter().enumerate() {
-                if m.trim().is_empty() {
-                    bail!("`{key}.moderators[{j}]` is empty; name a moderator account");
-                }
-            }
+            check_moderators(&format!("{key}.moderators"), &site.moderators)?;
         }
         Ok(())
     }
@@ -251,12 +255,81 @@ impl Sites {
         }
     }
 
+    /// The sites `moderator` (an account name or OpenID subject) is
+    /// limited to, "default" first; `None` if no site lists them, so they
+    /// moderate every site.
+    pub fn moderated_by(&self, moderator: &str) -> Option<Vec<String>> {
+        let listed = |list: &[String]| list.iter().any(|m| m == moderator);
+        let sites: Vec<String> = std::iter::once((DEFAULT_SITE, &self.moderators))
+            .chain(self.site.iter().map(|s| (s.name.as_str(), &s.moderators)))
+            .filter(|(_, list)| listed(list))
+            .map(|(name, _)| name.to_owned())
+            .collect();
+        (!sites.is_empty()).then_some(sites)
+    }
+
+    /// The names sites list that nobody can sign in as: no moderator
+    /// account has them, and neither the OpenID provider nor the proxy
+    /// header (when on) could name them.
+    pub fn unknown_moderators<'a>(
+        &'a self,
+        accounts: &[String],
+        auth: &super::Auth,
+    ) -> Vec<&'a str> {
+        if auth.oidc_on() || !auth.proxy_header.is_empty() {
+            return Vec::new();
+        }
+        self.listed_moderators()
+            .into_iter()
+            .filter(|name| !accounts.iter().any(|a| a == name))
+            .collect()
+    }
+
+    /// Every moderator some site lists, each once.
+    pub fn listed_moderators(&self) -> Vec<&str> {
+        let mut all: Vec<&str> = std::iter::once(&self.moderators)
+            .chain(self.site.iter().map(|s| &s.moderators))
+            .flatten()
+            .map(String::as_str)
+            .collect();
+        all.sort_unstable();
+        all.dedup();
+        all
+    }
+
     /// Every site's name, "default" first.
     pub fn names(&self) -> Vec<&str> {
         std::iter::once(DEFAULT_SITE)
             .chain(self.site.iter().map(|s| s.name.as_str()))
             .collect()
     }
+}
+
+/// Checks a named moderator account's name (`kiln admin set-password
+/// --moderator NAME`): 1 to 64 letters, digits, `.`, `_`, `-` or `@`.
+pub fn check_moderator_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'@'));
+    if !ok {
+        bail!("--moderator {name:?} is not a moderator name; use 1 to 64 letters, digits, `.`, `_`, `-` or `@`, e.g. \"bea\"");
+    }
+    Ok(())
+}
+
+/// Checks a site's `moderators`; `key` names the list in errors.
+fn check_moderators(key: &str, moderators: &[String]) -> Result<()> {
+    for (j, m) in moderators.iter().enumerate() {
+        if m.trim().is_empty() || m.trim() != m {
+            bail!("`{key}[{j}]` = {m:?} is not a moderator; name a moderator account (`kiln admin set-password --moderator NAME`) or an OpenID subject, without spaces around it");
+        }
+        if moderators[..j].contains(m) {
+            bail!("`{key}[{j}]` = {m:?} is listed twice; list each moderator once");
+        }
+    }
+    Ok(())
 }
 
 /// Checks a list of origins; `key` names it in errors.
@@ -376,6 +449,63 @@ mod tests {
         ] {
             let err = error(&format!("{base}{rest}"));
             assert!(err.contains(key), "{rest}: {err}");
+        }
+    }
+
+    #[test]
+    fn site_moderators_see_only_the_sites_that_list_them() {
+        let config = Config::parse(&format!(
+            "{TWO}[[sites.site]]\nname = \"c\"\norigins = [\"https://c.example\"]\n\
+             moderators = [\"bea\", \"cy\"]\n"
+        ))
+        .unwrap();
+        config.validate().unwrap();
+        let sites = &config.sites;
+        assert_eq!(sites.moderated_by("bea").unwrap(), ["b", "c"]);
+        assert_eq!(sites.moderated_by("cy").unwrap(), ["c"]);
+        assert_eq!(
+            sites.moderated_by("ann"),
+            None,
+            "listed nowhere: every site"
+        );
+        assert_eq!(sites.listed_moderators(), ["bea", "cy"]);
+
+        // `[sites] moderators` is the default site's list.
+        let config =
+            Config::parse("[sites]\norigins = [\"https://a.example\"]\nmoderators = [\"ann\"]\n")
+                .unwrap();
+        config.validate().unwrap();
+        assert_eq!(config.sites.moderated_by("ann").unwrap(), ["default"]);
+
+        // Without sign-in, a listed name that is no account is unknown.
+        let accounts = ["bea".to_owned()];
+        assert_eq!(sites.unknown_moderators(&accounts, &config.auth), ["cy"]);
+        let oidc = Config::parse("[auth]\nissuer = \"https://id.example.org\"\nclient_id = \"k\"")
+            .unwrap();
+        assert!(sites.unknown_moderators(&accounts, &oidc.auth).is_empty());
+    }
+
+    #[test]
+    fn bad_moderator_lists_are_named_by_key() {
+        let base = "[sites]\norigins = [\"https://a.example\"]\n";
+        for (rest, key) in [
+            ("moderators = [\"\"]", "`sites.moderators[0]`"),
+            (
+                "[[sites.site]]\nname = \"b\"\norigins = [\"https://b.example\"]\nmoderators = [\"bea\", \" bea\"]",
+                "`sites.site[0].moderators[1]`",
+            ),
+            (
+                "[[sites.site]]\nname = \"b\"\norigins = [\"https://b.example\"]\nmoderators = [\"bea\", \"bea\"]",
+                "`sites.site[0].moderators[1]` = \"bea\" is listed twice",
+            ),
+        ] {
+            let err = error(&format!("{base}{rest}"));
+            assert!(err.contains(key), "{rest}: {err}");
+        }
+        assert!(super::check_moderator_name("bea.b-2@x_y").is_ok());
+        for bad in ["", "bea b", "bé", &"x".repeat(65)] {
+            let err = super::check_moderator_name(bad).unwrap_err().to_string();
+            assert!(err.contains("--moderator"), "{bad}: {err}");
         }
     }
 

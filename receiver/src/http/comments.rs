@@ -57,7 +57,16 @@ pub async fn submit(
             }
             let link = EditLink::issue(&state, comment.id, comment.created_at);
             let published = comment.status == Status::Approved;
-            answer(&state, client, page, (&comment, html), published, link)
+            // Stored with the signed-in commenter's subject: verified.
+            let verified = who.is_some();
+            answer(
+                &state,
+                client,
+                page,
+                (&comment, html, verified),
+                published,
+                link,
+            )
         }
         Ok(Admitted::Dropped(checked)) => received_but_dropped(&state, client, checked),
         Err(rejection) => {
@@ -140,7 +149,7 @@ fn answer(
     state: &AppState,
     client: Client,
     page: url::Url,
-    (comment, html): (&crate::store::StoredComment, String),
+    (comment, html, verified): (&crate::store::StoredComment, String, bool),
     published: bool,
     link: Option<EditLink>,
 ) -> Result<Response, ApiError> {
@@ -167,7 +176,7 @@ fn answer(
             }
         }
         (Client::Json, link) => {
-            let html = state.pages.rendered_comment(comment, html)?;
+            let html = state.pages.rendered_comment(comment, html, verified)?;
             let edit = link.map(|l| l.to_json(state));
             Ok((
                 StatusCode::CREATED,
@@ -191,6 +200,7 @@ fn received_but_dropped(
         Status::Approved
     };
     let c = checked.comment;
+    let verified = c.identity_subject.is_some();
     let fake = crate::store::StoredComment {
         id: 0,
         site: c.site,
@@ -216,7 +226,7 @@ fn received_but_dropped(
         state,
         client,
         checked.page,
-        (&fake, html),
+        (&fake, html, verified),
         status == Status::Approved,
         link,
     )

@@ -16,6 +16,9 @@
 //!   token on focus, a preview, a post). Only when bake marks its `<script>`
 //!   with `data-kiln-live` (`bake.live`) does it ask for comments approved
 //!   since the bake once a thread is on screen, and for list pages' counts.
+//!   With `data-kiln-live`, a thread with like buttons (`[reactions]`) also
+//!   asks `GET /api/likes` once on load, so the counts baked into the page
+//!   are topped up to the receiver's (the answer is cached a few seconds).
 //! - The thread's heading counts what the reader sees: the baked count
 //!   (`meta[itemprop=commentCount]`), plus comments it inserts (the
 //!   reader's pending ones too), less the ones deleted. It rewrites only the

@@ -124,6 +124,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/preview", post(live::preview))
         .route("/api/comments", get(live::since))
         .route("/api/counts", get(live::counts))
+        .route("/api/likes", get(reactions::likes))
         .route("/edit/{token}", get(edit::page).post(edit::act))
         .route("/api/token", get(comments::fresh_token))
         .layer(live::cors(&state.config));
@@ -361,6 +362,7 @@ pub async fn launch(
             let mut store = open_store(&config.database, config.mail.is_on())?;
             let avatars = store.avatar_keys(config.privacy.gravatar)?;
             let signer = crate::mail::signer(&config, store.as_mut())?;
+            warn_unknown_moderators(&config, &store.moderator_accounts()?);
             Ok((store, avatars, signer))
         })
         .await
@@ -449,6 +451,20 @@ pub async fn launch(
 
 /// Opens one connection to the configured database, ready for the
 /// receiver: migrated, with mail events as `[mail]` says.
+/// Warns about each name a site's `moderators` lists that can sign in no
+/// way: no account has it, and no OpenID provider or proxy could name it.
+/// A warning, not a refusal: the account may be made after the start
+/// (`kiln admin set-password --moderator`), and until then the name grants
+/// nothing.
+fn warn_unknown_moderators(config: &crate::config::Config, accounts: &[String]) {
+    for name in config.sites.unknown_moderators(accounts, &config.auth) {
+        tracing::warn!(
+            moderator = name,
+            "a site's `moderators` lists {name:?}, which is no moderator account here; set its password with `kiln admin set-password --moderator {name}`"
+        );
+    }
+}
+
 fn open_store(database: &crate::config::Database, mail_on: bool) -> Result<Box<dyn Store>> {
     let location = store::Location::new(&database.path, &database.url, &database.password);
     let mut store = store::open_at(location, store::Mode::ReadWrite)?;

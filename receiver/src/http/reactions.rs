@@ -3,11 +3,15 @@
 //! receiver's error page; the optional script (JSON) gets the comment's
 //! count, `{ "comment": ID, "likes": N, "counted": true }`, or the JSON error
 //! shape. The checks are `crate::reactions`'; this module reads and answers.
+//!
+//! `GET /api/likes?thread=ID[&site=NAME]`: a thread's like counts now,
+//! `{ "COMMENT ID": N, … }` (comments nobody liked are left out), so the
+//! script tops up the counts a page was baked with.
 
 use std::net::SocketAddr;
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::json;
@@ -28,10 +32,7 @@ pub async fn react(
 ) -> Result<Response, ApiError> {
     let client = client_of(&headers)?;
     if !state.config.reactions.enabled {
-        let off = ApiError::off(
-            "reactions_off",
-            "This receiver takes no likes. Set reactions.enabled = true (KILN_REACTIONS_ENABLED) to turn them on.",
-        );
+        let off = reactions_off();
         return Err(match client {
             Client::Json => off,
             Client::Form => off.page(&state.pages),
@@ -92,6 +93,56 @@ pub async fn react(
             .page(&state.pages)),
         },
     }
+}
+
+/// How long shared caches and browsers may keep a thread's like counts.
+const LIKES_MAX_AGE: &str = "public, max-age=5";
+
+/// `GET /api/likes?thread=ID[&site=NAME]`: the thread's like counts by
+/// comment id. The site is `?site=`, else the asking page's `Origin`'s, as
+/// for `/api/counts`.
+pub async fn likes(
+    State(state): State<AppState>,
+    Query(query): Query<Vec<(String, String)>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    if !state.config.reactions.enabled {
+        return Err(reactions_off());
+    }
+    let value = |name: &str| {
+        query
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let site = super::asked_site(&state.config, value("site"), &headers)?;
+    let thread = value("thread").unwrap_or_default().to_owned();
+    if thread.is_empty() || thread.len() > 500 {
+        return Err(ApiError::bad_request(
+            "invalid",
+            "Give the thread id as ?thread=ID (at most 500 bytes).",
+        ));
+    }
+    let found = state
+        .read_store(move |store| store.likes(&site, &thread))
+        .await?;
+    let counts: serde_json::Map<String, serde_json::Value> = found
+        .into_iter()
+        .map(|(id, n)| (id.to_string(), n.into()))
+        .collect();
+    let mut response = axum::Json(counts).into_response();
+    response.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static(LIKES_MAX_AGE),
+    );
+    Ok(response)
+}
+
+fn reactions_off() -> ApiError {
+    ApiError::off(
+        "reactions_off",
+        "This receiver takes no likes. Set reactions.enabled = true (KILN_REACTIONS_ENABLED) to turn them on.",
+    )
 }
 
 /// A refused like, logged and counted under its rule, in the client's

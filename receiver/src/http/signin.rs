@@ -98,7 +98,11 @@ pub async fn callback(
             );
             Ok(response)
         }
-        Return::Admin if signin.is_moderator(&who) => {
+        // Listed on a site's `moderators`, they may sign in to that site.
+        Return::Admin
+            if signin.is_moderator(&who)
+                || state.config.sites.moderated_by(&who.subject).is_some() =>
+        {
             tracing::info!(subject = %who.subject, "admin signed in with the OpenID provider");
             // The admin cookie is SameSite=Strict, so a redirect chain that
             // began at the provider would not carry it to /admin: a page
@@ -109,7 +113,8 @@ pub async fn callback(
                 &format!("<meta http-equiv=\"refresh\" content=\"0;url={admin}\">"),
                 &format!("You are signed in. <a href=\"{admin}\">Continue to the admin page</a>."),
             );
-            super::admin::start_session(&state, private_page(StatusCode::OK, html)).await
+            let response = private_page(StatusCode::OK, html);
+            super::admin::start_session(&state, response, Some(who.subject.clone())).await
         }
         Return::Admin => {
             tracing::warn!(subject = %who.subject, "sign-in refused: not a moderator");

@@ -173,6 +173,8 @@ pub struct SessionRow {
     pub csrf: String,
     pub created_at: i64,
     pub expires_at: i64,
+    /// Who logged in; `None` for the admin password.
+    pub moderator: Option<String>,
 }
 
 /// A `reactions` row: one reader's like of one comment.

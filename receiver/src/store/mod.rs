@@ -148,6 +148,8 @@ pub trait Store: Send {
     fn search(&mut self, search: &Search) -> Result<Vec<StoredComment>>;
     /// How many comments are in one state.
     fn count(&mut self, status: Status) -> Result<u64>;
+    /// How many comments of one site's threads are in one state.
+    fn count_on(&mut self, site: &str, status: Status) -> Result<u64>;
 
     /// Counts per state, for `kiln queue` and the admin page.
     fn counts(&mut self) -> Result<Vec<(Status, u64)>> {
@@ -159,6 +161,26 @@ pub trait Store: Send {
         ]
         .into_iter()
         .map(|s| Ok((s, self.count(s)?)))
+        .collect()
+    }
+
+    /// Counts per state of these sites' comments together, for a moderator
+    /// limited to them.
+    fn counts_on(&mut self, sites: &[String]) -> Result<Vec<(Status, u64)>> {
+        [
+            Status::Pending,
+            Status::Approved,
+            Status::Spam,
+            Status::Deleted,
+        ]
+        .into_iter()
+        .map(|s| {
+            let mut n = 0;
+            for site in sites {
+                n += self.count_on(site, s)?;
+            }
+            Ok((s, n))
+        })
         .collect()
     }
 
@@ -261,16 +283,25 @@ pub trait Store: Send {
 
     fn admin_password_hash(&mut self) -> Result<Option<String>>;
     fn set_admin_password_hash(&mut self, phc: &str) -> Result<()>;
+    /// Records a session; `moderator` names who logged in (a named
+    /// moderator account or an OpenID subject), `None` for the admin password.
     fn create_admin_session(
         &mut self,
         id_hash: &str,
         csrf: &str,
+        moderator: Option<&str>,
         now: i64,
         expires_at: i64,
     ) -> Result<()>;
-    /// The session's CSRF token, if the session is live at `now`.
-    fn admin_session(&mut self, id_hash: &str, now: i64) -> Result<Option<String>>;
+    /// The session, if it is live at `now`.
+    fn admin_session(&mut self, id_hash: &str, now: i64) -> Result<Option<AdminSession>>;
     fn end_admin_session(&mut self, id_hash: &str) -> Result<()>;
+    /// A named moderator's password hash (`kiln admin set-password --moderator`).
+    fn moderator_password_hash(&mut self, name: &str) -> Result<Option<String>>;
+    /// Sets a named moderator's password hash, ending that moderator's sessions.
+    fn set_moderator_password_hash(&mut self, name: &str, phc: &str) -> Result<()>;
+    /// The named moderator accounts, sorted.
+    fn moderator_accounts(&mut self) -> Result<Vec<String>>;
 
     // Abuse checks.
 
@@ -347,6 +378,7 @@ macro_rules! store_methods {
             fn edit(id: i64, edit: &CommentEdit, hold: bool) -> Result<std::result::Result<StoredComment, Refusal>>;
             fn search(search: &Search) -> Result<Vec<StoredComment>>;
             fn count(status: Status) -> Result<u64>;
+            fn count_on(site: &str, status: Status) -> Result<u64>;
             fn counts() -> Result<Vec<(Status, u64)>>;
             fn avatar_keys(gravatar: bool) -> Result<AvatarKeys>;
             fn published_threads(site: &str, keys: Option<&[String]>, avatars: &AvatarKeys) -> Result<Vec<Thread>>;
@@ -369,9 +401,12 @@ macro_rules! store_methods {
             fn instance_id() -> Result<String>;
             fn admin_password_hash() -> Result<Option<String>>;
             fn set_admin_password_hash(phc: &str) -> Result<()>;
-            fn create_admin_session(id_hash: &str, csrf: &str, now: i64, expires_at: i64) -> Result<()>;
-            fn admin_session(id_hash: &str, now: i64) -> Result<Option<String>>;
+            fn create_admin_session(id_hash: &str, csrf: &str, moderator: Option<&str>, now: i64, expires_at: i64) -> Result<()>;
+            fn admin_session(id_hash: &str, now: i64) -> Result<Option<$crate::store::AdminSession>>;
             fn end_admin_session(id_hash: &str) -> Result<()>;
+            fn moderator_password_hash(name: &str) -> Result<Option<String>>;
+            fn set_moderator_password_hash(name: &str, phc: &str) -> Result<()>;
+            fn moderator_accounts() -> Result<Vec<String>>;
             fn is_duplicate(site: &str, thread: &str, text: &str, remote_addr: Option<&str>, email: Option<&str>, since: i64) -> Result<bool>;
             fn has_approved_comment(email: &str) -> Result<bool>;
             fn personal_data(email: &str) -> Result<serde_json::Value>;
@@ -631,6 +666,19 @@ pub struct Search {
     pub words: Option<String>,
     pub limit: usize,
 }
+
+/// A live admin session as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminSession {
+    /// The token every form of the session carries.
+    pub csrf: String,
+    /// Who logged in: a named moderator or an OpenID subject; `None` for
+    /// the admin password.
+    pub moderator: Option<String>,
+}
+
+/// The `meta` key prefix of named moderators' password hashes.
+pub(crate) const MODERATOR_PASSWORD_PREFIX: &str = "moderator_password:";
 
 /// What `forget` did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]

@@ -18,11 +18,30 @@ use crate::store::{Coordination, LoginAttempt, LoginLimits, Moment};
 /// The session cookie's name.
 pub const COOKIE: &str = "kiln_admin";
 
-/// A live session: the hash it is stored under and its CSRF token.
+/// A live session: the hash it is stored under, its CSRF token and who
+/// logged in (`None`: the admin password).
 #[derive(Debug, Clone)]
 pub struct Session {
     pub id_hash: String,
     pub csrf: String,
+    pub moderator: Option<String>,
+}
+
+impl Session {
+    /// The sites this session may see and act on; `None` for every site.
+    /// Read from the configuration on each request, so a changed
+    /// `moderators` list holds from the receiver's next start.
+    pub fn sites(&self, config: &Config) -> Option<Vec<String>> {
+        self.moderator
+            .as_deref()
+            .and_then(|m| config.sites.moderated_by(m))
+    }
+
+    /// Whether this session may see `site`'s comments.
+    pub fn sees(&self, config: &Config, site: &str) -> bool {
+        self.sites(config)
+            .is_none_or(|sites| sites.iter().any(|s| s == site))
+    }
 }
 
 /// A new random session id (the cookie value) and the hash to store.

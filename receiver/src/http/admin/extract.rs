@@ -93,13 +93,17 @@ async fn session(state: &AppState, headers: &HeaderMap) -> Result<Option<Session
     };
     let id_hash = auth::hash_id(&id);
     let lookup = id_hash.clone();
-    let csrf = state
+    let found = state
         .with_store(move |store| store.admin_session(&lookup, now()))
         .await?;
-    Ok(csrf.map(|csrf| Session { id_hash, csrf }))
+    Ok(found.map(|s| Session {
+        id_hash,
+        csrf: s.csrf,
+        moderator: s.moderator,
+    }))
 }
 
-fn forbidden(state: &AppState, message: &str) -> ApiError {
+pub(super) fn forbidden(state: &AppState, message: &str) -> ApiError {
     ApiError::new(StatusCode::FORBIDDEN, "forbidden", message).page(&state.pages)
 }
 

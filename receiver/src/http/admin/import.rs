@@ -206,6 +206,10 @@ pub async fn upload(
             .err()
             .unwrap_or_else(|| bad_request(&state, "The form must send its csrf field.")));
     };
+    if let Err(refused) = may_import(&state, &session) {
+        discard(&file);
+        return Err(refused);
+    }
     let Some((path, shown, token)) = file else {
         return Err(bad_request(
             &state,
@@ -243,6 +247,7 @@ pub async fn confirm(
     State(state): State<AppState>,
     AdminForm { session, form }: AdminForm,
 ) -> Result<Response, ApiError> {
+    may_import(&state, &session)?;
     let Some(waiting) = state.admin.uploads.take(form.get("token"), &session) else {
         return Err(ApiError::new(
             StatusCode::GONE,
@@ -272,6 +277,18 @@ pub async fn confirm(
         "comments imported on the admin page"
     );
     render(&state, &session, &waiting.name, &report, None)
+}
+
+/// Imports land on the "default" site, so a moderator limited to other
+/// sites may not import.
+fn may_import(state: &AppState, session: &Session) -> Result<(), ApiError> {
+    if session.sees(&state.config, crate::store::DEFAULT_SITE) {
+        return Ok(());
+    }
+    Err(super::extract::forbidden(
+        state,
+        "Imports go to the \"default\" site, which you do not moderate.",
+    ))
 }
 
 /// Reads, places and (unless `dry_run`) stores the file, through the same

@@ -1,7 +1,13 @@
-//! The admin page, `/admin`: log in with the one password, then work through
-//! the queue (newest first, across all threads), search, look at one thread,
-//! unpublish or delete what is published, and edit a comment's fields. It is
-//! plain HTML forms, so it works without JavaScript and on a phone.
+//! The admin page, `/admin`: log in with the admin password, a named
+//! moderator's password or the OpenID provider, then work through the queue
+//! (newest first, across all threads), search, look at one thread, unpublish
+//! or delete what is published, and edit a comment's fields. It is plain
+//! HTML forms, so it works without JavaScript and on a phone.
+//!
+//! A moderator whom sites' `moderators` lists sees and acts on only those
+//! sites' comments: every handler here checks the session's sites
+//! (`Session::sites`) on the server, and a comment of another site is
+//! answered as if it did not exist.
 //!
 //! Every state change is a POST that must come from this receiver's own
 //! pages (`Origin`/`Sec-Fetch-Site`), with a live session cookie and that
@@ -105,11 +111,13 @@ pub async fn index(
         if let Some(who) = crate::auth::proxy_identity(&state.config.auth, peer.ip(), &headers) {
             tracing::info!(moderator = %who, "admin signed in by the proxy header");
             let response = redirect(&format!("{}/admin", state.admin.base));
-            return start_session(&state, response).await;
+            return start_session(&state, response, Some(who.to_string())).await;
         }
     }
     let has_password = state
-        .with_store(|store| Ok(store.admin_password_hash()?.is_some()))
+        .with_store(|store| {
+            Ok(store.admin_password_hash()?.is_some() || !store.moderator_accounts()?.is_empty())
+        })
         .await?;
     if !has_password && admin.is_none() {
         return login_page(&state, StatusCode::OK, None, false);
@@ -143,14 +151,34 @@ pub async fn index(
             &format!("There is no site {site:?} here."),
         ));
     }
-    let search = Search {
-        status,
-        site: (!site.is_empty()).then(|| site.clone()),
-        thread: (!thread.is_empty()).then(|| thread.clone()),
-        words: (!words.is_empty()).then(|| words.clone()),
-        limit: PAGE_LIMIT,
+    let scope = session.sites(&state.config);
+    if !site.is_empty() && !session.sees(&state.config, &site) {
+        return Err(extract::forbidden(
+            &state,
+            &format!(
+                "You moderate only {}, not {site:?}.",
+                scope.unwrap_or_default().join(", ")
+            ),
+        ));
+    }
+    // One search per site the list may show: the one asked for, else each
+    // of a limited moderator's sites, else all together.
+    let searched: Vec<Option<String>> = match (&scope, site.is_empty()) {
+        (Some(sites), true) => sites.iter().cloned().map(Some).collect(),
+        _ => vec![(!site.is_empty()).then(|| site.clone())],
     };
+    let searches: Vec<Search> = searched
+        .into_iter()
+        .map(|site| Search {
+            status,
+            site,
+            thread: (!thread.is_empty()).then(|| thread.clone()),
+            words: (!words.is_empty()).then(|| words.clone()),
+            limit: PAGE_LIMIT,
+        })
+        .collect();
     let mail_on = state.mail.is_some();
+    let counted = scope.clone();
     let (rows, counts, mail) = state
         .read_store(move |store| {
             let mail = if mail_on {
@@ -158,7 +186,18 @@ pub async fn index(
             } else {
                 None
             };
-            Ok((store.search(&search)?, store.counts()?, mail))
+            let mut rows = Vec::new();
+            for search in &searches {
+                rows.extend(store.search(search)?);
+            }
+            // Newest first across the sites, as one search orders them.
+            rows.sort_by_key(|c| std::cmp::Reverse((c.created_at, c.id)));
+            rows.truncate(PAGE_LIMIT);
+            let counts = match &counted {
+                Some(sites) => store.counts_on(sites)?,
+                None => store.counts()?,
+            };
+            Ok((rows, counts, mail))
         })
         .await?;
     let now = now();
@@ -181,7 +220,12 @@ pub async fn index(
             "q": words,
             "thread": thread,
             "site": site,
-            "sites": state.config.sites.names(),
+            "sites": scope.unwrap_or_else(|| {
+                state.config.sites.names().into_iter().map(str::to_owned).collect()
+            }),
+            "moderator": session.moderator,
+            "every_site": session.sites(&state.config).is_none(),
+            "imports": session.sees(&state.config, crate::store::DEFAULT_SITE),
             "counts": counts,
             "rows": rows,
             "limit": PAGE_LIMIT,
@@ -246,12 +290,25 @@ pub async fn login(
         return Err(cross_site(&state));
     }
     let form = Form::parse(&body);
-    let Some(hash) = state
-        .with_store(|store| store.admin_password_hash())
-        .await?
-    else {
+    // Empty: the admin password; else a named moderator's (`kiln admin
+    // set-password --moderator NAME`).
+    let moderator = form.get("moderator").trim().to_owned();
+    let named = moderator.clone();
+    let (hash, any) = state
+        .with_store(move |store| {
+            let hash = if named.is_empty() {
+                store.admin_password_hash()?
+            } else {
+                store.moderator_password_hash(&named)?
+            };
+            let any =
+                store.admin_password_hash()?.is_some() || !store.moderator_accounts()?.is_empty();
+            Ok((hash, any))
+        })
+        .await?;
+    if !any {
         return login_page(&state, StatusCode::FORBIDDEN, None, false);
-    };
+    }
     let ip = peer.ip().to_canonical();
     // Counted as a failure before the password is checked, so attempts
     // sent together cannot all pass the limit during argon2's time.
@@ -260,38 +317,51 @@ pub async fn login(
         Err(wait) => return too_many_failures(&state, ip, wait),
     };
     let password = form.get("password").to_owned();
-    let ok = tokio::task::spawn_blocking(move || crate::password::verify(&hash, &password))
-        .await
-        .map_err(|e| anyhow::anyhow!("password check failed: {e}"))??;
+    // An unknown name is checked against nothing and fails like a wrong
+    // password, with the same message.
+    let ok = match hash {
+        Some(hash) => {
+            tokio::task::spawn_blocking(move || crate::password::verify(&hash, &password))
+                .await
+                .map_err(|e| anyhow::anyhow!("password check failed: {e}"))??
+        }
+        None => false,
+    };
     if !ok {
         tracing::warn!(client = %crate::address::anonymize(ip), "admin login failed");
-        return login_page(
-            &state,
-            StatusCode::UNAUTHORIZED,
-            Some("That password is not right."),
-            true,
-        );
+        let message = if moderator.is_empty() {
+            "That password is not right."
+        } else {
+            "That moderator name or password is not right."
+        };
+        return login_page(&state, StatusCode::UNAUTHORIZED, Some(message), true);
     }
     state.admin.limiter.succeeded(attempt).await?;
-    tracing::info!(client = %crate::address::anonymize(ip), "admin logged in");
+    let moderator = (!moderator.is_empty()).then_some(moderator);
+    tracing::info!(client = %crate::address::anonymize(ip), moderator = moderator.as_deref().unwrap_or("(admin)"), "admin logged in");
     let response = redirect(&format!("{}/admin", state.admin.base));
-    start_session(&state, response).await
+    start_session(&state, response, moderator).await
 }
 
 /// Starts an admin session for a moderator who has proved who they are
 /// (the password, the OpenID provider, the trusted proxy's header) and
 /// sets its cookie on `response`: one kind of session for all three, so
-/// logout, expiry and CSRF work the same.
+/// logout, expiry and CSRF work the same. `moderator` is who it is (a
+/// named moderator, an OpenID subject, the proxy's name for them), `None`
+/// for the admin password: the sites' `moderators` lists may limit them.
 pub(in crate::http) async fn start_session(
     state: &AppState,
     mut response: Response,
+    moderator: Option<String>,
 ) -> Result<Response, ApiError> {
     let (id, id_hash) = auth::new_session_id();
     let csrf = crate::store::random_hex(32);
     let now = now();
     let expires = now + state.admin.cookie.max_age as i64;
     state
-        .with_store(move |store| store.create_admin_session(&id_hash, &csrf, now, expires))
+        .with_store(move |store| {
+            store.create_admin_session(&id_hash, &csrf, moderator.as_deref(), now, expires)
+        })
         .await?;
     set_cookie(&mut response, &state.admin.cookie.set(&id));
     Ok(response)
@@ -334,7 +404,7 @@ pub async fn logout(
 /// button (`bulk=ACTION`) with the ticked boxes (`id=ID`, repeated).
 pub async fn act(
     State(state): State<AppState>,
-    AdminForm { form, .. }: AdminForm,
+    AdminForm { session, form }: AdminForm,
 ) -> Result<Response, ApiError> {
     let (action, ids) = if let Some((action, id)) = form.get("one").split_once(':') {
         let id = id
@@ -365,6 +435,7 @@ pub async fn act(
     if ids.is_empty() {
         return Ok(redirect(&back("none", 0)));
     }
+    check_sites(&state, &session, &ids).await?;
     let count = ids.len();
     let logged: Vec<i64> = ids.clone();
     let outcome = state
@@ -386,8 +457,14 @@ pub async fn act(
 /// (`do=forget`), through the same store functions.
 pub async fn person(
     State(state): State<AppState>,
-    AdminForm { form, .. }: AdminForm,
+    AdminForm { session, form }: AdminForm,
 ) -> Result<Response, ApiError> {
+    if session.sites(&state.config).is_some() {
+        return Err(extract::forbidden(
+            &state,
+            "A commenter's data spans every site, so only a moderator of every site can export or forget it.",
+        ));
+    }
     let email = form.get("email").trim().to_owned();
     if !email.contains('@') || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(bad_request(
@@ -446,7 +523,7 @@ pub async fn edit_page(
     Admin(session): Admin,
 ) -> Result<Response, ApiError> {
     let comment = state.read_store(move |store| store.get(id)).await?;
-    let Some(comment) = comment else {
+    let Some(comment) = comment.filter(|c| session.sees(&state.config, &c.site)) else {
         return Err(not_found(&state, id));
     };
     let fields = EditFields {
@@ -471,6 +548,7 @@ pub async fn edit(
         website: form.get("website").to_owned(),
         text: form.get("text").to_owned(),
     };
+    check_sites(&state, &session, &[id]).await?;
     let config = state.config.clone();
     let submitted = fields.clone();
     let outcome = state
@@ -503,6 +581,32 @@ pub async fn edit(
         (Err(EditRefused::Comment(refusal)), _) => Err(ApiError::from(refusal)
             .context("Nothing was saved")
             .page(&state.pages)),
+    }
+}
+
+/// Refuses, as not found, the first of `ids` on a site the session may not
+/// see, before anything is done; ids of no comment are left to the action,
+/// which refuses them as it does for everyone.
+async fn check_sites(state: &AppState, session: &Session, ids: &[i64]) -> Result<(), ApiError> {
+    let Some(sites) = session.sites(&state.config) else {
+        return Ok(());
+    };
+    let asked = ids.to_vec();
+    let found = state
+        .read_store(move |store| {
+            asked
+                .iter()
+                .map(|id| Ok(store.get(*id)?.map(|c| (c.id, c.site))))
+                .collect::<anyhow::Result<Vec<_>>>()
+        })
+        .await?;
+    match found
+        .into_iter()
+        .flatten()
+        .find(|(_, site)| !sites.contains(site))
+    {
+        Some((id, _)) => Err(not_found(state, id)),
+        None => Ok(()),
     }
 }
 

@@ -179,7 +179,13 @@ fn seed(path: &Path, salt: &str) -> Box<dyn Store> {
         .set_admin_password_hash("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA")
         .unwrap();
     store
-        .create_admin_session(&format!("hash-{salt}"), "csrf-1", 200, 9_000_000_000)
+        .create_admin_session(
+            &format!("hash-{salt}"),
+            "csrf-1",
+            Some("bea"),
+            200,
+            9_000_000_000,
+        )
         .unwrap();
     TestDb::sqlite(path).execute(
         "UPDATE comments SET html = NULL, html_version = NULL WHERE id = $1",
@@ -575,7 +581,7 @@ fn the_source_is_read_from_one_snapshot_while_others_write() {
                 // Sessions come last: one made after the first row is
                 // read must not appear in this copy.
                 if !written {
-                    writer.create_admin_session("late", "csrf", 300, 9_000_000_000)?;
+                    writer.create_admin_session("late", "csrf", None, 300, 9_000_000_000)?;
                     written = true;
                 }
                 seen.push(row);

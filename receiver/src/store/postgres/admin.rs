@@ -8,7 +8,7 @@ use anyhow::Result;
 use kiln_bake::avatar::AvatarKeys;
 
 use super::PgStore;
-use crate::store::random_hex;
+use crate::store::{random_hex, AdminSession, MODERATOR_PASSWORD_PREFIX};
 
 /// The `meta` key holding the admin password's PHC string.
 const PASSWORD_KEY: &str = "admin_password";
@@ -54,13 +54,22 @@ impl PgStore {
     /// Replaces the password hash and ends every session, in one transaction:
     /// a new password logs everybody out.
     pub fn set_admin_password_hash(&mut self, phc: &str) -> Result<()> {
+        self.set_password(PASSWORD_KEY, phc, None)
+    }
+
+    /// Stores a password hash under `key` and ends `moderator`'s sessions
+    /// (`None`: every session), in one transaction.
+    fn set_password(&mut self, key: &str, phc: &str, moderator: Option<&str>) -> Result<()> {
         self.write(|tx| {
             tx.execute(
                 "INSERT INTO meta (key, value) VALUES ($1, $2)
                  ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                &[&PASSWORD_KEY, &phc],
+                &[&key, &phc],
             )?;
-            tx.execute("DELETE FROM admin_sessions", &[])?;
+            tx.execute(
+                "DELETE FROM admin_sessions WHERE $1::text IS NULL OR moderator = $1",
+                &[&moderator],
+            )?;
             Ok(())
         })
     }
@@ -71,29 +80,60 @@ impl PgStore {
         &mut self,
         id_hash: &str,
         csrf: &str,
+        moderator: Option<&str>,
         now: i64,
         expires_at: i64,
     ) -> Result<()> {
         self.write(|tx| {
             tx.execute("DELETE FROM admin_sessions WHERE expires_at <= $1", &[&now])?;
             tx.execute(
-                "INSERT INTO admin_sessions (id_hash, csrf, created_at, expires_at)
-                 VALUES ($1, $2, $3, $4)",
-                &[&id_hash, &csrf, &now, &expires_at],
+                "INSERT INTO admin_sessions (id_hash, csrf, created_at, expires_at, moderator)
+                 VALUES ($1, $2, $3, $4, $5)",
+                &[&id_hash, &csrf, &now, &expires_at, &moderator],
             )?;
             Ok(())
         })
     }
 
-    /// The CSRF token of a live session, or `None` if there is no such
-    /// session or it has expired.
-    pub fn admin_session(&mut self, id_hash: &str, now: i64) -> Result<Option<String>> {
+    /// A live session, or `None` if there is no such session or it has
+    /// expired.
+    pub fn admin_session(&mut self, id_hash: &str, now: i64) -> Result<Option<AdminSession>> {
         Ok(self
             .query_opt(
-                "SELECT csrf FROM admin_sessions WHERE id_hash = $1 AND expires_at > $2",
+                "SELECT csrf, moderator FROM admin_sessions WHERE id_hash = $1 AND expires_at > $2",
                 &[&id_hash, &now],
             )?
+            .map(|row| AdminSession {
+                csrf: row.get(0),
+                moderator: row.get(1),
+            }))
+    }
+
+    /// A named moderator's password hash, if one was set.
+    pub fn moderator_password_hash(&mut self, name: &str) -> Result<Option<String>> {
+        let key = format!("{MODERATOR_PASSWORD_PREFIX}{name}");
+        Ok(self
+            .query_opt("SELECT value FROM meta WHERE key = $1", &[&key])?
             .map(|row| row.get(0)))
+    }
+
+    /// Sets a named moderator's password hash and ends that moderator's
+    /// sessions, in one transaction.
+    pub fn set_moderator_password_hash(&mut self, name: &str, phc: &str) -> Result<()> {
+        let key = format!("{MODERATOR_PASSWORD_PREFIX}{name}");
+        self.set_password(&key, phc, Some(name))
+    }
+
+    /// The named moderator accounts, sorted.
+    pub fn moderator_accounts(&mut self) -> Result<Vec<String>> {
+        let rows = self.query(
+            r#"SELECT substr(key, $1) FROM meta WHERE starts_with(key, $2) ORDER BY key COLLATE "C""#,
+            &[
+                &(MODERATOR_PASSWORD_PREFIX.len() as i32 + 1),
+                &MODERATOR_PASSWORD_PREFIX,
+            ],
+        )?;
+        Ok(rows.iter().map(|row| row.get(0)).collect())
     }
 
     /// Ends a session (logout). Ending an unknown session is not an error.

@@ -9,8 +9,8 @@ use kiln_bake::export::Thread;
 use super::PgStore;
 use crate::store::copy::{Row, Tally};
 use crate::store::{
-    CommentEdit, Forgotten, ImportBatch, ImportOutcome, MailTrouble, NewComment, OutboxItem,
-    Refusal, Search, Status, Store, StoredComment,
+    AdminSession, CommentEdit, Forgotten, ImportBatch, ImportOutcome, MailTrouble, NewComment,
+    OutboxItem, Refusal, Search, Status, Store, StoredComment,
 };
 
 type Refused<T> = std::result::Result<T, Refusal>;
@@ -72,6 +72,10 @@ impl Store for PgStore {
 
     fn count(&mut self, status: Status) -> Result<u64> {
         self.guard(|s| PgStore::count(s, status))
+    }
+
+    fn count_on(&mut self, site: &str, status: Status) -> Result<u64> {
+        self.guard(|s| PgStore::count_on(s, site, status))
     }
 
     fn like(&mut self, comment: i64, reader: &str, now: i64) -> Result<crate::store::Liked> {
@@ -165,14 +169,27 @@ impl Store for PgStore {
         &mut self,
         id_hash: &str,
         csrf: &str,
+        moderator: Option<&str>,
         now: i64,
         expires_at: i64,
     ) -> Result<()> {
-        self.guard(|s| PgStore::create_admin_session(s, id_hash, csrf, now, expires_at))
+        self.guard(|s| PgStore::create_admin_session(s, id_hash, csrf, moderator, now, expires_at))
     }
 
-    fn admin_session(&mut self, id_hash: &str, now: i64) -> Result<Option<String>> {
+    fn admin_session(&mut self, id_hash: &str, now: i64) -> Result<Option<AdminSession>> {
         self.guard(|s| PgStore::admin_session(s, id_hash, now))
+    }
+
+    fn moderator_password_hash(&mut self, name: &str) -> Result<Option<String>> {
+        self.guard(|s| PgStore::moderator_password_hash(s, name))
+    }
+
+    fn set_moderator_password_hash(&mut self, name: &str, phc: &str) -> Result<()> {
+        self.guard(|s| PgStore::set_moderator_password_hash(s, name, phc))
+    }
+
+    fn moderator_accounts(&mut self) -> Result<Vec<String>> {
+        self.guard(PgStore::moderator_accounts)
     }
 
     fn end_admin_session(&mut self, id_hash: &str) -> Result<()> {

@@ -376,6 +376,17 @@ impl PgStore {
         )
     }
 
+    pub fn count_on(&mut self, site: &str, status: Status) -> Result<u64> {
+        unsigned(
+            self.query_one(
+                "SELECT count(*) FROM comments c JOIN threads t ON t.id = c.thread_id
+                 WHERE c.status = $1 AND t.site = $2",
+                &[&status.as_str(), &site],
+            )?
+            .try_get(0)?,
+        )
+    }
+
     /// For each key, the approved comments its thread shows (a "deleted"
     /// marker does not count); 0 for a thread nobody commented on. One
     /// statement for all the keys, answering in their order.

@@ -173,8 +173,8 @@ impl Writer {
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             )?,
             session: tx.prepare(
-                "INSERT INTO admin_sessions (id_hash, csrf, created_at, expires_at)
-                 VALUES ($1, $2, $3, $4)",
+                "INSERT INTO admin_sessions (id_hash, csrf, created_at, expires_at, moderator)
+                 VALUES ($1, $2, $3, $4, $5)",
             )?,
             reaction: tx.prepare(
                 "INSERT INTO reactions (comment_id, reader, created_at) VALUES ($1, $2, $3)",
@@ -275,7 +275,13 @@ impl Writer {
             Row::Session(s) => {
                 tx.execute(
                     &self.session,
-                    &[&s.id_hash, &s.csrf, &s.created_at, &s.expires_at],
+                    &[
+                        &s.id_hash,
+                        &s.csrf,
+                        &s.created_at,
+                        &s.expires_at,
+                        &s.moderator,
+                    ],
                 )?;
             }
             Row::Reaction(r) => {
@@ -429,7 +435,7 @@ fn read_all(tx: &mut Transaction, each: &mut dyn FnMut(Row) -> Result<()>) -> Re
     read(
         tx,
         "admin_sessions",
-        r#"SELECT id_hash, csrf, created_at, expires_at
+        r#"SELECT id_hash, csrf, created_at, expires_at, moderator
            FROM admin_sessions ORDER BY id_hash COLLATE "C""#,
         each,
         |r| {
@@ -438,6 +444,7 @@ fn read_all(tx: &mut Transaction, each: &mut dyn FnMut(Row) -> Result<()>) -> Re
                 csrf: r.try_get(1)?,
                 created_at: r.try_get(2)?,
                 expires_at: r.try_get(3)?,
+                moderator: r.try_get(4)?,
             }))
         },
     )?;

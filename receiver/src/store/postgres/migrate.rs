@@ -85,6 +85,11 @@ const MIGRATIONS: &[Migration] = &[
         name: Cow::Borrowed("0008_sites"),
         sql: Cow::Borrowed(include_str!("migrations/0008_sites.sql")),
     },
+    Migration {
+        version: 9,
+        name: Cow::Borrowed("0009_moderators"),
+        sql: Cow::Borrowed(include_str!("migrations/0009_moderators.sql")),
+    },
 ];
 
 impl Migration {

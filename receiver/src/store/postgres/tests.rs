@@ -270,19 +270,21 @@ fn an_edited_or_newer_schema_is_refused_unless_it_says_it_is_compatible() {
     .unwrap();
     migrate(&mut conn, &describe).unwrap();
 
-    // A newer kiln applied version 9, and says which code still works.
+    // A newer kiln applied the version after this kiln's newest, and says
+    // which code still works.
+    let next = super::migrate::latest() + 1;
     let newer = |compatible_from: i32| {
         format!(
-            "DELETE FROM kiln_migrations WHERE version = 9;
-             INSERT INTO kiln_migrations VALUES (9, '0009_newer', 'x', {compatible_from}, 0)"
+            "DELETE FROM kiln_migrations WHERE version = {next};
+             INSERT INTO kiln_migrations VALUES ({next}, '{next:04}_newer', 'x', {compatible_from}, 0)"
         )
     };
     conn.batch_execute(&newer(1)).unwrap();
     migrate(&mut conn, &describe).unwrap();
-    conn.batch_execute(&newer(9)).unwrap();
+    conn.batch_execute(&newer(next)).unwrap();
     let err = format!("{:#}", migrate(&mut conn, &describe).unwrap_err());
     assert!(
-        err.contains("at version 9")
+        err.contains(&format!("at version {next}"))
             && err.contains("(database.url)")
             && err.contains("so upgrade it"),
         "{err}"

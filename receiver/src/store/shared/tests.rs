@@ -331,7 +331,7 @@ fn a_postgres_store_whose_connection_the_server_ended_says_so() {
     assert!(store.is_broken(), "the store remembers");
     // Every later call fails too, whatever the driver has noticed.
     let err = store
-        .create_admin_session("s", "t", 1, 2)
+        .create_admin_session("s", "t", None, 1, 2)
         .unwrap_err()
         .to_string();
     assert!(store.is_broken(), "{err}");

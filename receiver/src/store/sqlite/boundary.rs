@@ -10,8 +10,8 @@ use kiln_bake::export::Thread;
 use super::SqliteStore;
 use crate::store::copy::{Row, Tally};
 use crate::store::{
-    CommentEdit, Forgotten, ImportBatch, ImportOutcome, MailTrouble, NewComment, OutboxItem,
-    Posted, Posting, Refusal, Search, Status, Store, StoredComment,
+    AdminSession, CommentEdit, Forgotten, ImportBatch, ImportOutcome, MailTrouble, NewComment,
+    OutboxItem, Posted, Posting, Refusal, Search, Status, Store, StoredComment,
 };
 
 type Refused<T> = std::result::Result<T, Refusal>;
@@ -85,6 +85,10 @@ impl Store for SqliteStore {
 
     fn count(&mut self, status: Status) -> Result<u64> {
         SqliteStore::count(self, status)
+    }
+
+    fn count_on(&mut self, site: &str, status: Status) -> Result<u64> {
+        SqliteStore::count_on(self, site, status)
     }
 
     fn like(&mut self, comment: i64, reader: &str, now: i64) -> Result<crate::store::Liked> {
@@ -178,14 +182,27 @@ impl Store for SqliteStore {
         &mut self,
         id_hash: &str,
         csrf: &str,
+        moderator: Option<&str>,
         now: i64,
         expires_at: i64,
     ) -> Result<()> {
-        SqliteStore::create_admin_session(self, id_hash, csrf, now, expires_at)
+        SqliteStore::create_admin_session(self, id_hash, csrf, moderator, now, expires_at)
     }
 
-    fn admin_session(&mut self, id_hash: &str, now: i64) -> Result<Option<String>> {
+    fn admin_session(&mut self, id_hash: &str, now: i64) -> Result<Option<AdminSession>> {
         SqliteStore::admin_session(self, id_hash, now)
+    }
+
+    fn moderator_password_hash(&mut self, name: &str) -> Result<Option<String>> {
+        SqliteStore::moderator_password_hash(self, name)
+    }
+
+    fn set_moderator_password_hash(&mut self, name: &str, phc: &str) -> Result<()> {
+        SqliteStore::set_moderator_password_hash(self, name, phc)
+    }
+
+    fn moderator_accounts(&mut self) -> Result<Vec<String>> {
+        SqliteStore::moderator_accounts(self)
     }
 
     fn end_admin_session(&mut self, id_hash: &str) -> Result<()> {

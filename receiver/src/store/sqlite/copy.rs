@@ -204,10 +204,16 @@ fn insert(conn: &Connection, row: &Row) -> Result<()> {
         }
         Row::Session(s) => {
             conn.prepare_cached(
-                "INSERT INTO admin_sessions (id_hash, csrf, created_at, expires_at)
-                 VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO admin_sessions (id_hash, csrf, created_at, expires_at, moderator)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
             )?
-            .execute(params![s.id_hash, s.csrf, s.created_at, s.expires_at])?;
+            .execute(params![
+                s.id_hash,
+                s.csrf,
+                s.created_at,
+                s.expires_at,
+                s.moderator
+            ])?;
         }
         Row::Reaction(r) => {
             conn.prepare_cached(
@@ -381,7 +387,7 @@ pub(super) fn read_all(conn: &Connection, each: &mut dyn FnMut(Row) -> Result<()
     read(
         conn,
         "admin_sessions",
-        "SELECT id_hash, csrf, created_at, expires_at FROM admin_sessions ORDER BY id_hash",
+        "SELECT id_hash, csrf, created_at, expires_at, moderator FROM admin_sessions ORDER BY id_hash",
         each,
         |r| {
             Ok(Row::Session(SessionRow {
@@ -389,6 +395,7 @@ pub(super) fn read_all(conn: &Connection, each: &mut dyn FnMut(Row) -> Result<()
                 csrf: r.get(1)?,
                 created_at: r.get(2)?,
                 expires_at: r.get(3)?,
+                moderator: r.get(4)?,
             }))
         },
     )?;

@@ -47,6 +47,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0010_reactions.sql"),
     include_str!("migrations/0011_identity.sql"),
     include_str!("migrations/0012_sites.sql"),
+    include_str!("migrations/0015_moderators.sql"),
 ];
 
 /// The first bytes of every SQLite 3 database file.
@@ -540,6 +541,15 @@ impl SqliteStore {
         Ok(self.conn.query_row(
             "SELECT count(*) FROM comments WHERE status = ?1",
             [status.as_str()],
+            |r| r.get(0),
+        )?)
+    }
+
+    pub fn count_on(&self, site: &str, status: Status) -> Result<u64> {
+        Ok(self.conn.query_row(
+            "SELECT count(*) FROM comments c JOIN threads t ON t.id = c.thread_id
+             WHERE c.status = ?1 AND t.site = ?2",
+            [status.as_str(), site],
             |r| r.get(0),
         )?)
     }

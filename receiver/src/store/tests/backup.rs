@@ -141,7 +141,9 @@ fn a_backup_restores_into_either_backend_with_the_same_rows_and_export() {
         store.approve(&[reply], 2_001).unwrap().unwrap();
         add(store.as_mut(), "/t2/", "Waiting", "still pending", 2_002);
         store.set_admin_password_hash("$argon2id$restore").unwrap();
-        store.create_admin_session("s", "t", 100, i64::MAX).unwrap();
+        store
+            .create_admin_session("s", "t", None, 100, i64::MAX)
+            .unwrap();
         let secret = store.secret().unwrap();
         let source = tally_of(store.as_mut());
         let published = export(store.as_mut());

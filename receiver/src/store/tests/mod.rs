@@ -116,10 +116,18 @@ fn sessions_expire_end_and_die_with_a_new_password() {
         let mut store = db.open(Mode::ReadWrite);
         assert_eq!(store.admin_password_hash().unwrap(), None);
         store.set_admin_password_hash("$argon2id$one").unwrap();
-        store.create_admin_session("s1", "t1", 100, 200).unwrap();
-        store.create_admin_session("s2", "t2", 100, 200).unwrap();
+        store
+            .create_admin_session("s1", "t1", None, 100, 200)
+            .unwrap();
+        store
+            .create_admin_session("s2", "t2", None, 100, 200)
+            .unwrap();
         assert_eq!(
-            store.admin_session("s1", 150).unwrap().as_deref(),
+            store
+                .admin_session("s1", 150)
+                .unwrap()
+                .map(|s| s.csrf)
+                .as_deref(),
             Some("t1")
         );
         assert_eq!(store.admin_session("s1", 200).unwrap(), None, "expired");
@@ -129,11 +137,17 @@ fn sessions_expire_end_and_die_with_a_new_password() {
         // second receiver on the same database would see it.
         let mut other = db.open(Mode::ReadWrite);
         assert_eq!(
-            other.admin_session("s2", 150).unwrap().as_deref(),
+            other
+                .admin_session("s2", 150)
+                .unwrap()
+                .map(|s| s.csrf)
+                .as_deref(),
             Some("t2")
         );
         // Expired sessions go when a new one is made.
-        store.create_admin_session("s3", "t3", 300, 400).unwrap();
+        store
+            .create_admin_session("s3", "t3", None, 300, 400)
+            .unwrap();
         assert_eq!(other.admin_session("s2", 150).unwrap(), None);
         other.set_admin_password_hash("$argon2id$two").unwrap();
         assert_eq!(
@@ -144,6 +158,60 @@ fn sessions_expire_end_and_die_with_a_new_password() {
             store.admin_session("s3", 350).unwrap(),
             None,
             "all logged out"
+        );
+    });
+}
+
+#[test]
+fn named_moderators_have_their_own_passwords_and_sessions() {
+    on_each_backend(|db| {
+        let mut store = db.open(Mode::ReadWrite);
+        assert_eq!(store.moderator_password_hash("bea").unwrap(), None);
+        assert!(store.moderator_accounts().unwrap().is_empty());
+        store
+            .set_moderator_password_hash("bea", "$argon2id$bea")
+            .unwrap();
+        store
+            .set_moderator_password_hash("al", "$argon2id$al")
+            .unwrap();
+        assert_eq!(
+            store.moderator_password_hash("bea").unwrap().as_deref(),
+            Some("$argon2id$bea")
+        );
+        // Not the admin password, and not each other's.
+        assert_eq!(store.admin_password_hash().unwrap(), None);
+        assert_eq!(store.moderator_password_hash("be").unwrap(), None);
+        assert_eq!(store.moderator_accounts().unwrap(), ["al", "bea"]);
+
+        store
+            .create_admin_session("sb", "tb", Some("bea"), 100, 500)
+            .unwrap();
+        store
+            .create_admin_session("sa", "ta", Some("al"), 100, 500)
+            .unwrap();
+        store
+            .create_admin_session("sm", "tm", None, 100, 500)
+            .unwrap();
+        let bea = store.admin_session("sb", 150).unwrap().unwrap();
+        assert_eq!(
+            (bea.csrf.as_str(), bea.moderator.as_deref()),
+            ("tb", Some("bea"))
+        );
+        assert_eq!(
+            store.admin_session("sm", 150).unwrap().unwrap().moderator,
+            None
+        );
+
+        // A new password for bea ends bea's sessions only.
+        store
+            .set_moderator_password_hash("bea", "$argon2id$bea2")
+            .unwrap();
+        assert_eq!(store.admin_session("sb", 150).unwrap(), None);
+        assert!(store.admin_session("sa", 150).unwrap().is_some());
+        assert!(store.admin_session("sm", 150).unwrap().is_some());
+        assert_eq!(
+            store.moderator_password_hash("bea").unwrap().as_deref(),
+            Some("$argon2id$bea2")
         );
     });
 }
