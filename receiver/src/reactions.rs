@@ -242,17 +242,8 @@ mod tests {
             let shared = crate::store::coordination(crate::store::Location::Sqlite(&path)).unwrap();
             let mut add = |status| {
                 let new = NewComment {
-                    site: "default".into(),
-                    thread: "/a/".into(),
                     page_url: PAGE.into(),
-                    page_title: String::new(),
-                    parent: None,
-                    author: "Ann".into(),
-                    email: None,
-                    website: None,
-                    text: "hello".into(),
-                    remote_addr: None,
-                    identity_subject: None,
+                    ..NewComment::sample("/a/", "Ann", "hello")
                 };
                 store.insert(&new, status, 1).unwrap().unwrap().id
             };
