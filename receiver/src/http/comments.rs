@@ -57,9 +57,20 @@ pub async fn submit(
             }
             let link = EditLink::issue(&state, comment.id, comment.created_at);
             let published = comment.status == Status::Approved;
-            answer(&state, client, page, (&comment, html), published, link)
+            let lang = sent.submission.lang();
+            answer(
+                &state,
+                client,
+                page,
+                (&comment, html),
+                published,
+                link,
+                lang,
+            )
         }
-        Ok(Admitted::Dropped(checked)) => received_but_dropped(&state, client, checked),
+        Ok(Admitted::Dropped(checked)) => {
+            received_but_dropped(&state, client, checked, sent.submission.lang())
+        }
         Err(rejection) => {
             let typed = Some((&sent.submission, sent.notify));
             Err(refuse(&state, client, rejection, typed))
@@ -143,10 +154,13 @@ fn answer(
     (comment, html): (&crate::store::StoredComment, String),
     published: bool,
     link: Option<EditLink>,
+    lang: &'static str,
 ) -> Result<Response, ApiError> {
     match (client, link) {
+        // The thank-you page speaks the form's language (checked: a
+        // locale kiln has).
         (Client::Form, Some(link)) => Ok(Redirect::to(&format!(
-            "{}/posted/{}",
+            "{}/posted/{}?lang={lang}",
             state.pages.public_url(),
             link.token
         ))
@@ -163,7 +177,9 @@ fn answer(
                 Some(back) => {
                     Ok(Redirect::to(back.with_fragment(fragment).as_str()).into_response())
                 }
-                None => Ok(Html(state.pages.received(None, published, None)?).into_response()),
+                None => {
+                    Ok(Html(state.pages.received(None, published, None, lang)?).into_response())
+                }
             }
         }
         (Client::Json, link) => {
@@ -184,6 +200,7 @@ fn received_but_dropped(
     state: &AppState,
     client: Client,
     checked: crate::submission::Checked,
+    lang: &'static str,
 ) -> Result<Response, ApiError> {
     let status = if state.config.moderation_of(&checked.comment.site).enabled {
         Status::Pending
@@ -219,6 +236,7 @@ fn received_but_dropped(
         (&fake, html),
         status == Status::Approved,
         link,
+        lang,
     )
 }
 
