@@ -4,7 +4,7 @@
 //! receiver's pages in that language, an error page among them that keeps
 //! what the reader typed. A page without a language stays English.
 
-use crate::support::browser::{Browser, BrowserOptions};
+use crate::support::browser::BrowserOptions;
 use crate::support::*;
 
 const SUBMIT: &str = "form.kiln-form button[type=submit]";
@@ -59,10 +59,7 @@ fn write_page(served: &ServedSite, expect: &Expect) {
 
 #[test]
 fn german_and_arabic_pages_speak_their_language_on_the_page_and_the_receiver() {
-    let Some(served) = ServedSite::start() else {
-        return;
-    };
-    let Some(browser) = Browser::start_or_skip(BrowserOptions { javascript: false }).unwrap()
+    let Some((served, browser)) = ServedSite::with_browser(BrowserOptions { javascript: false })
     else {
         return;
     };
@@ -93,17 +90,7 @@ fn german_and_arabic_pages_speak_their_language_on_the_page_and_the_receiver() {
 
         // An address the browser takes (type=email) but the receiver refuses.
         let typed = format!("Ein Kommentar, كلمات, number {n}.");
-        browser.fill("textarea[name=text]", &typed).unwrap();
-        browser.fill("input[name=name]", "Layla").unwrap();
-        browser
-            .fill("input[name=email]", "layla@localhost")
-            .unwrap();
-        browser.submit(SUBMIT).unwrap();
-        assert!(
-            browser.current_url().unwrap().starts_with(&receiver.url),
-            "on the receiver's error page"
-        );
-        let summary = browser.text(".kiln-error-summary").unwrap();
+        let summary = post_refused_email(&browser, receiver, (&typed, "Layla", "layla@localhost"));
         assert!(
             summary.contains(expect.email_error),
             "{}: {summary}",
