@@ -854,6 +854,34 @@ mod tests {
     }
 
     #[test]
+    fn the_form_language_is_checked_and_the_readers_errors_speak_it() {
+        let mut s = Submission::default();
+        for (sent, lang) in [
+            ("de", "de"),
+            ("de-AT", "de"),
+            ("zh-Hans", "zh-CN"),
+            ("", "en"),
+            ("tlh", "en"),
+            ("../de", "en"),
+        ] {
+            s.lang = sent.into();
+            assert_eq!(s.lang(), lang, "{sent:?}");
+        }
+        let long = check_length("name", "Name", "Annabelle", 3).unwrap_err();
+        assert_eq!(long.localized("en"), long.message);
+        assert_eq!(
+            long.localized("de"),
+            "Name ist 9 Zeichen lang; erlaubt sind 3. Bitte kürzen Sie den Text."
+        );
+        let control = check_characters("website", "Website", "a\tb").unwrap_err();
+        assert_eq!(control.localized("en"), control.message);
+        assert!(control.localized("fr").starts_with("Site web ne doit pas"));
+        // An error without a catalogue message is shown as it is.
+        let bidi = check_characters("name", "Name", "\u{202e}x").unwrap_err();
+        assert_eq!(bidi.localized("ru"), bidi.message);
+    }
+
+    #[test]
     fn web_urls_only() {
         assert!(is_web_url("https://example.org/me"));
         assert!(!is_web_url("javascript:alert(1)"));
