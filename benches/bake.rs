@@ -126,23 +126,17 @@ fn main() {
         // One new comment, approved, on one page.
         let thread = format!("/posts/p{}/", round * 7 % pages);
         let new = NewComment {
-            site: "default".into(),
-            thread: thread.clone(),
             page_url: format!("{SITE}{thread}"),
-            page_title: String::new(),
-            parent: None,
-            author: "Bench".into(),
-            email: None,
-            website: None,
-            text: format!("A new comment in round {round}."),
-            remote_addr: None,
-            identity_subject: None,
+            ..NewComment::sample(
+                &thread,
+                "Bench",
+                &format!("A new comment in round {round}."),
+            )
         };
         let approve_one = |store: &mut dyn Store, text: String| {
             let stored = store
                 .insert(
                     &NewComment {
-                        site: "default".into(),
                         text,
                         ..new.clone()
                     },

@@ -54,16 +54,19 @@ function mark(node, comment) {
   if (comment.status === "approved") return;
   node.classList.add("kiln-pending");
   node.querySelector(":scope > .kiln-actions .kiln-reply")?.remove();
-  node.prepend(make("p", "kiln-pending-note", "Awaiting moderation"));
+  node.prepend(make("p", "kiln-pending-note", M.awaiting));
 }
 
 const receiver = document.querySelector("script[data-kiln-live]")?.dataset.kilnLive;
 
-const offline = { message: "Could not reach the comment server; your text is still here. Try again." };
+// The words, in the page's language: the thread's data-kiln-messages.
+let M;
+const offline = () => ({ message: M.offline });
 
 function enhance(thread) {
   const form = thread.querySelector("form.kiln-form");
   if (!form) return;
+  M = JSON.parse(thread.dataset.kilnMessages);
   const api = form.action.replace(/\/comments$/, "");
   const home = form.nextSibling;
   const heading = form.querySelector(".kiln-form-title");
@@ -156,9 +159,9 @@ function enhance(thread) {
     const actions = article.querySelector(":scope > .kiln-actions");
     if (!actions || actions.querySelector(".kiln-own")) return;
     const own = actions.appendChild(make("span", "kiln-own"));
-    const edit = make("button", "", "Edit");
-    const remove = make("button", "", "Delete");
-    const reset = () => own.replaceChildren(edit, " ", remove, " until " + new Date(entry.until).toLocaleTimeString([], { timeStyle: "short" }));
+    const edit = make("button", "", M.edit);
+    const remove = make("button", "", M.delete);
+    const reset = () => own.replaceChildren(edit, " ", remove, " " + M.until + " " + new Date(entry.until).toLocaleTimeString([], { timeStyle: "short" }));
     reset();
     let busy;
     const act = (data, f, done) =>
@@ -169,18 +172,21 @@ function enhance(thread) {
           if ([400, 404, 410].includes(status)) sync(id);
           showError(body.error, f);
         })
-        .catch(() => showError(offline, f))
+        .catch(() => showError(offline(), f))
         .finally(() => (busy = 0)));
 
     edit.addEventListener("click", () => {
       const body = article.querySelector(":scope > .kiln-body");
       if (body.hidden) return;
       const f = element(
-        '<form class="kiln-editor"><label>Edit your comment</label><textarea name="text" required></textarea><p><button>Save</button></p></form>'
+        '<form class="kiln-editor"><label></label><textarea name="text" required></textarea><p><button></button></p></form>'
       );
       const text = f.elements.text;
-      const cancel = make("button", "", "Cancel");
-      f.querySelector("label").htmlFor = text.id = "kiln-edit-" + id;
+      const cancel = make("button", "", M.cancel);
+      const label = f.querySelector("label");
+      label.textContent = M.editHeading;
+      label.htmlFor = text.id = "kiln-edit-" + id;
+      f.querySelector("button").textContent = M.save;
       text.value = entry.text;
       f.lastChild.append(cancel);
       cancel.addEventListener("click", () => {
@@ -201,15 +207,15 @@ function enhance(thread) {
           node.append(...article.querySelectorAll(":scope > .kiln-replies"));
           article.replaceWith(node);
           sync(id, { ...entry, ...fields(answer.comment) });
-          show(node, answer.held ? "Saved. It awaits moderation again." : "Saved.");
+          show(node, answer.held ? M.savedHeld : M.saved);
         });
       });
     });
 
     remove.addEventListener("click", () => {
-      const yes = make("button", "", "Yes, delete");
-      const no = make("button", "", "No");
-      own.replaceChildren("Delete it? ", yes, no);
+      const yes = make("button", "", M.deleteYes);
+      const no = make("button", "", M.deleteNo);
+      own.replaceChildren(M.deleteAsk + " ", yes, no);
       focus(yes);
       no.addEventListener("click", () => {
         reset();
@@ -221,8 +227,8 @@ function enhance(thread) {
           sync(id);
           counted(-1);
           const replies = article.querySelector(":scope > .kiln-replies");
-          if (replies) article.replaceChildren(make("p", "kiln-body kiln-deleted-note", "This comment was deleted."), replies);
-          show(replies ? article : article.previousElementSibling || article.parentNode.closest("article,.kiln-thread"), "Deleted.");
+          if (replies) article.replaceChildren(make("p", "kiln-body kiln-deleted-note", M.commentDeleted), replies);
+          show(replies ? article : article.previousElementSibling || article.parentNode.closest("article,.kiln-thread"), M.deleted);
           if (!replies) article.remove();
         })
       );
@@ -238,7 +244,7 @@ function enhance(thread) {
     button.disabled = true;
     post(form.action, data)
       .then(({ ok, body }) => {
-        if (!ok) return showError(body.error || { message: "The comment was refused." });
+        if (!ok) return showError(body.error || { message: M.refused });
         const node = element(body.html);
         const edit = body.edit;
         mark(node, body.comment);
@@ -250,11 +256,11 @@ function enhance(thread) {
         show(
           node,
           node.classList.contains("kiln-pending")
-            ? "Posted. Your comment will appear for everyone once a moderator approves it."
-            : "Posted."
+            ? M.postedPending
+            : M.posted
         );
       })
-      .catch(() => showError(offline))
+      .catch(() => showError(offline()))
       .finally(() => (button.disabled = false));
   });
 
@@ -277,9 +283,9 @@ function enhance(thread) {
     if (!field("parent")) form.prepend(element('<input type="hidden" name="parent">'));
     field("parent").value = parent;
     link.closest(".kiln-actions").after(form);
-    if (heading) heading.textContent = "Write a reply";
+    if (heading) heading.textContent = M.writeReply;
     if (!form.querySelector(".kiln-cancel")) {
-      const cancel = make("button", "kiln-cancel", "Cancel reply");
+      const cancel = make("button", "kiln-cancel", M.cancelReply);
       cancel.addEventListener("click", () => {
         moveHome();
         focus(link);
@@ -289,7 +295,7 @@ function enhance(thread) {
     focus(field("text"));
   });
 
-  const preview = make("button", "kiln-preview-button", "Preview");
+  const preview = make("button", "kiln-preview-button", M.preview);
   form.querySelector(".kiln-submit").prepend(preview, " ");
   preview.addEventListener("click", () => {
     post(api + "/api/preview", { text: field("text").value })
@@ -298,13 +304,13 @@ function enhance(thread) {
         let shown = form.querySelector(".kiln-preview");
         if (!shown) {
           shown = make("div", "kiln-preview");
-          shown.setAttribute("aria-label", "Preview");
+          shown.setAttribute("aria-label", M.preview);
           field("text").closest(".kiln-field").after(shown);
         }
         shown.innerHTML = body.html;
-        say("Preview updated.");
+        say(M.previewUpdated);
       })
-      .catch(() => say("Could not reach the comment server for a preview."));
+      .catch(() => say(M.previewOffline));
   });
 
   sync();

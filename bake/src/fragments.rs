@@ -138,6 +138,7 @@ pub fn bake_fragments(source: &mut dyn Source, opts: &FragmentOptions) -> Result
             // A dev server's page is not known here.
             page_title: "",
             id_prefix: "kiln-1",
+            lang: None,
         })?;
         let name = fragment_name(&thread.id);
         summary.files_changed +=

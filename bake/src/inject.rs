@@ -275,6 +275,9 @@ fn pass(
     // does, and so does the first count when no thread came before it, so
     // that list pages can top up their counts.
     let scripted = Cell::new(false);
+    // The page's own language (`<html lang>`), which its threads and
+    // counts speak when kiln knows it (`Renderer::lang_for`).
+    let page_lang: RefCell<Option<String>> = RefCell::default();
     let thread_handler = |el: &mut Element<'_, '_>| -> lol_html::HandlerResult {
         matched.set(matched.get() + 1);
         if inside_filled(el, THREAD_ATTR, relative, &report) {
@@ -307,6 +310,7 @@ fn pass(
                     page_url: &page_url,
                     page_title: &page_title,
                     id_prefix: &format!("kiln-{}", placed.get()),
+                    lang: page_lang.borrow().as_deref(),
                 })
                 .map_err(|e| format!("{e:#}"))?;
             el.set_inner_content(&html, ContentType::Html);
@@ -329,7 +333,10 @@ fn pass(
             let count = placing.stamps.get(&id).map_or(0, |s| s.count);
             let mut html = placing
                 .renderer
-                .render_count(count)
+                .render_count(
+                    count,
+                    placing.renderer.lang_for(page_lang.borrow().as_deref()),
+                )
                 .map_err(|e| format!("{e:#}"))?;
             // Counts are only ever topped up live: without that, the script
             // has nothing to do on a list page.
@@ -346,6 +353,12 @@ fn pass(
             el.set_inner_content(&html, ContentType::Html);
         }
         report.borrow_mut().counts.push(id);
+        Ok(())
+    };
+    let html_handler = |el: &mut Element<'_, '_>| -> lol_html::HandlerResult {
+        if page_lang.borrow().is_none() {
+            *page_lang.borrow_mut() = el.get_attribute("lang").map(|l| decode_attribute(&l));
+        }
         Ok(())
     };
     let title_handler = |el: &mut Element<'_, '_>| -> lol_html::HandlerResult {
@@ -394,6 +407,7 @@ fn pass(
     let mut settings = Settings::new();
     if placing.is_some() {
         settings = settings
+            .append_element_content_handler(lol_html::element!("html", html_handler))
             .append_element_content_handler(lol_html::element!("head > title", title_handler));
         // Only a page that says `data-kiln-feed` can hold one: the others
         // are spared the selector.

@@ -12,6 +12,7 @@ pub mod feed;
 mod feed_run;
 pub mod fragments;
 mod hints;
+pub mod i18n;
 pub mod inject;
 pub mod markdown;
 pub mod own_writes;

@@ -27,6 +27,7 @@ fn render(renderer: &Renderer, thread: &Thread) -> String {
             page_url: "https://example.org/p/",
             page_title: "P",
             id_prefix: "kiln-1",
+            lang: None,
         })
         .unwrap()
 }
@@ -134,7 +135,7 @@ fn comment_markup() {
     c.created_at = "2026-11-23T12:00:00Z".into();
     let r = renderer(4);
     let html = r
-        .render_comment("/p/ & more", "https://example.org/p/?a=1&b=2", &c)
+        .render_comment("/p/ & more", "https://example.org/p/?a=1&b=2", &c, "en")
         .unwrap();
     assert!(html.starts_with(
         "<article id=\"kiln-comment-7\" class=\"kiln-comment kiln-depth-1\" itemprop=\"comment\" itemscope itemtype=\"https://schema.org/Comment\">"
@@ -226,7 +227,7 @@ fn form_error_page_names_the_field_and_keeps_the_values() {
 fn receiver_pages() {
     let r = renderer(4);
     let back = BackLink::checked("https://example.org/p/", |_| true);
-    let received = r.render_received(back.as_ref(), false, None).unwrap();
+    let received = r.render_received(back.as_ref(), false, None, "en").unwrap();
     assert!(received.contains("awaits moderation"), "{received}");
     assert!(
         received.contains("<a class=\"kiln-back\" href=\"https://example.org/p/\">"),
@@ -236,7 +237,8 @@ fn receiver_pages() {
         .render_received(
             BackLink::checked("javascript:alert(1)", |_| true).as_ref(),
             false,
-            None
+            None,
+            "en",
         )
         .unwrap()
         .contains("javascript"));
@@ -253,9 +255,9 @@ fn receiver_pages() {
         reply.contains("<article>parent</article>")
             && reply.contains("name=\"parent\" value=\"2\"")
     );
-    assert_eq!(r.render_count(0).unwrap(), "No comments yet");
-    assert_eq!(r.render_count(1).unwrap(), "1 comment");
-    assert_eq!(r.render_count(12).unwrap(), "12 comments");
+    assert_eq!(r.render_count(0, "en").unwrap(), "No comments yet");
+    assert_eq!(r.render_count(1, "en").unwrap(), "1 comment");
+    assert_eq!(r.render_count(12, "en").unwrap(), "12 comments");
 }
 
 #[test]

@@ -121,6 +121,7 @@ fuzz_target!(|data: &[u8]| {
         page_url: &thread.url,
         page_title: name,
         id_prefix: "kiln-1",
+        lang: None,
     };
     let fast = FAST.render_thread(&args).unwrap();
     kiln_fuzz::assert_inert(&fast, "the thread");

@@ -488,17 +488,8 @@ mod tests {
 
     fn comment(text: &str) -> NewComment {
         NewComment {
-            site: "default".into(),
-            thread: "/t/".into(),
-            page_url: "https://example.org/t/".into(),
-            page_title: String::new(),
-            parent: None,
-            author: "Ann".into(),
             email: Some("ann@mail.test".into()),
-            website: None,
-            text: text.into(),
-            remote_addr: None,
-            identity_subject: None,
+            ..NewComment::sample("/t/", "Ann", text)
         }
     }
 

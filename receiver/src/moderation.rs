@@ -207,6 +207,7 @@ fn check_fields(
         config.sites.origins = vec![page.origin().ascii_serialization()];
     }
     let submission = Submission {
+        lang: String::new(),
         thread: current.thread.clone(),
         url: current.page_url.clone(),
         parent: String::new(),

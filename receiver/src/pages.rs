@@ -74,7 +74,7 @@ impl Pages {
         for error in errors {
             form.errors
                 .entry(error.field.to_owned())
-                .or_insert_with(|| error.message.clone());
+                .or_insert_with(|| error.localized(submission.lang()));
         }
         let back = self.back_link(&submission.url);
         self.renderer.render_form_error(&form, back.as_ref())
@@ -91,14 +91,20 @@ impl Pages {
     /// A generic error page; falls back to plain text if a user's template
     /// is broken, so an error never hides behind another.
     pub fn error(&self, status: u16, message: &str) -> String {
-        self.error_keeping(status, message, None)
+        self.error_keeping(status, message, None, kiln_bake::i18n::DEFAULT)
     }
 
     /// An error page that also shows `kept`, text the reader sent that
-    /// could not be used, for copying.
-    pub fn error_keeping(&self, status: u16, message: &str, kept: Option<&str>) -> String {
+    /// could not be used, for copying; in `lang` (a reader's form's).
+    pub fn error_keeping(
+        &self,
+        status: u16,
+        message: &str,
+        kept: Option<&str>,
+        lang: &str,
+    ) -> String {
         self.renderer
-            .render_error_keeping(status, message, kept)
+            .render_error_keeping(status, message, kept, lang)
             .unwrap_or_else(|_| {
                 let escape = kiln_bake::render::escape_html;
                 let kept = kept
@@ -114,18 +120,19 @@ impl Pages {
     /// The refusal of an edit link (expired, or altered), with what the
     /// reader typed, if anything, kept for copying.
     pub fn refused_edit(&self, status: u16, message: &str, typed: Option<&str>) -> String {
-        self.error_keeping(status, message, typed)
+        self.error_keeping(status, message, typed, kiln_bake::i18n::DEFAULT)
     }
 
     /// Where a no-JS post lands: thank you, the edit link and the page
-    /// (`back`, from [`Pages::back_link`]).
+    /// (`back`, from [`Pages::back_link`]), in `lang` (the form's).
     pub fn received(
         &self,
         back: Option<&BackLink>,
         published: bool,
         edit: Option<(&str, &str)>,
+        lang: &str,
     ) -> Result<String> {
-        self.renderer.render_received(back, published, edit)
+        self.renderer.render_received(back, published, edit, lang)
     }
 
     /// A commenter's edit page.
@@ -152,7 +159,8 @@ impl Pages {
     /// The words `data-kiln-count` elements get, as bake bakes them
     /// (`count.html`), for the optional script's count top-up.
     pub fn count(&self, count: u64) -> Result<String> {
-        self.renderer.render_count(count)
+        let lang = self.renderer.lang_for(None);
+        self.renderer.render_count(count, lang)
     }
 
     /// One comment as bake would render it once published, avatar
@@ -222,6 +230,7 @@ impl Pages {
         };
         form.errors = BTreeMap::new();
         form.token = self.form_token(submission.thread.trim());
+        form.lang = submission.lang().to_owned();
         form
     }
 
@@ -238,8 +247,9 @@ impl Pages {
     /// signed now as the forms these pages show are.
     fn render_comment(&self, thread: &str, page_url: &str, comment: &Comment) -> Result<String> {
         let token = self.form_token(thread);
+        let lang = self.renderer.lang_for(None);
         self.renderer
-            .render_comment_signed(thread, page_url, comment, &token)
+            .render_comment_signed(thread, page_url, comment, &token, lang)
     }
 }
 
@@ -271,5 +281,6 @@ pub fn render_options(config: &Config, receiver_url: &str) -> RenderOptions {
         form_tokens: None,
         // Set by bake when it writes the stylesheet (`bake.stylesheet`).
         stylesheet_url: String::new(),
+        lang: config.bake.lang.clone(),
     }
 }

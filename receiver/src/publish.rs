@@ -792,19 +792,7 @@ pub(crate) mod tests {
         config.publish.debounce_ms = 20;
         let mut db = store::open(&path, store::Mode::ReadWrite).unwrap();
         let mut approve = |text: &str| {
-            let comment = store::NewComment {
-                site: "default".into(),
-                thread: "/a/".into(),
-                page_url: "https://example.org/a/".into(),
-                page_title: String::new(),
-                parent: None,
-                author: "Ann".into(),
-                email: None,
-                website: None,
-                text: text.into(),
-                remote_addr: None,
-                identity_subject: None,
-            };
+            let comment = store::NewComment::sample("/a/", "Ann", text);
             db.insert(&comment, store::Status::Approved, 1_000)
                 .unwrap()
                 .unwrap();

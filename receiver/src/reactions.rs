@@ -225,17 +225,8 @@ mod tests {
             } = Scratch::new();
             let mut add = |status| {
                 let new = NewComment {
-                    site: "default".into(),
-                    thread: "/a/".into(),
                     page_url: PAGE.into(),
-                    page_title: String::new(),
-                    parent: None,
-                    author: "Ann".into(),
-                    email: None,
-                    website: None,
-                    text: "hello".into(),
-                    remote_addr: None,
-                    identity_subject: None,
+                    ..NewComment::sample("/a/", "Ann", "hello")
                 };
                 store.insert(&new, status, 1).unwrap().unwrap().id
             };

@@ -29,6 +29,9 @@ pub struct Submission {
     /// The name of the site the form is on, from an optional hidden field:
     /// the page's origin decides the site, and this must agree with it.
     pub site: String,
+    /// The language of the form (its hidden `lang` field), which the
+    /// receiver answers in; read only through [`Submission::lang`].
+    pub lang: String,
 }
 
 /// One problem with one field. `field` is the form field's name.
@@ -36,7 +39,15 @@ pub struct Submission {
 pub struct FieldError {
     pub field: &'static str,
     pub code: &'static str,
+    /// In English (the API's language).
     pub message: String,
+    /// The catalogue message (`locales/*/kiln.ftl`) that says the same to a
+    /// reader in their language, with its arguments; empty when there is
+    /// none and `message` is shown as is.
+    #[serde(skip)]
+    pub key: &'static str,
+    #[serde(skip)]
+    pub args: Vec<(&'static str, String)>,
 }
 
 impl FieldError {
@@ -45,7 +56,31 @@ impl FieldError {
             field,
             code,
             message: message.into(),
+            key: "",
+            args: Vec::new(),
         }
+    }
+
+    /// The same error with the catalogue message that says it.
+    fn keyed(mut self, key: &'static str, args: &[(&'static str, String)]) -> Self {
+        self.key = key;
+        self.args = args.to_vec();
+        self
+    }
+
+    /// The message in `lang` (a locale of `kiln_bake::i18n::LOCALES`); a
+    /// `label` argument names the field in that language too.
+    pub fn localized(&self, lang: &str) -> String {
+        use kiln_bake::i18n;
+        if self.key.is_empty() {
+            return self.message.clone();
+        }
+        let label = i18n::text(lang, &format!("field-{}", self.field));
+        let mut args: Vec<(&str, i18n::Arg<'_>)> = vec![("label", label.into())];
+        for (name, value) in &self.args {
+            args.push((name, value.as_str().into()));
+        }
+        i18n::text_with(lang, self.key, &args)
     }
 }
 
@@ -71,9 +106,17 @@ impl Submission {
             "text" => &mut self.text,
             "title" => &mut self.title,
             "site" => &mut self.site,
+            "lang" => &mut self.lang,
             _ => return,
         };
         *slot = value;
+    }
+
+    /// The locale the reader's form is in: its `lang` field when kiln has a
+    /// catalogue for it (`de-AT` is `de`), else English. Never the field
+    /// as sent.
+    pub fn lang(&self) -> &'static str {
+        kiln_bake::i18n::locale(&self.lang)
     }
 
     /// Runs every check and reports every problem, in form order.
@@ -157,11 +200,14 @@ impl Submission {
         } else if let Err(e) = check_characters("email", "Email", email) {
             errors.push(e);
         } else if !email.is_empty() && !looks_like_email(email) {
-            errors.push(FieldError::new(
-                "email",
-                "invalid",
-                "Email must look like name@example.org, or be left empty.",
-            ));
+            errors.push(
+                FieldError::new(
+                    "email",
+                    "invalid",
+                    "Email must look like name@example.org, or be left empty.",
+                )
+                .keyed("error-email-invalid", &[]),
+            );
         }
 
         let website = self.website.trim();
@@ -172,20 +218,22 @@ impl Submission {
             // breaks, so `is_web_url` passes a value that is stored as typed.
             errors.push(e);
         } else if !website.is_empty() && !is_web_url(website) {
-            errors.push(FieldError::new(
-                "website",
-                "invalid",
-                "Website must be an http:// or https:// address, or be left empty.",
-            ));
+            errors.push(
+                FieldError::new(
+                    "website",
+                    "invalid",
+                    "Website must be an http:// or https:// address, or be left empty.",
+                )
+                .keyed("error-website-invalid", &[]),
+            );
         }
 
         let text = self.text.trim();
         if text.is_empty() {
-            errors.push(FieldError::new(
-                "text",
-                "required",
-                "Please write a comment before posting.",
-            ));
+            errors.push(
+                FieldError::new("text", "required", "Please write a comment before posting.")
+                    .keyed("error-text-required", &[]),
+            );
         } else if let Err(e) = check_length("text", "Comment", text, limits.text) {
             errors.push(e);
         } else if text
@@ -309,6 +357,10 @@ fn check_length(
             field,
             "too_long",
             format!("{label} is {chars} characters long; the limit is {limit}. Please shorten it."),
+        )
+        .keyed(
+            "error-too-long",
+            &[("chars", chars.to_string()), ("limit", limit.to_string())],
         ));
     }
     Ok(())
@@ -335,7 +387,8 @@ fn check_characters(field: &'static str, label: &str, value: &str) -> Result<(),
                 "{label} must not contain control characters such as line breaks or tabs; \
                  remove them and post again."
             ),
-        ));
+        )
+        .keyed("error-control", &[]));
     }
     if value.chars().any(is_bidi_control) {
         return Err(FieldError::new(
@@ -437,6 +490,7 @@ pub fn parse_form(body: &[u8]) -> Result<Submission, FieldError> {
             "text" => "text",
             "title" => "title",
             "site" => "site",
+            "lang" => "lang",
             _ => continue,
         };
         let value = String::from_utf8(percent_decode(value)).map_err(|_| {
@@ -496,8 +550,8 @@ pub fn parse_json(bytes: &[u8]) -> Result<Submission, FieldError> {
 
 /// The comment's fields a JSON client may send: the form's, `title` too
 /// (kiln.js sends the form's fields as JSON).
-const JSON_FIELDS: [&str; 9] = [
-    "thread", "url", "parent", "name", "email", "website", "text", "title", "site",
+const JSON_FIELDS: [&str; 10] = [
+    "thread", "url", "parent", "name", "email", "website", "text", "title", "site", "lang",
 ];
 
 /// Whether a form body ticks the reply-notification box (`notify`). It is
@@ -797,6 +851,34 @@ mod tests {
             let err = check_page_url(raw, &config).unwrap_err();
             assert_eq!((err.field, err.code), ("url", "invalid"), "{raw}");
         }
+    }
+
+    #[test]
+    fn the_form_language_is_checked_and_the_readers_errors_speak_it() {
+        let mut s = Submission::default();
+        for (sent, lang) in [
+            ("de", "de"),
+            ("de-AT", "de"),
+            ("zh-Hans", "zh-CN"),
+            ("", "en"),
+            ("tlh", "en"),
+            ("../de", "en"),
+        ] {
+            s.lang = sent.into();
+            assert_eq!(s.lang(), lang, "{sent:?}");
+        }
+        let long = check_length("name", "Name", "Annabelle", 3).unwrap_err();
+        assert_eq!(long.localized("en"), long.message);
+        assert_eq!(
+            long.localized("de"),
+            "Name ist 9 Zeichen lang; erlaubt sind 3. Bitte kürzen Sie den Text."
+        );
+        let control = check_characters("website", "Website", "a\tb").unwrap_err();
+        assert_eq!(control.localized("en"), control.message);
+        assert!(control.localized("fr").starts_with("Site web ne doit pas"));
+        // An error without a catalogue message is shown as it is.
+        let bidi = check_characters("name", "Name", "\u{202e}x").unwrap_err();
+        assert_eq!(bidi.localized("ru"), bidi.message);
     }
 
     #[test]

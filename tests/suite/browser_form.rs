@@ -3,17 +3,14 @@
 //! fixes it, lands back on the page with the "received" notice, and replies
 //! through the no-JS reply link.
 
-use crate::support::browser::{Browser, BrowserOptions};
+use crate::support::browser::BrowserOptions;
 use crate::support::*;
 
 const SUBMIT: &str = "form.kiln-form button[type=submit]";
 
 #[test]
 fn a_reader_without_javascript_posts_fixes_an_error_and_replies() {
-    let Some(served) = ServedSite::start() else {
-        return;
-    };
-    let Some(browser) = Browser::start_or_skip(BrowserOptions { javascript: false }).unwrap()
+    let Some((served, browser)) = ServedSite::with_browser(BrowserOptions { javascript: false })
     else {
         return;
     };
@@ -31,18 +28,7 @@ fn a_reader_without_javascript_posts_fixes_an_error_and_replies() {
 
     // An address the browser accepts (type=email) but the receiver does not.
     let typed = "Hello from a browser without JavaScript.\nA second line, with ünïcode ✓";
-    browser.fill("textarea[name=text]", typed).unwrap();
-    browser.fill("input[name=name]", "Grace").unwrap();
-    browser
-        .fill("input[name=email]", "grace@localhost")
-        .unwrap();
-    browser.submit(SUBMIT).unwrap();
-
-    assert!(
-        browser.current_url().unwrap().starts_with(&receiver.url),
-        "on the receiver's error page"
-    );
-    let summary = browser.text(".kiln-error-summary").unwrap();
+    let summary = post_refused_email(&browser, receiver, (typed, "Grace", "grace@localhost"));
     assert!(
         summary.contains("Email") && summary.contains("name@example.org"),
         "the error names the field: {summary}"

@@ -18,6 +18,7 @@ mod first_build;
 mod hostile;
 mod import;
 mod init;
+mod languages;
 mod looks;
 mod mail;
 mod moderators;

@@ -17,17 +17,12 @@ const ORIGIN: &str = "https://blog.example";
 fn seed(db: &TestDb) {
     let mut store = db.open(Mode::ReadWrite);
     let comment = |thread: &str, parent: Option<i64>, author: &str, text: &str| NewComment {
-        site: "default".into(),
-        thread: thread.into(),
         page_url: format!("{ORIGIN}{thread}"),
         page_title: "A post".into(),
         parent,
-        author: author.into(),
         email: Some(format!("{}@example.org", author.to_lowercase())),
-        website: None,
-        text: text.into(),
         remote_addr: Some("192.0.2.0".into()),
-        identity_subject: None,
+        ..NewComment::sample(thread, author, text)
     };
     let mut insert = |c: NewComment, status, at| store.insert(&c, status, at).unwrap().unwrap().id;
     let first = insert(

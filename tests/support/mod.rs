@@ -472,6 +472,27 @@ pub fn landing(receiver: &Receiver, location: Option<&str>) -> (String, String) 
     (back, edit)
 }
 
+/// Posts a page's baked form with JavaScript off, with an address the
+/// browser takes (type=email) but the receiver refuses, and returns the
+/// error summary of the receiver's page it lands on.
+pub fn post_refused_email(
+    browser: &browser::Browser,
+    receiver: &Receiver,
+    (text, name, email): (&str, &str, &str),
+) -> String {
+    browser.fill("textarea[name=text]", text).unwrap();
+    browser.fill("input[name=name]", name).unwrap();
+    browser.fill("input[name=email]", email).unwrap();
+    browser
+        .submit("form.kiln-form button[type=submit]")
+        .unwrap();
+    assert!(
+        browser.current_url().unwrap().starts_with(&receiver.url),
+        "on the receiver's error page"
+    );
+    browser.text(".kiln-error-summary").unwrap()
+}
+
 /// From the receiver's "thank you" page, where a no-JS post lands, back to
 /// the page by its link.
 pub fn back_to_the_page(browser: &browser::Browser, receiver: &Receiver) {
@@ -985,6 +1006,16 @@ impl ServedSite {
             db,
             receiver,
         })
+    }
+
+    /// As `start`, with a headless Chromium beside it; `None` when either
+    /// tool is missing and not required.
+    pub fn with_browser(
+        options: browser::BrowserOptions,
+    ) -> Option<(ServedSite, browser::Browser)> {
+        let served = Self::start()?;
+        let browser = browser::Browser::start_or_skip(options).unwrap()?;
+        Some((served, browser))
     }
 
     pub fn dir(&self) -> &Path {

@@ -31,6 +31,8 @@ struct CommentContext<'a> {
 
 #[derive(Serialize)]
 pub(super) struct CommentView<'a> {
+    /// The locale of the words around it (a locale of `i18n::LOCALES`).
+    pub(super) lang: &'static str,
     pub(super) id: i64,
     /// `kiln-comment-{id}`, the element id and permalink fragment.
     pub(super) anchor: String,
@@ -43,7 +45,7 @@ pub(super) struct CommentView<'a> {
     pub(super) website: Option<String>,
     /// RFC 3339, for `datetime`.
     pub(super) created_at: &'a str,
-    /// E.g. `23 Nov 2026` (UTC).
+    /// E.g. `23 Nov 2026` (UTC), in `lang`'s way.
     pub(super) date: String,
     /// The avatar (HTML: inline SVG, or Gravatar's `<img>`); empty when off.
     pub(super) avatar: Cow<'static, str>,
@@ -90,13 +92,12 @@ pub fn anchor(id: i64) -> String {
     format!("kiln-comment-{id}")
 }
 
-/// `2026-11-23T12:00:00Z` → `23 Nov 2026`; anything unparsable is shown as is.
-fn human_date(rfc3339: &str) -> String {
-    let format = time::macros::format_description!("[day padding:none] [month repr:short] [year]");
+/// `2026-11-23T12:00:00Z` → `23 Nov 2026` in English, `2026年11月23日` in
+/// Japanese (`i18n::date`); anything unparsable is shown as is.
+fn human_date(rfc3339: &str, lang: &str) -> String {
     time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339)
-        .ok()
-        .and_then(|t| t.to_offset(time::UtcOffset::UTC).format(&format).ok())
-        .unwrap_or_else(|| rfc3339.to_owned())
+        .map(|t| crate::i18n::date(lang, t.to_offset(time::UtcOffset::UTC).date()))
+        .unwrap_or_else(|_| rfc3339.to_owned())
 }
 
 impl Renderer {
@@ -107,8 +108,9 @@ impl Renderer {
         thread: &str,
         page_url: &str,
         comment: &Comment,
+        lang: &str,
     ) -> Result<String> {
-        self.render_comment_signed(thread, page_url, comment, &self.form_token(thread))
+        self.render_comment_signed(thread, page_url, comment, &self.form_token(thread), lang)
     }
 
     /// `render_comment` with `token` as the thread's form token in its like
@@ -119,10 +121,12 @@ impl Renderer {
         page_url: &str,
         comment: &Comment,
         token: &str,
+        lang: &str,
     ) -> Result<String> {
         let like = self.like_form(page_url, token);
         let prefix = self.reply_url_prefix(thread, page_url);
-        let view = self.comment_view(&prefix, comment, None, like.as_ref());
+        let lang = self.lang_for(Some(lang));
+        let view = self.comment_view(&prefix, comment, None, like.as_ref(), lang);
         self.render_comment_view(view, String::new(), 1)
     }
 
@@ -162,9 +166,11 @@ impl Renderer {
         comment: &'a Comment,
         reply_to: Option<ReplyTo<'a>>,
         like: Option<&'a LikeForm>,
+        lang: &'static str,
     ) -> CommentView<'a> {
         let deleted = comment.status == CommentStatus::Deleted;
         CommentView {
+            lang,
             id: comment.id,
             anchor: anchor(comment.id),
             parent: comment.parent,
@@ -177,7 +183,7 @@ impl Renderer {
                 comment.website.as_deref().and_then(http_url)
             },
             created_at: &comment.created_at,
-            date: human_date(&comment.created_at),
+            date: human_date(&comment.created_at, lang),
             avatar: self.avatar(comment),
             html: match (&comment.html, deleted) {
                 (_, true) => Cow::Borrowed(""),
@@ -218,7 +224,7 @@ impl Renderer {
         replies: String,
         depth: usize,
     ) -> Result<String> {
-        if let Some(fast) = &self.fast {
+        if let Some(fast) = self.fast(view.lang)? {
             return Ok(fast.comment(&view, &replies, depth));
         }
         let ctx = Context::from_serialize(CommentContext {

@@ -1,7 +1,8 @@
 //! The fast path: when a site overrides none of the templates a bake
 //! renders, each shape of them is rendered by tera once, with holes, and
 //! every thread and comment after that is a fill of those skeletons (see
-//! `skeleton`). The output is byte for byte what tera would render.
+//! `skeleton`). The output is byte for byte what tera would render. The
+//! words are baked into the skeletons, so there is one `Fast` per language.
 
 use std::borrow::Cow;
 
@@ -17,12 +18,14 @@ use crate::skeleton::{hole, Skeleton};
 /// rendered once, with holes where the values go, in the order listed.
 #[derive(Debug)]
 pub(super) struct Fast {
+    /// The locale whose words the skeletons hold.
+    lang: &'static str,
     /// `form.html` as bake places it (no parent, values or errors).
     /// Holes: thread, url, id_prefix, title, token.
     form: Skeleton,
-    /// `thread.html` by [has comments][count 0, 1, more]. Holes: thread_id,
-    /// page_url, count, comments, form, id_prefix, cursor.
-    thread: [[Skeleton; 3]; 2],
+    /// `thread.html` by [has comments]. Holes: thread_id, page_url, count,
+    /// comments, form, id_prefix, cursor, count_text.
+    thread: [Skeleton; 2],
     /// `comment.html` by shape: bit 0 deleted, bit 1 has a website, bit 2
     /// says whom it answers, bit 3 has replies, bit 4 verified. Holes: id, anchor, parent,
     /// author, website, created_at, date, html, reply_url, reply_to_anchor,
@@ -32,21 +35,20 @@ pub(super) struct Fast {
 }
 
 impl Fast {
-    pub(super) fn new(renderer: &Renderer) -> Result<Self> {
+    pub(super) fn new(renderer: &Renderer, lang: &'static str) -> Result<Self> {
         let mut form = renderer.form_context(&hole(0), &hole(1), None);
+        form.lang = lang.to_owned();
         form.id_prefix = hole(2);
         form.title = hole(3);
         form.token = hole(4);
         let form = Skeleton::parse(&renderer.render_form(&form)?, 5)?;
 
-        let thread_shape = |has_comments: bool, count: usize| -> Result<Skeleton> {
-            let mut ctx = Context::new();
+        let thread_shape = |has_comments: bool| -> Result<Skeleton> {
+            let mut ctx = renderer.thread_context(lang);
             ctx.insert("thread_id", &hole(0));
             ctx.insert("page_url", &hole(1));
-            match count {
-                0 | 1 => ctx.insert("count", &count),
-                _ => ctx.insert("count", &hole(2)),
-            }
+            ctx.insert("count", &hole(2));
+            ctx.insert("count_text", &hole(7));
             ctx.insert("has_comments", &has_comments);
             ctx.insert(
                 "comments",
@@ -55,21 +57,9 @@ impl Fast {
             ctx.insert("form", &hole(4));
             ctx.insert("id_prefix", &hole(5));
             ctx.insert("cursor", &hole(6));
-            ctx.insert("script_url", &renderer.script_url());
-            ctx.insert("live_url", renderer.live_url());
-            ctx.insert("stylesheet_url", &renderer.opts.stylesheet_url);
-            ctx.insert("theme", renderer.opts.theme.name());
-            Skeleton::parse(&renderer.render_fragment("thread.html", &ctx)?, 7)
+            Skeleton::parse(&renderer.render_fragment("thread.html", &ctx)?, 8)
         };
-        let mut thread = Vec::with_capacity(2);
-        for has_comments in [false, true] {
-            thread.push([
-                thread_shape(has_comments, 0)?,
-                thread_shape(has_comments, 1)?,
-                thread_shape(has_comments, 2)?,
-            ]);
-        }
-        let thread = thread.try_into().expect("two shapes");
+        let thread = [thread_shape(false)?, thread_shape(true)?];
 
         let mut comment = Vec::with_capacity(32);
         for shape in 0..32 {
@@ -81,6 +71,7 @@ impl Fast {
             );
             let verified = shape & 16 != 0;
             let mut ctx = Context::new();
+            ctx.insert("lang", lang);
             for (i, name) in ["id", "anchor", "parent", "author"].iter().enumerate() {
                 ctx.insert(*name, &hole(i));
             }
@@ -115,6 +106,7 @@ impl Fast {
             )?);
         }
         Ok(Fast {
+            lang,
             form,
             thread,
             comment,
@@ -139,13 +131,23 @@ impl Fast {
         let token = escape(token);
         self.form
             .fill(&mut form, &[&id, &page_url, &id_prefix, &title, &token]);
-        let shape = &self.thread[usize::from(!comments.is_empty())][count.min(2) as usize];
+        let shape = &self.thread[usize::from(!comments.is_empty())];
         let mut html = String::new();
+        let count_text = escape(&crate::i18n::count(self.lang, "count", count)).into_owned();
         let count = count.to_string();
         let cursor = cursor.to_string();
         shape.fill(
             &mut html,
-            &[&id, &page_url, &count, comments, &form, &id_prefix, &cursor],
+            &[
+                &id,
+                &page_url,
+                &count,
+                comments,
+                &form,
+                &id_prefix,
+                &cursor,
+                &count_text,
+            ],
         );
         html
     }

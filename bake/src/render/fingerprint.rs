@@ -22,6 +22,8 @@ struct Inputs<'a> {
     /// Every template the renderer loaded, by name: the built-ins and the
     /// site's.
     templates: &'a BTreeMap<String, String>,
+    /// The message catalogues, which hold the templates' words.
+    catalogues: Vec<&'static str>,
     options: &'a RenderOptions,
 }
 
@@ -33,6 +35,7 @@ pub(super) fn fingerprint(
     let inputs = Inputs {
         version: env!("CARGO_PKG_VERSION"),
         templates,
+        catalogues: crate::i18n::catalogues(),
         options,
     };
     // postcard prefixes every string and map with its length, so no two
@@ -94,6 +97,7 @@ mod tests {
             offer_notify,
             reactions,
             signin,
+            lang,
         } = base.clone();
         assert_eq!(theme, super::super::Theme::Auto);
         let FormLimits {
@@ -106,6 +110,10 @@ mod tests {
         let changed = [
             RenderOptions {
                 max_depth: max_depth + 1,
+                ..base.clone()
+            },
+            RenderOptions {
+                lang: lang.replace("en", "de"),
                 ..base.clone()
             },
             RenderOptions {

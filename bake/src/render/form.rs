@@ -75,6 +75,10 @@ pub struct FormContext {
     /// ([`super::RenderOptions::signin`]); the template puts the page's URL
     /// after it. Empty: no sign-in link.
     pub signin_url: String,
+    /// The locale of the form's words (`i18n::LOCALES`), also sent as its
+    /// hidden `lang` field so the receiver answers in it. Default:
+    /// `bake.lang`, or English.
+    pub lang: String,
 }
 
 impl Renderer {
@@ -107,6 +111,7 @@ impl Renderer {
             } else {
                 String::new()
             },
+            lang: crate::i18n::locale(&self.opts.lang).to_owned(),
         }
     }
 

@@ -51,8 +51,9 @@ pub struct Renderer {
     opts: RenderOptions,
     fingerprint: String,
     /// The built-in thread, comment and form templates pre-rendered, when
-    /// the site overrides none of them (see `skeleton`).
-    fast: Option<Fast>,
+    /// the site overrides none of them (see `skeleton`): one set per locale
+    /// (`i18n::LOCALES`, same order), each made on first use.
+    fast: Option<Vec<OnceLock<Fast>>>,
 }
 
 impl Renderer {
@@ -101,9 +102,44 @@ impl Renderer {
             .iter()
             .any(|name| overridden.contains(*name))
         {
-            renderer.fast = Some(Fast::new(&renderer)?);
+            // English now, so that a broken built-in fails here; the other
+            // languages when a page first asks for them.
+            let english = OnceLock::new();
+            let _ = english.set(Fast::new(&renderer, crate::i18n::DEFAULT)?);
+            let mut sets = vec![english];
+            sets.resize_with(crate::i18n::LOCALES.len(), OnceLock::new);
+            renderer.fast = Some(sets);
         }
         Ok(renderer)
+    }
+
+    /// The fast path's skeletons for `lang` (a locale of `i18n::LOCALES`),
+    /// made now if this is the first thread in it; `None` when the site
+    /// overrides a fragment template.
+    fn fast(&self, lang: &str) -> Result<Option<&Fast>> {
+        let Some(sets) = &self.fast else {
+            return Ok(None);
+        };
+        let at = crate::i18n::LOCALES
+            .iter()
+            .position(|l| *l == lang)
+            .unwrap_or(0);
+        if let Some(fast) = sets[at].get() {
+            return Ok(Some(fast));
+        }
+        let fast = Fast::new(self, crate::i18n::LOCALES[at])?;
+        // Another thread may have made it meanwhile: either is the same.
+        let _ = sets[at].set(fast);
+        Ok(sets[at].get())
+    }
+
+    /// The locale a page's `<html lang>` (or none) gives its threads:
+    /// the page's own language when kiln has it, else `bake.lang`, else
+    /// English.
+    pub fn lang_for(&self, page_lang: Option<&str>) -> &'static str {
+        page_lang
+            .and_then(crate::i18n::negotiate)
+            .unwrap_or_else(|| crate::i18n::locale(&self.opts.lang))
     }
 
     pub fn options(&self) -> &RenderOptions {

@@ -71,6 +71,10 @@ pub struct RenderOptions {
     /// `/auth/login?return=PAGE` (the receiver's `[auth]` names an OpenID
     /// provider). Default: false.
     pub signin: bool,
+    /// The language of threads on pages that do not say theirs with
+    /// `<html lang>`, and of the receiver's pages when a form does not say
+    /// it (`bake.lang`; see `crate::i18n`). Default: `en`.
+    pub lang: String,
 }
 
 /// How a thread picks its colours. The thread is part of someone else's
@@ -147,6 +151,7 @@ impl Default for RenderOptions {
             offer_notify: true,
             reactions: false,
             signin: false,
+            lang: crate::i18n::DEFAULT.to_owned(),
         }
     }
 }

@@ -100,6 +100,14 @@ pub struct EditValues {
 }
 
 impl Renderer {
+    /// `page.html`'s language and direction, for a page in `lang` (any tag:
+    /// an unknown one is `bake.lang`'s, or English).
+    fn page_context(&self, ctx: &mut Context, lang: &str) {
+        let lang = self.lang_for(Some(lang));
+        ctx.insert("lang", lang);
+        ctx.insert("rtl", &crate::i18n::is_rtl(lang));
+    }
+
     /// The form on a page of its own, under the page's `<h1>`: its title
     /// is an `<h2>` there (under a thread's `<h2>` it is an `<h3>`), so
     /// the headings go down one level at a time.
@@ -119,6 +127,7 @@ impl Renderer {
     /// `back` is the page the form came from, if it may be linked.
     pub fn render_form_error(&self, form: &FormContext, back: Option<&BackLink>) -> Result<String> {
         let mut ctx = Context::from_serialize(form)?;
+        self.page_context(&mut ctx, &form.lang);
         ctx.insert("form", &self.render_page_form(form)?);
         ctx.insert("back_url", &back);
         ctx.insert("labels", &labels());
@@ -134,6 +143,7 @@ impl Renderer {
         back: Option<&BackLink>,
     ) -> Result<String> {
         let mut ctx = Context::from_serialize(form)?;
+        self.page_context(&mut ctx, &form.lang);
         ctx.insert("form", &self.render_page_form(form)?);
         ctx.insert("back_url", &back);
         ctx.insert("parent_html", &parent_html);
@@ -143,14 +153,16 @@ impl Renderer {
     /// "Received, awaiting moderation" (`received.html`), or "published"
     /// when it went straight on the page; `back` is the page, if it may be
     /// linked. `edit` is the private edit link and when it stops working
-    /// ("14:05 UTC").
+    /// ("14:05 UTC"). `lang`: the language of the form that posted.
     pub fn render_received(
         &self,
         back: Option<&BackLink>,
         published: bool,
         edit: Option<(&str, &str)>,
+        lang: &str,
     ) -> Result<String> {
         let mut ctx = Context::new();
+        self.page_context(&mut ctx, lang);
         ctx.insert("back_url", &back);
         ctx.insert("published", &published);
         if let Some((url, until)) = edit {
@@ -163,6 +175,8 @@ impl Renderer {
     /// The commenter's edit page (`edit.html`).
     pub fn render_edit(&self, page: &EditPage) -> Result<String> {
         let mut ctx = Context::from_serialize(page)?;
+        // The edit page stays in the site's language: its link carries none.
+        self.page_context(&mut ctx, &self.opts.lang);
         ctx.insert("labels", &labels());
         ctx.insert("limits", &self.opts.limits);
         self.render_fragment("edit.html", &ctx)
@@ -170,18 +184,20 @@ impl Renderer {
 
     /// A generic error page (`error.html`).
     pub fn render_error(&self, status: u16, message: &str) -> Result<String> {
-        self.render_error_keeping(status, message, None)
+        self.render_error_keeping(status, message, None, &self.opts.lang)
     }
 
     /// An error page that also shows, for copying, text the reader sent
-    /// that could not be used.
+    /// that could not be used, in `lang` (the reader's form's).
     pub fn render_error_keeping(
         &self,
         status: u16,
         message: &str,
         kept: Option<&str>,
+        lang: &str,
     ) -> Result<String> {
         let mut ctx = Context::new();
+        self.page_context(&mut ctx, lang);
         ctx.insert("status", &status);
         ctx.insert("message", message);
         ctx.insert("kept", &kept);

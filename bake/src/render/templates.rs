@@ -144,6 +144,8 @@ pub(super) fn build_tera<'a>(
     // Tera's default also escapes `/`, which makes every URL unreadable
     // (`https:&#x2F;&#x2F;`); these five are what HTML needs.
     tera.set_escape_fn(escape_html);
+    // `t(key=…, lang=…)`: every template's words (see `crate::i18n`).
+    crate::i18n::register(&mut tera);
     tera.add_raw_templates(templates)?;
     Ok(tera)
 }
@@ -239,6 +241,7 @@ mod tests {
         let tera = load_templates(&set, Some(dir.path())).unwrap();
         let mut ctx = tera::Context::new();
         ctx.insert("count", &3);
+        ctx.insert("lang", "en");
         assert_eq!(tera.render("count.html", &ctx).unwrap(), "3 notes");
         assert!(tera.get_template("style.css").is_ok());
         assert!(tera.get_template("other.html").is_err());

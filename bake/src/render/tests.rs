@@ -97,6 +97,7 @@ fn signed_forms_carry_their_threads_token_on_both_paths() {
             page_url: "https://site.example/a/",
             page_title: "",
             id_prefix: "kiln",
+            lang: None,
         };
         let html = fast.render_thread(&args).unwrap();
         assert_eq!(html, slow.render_thread(&args).unwrap());
@@ -171,6 +172,7 @@ fn with_reactions_each_shown_comment_has_a_like_form_with_its_count() {
         page_url: "https://site.example/a/?x=1&y=2",
         page_title: "",
         id_prefix: "kiln",
+        lang: None,
     };
     let liked = Renderer::new(RenderOptions {
         receiver_url: "https://comments.example".into(),
@@ -232,6 +234,8 @@ fn fast_path_matches_tera(opts: RenderOptions) {
             page_url,
             page_title: if i % 2 == 0 { "Ann & Bo's <post>" } else { "" },
             id_prefix: &format!("kiln-{i}"),
+            // Each language has skeletons of its own.
+            lang: Some(["en", "de-AT", "ru", "ar", "ja", "xx"][i % 6]),
         };
         let (a, b) = (
             fast.render_thread(&args).unwrap(),
@@ -242,9 +246,9 @@ fn fast_path_matches_tera(opts: RenderOptions) {
     }
     let one = &threads[0].comments[0];
     assert_eq!(
-        fast.render_comment("/posts/a/", "https://site.example/a/", one)
+        fast.render_comment("/posts/a/", "https://site.example/a/", one, "en")
             .unwrap(),
-        slow.render_comment("/posts/a/", "https://site.example/a/", one)
+        slow.render_comment("/posts/a/", "https://site.example/a/", one, "en")
             .unwrap()
     );
 
@@ -256,6 +260,7 @@ fn fast_path_matches_tera(opts: RenderOptions) {
             page_url: "https://site.example/a/",
             page_title: "",
             id_prefix: "kiln",
+            lang: None,
         })
         .unwrap();
     let svgs = html.matches("<svg class=\"kiln-avatar\"").count();
@@ -329,11 +334,16 @@ fn every_builtin_template_renders() {
     let back = BackLink::checked("https://site.example/t/", site);
     assert!(back.is_some());
     assert!(renderer
-        .render_received(back.as_ref(), false, None)
+        .render_received(back.as_ref(), false, None, "en")
         .unwrap()
         .contains("https://site.example/t/"));
     let received = renderer
-        .render_received(back.as_ref(), true, Some(("https://r/edit/T", "14:05 UTC")))
+        .render_received(
+            back.as_ref(),
+            true,
+            Some(("https://r/edit/T", "14:05 UTC")),
+            "en",
+        )
         .unwrap();
     assert!(received.contains("is published"), "{received}");
     assert!(received.contains("href=\"https://r/edit/T\""), "{received}");
@@ -408,6 +418,7 @@ fn an_overridden_template_always_goes_through_tera() {
             page_url: "https://site.example/a/",
             page_title: "A",
             id_prefix: "kiln-1",
+            lang: None,
         })
         .unwrap();
     assert!(html.contains("Bo!") && html.contains("LEVEL 6"), "{html}");
@@ -434,6 +445,7 @@ fn threads_carry_their_theme_and_names_themes_do_not_target() {
                     page_url,
                     page_title: "A",
                     id_prefix: "kiln-1",
+                    lang: None,
                 })
                 .unwrap();
             let class = format!("class=\"kiln-thread kiln-theme-{}\"", theme.name());
@@ -502,6 +514,7 @@ fn the_notify_box_is_offered_only_when_mail_is_on() {
                 page_url: "https://example.org/x/",
                 page_title: "",
                 id_prefix: "kiln-1",
+                lang: None,
             })
             .unwrap();
         assert_eq!(html.contains("name=\"notify\""), offer_notify);

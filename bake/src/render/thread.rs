@@ -25,21 +25,45 @@ pub struct ThreadArgs<'a> {
     pub page_title: &'a str,
     /// Unique within the page, so two threads on one page keep distinct ids.
     pub id_prefix: &'a str,
+    /// The page's own language (`<html lang>`), if it says one; the thread
+    /// speaks it when kiln has a catalogue for it (see
+    /// [`Renderer::lang_for`]).
+    pub lang: Option<&'a str>,
 }
 
 impl Renderer {
-    /// The count text for `data-kiln-count` (`count.html`).
-    pub fn render_count(&self, count: u64) -> Result<String> {
+    /// The count text for `data-kiln-count` (`count.html`), in `lang`
+    /// (a locale of `i18n::LOCALES`).
+    pub fn render_count(&self, count: u64, lang: &str) -> Result<String> {
         let mut ctx = Context::new();
         ctx.insert("count", &count);
+        ctx.insert("lang", lang);
         self.render_fragment("count.html", &ctx)
+    }
+
+    /// What `thread.html` gets whatever the thread: the language, its
+    /// direction and the script's words in it, and the options it shows.
+    pub(super) fn thread_context(&self, lang: &str) -> Context {
+        let mut ctx = Context::new();
+        ctx.insert("lang", lang);
+        ctx.insert("rtl", &crate::i18n::is_rtl(lang));
+        let script_url = self.script_url();
+        if !script_url.is_empty() {
+            ctx.insert("messages", &crate::i18n::script_messages(lang));
+        }
+        ctx.insert("script_url", &script_url);
+        ctx.insert("live_url", self.live_url());
+        ctx.insert("stylesheet_url", &self.opts.stylesheet_url);
+        ctx.insert("theme", self.opts.theme.name());
+        ctx
     }
 
     /// A whole thread: heading, notice, nested comments and the form
     /// (`thread.html`). This becomes the placeholder's inner HTML.
     pub fn render_thread(&self, args: &ThreadArgs<'_>) -> Result<String> {
+        let lang = self.lang_for(args.lang);
         let comments = match args.thread {
-            Some(thread) => self.render_tree(thread, args.page_url)?,
+            Some(thread) => self.render_tree(thread, args.page_url, lang)?,
             None => String::new(),
         };
         let count = args.thread.map_or(0, approved_count);
@@ -49,15 +73,17 @@ impl Renderer {
             .and_then(|t| t.comments.iter().map(|c| c.id).max())
             .unwrap_or(0);
         // The skeleton always has the `itemid` an empty page URL leaves out.
-        if let Some(fast) = self.fast.as_ref().filter(|_| !args.page_url.is_empty()) {
+        if let Some(fast) = self.fast(lang)?.filter(|_| !args.page_url.is_empty()) {
             let token = self.form_token(args.id);
             return Ok(fast.thread(args, &token, &comments, count, cursor));
         }
         let mut form = self.form_context(args.id, args.page_url, None);
         form.id_prefix = args.id_prefix.to_owned();
         form.title = args.page_title.to_owned();
+        form.lang = lang.to_owned();
         let form = self.render_form(&form)?;
-        let mut ctx = Context::new();
+        let mut ctx = self.thread_context(lang);
+        ctx.insert("count_text", &self.render_count(count, lang)?);
         ctx.insert("thread_id", args.id);
         ctx.insert("page_url", args.page_url);
         ctx.insert("count", &count);
@@ -67,14 +93,10 @@ impl Renderer {
         ctx.insert("form", &form);
         ctx.insert("id_prefix", args.id_prefix);
         ctx.insert("cursor", &cursor);
-        ctx.insert("script_url", &self.script_url());
-        ctx.insert("live_url", self.live_url());
-        ctx.insert("stylesheet_url", &self.opts.stylesheet_url);
-        ctx.insert("theme", self.opts.theme.name());
         self.render_fragment("thread.html", &ctx)
     }
 
-    fn render_tree(&self, thread: &Thread, page_url: &str) -> Result<String> {
+    fn render_tree(&self, thread: &Thread, page_url: &str, lang: &'static str) -> Result<String> {
         let tree = Tree::new(thread);
         let walk = TreeWalk {
             renderer: self,
@@ -83,6 +105,8 @@ impl Renderer {
             reply_url_prefix: self.reply_url_prefix(&thread.id, page_url),
             like: self.like_form(page_url, &self.form_token(&thread.id)),
             max_depth: self.opts.max_depth.max(1),
+            lang,
+            deleted_author: crate::i18n::text(lang, "deleted-author"),
         };
         walk.render(&tree.roots, 1, None)
     }
@@ -136,6 +160,9 @@ struct TreeWalk<'a> {
     /// The like forms' shared values, with reactions on.
     like: Option<LikeForm>,
     max_depth: usize,
+    /// The thread's locale, and how it names a deleted comment answered.
+    lang: &'static str,
+    deleted_author: String,
 }
 
 impl TreeWalk<'_> {
@@ -184,7 +211,7 @@ impl TreeWalk<'_> {
             Some(ReplyTo {
                 anchor: anchor(parent.id),
                 author: if parent.status == CommentStatus::Deleted {
-                    "a deleted comment"
+                    &self.deleted_author
                 } else {
                     &parent.author
                 },
@@ -195,6 +222,7 @@ impl TreeWalk<'_> {
             comment,
             reply_to,
             self.like.as_ref(),
+            self.lang,
         );
         self.renderer.render_comment_view(view, replies, depth)
     }

@@ -76,6 +76,11 @@ pub struct Bake {
     /// the `name` of a `[[sites.site]]`, or "default" for `sites.origins`.
     /// `kiln bake --site` overrides it. Default: "default".
     pub site: String,
+    /// The language of threads on pages whose `<html lang>` names none
+    /// that kiln has, and of the receiver's pages for a form that says
+    /// none: one of `kiln_bake::i18n::LOCALES` (docs/languages.md).
+    /// Default: "en".
+    pub lang: String,
 }
 
 /// `bake.theme`, with an error that names the key and the allowed values
@@ -121,6 +126,13 @@ impl Bake {
         }
         kiln_bake::feeds_dir_path(std::path::Path::new(&self.feeds_dir))
             .map_err(|e| anyhow!("`bake.feeds_dir`: {e}"))?;
+        if kiln_bake::i18n::negotiate(&self.lang).is_none() {
+            bail!(
+                "`bake.lang` = {:?} is not a language kiln has; use one of {}",
+                self.lang,
+                kiln_bake::i18n::LOCALES.join(", ")
+            );
+        }
         Ok(())
     }
 }
@@ -140,6 +152,7 @@ impl Default for Bake {
             feeds: false,
             feeds_dir: "comments/feeds".into(),
             site: super::DEFAULT_SITE.into(),
+            lang: kiln_bake::i18n::DEFAULT.into(),
         }
     }
 }

@@ -59,6 +59,7 @@ pub async fn submit(
             let published = comment.status == Status::Approved;
             // Stored with the signed-in commenter's subject: verified.
             let verified = who.is_some();
+            let lang = sent.submission.lang();
             answer(
                 &state,
                 client,
@@ -66,9 +67,12 @@ pub async fn submit(
                 (&comment, html, verified),
                 published,
                 link,
+                lang,
             )
         }
-        Ok(Admitted::Dropped(checked)) => received_but_dropped(&state, client, checked),
+        Ok(Admitted::Dropped(checked)) => {
+            received_but_dropped(&state, client, checked, sent.submission.lang())
+        }
         Err(rejection) => {
             let typed = Some((&sent.submission, sent.notify));
             Err(refuse(&state, client, rejection, typed))
@@ -152,10 +156,13 @@ fn answer(
     (comment, html, verified): (&crate::store::StoredComment, String, bool),
     published: bool,
     link: Option<EditLink>,
+    lang: &'static str,
 ) -> Result<Response, ApiError> {
     match (client, link) {
+        // The thank-you page speaks the form's language (checked: a
+        // locale kiln has).
         (Client::Form, Some(link)) => Ok(Redirect::to(&format!(
-            "{}/posted/{}",
+            "{}/posted/{}?lang={lang}",
             state.pages.public_url(),
             link.token
         ))
@@ -172,7 +179,9 @@ fn answer(
                 Some(back) => {
                     Ok(Redirect::to(back.with_fragment(fragment).as_str()).into_response())
                 }
-                None => Ok(Html(state.pages.received(None, published, None)?).into_response()),
+                None => {
+                    Ok(Html(state.pages.received(None, published, None, lang)?).into_response())
+                }
             }
         }
         (Client::Json, link) => {
@@ -193,6 +202,7 @@ fn received_but_dropped(
     state: &AppState,
     client: Client,
     checked: crate::submission::Checked,
+    lang: &'static str,
 ) -> Result<Response, ApiError> {
     let status = if state.config.moderation_of(&checked.comment.site).enabled {
         Status::Pending
@@ -229,6 +239,7 @@ fn received_but_dropped(
         (&fake, html, verified),
         status == Status::Approved,
         link,
+        lang,
     )
 }
 

@@ -108,6 +108,7 @@ async fn load(state: &AppState, named: &Named) -> Result<Option<StoredComment>, 
 pub async fn posted(
     State(state): State<AppState>,
     Path(token): Path<String>,
+    Query(language): Query<Language>,
 ) -> Result<Response, ApiError> {
     let (named, link) = match verify(&state.signer, &token) {
         Ok(named) => {
@@ -140,8 +141,17 @@ pub async fn posted(
     let url = link.as_ref().map(|l| l.url(&state));
     let until = link.as_ref().map(EditLink::until);
     let edit = url.as_deref().zip(until.as_deref());
-    let html = state.pages.received(back.as_ref(), published, edit)?;
+    let lang = kiln_bake::i18n::locale(&language.lang);
+    let html = state.pages.received(back.as_ref(), published, edit, lang)?;
     Ok(private_page(StatusCode::OK, html))
+}
+
+/// `?lang=` on `/posted/TOKEN`: the language of the form that posted, as
+/// the receiver put it there; anything kiln has no catalogue for is English.
+#[derive(serde::Deserialize)]
+pub struct Language {
+    #[serde(default)]
+    lang: String,
 }
 
 #[derive(serde::Deserialize)]

@@ -644,17 +644,10 @@ fn kiln_restore_keeps_ids_and_avatars_and_adds_nothing_twice() {
     let (dir, mut original) = empty_store();
     let new =
         |thread: &str, parent: Option<i64>, text: &str, email: Option<&str>| store::NewComment {
-            site: "default".into(),
-            thread: thread.into(),
             page_url: format!("https://kiln.example{thread}"),
-            page_title: String::new(),
             parent,
-            author: "Ada".into(),
             email: email.map(str::to_owned),
-            website: None,
-            text: text.into(),
-            remote_addr: None,
-            identity_subject: None,
+            ..store::NewComment::sample(thread, "Ada", text)
         };
     original
         .insert(
@@ -732,17 +725,8 @@ fn a_taken_id_fails_the_whole_restore() {
         store
             .insert(
                 &store::NewComment {
-                    site: "default".into(),
-                    thread: "/other/".into(),
                     page_url: "https://kiln.example/other/".into(),
-                    page_title: String::new(),
-                    parent: None,
-                    author: "Z".into(),
-                    email: None,
-                    website: None,
-                    text: text.into(),
-                    remote_addr: None,
-                    identity_subject: None,
+                    ..store::NewComment::sample("/other/", "Z", text)
                 },
                 Status::Approved,
                 5,

@@ -511,17 +511,9 @@ mod tests {
             crate::store::open(&dir.join("kiln.sqlite3"), crate::store::Mode::ReadWrite).unwrap();
         store.set_mail_events(true);
         let comment = NewComment {
-            site: "default".into(),
-            thread: "/a/".into(),
-            page_url: "https://example.org/a/".into(),
             page_title: "A page".into(),
-            parent: None,
-            author: "Ann".into(),
             email: Some("ann@example.org".into()),
-            website: None,
-            text: "Hello *there*".into(),
-            remote_addr: None,
-            identity_subject: None,
+            ..NewComment::sample("/a/", "Ann", "Hello *there*")
         };
         store
             .insert_opted(&comment, true, Status::Pending, now())
@@ -611,17 +603,9 @@ mod tests {
         store.set_mail_events(true);
         for n in 0..15 {
             let comment = NewComment {
-                site: "default".into(),
-                thread: format!("/t{n}/"),
                 page_url: format!("https://example.org/t{n}/"),
-                page_title: String::new(),
-                parent: None,
-                author: "Ann".into(),
                 email: Some(format!("ann{n}@example.org")),
-                website: None,
-                text: format!("comment {n}"),
-                remote_addr: None,
-                identity_subject: None,
+                ..NewComment::sample(&format!("/t{n}/"), "Ann", &format!("comment {n}"))
             };
             store
                 .insert_opted(&comment, true, Status::Pending, now())

@@ -491,6 +491,29 @@ pub struct NewComment {
     pub identity_subject: Option<String>,
 }
 
+#[cfg(any(test, feature = "testing"))]
+impl NewComment {
+    /// A comment for tests: `text` by `author` on `thread` of the default
+    /// site (page `https://example.org{thread}`), with no title, parent,
+    /// email, website, address or identity. Tests change what they need
+    /// with `NewComment { parent: Some(1), ..NewComment::sample(…) }`.
+    pub fn sample(thread: &str, author: &str, text: &str) -> NewComment {
+        NewComment {
+            site: DEFAULT_SITE.into(),
+            thread: thread.into(),
+            page_url: format!("https://example.org{thread}"),
+            page_title: String::new(),
+            parent: None,
+            author: author.into(),
+            email: None,
+            website: None,
+            text: text.into(),
+            remote_addr: None,
+            identity_subject: None,
+        }
+    }
+}
+
 /// A submission on its way into the store (`Store::post`), with what the
 /// rules that need the database must know.
 #[derive(Debug, Clone, PartialEq, Eq)]

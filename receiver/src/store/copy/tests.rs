@@ -29,17 +29,12 @@ fn postgres(db: &ScratchDb, mode: Mode) -> Box<dyn Store> {
 
 fn new(thread: &str, parent: Option<i64>, text: &str, email: Option<&str>) -> NewComment {
     NewComment {
-        site: "default".into(),
-        thread: thread.into(),
-        page_url: format!("https://example.org{thread}"),
         page_title: format!("Page {thread} — “quoted”"),
         parent,
-        author: "Ann Ångström".into(),
         email: email.map(Into::into),
         website: Some("https://ann.example.org".into()),
-        text: text.into(),
         remote_addr: Some("192.0.2.0".into()),
-        identity_subject: None,
+        ..NewComment::sample(thread, "Ann Ångström", text)
     }
 }
 

@@ -462,17 +462,9 @@ mod tests {
             ("default", "About")
         );
         let mut other = crate::store::NewComment {
-            identity_subject: None,
             site: "b".into(),
-            thread: "/about/".into(),
             page_url: "https://b.example/about/".into(),
-            page_title: String::new(),
-            parent: None,
-            author: "Cy".into(),
-            email: None,
-            website: None,
-            text: "On B".into(),
-            remote_addr: None,
+            ..crate::store::NewComment::sample("/about/", "Cy", "On B")
         };
         let b = store
             .insert_opted(&other, false, crate::store::Status::Approved, 2)

@@ -209,19 +209,11 @@ mod tests {
     use crate::store::{NewComment, Status, Store};
 
     fn comment(n: usize) -> NewComment {
-        NewComment {
-            site: "default".into(),
-            thread: "/t/".into(),
-            page_url: "https://example.org/t/".into(),
-            page_title: String::new(),
-            parent: None,
-            author: "Writer".into(),
-            email: None,
-            website: None,
-            text: format!("comment {n}: {}", "words ".repeat(100)),
-            remote_addr: None,
-            identity_subject: None,
-        }
+        NewComment::sample(
+            "/t/",
+            "Writer",
+            &format!("comment {n}: {}", "words ".repeat(100)),
+        )
     }
 
     fn count(path: &Path) -> i64 {

@@ -295,17 +295,9 @@ mod tests {
 
     fn new(parent: Option<i64>, email: &str) -> NewComment {
         NewComment {
-            site: "default".into(),
-            thread: "/a/".into(),
-            page_url: "https://example.org/a/".into(),
-            page_title: String::new(),
             parent,
-            author: "Ann".into(),
             email: Some(email.into()),
-            website: None,
-            text: "hi".into(),
-            remote_addr: None,
-            identity_subject: None,
+            ..NewComment::sample("/a/", "Ann", "hi")
         }
     }
 

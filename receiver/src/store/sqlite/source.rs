@@ -146,17 +146,12 @@ mod tests {
         for (thread, n) in [("/a/", 1), ("/b/", 40), ("/c/", 3), ("/d/", 0), ("/e/", 7)] {
             for i in 0..n.max(1) {
                 let new = NewComment {
-                    site: "default".into(),
-                    thread: thread.into(),
-                    page_url: format!("https://example.org{thread}"),
-                    page_title: String::new(),
-                    parent: None,
-                    author: format!("Author {i}"),
                     email: Some(format!("a{i}@example.org")),
-                    website: None,
-                    text: format!("Comment {i} on {thread}"),
-                    remote_addr: None,
-                    identity_subject: None,
+                    ..NewComment::sample(
+                        thread,
+                        &format!("Author {i}"),
+                        &format!("Comment {i} on {thread}"),
+                    )
                 };
                 let status = if n == 0 {
                     Status::Pending

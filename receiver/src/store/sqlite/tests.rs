@@ -54,19 +54,7 @@ fn moderation_beside_another_writer_waits_for_the_lock_instead_of_failing() {
     let path = dir.path().join("kiln.sqlite3");
     let mut moderator = SqliteStore::open(&path).unwrap();
     let mut receiver = SqliteStore::open(&path).unwrap();
-    let comment = |text: &str| NewComment {
-        site: "default".into(),
-        thread: "/a/".into(),
-        page_url: "https://example.org/a/".into(),
-        page_title: String::new(),
-        parent: None,
-        author: "Ann".into(),
-        email: None,
-        website: None,
-        text: text.into(),
-        remote_addr: None,
-        identity_subject: None,
-    };
+    let comment = |text: &str| NewComment::sample("/a/", "Ann", text);
     let first = moderator
         .insert_opted(&comment("first"), false, Status::Pending, 1)
         .unwrap()
@@ -150,17 +138,9 @@ fn the_sites_migration_puts_existing_threads_in_the_default_site() {
     let threads = store.published_threads("default", None, &avatars).unwrap();
     assert_eq!(threads[0].comments.len(), 2);
     let other = NewComment {
-        identity_subject: None,
         site: "b".into(),
-        thread: "/about/".into(),
         page_url: "https://b.example/about/".into(),
-        page_title: String::new(),
-        parent: None,
-        author: "Cy".into(),
-        email: None,
-        website: None,
-        text: "On B".into(),
-        remote_addr: None,
+        ..NewComment::sample("/about/", "Cy", "On B")
     };
     let stored = store
         .insert_opted(&other, false, Status::Approved, 3)

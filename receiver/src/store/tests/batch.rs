@@ -193,7 +193,6 @@ trait WithParent {
 impl WithParent for NewComment {
     fn with_parent(self, parent: i64) -> NewComment {
         NewComment {
-            site: "default".into(),
             parent: Some(parent),
             ..self
         }

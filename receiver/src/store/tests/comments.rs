@@ -320,7 +320,6 @@ fn avatars_are_keyed_by_address_under_this_databases_salt() {
     on_each_backend(|db| {
         let mut store = db.open(Mode::ReadWrite);
         let by = |thread: &str, email: Option<&str>, author: &str| NewComment {
-            site: "default".into(),
             email: email.map(str::to_owned),
             author: author.into(),
             ..new(thread, None, &format!("{author} on {thread}"))
@@ -384,7 +383,6 @@ fn avatars_are_keyed_by_address_under_this_databases_salt() {
 
         // Deleted markers keep no avatar; another database keys differently.
         let dee = NewComment {
-            site: "default".into(),
             parent: Some(ids[0]),
             ..by("/a/", None, "Dee")
         };
@@ -439,7 +437,6 @@ fn published_threads_by_key_and_approved_counts_count_what_a_reader_sees() {
         let mut store = db.open(Mode::ReadWrite);
         let mut insert = |thread: &str, parent: Option<i64>, status| {
             let new = NewComment {
-                site: "default".into(),
                 parent,
                 ..by(thread, "Ann", "hi")
             };

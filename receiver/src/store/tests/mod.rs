@@ -56,24 +56,16 @@ fn open_postgres(db: &ScratchDb, mode: Mode) -> Box<dyn Store> {
 /// A comment by Ann (with an address and a client address) in `thread`.
 fn new(thread: &str, parent: Option<i64>, text: &str) -> NewComment {
     NewComment {
-        site: "default".into(),
-        thread: thread.into(),
-        page_url: format!("https://example.org{thread}"),
-        page_title: String::new(),
         parent,
-        author: "Ann".into(),
         email: Some("ann@example.org".into()),
-        website: None,
-        text: text.into(),
         remote_addr: Some("192.0.2.0".into()),
-        identity_subject: None,
+        ..NewComment::sample(thread, "Ann", text)
     }
 }
 
 /// A comment by `author`, whose address is their lower-cased name.
 fn by(thread: &str, author: &str, text: &str) -> NewComment {
     NewComment {
-        site: "default".into(),
         author: author.into(),
         email: Some(format!("{}@example.org", author.to_lowercase())),
         remote_addr: None,

@@ -17,17 +17,10 @@ use crate::store::{open_at, Location, Mode, NewComment, Refusal, Status, Store};
 
 fn comment(parent: Option<i64>, title: &str) -> NewComment {
     NewComment {
-        site: "default".into(),
-        thread: "/race/".into(),
-        page_url: "https://example.org/race/".into(),
         page_title: title.into(),
         parent,
-        author: "Ann".into(),
         email: Some("ann@example.org".into()),
-        website: None,
-        text: "hi".into(),
-        remote_addr: None,
-        identity_subject: None,
+        ..NewComment::sample("/race/", "Ann", "hi")
     }
 }
 

@@ -9,19 +9,15 @@ use crate::store::{Forgotten, Mode, NewComment, Status};
 
 fn by(email: Option<&str>, parent: Option<i64>, text: &str) -> NewComment {
     NewComment {
-        site: "default".into(),
-        thread: "/a/".into(),
-        page_url: "https://example.org/a/".into(),
-        page_title: String::new(),
         parent,
-        author: email
-            .map_or("Nobody", |e| e.split('@').next().unwrap())
-            .into(),
         email: email.map(str::to_owned),
         website: Some("https://example.org/me".into()),
-        text: text.into(),
         remote_addr: Some("192.0.2.0".into()),
-        identity_subject: None,
+        ..NewComment::sample(
+            "/a/",
+            email.map_or("Nobody", |e| e.split('@').next().unwrap()),
+            text,
+        )
     }
 }
 

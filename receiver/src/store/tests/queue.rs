@@ -8,17 +8,9 @@ use crate::store::{CommentEdit, Mode, NewComment, Status};
 
 fn new(parent: Option<i64>, email: &str) -> NewComment {
     NewComment {
-        site: "default".into(),
-        thread: "/a/".into(),
-        page_url: "https://example.org/a/".into(),
-        page_title: String::new(),
         parent,
-        author: "Ann".into(),
         email: Some(email.into()),
-        website: None,
-        text: "hi".into(),
-        remote_addr: None,
-        identity_subject: None,
+        ..NewComment::sample("/a/", "Ann", "hi")
     }
 }
 
@@ -112,7 +104,6 @@ fn mail_is_queued_with_its_cause_and_only_to_confirmed_subscribers() {
         assert_eq!(db.count_rows("subscribers"), 1);
         // Without an address there is nobody to notify.
         let anonymous = NewComment {
-            site: "default".into(),
             email: None,
             ..new(None, "")
         };

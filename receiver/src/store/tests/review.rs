@@ -71,7 +71,6 @@ fn unpublish_returns_to_the_queue_unless_replies_are_published() {
 
         store.approve(&[a], 3).unwrap().unwrap();
         let reply = NewComment {
-            site: "default".into(),
             parent: Some(a),
             ..by("/a/", "Bob", "reply")
         };
@@ -124,7 +123,6 @@ fn edit_replaces_fields_and_html_and_marks_published_threads() {
         assert_eq!(stamp(store.as_mut(), "/p/"), None);
         // Deleted markers cannot be edited.
         let reply = NewComment {
-            site: "default".into(),
             parent: Some(a),
             ..by("/a/", "Bob", "reply")
         };
@@ -170,7 +168,6 @@ fn a_held_edit_takes_a_published_comment_back_to_the_queue_at_once() {
         // With a published reply, nothing changes: neither text nor state.
         store.approve(&[a], 3).unwrap().unwrap();
         let reply = NewComment {
-            site: "default".into(),
             parent: Some(a),
             ..by("/a/", "Bob", "reply")
         };

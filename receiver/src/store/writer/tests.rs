@@ -29,17 +29,9 @@ async fn until_waiting(store: &SharedStore, n: usize) {
 
 fn comment(thread: &str, parent: Option<i64>, author: &str, text: &str) -> NewComment {
     NewComment {
-        site: "default".into(),
-        thread: thread.into(),
-        page_url: format!("https://example.org{thread}"),
-        page_title: String::new(),
         parent,
-        author: author.into(),
         email: Some(format!("{}@example.org", author.to_lowercase())),
-        website: None,
-        text: text.into(),
-        remote_addr: None,
-        identity_subject: None,
+        ..NewComment::sample(thread, author, text)
     }
 }
 

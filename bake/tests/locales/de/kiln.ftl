@@ -1,0 +1,2 @@
+# German lacks only-english on purpose (see en).
+hello = Hallo
